@@ -1,0 +1,100 @@
+"""Recalculate a workbook from scratch with LibreOffice, the real spreadsheet engine.
+
+A workbook written by workbench stores each formula's value as Python computed
+it. LibreOffice trusts such cached values by default, so a plain conversion would
+only echo Python back. :func:`recalculate` runs LibreOffice headless with a
+throw-away profile whose settings say "always recalculate on load", then saves a
+copy: every number in that copy was computed by LibreOffice from the formulas.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import WorkbenchError
+
+# /org.openoffice.Office.Calc/Formula/Load: 0 = always recalculate, 1 = never,
+# 2 = ask. The default for files not written by LibreOffice is "never".
+_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+ <prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+ <prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def find_soffice() -> str | None:
+    """Path of LibreOffice's ``soffice`` program, or None when it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert(
+    src: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    to: str = "xlsx",
+    timeout: float = 600,
+) -> Path:
+    """Open ``src`` in LibreOffice, recalculating every formula, and save it as ``to``.
+
+    ``to`` is a LibreOffice ``--convert-to`` target such as ``"xlsx"`` or ``"pdf"``.
+    Returns the path of the written file (``src``'s name with the new suffix,
+    inside ``out_dir``, which must not be ``src``'s own folder).
+    """
+    soffice = find_soffice()
+    if soffice is None:
+        raise WorkbenchError(
+            "LibreOffice is not installed (no 'soffice' on PATH); on Debian or Ubuntu:"
+            " apt-get install -y libreoffice-calc"
+        )
+    src, out_dir = Path(src).resolve(), Path(out_dir).resolve()
+    if not src.is_file():
+        raise WorkbenchError(f"{src}: no such workbook")
+    if src.parent == out_dir:
+        raise WorkbenchError("convert() needs an output folder other than the workbook's own")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="workbench-lo-") as profile:
+        user = Path(profile) / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(_PROFILE)
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={Path(profile).as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            to,
+            "--outdir",
+            str(out_dir),
+            str(src),
+        ]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise WorkbenchError(f"LibreOffice took over {timeout:g} s to convert {src.name}") from None
+    out = out_dir / f"{src.stem}.{to.split(':')[0]}"
+    if done.returncode != 0 or not out.is_file():
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise WorkbenchError(
+            f"LibreOffice could not convert {src.name} (exit {done.returncode}): "
+            + (detail[-1] if detail else "no output")
+        )
+    return out
+
+
+def recalculate(
+    src: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, timeout: float = 600
+) -> Path:
+    """A copy of the workbook ``src`` in ``out_dir`` whose every formula LibreOffice recomputed.
+
+    Read the copy with ``openpyxl.load_workbook(path, data_only=True)`` to see
+    LibreOffice's numbers.
+    """
+    return convert(src, out_dir, to="xlsx", timeout=timeout)
