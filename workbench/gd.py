@@ -1,0 +1,105 @@
+"""Full-batch gradient descent with torch autograd: the lesson's loop, and nothing else.
+
+::
+
+    for epoch in range(epochs):
+        loss = loss_fn(params)          # forward
+        loss.backward()                 # gradients by autograd
+        with torch.no_grad():
+            params -= lr * params.grad  # one step downhill
+        params.grad.zero_()             # the lesson's notebooks forgot this line
+
+Every model in workbench (the Titanic models and the small regressions) trains
+with :func:`gradient_descent`. ``start`` may carry a leading batch dimension of K
+random starts; ``loss_fn`` then returns K losses and the K descents run at once as
+one tensor computation (their gradients do not mix, because each start's loss
+depends only on its own parameters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .errors import DivergenceError
+
+#: A loss that grew this many epochs in a row is diverging, not wobbling.
+PATIENCE = 20
+
+
+@dataclass(frozen=True)
+class Descent:
+    """The outcome of :func:`gradient_descent`.
+
+    ``params`` are the final parameters (same shape as ``start``). ``history`` holds
+    the loss before every step and after the last one: ``epochs + 1`` rows, each a
+    scalar or one loss per start, so ``history[0]`` is the starting loss and
+    ``history[-1]`` the loss of ``params``.
+    """
+
+    params: torch.Tensor
+    history: torch.Tensor
+
+
+def gradient_descent(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    start: torch.Tensor,
+    *,
+    lr: float,
+    epochs: int,
+    zero_grad: bool = True,
+) -> Descent:
+    """Run ``epochs`` steps of ``params -= lr * grad`` from ``start``.
+
+    Args:
+        loss_fn: maps parameters to a loss (scalar, or one per start).
+        start: the initial parameters; not modified.
+        lr: the learning rate (step size).
+        epochs: the number of steps.
+        zero_grad: zero the gradient after each step. ``False`` reproduces the
+            lesson notebooks' bug, where gradients pile up from step to step.
+
+    Raises:
+        DivergenceError: a loss became NaN or infinite, or grew for
+            :data:`PATIENCE` epochs in a row: the learning rate is too large.
+    """
+    if not lr > 0:
+        raise ValueError(f"the learning rate must be positive; got {lr}")
+    if epochs < 0:
+        raise ValueError(f"epochs must be 0 or more; got {epochs}")
+    params = start.detach().clone().requires_grad_(True)
+    history: list[torch.Tensor] = []
+    growing = None  # per start: how many epochs in a row the loss has grown
+    for epoch in range(epochs + 1):
+        loss = loss_fn(params)
+        value = loss.detach()
+        growing = _check(value, history[-1] if history else None, growing, lr, epoch)
+        history.append(value)
+        if epoch == epochs:
+            break
+        loss.sum().backward()
+        with torch.no_grad():
+            params -= lr * params.grad
+        if zero_grad:
+            params.grad.zero_()
+    return Descent(params.detach(), torch.stack(history))
+
+
+def _check(
+    loss: torch.Tensor, previous: torch.Tensor | None, growing: torch.Tensor | None, lr: float, epoch: int
+) -> torch.Tensor:
+    """Raise DivergenceError if the loss blew up; return the updated growth counter."""
+    hint = f"the learning rate {lr:g} is too large; try a smaller one, e.g. {lr / 10:g}"
+    if not torch.isfinite(loss).all():
+        raise DivergenceError(f"gradient descent diverged at epoch {epoch} (the loss is not finite): {hint}")
+    if previous is None or growing is None:
+        return torch.zeros_like(loss, dtype=torch.int64)
+    growing = torch.where(loss > previous, growing + 1, 0)
+    if (growing >= PATIENCE).any():
+        raise DivergenceError(
+            f"gradient descent diverged: the loss grew for {PATIENCE} epochs in a row"
+            f" up to epoch {epoch}: {hint}"
+        )
+    return growing
