@@ -13,5 +13,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]], ids=["lint", "format"])
 def test_ruff(root, args):
-    done = subprocess.run([sys.executable, "-m", "ruff", *args, "."], cwd=root, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "."], cwd=root, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
