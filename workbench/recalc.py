@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import WorkbenchError
@@ -48,18 +49,41 @@ def convert(
     Returns the path of the written file (``src``'s name with the new suffix,
     inside ``out_dir``, which must not be ``src``'s own folder).
     """
+    return convert_all([src], out_dir, to=to, timeout=timeout)[0]
+
+
+def convert_all(
+    srcs: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    to: str = "xlsx",
+    timeout: float = 600,
+) -> list[Path]:
+    """:func:`convert` several workbooks with one start of LibreOffice (it takes seconds to start).
+
+    The workbooks need distinct file names; the outputs are returned in ``srcs``' order.
+    """
     soffice = find_soffice()
     if soffice is None:
         raise WorkbenchError(
             "LibreOffice is not installed (no 'soffice' on PATH); on Debian or Ubuntu:"
             " apt-get install -y libreoffice-calc"
         )
-    src, out_dir = Path(src).resolve(), Path(out_dir).resolve()
-    if not src.is_file():
-        raise WorkbenchError(f"{src}: no such workbook")
-    if src.parent == out_dir:
-        raise WorkbenchError("convert() needs an output folder other than the workbook's own")
+    paths, out_dir = [Path(src).resolve() for src in srcs], Path(out_dir).resolve()
+    for src in paths:
+        if not src.is_file():
+            raise WorkbenchError(f"{src}: no such workbook")
+        if src.parent == out_dir:
+            raise WorkbenchError("convert() needs an output folder other than the workbook's own")
+    stems = [src.stem for src in paths]
+    if len(set(stems)) < len(stems):
+        raise WorkbenchError(f"convert_all() needs workbooks with distinct names; got {', '.join(stems)}")
+    if not paths:
+        return []
     out_dir.mkdir(parents=True, exist_ok=True)
+    outs = [out_dir / f"{src.stem}.{to.split(':')[0]}" for src in paths]
+    for out in outs:  # LibreOffice exits 0 even when it fails: only a fresh file is proof
+        out.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="workbench-lo-") as profile:
         user = Path(profile) / "user"
         user.mkdir()
@@ -73,20 +97,21 @@ def convert(
             to,
             "--outdir",
             str(out_dir),
-            str(src),
+            *map(str, paths),
         ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise WorkbenchError(f"LibreOffice took over {timeout:g} s to convert {src.name}") from None
-    out = out_dir / f"{src.stem}.{to.split(':')[0]}"
-    if done.returncode != 0 or not out.is_file():
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise WorkbenchError(
-            f"LibreOffice could not convert {src.name} (exit {done.returncode}): "
-            + (detail[-1] if detail else "no output")
-        )
-    return out
+            names = ", ".join(src.name for src in paths)
+            raise WorkbenchError(f"LibreOffice took over {timeout:g} s to convert {names}") from None
+    for src, out in zip(paths, outs, strict=True):
+        if done.returncode != 0 or not out.is_file():
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise WorkbenchError(
+                f"LibreOffice could not convert {src.name} (exit {done.returncode}): "
+                + (detail[-1] if detail else "no output")
+            )
+    return outs
 
 
 def recalculate(
@@ -98,3 +123,10 @@ def recalculate(
     LibreOffice's numbers.
     """
     return convert(src, out_dir, to="xlsx", timeout=timeout)
+
+
+def recalculate_all(
+    srcs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, timeout: float = 600
+) -> list[Path]:
+    """:func:`recalculate` several workbooks with one start of LibreOffice."""
+    return convert_all(srcs, out_dir, to="xlsx", timeout=timeout)

@@ -6,7 +6,10 @@
   ``=HYPERLINK(...)`` stays text (formulas are written only by ``write_formula``
   and ``write_array_formula``);
 * carries fixed document dates, so the same inputs give byte-identical files;
-* is written to a temporary file and moved into place only when complete.
+* is written to a temporary file and moved into place only when complete;
+* can mark defined names hidden (XlsxWriter has no option for that; Excel keeps its
+  Solver model in hidden names), by one deterministic rewrite of ``xl/workbook.xml``
+  in the temporary file before it is moved into place.
 
 XlsxWriter is used for writing because it can store each formula's computed value
 beside the formula (openpyxl cannot); openpyxl is used for reading workbooks back.
@@ -17,7 +20,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterator
+import re
+import shutil
+import zipfile
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import xlsxwriter
@@ -43,11 +49,14 @@ def new_workbook(
     *,
     title: str,
     constant_memory: bool = False,
+    hidden_names: Collection[str] = (),
 ) -> Iterator[xlsxwriter.Workbook]:
     """Open an XlsxWriter workbook that lands at ``path`` only if the block succeeds.
 
     ``constant_memory=True`` streams rows to disk (bounded memory for huge sheets;
-    rows must then be written in order).
+    rows must then be written in order). Defined names listed in ``hidden_names``
+    (the name without its sheet, e.g. ``"solver_opt"``) are hidden from Excel's
+    Name Manager, on every sheet that defines them.
     """
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(
@@ -78,5 +87,56 @@ def new_workbook(
             raise
         try:
             book.close()
-        except (XlsxWriterException, OSError) as e:
+            if hidden_names:
+                _hide_defined_names(Path(tmp), frozenset(hidden_names))
+        except (XlsxWriterException, OSError, zipfile.BadZipFile) as e:
             raise WorkbenchError(f"cannot write workbook {path}: {e}") from e
+
+
+def check_rows(n_rows: int, first_row: int, *, sheet: str) -> None:
+    """Refuse a sheet whose rows ``first_row .. first_row + n_rows - 1`` (0-based) overflow Excel.
+
+    Raises:
+        WorkbenchError: the last row would lie beyond :data:`MAX_ROWS`.
+    """
+    if first_row + n_rows > MAX_ROWS:
+        raise WorkbenchError(
+            f"sheet {sheet!r} needs {first_row + n_rows:,} rows ({n_rows:,} data rows below"
+            f" {first_row} rows of headings), but an Excel sheet holds at most {MAX_ROWS:,} rows;"
+            f" write at most {MAX_ROWS - first_row:,} data rows"
+        )
+
+
+_DEFINED_NAME = re.compile(r'<definedName name="([^"]+)"([^>]*)>')
+
+
+def _hide_defined_names(xlsx: Path, names: frozenset[str]) -> None:
+    """Add ``hidden="1"`` to the defined names ``names`` in the xlsx file ``xlsx``, in place.
+
+    The zip is rewritten entry by entry, streaming, with each entry's original name,
+    date and compression, so the result is as deterministic as XlsxWriter's output.
+    """
+
+    def hide(m: re.Match[str]) -> str:
+        if m.group(1) not in names or "hidden=" in m.group(2):
+            return m.group(0)
+        return f'<definedName name="{m.group(1)}"{m.group(2)} hidden="1">'
+
+    out = xlsx.with_name(xlsx.name + ".names")
+    try:
+        with zipfile.ZipFile(xlsx) as src, zipfile.ZipFile(out, "w", allowZip64=True) as dst:
+            for info in src.infolist():
+                copy = zipfile.ZipInfo(info.filename, info.date_time)
+                copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+                copy.create_system = info.create_system
+                if info.filename == "xl/workbook.xml":
+                    text = _DEFINED_NAME.sub(hide, src.read(info).decode("utf-8"))
+                    dst.writestr(copy, text.encode("utf-8"))
+                    continue
+                copy.file_size = info.file_size  # lets zipfile choose zip64 up front
+                with src.open(info) as fin, dst.open(copy, "w") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+        os.replace(out, xlsx)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            out.unlink()
