@@ -1,0 +1,50 @@
+"""Parameters for the workbook tests, computed here independently of workbench's training code.
+
+* linear: the least-squares solution (numpy.linalg.lstsq), the lesson's Solver optimum.
+* nnet: seeded uniform(-0.5, 0.5) starts, then a few steps of gradient descent, so some
+  ReLUs are off on some rows (checked by the tests) and the parameters are not trivial.
+* sigmoid: the same for the linear model squashed by 1/(1+exp(-z)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from workbench.gd import gradient_descent
+from workbench.models import forward, inputs, targets
+from workbench.titanic_book import Fitted
+
+
+def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The lesson's RAND()-0.5, seeded."""
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, size=shape)
+
+
+def descend(model: str, start: np.ndarray, table: pd.DataFrame, *, sigmoid: bool, lr: float, epochs: int):
+    x, y = inputs(table), targets(table)
+    loss = lambda w: ((forward(model, w, x, sigmoid=sigmoid) - y) ** 2).mean(-1)
+    out = gradient_descent(loss, torch.tensor(start), lr=lr, epochs=epochs)
+    return out.params.numpy(), out.history.numpy()
+
+
+def book_inputs(table: pd.DataFrame) -> tuple[dict[str, Fitted], dict[str, np.ndarray]]:
+    """Fits per sheet and loss histories, for write_titanic_book."""
+    x = table[["SibSp", "Parch", "Age_N", "log_Fare", "Pclass_1", "Pclass_2", "Embark_S", "Embark_C",
+               "Male", "Ones"]].to_numpy(dtype="float64")  # fmt: skip
+    y = table["Survived"].to_numpy(dtype="float64")
+    w_lstsq = np.linalg.lstsq(x, y, rcond=None)[0]
+    nnet_start = uniform_start((2, 10), seed=1)
+    nnet, nnet_history = descend("nnet", nnet_start, table, sigmoid=False, lr=0.05, epochs=30)
+    sig_start = uniform_start((10,), seed=2)
+    sig, sig_history = descend("linear", sig_start, table, sigmoid=True, lr=0.5, epochs=40)
+    lin_start = uniform_start((10,), seed=3)
+    _, lin_history = descend("linear", lin_start, table, sigmoid=False, lr=0.05, epochs=50)
+    fits = {
+        "linear": Fitted(w_lstsq, lin_start),
+        "nnet": Fitted(nnet, nnet_start),
+        "sigmoid": Fitted(sig, sig_start),
+    }
+    histories = {"linear (GD)": lin_history, "nnet (GD)": nnet_history, "sigmoid (GD)": sig_history}
+    return fits, histories

@@ -1,0 +1,570 @@
+"""The Titanic workbook: layout, formulas, cached values, Solver names, safety, determinism.
+
+Most tests use a small book (the lesson's features of the first 80 passengers), which
+writes in a fraction of a second; the full-size layout is checked under ``--slow``.
+Expected formulas are spelled out here by hand and expected numbers are computed with
+plain numpy, never with the writer's own code.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from book_inputs import book_inputs
+from openpyxl.worksheet.formula import ArrayFormula
+
+import workbench as wb
+import workbench.xlsx
+from workbench.errors import DataError, WorkbenchError, WorkbookError
+from workbench.read_book import read_params
+from workbench.titanic import TRAIN_CSV
+from workbench.titanic_book import Fitted, write_titanic_book
+
+SHEETS = ["all_rows", "linear", "nnet", "mmult", "sigmoid", "summary"]
+RAW = ["Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch"]
+DERIVED = ["Age_N", "log_Fare", "Pclass_1", "Pclass_2", "Embark_S", "Embark_C", "Male", "Ones"]
+INPUTS = [
+    "SibSp",
+    "Parch",
+    "Age_N",
+    "log_Fare",
+    "Pclass_1",
+    "Pclass_2",
+    "Embark_S",
+    "Embark_C",
+    "Male",
+    "Ones",
+]
+MODEL_COLUMNS = {
+    "linear": ["Preds", "Loss"],
+    "nnet": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"],
+    "mmult": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"],
+    "sigmoid": ["Lin", "Preds", "Loss"],
+}
+# SPEC.md's Solver settings, as Excel stores them.
+SOLVER = {
+    "solver_typ": "2", "solver_eng": "1", "solver_neg": "2", "solver_num": "0", "solver_ver": "3",
+    "solver_pre": "0.000001", "solver_cvg": "0.0001", "solver_tol": "0.01", "solver_msl": "2",
+    "solver_scl": "1", "solver_drv": "1", "solver_est": "1", "solver_nwt": "1", "solver_mni": "30",
+    "solver_ssz": "100", "solver_rbv": "1", "solver_rlx": "2", "solver_sho": "2", "solver_val": "0",
+    "solver_itr": "2147483647", "solver_tim": "2147483647", "solver_nod": "2147483647",
+    "solver_mip": "2147483647",
+}  # fmt: skip
+
+
+def rounded(a) -> np.ndarray:
+    """What an xlsx number cell keeps: 16 significant digits."""
+    return np.array([float(f"{v:.16g}") for v in np.ravel(a)]).reshape(np.shape(a))
+
+
+class Book:
+    """One written workbook with its inputs, read back with openpyxl."""
+
+    def __init__(self, path, passengers, table, fits, histories):
+        self.path, self.passengers, self.table, self.fits, self.histories = (
+            path, passengers, table, fits, histories,
+        )  # fmt: skip
+        self.formulas = openpyxl.load_workbook(path)
+        self.values = openpyxl.load_workbook(path, data_only=True)
+
+    def layout(self, sheet: str) -> dict[str, int]:
+        """1-based rows: header (the row whose column A says Survived) and the data rows."""
+        ws = self.formulas[sheet]
+        header = next(r for r in range(1, 40) if ws.cell(r, 1).value == "Survived")
+        return {"header": header, "first": header + 1, "last": header + len(self.table)}
+
+    def column(self, sheet: str, name: str) -> str:
+        ws, header = self.formulas[sheet], self.layout(sheet)["header"]
+        for cell in ws[header]:
+            if cell.value == name:
+                return cell.column_letter
+        raise AssertionError(f"{sheet} has no column {name}")
+
+    def cached(self, sheet: str, name: str) -> np.ndarray:
+        col, rows = self.column(sheet, name), self.layout(sheet)
+        ws = self.values[sheet]
+        return np.array([ws[f"{col}{r}"].value for r in range(rows["first"], rows["last"] + 1)], dtype=float)
+
+    def labelled(self, sheet: str, label: str) -> tuple[int, int]:
+        """(row, column) of the cell holding ``label`` above the data."""
+        ws = self.formulas[sheet]
+        for row in ws.iter_rows(max_row=self.layout(sheet)["header"] - 1):
+            for cell in row:
+                if cell.value == label:
+                    return cell.row, cell.column
+        raise AssertionError(f"{sheet} has no label {label!r}")
+
+
+def write_book(path, passengers, **kw) -> Book:
+    table = wb.lesson_table(passengers)
+    fits, histories = book_inputs(table)
+    write_titanic_book(path, passengers, table, fits, histories=histories, **kw)
+    return Book(path, passengers, table, fits, histories)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Book:
+    return write_book(tmp_path_factory.mktemp("small") / "titanic.xlsx", wb.load_titanic().head(80))
+
+
+def numpy_predictions(table: pd.DataFrame, fits) -> dict[str, np.ndarray]:
+    """Each sheet's predictions by hand, from the parameters as the cells hold them."""
+    x = table[INPUTS].to_numpy(dtype=float)
+    w_nnet = rounded(fits["nnet"].params)
+    return {
+        "linear": x @ rounded(fits["linear"].params),
+        "nnet": np.maximum(x @ w_nnet[0], 0) + np.maximum(x @ w_nnet[1], 0),
+        "mmult": np.maximum(x @ w_nnet.T, 0).sum(1),
+        "sigmoid": 1 / (1 + np.exp(-(x @ rounded(fits["sigmoid"].params)))),
+    }
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+
+def test_sheets_in_the_lesson_order(small):
+    assert small.formulas.sheetnames == SHEETS
+
+
+def test_every_sheet_starts_with_a_title_and_a_note(small):
+    for sheet in SHEETS:
+        ws = small.formulas[sheet]
+        assert ws["A1"].value.startswith(f"{sheet}: ")
+        assert len(ws["A2"].value) > 40
+
+
+def test_all_rows_holds_every_passenger_as_in_the_csv(small):
+    ws, raw = small.formulas["all_rows"], small.passengers
+    columns = [
+        "PassengerId",
+        "Name",
+        "Survived",
+        "Pclass",
+        "Sex",
+        "Age",
+        "SibSp",
+        "Parch",
+        "Fare",
+        "Embarked",
+    ]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "PassengerId")
+    assert [c.value for c in ws[header]] == columns
+    rows = list(ws.iter_rows(min_row=header + 1, values_only=True))
+    assert len(rows) == len(raw) == 80
+    for got, (_, want) in zip(rows, raw[columns].iterrows(), strict=True):
+        assert list(got) == [None if pd.isna(v) else v for v in want]
+    assert ws.auto_filter.ref == f"A{header}:J{header + 80}"
+    assert ws.freeze_panes == f"A{header + 1}"
+    assert sum(r[columns.index("Age")] is None for r in rows) == raw["Age"].isna().sum() > 0
+
+
+def test_model_sheets_have_the_lessons_columns(small):
+    for sheet, extra in MODEL_COLUMNS.items():
+        ws, rows = small.formulas[sheet], small.layout(sheet)
+        assert [c.value for c in ws[rows["header"]]] == RAW + DERIVED + extra
+        assert ws.freeze_panes == f"A{rows['first']}"
+        kept = int((small.passengers["Age"].notna() & small.passengers["Embarked"].notna()).sum())
+        assert ws.max_row == rows["last"] == rows["header"] + kept
+
+
+def test_raw_columns_are_values_and_derived_columns_are_the_lessons_formulas(small):
+    for sheet in MODEL_COLUMNS:
+        ws, rows = small.formulas[sheet], small.layout(sheet)
+        mx_row, mx_col = small.labelled(sheet, "Max:")
+        max_cell = f"$E${mx_row}"
+        assert mx_col == 4  # "Max:" sits left of the Age column's maximum
+        assert ws[f"E{mx_row}"].value == f"=MAX(E{rows['first']}:E{rows['last']})"
+        for i, r in enumerate(range(rows["first"], rows["last"] + 1)):
+            raw = [ws.cell(r, j).value for j in range(1, 9)]
+            want = small.table.iloc[i][RAW].tolist()
+            assert raw == want
+            assert [ws.cell(r, j).value for j in range(9, 17)] == [
+                f"=E{r}/{max_cell}",
+                f"=LOG10(F{r}+1)",
+                f"=IF(C{r}=1,1,0)",
+                f"=IF(C{r}=2,1,0)",
+                f'=IF(B{r}="S",1,0)',
+                f'=IF(B{r}="C",1,0)',
+                f'=IF(D{r}="male",1,0)',
+                1,
+            ]
+
+
+def test_model_formulas(small):
+    rows = {s: small.layout(s) for s in MODEL_COLUMNS}
+    for sheet in ("linear", "nnet", "sigmoid"):
+        ws, first, last = small.formulas[sheet], rows[sheet]["first"], rows[sheet]["last"]
+        labels = ["Fitted:"] if sheet != "nnet" else ["Fitted 1:", "Fitted 2:"]
+        fitted = [small.labelled(sheet, label)[0] for label in labels]
+        for r in (first, first + 1, last):
+            if sheet == "linear":
+                assert ws[f"Q{r}"].value == f"=SUMPRODUCT(G{r}:P{r},$G${fitted[0]}:$P${fitted[0]})"
+                assert ws[f"R{r}"].value == f"=(Q{r}-A{r})^2"
+            elif sheet == "sigmoid":
+                assert ws[f"Q{r}"].value == f"=SUMPRODUCT(G{r}:P{r},$G${fitted[0]}:$P${fitted[0]})"
+                assert ws[f"R{r}"].value == f"=1/(1+EXP(-Q{r}))"
+                assert ws[f"S{r}"].value == f"=(R{r}-A{r})^2"
+            else:
+                assert [ws[f"{c}{r}"].value for c in "QRSTUV"] == [
+                    f"=SUMPRODUCT(G{r}:P{r},$G${fitted[0]}:$P${fitted[0]})",
+                    f"=SUMPRODUCT(G{r}:P{r},$G${fitted[1]}:$P${fitted[1]})",
+                    f"=IF(Q{r}<0,0,Q{r})",
+                    f"=IF(R{r}<0,0,R{r})",
+                    f"=S{r}+T{r}",
+                    f"=(U{r}-A{r})^2",
+                ]
+
+
+def test_mmult_is_one_array_formula_over_every_row(small):
+    ws, rows = small.formulas["mmult"], small.layout("mmult")
+    first, last = rows["first"], rows["last"]
+    block_top = small.labelled("mmult", "SibSp")[0]
+    array = ws[f"Q{first}"].value
+    assert isinstance(array, ArrayFormula)
+    assert array.ref == f"Q{first}:R{last}"
+    assert array.text == f"=MMULT(G{first}:P{last},$G${block_top}:$H${block_top + 9})"
+    formulas = [c.value for row in ws[f"Q{first}:R{last}"] for c in row]
+    assert sum(isinstance(v, (ArrayFormula, str)) for v in formulas) == 1  # the rest are its values
+    # the 10 x 2 block holds nnet's two parameter rows as columns, labelled by input
+    block = [[c.value for c in row] for row in ws[f"F{block_top}:H{block_top + 9}"]]
+    assert [r[0] for r in block] == [*INPUTS[:-1], "Const"]
+    np.testing.assert_array_equal(np.array([r[1:] for r in block]), rounded(small.fits["nnet"].params).T)
+
+
+def test_mmult_teaching_example(small):
+    ws = small.formulas["mmult"]
+    r, c = small.labelled("mmult", "=MMULT(Data, Coefs)")
+    array = ws.cell(r + 1, c).value
+    assert isinstance(array, ArrayFormula) and array.text.startswith("=MMULT(")
+    cached = [[small.values["mmult"].cell(r + 1 + i, c + j).value for j in range(2)] for i in range(3)]
+    assert cached == [[15, 27], [7, 15], [23, 39]]  # SPEC.md's worked example
+
+
+def test_cached_values_are_pythons_numbers(small):
+    t = small.table
+    np.testing.assert_allclose(small.cached("linear", "Age_N"), t["Age"] / t["Age"].max(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(small.cached("nnet", "log_Fare"), np.log10(t["Fare"] + 1), rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(small.cached("mmult", "Male"), (t["Sex"] == "male").astype(float))
+    y = t["Survived"].to_numpy(dtype=float)
+    for sheet, preds in numpy_predictions(t, small.fits).items():
+        np.testing.assert_allclose(small.cached(sheet, "Preds"), preds, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(small.cached(sheet, "Loss"), (preds - y) ** 2, rtol=0, atol=1e-12)
+        r, c = small.labelled(sheet, "Total loss:")
+        assert small.values[sheet].cell(r, c + 1).value == pytest.approx(np.mean((preds - y) ** 2), abs=1e-12)
+        assert small.formulas[sheet].cell(r, c + 1).value.startswith("=AVERAGE(")
+        r, c = small.labelled(sheet, "Accuracy:")
+        assert small.values[sheet].cell(r, c + 1).value == np.mean((preds > 0.5) == (y == 1))
+        assert small.formulas[sheet].cell(r, c + 1).value.startswith("=SUMPRODUCT(--((")
+
+
+def test_nnet_and_mmult_cache_the_same_numbers(small):
+    for name in ("Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"):
+        # the same sums, added in another order by torch: equal to the last bit or two
+        np.testing.assert_allclose(
+            small.cached("nnet", name), small.cached("mmult", name), rtol=0, atol=1e-15
+        )
+    lin = np.stack([small.cached("nnet", "Lin1"), small.cached("nnet", "Lin2")])
+    assert (lin < 0).any() and (lin > 0).any()  # the ReLUs are not all on or all off
+
+
+def test_parameters_and_random_starts_sit_in_labelled_rows(small):
+    for sheet, labels in {"linear": ["Fitted:", "Start:"], "sigmoid": ["Fitted:", "Start:"],
+                          "nnet": ["Fitted 1:", "Fitted 2:", "Start 1:", "Start 2:"]}.items():  # fmt: skip
+        ws = small.values[sheet]
+        got = []
+        for label in labels:
+            r, c = small.labelled(sheet, label)
+            assert c == 6  # F, left of the inputs' columns G:P
+            got.append([ws.cell(r, j).value for j in range(7, 17)])
+        header = small.labelled(sheet, "Const")[0]
+        assert [ws.cell(header, j).value for j in range(7, 17)] == [*INPUTS[:-1], "Const"]
+        fit = small.fits[sheet]
+        want = np.concatenate(
+            [np.reshape(rounded(fit.params), (-1, 10)), np.reshape(rounded(fit.start), (-1, 10))]
+        )
+        np.testing.assert_array_equal(np.array(got), want)
+
+
+def test_summary_reads_the_model_sheets_live(small):
+    ws, values = small.formulas["summary"], small.values["summary"]
+    header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "Sheet")
+    for i, sheet in enumerate(MODEL_COLUMNS):
+        r = header + 1 + i
+        assert ws.cell(r, 1).value == sheet
+        tr, tc = small.labelled(sheet, "Total loss:")
+        ar, ac = small.labelled(sheet, "Accuracy:")
+        assert ws.cell(r, 3).value == f"={sheet}!${openpyxl.utils.get_column_letter(tc + 1)}${tr}"
+        assert values.cell(r, 3).value == small.values[sheet].cell(tr, tc + 1).value
+        assert ws.cell(r, 4).value == f"={sheet}!${openpyxl.utils.get_column_letter(ac + 1)}${ar}"
+    gap = ws.cell(header + 5, 3).value
+    assert isinstance(gap, ArrayFormula) and gap.text.startswith("=MAX(ABS(nnet!")
+    assert values.cell(header + 5, 3).value <= 1e-15  # the same sums in another order
+
+
+def test_summary_chart_draws_every_history(small):
+    with zipfile.ZipFile(small.path) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 1
+        chart = z.read(charts[0]).decode()
+    assert chart.count("<c:ser>") == len(small.histories) == 3
+    assert '<c:logBase val="10"/>' in chart
+    ws = small.values["summary"]
+    r = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "epoch")
+    for j, (name, losses) in enumerate(small.histories.items(), start=2):
+        assert ws.cell(r, j).value == name
+        got = [ws.cell(r + 1 + e, j).value for e in range(len(losses))]
+        np.testing.assert_array_equal(got, rounded(losses))
+
+
+def test_summary_comparison_table_is_written_as_given(tmp_path, small):
+    comparison = pd.DataFrame(
+        {"model": ["linear", "nnet"], "method": ["lstsq", "gd"], "loss": [0.1442271493073191, 0.2],
+         "accuracy": [0.79, np.nan], "epochs": [0, 30]}
+    )  # fmt: skip
+    path = tmp_path / "t.xlsx"
+    write_titanic_book(path, small.passengers, small.table, small.fits, comparison=comparison)
+    ws = openpyxl.load_workbook(path)["summary"]
+    r = next(r for r in range(1, 40) if ws.cell(r, 1).value == "model")
+    assert [ws.cell(r, j).value for j in range(1, 6)] == list(comparison.columns)
+    assert [ws.cell(r + 1, j).value for j in range(1, 6)] == ["linear", "lstsq", 0.1442271493073191, 0.79, 0]
+    assert ws.cell(r + 2, 4).value is None  # NaN stays blank
+    with zipfile.ZipFile(path) as z:
+        assert not [n for n in z.namelist() if n.startswith("xl/charts/")]  # no histories, no chart
+
+
+# --- Solver ---------------------------------------------------------------------------------------
+
+
+def defined_names(path) -> list[dict[str, str]]:
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/workbook.xml").decode()
+    names = []
+    for attrs, text in re.findall(r"<definedName ([^>]*)>([^<]*)</definedName>", xml):
+        names.append(dict(re.findall(r'(\w+)="([^"]*)"', attrs)) | {"value": text})
+    return names
+
+
+def test_solver_model_is_stored_as_hidden_sheet_names(small):
+    names = defined_names(small.path)
+    for index, sheet in enumerate(SHEETS):
+        solver = {
+            n["name"]: n for n in names if n.get("localSheetId") == str(index) and "solver" in n["name"]
+        }
+        if sheet not in MODEL_COLUMNS:
+            assert not solver
+            continue
+        assert all(n.get("hidden") == "1" for n in solver.values())
+        assert {k: solver[k]["value"] for k in SOLVER} == SOLVER
+        assert set(solver) == {*SOLVER, "solver_opt", "solver_adj"}
+        # the objective is the total loss; the changing cells are the fitted parameters
+        r, c = small.labelled(sheet, "Total loss:")
+        assert solver["solver_opt"]["value"] == f"{sheet}!${openpyxl.utils.get_column_letter(c + 1)}${r}"
+        ws = small.values[sheet]
+        cells = ws[solver["solver_adj"]["value"].split("!")[1].replace("$", "")]
+        got = np.array([[c.value for c in row] for row in cells])
+        params = (
+            rounded(small.fits["nnet"].params).T if sheet == "mmult" else rounded(small.fits[sheet].params)
+        )
+        np.testing.assert_array_equal(got.reshape(params.shape), params)
+
+
+# --- safety ---------------------------------------------------------------------------------------
+
+FORMULA_LIKE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "=1/0"]
+
+
+def crafted_csv(tmp_path, column: str, values: list[str]) -> str:
+    with open(TRAIN_CSV, newline="") as f:
+        rows = list(csv.reader(f))[:41]
+    j = rows[0].index(column)
+    for i, value in enumerate(values, start=1):
+        rows[i][j] = value
+    path = tmp_path / "crafted.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return str(path)
+
+
+def test_a_formula_looking_name_is_written_as_text(tmp_path):
+    passengers = wb.load_titanic(crafted_csv(tmp_path, "Name", FORMULA_LIKE))
+    book = write_book(tmp_path / "t.xlsx", passengers)
+    ws = book.formulas["all_rows"]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "PassengerId")
+    for i, text in enumerate(FORMULA_LIKE, start=1):
+        cell = ws.cell(header + i, 2)
+        assert cell.value == text and cell.data_type == "s"
+    with zipfile.ZipFile(book.path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "HYPERLINK" not in sheet  # in shared strings, never in a <f> formula
+    assert "<f>" not in sheet
+
+
+@pytest.mark.parametrize("column", ["Sex", "Embarked"])
+def test_a_formula_looking_sex_or_embarked_is_refused_before_any_file(tmp_path, column):
+    path = tmp_path / "t.xlsx"
+    with pytest.raises(DataError, match=column) as e:
+        write_book(path, wb.load_titanic(crafted_csv(tmp_path, column, ['=HYPERLINK("http://x","y")'])))
+    assert e.value.row == 1
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "crafted.csv"]
+
+
+# --- whole, deterministic, within Excel's limits --------------------------------------------------
+
+
+def test_the_same_inputs_give_the_same_bytes(tmp_path, small):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    for path in (a, b):
+        write_titanic_book(path, small.passengers, small.table, small.fits, histories=small.histories)
+    assert a.read_bytes() == b.read_bytes() == small.path.read_bytes()
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, small):
+    path = tmp_path / "titanic.xlsx"
+    path.write_bytes(b"old workbook")
+
+    def broken_sheet(book):
+        book.add_worksheet("descent")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_titanic_book(path, small.passengers, small.table, small.fits, extra_sheets=[broken_sheet])
+    assert path.read_bytes() == b"old workbook"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_extra_sheets_go_between_the_models_and_the_summary(tmp_path, small):
+    def descent(book):
+        book.add_worksheet("descent").write_string(0, 0, "descent: the sheet trains itself")
+
+    path = write_titanic_book(
+        tmp_path / "t.xlsx", small.passengers, small.table, small.fits, extra_sheets=[descent]
+    )
+    assert openpyxl.load_workbook(path, read_only=True).sheetnames == [*SHEETS[:-1], "descent", "summary"]
+
+
+def test_constant_memory_writes_the_same_cells(tmp_path, small):
+    path = tmp_path / "streamed.xlsx"
+    write_titanic_book(path, small.passengers, small.table, small.fits, histories=small.histories,
+                       constant_memory=True)  # fmt: skip
+    for data_only, reference in ((False, small.formulas), (True, small.values)):
+        streamed = openpyxl.load_workbook(path, data_only=data_only)
+        for sheet in SHEETS:
+            want = [[_plain(c.value) for c in row] for row in reference[sheet].iter_rows()]
+            got = [[_plain(c.value) for c in row] for row in streamed[sheet].iter_rows()]
+            assert got == want, sheet
+    assert defined_names(path) == defined_names(small.path)
+
+
+def _plain(value):
+    return ("array", value.ref, value.text) if isinstance(value, ArrayFormula) else value
+
+
+def test_more_rows_than_excel_holds_are_refused(tmp_path, small, monkeypatch):
+    monkeypatch.setattr(workbench.xlsx, "MAX_ROWS", 60)
+    path = tmp_path / "t.xlsx"
+    with pytest.raises(WorkbenchError, match=r"at most 60 rows"):
+        write_titanic_book(path, small.passengers, small.table, small.fits)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- bad inputs -----------------------------------------------------------------------------------
+
+
+def test_bad_inputs_are_refused_with_a_clear_message(tmp_path, small):
+    path, raw, table, fits = tmp_path / "t.xlsx", small.passengers, small.table, small.fits
+    cases = [
+        (
+            (raw, table, {k: v for k, v in fits.items() if k != "sigmoid"}),
+            "parameters for the sheet 'sigmoid'",
+        ),
+        (
+            (raw, table, fits | {"nnet": Fitted(np.zeros(10))}),
+            r"sheet 'nnet', fitted parameters: nnet needs .*\(2, 10\)",
+        ),
+        ((raw, table, fits | {"mmult": Fitted(np.zeros((10, 2)), np.zeros(3))}), "sheet 'mmult', starting"),
+        ((raw, table, fits | {"tree": Fitted(np.zeros(10))}), "no model sheet is called 'tree'"),
+        ((raw, wb.prediction_table(raw), fits), "'Age_N' is not"),
+        ((raw, table.drop(columns="Male"), fits), "no column 'Male'"),
+        ((raw.iloc[:10], table, fits), "PassengerId 11"),
+    ]
+    for args, message in cases:
+        with pytest.raises(WorkbenchError, match=message):
+            write_titanic_book(path, *args)
+        assert not path.exists()
+
+
+# --- read_params ----------------------------------------------------------------------------------
+
+
+def test_read_params_returns_the_parameter_cells_in_the_models_shapes(small):
+    params = read_params(small.path)
+    assert list(params) == ["linear", "nnet", "mmult", "sigmoid"]
+    for sheet in ("linear", "nnet", "sigmoid"):
+        np.testing.assert_array_equal(params[sheet], rounded(small.fits[sheet].params))
+        np.testing.assert_allclose(params[sheet], small.fits[sheet].params, rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(params["mmult"], params["nnet"].T)
+
+
+def edited(small, tmp_path, cell: str, value) -> str:
+    """The small book with one cell of the linear sheet changed, as a user would in Excel."""
+    book = openpyxl.load_workbook(small.path)
+    book["linear"][cell] = value
+    book.save(tmp_path / "edited.xlsx")
+    return tmp_path / "edited.xlsx"
+
+
+def test_read_params_reads_what_a_user_typed(small, tmp_path):
+    r = small.labelled("linear", "Fitted:")[0]
+    params = read_params(edited(small, tmp_path, f"H{r}", 0.5))
+    want = rounded(small.fits["linear"].params)
+    want[1] = 0.5
+    np.testing.assert_array_equal(params["linear"], want)
+
+
+@pytest.mark.parametrize("value, problem", [("abc", "holds 'abc'; expected a number"), (None, "is empty")])
+def test_read_params_names_a_cell_that_is_not_a_number(small, tmp_path, value, problem):
+    r = small.labelled("linear", "Fitted:")[0]
+    with pytest.raises(WorkbookError, match=rf"parameter cell linear!G{r} {problem}"):
+        read_params(edited(small, tmp_path, f"G{r}", value))
+
+
+def test_read_params_refuses_what_is_not_our_workbook(tmp_path):
+    with pytest.raises(WorkbookError, match="no such workbook"):
+        read_params(tmp_path / "missing.xlsx")
+    (tmp_path / "text.xlsx").write_text("Survived,Pclass\n1,3\n")
+    with pytest.raises(WorkbookError, match=r"text\.xlsx: is not an \.xlsx workbook"):
+        read_params(tmp_path / "text.xlsx")
+    other = openpyxl.Workbook()
+    other.save(tmp_path / "other.xlsx")
+    with pytest.raises(
+        WorkbookError, match=r"other\.xlsx: is not a workbench Titanic workbook: it has no sheet 'linear'"
+    ):
+        read_params(tmp_path / "other.xlsx")
+    for sheet in ("linear", "nnet", "mmult", "sigmoid"):
+        other.create_sheet(sheet)
+    other.save(tmp_path / "other.xlsx")
+    with pytest.raises(WorkbookError, match="sheet 'linear' has no Solver parameter range"):
+        read_params(tmp_path / "other.xlsx")
+
+
+# --- the real lesson ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_full_workbook_has_the_lessons_891_and_712_rows(tmp_path):
+    book = write_book(tmp_path / "titanic.xlsx", wb.load_titanic())
+    all_rows = book.formulas["all_rows"]
+    assert all_rows.max_row - 5 == 891 and all_rows.auto_filter.ref == "A5:J896"
+    for sheet in MODEL_COLUMNS:
+        rows = book.layout(sheet)
+        assert rows["last"] - rows["first"] + 1 == 712 == book.formulas[sheet].max_row - rows["header"]
+    r, c = book.labelled("linear", "Total loss:")
+    # at the least-squares parameters the linear sheet sits on the floor
+    assert book.values["linear"].cell(r, c + 1).value == pytest.approx(0.1442271493073191, abs=1e-15)

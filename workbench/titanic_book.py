@@ -1,0 +1,679 @@
+"""The lesson's Titanic workbook: every number a live formula, with Python's value cached beside it.
+
+:func:`write_titanic_book` writes ``workbooks/titanic.xlsx``:
+
+* ``all_rows``: the CSV's passengers, the lesson's 8 columns, blanks blank, autofilter.
+* ``linear``, ``nnet``, ``mmult``: the lesson's sheets (see SPEC.md). Raw columns are
+  values; each derived column is the formula of :data:`workbench.features.DERIVED`;
+  predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
+  templates of :mod:`workbench.models`. So Python and the workbook cannot drift apart.
+* ``sigmoid``: the linear model squashed into 0..1, with its own parameters.
+* any extra sheets (for example the ``descent`` sheet), then ``summary``: every model
+  sheet's live total loss and accuracy, a comparison of training runs and a chart of
+  their loss curves.
+
+Each formula cell stores the value Python computed (float64), so viewers that do not
+recalculate show the right numbers; LibreOffice or Excel recomputes the same ones.
+The writer fits nothing: it takes the feature table and the parameters (fitted and
+starting) as arguments. Rows are written strictly top to bottom, so
+``constant_memory=True`` streams even a sheet of a million rows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import torch
+import xlsxwriter
+from numpy.typing import ArrayLike
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from . import models
+from .book_style import Styles, set_up_page, styles
+from .errors import WorkbenchError
+from .features import COLUMNS, DERIVED, FEATURES, RAW
+from .solver_names import NAMES as SOLVER_NAMES
+from .solver_names import define_solver
+from .xlsx import check_rows, new_workbook
+
+#: Where ``workbench build`` puts the workbook.
+WORKBOOK = Path(__file__).resolve().parent.parent / "workbooks" / "titanic.xlsx"
+
+#: The model sheets, and the model each one evaluates (``sigmoid`` is ``linear`` squashed).
+MODEL_SHEETS: dict[str, str] = {"linear": "linear", "nnet": "nnet", "mmult": "mmult", "sigmoid": "linear"}
+
+#: A sheet writer called with the open workbook, e.g. the ``descent`` sheet's.
+SheetWriter = Callable[[xlsxwriter.Workbook], object]
+
+
+class FitLike(Protocol):
+    """Anything with fitted ``params`` and the random ``start`` they came from (or None)."""
+
+    @property
+    def params(self) -> Any: ...
+
+    @property
+    def start(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Parameters for one model sheet: the fitted ones and the random start (None if none)."""
+
+    params: ArrayLike
+    start: ArrayLike | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheet geometry shared by the model sheets: raw columns A:H, derived columns I:P.
+
+_COL = {name: j for j, name in enumerate(COLUMNS)}
+_INPUT_COLS = [_COL[f] for f in FEATURES]
+if list(range(_INPUT_COLS[0], _INPUT_COLS[0] + len(FEATURES))) != _INPUT_COLS:
+    raise ImportError("the 10 model inputs must be adjacent columns for SUMPRODUCT/MMULT ranges")
+_FIRST_INPUT, _LAST_INPUT = _INPUT_COLS[0], _INPUT_COLS[-1]  # G and P
+_LABEL_COL = _FIRST_INPUT - 1  # F: labels of the parameter rows
+_PARAM_LABELS = [*FEATURES[:-1], "Const"]  # the parameter of Ones is the intercept
+_AFTER = len(COLUMNS)  # Q: the first model column
+
+
+def _ref(row: int, col: int, *, absolute: bool = False) -> str:
+    return xl_rowcol_to_cell(row, col, row_abs=absolute, col_abs=absolute)
+
+
+def _span(r1: int, c1: int, r2: int, c2: int, *, absolute: bool = False) -> str:
+    return f"{_ref(r1, c1, absolute=absolute)}:{_ref(r2, c2, absolute=absolute)}"
+
+
+class _RowOrdered:
+    """Cells of a sheet's heading area, written out sorted by row.
+
+    With ``constant_memory`` XlsxWriter keeps only the current row, so a cell written
+    above it is lost; collecting the few heading cells first makes order not matter.
+    """
+
+    def __init__(self) -> None:
+        self._cells: list[tuple[int, int, str, tuple[Any, ...]]] = []
+
+    def put(self, row: int, col: int, method: str, *args: Any) -> None:
+        self._cells.append((row, col, method, args))
+
+    def flush(self, ws: Worksheet) -> None:
+        for row, col, method, args in sorted(self._cells, key=lambda c: c[0]):  # stable: keeps col order
+            getattr(ws, method)(row, col, *args)
+        self._cells.clear()
+
+
+@dataclass(frozen=True)
+class _SheetInfo:
+    """Where a model sheet keeps its results, for the summary's live formulas."""
+
+    sheet: str
+    total: str  # absolute A1 reference of the total loss
+    accuracy: str
+    preds: str  # absolute range of the predictions
+    values: tuple[float, float]  # Python's total loss and accuracy
+    predictions: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def write_titanic_book(
+    path: str | os.PathLike[str],
+    passengers: pd.DataFrame,
+    table: pd.DataFrame,
+    fits: Mapping[str, FitLike],
+    *,
+    comparison: pd.DataFrame | None = None,
+    histories: Mapping[str, ArrayLike] | None = None,
+    extra_sheets: Sequence[SheetWriter] = (),
+    constant_memory: bool = False,
+) -> Path:
+    """Write the lesson's workbook to ``path`` (whole or not at all) and return the path.
+
+    Args:
+        passengers: the raw passengers (:func:`~workbench.load_titanic`), for ``all_rows``.
+        table: the lesson's feature table (:func:`~workbench.lesson_table` of ``passengers``).
+        fits: per sheet ``linear``, ``nnet``, ``sigmoid`` (and optionally ``mmult``): an
+            object with ``.params`` (the model's shape: (10,), (2, 10), (10,); ``mmult``
+            (10, 2)) and ``.start`` (same shape, or None), such as :class:`Fitted` or a
+            training result. ``mmult`` defaults to ``nnet``'s parameters transposed, as in
+            the lesson. Parameters are stored to 16 significant digits (all an xlsx number
+            cell keeps), and the cached values are computed from exactly those.
+        comparison: one row per training run (model, method, loss, accuracy, ...) for the
+            ``summary`` sheet, written as given.
+        histories: training loss per epoch, label -> 1-D sequence, drawn as the summary's chart.
+        extra_sheets: writers of more sheets, called in order with the open workbook,
+            between ``sigmoid`` and ``summary``.
+        constant_memory: stream rows to disk (for very large tables).
+
+    Raises:
+        WorkbenchError: a missing fit, parameters of the wrong shape, a table that is not a
+            lesson table of ``passengers``, or more rows than an Excel sheet holds. Nothing
+            is written then.
+    """
+    params, starts = _check_fits(fits)
+    _check_table(table, passengers)
+    with new_workbook(
+        path, title="Titanic: fast.ai lesson 3", constant_memory=constant_memory, hidden_names=SOLVER_NAMES
+    ) as book:
+        st = styles(book)
+        _all_rows_sheet(book, st, passengers)
+        infos = [_model_sheet(book, st, sheet, table, params[sheet], starts[sheet]) for sheet in MODEL_SHEETS]
+        for write in extra_sheets:
+            write(book)
+        _summary_sheet(book, st, infos, comparison, histories)
+    return Path(path)
+
+
+def _check_fits(fits: Mapping[str, FitLike]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    missing = [s for s in ("linear", "nnet", "sigmoid") if s not in fits]
+    if missing:
+        raise WorkbenchError(
+            f"write_titanic_book needs parameters for the sheet {missing[0]!r}"
+            f" (got {', '.join(map(repr, fits)) or 'none'}; mmult may be left out)"
+        )
+    unknown = [s for s in fits if s not in MODEL_SHEETS]
+    if unknown:
+        raise WorkbenchError(
+            f"no model sheet is called {unknown[0]!r}; the sheets are {', '.join(MODEL_SHEETS)}"
+        )
+    params: dict[str, np.ndarray] = {}
+    starts: dict[str, np.ndarray | None] = {}
+    for sheet, model in MODEL_SHEETS.items():
+        if sheet in fits:
+            fit, transpose = fits[sheet], False
+        else:  # the lesson's mmult sheet reuses nnet's parameters, transposed
+            fit, transpose = fits["nnet"], True
+        start = getattr(fit, "start", None)
+        pair = [_as_params(sheet, model, fit.params, transpose, "fitted")]
+        pair.append(None if start is None else _as_params(sheet, model, start, transpose, "starting"))
+        params[sheet], starts[sheet] = pair
+    return params, starts
+
+
+def _as_params(sheet: str, model: str, value: Any, transpose: bool, what: str) -> np.ndarray:
+    array = np.asarray(value.detach() if isinstance(value, torch.Tensor) else value, dtype="float64")
+    array = array.T if transpose else array
+    try:
+        models.as_params(model, array)
+    except WorkbenchError as e:
+        raise WorkbenchError(f"sheet {sheet!r}, {what} parameters: {e}") from None
+    # What the cell will hold: an xlsx number keeps 16 significant digits.
+    return np.vectorize(lambda v: float(f"{v:.16g}"), otypes=["float64"])(array)
+
+
+def _check_table(table: pd.DataFrame, passengers: pd.DataFrame) -> None:
+    missing = [c for c in COLUMNS if c not in table]
+    if missing:
+        raise WorkbenchError(
+            f"the feature table has no column {missing[0]!r}; build it with lesson_table(passengers)"
+        )
+    if table.empty:
+        raise WorkbenchError("the feature table has no rows")
+    numeric = table[[c for c in COLUMNS if c not in ("Sex", "Embarked")]]
+    if numeric.isna().any().any():
+        column = numeric.columns[numeric.isna().any()][0]
+        raise WorkbenchError(
+            f"the feature table has a blank {column!r}; the lesson's sheets need every value"
+        )
+    # The sheet computes every derived column from its raw cells, with Age scaled by the
+    # sheet's own MAX(Age): the cached values must be what those formulas give.
+    max_age = float(table["Age"].max())
+    for d in DERIVED:
+        expected = np.broadcast_to(np.asarray(d.python(table, max_age), dtype="float64"), (len(table),))
+        if not np.allclose(table[d.name].to_numpy(dtype="float64"), expected, rtol=1e-12, atol=0):
+            raise WorkbenchError(
+                f"the feature table's {d.name!r} is not {d.excel} on its own rows (for Age_N, Age must be"
+                " scaled by the table's own maximum); build it with lesson_table(passengers)"
+            )
+    for column in ("PassengerId", "Survived", *RAW):
+        if column not in passengers:
+            raise WorkbenchError(f"the passengers have no column {column!r}; read them with load_titanic()")
+    unknown = ~table.index.isin(passengers["PassengerId"])
+    if unknown.any():
+        raise WorkbenchError(
+            f"the feature table has PassengerId {table.index[unknown][0]}, which is not among the"
+            " passengers; pass the passengers the table was built from"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# all_rows
+
+
+def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFrame) -> None:
+    ws = book.add_worksheet("all_rows")
+    columns = [c for c in ("PassengerId", "Name") if c in passengers]
+    columns += ["Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"]
+    formats = {
+        "Name": st.text,
+        "Sex": st.category,
+        "Embarked": st.category,
+        "Age": st.number,
+        "Fare": st.money,
+    }
+    widths = {"Name": 46, "PassengerId": 11, "Survived": 9, "Embarked": 10}
+    n = len(passengers)
+    header = 4
+    check_rows(n, header + 1, sheet="all_rows")
+
+    missing = ", ".join(f"{int(passengers[c].isna().sum())} {c}" for c in ("Age", "Embarked"))
+    ws.write_string(0, 0, "all_rows: every passenger of Kaggle's Titanic train.csv", st.title)
+    notes = (
+        f"{n} passengers; the 8 columns the lesson keeps, with PassengerId and Name for reference."
+        " A blank cell is missing in the CSV.",
+        f"Missing here: {missing}. The model sheets drop those rows."
+        " Use the filter buttons on the header row to explore.",
+    )
+    for i, note in enumerate(notes, start=1):
+        ws.write_string(i, 0, note, st.note)
+    for j, name in enumerate(columns):
+        ws.set_column(j, j, widths.get(name, 8))
+        ws.write_string(header, j, name, st.header)
+
+    data = [passengers[c].to_numpy() for c in columns]
+    blank = [pd.isna(col) for col in data]
+    for i in range(n):
+        r = header + 1 + i
+        for j, name in enumerate(columns):
+            if blank[j][i]:
+                continue
+            value = data[j][i]
+            if isinstance(value, str):
+                ws.write_string(r, j, value, formats.get(name, st.text))  # text stays text, never a formula
+            else:
+                ws.write_number(r, j, float(value), formats.get(name, st.whole))
+    ws.autofilter(header, 0, header + n, len(columns) - 1)
+    ws.freeze_panes(header + 1, 0)
+    set_up_page(ws, header_row=header)
+
+
+# ---------------------------------------------------------------------------------------------
+# linear, nnet, mmult, sigmoid
+
+_SOLVER_NOTE = (
+    "Yellow: the fitted parameters. Data > Solver is set up to change them to minimise the total"
+    " loss (GRG Nonlinear, unconstrained). Accuracy: share of rows where Preds > 0.5 matches Survived."
+)
+_START_NOTE = (
+    "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). Paste it over the"
+    " yellow cells to rerun Solver from scratch."
+)
+_NOTES = {
+    "linear": (
+        "linear: the lesson's linear model",
+        "Preds = SUMPRODUCT of the row's 10 inputs (SibSp ... Ones) and the 10 parameters; Loss ="
+        " (Preds - Survived)^2; Total loss = the mean of Loss (MSE).",
+    ),
+    "nnet": (
+        "nnet: the lesson's neural net, two linear units through ReLUs, added up",
+        "Lin1, Lin2 = SUMPRODUCT of the row's inputs with parameter rows 1 and 2; ReLU = IF(Lin<0,0,Lin);"
+        " Preds = ReLU1 + ReLU2; Loss and Total loss as on linear.",
+    ),
+    "mmult": (
+        "mmult: the same neural net as one matrix multiplication",
+        "Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, parameters): the inputs times the"
+        " 10 x 2 parameter block (nnet's rows as columns). Then as on nnet.",
+    ),
+    "sigmoid": (
+        "sigmoid: the linear model squashed into 0..1",
+        "Lin = SUMPRODUCT of the inputs and the parameters; Preds = 1/(1+EXP(-Lin)) always lies between"
+        " 0 and 1; Loss and Total loss as on linear. Its parameters are fitted for this sheet's loss.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A model column: header, per-row formula (None: filled by an array formula) and cached values."""
+
+    name: str
+    formula: Callable[[int], str] | None
+    values: np.ndarray
+    fmt: Any
+
+
+def _model_sheet(
+    book: xlsxwriter.Workbook,
+    st: Styles,
+    sheet: str,
+    table: pd.DataFrame,
+    params: np.ndarray,
+    start: np.ndarray | None,
+) -> _SheetInfo:
+    model, squash = MODEL_SHEETS[sheet], sheet == "sigmoid"
+    ws = book.add_worksheet(sheet)
+    title, *notes = _NOTES[sheet]
+    notes += [_SOLVER_NOTE, _START_NOTE if start is not None else "No random start: fitted in closed form."]
+    top = 1 + len(notes) + 1  # the parameter block's header row
+    cells = _RowOrdered()
+
+    # Parameters: a row per linear unit (linear, nnet, sigmoid) or a 10 x 2 block (mmult).
+    if model == "mmult":
+        units = 2
+        fitted_cells = _span(top + 1, _FIRST_INPUT, top + 10, _FIRST_INPUT + 1, absolute=True)
+        for k, head in enumerate(("Param1", "Param2")):
+            cells.put(top, _FIRST_INPUT + k, "write_string", head, st.header)
+            if start is not None:
+                cells.put(top, _FIRST_INPUT + 3 + k, "write_string", f"Start{k + 1}", st.header)
+        cells.put(top, _LABEL_COL, "write_string", "Input", st.header)
+        for i, label in enumerate(_PARAM_LABELS):
+            cells.put(top + 1 + i, _LABEL_COL, "write_string", label, st.label)
+            for k in range(units):
+                cells.put(top + 1 + i, _FIRST_INPUT + k, "write_number", params[i, k], st.param)
+                if start is not None:
+                    cells.put(top + 1 + i, _FIRST_INPUT + 3 + k, "write_number", start[i, k], st.start)
+        max_row = top + 11
+        _teaching_example(cells, st, top + 4, _FIRST_INPUT + 6)
+    else:
+        rows = params.reshape(-1, len(FEATURES))
+        units = len(rows)
+        fitted_cells = _span(top + 1, _FIRST_INPUT, top + units, _LAST_INPUT, absolute=True)
+        for j, label in enumerate(_PARAM_LABELS):
+            cells.put(top, _FIRST_INPUT + j, "write_string", label, st.header)
+        for k, row in enumerate(rows):
+            label = "Fitted:" if units == 1 else f"Fitted {k + 1}:"
+            cells.put(top + 1 + k, _LABEL_COL, "write_string", label, st.label)
+            for j, v in enumerate(row):
+                cells.put(top + 1 + k, _FIRST_INPUT + j, "write_number", v, st.param)
+        if start is not None:
+            for k, row in enumerate(start.reshape(-1, len(FEATURES))):
+                label = "Start:" if units == 1 else f"Start {k + 1}:"
+                cells.put(top + 1 + units + k, _LABEL_COL, "write_string", label, st.label)
+                for j, v in enumerate(row):
+                    cells.put(top + 1 + units + k, _FIRST_INPUT + j, "write_number", v, st.start)
+        max_row = top + 2 * units + 1
+
+    header = max_row + 1
+    first, n = header + 1, len(table)
+    last = first + n - 1
+    check_rows(n, first, sheet=sheet)
+
+    def param_row(k: int) -> str:  # the k-th parameter row, for SUMPRODUCT
+        return _span(top + 1 + k, _FIRST_INPUT, top + 1 + k, _LAST_INPUT, absolute=True)
+
+    def inputs(r: int) -> str:
+        return _span(r, _FIRST_INPUT, r, _LAST_INPUT)
+
+    # Python's numbers, computed with the model code the fits use.
+    x = models.inputs(table)
+    y = table["Survived"].to_numpy(dtype="float64")
+    w = models.as_params(model, params)
+    with torch.no_grad():
+        lin = (w @ x.T if model != "mmult" else (x @ w).T).numpy().reshape(-1, n)  # (units, n)
+    preds = models.predict(model, params, table, sigmoid=squash)
+    loss = (preds - y) ** 2
+    total = models.mse(model, params, table, sigmoid=squash)
+    acc = models.accuracy(model, params, table, sigmoid=squash)
+
+    def sumproduct(k: int) -> Callable[[int], str]:
+        return lambda r: models.PREDICT_EXCEL.format(inputs=inputs(r), params=param_row(k))
+
+    c = _AFTER
+    columns: list[_Column] = []
+    if model == "linear" and not squash:
+        columns.append(_Column("Preds", sumproduct(0), preds, st.value))
+    elif squash:
+        columns.append(_Column("Lin", sumproduct(0), lin[0], st.value))
+        sigmoid = lambda r: models.SIGMOID_EXCEL.format(z=_ref(r, c))
+        columns.append(_Column("Preds", sigmoid, preds, st.value))
+    else:
+        for k in range(units):  # mmult's Lin columns come from one array formula instead
+            columns.append(
+                _Column(f"Lin{k + 1}", None if model == "mmult" else sumproduct(k), lin[k], st.value)
+            )
+        for k in range(units):
+            relu = lambda r, k=k: models.RELU_EXCEL.format(lin=_ref(r, c + k))
+            columns.append(_Column(f"ReLU{k + 1}", relu, np.maximum(lin[k], 0), st.value))
+        added = lambda r: "=" + "+".join(_ref(r, c + units + k) for k in range(units))
+        columns.append(_Column("Preds", added, preds, st.value))
+    pred_col = c + len(columns) - 1
+    squared = lambda r: models.LOSS_EXCEL.format(pred=_ref(r, pred_col), target=_ref(r, 0))
+    columns.append(_Column("Loss", squared, loss, st.value))
+    loss_col = c + len(columns) - 1
+    mmult_formula = models.MMULT_EXCEL.format(
+        inputs=_span(first, _FIRST_INPUT, last, _LAST_INPUT), params=fitted_cells
+    )
+
+    # Totals, beside the parameters; Max(Age) just above the data, as in the lesson.
+    preds_range = _span(first, pred_col, last, pred_col, absolute=True)
+    survived = _span(first, 0, last, 0, absolute=True)
+    cells.put(top + 1, loss_col - 1, "write_string", "Total loss:", st.label)
+    mse = models.MSE_EXCEL.format(losses=_span(first, loss_col, last, loss_col, absolute=True))
+    cells.put(top + 1, loss_col, "write_formula", mse, st.total, total)
+    cells.put(top + 2, loss_col - 1, "write_string", "Accuracy:", st.label)
+    accuracy = models.ACCURACY_EXCEL.format(preds=preds_range, targets=survived)
+    cells.put(top + 2, loss_col, "write_formula", accuracy, st.percent, acc)
+    age, max_age = _COL["Age"], float(table["Age"].max())
+    cells.put(max_row, age - 1, "write_string", "Max:", st.label)
+    cells.put(max_row, age, "write_formula", f"=MAX({_span(first, age, last, age)})", st.number, max_age)
+    max_cell = _ref(max_row, age, absolute=True)
+
+    ws.write_string(0, 0, title, st.title)
+    for i, note in enumerate(notes):
+        ws.write_string(1 + i, 0, note, st.note)
+    cells.flush(ws)
+    for j, name in enumerate([*COLUMNS, *(col.name for col in columns)]):
+        ws.write_string(header, j, name, st.header)
+
+    # The data, one row at a time (constant_memory writes rows in order).
+    raw = {name: table[name].to_numpy() for name in RAW}
+    derived = {d.name: table[d.name].to_numpy(dtype="float64") for d in DERIVED}
+    raw_fmt = {"Sex": st.category, "Embarked": st.category, "Age": st.number, "Fare": st.money}
+    for i in range(n):
+        r = first + i
+        refs = {name: _ref(r, _COL[name]) for name in RAW} | {"max_Age": max_cell}
+        for name in RAW:
+            value = raw[name][i]
+            if isinstance(value, str):
+                ws.write_string(r, _COL[name], value, raw_fmt[name])
+            else:
+                ws.write_number(r, _COL[name], float(value), raw_fmt.get(name, st.whole))
+        for d in DERIVED:
+            formula = d.formula(refs)
+            fmt = st.whole if d.name not in ("Age_N", "log_Fare") else st.feature
+            if formula.startswith("="):
+                ws.write_formula(r, _COL[d.name], formula, fmt, derived[d.name][i])
+            else:  # a constant such as Ones
+                ws.write_number(r, _COL[d.name], float(formula), fmt)
+        for j, col in enumerate(columns, start=c):
+            if col.formula is not None:
+                ws.write_formula(r, j, col.formula(r), col.fmt, col.values[i])
+            elif i == 0 and j == c:  # mmult: one array formula fills Lin1:Lin2 of every row
+                ws.write_array_formula(first, c, last, c + units - 1, mmult_formula, col.fmt, col.values[0])
+            else:  # the array's other cells hold its values, as Excel stores them
+                ws.write_number(r, j, col.values[i], col.fmt)
+
+    widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
+    for j, name in enumerate(COLUMNS):
+        ws.set_column(j, j, widths.get(name, 9))
+    ws.set_column(c, loss_col, 11)
+    if model == "mmult":
+        ws.set_column(_FIRST_INPUT, _FIRST_INPUT + 1, 9)
+    ws.freeze_panes(first, 0)
+    set_up_page(ws, header_row=header)
+    define_solver(book, sheet, objective=_ref(top + 1, loss_col, absolute=True), changing=fitted_cells)
+    return _SheetInfo(
+        sheet=sheet,
+        total=_ref(top + 1, loss_col, absolute=True),
+        accuracy=_ref(top + 2, loss_col, absolute=True),
+        preds=preds_range,
+        values=(total, acc),
+        predictions=preds,
+    )
+
+
+def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> None:
+    """The lesson's MMULT by hand: 3 data rows times 2 coefficient sets (SPEC.md)."""
+    data = np.array([[1.0, 2, 1], [0, 1, 1], [2, 3, 1]])
+    coefs = np.array([[2.0, 5], [6, 7], [1, 8]])  # the sets [2,6,1] and [5,7,8], as columns
+    product = data @ coefs
+    cells.put(row, col, "write_string", "MMULT in small: 3 data rows times 2 coefficient sets", st.heading)
+    blocks = (("Data", col, data), ("Coefs", col + 4, coefs), ("=MMULT(Data, Coefs)", col + 7, product))
+    for head, c0, block in blocks:
+        cells.put(row + 1, c0, "merge_range", row + 1, c0 + block.shape[1] - 1, head, st.header)
+    for i in range(3):
+        for head, c0, block in blocks[:2]:
+            for j, v in enumerate(block[i]):
+                cells.put(row + 2 + i, c0 + j, "write_number", v, st.param if head == "Coefs" else st.whole)
+    c0 = blocks[2][1]
+    formula = models.MMULT_EXCEL.format(
+        inputs=_span(row + 2, col, row + 4, col + 2, absolute=True),
+        params=_span(row + 2, col + 4, row + 4, col + 5, absolute=True),
+    )
+    cells.put(row + 2, c0, "write_array_formula", row + 4, c0 + 1, formula, st.whole, product[0, 0])
+    for i in range(3):
+        for j in range(2):
+            if (i, j) != (0, 0):
+                cells.put(row + 2 + i, c0 + j, "write_number", product[i, j], st.whole)
+
+
+# ---------------------------------------------------------------------------------------------
+# summary
+
+_WHAT = {
+    "linear": "SUMPRODUCT of inputs and parameters",
+    "nnet": "two ReLUs of SUMPRODUCTs, added",
+    "mmult": "nnet as one MMULT",
+    "sigmoid": "linear, then 1/(1+EXP(-z))",
+}
+
+
+def _summary_sheet(
+    book: xlsxwriter.Workbook,
+    st: Styles,
+    infos: Sequence[_SheetInfo],
+    comparison: pd.DataFrame | None,
+    histories: Mapping[str, ArrayLike] | None,
+) -> None:
+    ws = book.add_worksheet("summary")
+    ws.write_string(0, 0, "summary: every model side by side", st.title)
+    note = (
+        "The first table reads each model sheet's live total loss and accuracy."
+        " The second lists the training runs; the chart shows their loss per epoch."
+    )
+    ws.write_string(1, 0, note, st.note)
+    row = 3
+    ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
+    for j, head in enumerate(("Sheet", "Model", "Total loss", "Accuracy")):
+        ws.write_string(row + 1, j, head, st.header)
+    for i, info in enumerate(infos):
+        r = row + 2 + i
+        where = quote_sheetname(info.sheet)
+        ws.write_string(r, 0, info.sheet, st.text)
+        ws.write_string(r, 1, _WHAT[info.sheet], st.text)
+        ws.write_formula(r, 2, f"={where}!{info.total}", st.total, info.values[0])
+        ws.write_formula(r, 3, f"={where}!{info.accuracy}", st.percent, info.values[1])
+    r = row + 2 + len(infos)
+    nnet, mmult = (next(i for i in infos if i.sheet == s) for s in ("nnet", "mmult"))
+    gap = float(np.max(np.abs(nnet.predictions - mmult.predictions)))
+    ws.write_string(r, 1, "largest |nnet - mmult| prediction gap", st.text)
+    formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
+    ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
+    width = 4
+    row = r + 2
+
+    if comparison is not None and not comparison.empty:
+        df = comparison if isinstance(comparison.index, pd.RangeIndex) else comparison.reset_index()
+        ws.write_string(row, 0, "Training runs", st.heading)
+        for j, name in enumerate(df.columns):
+            ws.write_string(row + 1, j, str(name), st.header)
+        fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
+        for i, values in enumerate(df.itertuples(index=False)):
+            for j, v in enumerate(values):
+                _write_value(ws, row + 2 + i, j, v, fmts[j])
+        width = max(width, len(df.columns))
+        row += len(df) + 3
+
+    print_rows = max(row, 25)
+    if histories:
+        curves = {str(k): _curve(k, v) for k, v in histories.items()}
+        longest = max(len(v) for v in curves.values())
+        check_rows(longest, row + 2, sheet="summary")
+        ws.write_string(row, 0, "Training loss per epoch (the chart's data)", st.heading)
+        ws.write_string(row + 1, 0, "epoch", st.header)
+        for j, name in enumerate(curves, start=1):
+            ws.write_string(row + 1, j, name, st.header)
+        series = list(curves.values())
+        for e in range(longest):
+            ws.write_number(row + 2 + e, 0, e, st.whole)
+            for j, curve in enumerate(series, start=1):
+                if e < len(curve):
+                    ws.write_number(row + 2 + e, j, curve[e], st.value)
+        chart = book.add_chart({"type": "scatter", "subtype": "straight"})
+        for j, (name, curve) in enumerate(curves.items(), start=1):
+            end = row + 1 + len(curve)
+            chart.add_series(
+                {
+                    "name": name,
+                    "categories": ["summary", row + 2, 0, end, 0],
+                    "values": ["summary", row + 2, j, end, j],
+                    "line": {"width": 1.75},
+                }
+            )
+        positive = all((curve > 0).all() for curve in series)
+        chart.set_title({"name": "Training loss per epoch", "name_font": {"size": 12}})
+        chart.set_x_axis(
+            {"name": "epoch", "min": 0, "max": longest - 1, "major_gridlines": {"visible": False}}
+        )
+        # A log scale shows both the first big drop and the slow end; it needs positive losses.
+        y_axis = {"name": "MSE (log scale)", "log_base": 10} if positive else {"name": "MSE"}
+        chart.set_y_axis(y_axis)
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 760, "height": 420})
+        ws.insert_chart(3, width + 1, chart)
+
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 36)
+    ws.set_column(2, max(width, 3), 13)
+    set_up_page(ws)
+    # Print the tables and the chart, not the (possibly long) chart data below them.
+    ws.print_area(0, 0, print_rows, width + 13)
+
+
+def _curve(name: object, values: ArrayLike) -> np.ndarray:
+    curve = np.asarray(values.detach() if isinstance(values, torch.Tensor) else values, dtype="float64")
+    if curve.ndim != 1 or len(curve) == 0 or not np.isfinite(curve).all():
+        raise WorkbenchError(
+            f"the loss history {name!r} must be a non-empty list of finite numbers, one per epoch;"
+            f" got shape {curve.shape}"
+        )
+    return curve
+
+
+def _summary_format(st: Styles, name: str, column: pd.Series) -> Any:
+    low = name.lower()
+    if not pd.api.types.is_numeric_dtype(column):
+        return st.text
+    if "acc" in low:
+        return st.percent
+    if "gap" in low:
+        return st.small
+    if "loss" in low:
+        return st.total
+    if pd.api.types.is_integer_dtype(column):
+        return st.whole
+    return st.money if "second" in low else st.value
+
+
+def _write_value(ws: Worksheet, r: int, c: int, value: Any, fmt: Any) -> None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return
+    if isinstance(value, (bool, np.bool_)):
+        ws.write_boolean(r, c, bool(value), fmt)
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        if math.isfinite(float(value)):
+            ws.write_number(r, c, float(value), fmt)
+    else:
+        ws.write_string(r, c, str(value), fmt)
