@@ -1,4 +1,6 @@
-"""Parameters for the workbook tests, computed here independently of workbench's training code.
+"""Inputs and helpers for the workbook tests.
+
+Parameters are computed here, independently of workbench's training code:
 
 * linear: the least-squares solution (numpy.linalg.lstsq), the lesson's Solver optimum.
 * nnet: seeded uniform(-0.5, 0.5) starts, then a few steps of gradient descent, so some
@@ -9,12 +11,14 @@
 from __future__ import annotations
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import torch
 
+import workbench as wb
 from workbench.gd import gradient_descent
 from workbench.models import forward, inputs, targets
-from workbench.titanic_book import Fitted
+from workbench.titanic_book import Fitted, write_titanic_book
 
 
 def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -48,3 +52,53 @@ def book_inputs(table: pd.DataFrame) -> tuple[dict[str, Fitted], dict[str, np.nd
     }
     histories = {"linear (GD)": lin_history, "nnet (GD)": nnet_history, "sigmoid (GD)": sig_history}
     return fits, histories
+
+
+def rounded(a) -> np.ndarray:
+    """What an xlsx number cell keeps: 16 significant digits."""
+    return np.array([float(f"{v:.16g}") for v in np.ravel(a)]).reshape(np.shape(a))
+
+
+class Book:
+    """One written workbook with its inputs, read back with openpyxl."""
+
+    def __init__(self, path, passengers, table, fits, histories):
+        self.path, self.passengers, self.table, self.fits, self.histories = (
+            path, passengers, table, fits, histories,
+        )  # fmt: skip
+        self.formulas = openpyxl.load_workbook(path)
+        self.values = openpyxl.load_workbook(path, data_only=True)
+
+    def layout(self, sheet: str) -> dict[str, int]:
+        """1-based rows: header (the row whose column A says Survived) and the data rows."""
+        ws = self.formulas[sheet]
+        header = next(r for r in range(1, 40) if ws.cell(r, 1).value == "Survived")
+        return {"header": header, "first": header + 1, "last": header + len(self.table)}
+
+    def column(self, sheet: str, name: str) -> str:
+        ws, header = self.formulas[sheet], self.layout(sheet)["header"]
+        for cell in ws[header]:
+            if cell.value == name:
+                return cell.column_letter
+        raise AssertionError(f"{sheet} has no column {name}")
+
+    def cached(self, sheet: str, name: str) -> np.ndarray:
+        col, rows = self.column(sheet, name), self.layout(sheet)
+        ws = self.values[sheet]
+        return np.array([ws[f"{col}{r}"].value for r in range(rows["first"], rows["last"] + 1)], dtype=float)
+
+    def labelled(self, sheet: str, label: str) -> tuple[int, int]:
+        """(row, column) of the cell holding ``label`` above the data."""
+        ws = self.formulas[sheet]
+        for row in ws.iter_rows(max_row=self.layout(sheet)["header"] - 1):
+            for cell in row:
+                if cell.value == label:
+                    return cell.row, cell.column
+        raise AssertionError(f"{sheet} has no label {label!r}")
+
+
+def write_book(path, passengers, **kw) -> Book:
+    table = wb.lesson_table(passengers)
+    fits, histories = book_inputs(table)
+    write_titanic_book(path, passengers, table, fits, histories=histories, **kw)
+    return Book(path, passengers, table, fits, histories)

@@ -16,7 +16,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from book_inputs import book_inputs
+from book_inputs import Book, rounded, write_book
 from openpyxl.worksheet.formula import ArrayFormula
 
 import workbench as wb
@@ -56,56 +56,6 @@ SOLVER = {
     "solver_itr": "2147483647", "solver_tim": "2147483647", "solver_nod": "2147483647",
     "solver_mip": "2147483647",
 }  # fmt: skip
-
-
-def rounded(a) -> np.ndarray:
-    """What an xlsx number cell keeps: 16 significant digits."""
-    return np.array([float(f"{v:.16g}") for v in np.ravel(a)]).reshape(np.shape(a))
-
-
-class Book:
-    """One written workbook with its inputs, read back with openpyxl."""
-
-    def __init__(self, path, passengers, table, fits, histories):
-        self.path, self.passengers, self.table, self.fits, self.histories = (
-            path, passengers, table, fits, histories,
-        )  # fmt: skip
-        self.formulas = openpyxl.load_workbook(path)
-        self.values = openpyxl.load_workbook(path, data_only=True)
-
-    def layout(self, sheet: str) -> dict[str, int]:
-        """1-based rows: header (the row whose column A says Survived) and the data rows."""
-        ws = self.formulas[sheet]
-        header = next(r for r in range(1, 40) if ws.cell(r, 1).value == "Survived")
-        return {"header": header, "first": header + 1, "last": header + len(self.table)}
-
-    def column(self, sheet: str, name: str) -> str:
-        ws, header = self.formulas[sheet], self.layout(sheet)["header"]
-        for cell in ws[header]:
-            if cell.value == name:
-                return cell.column_letter
-        raise AssertionError(f"{sheet} has no column {name}")
-
-    def cached(self, sheet: str, name: str) -> np.ndarray:
-        col, rows = self.column(sheet, name), self.layout(sheet)
-        ws = self.values[sheet]
-        return np.array([ws[f"{col}{r}"].value for r in range(rows["first"], rows["last"] + 1)], dtype=float)
-
-    def labelled(self, sheet: str, label: str) -> tuple[int, int]:
-        """(row, column) of the cell holding ``label`` above the data."""
-        ws = self.formulas[sheet]
-        for row in ws.iter_rows(max_row=self.layout(sheet)["header"] - 1):
-            for cell in row:
-                if cell.value == label:
-                    return cell.row, cell.column
-        raise AssertionError(f"{sheet} has no label {label!r}")
-
-
-def write_book(path, passengers, **kw) -> Book:
-    table = wb.lesson_table(passengers)
-    fits, histories = book_inputs(table)
-    write_titanic_book(path, passengers, table, fits, histories=histories, **kw)
-    return Book(path, passengers, table, fits, histories)
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,9 @@ _EXPORTS = {
     "mse": "models",
     "accuracy": "models",
     "recalculate": "recalc",
+    "write_titanic_book": "titanic_book",
+    "Fitted": "titanic_book",
+    "read_params": "read_book",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -61,5 +64,7 @@ if TYPE_CHECKING:
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .models import MODELS, accuracy, mse, param_shape, predict
+    from .read_book import read_params
     from .recalc import recalculate
     from .titanic import TEST_CSV, TRAIN_CSV, load_titanic
+    from .titanic_book import Fitted, write_titanic_book

@@ -359,42 +359,7 @@ def _model_sheet(
     top = 1 + len(notes) + 1  # the parameter block's header row
     cells = _RowOrdered()
 
-    # Parameters: a row per linear unit (linear, nnet, sigmoid) or a 10 x 2 block (mmult).
-    if model == "mmult":
-        units = 2
-        fitted_cells = _span(top + 1, _FIRST_INPUT, top + 10, _FIRST_INPUT + 1, absolute=True)
-        for k, head in enumerate(("Param1", "Param2")):
-            cells.put(top, _FIRST_INPUT + k, "write_string", head, st.header)
-            if start is not None:
-                cells.put(top, _FIRST_INPUT + 3 + k, "write_string", f"Start{k + 1}", st.header)
-        cells.put(top, _LABEL_COL, "write_string", "Input", st.header)
-        for i, label in enumerate(_PARAM_LABELS):
-            cells.put(top + 1 + i, _LABEL_COL, "write_string", label, st.label)
-            for k in range(units):
-                cells.put(top + 1 + i, _FIRST_INPUT + k, "write_number", params[i, k], st.param)
-                if start is not None:
-                    cells.put(top + 1 + i, _FIRST_INPUT + 3 + k, "write_number", start[i, k], st.start)
-        max_row = top + 11
-        _teaching_example(cells, st, top + 4, _FIRST_INPUT + 6)
-    else:
-        rows = params.reshape(-1, len(FEATURES))
-        units = len(rows)
-        fitted_cells = _span(top + 1, _FIRST_INPUT, top + units, _LAST_INPUT, absolute=True)
-        for j, label in enumerate(_PARAM_LABELS):
-            cells.put(top, _FIRST_INPUT + j, "write_string", label, st.header)
-        for k, row in enumerate(rows):
-            label = "Fitted:" if units == 1 else f"Fitted {k + 1}:"
-            cells.put(top + 1 + k, _LABEL_COL, "write_string", label, st.label)
-            for j, v in enumerate(row):
-                cells.put(top + 1 + k, _FIRST_INPUT + j, "write_number", v, st.param)
-        if start is not None:
-            for k, row in enumerate(start.reshape(-1, len(FEATURES))):
-                label = "Start:" if units == 1 else f"Start {k + 1}:"
-                cells.put(top + 1 + units + k, _LABEL_COL, "write_string", label, st.label)
-                for j, v in enumerate(row):
-                    cells.put(top + 1 + units + k, _FIRST_INPUT + j, "write_number", v, st.start)
-        max_row = top + 2 * units + 1
-
+    fitted_cells, units, max_row = _parameter_block(cells, st, model, top, params, start)
     header = max_row + 1
     first, n = header + 1, len(table)
     last = first + n - 1
@@ -409,9 +374,12 @@ def _model_sheet(
     # Python's numbers, computed with the model code the fits use.
     x = models.inputs(table)
     y = table["Survived"].to_numpy(dtype="float64")
+    # One parameter row per linear unit (mmult's columns as rows), so every sheet's Lin
+    # columns come from the same product, computed as nnet computes them.
     w = models.as_params(model, params)
+    w_rows = w.T.contiguous() if model == "mmult" else w
     with torch.no_grad():
-        lin = (w @ x.T if model != "mmult" else (x @ w).T).numpy().reshape(-1, n)  # (units, n)
+        lin = (w_rows @ x.T).numpy().reshape(-1, n)  # (units, n)
     preds = models.predict(model, params, table, sigmoid=squash)
     loss = (preds - y) ** 2
     total = models.mse(model, params, table, sigmoid=squash)
@@ -512,6 +480,53 @@ def _model_sheet(
         values=(total, acc),
         predictions=preds,
     )
+
+
+def _parameter_block(
+    cells: _RowOrdered, st: Styles, model: str, top: int, params: np.ndarray, start: np.ndarray | None
+) -> tuple[str, int, int]:
+    """The fitted parameters (yellow) and their random start (grey), from row ``top`` down.
+
+    A row per linear unit for linear, nnet and sigmoid; a 10 x 2 block for mmult, with the
+    teaching example beside it. Returns the fitted cells' range, the number of linear
+    units, and the row left for ``Max:`` below the block.
+    """
+    if model == "mmult":
+        units = 2
+        fitted_cells = _span(top + 1, _FIRST_INPUT, top + 10, _FIRST_INPUT + 1, absolute=True)
+        for k, head in enumerate(("Param1", "Param2")):
+            cells.put(top, _FIRST_INPUT + k, "write_string", head, st.header)
+            if start is not None:
+                cells.put(top, _FIRST_INPUT + 3 + k, "write_string", f"Start{k + 1}", st.header)
+        cells.put(top, _LABEL_COL, "write_string", "Input", st.header)
+        for i, label in enumerate(_PARAM_LABELS):
+            cells.put(top + 1 + i, _LABEL_COL, "write_string", label, st.label)
+            for k in range(units):
+                cells.put(top + 1 + i, _FIRST_INPUT + k, "write_number", params[i, k], st.param)
+                if start is not None:
+                    cells.put(top + 1 + i, _FIRST_INPUT + 3 + k, "write_number", start[i, k], st.start)
+        max_row = top + 11
+        _teaching_example(cells, st, top + 4, _FIRST_INPUT + 6)
+    else:
+        rows = params.reshape(-1, len(FEATURES))
+        units = len(rows)
+        fitted_cells = _span(top + 1, _FIRST_INPUT, top + units, _LAST_INPUT, absolute=True)
+        for j, label in enumerate(_PARAM_LABELS):
+            cells.put(top, _FIRST_INPUT + j, "write_string", label, st.header)
+        for k, row in enumerate(rows):
+            label = "Fitted:" if units == 1 else f"Fitted {k + 1}:"
+            cells.put(top + 1 + k, _LABEL_COL, "write_string", label, st.label)
+            for j, v in enumerate(row):
+                cells.put(top + 1 + k, _FIRST_INPUT + j, "write_number", v, st.param)
+        if start is not None:
+            for k, row in enumerate(start.reshape(-1, len(FEATURES))):
+                label = "Start:" if units == 1 else f"Start {k + 1}:"
+                cells.put(top + 1 + units + k, _LABEL_COL, "write_string", label, st.label)
+                for j, v in enumerate(row):
+                    cells.put(top + 1 + units + k, _FIRST_INPUT + j, "write_number", v, st.start)
+        max_row = top + 2 * units + 1
+
+    return fitted_cells, units, max_row
 
 
 def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> None:
