@@ -16,6 +16,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import torch
 from book_inputs import Book, rounded, write_book
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -518,3 +519,12 @@ def test_the_full_workbook_has_the_lessons_891_and_712_rows(tmp_path):
     r, c = book.labelled("linear", "Total loss:")
     # at the least-squares parameters the linear sheet sits on the floor
     assert book.values["linear"].cell(r, c + 1).value == pytest.approx(0.1442271493073191, abs=1e-15)
+
+
+def test_torch_parameters_and_a_fit_without_a_random_start(tmp_path, small):
+    fits = small.fits | {"linear": Fitted(torch.tensor(small.fits["linear"].params), None)}
+    path = write_titanic_book(tmp_path / "t.xlsx", small.passengers, small.table, fits)
+    ws = openpyxl.load_workbook(path)["linear"]
+    texts = [c.value for row in ws.iter_rows(max_row=12) for c in row if isinstance(c.value, str)]
+    assert "No random start: fitted in closed form." in texts and "Start:" not in texts
+    np.testing.assert_array_equal(read_params(path)["linear"], rounded(small.fits["linear"].params))
