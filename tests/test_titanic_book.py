@@ -190,7 +190,7 @@ def test_mmult_is_one_array_formula_over_every_row(small):
 
 def test_mmult_teaching_example(small):
     ws = small.formulas["mmult"]
-    r, c = small.labelled("mmult", "=MMULT(Data, Coefs)")
+    r, c = small.labelled("mmult", "MMULT(Data, Coefs)")
     array = ws.cell(r + 1, c).value
     assert isinstance(array, ArrayFormula) and array.text.startswith("=MMULT(")
     cached = [[small.values["mmult"].cell(r + 1 + i, c + j).value for j in range(2)] for i in range(3)]

@@ -196,9 +196,8 @@ def _check_fits(fits: Mapping[str, FitLike]) -> tuple[dict[str, np.ndarray], dic
         else:  # the lesson's mmult sheet reuses nnet's parameters, transposed
             fit, transpose = fits["nnet"], True
         start = getattr(fit, "start", None)
-        pair = [_as_params(sheet, model, fit.params, transpose, "fitted")]
-        pair.append(None if start is None else _as_params(sheet, model, start, transpose, "starting"))
-        params[sheet], starts[sheet] = pair
+        params[sheet] = _as_params(sheet, model, fit.params, transpose, "fitted")
+        starts[sheet] = None if start is None else _as_params(sheet, model, start, transpose, "starting")
     return params, starts
 
 
@@ -221,9 +220,9 @@ def _check_table(table: pd.DataFrame, passengers: pd.DataFrame) -> None:
         )
     if table.empty:
         raise WorkbenchError("the feature table has no rows")
-    numeric = table[[c for c in COLUMNS if c not in ("Sex", "Embarked")]]
-    if numeric.isna().any().any():
-        column = numeric.columns[numeric.isna().any()][0]
+    blank = table[list(COLUMNS)].isna().any()
+    if blank.any():
+        column = blank.index[blank][0]
         raise WorkbenchError(
             f"the feature table has a blank {column!r}; the lesson's sheets need every value"
         )
@@ -535,7 +534,7 @@ def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> Non
     coefs = np.array([[2.0, 5], [6, 7], [1, 8]])  # the sets [2,6,1] and [5,7,8], as columns
     product = data @ coefs
     cells.put(row, col, "write_string", "MMULT in small: 3 data rows times 2 coefficient sets", st.heading)
-    blocks = (("Data", col, data), ("Coefs", col + 4, coefs), ("=MMULT(Data, Coefs)", col + 7, product))
+    blocks = (("Data", col, data), ("Coefs", col + 4, coefs), ("MMULT(Data, Coefs)", col + 7, product))
     for head, c0, block in blocks:
         cells.put(row + 1, c0, "merge_range", row + 1, c0 + block.shape[1] - 1, head, st.header)
     for i in range(3):
