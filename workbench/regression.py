@@ -349,7 +349,7 @@ def read_csv(
     if model == "relu" and x.shape[1] == 1:
         start = relu_start(x, units)
     else:
-        start = _uniform_start(param_shape(model, phi.shape[1], units), seed)
+        start = uniform_start(param_shape(model, phi.shape[1], units), seed)
     if lr is None:
         lr = max_stable_lr(design("linear" if model == "relu" else model, x, x_names)[0]) / 2
         lr = lr / units if model == "relu" else lr
@@ -369,7 +369,8 @@ def read_csv(
     )
 
 
-def _uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
+def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The lesson's ``RAND()-0.5``, seeded: uniform on [-0.5, 0.5) from a ``torch.Generator``."""
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(shape, generator=g, dtype=DTYPE) - 0.5).numpy()
 
@@ -456,7 +457,8 @@ class Trajectory:
     ``params[-1]`` the result), ``losses[t]`` their MSE and ``grads[t]`` the MSE's
     gradient there, so ``params[t + 1] = params[t] - lr * grads[t]``. Arrays have
     ``epochs + 1`` rows. ``kind`` is ``"linear"`` (``phi @ w``) or ``"nnet"``
-    (``sum_k relu(phi @ w_k)``).
+    (``sum_k relu(phi @ w_k)``). With ``zero_grad=False`` (the notebooks' bug)
+    each step used the sum of all gradients so far instead of ``grads[t]``.
     """
 
     kind: str
@@ -464,6 +466,7 @@ class Trajectory:
     params: np.ndarray
     losses: np.ndarray
     grads: np.ndarray
+    zero_grad: bool = True
 
     @property
     def epochs(self) -> int:
@@ -521,7 +524,9 @@ def descend(
         done = gradient_descent(loss, start_t, lr=lr, epochs=epochs, zero_grad=zero_grad)
         path = torch.stack(seen).requires_grad_(True)
         mse(path).sum().backward()  # every step's gradient at once: the loss is batched over steps
-    return Trajectory(kind, float(lr), path.detach().numpy(), done.history.numpy(), path.grad.numpy())
+    return Trajectory(
+        kind, float(lr), path.detach().numpy(), done.history.numpy(), path.grad.numpy(), zero_grad
+    )
 
 
 @dataclass(frozen=True)
@@ -574,7 +579,7 @@ def _start(data: Dataset, model: str, units: int, phi: np.ndarray, start: ArrayL
             start = data.start
         elif model == "relu":
             one_x = data.x.shape[1] == 1
-            start = relu_start(data.x, units) if one_x else _uniform_start((units, phi.shape[1]), 0)
+            start = relu_start(data.x, units) if one_x else uniform_start((units, phi.shape[1]), 0)
         else:
             start = np.zeros(phi.shape[1])
     shape = param_shape(model, phi.shape[1], units)

@@ -1,0 +1,258 @@
+"""The descent sheet: formulas that redo gradient descent row by row, checked in LibreOffice.
+
+The LibreOffice tests recalculate ONE workbook holding every sheet under test (one
+LibreOffice start): the line's descent, a copy with wrong cached values, a copy whose
+lr cell holds a diverging learning rate, a ReLU descent, and the Titanic linear model's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import openpyxl
+import pytest
+
+import workbench as wb
+from workbench import regression as r
+from workbench.descent import Block, add_titanic_descent_sheet, write_descent_sheet
+from workbench.features import FEATURES
+from workbench.models import inputs, targets
+from workbench.recalc import recalculate
+from workbench.xlsx import new_workbook
+
+BIG_LR = 1.5  # the line diverges above 0.998
+
+
+def numpy_linear_descent(x, y, w, lr, epochs):
+    """Plain numpy, analytic gradient 2/n X^T (Xw - y): parameters, losses, gradients per row."""
+    rows = []
+    for _ in range(epochs + 1):
+        res = x @ w - y
+        g = 2 / len(y) * x.T @ res
+        rows.append((w, np.mean(res**2), g))
+        w = w - lr * g
+    return [np.array(v) for v in zip(*rows, strict=True)]
+
+
+def write_data(book, name: str, phi: np.ndarray, y: np.ndarray) -> tuple[Block, Block]:
+    """y in column A, the design matrix from column B, header in row 1."""
+    ws = book.add_worksheet(name)
+    ws.write_row(0, 0, ["y", *(f"x{j}" for j in range(phi.shape[1]))])
+    for i in range(len(y)):
+        ws.write_number(1 + i, 0, y[i])
+        ws.write_row(1 + i, 1, phi[i].tolist())
+    n = len(y)
+    return Block(name, 1, 1, n, phi.shape[1]), Block(name, 1, 0, n, 0)
+
+
+def read_rows(ws, header_row: int, steps: int, width: int) -> np.ndarray:
+    """Step, params, loss, grads of every row below the (0-based) header row."""
+    first = header_row + 2  # openpyxl counts from 1
+    cells = ws.iter_rows(min_row=first, max_row=first + steps - 1, max_col=2 + 2 * width, values_only=True)
+    return np.array([[np.nan if v is None or isinstance(v, str) else v for v in row] for row in cells], float)
+
+
+@pytest.fixture(scope="module")
+def line_fit():
+    return r.fit(r.line())
+
+
+@pytest.fixture(scope="module")
+def relu_fit():
+    return r.fit(r.relu(), epochs=60)
+
+
+# --- without LibreOffice ----------------------------------------------------------------------
+
+
+def test_block_parse_and_print():
+    b = Block.parse("data!$B$2:$C$101")
+    assert (b.sheet, b.first_row, b.first_col, b.last_row, b.last_col) == ("data", 1, 1, 100, 2)
+    assert (b.rows, b.cols, str(b.column(1))) == (100, 2, "data!$C$2:$C$101")
+    assert str(Block.parse("'my data'!A1:B3")) == "'my data'!$A$1:$B$3"
+    with pytest.raises(wb.WorkbenchError, match="named sheet"):
+        Block.parse("B2:C5")
+
+
+def test_formulas_chain_each_row_to_the_row_above(tmp_path, line_fit):
+    path = tmp_path / "line.xlsx"
+    with new_workbook(path, title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        sheet = write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names=("a1", "a2"))
+    assert sheet.lr == "descent!$B$5" and sheet.final_params == ("descent!$B$109", "descent!$C$109")
+    ws = openpyxl.load_workbook(path)["descent"]
+    h = sheet.header_row + 1  # 1-based
+    assert [c.value for c in ws[h]][:6] == ["step", "a1", "a2", "loss (MSE)", "grad a1", "grad a2"]
+    assert ws.cell(h + 1, 2).value == -1 and ws.cell(h + 1, 3).value == 1  # the start, as numbers
+    r5 = h + 6  # step 5
+    assert ws.cell(r5, 2).value == f"=B{r5 - 1}-$B$5*E{r5 - 1}"
+    assert ws.cell(r5, 3).value == f"=C{r5 - 1}-$B$5*F{r5 - 1}"
+    pred = f"MMULT(data!$B$2:$C$101,TRANSPOSE(B{r5}:C{r5}))"
+    assert ws.cell(r5, 4).value.text == f"=SUMXMY2({pred},data!$A$2:$A$101)/$E$5"
+    assert ws.cell(r5, 5).value.text == f"=2*SUMPRODUCT({pred}-data!$A$2:$A$101,data!$B$2:$B$101)/$E$5"
+    assert ws["B5"].value == 0.1 and ws["E5"].value == "=ROWS(data!$A$2:$A$101)"
+
+
+def test_cached_values_are_the_independent_numpy_descent(tmp_path, line_fit):
+    path = tmp_path / "line.xlsx"
+    with new_workbook(path, title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        sheet = write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names=("a1", "a2"))
+    d = line_fit.data
+    phi = np.column_stack([d.x[:, 0], np.ones(d.n)])
+    params, losses, grads = numpy_linear_descent(phi, d.y, np.array([-1.0, 1.0]), 0.1, 100)
+    rows = read_rows(openpyxl.load_workbook(path, data_only=True)["descent"], sheet.header_row, 101, 2)
+    assert rows[:, 0].tolist() == list(range(101))
+    np.testing.assert_allclose(rows[:, 1:3], params, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rows[:, 3], losses, rtol=1e-12)
+    np.testing.assert_allclose(rows[:, 4:6], grads, rtol=1e-10, atol=1e-14)
+
+
+def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
+    path = tmp_path / "relu.xlsx"
+    with new_workbook(path, title="t") as book:
+        x, y = write_data(book, "data", relu_fit.phi, relu_fit.data.y)
+        sheet = write_descent_sheet(
+            book, relu_fit.trajectory, inputs=x, target=y, param_names=relu_fit.param_names
+        )
+    ws = openpyxl.load_workbook(path)["descent"]
+    h = sheet.header_row + 1
+    z1 = f"MMULT(data!$B$2:$C$21,TRANSPOSE(B{h + 1}:C{h + 1}))"
+    z2 = f"MMULT(data!$B$2:$C$21,TRANSPOSE(D{h + 1}:E{h + 1}))"
+    pred = f"(IF({z1}<0,0,{z1})+IF({z2}<0,0,{z2}))"
+    assert ws.cell(h + 1, 6).value.text == f"=SUMXMY2({pred},data!$A$2:$A$21)/$E$5"
+    grad_b2 = f"=2*SUMPRODUCT(({pred}-data!$A$2:$A$21)*({z2}>0),data!$C$2:$C$21)/$E$5"
+    assert ws.cell(h + 1, 10).value.text == grad_b2
+
+
+def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
+    with new_workbook(tmp_path / "bad.xlsx", title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        with pytest.raises(wb.WorkbenchError, match="have 3 columns, but the parameters come in 1 row"):
+            write_descent_sheet(book, line_fit.trajectory, inputs="data!B2:D101", target=y, param_names="ab")
+        with pytest.raises(wb.WorkbenchError, match="one column of 100 rows"):
+            write_descent_sheet(book, line_fit.trajectory, inputs=x, target="data!A2:A50", param_names="ab")
+        with pytest.raises(wb.WorkbenchError, match="3 parameter names for 2 parameters"):
+            write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names="abc")
+        piled = r.fit(line_fit.data, zero_grad=False, epochs=5).trajectory
+        with pytest.raises(wb.WorkbenchError, match="piled up"):
+            write_descent_sheet(book, piled, inputs=x, target=y, param_names="ab")
+
+
+def test_titanic_descent_caches_numpy_values(tmp_path, table):
+    path = tmp_path / "titanic.xlsx"
+    with new_workbook(path, title="t") as book:
+        path_t = add_titanic_descent_sheet(book, table, epochs=20)
+    x, y = inputs(table).numpy(), targets(table).numpy()
+    start = path_t.params[0]
+    assert np.all((start >= -0.5) & (start < 0.5))
+    params, losses, grads = numpy_linear_descent(x, y, start, 0.1, 20)
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert book.sheetnames == ["descent_data", "descent"]
+    ws = book["descent"]
+    header = next(i for i, row in enumerate(ws.iter_rows(values_only=True)) if row[0] == "step")
+    assert list(next(ws.iter_rows(min_row=header + 1, max_row=header + 1, values_only=True))[1:11]) == [
+        *FEATURES[:-1],
+        "Const",
+    ]
+    rows = read_rows(ws, header, 21, 10)
+    np.testing.assert_allclose(rows[:, 1:11], params, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rows[:, 11], losses, rtol=1e-12)
+    np.testing.assert_allclose(rows[:, 12:], grads, rtol=1e-9, atol=1e-14)
+    hessian_top = np.linalg.eigvalsh(2 / len(y) * x.T @ x)[-1]
+    stable = next(row[1] for row in ws.iter_rows(values_only=True) if row[0] == "diverges above lr:")
+    assert stable == pytest.approx(2 / hessian_top, rel=1e-12)
+
+
+def test_titanic_ranges_must_come_in_pairs(tmp_path, table):
+    with new_workbook(tmp_path / "t.xlsx", title="t") as book, pytest.raises(wb.WorkbenchError, match="both"):
+        add_titanic_descent_sheet(book, table, inputs="linear!$G$10:$P$721", epochs=1)
+
+
+# --- in LibreOffice ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recalculated(tmp_path_factory, line_fit, relu_fit, table):
+    """One workbook with every sheet under test, recalculated once by LibreOffice."""
+    folder = tmp_path_factory.mktemp("descent")
+    src = folder / "checks.xlsx"
+    traj = line_fit.trajectory
+    wrong = dataclasses.replace(traj, losses=traj.losses.copy(), params=traj.params.copy())
+    wrong.losses[7] = 123.0  # cached values LibreOffice must overwrite
+    wrong.params[50] = [9.0, -9.0]
+    exploding = dataclasses.replace(traj, lr=BIG_LR)  # the lr cell typed bigger; cached values stale
+    sheets = {}
+    with new_workbook(src, title="checks") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        for name, t in (("descent", traj), ("wrong", wrong), ("big_lr", exploding)):
+            sheets[name] = write_descent_sheet(book, t, inputs=x, target=y, param_names="ab", name=name)
+        rx, ry = write_data(book, "relu_data", relu_fit.phi, relu_fit.data.y)
+        sheets["relu"] = write_descent_sheet(
+            book, relu_fit.trajectory, inputs=rx, target=ry, param_names=relu_fit.param_names, name="relu"
+        )
+        titanic = add_titanic_descent_sheet(book, table, name="titanic")
+    out = recalculate(src, folder / "out")
+    return openpyxl.load_workbook(out, data_only=True), sheets, titanic
+
+
+def assert_rows_match(rows: np.ndarray, traj: r.Trajectory) -> None:
+    width = traj.params[0].size
+    steps = len(traj.losses)
+    np.testing.assert_allclose(rows[:, 1 : 1 + width], traj.params.reshape(steps, -1), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(rows[:, 1 + width], traj.losses, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(rows[:, 2 + width :], traj.grads.reshape(steps, -1), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_redoes_the_line_descent(recalculated, line_fit):
+    book, sheets, _ = recalculated
+    rows = read_rows(book["descent"], sheets["descent"].header_row, 101, 2)
+    assert_rows_match(rows, line_fit.trajectory)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_corrects_wrong_cached_values(recalculated, line_fit):
+    book, sheets, _ = recalculated
+    rows = read_rows(book["wrong"], sheets["wrong"].header_row, 101, 2)
+    assert rows[7, 3] != 123.0 and rows[50, 1] != 9.0
+    assert_rows_match(rows, line_fit.trajectory)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_a_big_lr_in_the_lr_cell_makes_the_loss_column_explode(recalculated, line_fit):
+    book, sheets, _ = recalculated
+    assert book["big_lr"]["B5"].value == BIG_LR
+    rows = read_rows(book["big_lr"], sheets["big_lr"].header_row, 101, 2)
+    losses = rows[:, 3]
+    assert np.isfinite(losses).all()
+    assert np.all(np.diff(losses[5:]) > 0) and losses[-1] > 1e40  # visibly exploding
+    d = line_fit.data
+    phi = np.column_stack([d.x[:, 0], np.ones(d.n)])
+    _, expected, _ = numpy_linear_descent(phi, d.y, d.start, BIG_LR, 100)
+    np.testing.assert_allclose(losses, expected, rtol=1e-9)
+    with pytest.raises(wb.DivergenceError, match=r"learning rate 1\.5 is too large"):
+        r.fit(d, lr=BIG_LR)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_redoes_the_relu_descent(recalculated, relu_fit):
+    book, sheets, _ = recalculated
+    rows = read_rows(book["relu"], sheets["relu"].header_row, 61, 4)
+    assert_rows_match(rows, relu_fit.trajectory)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_redoes_the_titanic_descent(recalculated):
+    book, _, titanic = recalculated
+    ws = book["titanic"]
+    header = next(i for i, row in enumerate(ws.iter_rows(values_only=True)) if row[0] == "step")
+    rows = read_rows(ws, header, 101, 10)
+    assert_rows_match(rows, titanic)
+    assert rows[-1, 11] < rows[0, 11] and rows[-1, 11] > 0.1442271493073191  # descending toward the floor

@@ -1,0 +1,358 @@
+"""The ``descent`` sheet: gradient descent done by the spreadsheet itself.
+
+One row per step. Row t holds the parameters, their loss (MSE) and the loss's
+gradient; row t + 1's parameters are formulas on row t::
+
+    params[t + 1] = params[t] - lr * grad[t]
+
+with ``lr`` one cell at the top of the sheet. Nothing else is needed: no Solver,
+no macro. Type a new learning rate and Excel, LibreOffice or Google Sheets redoes
+the whole descent; type a big one and the loss column explodes.
+
+The formulas read a design matrix ``X`` (n x p, adjacent columns on a data sheet)
+and the targets ``Y`` (n x 1). For a model linear in its parameters ``w``::
+
+    predictions   MMULT(X, TRANSPOSE(w))                 (n x 1)
+    loss          SUMXMY2(predictions, Y) / n            mean squared error
+    gradient j    2 * SUMPRODUCT(predictions - Y, X_j) / n
+
+and for a sum of ReLUs (unit k with its own row of weights ``w_k``)::
+
+    z_k           MMULT(X, TRANSPOSE(w_k))
+    predictions   IF(z_1<0,0,z_1) + IF(z_2<0,0,z_2) + ...
+    gradient k,j  2 * SUMPRODUCT((predictions - Y) * (z_k>0), X_j) / n
+
+Each is written as a single-cell array formula, so Excel evaluates the nested
+MMULT and TRANSPOSE element by element as LibreOffice and Google Sheets do. Every
+cell caches the value torch computed (:func:`workbench.regression.descend`), and
+a forced LibreOffice recalculation reproduces it to 1e-9.
+
+:func:`add_titanic_descent_sheet` does this for the lesson's Titanic ``linear``
+model: 10 parameters, 712 rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from . import models
+from .book_style import PARAM_FILL, set_up_page, styles
+from .errors import WorkbenchError
+from .features import FEATURES
+from .regression import Trajectory, descend, max_stable_lr, uniform_start
+from .xlsx import check_rows
+
+_RANGE = re.compile(
+    r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!]+)!)?(?P<a>\$?[A-Z]{1,3}\$?\d+):(?P<b>\$?[A-Z]{1,3}\$?\d+)$"
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A rectangular range of cells on a named sheet (0-based rows and columns, inclusive)."""
+
+    sheet: str
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+    @classmethod
+    def parse(cls, ref: str) -> Block:
+        """``"data!$B$2:$C$101"`` (or ``'my data'!B2:C101``) as a Block."""
+        m = _RANGE.match(ref.strip())
+        if m is None or m.group("sheet") is None:
+            raise WorkbenchError(f"expected a range on a named sheet such as data!$B$2:$C$101; got {ref!r}")
+        sheet = m.group("sheet")
+        if sheet.startswith("'"):
+            sheet = sheet[1:-1].replace("''", "'")
+        (r1, c1), (r2, c2) = xl_cell_to_rowcol(m.group("a")), xl_cell_to_rowcol(m.group("b"))
+        return cls(sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+    @property
+    def rows(self) -> int:
+        return self.last_row - self.first_row + 1
+
+    @property
+    def cols(self) -> int:
+        return self.last_col - self.first_col + 1
+
+    def column(self, j: int) -> Block:
+        """The j-th column of the block."""
+        c = self.first_col + j
+        return Block(self.sheet, self.first_row, c, self.last_row, c)
+
+    def __str__(self) -> str:
+        a = xl_rowcol_to_cell(self.first_row, self.first_col, row_abs=True, col_abs=True)
+        b = xl_rowcol_to_cell(self.last_row, self.last_col, row_abs=True, col_abs=True)
+        return f"{quote_sheetname(self.sheet)}!{a}:{b}"
+
+
+@dataclass(frozen=True)
+class DescentSheet:
+    """Where a written ``descent`` sheet keeps things (sheet-qualified absolute references)."""
+
+    name: str
+    lr: str  # the learning-rate cell
+    header_row: int  # 0-based row of the column headings; step t is on header_row + 1 + t
+    final_params: tuple[str, ...]  # the last row's parameter cells, in param_names order
+    final_loss: str
+    steps: Block  # the step numbers 0..epochs
+    losses: Block  # the loss column
+    params: Block  # every row's parameters
+
+
+def write_descent_sheet(
+    book: xlsxwriter.Workbook,
+    trajectory: Trajectory,
+    *,
+    inputs: str | Block,
+    target: str | Block,
+    param_names: Sequence[str],
+    name: str = "descent",
+    title: str | None = None,
+    notes: Sequence[str] = (),
+    stable_lr: float | None = None,
+    chart: bool = True,
+) -> DescentSheet:
+    """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
+
+    Args:
+        book: an open XlsxWriter workbook (see :func:`workbench.xlsx.new_workbook`).
+        trajectory: the descent to redo (:func:`workbench.regression.descend`); its
+            values are cached in the cells, its ``lr`` goes into the lr cell and its
+            first row of parameters is the start.
+        inputs: the n x p design matrix on another sheet, e.g. ``"data!$B$2:$C$101"``.
+        target: the n targets, one column, e.g. ``"data!$A$2:$A$101"``.
+        param_names: a heading per parameter, flattened row by row (p, or K * p
+            for K ReLUs).
+        title, notes: the sheet's title and lines of explanation under it.
+        stable_lr: shown as the learning rate above which descent diverges.
+        chart: add a chart of the loss by step.
+
+    Raises:
+        WorkbenchError: ranges or names that do not fit the trajectory's shape.
+    """
+    x, y = _block(inputs), _block(target)
+    params = trajectory.params.reshape(len(trajectory.losses), -1)
+    grads = trajectory.grads.reshape(params.shape)
+    steps, width = params.shape
+    units = 1 if trajectory.kind == "linear" else trajectory.params.shape[1]
+    if not trajectory.zero_grad:
+        raise WorkbenchError("a descent sheet redoes correct descent; the trajectory piled up its gradients")
+    if trajectory.kind not in ("linear", "nnet"):
+        raise WorkbenchError(f"a descent sheet computes 'linear' or 'nnet' models; got {trajectory.kind!r}")
+    if x.cols * units != width:
+        raise WorkbenchError(
+            f"the inputs {x} have {x.cols} columns, but the parameters come in {units} row(s) of"
+            f" {width // units}: they must match"
+        )
+    if y.cols != 1 or y.rows != x.rows:
+        raise WorkbenchError(f"the target {y} must be one column of {x.rows} rows, as many as the inputs {x}")
+    if len(param_names) != width:
+        raise WorkbenchError(f"{len(param_names)} parameter names for {width} parameters")
+    lines = [
+        "Each row's parameters are the row above's minus lr times the row above's gradient;"
+        " each row computes its own loss (MSE) and gradient from the data with formulas.",
+        "Type another learning rate into the yellow cell: the whole sheet descends again."
+        " Too big a rate and the loss column explodes.",
+        *notes,
+    ]
+    lr_row = len(lines) + 2
+    header_row = lr_row + 3
+    first_step = header_row + 1
+    check_rows(steps, first_step, sheet=name)
+
+    st = styles(book)
+    # General shows as many digits as the column fits and switches to 1E+30 style when a
+    # typed learning rate makes the descent explode; fixed decimals would show ####.
+    font = {"font_name": "Calibri", "font_size": 11}
+    general = book.add_format({**font, "num_format": "General"})
+    lr_format = book.add_format({**font, "num_format": "General", "bg_color": PARAM_FILL, "border": 1})
+    ws = book.add_worksheet(name)
+    lr_col, loss_col, grad_col = 1, 1 + width, 2 + width
+    lr_cell = xl_rowcol_to_cell(lr_row, lr_col, row_abs=True, col_abs=True)
+    n_cell = xl_rowcol_to_cell(lr_row, 4, row_abs=True, col_abs=True)
+
+    ws.write_string(0, 0, title or "descent: gradient descent done by the spreadsheet", st.title)
+    for i, line in enumerate(lines):
+        ws.write_string(1 + i, 0, line, st.note)
+    ws.write_string(lr_row, 0, "lr:", st.label)
+    ws.write_number(lr_row, lr_col, trajectory.lr, lr_format)
+    ws.write_string(lr_row, 3, "n:", st.label)
+    ws.write_formula(lr_row, 4, f"=ROWS({y})", st.whole, y.rows)
+    if stable_lr is not None:
+        ws.write_string(lr_row + 1, 0, "diverges above lr:", st.label)
+        ws.write_number(lr_row + 1, lr_col, stable_lr, general)
+        ws.write_string(
+            lr_row + 1, 3, "= 2 / the largest eigenvalue of the loss's Hessian, 2/n X^T X", st.note
+        )
+
+    ws.write_string(header_row, 0, "step", st.header)
+    for j, head in enumerate(param_names):
+        ws.write_string(header_row, 1 + j, head, st.header)
+        ws.write_string(header_row, grad_col + j, f"grad {head}", st.header)
+    ws.write_string(header_row, loss_col, "loss (MSE)", st.header)
+
+    per_unit = width // units
+    for t in range(steps):
+        r = first_step + t
+        ws.write_number(r, 0, t, st.whole)
+        row_params = [xl_rowcol_to_cell(r, 1 + j) for j in range(width)]
+        for j in range(width):
+            if t == 0:
+                ws.write_number(r, 1 + j, params[0, j], st.start)
+            else:
+                above, grad_above = xl_rowcol_to_cell(r - 1, 1 + j), xl_rowcol_to_cell(r - 1, grad_col + j)
+                ws.write_formula(r, 1 + j, f"={above}-{lr_cell}*{grad_above}", general, params[t, j])
+        unit_refs = [f"{row_params[k * per_unit]}:{row_params[(k + 1) * per_unit - 1]}" for k in range(units)]
+        z = [models.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({u})") for u in unit_refs]
+        if trajectory.kind == "linear":
+            pred = z[0]
+        else:
+            pred = "(" + "+".join(models.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
+        ws.write_array_formula(
+            r, loss_col, r, loss_col, f"{{=SUMXMY2({pred},{y})/{n_cell}}}", general, trajectory.losses[t]
+        )
+        for k in range(units):
+            error = f"{pred}-{y}" if trajectory.kind == "linear" else f"({pred}-{y})*({z[k]}>0)"
+            for j in range(per_unit):
+                c = grad_col + k * per_unit + j
+                formula = f"{{=2*SUMPRODUCT({error},{x.column(j)})/{n_cell}}}"
+                ws.write_array_formula(r, c, r, c, formula, general, grads[t, k * per_unit + j])
+
+    last = first_step + steps - 1
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, grad_col + width - 1, 11)
+    ws.freeze_panes(first_step, 1)
+    set_up_page(ws, header_row=header_row)
+    if chart:
+        _loss_chart(book, ws, name, (header_row, last), loss_col, grad_col + width + 1)
+    q = quote_sheetname(name)
+    return DescentSheet(
+        name=name,
+        lr=f"{q}!{lr_cell}",
+        header_row=header_row,
+        final_params=tuple(
+            f"{q}!{xl_rowcol_to_cell(last, 1 + j, row_abs=True, col_abs=True)}" for j in range(width)
+        ),
+        final_loss=f"{q}!{xl_rowcol_to_cell(last, loss_col, row_abs=True, col_abs=True)}",
+        steps=Block(name, first_step, 0, last, 0),
+        losses=Block(name, first_step, loss_col, last, loss_col),
+        params=Block(name, first_step, 1, last, width),
+    )
+
+
+def _block(ref: str | Block) -> Block:
+    return ref if isinstance(ref, Block) else Block.parse(ref)
+
+
+def _loss_chart(
+    book: xlsxwriter.Workbook, ws: Worksheet, name: str, rows: tuple[int, int], loss_col: int, col: int
+) -> None:
+    header_row, last = rows
+    first_step = header_row + 1
+    chart = book.add_chart({"type": "scatter", "subtype": "straight"})
+    chart.add_series(
+        {
+            "name": "loss (MSE)",
+            "categories": [name, first_step, 0, last, 0],
+            "values": [name, first_step, loss_col, last, loss_col],
+            "line": {"width": 2, "color": "#C00000"},
+        }
+    )
+    chart.set_title({"name": "Loss by step", "name_font": {"size": 12}})
+    chart.set_x_axis(
+        {"name": "step", "min": 0, "max": last - first_step, "major_gridlines": {"visible": False}}
+    )
+    chart.set_y_axis({"name": "MSE (log scale)", "log_base": 10})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 620, "height": 360})
+    ws.insert_chart(header_row, col, chart)
+
+
+# --- the Titanic linear model -----------------------------------------------------------------
+
+#: The Titanic descent's defaults: lr 0.1 (it diverges above 0.209) for 100 steps.
+TITANIC_LR = 0.1
+TITANIC_EPOCHS = 100
+
+
+def add_titanic_descent_sheet(
+    book: xlsxwriter.Workbook,
+    table: pd.DataFrame | None = None,
+    *,
+    lr: float = TITANIC_LR,
+    epochs: int = TITANIC_EPOCHS,
+    seed: int = 0,
+    inputs: str | Block | None = None,
+    target: str | Block | None = None,
+    name: str = "descent",
+) -> Trajectory:
+    """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
+
+    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.regression.uniform_start`).
+
+    Args:
+        table: the lesson table (:func:`~workbench.lesson_table` by default).
+        inputs, target: where the 712 x 10 inputs (``FEATURES``, adjacent, in order)
+            and the ``Survived`` column already are, e.g. on the ``linear`` sheet. By
+            default a sheet ``descent_data`` is added holding them as values.
+        lr, epochs, seed: the descent.
+
+    Returns:
+        The descent torch computed, whose values the sheet caches.
+
+    Raises:
+        DivergenceError: ``lr`` is too large.
+    """
+    from .features import lesson_table
+
+    table = lesson_table() if table is None else table
+    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
+    path = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    if (inputs is None) != (target is None):
+        raise WorkbenchError("give both inputs and target ranges, or neither")
+    if inputs is None:
+        inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
+    write_descent_sheet(
+        book,
+        path,
+        inputs=inputs,
+        target=target,
+        param_names=[*FEATURES[:-1], "Const"],
+        name=name,
+        title="descent: the linear model trained by the spreadsheet, step by step",
+        notes=[
+            f"Titanic, 712 passengers, 10 inputs; start RAND()-0.5 (seed {seed}); the least-squares"
+            " floor is MSE 0.1442, which Solver reaches on the linear sheet."
+        ],
+        stable_lr=max_stable_lr(x),
+    )
+    return path
+
+
+def _titanic_data_sheet(
+    book: xlsxwriter.Workbook, x: np.ndarray, y: np.ndarray, name: str
+) -> tuple[Block, Block]:
+    """A sheet with Survived and the 10 inputs as values; returns (inputs, target) blocks."""
+    st = styles(book)
+    ws = book.add_worksheet(name)
+    ws.write_string(0, 0, "Survived", st.header)
+    for j, f in enumerate(FEATURES):
+        ws.write_string(0, 1 + j, f, st.header)
+    for i in range(len(y)):
+        ws.write_number(1 + i, 0, y[i], st.whole)
+        for j in range(x.shape[1]):
+            ws.write_number(1 + i, 1 + j, x[i, j], st.feature)
+    ws.freeze_panes(1, 0)
+    n = len(y)
+    return Block(name, 1, 1, n, len(FEATURES)), Block(name, 1, 0, n, 0)
