@@ -1,0 +1,96 @@
+"""Pictures: valid images, deterministic bytes, and an animation that moves toward the points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import workbench as wb
+from workbench import pictures
+from workbench import regression as r
+
+
+@pytest.fixture(scope="module")
+def line_fit():
+    return r.fit(r.line())
+
+
+def test_fit_png_is_deterministic_without_software_metadata(tmp_path, line_fit):
+    a = pictures.fit_png(line_fit, tmp_path / "a.png")
+    b = pictures.fit_png(line_fit, tmp_path / "b.png")
+    assert a.read_bytes() == b.read_bytes()
+    with Image.open(a) as im:
+        assert im.format == "PNG" and im.size == (640, 420)
+        assert "Software" not in im.info
+        pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    orange = np.array([0xED, 0x7D, 0x31])
+    assert (np.abs(pixels.astype(int) - orange).sum(1) < 30).sum() > 500  # the points are drawn
+
+
+def test_fit_png_with_several_inputs(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n2,1,6\n")
+    out = pictures.fit_png(r.fit(r.read_csv(path)), tmp_path / "two.png")
+    with Image.open(out) as im:
+        assert im.size == (640, 420)
+
+
+def test_loss_png_refuses_a_curve_that_is_not_positive_and_finite(tmp_path, line_fit):
+    out = pictures.loss_png({"full batch": line_fit.losses}, tmp_path / "loss.png", floor=0.08)
+    with Image.open(out) as im:
+        assert im.size == (640, 460)
+    with pytest.raises(wb.WorkbenchError, match="'bad' must be positive finite"):
+        pictures.loss_png({"bad": [1.0, np.nan]}, tmp_path / "bad.png")
+    with pytest.raises(wb.WorkbenchError, match="at least one"):
+        pictures.loss_png({}, tmp_path / "none.png")
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_relu_units_png(tmp_path):
+    data = r.relu()
+    fits = [r.fit(data, units=k, epochs=20) for k in (1, 2)]
+    with Image.open(pictures.relu_units_png(fits, tmp_path / "units.png")) as im:
+        assert im.size == (640, 420)
+
+
+def blue_rows(frame: Image.Image) -> np.ndarray:
+    """For each pixel column, the mean row of the line's blue pixels (NaN where none)."""
+    rgb = np.asarray(frame.convert("RGB")).astype(int)
+    blue = np.abs(rgb - np.array([0x2F, 0x55, 0x97])).sum(2) < 40
+    rows = np.arange(rgb.shape[0])[:, None]
+    counts = blue.sum(0)
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, (blue * rows).sum(0) / counts, np.nan)
+
+
+def test_descent_gif_frames_move_toward_the_fit(tmp_path, line_fit):
+    a = pictures.descent_gif(line_fit, tmp_path / "a.gif", every=10)
+    b = pictures.descent_gif(line_fit, tmp_path / "b.gif", every=10)
+    assert a.read_bytes() == b.read_bytes()
+    with Image.open(a) as im:
+        assert im.format == "GIF" and im.n_frames == 11 and im.size == (480, 360)
+        assert im.info["loop"] == 0
+        frames = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            frames.append(im.copy())
+        assert im.info["duration"] == 1500  # the last frame is held
+    lines = [blue_rows(f) for f in frames]
+
+    # The start (-1, 1) slopes down; the fit (3, 2.5) slopes up: on screen (rows grow
+    # downward) the line's left end starts high and ends low.
+    def slope(rows):
+        cols = np.flatnonzero(~np.isnan(rows))
+        return np.polyfit(cols, rows[cols], 1)[0]
+
+    assert slope(lines[0]) > 0 > slope(lines[-1])
+    gaps = [np.nanmean(np.abs(line - lines[-1])) for line in lines[:-1]]
+    assert gaps[0] > gaps[5] > gaps[-1]  # each frame closer to the final line
+
+
+def test_descent_gif_needs_one_input(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n")
+    with pytest.raises(wb.WorkbenchError, match="one x column"):
+        pictures.descent_gif(r.fit(r.read_csv(path), epochs=2), tmp_path / "x.gif")

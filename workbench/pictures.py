@@ -1,0 +1,179 @@
+"""Pictures of the small regressions: fits, loss curves, and the lesson's animation.
+
+* :func:`fit_png`: the points and the fitted curve (and the starting one, dashed).
+* :func:`loss_png`: loss curves on one log-scale plot, e.g. full-batch descent
+  against mini-batch SGD.
+* :func:`relu_units_png`: the same points fitted by 1, 2, 4, 8 ReLUs.
+* :func:`descent_gif`: the 2019 lesson's animation, the line moving toward the
+  points step by step.
+
+matplotlib draws on its Agg canvas directly (no pyplot, no global state, no
+window), Pillow assembles the GIF. The bytes are deterministic: PNGs carry no
+"Software" or date metadata, and every GIF frame is reduced to one shared
+palette without dithering. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+from PIL import Image
+
+from .atomic import atomic_path, write_bytes
+from .errors import WorkbenchError
+from .regression import Fit
+
+POINTS = "#ED7D31"  # orange, as the lesson's scatter
+CURVE = "#2F5597"
+START = "#A6A6A6"
+DPI = 100
+
+
+def _figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+def _save_png(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return write_bytes(path, buf.getvalue())
+
+
+def _grid(result: Fit, count: int = 200) -> np.ndarray:
+    x = result.data.x[:, 0]
+    return np.linspace(x.min(), x.max(), count)
+
+
+def fit_png(result: Fit, path: str | os.PathLike[str]) -> Path:
+    """The points and the fitted curve (the start dashed); predicted vs true for several x columns."""
+    data = result.data
+    fig, ax = _figure()
+    if data.x.shape[1] == 1:
+        grid = _grid(result)
+        ax.scatter(data.x[:, 0], data.y, s=18, color=POINTS, label="data", zorder=3)
+        start = result.trajectory.params[0]
+        ax.plot(grid, result.predict(start, grid), "--", color=START, label="start")
+        ax.plot(
+            grid, result.predict(x=grid), color=CURVE, lw=2.2, label=f"after {result.trajectory.epochs} steps"
+        )
+        ax.set_xlabel(data.x_names[0])
+        ax.set_ylabel(data.y_name)
+        low, high = np.percentile(data.y, [0, 100])
+        pad = 0.25 * (high - low)
+        ax.set_ylim(low - pad, high + pad)  # a far-off start curve should not squash the points
+    else:
+        pred = result.predict()
+        ax.scatter(data.y, pred, s=18, color=POINTS, label="points", zorder=3)
+        ends = [data.y.min(), data.y.max()]
+        ax.plot(ends, ends, color=CURVE, lw=1.5, label="prediction = truth")
+        ax.set_xlabel(f"true {data.y_name}")
+        ax.set_ylabel(f"predicted {data.y_name}")
+    ax.set_title(f"{data.name}: MSE {result.losses[0]:.4g} at the start, {result.losses[-1]:.4g} at the end")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save_png(fig, path)
+
+
+def loss_png(
+    runs: Mapping[str, ArrayLike],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "loss by epoch",
+    floor: float | None = None,
+) -> Path:
+    """Loss curves, one per run (label -> loss at epochs 0, 1, ...), on a log scale.
+
+    ``floor`` draws the lowest loss any parameters reach (least squares) as a dashed line.
+    """
+    if not runs:
+        raise WorkbenchError("loss_png needs at least one loss curve")
+    fig, ax = _figure(6.4, 4.6)
+    for (label, losses), style in zip(runs.items(), ("-", "-", ":", "-."), strict=False):
+        y = np.asarray(losses, dtype="float64")
+        if y.ndim != 1 or not np.isfinite(y).all() or (y <= 0).any():
+            raise WorkbenchError(f"the loss curve {label!r} must be positive finite numbers, one per epoch")
+        ax.plot(np.arange(len(y)), y, style, lw=1.8, label=label)
+    if floor is not None and floor > 0:
+        ax.axhline(floor, color="black", lw=1, ls="--", label=f"least-squares floor {floor:.4g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (one pass over the data)")
+    ax.set_ylabel("MSE on all points (log scale)")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    return _save_png(fig, path)
+
+
+def relu_units_png(fits: Sequence[Fit], path: str | os.PathLike[str]) -> Path:
+    """The same points fitted by sums of different numbers of ReLUs."""
+    if not fits:
+        raise WorkbenchError("relu_units_png needs at least one fit")
+    data = fits[0].data
+    fig, ax = _figure()
+    ax.scatter(data.x[:, 0], data.y, s=18, color=POINTS, label="data", zorder=3)
+    grid = _grid(fits[0])
+    for f in fits:
+        label = f"{f.units} ReLU{'s' if f.units > 1 else ''}: MSE {f.losses[-1]:.3g}"
+        ax.plot(grid, f.predict(x=grid), lw=1.8, label=label)
+    ax.set_xlabel(data.x_names[0])
+    ax.set_ylabel(data.y_name)
+    ax.set_title("adding ReLUs together bends a line into any curve")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save_png(fig, path)
+
+
+def descent_gif(
+    result: Fit, path: str | os.PathLike[str], *, every: int = 1, frame_ms: int = 60, hold_ms: int = 1500
+) -> Path:
+    """The lesson's animation: the fitted curve after each step of the descent, as a looping GIF.
+
+    ``every`` draws every n-th step (plus the last); ``frame_ms`` is each frame's
+    duration and ``hold_ms`` the last frame's.
+    """
+    data = result.data
+    if data.x.shape[1] != 1:
+        raise WorkbenchError("descent_gif draws one x column against y")
+    path_params, losses = result.trajectory.params, result.losses
+    steps = sorted({*range(0, len(losses), max(1, every)), len(losses) - 1})
+    grid = _grid(result)
+    fig, ax = _figure(4.8, 3.6)
+    ax.scatter(data.x[:, 0], data.y, s=14, color=POINTS, zorder=3)
+    (line,) = ax.plot(grid, result.predict(path_params[0], grid), color=CURVE, lw=2.2, animated=True)
+    low, high = data.y.min(), data.y.max()
+    ax.set_ylim(low - 0.5 * (high - low), high + 0.5 * (high - low))
+    ax.set_xlabel(data.x_names[0])
+    ax.set_ylabel(data.y_name)
+    ax.set_title(f"{data.name}: gradient descent, lr {result.trajectory.lr:g}")
+    ax.grid(alpha=0.3)
+    label = ax.text(0.03, 0.95, "", transform=ax.transAxes, va="top", family="monospace", animated=True)
+    # Blitting: draw the still parts once, then only the line and its label on each frame.
+    canvas = fig.canvas
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
+    frames = []
+    for t in steps:
+        canvas.restore_region(background)
+        line.set_ydata(result.predict(path_params[t], grid))
+        label.set_text(f"step {t:3d}  MSE {losses[t]:.4f}")
+        ax.draw_artist(line)
+        ax.draw_artist(label)
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        frames.append(Image.fromarray(np.ascontiguousarray(rgb)))
+    # One palette for every frame (from the first, which has every colour): no flicker, same bytes.
+    palette = frames[0].quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    gif = [palette] + [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames[1:]]
+    durations = [frame_ms] * (len(gif) - 1) + [hold_ms]
+    with atomic_path(path) as tmp:
+        gif[0].save(tmp, format="GIF", save_all=True, append_images=gif[1:], duration=durations, loop=0)
+    return Path(path)

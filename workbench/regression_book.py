@@ -1,0 +1,370 @@
+"""A workbook per small regression: ``data``, ``model`` and ``descent`` sheets, with charts.
+
+:func:`write_regression_book` turns a :class:`~workbench.regression.Fit` into
+``workbooks/<name>.xlsx``:
+
+* ``data``: the target and the design matrix the parameters multiply (``x``, a
+  column of ones, and for the quadratic an ``x^2`` column computed by formula).
+* ``model``: the parameters, linked to the last row of ``descent``; each point's
+  prediction (SUMPRODUCT, or ReLUs of SUMPRODUCTs added up) and squared error; the
+  total loss; the least-squares optimum for comparison; and a chart of the points
+  with the fitted curve (a curve of 41 evenly spaced x, computed by formulas).
+* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.descent`),
+  with its loss chart. Type a new learning rate there and the model sheet's curve
+  follows.
+
+Every formula caches the value Python computed. :func:`write_regression_outputs`
+writes every lesson dataset's workbook and pictures, for ``workbench build``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from . import models
+from .book_style import Styles, set_up_page, styles
+from .descent import Block, DescentSheet, write_descent_sheet
+from .errors import WorkbenchError
+from .regression import DATASETS, Fit, fit, kind, load, max_stable_lr
+from .xlsx import check_rows, new_workbook
+
+#: Where ``workbench build`` puts the workbooks and pictures.
+OUT_DIR = Path(__file__).resolve().parent.parent / "workbooks"
+
+#: Points on the model sheet's fitted curve.
+CURVE_POINTS = 41
+
+#: What the 2019 lesson printed every 10 steps (its data were not seeded).
+LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
+
+_DATA_TOP = 3  # the data sheet's header row
+_FONT = {"font_name": "Calibri", "font_size": 11}
+
+
+def write_regression_book(result: Fit, path: str | os.PathLike[str], *, notes: Sequence[str] = ()) -> Path:
+    """Write ``result``'s workbook to ``path`` (whole or not at all) and return the path.
+
+    ``notes`` are extra lines for the descent sheet. The fit must have run with
+    correctly zeroed gradients (the sheet recomputes correct descent only).
+    """
+    data = result.data
+    if not result.trajectory.zero_grad:
+        raise WorkbenchError("the descent sheet redoes correct descent; fit with zero_grad=True")
+    check_rows(len(result.phi), _DATA_TOP + 1, sheet="data")
+    with new_workbook(path, title=f"{data.name}: gradient descent in a spreadsheet") as book:
+        # Data as typed, but at most 4 decimals on screen (the cell keeps every digit).
+        st = dataclasses.replace(styles(book), number=book.add_format({**_FONT, "num_format": "0.0###"}))
+        data_ws = book.add_worksheet("data")
+        model_ws = book.add_worksheet("model")  # filled once the descent sheet says where its last row is
+        x_block, y_block, x_cols = _data_sheet(data_ws, st, result)
+        descent = write_descent_sheet(
+            book,
+            result.trajectory,
+            inputs=x_block,
+            target=y_block,
+            param_names=result.param_names,
+            title=f"descent: {_formula_text(result)} trained by the spreadsheet, step by step",
+            notes=[data.recipe, *notes],
+            stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
+        )
+        _model_sheet(book, model_ws, st, result, x_block, y_block, x_cols, descent)
+    return Path(path)
+
+
+def _formula_text(result: Fit) -> str:
+    """The model in words, e.g. ``y = a x^2 + b x + c``."""
+    d = result.data
+    if result.model == "quadratic":
+        return f"{d.y_name} = a {d.x_names[0]}^2 + b {d.x_names[0]} + c"
+    if result.model == "relu":
+        units = " + ".join(f"relu(m{k + 1} {d.x_names[0]} + b{k + 1})" for k in range(min(result.units, 2)))
+        more = " + ..." if result.units > 2 else ""
+        return (
+            f"{d.y_name} = {units}{more}"
+            if len(d.x_names) == 1
+            else f"{d.y_name} = a sum of {result.units} ReLUs"
+        )
+    terms = [f"{p} {x}" for p, x in zip(result.param_names, d.x_names, strict=False)]
+    return f"{d.y_name} = " + " + ".join([*terms, result.param_names[-1]])
+
+
+def _data_sheet(ws: Worksheet, st: Styles, result: Fit) -> tuple[Block, Block, list[int]]:
+    """Target in column A, then the design matrix; returns its blocks and the raw x columns."""
+    data = result.data
+    n, width = result.phi.shape
+    ws.write_string(0, 0, f"data: {data.name}", st.title)
+    ws.write_string(1, 0, data.recipe, st.note)
+    ws.write_string(_DATA_TOP, 0, data.y_name, st.header)
+    for j, head in enumerate(result.phi_names):
+        ws.write_string(_DATA_TOP, 1 + j, head, st.header)
+    square = result.model == "quadratic"  # x^2 in column B, computed from x in column C
+    x_cols = [2] if square else list(range(1, width))
+    for i in range(n):
+        r = _DATA_TOP + 1 + i
+        ws.write_number(r, 0, data.y[i], st.number)
+        for j in range(width):
+            if square and j == 0:
+                ws.write_formula(r, 1, f"={xl_rowcol_to_cell(r, 2)}^2", st.number, result.phi[i, 0])
+            else:
+                ws.write_number(r, 1 + j, result.phi[i, j], st.number)
+    ws.set_column(0, width, 12)
+    ws.freeze_panes(_DATA_TOP + 1, 0)
+    set_up_page(ws, header_row=_DATA_TOP)
+    first, last = _DATA_TOP + 1, _DATA_TOP + n
+    return Block("data", first, 1, last, width), Block("data", first, 0, last, 0), x_cols
+
+
+def _model_sheet(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    st: Styles,
+    result: Fit,
+    x_block: Block,
+    y_block: Block,
+    x_cols: list[int],
+    descent: DescentSheet,
+) -> None:
+    data = result.data
+    n, width = result.phi.shape
+    units = result.units if result.model == "relu" else 1
+    params = result.params.reshape(units, width)
+    names = np.array(result.param_names).reshape(units, width)
+    linear = result.model != "relu"
+
+    ws.write_string(0, 0, f"model: {_formula_text(result)}", st.title)
+    ws.write_string(
+        1,
+        0,
+        "The parameters are the last row of the descent sheet: change its lr and this sheet follows.",
+        st.note,
+    )
+    ws.write_string(2, 0, data.recipe, st.note)
+
+    # Parameters: one row per unit, linked to the descent sheet's last row.
+    top = 4
+    for j in range(width):
+        head = names[0, j] if units == 1 else f"on {result.phi_names[j]}"
+        ws.write_string(top, 1 + j, head, st.header)
+    for k in range(units):
+        label = "fitted:" if units == 1 else f"unit {k + 1} ({', '.join(names[k])}):"
+        ws.write_string(top + 1 + k, 0, label, st.label)
+        for j in range(width):
+            ref = descent.final_params[k * width + j]
+            ws.write_formula(top + 1 + k, 1 + j, f"={ref}", st.param, params[k, j])
+    row = top + 1 + units
+    best = None
+    if linear:
+        best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
+        ws.write_string(row, 0, "least squares:", st.label)
+        for j in range(width):
+            ws.write_number(row, 1 + j, best[j], st.start)
+        ws.write_string(row + 1, 0, "multiplies:", st.label)
+        for j in range(width):
+            ws.write_string(row + 1, 1 + j, result.phi_names[j], st.category)
+        row += 2
+    total_row = row + 1  # the total loss; then the least-squares loss, or the ideal line's ends
+    d_x = len(data.x_names)
+
+    # Each point: x, y, (Lin, ReLU per unit), prediction, squared error.
+    header = total_row + 2 + (best is not None) + (d_x > 1)  # a blank row above the table
+    first, last = header + 1, header + n
+    cols: list[str] = [*data.x_names, data.y_name]
+    if not linear:
+        cols += [f"Lin{k + 1}" for k in range(units)] + [f"ReLU{k + 1}" for k in range(units)]
+    cols += ["prediction", "loss"]
+    for j, head in enumerate(cols):
+        ws.write_string(header, j, head, st.header)
+    y_col, pred_col = d_x, len(cols) - 2
+    loss_col = pred_col + 1
+    lin = params @ result.phi.T  # (units, n)
+    preds = result.predict()
+    losses = (preds - data.y) ** 2
+
+    def unit_row(k: int) -> str:
+        return f"{_abs(top + 1 + k, 1)}:{_abs(top + 1 + k, width)}"
+
+    for i in range(n):
+        r, src = first + i, x_block.first_row + i
+        for j, c in enumerate(x_cols):
+            ws.write_formula(r, j, f"=data!{xl_rowcol_to_cell(src, c)}", st.number, data.x[i, j])
+        ws.write_formula(r, y_col, f"=data!{xl_rowcol_to_cell(src, 0)}", st.number, data.y[i])
+        inputs = f"data!{xl_rowcol_to_cell(src, 1)}:{xl_rowcol_to_cell(src, width)}"
+        if linear:
+            formula = models.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(0))
+            ws.write_formula(r, pred_col, formula, st.value, preds[i])
+        else:
+            for k in range(units):
+                formula = models.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(k))
+                ws.write_formula(r, y_col + 1 + k, formula, st.value, lin[k, i])
+                relu = models.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
+                ws.write_formula(r, y_col + 1 + units + k, relu, st.value, max(lin[k, i], 0.0))
+            added = "=" + "+".join(xl_rowcol_to_cell(r, y_col + 1 + units + k) for k in range(units))
+            ws.write_formula(r, pred_col, added, st.value, preds[i])
+        squared = models.LOSS_EXCEL.format(
+            pred=xl_rowcol_to_cell(r, pred_col), target=xl_rowcol_to_cell(r, y_col)
+        )
+        ws.write_formula(r, loss_col, squared, st.value, losses[i])
+
+    # Totals under the parameters.
+    ws.write_string(total_row, 0, "Total loss (MSE):", st.label)
+    loss_range = f"{_abs(first, loss_col)}:{_abs(last, loss_col)}"
+    mse = models.MSE_EXCEL.format(losses=loss_range)
+    ws.write_formula(total_row, 1, mse, st.total, float(np.mean(losses)))
+    if best is not None:
+        ws.write_string(total_row + 1, 0, "least-squares loss:", st.label)
+        best_row = f"{_abs(top + 1 + units, 1)}:{_abs(top + 1 + units, width)}"
+        formula = f"{{=SUMXMY2(MMULT({x_block},TRANSPOSE({best_row})),{y_block})/ROWS({y_block})}}"
+        best_loss = float(np.mean((result.phi @ best - data.y) ** 2))
+        ws.write_array_formula(total_row + 1, 1, total_row + 1, 1, formula, st.total, best_loss)
+        ws.write_string(total_row + 1, 2, "the lowest loss any parameters reach (numpy's lstsq)", st.note)
+
+    chart_col = loss_col + 2
+    if d_x == 1:
+        curve_col = loss_col + 2
+        chart_col = curve_col + 3
+        _curve(ws, st, result, (header, curve_col), (first, last), top + 1)
+        points = {
+            "name": "data",
+            "categories": ["model", first, 0, last, 0],
+            "values": ["model", first, y_col, last, y_col],
+        }
+        fitted = {
+            "name": "fitted",
+            "categories": ["model", header + 1, curve_col, header + CURVE_POINTS, curve_col],
+            "values": ["model", header + 1, curve_col + 1, header + CURVE_POINTS, curve_col + 1],
+        }
+        x_name = data.x_names[0]
+    else:  # several inputs: predictions against the truth, and the line they should lie on
+        points = {
+            "name": "prediction",
+            "categories": ["model", first, y_col, last, y_col],
+            "values": ["model", first, pred_col, last, pred_col],
+        }
+        ideal = total_row + 2 - (best is None)  # under the least-squares loss, if any
+        ws.write_string(ideal, 0, "ideal line from, to:", st.label)
+        y_range = f"{_abs(first, y_col)}:{_abs(last, y_col)}"
+        ws.write_formula(ideal, 1, f"=MIN({y_range})", st.value, float(data.y.min()))
+        ws.write_formula(ideal, 2, f"=MAX({y_range})", st.value, float(data.y.max()))
+        fitted = {
+            "name": "prediction = truth",
+            "categories": ["model", ideal, 1, ideal, 2],
+            "values": ["model", ideal, 1, ideal, 2],
+        }
+        x_name = f"true {data.y_name}"
+    chart = book.add_chart({"type": "scatter"})
+    chart.add_series(
+        {
+            **points,
+            "marker": {"type": "circle", "size": 5, "fill": {"color": "#ED7D31"}, "border": {"none": True}},
+        }
+    )
+    chart.add_series({**fitted, "line": {"width": 2.25, "color": "#2F5597"}, "marker": {"type": "none"}})
+    what = "the points and the fitted curve" if d_x == 1 else "predictions against the truth"
+    chart.set_title({"name": f"{data.name}: {what}", "name_font": {"size": 12}})
+    chart.set_x_axis({"name": x_name, "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"name": data.y_name if d_x == 1 else f"predicted {data.y_name}"})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 620, "height": 380})
+    ws.insert_chart(header, chart_col, chart)
+
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, max(loss_col, width) + 4, 11)
+    ws.set_column(1, 1, 14)  # the total loss, with 8 decimals
+    if d_x == 1:
+        ws.set_column(loss_col + 2, loss_col + 3, 15)
+    ws.freeze_panes(first, 0)
+    set_up_page(ws, header_row=header)
+
+
+def _curve(
+    ws: Worksheet, st: Styles, result: Fit, at: tuple[int, int], points: tuple[int, int], param_row: int
+) -> None:
+    """41 evenly spaced x between the data's min and max, and the model's formula at each.
+
+    ``param_row`` is the row of the first unit's parameters (one row per unit).
+    """
+    header, col = at
+    first, last = points
+    data = result.data
+    x_range = f"{_abs(first, 0)}:{_abs(last, 0)}"
+    ws.write_string(header, col, f"curve {data.x_names[0]}", st.header)
+    ws.write_string(header, col + 1, "curve prediction", st.header)
+    lo, hi = float(data.x.min()), float(data.x.max())
+    grid = np.array([lo + (hi - lo) * i / (CURVE_POINTS - 1) for i in range(CURVE_POINTS)])
+    values = result.predict(x=grid)
+    units = result.units if result.model == "relu" else 1
+    for i in range(CURVE_POINTS):
+        r = header + 1 + i
+        x_formula = f"=MIN({x_range})+(MAX({x_range})-MIN({x_range}))*{i}/{CURVE_POINTS - 1}"
+        ws.write_formula(r, col, x_formula, st.number, grid[i])
+        x = xl_rowcol_to_cell(r, col)
+        terms = [f"{x}^2", x, None] if result.model == "quadratic" else [x, None]  # None: the ones column
+        lins = [
+            "+".join(
+                f"{_abs(param_row + k, 1 + j)}*{term}" if term else _abs(param_row + k, 1 + j)
+                for j, term in enumerate(terms)
+            )
+            for k in range(units)
+        ]
+        if kind(result.model) == "linear":
+            formula = "=" + lins[0]
+        else:
+            formula = "=" + "+".join(models.RELU_EXCEL[1:].format(lin=f"({lin})") for lin in lins)
+        ws.write_formula(r, col + 1, formula, st.value, values[i])
+
+
+def _abs(row: int, col: int) -> str:
+    return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
+
+
+# --- everything for `workbench build` --------------------------------------------------------
+
+
+def write_regression_outputs(
+    out_dir: str | os.PathLike[str] = OUT_DIR, *, seed: int | None = None
+) -> list[Path]:
+    """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
+
+    ``seed=None`` uses each recipe's own seed (the quadratic's is the course
+    notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
+    """
+    from . import pictures, regression
+
+    out = Path(out_dir)
+    written: list[Path] = []
+    for name in DATASETS:
+        data = load(name, seed=seed)
+        result = fit(data)
+        notes: list[str] = []
+        if name == "line":
+            ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
+            lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
+            notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
+        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes))
+        written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
+        runs = {"full-batch gradient descent": result.losses}
+        if name == "line":
+            sgd = regression.sgd(data, batch_size=10, seed=0 if seed is None else seed)
+            runs[f"mini-batch SGD (batch size {sgd.batch_size})"] = sgd.losses
+            runs["full batch, gradients never zeroed (the notebooks' bug)"] = fit(
+                data, zero_grad=False
+            ).losses
+            written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
+        floor = None
+        if result.model != "relu":
+            best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
+            floor = float(np.mean((result.phi @ best - data.y) ** 2))
+        title = f"{name}: loss by epoch (lr {result.trajectory.lr:g})"
+        written.append(pictures.loss_png(runs, out / f"{name}_loss.png", title=title, floor=floor))
+        if name == "relu":
+            fits = [fit(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
+            written.append(pictures.relu_units_png(fits, out / "relu_units.png"))
+    return written
