@@ -55,12 +55,12 @@ def read_rows(ws, header_row: int, steps: int, width: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def line_fit():
-    return r.fit(r.line())
+    return r.fit_dataset(r.line())
 
 
 @pytest.fixture(scope="module")
 def relu_fit():
-    return r.fit(r.relu(), epochs=60)
+    return r.fit_dataset(r.relu(), epochs=60)
 
 
 # --- without LibreOffice ----------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
             write_descent_sheet(book, line_fit.trajectory, inputs=x, target="data!A2:A50", param_names="ab")
         with pytest.raises(wb.WorkbenchError, match="3 parameter names for 2 parameters"):
             write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names="abc")
-        piled = r.fit(line_fit.data, zero_grad=False, epochs=5).trajectory
+        piled = r.fit_dataset(line_fit.data, zero_grad=False, epochs=5).trajectory
         with pytest.raises(wb.WorkbenchError, match="piled up"):
             write_descent_sheet(book, piled, inputs=x, target=y, param_names="ab")
 
@@ -236,7 +236,7 @@ def test_a_big_lr_in_the_lr_cell_makes_the_loss_column_explode(recalculated, lin
     _, expected, _ = numpy_linear_descent(phi, d.y, d.start, BIG_LR, 100)
     np.testing.assert_allclose(losses, expected, rtol=1e-9)
     with pytest.raises(wb.DivergenceError, match=r"learning rate 1\.5 is too large"):
-        r.fit(d, lr=BIG_LR)
+        r.fit_dataset(d, lr=BIG_LR)
 
 
 @pytest.mark.slow

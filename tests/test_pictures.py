@@ -13,7 +13,7 @@ from workbench import regression as r
 
 @pytest.fixture(scope="module")
 def line_fit():
-    return r.fit(r.line())
+    return r.fit_dataset(r.line())
 
 
 def test_fit_png_is_deterministic_without_software_metadata(tmp_path, line_fit):
@@ -31,7 +31,7 @@ def test_fit_png_is_deterministic_without_software_metadata(tmp_path, line_fit):
 def test_fit_png_with_several_inputs(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n2,1,6\n")
-    out = pictures.fit_png(r.fit(r.read_csv(path)), tmp_path / "two.png")
+    out = pictures.fit_png(r.fit_dataset(r.read_dataset(path)), tmp_path / "two.png")
     with Image.open(out) as im:
         assert im.size == (640, 420)
 
@@ -49,7 +49,7 @@ def test_loss_png_refuses_a_curve_that_is_not_positive_and_finite(tmp_path, line
 
 def test_relu_units_png(tmp_path):
     data = r.relu()
-    fits = [r.fit(data, units=k, epochs=20) for k in (1, 2)]
+    fits = [r.fit_dataset(data, units=k, epochs=20) for k in (1, 2)]
     with Image.open(pictures.relu_units_png(fits, tmp_path / "units.png")) as im:
         assert im.size == (640, 420)
 
@@ -93,4 +93,4 @@ def test_descent_gif_needs_one_input(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n")
     with pytest.raises(wb.WorkbenchError, match="one x column"):
-        pictures.descent_gif(r.fit(r.read_csv(path), epochs=2), tmp_path / "x.gif")
+        pictures.descent_gif(r.fit_dataset(r.read_dataset(path), epochs=2), tmp_path / "x.gif")

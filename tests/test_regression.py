@@ -115,8 +115,8 @@ def test_relu_start_spreads_the_kinks_over_x():
     ("name", "epochs"), [("line", 100), ("quadratic", 300), ("speed", 100), ("relu", 300)]
 )
 def test_fit_matches_numpy_every_step(name, epochs):
-    d = r.load(name)
-    fit = r.fit(d)
+    d = r.load_dataset(name)
+    fit = r.fit_dataset(d)
     assert fit.trajectory.epochs == epochs
     phi = hand_design(d.model, d.x)
     params, losses, grads = numpy_descent(phi, d.y, d.start, d.lr, epochs, relu=d.model == "relu")
@@ -134,42 +134,42 @@ def test_line_facts_the_lesson_states():
     top = np.linalg.eigvalsh(2 / d.n * phi.T @ phi)[-1]
     assert 1.9 < top < 2.1  # "the largest eigenvalue of the MSE Hessian is about 2"
     assert r.max_stable_lr(phi) == pytest.approx(2 / top, rel=1e-12)
-    fit = r.fit(d)
+    fit = r.fit_dataset(d)
     assert fit.params[1] == pytest.approx(2.5, abs=0.05)  # intercept 2 + mean noise 1/2
     assert fit.losses[-1] == pytest.approx(1 / 12, abs=0.005)  # noise variance 1/12
     best = np.linalg.lstsq(phi, d.y, rcond=None)[0]
     assert fit.losses[-1] - np.mean((phi @ best - d.y) ** 2) < 1e-4
     # crawls at 0.01: after 100 steps still far from the floor
-    assert r.fit(d, lr=0.01).losses[-1] > 1.0
+    assert r.fit_dataset(d, lr=0.01).losses[-1] > 1.0
 
 
 def test_learning_rate_above_the_hessian_limit_raises_a_clear_error():
     d = r.line()
     limit = 2 / np.linalg.eigvalsh(2 / d.n * hand_design("linear", d.x).T @ hand_design("linear", d.x))[-1]
-    assert r.fit(d, lr=0.98 * limit, epochs=300).losses[-1] < 0.1
+    assert r.fit_dataset(d, lr=0.98 * limit, epochs=300).losses[-1] < 0.1
     with pytest.raises(wb.DivergenceError, match=r"line: .*too large.*diverges above lr 0\.99"):
-        r.fit(d, lr=1.02 * limit, epochs=1000)
+        r.fit_dataset(d, lr=1.02 * limit, epochs=1000)
     with pytest.raises(wb.DivergenceError, match=r"speed: .*diverges above lr 3\.5\de-05"):
-        r.fit(r.speed(), lr=4e-5, epochs=1000)
+        r.fit_dataset(r.speed(), lr=4e-5, epochs=1000)
 
 
 def test_piled_up_gradients_never_settle():
     d = r.line()
-    right, piled = r.fit(d), r.fit(d, zero_grad=False)
+    right, piled = r.fit_dataset(d), r.fit_dataset(d, zero_grad=False)
     assert right.losses[-1] < 0.09 < piled.losses[-1]
     assert np.any(np.diff(piled.losses) > 0)  # the loss rises again: it oscillates
     with pytest.raises(wb.DivergenceError, match="piled up"):
-        r.fit(d, zero_grad=False, lr=0.01)
+        r.fit_dataset(d, zero_grad=False, lr=0.01)
 
 
 def test_more_relus_bend_closer_to_the_points():
     d = r.relu()
-    losses = [r.fit(d, units=k, epochs=1000).losses[-1] for k in (1, 2, 8)]
+    losses = [r.fit_dataset(d, units=k, epochs=1000).losses[-1] for k in (1, 2, 8)]
     assert losses[0] > 20 > 3 > losses[1] > losses[2]
 
 
 def test_predict_at_new_x():
-    fit = r.fit(r.quadratic())
+    fit = r.fit_dataset(r.quadratic())
     a, b, c = fit.params
     np.testing.assert_allclose(fit.predict(x=[0.0, 1.0, -2.0]), [c, a + b + c, 4 * a - 2 * b + c], rtol=1e-14)
     np.testing.assert_allclose(fit.predict(), hand_design("quadratic", fit.data.x) @ fit.params, rtol=1e-14)
@@ -177,11 +177,11 @@ def test_predict_at_new_x():
 
 def test_unknown_names_are_clear():
     with pytest.raises(wb.WorkbenchError, match="unknown dataset 'circle'; choose one of line"):
-        r.load("circle")
+        r.load_dataset("circle")
     with pytest.raises(wb.WorkbenchError, match="unknown model 'cubic'"):
-        r.fit(r.line(), model="cubic")
+        r.fit_dataset(r.line(), model="cubic")
     with pytest.raises(wb.WorkbenchError, match=r"needs a start of shape \(2,\)"):
-        r.fit(r.line(), start=[1.0, 2.0, 3.0])
+        r.fit_dataset(r.line(), start=[1.0, 2.0, 3.0])
 
 
 # --- mini-batch SGD -------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_sgd_matches_numpy_with_the_same_batches():
 
 def test_sgd_gets_further_per_epoch_than_full_batch():
     d = r.line()
-    full, mini = r.fit(d), r.sgd(d, batch_size=10)
+    full, mini = r.fit_dataset(d), r.sgd(d, batch_size=10)
     assert mini.losses[10] < 0.1 < full.losses[10]  # ten steps per epoch instead of one
     assert mini.losses[-1] == pytest.approx(1 / 12, abs=0.01)
     again = r.sgd(d, batch_size=10)
@@ -233,12 +233,12 @@ def test_csv_with_two_inputs_fits_toward_least_squares(tmp_path):
     lines = ["x1,y,x2"] + [f"{float(a)!r},{float(c)!r},{float(b)!r}" for (a, b), c in zip(x, y, strict=True)]
     path = tmp_path / "mine.csv"
     path.write_text("\n".join(lines) + "\n")
-    d = r.read_csv(path)
+    d = r.read_dataset(path)
     assert d.name == "mine" and d.x_names == ("x1", "x2") and d.y_name == "y" and d.model == "linear"
     assert np.array_equal(d.x, x) and np.array_equal(d.y, y)
     phi = np.column_stack([x, np.ones(50)])
     assert d.lr == pytest.approx(1 / np.linalg.eigvalsh(2 / 50 * phi.T @ phi)[-1], rel=1e-12)
-    fit = r.fit(d, epochs=2000)
+    fit = r.fit_dataset(d, epochs=2000)
     best = np.linalg.lstsq(phi, y, rcond=None)[0]
     np.testing.assert_allclose(fit.params, best, atol=1e-6)
     assert fit.param_names == ("a1", "a2", "a3")
@@ -247,9 +247,9 @@ def test_csv_with_two_inputs_fits_toward_least_squares(tmp_path):
 def test_csv_target_defaults_to_last_column_and_can_be_named(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("time,speed\n0,1\n1,2\n2,5\n")
-    d = r.read_csv(path, model="quadratic")
+    d = r.read_dataset(path, model="quadratic")
     assert d.x_names == ("time",) and d.y_name == "speed" and d.start.shape == (3,)
-    d = r.read_csv(path, y="time")
+    d = r.read_dataset(path, y="time")
     assert d.x_names == ("speed",) and d.y_name == "time"
 
 
@@ -274,17 +274,17 @@ def test_csv_errors_say_where(tmp_path, text, message, column, row):
     path.write_text(text)
     model = "quadratic" if "quadratic" in message else "linear"
     with pytest.raises(wb.DataError, match=message) as e:
-        r.read_csv(path, model=model)
+        r.read_dataset(path, model=model)
     assert str(path) in str(e.value) and e.value.column == column and e.value.row == row
 
 
 def test_csv_missing_file_and_target(tmp_path):
     with pytest.raises(wb.DataError, match="no such file"):
-        r.read_csv(tmp_path / "nope.csv")
+        r.read_dataset(tmp_path / "nope.csv")
     path = tmp_path / "ok.csv"
     path.write_text("x,y\n1,2\n")
     with pytest.raises(wb.DataError, match="no column 'z' to predict"):
-        r.read_csv(path, y="z")
+        r.read_dataset(path, y="z")
     (tmp_path / "latin.csv").write_bytes(b"x,y\n1,\xe92\n")
     with pytest.raises(wb.DataError, match="not UTF-8"):
-        r.read_csv(tmp_path / "latin.csv")
+        r.read_dataset(tmp_path / "latin.csv")

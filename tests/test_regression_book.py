@@ -33,7 +33,7 @@ def column(ws, row: int, col: int, count: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def line_book(tmp_path_factory):
     path = tmp_path_factory.mktemp("books") / "line.xlsx"
-    result = r.fit(r.line())
+    result = r.fit_dataset(r.line())
     write_regression_book(result, path)
     return path, result
 
@@ -84,7 +84,7 @@ def test_cached_values_are_numpy_values(line_book):
 
 
 def test_quadratic_squares_x_on_the_data_sheet(tmp_path):
-    result = r.fit(r.quadratic(), epochs=5)
+    result = r.fit_dataset(r.quadratic(), epochs=5)
     write_regression_book(result, tmp_path / "q.xlsx")
     book = openpyxl.load_workbook(tmp_path / "q.xlsx")
     data = book["data"]
@@ -96,7 +96,7 @@ def test_quadratic_squares_x_on_the_data_sheet(tmp_path):
 
 
 def test_relu_model_sheet_adds_units(tmp_path):
-    result = r.fit(r.relu(), epochs=5)
+    result = r.fit_dataset(r.relu(), epochs=5)
     write_regression_book(result, tmp_path / "relu.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "relu.xlsx")["model"]
     assert ws["A6"].value == "unit 1 (m1, b1):" and ws["A7"].value == "unit 2 (m2, b2):"
@@ -116,7 +116,7 @@ def test_relu_model_sheet_adds_units(tmp_path):
 def test_csv_book_plots_predictions_against_truth(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n2,1,6\n")
-    result = r.fit(r.read_csv(path))
+    result = r.fit_dataset(r.read_dataset(path))
     write_regression_book(result, tmp_path / "two.xlsx")
     with zipfile.ZipFile(tmp_path / "two.xlsx") as z:
         assert "predictions against the truth" in z.read("xl/charts/chart1.xml").decode()
@@ -131,7 +131,7 @@ def test_same_fit_same_bytes_and_piled_gradients_refused(tmp_path, line_book):
     write_regression_book(result, tmp_path / "again.xlsx")
     assert (tmp_path / "again.xlsx").read_bytes() == path.read_bytes()
     with pytest.raises(wb.WorkbenchError, match="zero_grad=True"):
-        write_regression_book(r.fit(result.data, zero_grad=False), tmp_path / "bad.xlsx")
+        write_regression_book(r.fit_dataset(result.data, zero_grad=False), tmp_path / "bad.xlsx")
     assert not (tmp_path / "bad.xlsx").exists()
 
 
@@ -165,7 +165,7 @@ def test_outputs_are_every_book_and_picture(outputs, tmp_path):
 @pytest.mark.parametrize("name", ["line", "quadratic", "speed", "relu"])
 def test_libreoffice_recomputes_each_book(recalculated, name):
     book = recalculated[name]
-    result = r.fit(r.load(name))
+    result = r.fit_dataset(r.load_dataset(name))
     t = result.trajectory
     steps, width = len(t.losses), t.params[0].size
     descent = book["descent"]

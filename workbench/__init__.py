@@ -42,6 +42,16 @@ _EXPORTS = {
     "write_titanic_book": "titanic_book",
     "Fitted": "titanic_book",
     "read_params": "read_book",
+    "DATASETS": "regression",
+    "Dataset": "regression",
+    "load_dataset": "regression",
+    "read_dataset": "regression",
+    "fit_dataset": "regression",
+    "sgd": "regression",
+    "write_descent_sheet": "descent",
+    "add_titanic_descent_sheet": "descent",
+    "write_regression_book": "regression_book",
+    "write_regression_outputs": "regression_book",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -61,10 +71,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .descent import add_titanic_descent_sheet, write_descent_sheet
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .models import MODELS, accuracy, mse, param_shape, predict
     from .read_book import read_params
     from .recalc import recalculate
+    from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
+    from .regression_book import write_regression_book, write_regression_outputs
     from .titanic import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic_book import Fitted, write_titanic_book

@@ -11,7 +11,7 @@ Before Titanic, the lessons teach gradient descent on toy data. Each is a
   same quadratic model, lr 1e-5 (the time^2 column makes larger steps diverge).
 * ``relu``: the quadratic's points fitted by a sum of K ReLUs (K = 2 is the
   lesson's "double ReLU"; more units bend the line into any curve).
-* any CSV of numbers with :func:`read_csv`.
+* any CSV of numbers with :func:`read_dataset`.
 
 Three models, all trained on mean squared error:
 
@@ -55,7 +55,7 @@ class Dataset:
 
     ``x`` is (n, d) and ``y`` is (n,), both float64. ``model``, ``units`` (the
     number of ReLUs, for ``relu``), ``start``, ``lr`` and ``epochs`` are the
-    lesson's choices for a full-batch fit; :func:`fit` can override each.
+    lesson's choices for a full-batch fit; :func:`fit_dataset` can override each.
     ``recipe`` says in one paragraph how the points were made.
     """
 
@@ -288,7 +288,7 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
     )
 
 
-def load(name: str, *, seed: int | None = None) -> Dataset:
+def load_dataset(name: str, *, seed: int | None = None) -> Dataset:
     """One of :data:`DATASETS` by name; ``seed=None`` uses the recipe's default seed."""
     makers = {"line": line, "quadratic": quadratic, "speed": speed, "relu": relu}
     if name not in makers:
@@ -296,7 +296,7 @@ def load(name: str, *, seed: int | None = None) -> Dataset:
     return makers[name]() if seed is None else makers[name](seed=seed)
 
 
-def read_csv(
+def read_dataset(
     path: str | os.PathLike[str],
     *,
     y: str | None = None,
@@ -589,7 +589,7 @@ def _start(data: Dataset, model: str, units: int, phi: np.ndarray, start: ArrayL
     return start
 
 
-def fit(
+def fit_dataset(
     data: Dataset,
     *,
     model: str | None = None,
@@ -676,7 +676,7 @@ def sgd(
     """The 2019 lesson's SGD: each step descends the loss of a random mini-batch.
 
     Runs :func:`~workbench.gd.gradient_descent` with a loss that takes the next
-    mini-batch of :func:`batches` at every step. Defaults as in :func:`fit`.
+    mini-batch of :func:`batches` at every step. Defaults as in :func:`fit_dataset`.
 
     Raises:
         DivergenceError: the learning rate is too large.

@@ -33,7 +33,7 @@ from . import models
 from .book_style import Styles, set_up_page, styles
 from .descent import Block, DescentSheet, write_descent_sheet
 from .errors import WorkbenchError
-from .regression import DATASETS, Fit, fit, kind, load, max_stable_lr
+from .regression import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
 from .xlsx import check_rows, new_workbook
 
 #: Where ``workbench build`` puts the workbooks and pictures.
@@ -341,8 +341,8 @@ def write_regression_outputs(
     out = Path(out_dir)
     written: list[Path] = []
     for name in DATASETS:
-        data = load(name, seed=seed)
-        result = fit(data)
+        data = load_dataset(name, seed=seed)
+        result = fit_dataset(data)
         notes: list[str] = []
         if name == "line":
             ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
@@ -354,7 +354,7 @@ def write_regression_outputs(
         if name == "line":
             sgd = regression.sgd(data, batch_size=10, seed=0 if seed is None else seed)
             runs[f"mini-batch SGD (batch size {sgd.batch_size})"] = sgd.losses
-            runs["full batch, gradients never zeroed (the notebooks' bug)"] = fit(
+            runs["full batch, gradients never zeroed (the notebooks' bug)"] = fit_dataset(
                 data, zero_grad=False
             ).losses
             written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
@@ -365,6 +365,6 @@ def write_regression_outputs(
         title = f"{name}: loss by epoch (lr {result.trajectory.lr:g})"
         written.append(pictures.loss_png(runs, out / f"{name}_loss.png", title=title, floor=floor))
         if name == "relu":
-            fits = [fit(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
+            fits = [fit_dataset(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
             written.append(pictures.relu_units_png(fits, out / "relu_units.png"))
     return written
