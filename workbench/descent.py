@@ -349,10 +349,13 @@ def _titanic_data_sheet(
     ws.write_string(0, 0, "Survived", st.header)
     for j, f in enumerate(FEATURES):
         ws.write_string(0, 1 + j, f, st.header)
+    scaled = {FEATURES.index("Age_N"), FEATURES.index("log_Fare")}  # the rest are whole numbers
     for i in range(len(y)):
         ws.write_number(1 + i, 0, y[i], st.whole)
         for j in range(x.shape[1]):
-            ws.write_number(1 + i, 1 + j, x[i, j], st.feature)
+            ws.write_number(1 + i, 1 + j, x[i, j], st.feature if j in scaled else st.whole)
+    ws.set_column(0, len(FEATURES), 10)
     ws.freeze_panes(1, 0)
+    set_up_page(ws, header_row=0)
     n = len(y)
     return Block(name, 1, 1, n, len(FEATURES)), Block(name, 1, 0, n, 0)

@@ -109,7 +109,10 @@ def loss_png(
     ax.set_xlabel("epoch (one pass over the data)")
     ax.set_ylabel("MSE on all points (log scale)")
     ax.set_title(title)
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=9)
+    wide = max(len(str(label)) for label in ax.get_legend_handles_labels()[1]) > 32
+    ax.legend(
+        frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1 if wide else 2, fontsize=9
+    )
     ax.grid(alpha=0.3, which="both")
     return _save_png(fig, path)
 

@@ -114,7 +114,8 @@ def _data_sheet(ws: Worksheet, st: Styles, result: Fit) -> tuple[Block, Block, l
             if square and j == 0:
                 ws.write_formula(r, 1, f"={xl_rowcol_to_cell(r, 2)}^2", st.number, result.phi[i, 0])
             else:
-                ws.write_number(r, 1 + j, result.phi[i, j], st.number)
+                ones = result.phi_names[j] == "Ones"
+                ws.write_number(r, 1 + j, result.phi[i, j], st.whole if ones else st.number)
     ws.set_column(0, width, 12)
     ws.freeze_panes(_DATA_TOP + 1, 0)
     set_up_page(ws, header_row=_DATA_TOP)
@@ -354,7 +355,7 @@ def write_regression_outputs(
         if name == "line":
             sgd = regression.sgd(data, batch_size=10, seed=0 if seed is None else seed)
             runs[f"mini-batch SGD (batch size {sgd.batch_size})"] = sgd.losses
-            runs["full batch, gradients never zeroed (the notebooks' bug)"] = fit_dataset(
+            runs["full batch, gradients never zeroed (notebooks' bug)"] = fit_dataset(
                 data, zero_grad=False
             ).losses
             written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
