@@ -47,7 +47,8 @@ from . import models
 from .book_style import PARAM_FILL, set_up_page, styles
 from .errors import WorkbenchError
 from .features import FEATURES
-from .regression import Trajectory, descend, max_stable_lr, uniform_start
+from .models import uniform_start
+from .regression import Trajectory, descend, max_stable_lr
 from .xlsx import check_rows
 
 _RANGE = re.compile(
@@ -299,7 +300,7 @@ def add_titanic_descent_sheet(
 ) -> Trajectory:
     """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
 
-    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.regression.uniform_start`).
+    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.models.uniform_start`).
 
     Args:
         table: the lesson table (:func:`~workbench.lesson_table` by default).

@@ -50,6 +50,7 @@ def gradient_descent(
     lr: float,
     epochs: int,
     zero_grad: bool = True,
+    callback: Callable[[int, torch.Tensor], None] | None = None,
 ) -> Descent:
     """Run ``epochs`` steps of ``params -= lr * grad`` from ``start``.
 
@@ -60,6 +61,8 @@ def gradient_descent(
         epochs: the number of steps.
         zero_grad: zero the gradient after each step. ``False`` reproduces the
             lesson notebooks' bug, where gradients pile up from step to step.
+        callback: called as ``callback(epoch, loss)`` with every loss recorded in
+            ``history`` (epochs 0 to ``epochs``), e.g. to draw a progress bar.
 
     Raises:
         DivergenceError: a loss became NaN or infinite, or grew for
@@ -77,6 +80,8 @@ def gradient_descent(
         value = loss.detach()
         growing = _check(value, history[-1] if history else None, growing, lr, epoch)
         history.append(value)
+        if callback is not None:
+            callback(epoch, value)
         if epoch == epochs:
             break
         loss.sum().backward()

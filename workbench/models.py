@@ -18,6 +18,8 @@ Everything is float64, so numbers match a spreadsheet's doubles.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -52,6 +54,32 @@ def param_shape(model: str) -> tuple[int, ...]:
     return shapes[model]
 
 
+def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The lesson's ``RAND()-0.5``, seeded: uniform on [-0.5, 0.5) from a ``torch.Generator``.
+
+    Every random start in workbench comes from here, so one seed gives the same
+    numbers in the Titanic fits, the regressions and the descent sheets.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    return (torch.rand(shape, generator=generator, dtype=DTYPE) - 0.5).numpy()
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block.
+
+    Small tensors and many tiny calls (L-BFGS steps, the regressions' 20-point fits)
+    gain nothing from threads; with torch's and scipy's thread pools both spinning on
+    2 cores, each call was 25x slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def forward(model: str, params: torch.Tensor, x: torch.Tensor, *, sigmoid: bool = False) -> torch.Tensor:
     """Predictions for the rows of ``x`` (n, 10).
 
@@ -64,7 +92,11 @@ def forward(model: str, params: torch.Tensor, x: torch.Tensor, *, sigmoid: bool 
     elif model == "nnet":
         out = torch.relu(params @ x.T).sum(-2)  # (..., 2, n) -> (..., n)
     elif model == "mmult":
-        out = torch.relu(x @ params).sum(-1)  # (..., n, 2) -> (..., n)
+        # X @ W, computed as (W.T @ X.T).T on a contiguous copy of W.T: a matrix product
+        # written the other way round (or on a strided view) takes another BLAS kernel that
+        # rounds differently. This way mmult runs nnet's very float operations, so the two
+        # give identical predictions and gradients, to the last bit.
+        out = torch.relu(params.transpose(-1, -2).contiguous() @ x.T).sum(-2)  # (..., 2, n) -> (..., n)
     else:
         param_shape(model)  # raises the clear error
     return torch.sigmoid(out) if sigmoid else out
@@ -90,7 +122,9 @@ def targets(table: pd.DataFrame) -> torch.Tensor:
 def as_params(model: str, params: ArrayLike | torch.Tensor) -> torch.Tensor:
     """Parameters as a float64 tensor of the model's shape (a clear error otherwise)."""
     shape = param_shape(model)
-    t = torch.as_tensor(np.asarray(params, dtype="float64"), dtype=DTYPE)
+    # Contiguous, so a transposed array (e.g. nnet params passed as mmult's .T) takes the
+    # same BLAS kernel, and rounds the same, as a fresh one.
+    t = torch.as_tensor(np.ascontiguousarray(params, dtype="float64"), dtype=DTYPE)
     if tuple(t.shape) != shape:
         raise WorkbenchError(f"{model} needs parameters of shape {shape}; got {tuple(t.shape)}")
     if not torch.isfinite(t).all():

@@ -29,11 +29,9 @@ exactly those rows. :func:`sgd` is the 2019 lesson's mini-batch variant.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +39,10 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from .csvfile import read_csv
 from .errors import DataError, DivergenceError, WorkbenchError
 from .gd import gradient_descent
-from .models import DTYPE, forward
+from .models import DTYPE, forward, one_thread, uniform_start
 
 MODELS: tuple[str, ...] = ("linear", "quadratic", "relu")
 DATASETS: tuple[str, ...] = ("line", "quadratic", "speed", "relu")
@@ -369,61 +368,27 @@ def read_dataset(
     )
 
 
-def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """The lesson's ``RAND()-0.5``, seeded: uniform on [-0.5, 0.5) from a ``torch.Generator``."""
-    g = torch.Generator().manual_seed(seed)
-    return (torch.rand(shape, generator=g, dtype=DTYPE) - 0.5).numpy()
-
-
 def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
     """Header and numeric rows of a CSV, or a DataError that says where it is wrong."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            records = [(reader.line_num, r) for r in reader if any(v.strip() for v in r)]
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file", path=path) from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file", path=path) from None
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"{path}: is not UTF-8 text (byte offset {e.start}); save it as 'CSV UTF-8'", path=path
-        ) from None
-    except csv.Error as e:
-        raise DataError(f"{path}: not a readable CSV file ({e})", path=path) from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
-    if not records:
-        raise DataError(
-            f"{path}: the file is empty; expected a header such as x,y and rows of numbers", path=path
-        )
-    header = [h.strip() for h in records[0][1]]
+    header, records, lines = read_csv(path, rows_are="rows of numbers, such as x,y")
     for i, name in enumerate(header):
         if not name:
             raise DataError(f"{path}: column {i + 1} of the header has no name", path=path)
-        if name in header[:i]:
-            raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
     if len(header) < 2:
         raise DataError(
             f"{path}: needs at least two columns, x and y; the header has only {header[0]!r}",
             path=path,
             column=header[0],
         )
-    if len(records) == 1:
+    if not records:
         raise DataError(f"{path}: has a header but no rows of numbers", path=path)
     rows = []
-    for i, (line_no, fields) in enumerate(records[1:], start=1):
-        if len(fields) != len(header):
-            raise DataError(
-                f"{path}: row {i} (line {line_no}) has {len(fields)} fields, the header has {len(header)}",
-                path=path,
-                row=i,
-            )
+    for i, (line_no, fields) in enumerate(zip(lines, records, strict=True), start=1):
         row = []
         for name, v in zip(header, fields, strict=True):
-            number = _to_float(v.strip())
+            number = _to_float(v)
             if number is None:
-                found = "is empty" if not v.strip() else f"has {v.strip()!r}"
+                found = "is empty" if not v else f"has {v!r}"
                 raise DataError(
                     f"{path}: column {name!r}, row {i} (line {line_no}) {found}; expected a finite number",
                     path=path,
@@ -473,18 +438,6 @@ class Trajectory:
         return len(self.losses) - 1
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread: these matrices are tiny, and on a busy machine torch's
-    worker threads made each small matrix product thousands of times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _mse(kind_: str, phi: torch.Tensor, y: torch.Tensor):
     return lambda p: ((forward(kind_, p, phi) - y) ** 2).mean(-1)
 
@@ -520,7 +473,7 @@ def descend(
         return mse(p)
 
     start_t = torch.as_tensor(np.asarray(start, dtype="float64"), dtype=DTYPE)
-    with _one_thread():
+    with one_thread():
         done = gradient_descent(loss, start_t, lr=lr, epochs=epochs, zero_grad=zero_grad)
         path = torch.stack(seen).requires_grad_(True)
         mse(path).sum().backward()  # every step's gradient at once: the loss is batched over steps
@@ -699,7 +652,7 @@ def sgd(
 
     start_t = torch.as_tensor(np.asarray(start, dtype="float64"), dtype=DTYPE)
     try:
-        with _one_thread():
+        with one_thread():
             done = gradient_descent(batch_loss, start_t, lr=lr, epochs=len(plan))
     except DivergenceError as e:
         raise DivergenceError(f"{data.name}, mini-batch SGD: {e}") from None

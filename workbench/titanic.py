@@ -11,7 +11,6 @@ is line 2 of a file without quoted line breaks).
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csvfile import read_csv
 from .errors import DataError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "titanic"
@@ -57,34 +57,8 @@ def load_titanic(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """Return the header, the data rows (fields stripped) and each row's line number."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            records = [(reader.line_num, r) for r in reader if any(v.strip() for v in r)]
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file", path=path) from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file", path=path) from None
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"{path}: is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start});"
-            " save it as 'CSV UTF-8'",
-            path=path,
-        ) from None
-    except csv.Error as e:
-        raise DataError(f"{path}: not a readable CSV file ({e})", path=path) from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
-
-    if not records:
-        raise DataError(f"{path}: the file is empty; expected a header and passenger rows", path=path)
-    header = [h.strip() for h in records[0][1]]
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
-        seen.add(name)
-    missing = [c for c in REQUIRED if c not in seen]
+    header, rows, lines = read_csv(path, rows_are="passenger rows")
+    missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise DataError(
             f"{path}: missing column {missing[0]!r}; a Kaggle Titanic file has "
@@ -92,18 +66,8 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
             path=path,
             column=missing[0],
         )
-    if len(records) == 1:
+    if not rows:
         raise DataError(f"{path}: has a header but no passenger rows", path=path)
-    rows, lines = [], []
-    for i, (line, values) in enumerate(records[1:], start=1):
-        if len(values) != len(header):
-            raise DataError(
-                f"{path}: row {i} (line {line}) has {len(values)} fields, the header has {len(header)}",
-                path=path,
-                row=i,
-            )
-        rows.append([v.strip() for v in values])
-        lines.append(line)
     return header, rows, lines
 
 
