@@ -1,0 +1,395 @@
+"""Fit the lesson's models: gradient descent from random starts, L-BFGS, least squares.
+
+Three methods minimise the lesson's loss (mean squared error against ``Survived``):
+
+* ``"gd"``: :func:`~workbench.gd.gradient_descent`, the lesson's loop. With
+  ``starts=K`` the K random starts descend at once, as one batched tensor
+  computation, and the best is returned. ``polish=M`` then finishes the M best
+  starts with L-BFGS, the way Excel's Solver finishes the job.
+* ``"lbfgs"``: scipy's L-BFGS-B (a quasi-Newton method, Solver-like) fed the
+  exact loss and gradient that torch autograd computes, in float64.
+* ``"lstsq"``: the closed-form least-squares optimum (``linear`` only).
+
+Every start is the lesson's ``RAND()-0.5``: uniform on [-0.5, 0.5), drawn from a
+``torch.Generator`` seeded with ``seed`` (see :func:`start_params`), so the same
+call gives the same numbers.
+
+``mmult`` is ``nnet`` with its parameters transposed, and
+:func:`~workbench.models.forward` computes both with the same floating-point
+operations. Fitting ``mmult`` therefore fits the (2, 10) layout from the transposed
+start and transposes the result: ``fit("mmult", seed=s).params`` is exactly
+``fit("nnet", seed=s).params.T``, as the lesson's two sheets hold the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.optimize
+import torch
+
+from .errors import DivergenceError, WorkbenchError
+from .features import lesson_table
+from .gd import gradient_descent
+from .models import DTYPE, accuracy, forward, inputs, one_thread, param_shape, targets, uniform_start
+
+METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Default settings of ``fit(model)`` for one model (see :data:`DEFAULTS`)."""
+
+    lr: float  # gd step size
+    epochs: int  # gd steps; for lbfgs the iteration limit is LBFGS_ITERATIONS
+    starts: int  # random starts descending at once
+    polish: int  # how many of the best gd starts L-BFGS finishes
+
+
+#: The defaults of :func:`fit`, per model. For ``linear``, lr 0.1 is half the
+#: largest stable step (2 / 9.56, the top eigenvalue of the loss's Hessian);
+#: 1000 epochs get within about 1e-4 of the least-squares floor, the rest is
+#: slow (the Hessian's condition number is 484). For the net, batched starts
+#: and an L-BFGS finish of the best ones reach MSE below 0.130 (the lesson's
+#: Solver stopped at 0.1432); ``bench/fit_quality.py`` measures it.
+DEFAULTS: dict[str, Recipe] = {
+    "linear": Recipe(lr=0.1, epochs=1000, starts=1, polish=0),
+    "nnet": Recipe(lr=0.1, epochs=300, starts=1024, polish=64),
+    "mmult": Recipe(lr=0.1, epochs=300, starts=1024, polish=64),
+}
+
+#: Iteration limit of one L-BFGS run, and its stopping tolerances: tight, so
+#: ``linear`` lands on the least-squares optimum to about 1e-12.
+LBFGS_ITERATIONS = 1000
+LBFGS_OPTIONS = {"ftol": 1e-15, "gtol": 1e-10, "maxfun": 20_000}
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """The outcome of :func:`fit`.
+
+    Attributes:
+        model, method: what was fitted, and how.
+        params: the fitted parameters, float64, in the model's shape.
+        start: where the returned fit started (the lesson's ``RAND()-0.5``).
+        loss: mean squared error of ``params`` on the table.
+        accuracy: share of rows where ``prediction > 0.5`` matches ``Survived``.
+        history: the loss along the way of the returned start. ``gd``: before every
+            epoch and after the last (``epochs + 1`` values), followed, if it was
+            polished, by the loss after every L-BFGS iteration. ``lbfgs``: the
+            starting loss, then one value per iteration. ``lstsq``: one value.
+        seconds: wall time of the whole fit.
+        epochs: gd epochs, or L-BFGS iterations of the returned start; 0 for lstsq.
+        lr: the gd learning rate (``None`` for the other methods).
+        seed, starts, sigmoid: as passed to :func:`fit`.
+        final_losses: every start's final loss (gd: before any polish), the spread
+            that shows how often a random start lands in a poor minimum.
+        best: index of the returned start among the ``starts``.
+        polish: how many of the best gd starts L-BFGS finished.
+        polish_iterations: L-BFGS iterations spent on the returned start.
+    """
+
+    model: str
+    method: str
+    params: np.ndarray
+    start: np.ndarray
+    loss: float
+    accuracy: float
+    history: np.ndarray
+    seconds: float
+    epochs: int
+    lr: float | None
+    seed: int
+    starts: int
+    sigmoid: bool
+    final_losses: np.ndarray
+    best: int = 0
+    polish: int = 0
+    polish_iterations: int = 0
+
+    def as_model(self, model: str) -> Fit:
+        """The same fit seen as ``nnet`` or ``mmult`` (parameters transposed).
+
+        Both models compute the same numbers from transposed parameters, so this is
+        exactly what :func:`fit` returns for the other one, without fitting again.
+        """
+        if {model, self.model} != {"nnet", "mmult"}:
+            if model == self.model:
+                return self
+            raise WorkbenchError(f"a {self.model} fit can be seen as {self.model} only, not as {model}")
+        return replace(self, model=model, params=self.params.T.copy(), start=self.start.T.copy())
+
+    def as_dict(self) -> dict[str, object]:
+        """The fit as plain Python values (lists and numbers), e.g. for JSON."""
+        out: dict[str, object] = {}
+        for name, value in vars(self).items():
+            out[name] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+
+def start_params(model: str, seed: int = 0, starts: int = 1) -> np.ndarray:
+    """The lesson's ``RAND()-0.5`` starting parameters, shape ``(starts, *param_shape(model))``.
+
+    Uniform on [-0.5, 0.5) from :func:`~workbench.models.uniform_start`. The first
+    start does not depend on ``starts``. ``mmult``'s starts are the transposes of
+    ``nnet``'s, as the lesson copies the same random numbers to both sheets.
+    """
+    _check_count("starts", starts, 1)
+    shape = param_shape("nnet" if model == "mmult" else model)
+    drawn = uniform_start((starts, *shape), seed)
+    return np.ascontiguousarray(drawn.swapaxes(-1, -2)) if model == "mmult" else drawn
+
+
+def fit(
+    model: str,
+    table: pd.DataFrame | None = None,
+    *,
+    method: str = "gd",
+    lr: float | None = None,
+    epochs: int | None = None,
+    seed: int = 0,
+    starts: int | None = None,
+    polish: int | None = None,
+    sigmoid: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Fit:
+    """Fit one of the lesson's models to a feature table by minimising MSE.
+
+    Args:
+        model: ``"linear"``, ``"nnet"`` or ``"mmult"``.
+        table: a table from :func:`~workbench.lesson_table` (the default).
+        method: ``"gd"``, ``"lbfgs"`` or ``"lstsq"`` (``linear`` only).
+        lr: gd learning rate; default from :data:`DEFAULTS`.
+        epochs: gd epochs (default from :data:`DEFAULTS`), or the L-BFGS
+            iteration limit per start (default :data:`LBFGS_ITERATIONS`).
+        seed: seeds the random starts (:func:`start_params`).
+        starts: random starts; gd runs them at once, lbfgs one after another.
+            Default from :data:`DEFAULTS` for gd, 1 for lbfgs.
+        polish: gd only: finish this many of the best gd starts with L-BFGS
+            (0: plain gradient descent). Default from :data:`DEFAULTS`.
+        sigmoid: squash predictions into 0..1 before the loss.
+        progress: called as ``progress(done, total)`` after each gd epoch and each
+            L-BFGS run, e.g. to draw a progress bar.
+
+    Raises:
+        WorkbenchError: an unknown model or method, lstsq for a net, a bad count.
+        DivergenceError: the gd learning rate is too large for this model.
+    """
+    param_shape(model)  # an unknown model raises here, listing the choices
+    if method not in METHODS:
+        raise WorkbenchError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if model == "mmult":
+        # The same net in the other layout (see the module docstring).
+        kwargs = dict(method=method, lr=lr, epochs=epochs, seed=seed, starts=starts, polish=polish)
+        return fit("nnet", table, **kwargs, sigmoid=sigmoid, progress=progress).as_model("mmult")
+
+    began = time.perf_counter()
+    table = lesson_table() if table is None else table
+    x, y = inputs(table), targets(table)
+    loss_fn = _loss_fn(model, x, y, sigmoid)
+    recipe = DEFAULTS[model]
+    if method == "lstsq":
+        if model != "linear" or sigmoid:
+            raise WorkbenchError(
+                "lstsq is the closed-form optimum of the linear model without a sigmoid;"
+                f" fit {model}{' with sigmoid' if sigmoid else ''} with method 'gd' or 'lbfgs'"
+            )
+        for name, value in (("lr", lr), ("epochs", epochs), ("starts", starts), ("polish", polish)):
+            if value is not None:
+                raise WorkbenchError(f"lstsq has no {name}: it solves the least-squares problem in one go")
+        fitted = scipy.linalg.lstsq(x.numpy(), y.numpy())[0]
+        params = torch.as_tensor(fitted, dtype=DTYPE)
+        loss = loss_fn(params).item()
+        return _result(model, method, params, torch.zeros_like(params), [loss], began, 0, None, seed,
+                       1, sigmoid, np.array([loss]), table)  # fmt: skip
+
+    if method == "lbfgs":
+        if lr is not None or polish is not None:
+            raise WorkbenchError("lbfgs has no learning rate and nothing to polish; use method 'gd'")
+        starts = 1 if starts is None else starts
+        limit = LBFGS_ITERATIONS if epochs is None else epochs
+        _check_count("epochs", limit, 0)
+        begins = torch.from_numpy(start_params(model, seed, starts))
+        runs = []
+        for k in range(starts):
+            runs.append(_lbfgs(loss_fn, begins[k], limit))
+            if progress is not None:
+                progress(k + 1, starts)
+        finals = np.array([run[1][-1] for run in runs])
+        best = int(np.argmin(finals))
+        params, history, iterations = runs[best]
+        return _result(model, method, params, begins[best], history, began, iterations, None, seed,
+                       starts, sigmoid, finals, table, best=best)  # fmt: skip
+
+    lr = recipe.lr if lr is None else float(lr)
+    epochs = recipe.epochs if epochs is None else epochs
+    starts = recipe.starts if starts is None else starts
+    polish = min(recipe.polish, starts) if polish is None else polish
+    _check_count("epochs", epochs, 0)
+    _check_count("polish", polish, 0)
+    if polish > starts:
+        raise WorkbenchError(f"polish={polish} is more than starts={starts}; polish at most {starts} starts")
+    if not lr > 0:
+        raise WorkbenchError(f"the learning rate must be positive; got {lr}")
+    begins = torch.from_numpy(start_params(model, seed, starts))
+    total = epochs + polish
+
+    def tick(epoch: int, _loss: torch.Tensor) -> None:
+        if progress is not None and epoch > 0:
+            progress(epoch, total)
+
+    try:
+        descent = gradient_descent(loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
+    except DivergenceError as err:
+        raise DivergenceError(f"fitting {model} ({starts} starts, seed {seed}): {err}") from err
+    finals = descent.history[-1].numpy()
+    best = int(np.argmin(finals))
+    params, history, iterations = descent.params[best], descent.history[:, best].tolist(), 0
+    # L-BFGS finishes the `polish` best gd starts; the best finish wins (ties: the better gd start).
+    finished = np.inf
+    for done, k in enumerate(np.argsort(finals, kind="stable")[:polish], start=1):
+        polished, steps, nit = _lbfgs(loss_fn, descent.params[k], LBFGS_ITERATIONS)
+        if steps[-1] < finished:
+            finished, params, best, iterations = steps[-1], polished, int(k), nit
+            history = descent.history[:, k].tolist() + steps[1:]
+        if progress is not None:
+            progress(epochs + done, total)
+    extra = dict(best=best, polish=polish, polish_iterations=iterations)
+    return _result(model, method, params, begins[best], history, began, epochs, lr, seed, starts,
+                   sigmoid, finals, table, **extra)  # fmt: skip
+
+
+def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | None = None) -> pd.DataFrame:
+    """Every model fitted by every method it has, side by side.
+
+    One row per model x method: ``gd`` is the lesson's plain loop from one random
+    start; ``gd+lbfgs`` is :func:`fit`'s default (batched starts, L-BFGS finish);
+    ``lbfgs`` starts once, like the lesson's Solver; ``lstsq`` is the optimum of
+    ``linear``. ``mmult`` gives ``nnet``'s numbers exactly and is left out.
+
+    Args:
+        table: a lesson table (the bundled one by default).
+        seed: seeds every random start.
+        starts: random starts of the ``gd+lbfgs`` rows (default from
+            :data:`DEFAULTS`); fewer is faster and usually worse.
+
+    Returns:
+        Columns ``model, method, starts, epochs, loss, accuracy, seconds, gap``,
+        where ``gap`` is the loss minus the least-squares floor of ``linear``.
+    """
+    table = lesson_table() if table is None else table
+    floor = fit("linear", table, method="lstsq")
+    runs = [
+        ("linear", "lstsq", floor),
+        ("linear", "lbfgs", fit("linear", table, method="lbfgs", seed=seed)),
+        ("linear", "gd", fit("linear", table, seed=seed)),
+        ("nnet", "lbfgs", fit("nnet", table, method="lbfgs", seed=seed)),
+        ("nnet", "gd", fit("nnet", table, seed=seed, starts=1, polish=0)),
+        ("nnet", "gd+lbfgs", fit("nnet", table, seed=seed, starts=starts)),
+    ]
+    rows = [
+        {
+            "model": model,
+            "method": method,
+            "starts": f.starts,
+            "epochs": f.epochs,
+            "loss": f.loss,
+            "accuracy": f.accuracy,
+            "seconds": f.seconds,
+            "gap": f.loss - floor.loss,
+        }
+        for model, method, f in runs
+    ]
+    return pd.DataFrame(rows)
+
+
+Loss = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _loss_fn(model: str, x: torch.Tensor, y: torch.Tensor, sigmoid: bool) -> Loss:
+    """The lesson's loss: one mean squared error per start."""
+    return lambda params: ((forward(model, params, x, sigmoid=sigmoid) - y) ** 2).mean(-1)
+
+
+def _lbfgs(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, iterations: int
+) -> tuple[torch.Tensor, list[float], int]:
+    """Minimise from ``start`` with scipy's L-BFGS-B and torch's exact gradient.
+
+    Returns the parameters, the loss at the start and after every iteration, and
+    the number of iterations.
+    """
+    shape = start.shape
+
+    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        params = torch.from_numpy(flat.reshape(shape)).requires_grad_(True)
+        loss = loss_fn(params)
+        loss.backward()
+        return loss.item(), params.grad.numpy().ravel()
+
+    history = [loss_fn(start).item()]
+
+    def record(intermediate_result: scipy.optimize.OptimizeResult) -> None:
+        history.append(float(intermediate_result.fun))
+
+    with one_thread():
+        if iterations == 0:
+            return start.clone(), history, 0
+        done = scipy.optimize.minimize(
+            loss_and_grad,
+            start.numpy().ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            callback=record,
+            options={**LBFGS_OPTIONS, "maxiter": iterations},
+        )
+    params = torch.from_numpy(done.x.reshape(shape).copy())
+    # The callback saw each iterate's loss; make sure the last one is that of the result.
+    history[-1] = loss_fn(params).item()
+    return params, history, int(done.nit)
+
+
+def _result(
+    model: str,
+    method: str,
+    params: torch.Tensor,
+    start: torch.Tensor,
+    history: list[float],
+    began: float,
+    epochs: int,
+    lr: float | None,
+    seed: int,
+    starts: int,
+    sigmoid: bool,
+    final_losses: np.ndarray,
+    table: pd.DataFrame,
+    **extra: int,
+) -> Fit:
+    values = params.detach().numpy().astype("float64", copy=True)
+    return Fit(
+        model=model,
+        method=method,
+        params=values,
+        start=start.numpy().copy(),
+        loss=float(history[-1]),
+        accuracy=accuracy(model, values, table, sigmoid=sigmoid),
+        history=np.asarray(history, dtype="float64"),
+        seconds=time.perf_counter() - began,
+        epochs=epochs,
+        lr=lr,
+        seed=int(seed),
+        starts=starts,
+        sigmoid=sigmoid,
+        final_losses=np.asarray(final_losses, dtype="float64"),
+        **extra,
+    )
+
+
+def _check_count(name: str, value: int, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise WorkbenchError(f"{name} must be a whole number >= {least}; got {value!r}")
