@@ -38,6 +38,11 @@ _EXPORTS = {
     "predict": "models",
     "mse": "models",
     "accuracy": "models",
+    "uniform_start": "models",
+    "fit": "train",
+    "Fit": "train",
+    "compare": "train",
+    "start_params": "train",
     "recalculate": "recalc",
     "write_titanic_book": "titanic_book",
     "Fitted": "titanic_book",
@@ -74,10 +79,11 @@ if TYPE_CHECKING:
     from .descent import add_titanic_descent_sheet, write_descent_sheet
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
-    from .models import MODELS, accuracy, mse, param_shape, predict
+    from .models import MODELS, accuracy, mse, param_shape, predict, uniform_start
     from .read_book import read_params
     from .recalc import recalculate
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .regression_book import write_regression_book, write_regression_outputs
     from .titanic import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic_book import Fitted, write_titanic_book
+    from .train import Fit, compare, fit, start_params
