@@ -1,0 +1,175 @@
+"""What every benchmark script shares: the machine's description, tables, timers, synthetic data.
+
+The scripts print Markdown tables (``bench/RESULTS.md`` collects them) and are run
+from the repository root, e.g. ``/work/venv/bin/python bench/workbook_scale.py``.
+Nothing here is timed by the test suite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, str]:
+    """CPU model, cores, RAM, Python, torch, XlsxWriter and LibreOffice versions, date."""
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        ram_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        ram = f"{ram_kb / 1024**2:.0f} GB"
+    except (OSError, StopIteration):
+        ram = "?"
+    import torch
+    import xlsxwriter
+
+    from workbench.recalc import find_soffice
+
+    soffice = find_soffice()
+    lo = "not installed"
+    if soffice:
+        done = subprocess.run([soffice, "--version"], capture_output=True, text=True, timeout=120)
+        lo = done.stdout.strip().split("\n")[0] or "?"
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "RAM": ram,
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "torch": torch.__version__,
+        "XlsxWriter": xlsxwriter.__version__,
+        "LibreOffice": lo,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> str:
+    """``rows`` as a Markdown table (columns in the first row's order); numbers as given."""
+    if not rows:
+        return ""
+    heads = list(rows[0])
+    cells = [[_cell(row.get(h, "")) for h in heads] for row in rows]
+    widths = [max(len(h), *(len(r[j]) for r in cells)) for j, h in enumerate(heads)]
+    right = [all(_is_number(row.get(h)) for row in rows) for h in heads]
+
+    def line(values: Sequence[str]) -> str:
+        padded = (v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    rule = (
+        "|"
+        + "|".join(
+            ("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)
+        )
+        + "|"
+    )
+    out = [line(heads), rule, *(line(r) for r in cells)]
+    if title:
+        out = [f"### {title}", "", *out]
+    return "\n".join(out) + "\n"
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15 and not isinstance(v, bool):
+        return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:g}"
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def show(text: str) -> None:
+    """Print a table (or any line) at once, so a long run shows its progress."""
+    print(text, flush=True)
+
+
+@contextmanager
+def timer() -> Iterator[list[float]]:
+    """``with timer() as t: ...`` then ``t[0]`` is the wall time in seconds."""
+    out: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield out
+    finally:
+        out.append(time.perf_counter() - start)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports ru_maxrss in kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(
+    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 7200
+) -> dict[str, Any]:
+    """Run ``python args...`` in a fresh process (its own peak memory) and parse its last line as JSON."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def synthetic_passengers(n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` Titanic-like passengers: Kaggle's complete rows drawn with replacement, seeded.
+
+    Every row has Age and Embarked, so the lesson table keeps all ``n``; PassengerId
+    runs 1..n and names stay real names (the ``all_rows`` sheet writes them as text).
+    """
+    import workbench as wb
+
+    raw = wb.load_titanic()
+    pool = raw[raw["Age"].notna() & raw["Embarked"].notna()].reset_index(drop=True)
+    rows = pool.iloc[np.random.default_rng(seed).integers(0, len(pool), n)].reset_index(drop=True)
+    rows["PassengerId"] = np.arange(1, n + 1, dtype="int64")
+    return rows
+
+
+def book_fits(table: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+    """Parameters for every model sheet: least squares for linear, seeded RAND()-0.5 for the rest.
+
+    The writer fits nothing, so its speed does not depend on how good they are.
+    """
+    from workbench import FEATURES
+    from workbench.titanic_book import Fitted
+
+    rng = np.random.default_rng(seed)
+    x = table[list(FEATURES)].to_numpy(dtype="float64")
+    w = np.linalg.lstsq(x, table["Survived"].to_numpy(dtype="float64"), rcond=None)[0]
+    start = lambda *shape: rng.uniform(-0.5, 0.5, shape)
+    return {
+        "linear": Fitted(w, start(10)),
+        "nnet": Fitted(start(2, 10), start(2, 10)),
+        "sigmoid": Fitted(start(10), start(10)),
+    }
