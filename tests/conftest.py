@@ -31,9 +31,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="slow: run with --slow"))
         if "libreoffice" in item.keywords and not have_lo:
             if need_lo:
-                item.add_marker(pytest.mark.xfail(reason="LibreOffice missing", run=False, strict=True))
+                item.add_marker(pytest.mark.usefixtures("_missing_libreoffice"))
             else:
                 item.add_marker(pytest.mark.skip(reason="LibreOffice (soffice) is not installed"))
+
+
+@pytest.fixture
+def _missing_libreoffice() -> None:
+    pytest.fail("LibreOffice (soffice) is not installed, and WORKBENCH_REQUIRE_LIBREOFFICE=1 requires it")
 
 
 @pytest.fixture(scope="session")
