@@ -1,0 +1,457 @@
+"""The ``workbench`` command (also ``python -m workbench``).
+
+Each subcommand is a thin layer over the library: ``build`` over
+:func:`workbench.build.build_all`, ``fit`` over :func:`workbench.train.fit`, ``check``
+over :func:`workbench.check.check_workbook`, ``predict`` over
+:func:`workbench.submission.kaggle_submission`, ``compare`` over
+:func:`workbench.train.compare`. Modules that import torch are imported only when a
+command runs, so ``workbench --help`` answers at once.
+
+Every :class:`~workbench.errors.WorkbenchError` (and an ``OSError`` such as an
+unwritable output) is printed as one line, ``workbench: error: ...``, with exit
+status 2; ``--debug`` also prints the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from .errors import WorkbenchError
+
+PROG = "workbench"
+
+#: Exit statuses, as diff and grep use them.
+OK, DISAGREE, ERROR = 0, 1, 2
+
+_MAIN_HELP = """\
+fast.ai's Titanic spreadsheet lesson (Practical Deep Learning 2022, lesson 3) as software:
+the lesson's features, its three models fitted in torch, and Excel workbooks whose live
+formulas recompute the same numbers.
+
+start here:
+  workbench build              fit every model, write workbooks/ (titanic.xlsx, ...)
+  workbench fit nnet           fit one model and print its parameters
+  workbench check workbooks/titanic.xlsx
+                               does the workbook (after Solver, say) agree with Python?
+  workbench predict --out submission.csv
+                               a Kaggle submission for test.csv
+  workbench compare            every model by every training method, side by side
+
+Run `workbench COMMAND --help` for a command's options and examples.
+exit status: 0 done; 1 `check` found a disagreement; 2 an error (message on stderr)."""
+
+_BUILD_HELP = """\
+Fit every model on the Titanic training data and write every workbook and picture:
+
+  titanic.xlsx      the lesson's sheets (linear, nnet, mmult, sigmoid) holding the fitted
+                    parameters as live formulas, a `descent` sheet where the spreadsheet
+                    itself runs gradient descent, and a `summary` of the training runs
+  titanic_loss.png  the training loss curves
+  submission.csv    the nnet's Kaggle submission for test.csv
+  line.xlsx, quadratic.xlsx, ...  the lessons' small regressions, with pictures
+
+then print a table of every training run's loss and accuracy. The net is trained from
+many random starts at once, then polished by L-BFGS (workbench.build.NNET_RECIPE: fewer
+starts than `workbench fit nnet`, which on this data reach the same minimum in seconds).
+The same seed writes byte-identical files."""
+
+_BUILD_EPILOG = """\
+examples:
+  workbench build                            the bundled train.csv -> workbooks/
+  workbench build --out /tmp/books --seed 1  other random starts, elsewhere
+  workbench build --data my_train.csv        your own Kaggle train.csv"""
+
+_FIT_HELP = """\
+Fit one of the lesson's models to the Titanic training data by minimising the mean
+squared error (the lesson's loss), then print the loss, the accuracy and the
+parameters by input name.
+
+  linear  SUMPRODUCT(inputs, parameters)
+  nnet    two ReLUs of SUMPRODUCTs, added (the lesson's "neural net")
+  mmult   the same net as one MMULT (its parameters are nnet's, transposed)
+
+methods: gd (gradient descent from --starts random starts at once, the best polished
+by L-BFGS; the defaults reach the net's best minimum but take a while), lbfgs
+(Solver's way: a quasi-Newton method), lstsq (linear only: the exact optimum)."""
+
+_FIT_EPILOG = """\
+examples:
+  workbench fit linear --method lstsq
+  workbench fit linear --lr 0.1 --epochs 200 --starts 1      the lesson's plain loop
+  workbench fit nnet --starts 64 --json nnet.json            then: workbench predict --params nnet.json
+  workbench fit linear --sigmoid --method lbfgs"""
+
+_CHECK_HELP = """\
+Read the parameters on each model sheet of a workbook written by `workbench build`
+(for example after you ran Solver in Excel, or typed your own numbers), recompute each
+sheet's total loss and accuracy in Python on that sheet's passengers, and print them
+beside the values stored in the file. Exit status 1 when they differ by more than 1e-9
+(the file was not recalculated after an edit, or something is wrong), 0 when they agree.
+With --recalc, LibreOffice also recomputes every formula of the file and its values are
+compared too."""
+
+_CHECK_EPILOG = """\
+examples:
+  workbench check workbooks/titanic.xlsx
+  workbench check --recalc my_solver_run.xlsx"""
+
+_PREDICT_HELP = """\
+Write a Kaggle submission: PassengerId,Survived (0 or 1) for every passenger of
+test.csv (418 rows for Kaggle's), where Survived is 1 when the model predicts above
+0.5. Gaps in test.csv (a missing Age or Fare, say) are filled from the training data
+(median Age, median Fare, the commonest port) and Age is scaled by the training data's
+maximum. The parameters come from --params: a JSON file of `workbench fit --json`, or
+a workbook (the sheet of --model). Without --params the model is fitted first, as
+`workbench build` fits it."""
+
+_PREDICT_EPILOG = """\
+examples:
+  workbench predict --out submission.csv
+  workbench predict --params workbooks/titanic.xlsx --model linear --out linear.csv
+  workbench predict --params nnet.json --test data/titanic/test.csv --out submission.csv"""
+
+_COMPARE_HELP = """\
+Fit every model by every training method it has and print them side by side: linear by
+least squares (the floor), L-BFGS and gradient descent; nnet by L-BFGS from one start,
+gradient descent from one start, and many starts polished by L-BFGS. `gap` is the loss
+minus the least-squares floor of the linear model."""
+
+_COMPARE_EPILOG = """\
+examples:
+  workbench compare
+  workbench compare --starts 512 --seed 3"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``workbench`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return OK
+    try:
+        return args.run(args)
+    except (WorkbenchError, OSError) as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        return ERROR
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and not isinstance(e, WorkbenchError) and e.strerror:
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{e.strerror}"
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import WORKBOOKS, build_all
+
+    began = time.perf_counter()
+    with _progress(args) as bar:
+        result = build_all(
+            args.data, WORKBOOKS if args.out is None else args.out, seed=args.seed, progress=bar
+        )
+    print(result.report())
+    if not args.quiet:
+        print(f"({time.perf_counter() - began:.1f} s in this command)", file=sys.stderr)
+    return OK
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from .features import FEATURES, lesson_table
+    from .submission import write_params
+    from .titanic import load_titanic
+    from .train import fit
+
+    table = lesson_table(load_titanic(args.data))
+    options = {
+        "lr": args.lr,
+        "epochs": args.epochs,
+        "starts": args.starts,
+        "polish": args.polish,
+    }
+    with _progress(args) as bar:
+        tick = None if bar is None else (lambda done, total: bar(f"fit {args.model}", done, total))
+        fitted = fit(
+            args.model,
+            table,
+            method=args.method,
+            seed=args.seed,
+            sigmoid=args.sigmoid,
+            progress=tick,
+            **{k: v for k, v in options.items() if v is not None},
+        )
+    starts = f"{fitted.starts} start{'s' if fitted.starts > 1 else ''}"
+    how = [f"method {fitted.method}"]
+    if fitted.method != "lstsq":
+        how.append(f"seed {fitted.seed}")
+    if fitted.method == "gd":
+        how.append(f"{starts}, {fitted.epochs} epochs, lr {fitted.lr:g}")
+        if fitted.polish:
+            how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.polish_iterations} iterations)")
+    elif fitted.method == "lbfgs":
+        how.append(f"{starts}, {fitted.epochs} iterations")
+    name = f"{fitted.model}{' with sigmoid' if fitted.sigmoid else ''}"
+    print(f"{name}: {'; '.join(how)}")
+    print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
+    labels = [*FEATURES[:-1], "Ones (Const)"]
+    params = np.asarray(fitted.params)
+    if params.ndim == 1:
+        frame = pd.DataFrame({"parameter": params}, index=labels)
+    else:  # one column per ReLU unit: nnet's rows, mmult's columns
+        units = params if fitted.model == "nnet" else params.T
+        frame = pd.DataFrame({f"unit {k + 1}": row for k, row in enumerate(units)}, index=labels)
+    print(frame.to_string(float_format=lambda v: f"{v: .10f}"))
+    if args.json is not None:
+        write_params(args.json, fitted)
+        if not args.quiet:
+            print(f"wrote {args.json}", file=sys.stderr)
+    return OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_workbook
+
+    result = check_workbook(args.workbook, recalc=args.recalc)
+    print(result.report())
+    return OK if result.ok else DISAGREE
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .build import SEED, fit_sheet
+    from .features import FillValues, lesson_table
+    from .submission import Params, kaggle_submission, load_params, write_submission
+    from .titanic import TEST_CSV, load_titanic
+
+    table = lesson_table(load_titanic(args.data))
+    if args.params is not None:
+        found = load_params(args.params, args.model)
+    else:
+        kind = args.model or "nnet"
+        with _progress(args) as bar:
+            tick = None if bar is None else (lambda done, total: bar(f"fit {kind}", done, total))
+            fitted = fit_sheet(kind, table, seed=SEED if args.seed is None else args.seed, progress=tick)
+        found = Params(fitted.model, fitted.params, fitted.sigmoid, f"{kind} fitted on the training data")
+    test = TEST_CSV if args.test is None else args.test
+    frame = kaggle_submission(
+        found.model, found.params, test, fill=FillValues.from_training(table), sigmoid=found.sigmoid
+    )
+    write_submission(args.out, frame)
+    survived = int(frame["Survived"].sum())
+    print(
+        f"wrote {args.out}: {len(frame)} passengers, {survived} predicted to survive"
+        f" ({found.kind}, parameters from {found.source})"
+    )
+    return OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .build import NNET_RECIPE
+    from .features import lesson_table
+    from .titanic import load_titanic
+    from .train import compare
+
+    table = lesson_table(load_titanic(args.data))
+    starts = NNET_RECIPE.starts if args.starts is None else args.starts
+    frame = compare(table, seed=args.seed, starts=starts)
+    print(
+        frame.to_string(
+            index=False,
+            formatters={
+                "loss": "{:.6f}".format,
+                "accuracy": "{:.2%}".format,
+                "seconds": "{:.2f}".format,
+                "gap": "{:+.2e}".format,
+            },
+        )
+    )
+    return OK
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+class _Bar:
+    """A one-line progress bar on a terminal: ``label [#####.....]  50%``."""
+
+    WIDTH = 28
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.label: str | None = None
+        self.shown = -1
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if label != self.label:
+            self.close()
+            self.label, self.shown = label, -1
+        percent = 100 if total <= 0 else min(100, 100 * done // total)
+        if percent == self.shown:
+            return
+        self.shown = percent
+        cells = self.WIDTH * percent // 100
+        self.stream.write(f"\r{label[:44]:<44} [{'#' * cells}{'.' * (self.WIDTH - cells)}] {percent:3d}%")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.label is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.label = None
+
+
+class _progress:
+    """``with _progress(args) as bar``: a :class:`_Bar` on a terminal's stderr, else None."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        show = not args.quiet and sys.stderr.isatty()
+        self.bar = _Bar(sys.stderr) if show else None
+
+    def __enter__(self) -> _Bar | None:
+        return self.bar
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported as one line like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(ERROR, f"{PROG}: error: {message}; see `{self.prog} --help`\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    # On the subcommands the options default to SUPPRESS, so `workbench --debug build` works too.
+    sub_common = argparse.ArgumentParser(add_help=False)
+    sub_common.add_argument(
+        "--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help="no progress bar"
+    )
+    sub_common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
+    )
+
+    parser = _Parser(
+        prog=PROG,
+        description=_MAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    def command(name: str, summary: str, text: str, epilog: str, run: Callable[[argparse.Namespace], int]):
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=text,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[sub_common],
+        )
+        sub.set_defaults(run=run)
+        return sub
+
+    data = {"metavar": "CSV", "help": "a Kaggle train.csv (default: the bundled data/titanic/train.csv)"}
+    seed = {"type": int, "metavar": "N", "help": "seed of every random start (default 0)"}
+
+    build = command(
+        "build", "fit every model, write every workbook and picture", _BUILD_HELP, _BUILD_EPILOG, _build
+    )
+    build.add_argument("--data", **data)
+    build.add_argument("--out", metavar="DIR", help="where to write (default: the repository's workbooks/)")
+    build.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed of every random start (default: 0 for the Titanic fits, each regression's own)",
+    )
+
+    fit = command(
+        "fit", "fit one model, print its loss, accuracy and parameters", _FIT_HELP, _FIT_EPILOG, _fit
+    )
+    fit.add_argument("model", choices=("linear", "nnet", "mmult"), help="the model to fit")
+    fit.add_argument("--method", choices=("gd", "lbfgs", "lstsq"), default="gd", help="default gd")
+    fit.add_argument(
+        "--lr", type=float, help="gd learning rate (default: the model's in workbench.train.DEFAULTS)"
+    )
+    fit.add_argument("--epochs", type=int, metavar="N", help="gd epochs, or L-BFGS iterations")
+    fit.add_argument(
+        "--starts",
+        type=int,
+        metavar="K",
+        help="random starts (default: the model's in workbench.train.DEFAULTS)",
+    )
+    fit.add_argument("--polish", type=int, metavar="M", help="gd: L-BFGS finishes the M best starts")
+    fit.add_argument("--sigmoid", action="store_true", help="squash predictions into 0..1 before the loss")
+    fit.add_argument("--seed", default=0, **seed)
+    fit.add_argument("--data", **data)
+    fit.add_argument(
+        "--json", metavar="FILE", help="also save the fit as JSON (for `workbench predict --params`)"
+    )
+
+    check = command(
+        "check", "compare a workbook's stored losses with Python's", _CHECK_HELP, _CHECK_EPILOG, _check
+    )
+    check.add_argument("workbook", metavar="WORKBOOK.xlsx", help="a workbook written by `workbench build`")
+    check.add_argument("--recalc", action="store_true", help="also recompute the file with LibreOffice")
+
+    predict = command(
+        "predict", "write a Kaggle submission for test.csv", _PREDICT_HELP, _PREDICT_EPILOG, _predict
+    )
+    predict.add_argument(
+        "--model",
+        choices=("linear", "nnet", "mmult", "sigmoid"),
+        help="which model (default: the JSON file's, else nnet)",
+    )
+    predict.add_argument(
+        "--params", metavar="FILE", help="a JSON file from `workbench fit --json`, or a workbook"
+    )
+    predict.add_argument(
+        "--test", metavar="CSV", help="the passengers to predict (default: the bundled test.csv)"
+    )
+    predict.add_argument("--out", metavar="FILE", default="submission.csv", help="default submission.csv")
+    predict.add_argument("--data", **{**data, "help": data["help"] + "; fills gaps, fits without --params"})
+    predict.add_argument("--seed", **seed)
+
+    compare = command(
+        "compare", "every model by every training method", _COMPARE_HELP, _COMPARE_EPILOG, _compare
+    )
+    compare.add_argument(
+        "--starts",
+        type=int,
+        metavar="K",
+        help="random starts of the many-start nnet run (default: as `workbench build`)",
+    )
+    compare.add_argument("--seed", default=0, **seed)
+    compare.add_argument("--data", **data)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
