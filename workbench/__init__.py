@@ -57,6 +57,13 @@ _EXPORTS = {
     "add_titanic_descent_sheet": "descent",
     "write_regression_book": "regression_book",
     "write_regression_outputs": "regression_book",
+    "build_all": "build",
+    "BuildResult": "build",
+    "check_workbook": "check",
+    "kaggle_submission": "submission",
+    "write_submission": "submission",
+    "write_params": "submission",
+    "load_params": "submission",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -76,6 +83,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .build import BuildResult, build_all
+    from .check import check_workbook
     from .descent import add_titanic_descent_sheet, write_descent_sheet
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
@@ -84,6 +93,7 @@ if TYPE_CHECKING:
     from .recalc import recalculate
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .regression_book import write_regression_book, write_regression_outputs
+    from .submission import kaggle_submission, load_params, write_params, write_submission
     from .titanic import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic_book import Fitted, write_titanic_book
     from .train import Fit, compare, fit, start_params

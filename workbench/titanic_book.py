@@ -176,6 +176,31 @@ def write_titanic_book(
     return Path(path)
 
 
+def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
+    """Where a model sheet of ``rows`` passengers keeps its inputs and targets.
+
+    Returns absolute ranges ``(inputs, target)``: the ``rows`` x 10 block of the
+    :data:`~workbench.features.FEATURES` columns and the ``Survived`` column, e.g.
+    ``("linear!$G$11:$P$722", "linear!$A$11:$A$722")`` for the lesson's 712 rows.
+    Another sheet computing from these cells (such as the ``descent`` sheet, given to
+    :func:`write_titanic_book` in ``extra_sheets``) follows any edit of the data.
+    """
+    if sheet not in MODEL_SHEETS:
+        raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
+    first = _first_data_row(sheet)
+    where = quote_sheetname(sheet)
+    inputs = _span(first, _FIRST_INPUT, first + rows - 1, _LAST_INPUT, absolute=True)
+    return f"{where}!{inputs}", f"{where}!{_span(first, 0, first + rows - 1, 0, absolute=True)}"
+
+
+def _first_data_row(sheet: str) -> int:
+    """0-based first data row of a model sheet: below the title, notes, parameter block and header."""
+    top = 1 + (len(_NOTES[sheet]) - 1 + 2) + 1  # title, the sheet's notes + Solver's + the start's, blank
+    units = {"linear": 1, "sigmoid": 1, "nnet": 2}.get(sheet)
+    max_row = top + 11 if units is None else top + 2 * units + 1  # see _parameter_block
+    return max_row + 2
+
+
 def _check_fits(fits: Mapping[str, FitLike]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
     missing = [s for s in ("linear", "nnet", "sigmoid") if s not in fits]
     if missing:
@@ -361,6 +386,7 @@ def _model_sheet(
     fitted_cells, units, max_row = _parameter_block(cells, st, model, top, params, start)
     header = max_row + 1
     first, n = header + 1, len(table)
+    assert first == _first_data_row(sheet), "input_ranges() no longer matches the sheet layout"
     last = first + n - 1
     check_rows(n, first, sheet=sheet)
 
