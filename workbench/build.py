@@ -34,6 +34,11 @@ sigmoid     lbfgs         linear squashed into 0..1: the ``sigmoid`` sheet
 ==========  ============  =====================================================
 
 :data:`NNET_RECIPE` is the one place that says how hard the build trains the net.
+
+The build runs torch on one thread (:func:`~workbench.models.one_thread`): its tensors
+are small, and on a 2-core machine shared with other work, torch's spinning threads
+made the fits 5 to 40 times slower. The numbers are the same to the last bit with one
+thread or two, so the written files are too.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from . import pictures, train
 from .descent import add_titanic_descent_sheet
 from .errors import WorkbenchError
 from .features import FillValues, lesson_table
+from .models import one_thread
 from .regression_book import write_regression_outputs
 from .submission import kaggle_submission, write_submission
 from .titanic import TEST_CSV, load_titanic
@@ -147,8 +153,14 @@ def build_all(
         DataError: ``data`` is not a Titanic training CSV.
         WorkbenchError: ``out`` cannot be written (checked before any fitting).
     """
+    with one_thread():  # see the module docstring: same numbers, far less time on a shared machine
+        return _build(data, _writable_folder(out), seed, progress)
+
+
+def _build(
+    data: str | os.PathLike[str] | None, out: Path, seed: int | None, progress: Progress | None
+) -> BuildResult:
     began = time.perf_counter()
-    out = _writable_folder(out)
     passengers = load_titanic(data)
     table = lesson_table(passengers)
     loaded = time.perf_counter()
