@@ -425,6 +425,23 @@ def test_more_rows_than_excel_holds_are_refused(tmp_path, small, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_too_tall_sheet_is_refused_before_any_sheet_is_written(tmp_path, small, monkeypatch):
+    complete = small.passengers[small.passengers["PassengerId"].isin(small.table.index)]
+    assert len(complete) == len(small.table) == 60
+    written = []
+    monkeypatch.setattr(workbench.xlsx.Workbook, "add_worksheet", lambda self, *a: written.append(a))
+    with pytest.raises(WorkbenchError, match=r"loss history 'bad'"):
+        write_titanic_book(
+            tmp_path / "t.xlsx", complete, small.table, small.fits, histories={"bad": [0.3, np.nan]}
+        )
+    # all_rows (60 rows below 5) and linear (60 below 10) fit in 70 rows; nnet (60 below 12) doesn't.
+    monkeypatch.setattr(workbench.xlsx, "MAX_ROWS", 70)
+    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 72 rows"):
+        write_titanic_book(tmp_path / "t.xlsx", complete, small.table, small.fits)
+    assert written == []
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- bad inputs -----------------------------------------------------------------------------------
 
 

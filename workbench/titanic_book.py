@@ -93,6 +93,23 @@ def _span(r1: int, c1: int, r2: int, c2: int, *, absolute: bool = False) -> str:
     return f"{_ref(r1, c1, absolute=absolute)}:{_ref(r2, c2, absolute=absolute)}"
 
 
+# A 0-based row far below any sheet's last row: its number, "987654321", marks where a
+# row's own number goes in a formula template (see _row_template).
+_MARK_ROW = 987_654_320
+_MARK = str(_MARK_ROW + 1)
+
+
+def _row_template(formula: Callable[[int], str], row: int) -> str:
+    """``formula(r)`` for every row ``r`` at once: the formula of the marker row.
+
+    ``template.replace(_MARK, str(r + 1))`` is then ``formula(r)``, checked here on ``row``.
+    """
+    template = formula(_MARK_ROW)
+    if template.replace(_MARK, str(row + 1)) != formula(row):
+        raise AssertionError(f"{formula(row)!r} is not a formula of its row number alone")
+    return template
+
+
 class _RowOrdered:
     """Cells of a sheet's heading area, written out sorted by row.
 
@@ -164,6 +181,10 @@ def write_titanic_book(
     """
     params, starts = _check_fits(fits)
     _check_table(table, passengers)
+    # Refuse what would fail half-way before writing a million rows of the other sheets.
+    for sheet in MODEL_SHEETS:
+        check_rows(len(table), _first_data_row(sheet), sheet=sheet)
+    histories = {k: _curve(k, v) for k, v in (histories or {}).items()}
     with new_workbook(
         path, title="Titanic: fast.ai lesson 3", constant_memory=constant_memory, hidden_names=SOLVER_NAMES
     ) as book:
@@ -306,18 +327,22 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
         ws.set_column(j, j, widths.get(name, 8))
         ws.write_string(header, j, name, st.header)
 
-    data = [passengers[c].to_numpy() for c in columns]
-    blank = [pd.isna(col) for col in data]
+    # Per column: its values as Python objects, its blanks, its formats for text and numbers.
+    data = [
+        (passengers[c].to_numpy().tolist(), pd.isna(passengers[c]).to_numpy().tolist(),
+         formats.get(c, st.text), formats.get(c, st.whole))
+        for c in columns
+    ]  # fmt: skip
     for i in range(n):
         r = header + 1 + i
-        for j, name in enumerate(columns):
-            if blank[j][i]:
+        for j, (values, blank, text_fmt, number_fmt) in enumerate(data):
+            if blank[i]:
                 continue
-            value = data[j][i]
+            value = values[i]
             if isinstance(value, str):
-                ws.write_string(r, j, value, formats.get(name, st.text))  # text stays text, never a formula
+                ws.write_string(r, j, value, text_fmt)  # text stays text, never a formula
             else:
-                ws.write_number(r, j, float(value), formats.get(name, st.whole))
+                ws.write_number(r, j, float(value), number_fmt)
     ws.autofilter(header, 0, header + n, len(columns) - 1)
     ws.freeze_panes(header + 1, 0)
     set_up_page(ws, header_row=header)
@@ -460,33 +485,39 @@ def _model_sheet(
     for j, name in enumerate([*COLUMNS, *(col.name for col in columns)]):
         ws.write_string(header, j, name, st.header)
 
-    # The data, one row at a time (constant_memory writes rows in order).
-    raw = {name: table[name].to_numpy() for name in RAW}
-    derived = {d.name: table[d.name].to_numpy(dtype="float64") for d in DERIVED}
+    # The data, one row at a time (constant_memory writes rows in order). Each data cell is
+    # a value or a formula that differs from row to row only in its row number, so every
+    # formula column is built once, for a marker row, and a row's number replaces the
+    # marker: on a million rows, building references cell by cell cost more than writing.
     raw_fmt = {"Sex": st.category, "Embarked": st.category, "Age": st.number, "Fare": st.money}
+    plan: list[tuple[int, str | None, list[Any], Any]] = []  # (column, template or None, values, format)
+    for name in RAW:
+        plan.append((_COL[name], None, table[name].to_numpy().tolist(), raw_fmt.get(name, st.whole)))
+    refs = lambda r: {name: _ref(r, _COL[name]) for name in RAW} | {"max_Age": max_cell}
+    for d in DERIVED:
+        formula = d.formula(refs(first))
+        fmt = st.whole if d.name not in ("Age_N", "log_Fare") else st.feature
+        if formula.startswith("="):
+            template = _row_template(lambda r, d=d: d.formula(refs(r)), first)
+            plan.append((_COL[d.name], template, table[d.name].to_numpy(dtype="float64").tolist(), fmt))
+        else:  # a constant such as Ones
+            plan.append((_COL[d.name], None, [float(formula)] * n, fmt))
+    for j, col in enumerate(columns, start=c):
+        template = None if col.formula is None else _row_template(col.formula, first)
+        plan.append((j, template, np.asarray(col.values, dtype="float64").tolist(), col.fmt))
+    array_col = c if model == "mmult" else -1  # mmult: one array formula fills Lin1:Lin2 of every row
     for i in range(n):
         r = first + i
-        refs = {name: _ref(r, _COL[name]) for name in RAW} | {"max_Age": max_cell}
-        for name in RAW:
-            value = raw[name][i]
-            if isinstance(value, str):
-                ws.write_string(r, _COL[name], value, raw_fmt[name])
-            else:
-                ws.write_number(r, _COL[name], float(value), raw_fmt.get(name, st.whole))
-        for d in DERIVED:
-            formula = d.formula(refs)
-            fmt = st.whole if d.name not in ("Age_N", "log_Fare") else st.feature
-            if formula.startswith("="):
-                ws.write_formula(r, _COL[d.name], formula, fmt, derived[d.name][i])
-            else:  # a constant such as Ones
-                ws.write_number(r, _COL[d.name], float(formula), fmt)
-        for j, col in enumerate(columns, start=c):
-            if col.formula is not None:
-                ws.write_formula(r, j, col.formula(r), col.fmt, col.values[i])
-            elif i == 0 and j == c:  # mmult: one array formula fills Lin1:Lin2 of every row
-                ws.write_array_formula(first, c, last, c + units - 1, mmult_formula, col.fmt, col.values[0])
-            else:  # the array's other cells hold its values, as Excel stores them
-                ws.write_number(r, j, col.values[i], col.fmt)
+        row = str(r + 1)
+        for j, template, values, fmt in plan:
+            if template is not None:
+                ws.write_formula(r, j, template.replace(_MARK, row), fmt, values[i])
+            elif j == array_col and i == 0:
+                ws.write_array_formula(first, c, last, c + units - 1, mmult_formula, fmt, values[0])
+            elif isinstance(values[i], str):
+                ws.write_string(r, j, values[i], fmt)
+            else:  # raw numbers, and the array's other cells: its values, as Excel stores them
+                ws.write_number(r, j, float(values[i]), fmt)
 
     widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
     for j, name in enumerate(COLUMNS):
