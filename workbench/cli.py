@@ -451,13 +451,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--starts",
-        type=int,
+        type=_at_least_one,
         metavar="K",
         help="random starts of the many-start nnet run (default: as `workbench build`)",
     )
     compare.add_argument("--seed", default=0, **seed)
     compare.add_argument("--data", **data)
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return value
 
 
 def _version() -> str:
