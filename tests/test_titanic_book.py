@@ -417,6 +417,21 @@ def _plain(value):
     return ("array", value.ref, value.text) if isinstance(value, ArrayFormula) else value
 
 
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch, constant_memory):
+    import workbench.titanic_book as book
+
+    def write(path):
+        write_titanic_book(path, small.passengers, small.table, small.fits, histories=small.histories,
+                           constant_memory=constant_memory)  # fmt: skip
+        return path.read_bytes()
+
+    whole = write(tmp_path / "whole.xlsx")
+    blocks = book._blocks
+    monkeypatch.setattr(book, "_blocks", lambda n: blocks(n, size=7))  # 80 passengers, 60 rows: 7 + 7 + ...
+    assert write(tmp_path / "blocks.xlsx") == whole
+
+
 def test_more_rows_than_excel_holds_are_refused(tmp_path, small, monkeypatch):
     monkeypatch.setattr(workbench.xlsx, "MAX_ROWS", 60)
     path = tmp_path / "t.xlsx"

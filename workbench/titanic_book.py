@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,6 +97,12 @@ def _span(r1: int, c1: int, r2: int, c2: int, *, absolute: bool = False) -> str:
 # row's own number goes in a formula template (see _row_template).
 _MARK_ROW = 987_654_320
 _MARK = str(_MARK_ROW + 1)
+
+
+def _blocks(n: int, size: int = 50_000) -> Iterator[slice]:
+    """Rows 0..n-1 in slices of ``size``: the writers turn one block at a time into Python
+    objects (fast to write; 4 times numpy's memory), so memory stays bounded in rows."""
+    return (slice(lo, min(lo + size, n)) for lo in range(0, n, size))
 
 
 def _row_template(formula: Callable[[int], str], row: int) -> str:
@@ -327,22 +333,24 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
         ws.set_column(j, j, widths.get(name, 8))
         ws.write_string(header, j, name, st.header)
 
-    # Per column: its values as Python objects, its blanks, its formats for text and numbers.
+    # Per column: its values, its blanks, its formats for text and numbers.
     data = [
-        (passengers[c].to_numpy().tolist(), pd.isna(passengers[c]).to_numpy().tolist(),
+        (passengers[c].to_numpy(), pd.isna(passengers[c]).to_numpy(),
          formats.get(c, st.text), formats.get(c, st.whole))
         for c in columns
     ]  # fmt: skip
-    for i in range(n):
-        r = header + 1 + i
-        for j, (values, blank, text_fmt, number_fmt) in enumerate(data):
-            if blank[i]:
-                continue
-            value = values[i]
-            if isinstance(value, str):
-                ws.write_string(r, j, value, text_fmt)  # text stays text, never a formula
-            else:
-                ws.write_number(r, j, float(value), number_fmt)
+    for rows in _blocks(n):
+        block = [(values[rows].tolist(), blank[rows].tolist(), *fmts) for values, blank, *fmts in data]
+        for i in range(rows.stop - rows.start):
+            r = header + 1 + rows.start + i
+            for j, (values, blank, text_fmt, number_fmt) in enumerate(block):
+                if blank[i]:
+                    continue
+                value = values[i]
+                if isinstance(value, str):
+                    ws.write_string(r, j, value, text_fmt)  # text stays text, never a formula
+                else:
+                    ws.write_number(r, j, float(value), number_fmt)
     ws.autofilter(header, 0, header + n, len(columns) - 1)
     ws.freeze_panes(header + 1, 0)
     set_up_page(ws, header_row=header)
@@ -490,34 +498,36 @@ def _model_sheet(
     # formula column is built once, for a marker row, and a row's number replaces the
     # marker: on a million rows, building references cell by cell cost more than writing.
     raw_fmt = {"Sex": st.category, "Embarked": st.category, "Age": st.number, "Fare": st.money}
-    plan: list[tuple[int, str | None, list[Any], Any]] = []  # (column, template or None, values, format)
+    plan: list[tuple[int, str | None, np.ndarray, Any]] = []  # (column, template or None, values, format)
     for name in RAW:
-        plan.append((_COL[name], None, table[name].to_numpy().tolist(), raw_fmt.get(name, st.whole)))
+        plan.append((_COL[name], None, table[name].to_numpy(), raw_fmt.get(name, st.whole)))
     refs = lambda r: {name: _ref(r, _COL[name]) for name in RAW} | {"max_Age": max_cell}
     for d in DERIVED:
         formula = d.formula(refs(first))
         fmt = st.whole if d.name not in ("Age_N", "log_Fare") else st.feature
         if formula.startswith("="):
             template = _row_template(lambda r, d=d: d.formula(refs(r)), first)
-            plan.append((_COL[d.name], template, table[d.name].to_numpy(dtype="float64").tolist(), fmt))
+            plan.append((_COL[d.name], template, table[d.name].to_numpy(dtype="float64"), fmt))
         else:  # a constant such as Ones
-            plan.append((_COL[d.name], None, [float(formula)] * n, fmt))
+            plan.append((_COL[d.name], None, np.broadcast_to(float(formula), (n,)), fmt))
     for j, col in enumerate(columns, start=c):
         template = None if col.formula is None else _row_template(col.formula, first)
-        plan.append((j, template, np.asarray(col.values, dtype="float64").tolist(), col.fmt))
+        plan.append((j, template, np.asarray(col.values, dtype="float64"), col.fmt))
     array_col = c if model == "mmult" else -1  # mmult: one array formula fills Lin1:Lin2 of every row
-    for i in range(n):
-        r = first + i
-        row = str(r + 1)
-        for j, template, values, fmt in plan:
-            if template is not None:
-                ws.write_formula(r, j, template.replace(_MARK, row), fmt, values[i])
-            elif j == array_col and i == 0:
-                ws.write_array_formula(first, c, last, c + units - 1, mmult_formula, fmt, values[0])
-            elif isinstance(values[i], str):
-                ws.write_string(r, j, values[i], fmt)
-            else:  # raw numbers, and the array's other cells: its values, as Excel stores them
-                ws.write_number(r, j, float(values[i]), fmt)
+    for rows in _blocks(n):  # Python's floats and strings, a block of rows at a time
+        block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
+        for i in range(rows.stop - rows.start):
+            r = first + rows.start + i
+            row = str(r + 1)
+            for j, template, values, fmt in block:
+                if template is not None:
+                    ws.write_formula(r, j, template.replace(_MARK, row), fmt, values[i])
+                elif j == array_col and r == first:
+                    ws.write_array_formula(first, c, last, c + units - 1, mmult_formula, fmt, values[i])
+                elif isinstance(values[i], str):
+                    ws.write_string(r, j, values[i], fmt)
+                else:  # raw numbers, and the array's other cells: its values, as Excel stores them
+                    ws.write_number(r, j, float(values[i]), fmt)
 
     widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
     for j, name in enumerate(COLUMNS):
