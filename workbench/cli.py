@@ -135,9 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return OK
-    # Every matrix here is small: BLAS and torch threads only spin, and on a shared 2-core
-    # machine they made fits 5-40x slower. One thread gives the same numbers to the last bit.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when numpy and scipy load
+    _same_bits_everywhere()
     try:
         from .models import one_thread
 
@@ -151,6 +149,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _same_bits_everywhere() -> None:
+    """Pin how the math libraries compute, before they load (a user's own setting wins).
+
+    * One BLAS thread: every matrix here is small, threads only spin, and on a shared
+      2-core machine they made the fits 5-40x slower (torch's own threads:
+      :func:`workbench.models.one_thread`).
+    * MKL, torch's BLAS, picks a code path per CPU, and the paths round differently:
+      ``MKL_CBWR=COMPATIBLE`` (Intel's conditional numerical reproducibility) takes one
+      path on every x86 CPU, Intel or AMD. Likewise torch's own kernels stop at AVX2
+      rather than use AVX-512 where a CPU has it. So ``workbench build`` writes the same
+      bytes on CI as on the machine that made the committed workbooks.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+    if _has_avx2():  # torch trusts the setting: on a CPU without AVX2 it would crash
+        os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+
+def _has_avx2() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return any(line.startswith("flags") and " avx2" in line for line in f)
+    except OSError:
+        return False
 
 
 def _one_line(e: BaseException) -> str:
