@@ -102,6 +102,9 @@ def main() -> None:
         metavar="LABEL=DIR",
         help="an older workbench checkout in DIR, timed in the same run (repeatable)",
     )
+    parser.add_argument(
+        "--baseline-up-to", type=int, default=10_000, help="time the baselines up to this size"
+    )
     parser.add_argument("--no-limit", action="store_true", help="skip the over-the-limit check")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--streamed", action="store_true", help=argparse.SUPPRESS)
@@ -120,7 +123,7 @@ def main() -> None:
     for rows in sizes:
         modes = [("streamed", True)] + ([("in memory", False)] if rows <= args.in_memory_up_to else [])
         for mode, streamed in modes:
-            for code, where in codes:
+            for code, where in codes if rows <= args.baseline_up_to else codes[-1:]:
                 r = measure(rows, streamed, where)
                 results.append(
                     {
