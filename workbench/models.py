@@ -102,6 +102,33 @@ def forward(model: str, params: torch.Tensor, x: torch.Tensor, *, sigmoid: bool 
     return torch.sigmoid(out) if sigmoid else out
 
 
+def jacobian(model: str, params: torch.Tensor, x: torch.Tensor, *, sigmoid: bool = False) -> torch.Tensor:
+    """How each prediction moves with each parameter: shape (..., n, P), P = ``params[0].numel()``.
+
+    Column ``p`` is the derivative of every row's prediction with respect to the
+    ``p``-th parameter (row-major order, as ``params.reshape(K, -1)``). Without a
+    sigmoid the models are linear in their parameters on each ReLU's active rows, so
+    this is ``x`` for ``linear``, and ``x`` on the rows where that ReLU is active (zero
+    elsewhere) for each ReLU of the net. Gauss-Newton needs this matrix; autograd
+    gives only its product with one vector per backward pass.
+    """
+    if model == "linear":
+        jac = x.expand(*params.shape[:-1], *x.shape)  # (..., n, 10)
+    elif model in ("nnet", "mmult"):
+        w = params if model == "nnet" else params.transpose(-1, -2)
+        active = (w @ x.T > 0).to(x.dtype)  # (..., 2, n): relu's slope, 0 at the kink as torch's
+        jac = (active[..., None] * x).transpose(-3, -2)  # (..., n, 2, 10)
+        if model == "mmult":
+            jac = jac.transpose(-1, -2)  # (..., n, 10, 2): mmult's parameter layout
+        jac = jac.reshape(*jac.shape[:-2], -1)
+    else:
+        raise WorkbenchError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if sigmoid:
+        s = torch.sigmoid(forward(model, params, x))
+        jac = (s * (1 - s))[..., None] * jac
+    return jac
+
+
 def inputs(table: pd.DataFrame) -> torch.Tensor:
     """The (n, 10) float64 input matrix of a feature table."""
     missing = [f for f in FEATURES if f not in table]
