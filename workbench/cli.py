@@ -57,8 +57,8 @@ Fit every model on the Titanic training data and write every workbook and pictur
   line.xlsx, quadratic.xlsx, ...  the lessons' small regressions, with pictures
 
 then print a table of every training run's loss and accuracy. The net is trained from
-many random starts at once, then polished by L-BFGS (workbench.build.NNET_RECIPE: fewer
-starts than `workbench fit nnet`, which on this data reach the same minimum in seconds).
+many random starts at once, then Gauss-Newton steps and L-BFGS finish the best
+(workbench.build.NNET_RECIPE, the defaults of `workbench fit nnet`).
 The same seed writes byte-identical files."""
 
 _BUILD_EPILOG = """\
@@ -76,9 +76,10 @@ parameters by input name.
   nnet    two ReLUs of SUMPRODUCTs, added (the lesson's "neural net")
   mmult   the same net as one MMULT (its parameters are nnet's, transposed)
 
-methods: gd (gradient descent from --starts random starts at once, the best polished
-by L-BFGS; the defaults reach the net's best minimum but take a while), lbfgs
-(Solver's way: a quasi-Newton method), lstsq (linear only: the exact optimum)."""
+methods: gd (gradient descent from --starts random starts at once, then
+--gauss-newton steps of every start, then L-BFGS polishes the --polish best; the
+defaults reach the net's best minimum in seconds), lbfgs (Solver's way: a
+quasi-Newton method), lstsq (linear only: the exact optimum)."""
 
 _FIT_EPILOG = """\
 examples:
@@ -217,6 +218,7 @@ def _fit(args: argparse.Namespace) -> int:
         "lr": args.lr,
         "epochs": args.epochs,
         "starts": args.starts,
+        "gauss_newton": args.gauss_newton,
         "polish": args.polish,
     }
     with _progress(args) as bar:
@@ -236,6 +238,8 @@ def _fit(args: argparse.Namespace) -> int:
         how.append(f"seed {fitted.seed}")
     if fitted.method == "gd":
         how.append(f"{starts}, {fitted.epochs} epochs, lr {fitted.lr:g}")
+        if fitted.gauss_newton:
+            how.append(f"{fitted.gauss_newton} Gauss-Newton steps")
         if fitted.polish:
             how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.polish_iterations} iterations)")
     elif fitted.method == "lbfgs":
@@ -437,6 +441,9 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="K",
         help="random starts (default: the model's in workbench.train.DEFAULTS)",
+    )
+    fit.add_argument(
+        "--gauss-newton", type=int, metavar="G", help="gd: then G Gauss-Newton steps of every start"
     )
     fit.add_argument("--polish", type=int, metavar="M", help="gd: L-BFGS finishes the M best starts")
     fit.add_argument("--sigmoid", action="store_true", help="squash predictions into 0..1 before the loss")
