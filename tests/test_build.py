@@ -1,0 +1,260 @@
+"""``workbench build``: every workbook and picture, and the committed workbooks/ kept up to date.
+
+One build runs through the real entry point (``python -m workbench build``) into a
+temporary folder; the tests read what it wrote. Expected numbers come from plain numpy
+(least squares, the models' forward passes), never from the code under test.
+
+The staleness test compares that fresh build with the committed ``workbooks/`` (as git
+holds them) byte for byte. Bytes are the right measure because they are deterministic: every random start
+is seeded, workbooks carry fixed dates (workbench.xlsx), PNGs carry no software or date
+metadata and GIF frames share one palette (workbench.pictures), and the fits give the
+same bits on one torch thread or two (checked below). They depend on the library
+versions, which constraints.txt pins for CI.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import openpyxl
+import pytest
+import torch
+from small_book import INPUTS
+
+from workbench import build as build_module
+from workbench.build import NNET_RECIPE, build_all
+from workbench.check import check_workbook
+from workbench.errors import DataError, WorkbenchError
+from workbench.features import prediction_table
+from workbench.models import one_thread
+from workbench.read_book import read_params
+from workbench.titanic import TEST_CSV
+
+#: Not written by the build, but allowed beside its outputs in the committed folder.
+NOT_BUILT = {"README.md"}
+
+REBUILD = "run `workbench build` and commit workbooks/ (git add workbooks/ is enough for this test)"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> SimpleNamespace:
+    out = tmp_path_factory.mktemp("workbooks")
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "build", "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return SimpleNamespace(out=out, stdout=done.stdout, seconds=time.perf_counter() - began)
+
+
+@pytest.fixture(scope="module")
+def lesson(table) -> dict[str, np.ndarray | float]:
+    x, y = table[INPUTS].to_numpy(dtype=float), table["Survived"].to_numpy(dtype=float)
+    w = np.linalg.lstsq(x, y, rcond=None)[0]
+    return {"x": x, "y": y, "floor": float(np.mean((x @ w - y) ** 2))}
+
+
+def relu_sum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return np.maximum(x @ w[0], 0) + np.maximum(x @ w[1], 0)
+
+
+# --- the committed workbooks/ -----------------------------------------------------------------------
+
+
+def committed_workbooks(root: Path) -> dict[str, bytes]:
+    """The workbooks/ files as git holds them (the index: what is, or is about to be, committed).
+
+    CI runs `workbench build` before the tests, which rewrites the working copy of
+    workbooks/; comparing with that copy could never fail. Outside a git checkout, the
+    files on disk are all there is.
+    """
+    listed = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--", "workbooks"], capture_output=True
+    )
+    if listed.returncode != 0:
+        return {p.name: p.read_bytes() for p in (root / "workbooks").iterdir() if not p.name.startswith(".")}
+    held = {}
+    for path in filter(None, listed.stdout.decode().split("\0")):
+        blob = subprocess.run(["git", "-C", str(root), "show", f":{path}"], capture_output=True, check=True)
+        held[Path(path).name] = blob.stdout
+    return held
+
+
+@pytest.mark.slow
+def test_the_committed_workbooks_are_what_the_code_builds(built, root):
+    committed = {name: data for name, data in committed_workbooks(root).items() if name not in NOT_BUILT}
+    fresh = sorted(p.name for p in built.out.iterdir())
+    assert sorted(committed) == fresh, f"workbooks/ should hold exactly what the build writes; {REBUILD}"
+    stale = [name for name in fresh if committed[name] != (built.out / name).read_bytes()]
+    assert not stale, f"workbooks/ is out of date with the code ({', '.join(stale)} differ); {REBUILD}"
+
+
+@pytest.mark.slow
+def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
+    lines = built.stdout.strip().splitlines()
+    assert lines[0].split() == ["model", "method", "starts", "epochs", "loss", "accuracy", "gap", "sheet"]
+    runs = [line.split() for line in lines[1:8]]
+    assert [r[:2] for r in runs] == [
+        ["linear", "lstsq"],
+        ["linear", "lbfgs"],
+        ["linear", "gd"],
+        ["nnet", "lbfgs"],
+        ["nnet", "gd"],
+        ["nnet", "gd+lbfgs"],
+        ["sigmoid", "lbfgs"],
+    ]
+    assert runs[0][4] == runs[1][4] == f"{lesson['floor']:.6f}"
+    assert runs[5][2] == str(NNET_RECIPE.starts)
+    written = re.search(r"wrote (\d+) files to (.+) in [\d.]+ s \(import [\d.]+ s, load", lines[-1])
+    assert written and int(written.group(1)) == len(list(built.out.iterdir()))
+    assert Path(written.group(2)) == built.out
+
+
+# --- titanic.xlsx -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_workbook_holds_each_models_fit(built, lesson):
+    params = read_params(built.out / "titanic.xlsx")
+    x, y, floor = lesson["x"], lesson["y"], lesson["floor"]
+    assert abs(np.mean((x @ params["linear"] - y) ** 2) - floor) < 1e-12  # Solver's optimum
+    np.testing.assert_array_equal(params["mmult"], params["nnet"].T)
+    nnet = np.mean((relu_sum(x, params["nnet"]) - y) ** 2)
+    assert nnet < floor - 0.01  # the net beats every line by a margin
+    squashed = 1 / (1 + np.exp(-(x @ params["sigmoid"])))
+    assert np.mean((squashed - y) ** 2) < floor
+    assert check_workbook(built.out / "titanic.xlsx").ok
+
+
+@pytest.mark.slow
+def test_the_descent_sheet_computes_from_the_linear_sheets_own_cells(built):
+    book = openpyxl.load_workbook(built.out / "titanic.xlsx")
+    assert book.sheetnames == ["all_rows", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    linear = book["linear"]
+    header = next(r for r in range(1, 40) if linear.cell(r, 1).value == "Survived")
+    names = [c.value for c in linear[header]]
+    g, p = names.index(INPUTS[0]) + 1, names.index(INPUTS[-1]) + 1
+    assert p - g == 9
+    first, last = header + 1, header + 712
+    assert linear.cell(last, 1).value in (0, 1) and linear.cell(last + 1, 1).value is None
+    letter = openpyxl.utils.get_column_letter
+    inputs = f"linear!${letter(g)}${first}:${letter(p)}${last}"
+    target = f"linear!$A${first}:$A${last}"
+    formulas = [
+        str(c.value.text if hasattr(c.value, "text") else c.value)
+        for row in book["descent"].iter_rows()
+        for c in row
+        if c.data_type == "f" or hasattr(c.value, "text")
+    ]
+    assert sum(inputs in f for f in formulas) > 100  # every step's loss and gradient
+    assert any(target in f for f in formulas)
+    assert not any("descent_data" in f for f in formulas)
+
+
+@pytest.mark.slow
+def test_the_summary_lists_every_run(built):
+    ws = openpyxl.load_workbook(built.out / "titanic.xlsx")["summary"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    top = next(i for i, r in enumerate(rows) if r[:3] == ["model", "method", "starts"])
+    runs = [r[:2] for r in rows[top + 1 : top + 8]]
+    assert runs[0] == ["linear", "lstsq"] and runs[-1] == ["sigmoid", "lbfgs"]
+    assert rows[top + 8][0] is None
+
+
+@pytest.mark.slow
+def test_the_submission_is_the_nnet_sheets_predictions(built):
+    w = read_params(built.out / "titanic.xlsx")["nnet"]
+    x = prediction_table(TEST_CSV)[INPUTS].to_numpy(dtype=float)
+    with open(TEST_CSV, newline="", encoding="utf-8-sig") as f:
+        ids = [int(row["PassengerId"]) for row in csv.DictReader(f)]
+    with open(built.out / "submission.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["PassengerId", "Survived"]
+    assert [int(r[0]) for r in rows[1:]] == ids
+    assert [int(r[1]) for r in rows[1:]] == (relu_sum(x, w) > 0.5).astype(int).tolist()
+
+
+@pytest.mark.slow
+def test_pictures_carry_no_software_or_date_metadata(built):
+    for png in sorted(built.out.glob("*.png")):
+        data = png.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), png.name
+        for chunk in (b"tEXtSoftware", b"tIMEt", b"tEXtCreation"):
+            assert chunk not in data, (png.name, chunk)
+    assert (built.out / "titanic_loss.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_recomputes_every_stored_number_of_the_workbook(built, tmp_path):
+    from workbench.recalc import recalculate
+
+    path = built.out / "titanic.xlsx"
+    theirs = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)
+    mine = openpyxl.load_workbook(path, data_only=True)
+    compared = dict.fromkeys(("linear", "nnet", "mmult", "sigmoid", "descent", "summary"), 0)
+    for sheet in compared:
+        for row_mine, row_theirs in zip(mine[sheet].iter_rows(), theirs[sheet].iter_rows(), strict=False):
+            for a, b in zip(row_mine, row_theirs, strict=False):
+                if isinstance(a.value, float):
+                    assert b.value == pytest.approx(a.value, rel=1e-9, abs=1e-12), f"{sheet}!{a.coordinate}"
+                    compared[sheet] += 1
+    assert min(compared.values()) > 0, compared
+    assert compared["descent"] >= 100 * 21  # 100 steps of 10 parameters, 10 gradients and a loss
+
+
+# --- build_all, in this process ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_fits_do_not_depend_on_torchs_thread_count(table):
+    kwargs = {**asdict(NNET_RECIPE), "polish": 0}  # L-BFGS runs on one thread whatever the setting
+    from workbench.train import fit
+
+    with one_thread():
+        one = fit("nnet", table, **kwargs)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        two = fit("nnet", table, **kwargs)
+    finally:
+        torch.set_num_threads(before)
+    assert one.params.tobytes() == two.params.tobytes()
+    assert one.final_losses.tobytes() == two.final_losses.tobytes()
+
+
+def test_an_unwritable_folder_fails_before_any_fitting(tmp_path, monkeypatch):
+    def no_fitting(*args, **kwargs):
+        raise AssertionError("fitted before checking the output folder")
+
+    monkeypatch.setattr(build_module.train, "fit", no_fitting)
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(WorkbenchError, match="cannot write to the folder"):
+        build_all(out=tmp_path / "plain" / "books")
+    with pytest.raises(WorkbenchError, match="cannot write to the folder"):
+        build_all(out=tmp_path / "plain")
+
+
+def test_bad_data_fails_before_any_fitting_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_module.train, "fit", lambda *a, **k: pytest.fail("fitted bad data"))
+    (tmp_path / "train.csv").write_text("PassengerId,Name\n1,x\n")
+    with pytest.raises(DataError, match="missing column"):
+        build_all(tmp_path / "train.csv", out=tmp_path / "books")
+    assert list((tmp_path / "books").iterdir()) == []
+
+
+def test_every_sheet_fit_is_named_in_one_place():
+    assert set(build_module.SHEET_FITS) == {"linear", "nnet", "sigmoid"}
+    assert build_module.SHEET_FITS["nnet"] == {"model": "nnet", "method": "gd", **asdict(NNET_RECIPE)}
+    with pytest.raises(WorkbenchError, match="no model sheet is called 'tree'"):
+        build_module.fit_sheet("tree")
