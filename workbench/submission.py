@@ -20,6 +20,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from .atomic import write_text
 from .errors import WorkbenchError
 from .features import FEATURES, FillValues, prediction_table
 from .models import MODELS, as_params, predict
+
+if TYPE_CHECKING:
+    from .train import Fit
 
 #: What a parameter file or workbook can hold: the three models, and ``sigmoid``
 #: (the ``linear`` model squashed into 0..1, the workbook's ``sigmoid`` sheet).
@@ -87,7 +91,7 @@ def write_submission(path: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
     return write_text(path, "\n".join(lines) + "\n")
 
 
-def write_params(path: str | os.PathLike[str], fit: object) -> Path:
+def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
     """Save a :class:`~workbench.train.Fit` as JSON, whole or not at all; return the path.
 
     The file holds ``model``, ``sigmoid``, ``method``, ``features`` (the inputs, in
@@ -108,6 +112,7 @@ def write_params(path: str | os.PathLike[str], fit: object) -> Path:
         "lr": fit.lr,
         "epochs": int(fit.epochs),
         "starts": int(fit.starts),
+        "gauss_newton": int(getattr(fit, "gauss_newton", 0)),
         "polish": int(fit.polish),
     }
     return write_text(path, json.dumps(record, indent=2) + "\n")
