@@ -39,6 +39,12 @@ The build runs torch on one thread (:func:`~workbench.models.one_thread`): its t
 are small, and on a 2-core machine shared with other work, torch's spinning threads
 made the fits 5 to 40 times slower. The numbers are the same to the last bit with one
 thread or two, so the written files are too.
+
+The committed ``workbooks/`` are what the ``workbench build`` command writes. The
+command also pins MKL's code path before torch loads (``MKL_CBWR=COMPATIBLE``, see
+:mod:`workbench.cli`), which changes the fits' last bits; :func:`build_all` called from
+Python in a process without that setting gives the same numbers to about 1e-15 but
+may not give the same bytes.
 """
 
 from __future__ import annotations
