@@ -42,9 +42,10 @@ thread or two, so the written files are too.
 
 The committed ``workbooks/`` are what the ``workbench build`` command writes. The
 command also pins MKL's code path before torch loads (``MKL_CBWR=COMPATIBLE``, see
-:mod:`workbench.cli`), which changes the fits' last bits; :func:`build_all` called from
-Python in a process without that setting gives the same numbers to about 1e-15 but
-may not give the same bytes.
+:mod:`workbench.cli`), which changes the fits' last bits. Those bits matter: they can
+change which of the net's 256 starts wins, so :func:`build_all` called from Python in a
+process without that setting may fit another, equally good net (on this machine MSE
+0.128942 instead of 0.128945) and write other bytes.
 """
 
 from __future__ import annotations
