@@ -161,22 +161,32 @@ def _same_bits_everywhere() -> None:
       :func:`workbench.models.one_thread`).
     * MKL, torch's BLAS, picks a code path per CPU, and the paths round differently:
       ``MKL_CBWR=COMPATIBLE`` (Intel's conditional numerical reproducibility) takes one
-      path on every x86 CPU, Intel or AMD. Likewise torch's own kernels stop at AVX2
-      rather than use AVX-512 where a CPU has it. So ``workbench build`` writes the same
-      bytes on CI as on the machine that made the committed workbooks.
+      path on every x86 CPU, Intel or AMD. Likewise torch's own kernels and OpenBLAS's
+      (numpy's and scipy's) stop at AVX2 rather than use AVX-512 where a CPU has it.
+      The last bits matter: they can change which of the net's random starts wins. So
+      ``workbench build`` writes the same bytes on CI as on the machine that made the
+      committed workbooks.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
-    if _has_avx2():  # torch trusts the setting: on a CPU without AVX2 it would crash
+    flags = _cpu_flags()
+    # Both libraries trust these settings: on a CPU without the instructions they would crash.
+    if "avx2" in flags:
         os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+    if {"avx2", "fma"} <= flags:
+        os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
 
 
-def _has_avx2() -> bool:
+def _cpu_flags() -> set[str]:
+    """The x86 CPU's feature flags (Linux), or nothing when they cannot be read."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return any(line.startswith("flags") and " avx2" in line for line in f)
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
     except OSError:
-        return False
+        pass
+    return set()
 
 
 def _one_line(e: BaseException) -> str:
