@@ -19,7 +19,7 @@ Gradient descent is slow here (the loss's curvature differs 484-fold between
 directions, and lr 0.1 is about the largest step that is stable when both ReLUs
 cover every row), so its ranking of the starts says little; L-BFGS converges but
 costs about 0.1 s per start, one start at a time. Gauss-Newton steps are cheap when
-batched and land most starts in their basin's minimum within 10 steps.
+batched, and 20 of them bring most starts close to the bottom of their basin.
 
 Every start is the lesson's ``RAND()-0.5``: uniform on [-0.5, 0.5), drawn from a
 ``torch.Generator`` seeded with ``seed`` (see :func:`start_params`), so the same
@@ -77,13 +77,13 @@ class Recipe:
 #: largest stable step (2 / 9.56, the top eigenvalue of the loss's Hessian);
 #: 1000 epochs get within about 1e-4 of the least-squares floor, the rest is
 #: slow (the Hessian's condition number is 484). For the net: 256 random starts,
-#: 100 epochs of gd at lr 0.1, 10 Gauss-Newton steps of every start, and an L-BFGS
-#: finish of the 4 best reach MSE 0.12893 to 0.12895 for each of seeds 0 to 9 in
-#: about 2 s (the lesson's Solver stopped at 0.1432; ``bench/fit_quality.py``).
+#: 100 epochs of gd at lr 0.1, 20 Gauss-Newton steps of every start, and an L-BFGS
+#: finish of the 2 best reach MSE 0.12893 to 0.12895 for each of seeds 0 to 9 in
+#: 2 to 3 s (the lesson's Solver stopped at 0.1432; ``bench/fit_quality.py``).
 DEFAULTS: dict[str, Recipe] = {
     "linear": Recipe(lr=0.1, epochs=1000, starts=1, gauss_newton=0, polish=0),
-    "nnet": Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=10, polish=4),
-    "mmult": Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=10, polish=4),
+    "nnet": Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2),
+    "mmult": Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2),
 }
 
 #: Iteration limit of one L-BFGS run, and its stopping tolerances: tight, so
