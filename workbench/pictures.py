@@ -16,6 +16,7 @@ palette without dithering. Files are written atomically.
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,9 +38,18 @@ START = "#A6A6A6"
 DPI = 100
 
 
-def _figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def _figure(width: float = 6.4, height: float = 4.2, *, below: float = 0.0) -> tuple[Figure, Axes]:
+    """A figure with one plot and fixed margins, in inches; ``below`` adds room under the x label.
+
+    Fixed margins instead of matplotlib's constrained layout, which measured every
+    tick label of every figure again and took half the time of drawing the pictures.
+    """
+    fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
+    left, right, top, bottom = 0.9, 0.2, 0.4, 0.55 + below
+    fig.subplots_adjust(
+        left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
+    )
     return fig, fig.add_subplot()
 
 
@@ -97,21 +107,30 @@ def loss_png(
     """
     if not runs:
         raise WorkbenchError("loss_png needs at least one loss curve")
-    fig, ax = _figure(6.4, 4.6)
+    labels = [str(label) for label in runs]
+    if floor is not None and floor > 0:
+        labels.append(f"least-squares floor {floor:.4g}")
+    wide = max(map(len, labels)) > 32
+    rows = math.ceil(len(labels) / (1 if wide else 2))
+    fig, ax = _figure(6.4, 4.6, below=0.15 + 0.2 * rows)
     for (label, losses), style in zip(runs.items(), ("-", "-", ":", "-."), strict=False):
         y = np.asarray(losses, dtype="float64")
         if y.ndim != 1 or not np.isfinite(y).all() or (y <= 0).any():
             raise WorkbenchError(f"the loss curve {label!r} must be positive finite numbers, one per epoch")
         ax.plot(np.arange(len(y)), y, style, lw=1.8, label=label)
     if floor is not None and floor > 0:
-        ax.axhline(floor, color="black", lw=1, ls="--", label=f"least-squares floor {floor:.4g}")
+        ax.axhline(floor, color="black", lw=1, ls="--", label=labels[-1])
     ax.set_yscale("log")
     ax.set_xlabel("epoch (one pass over the data)")
     ax.set_ylabel("MSE on all points (log scale)")
     ax.set_title(title)
-    wide = max(len(str(label)) for label in ax.get_legend_handles_labels()[1]) > 32
     ax.legend(
-        frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1 if wide else 2, fontsize=9
+        frameon=False,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.02),
+        bbox_transform=fig.transFigure,
+        ncol=1 if wide else 2,
+        fontsize=9,
     )
     ax.grid(alpha=0.3, which="both")
     return _save_png(fig, path)
