@@ -20,10 +20,17 @@ other defaults (Gauss-Newton steps, L-BFGS finish).
 Run from the repository root::
 
     /work/venv/bin/python bench/batched_starts.py            # about 2 minutes
-    /work/venv/bin/python bench/batched_starts.py --epochs 50 --loop-cap 64
+    /work/venv/bin/python bench/batched_starts.py --sizes 256 --repeat 5
 """
 
 from __future__ import annotations
+
+import os
+
+# As the workbench command does (cli._same_bits_everywhere), and before numpy and scipy load:
+# one OpenBLAS thread. scipy's L-BFGS-B calls OpenBLAS, whose threads spin beside torch's and,
+# with another process on the 2 cores, made each L-BFGS run 5-8x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import time
@@ -52,9 +59,9 @@ def best_of(repeat: int, run) -> tuple[torch.Tensor, float, float]:
     return min(runs, key=lambda r: r[1])
 
 
-def speed(loss, epochs: int, loop_cap: int, repeat: int) -> str:
+def speed(loss, sizes: list[int], epochs: int, loop_cap: int, repeat: int) -> str:
     rows = []
-    for k in SIZES:
+    for k in sizes:
         starts = torch.from_numpy(wb.start_params("nnet", 0, k))
         looped = starts[: min(k, loop_cap)]
         n = len(looped)
@@ -95,9 +102,9 @@ def speed(loss, epochs: int, loop_cap: int, repeat: int) -> str:
     return table(rows, title=title)
 
 
-def quality(loss, epochs: int) -> str:
+def quality(loss, sizes: list[int], epochs: int) -> str:
     rows = []
-    for k in SIZES:
+    for k in sizes:
         starts = torch.from_numpy(wb.start_params("nnet", 0, k))
         with one_thread():
             params, _, seconds = descend(loss, starts, epochs)
@@ -128,11 +135,13 @@ def main() -> None:
     )
     parser.add_argument("--loop-cap", type=int, default=64, help="loop over at most this many starts")
     parser.add_argument("--repeat", type=int, default=3, help="time each the fastest of this many runs")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="numbers of starts K, e.g. 256")
     args = parser.parse_args()
     lesson = wb.lesson_table()
     loss = _loss_fn("nnet", inputs(lesson), targets(lesson), sigmoid=False)
-    show(speed(loss, args.epochs, args.loop_cap, args.repeat))
-    show(quality(loss, args.epochs))
+    sizes = [int(k) for k in args.sizes.split(",")]
+    show(speed(loss, sizes, args.epochs, args.loop_cap, args.repeat))
+    show(quality(loss, sizes, args.epochs))
 
 
 if __name__ == "__main__":

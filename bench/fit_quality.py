@@ -24,6 +24,13 @@ Run from the repository root::
 
 from __future__ import annotations
 
+import os
+
+# As the workbench command does (cli._same_bits_everywhere), and before numpy and scipy load:
+# one OpenBLAS thread. scipy's L-BFGS-B calls OpenBLAS, whose threads spin beside torch's and,
+# with another process on the 2 cores, made each L-BFGS run 5-8x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import sys
 import time
