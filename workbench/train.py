@@ -18,7 +18,7 @@ MSE 0.1432), and the good one (about 0.1289) is reached from few random starts.
 Gradient descent is slow here (the loss's curvature differs 484-fold between
 directions, and lr 0.1 is about the largest step that is stable when both ReLUs
 cover every row), so its ranking of the starts says little; L-BFGS converges but
-costs about 0.1 s per start, one start at a time. Gauss-Newton steps are cheap when
+costs 0.1 to 0.5 s per start, one start at a time. Gauss-Newton steps are cheap when
 batched, and 20 of them bring most starts close to the bottom of their basin.
 
 Every start is the lesson's ``RAND()-0.5``: uniform on [-0.5, 0.5), drawn from a
