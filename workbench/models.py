@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 from numpy.typing import ArrayLike
+from threadpoolctl import threadpool_limits
 
 from .errors import WorkbenchError
 from .features import FEATURES
@@ -66,16 +67,18 @@ def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 @contextmanager
 def one_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block.
+    """Run torch, and the BLAS under numpy and scipy, on one thread inside the block.
 
     Small tensors and many tiny calls (L-BFGS steps, the regressions' 20-point fits)
     gain nothing from threads; with torch's and scipy's thread pools both spinning on
-    2 cores, each call was 25x slower.
+    2 cores, each call was 25x slower, and scipy's L-BFGS 5-8x slower beside any other
+    busy process. The numbers are the same with one thread or more.
     """
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
