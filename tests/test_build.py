@@ -110,7 +110,7 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
         ["linear", "gd"],
         ["nnet", "lbfgs"],
         ["nnet", "gd"],
-        ["nnet", "gd+lbfgs"],
+        ["nnet", "gd+gn+lbfgs"],
         ["sigmoid", "lbfgs"],
     ]
     assert runs[0][4] == runs[1][4] == f"{lesson['floor']:.6f}"

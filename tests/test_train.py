@@ -322,7 +322,7 @@ def test_compare_lists_every_model_and_method(table):
         ("linear", "gd"),
         ("nnet", "lbfgs"),
         ("nnet", "gd"),
-        ("nnet", "gd+lbfgs"),
+        ("nnet", "gd+gn+lbfgs"),
     ]
     rows = frame.set_index(["model", "method"])
     assert rows.loc[("linear", "lstsq"), "loss"] == pytest.approx(FLOOR, abs=1e-15)

@@ -29,7 +29,7 @@ linear      lbfgs         Solver's way, from ``RAND()-0.5``: the ``linear`` shee
 linear      gd            the lesson's loop from ``RAND()-0.5``
 nnet        lbfgs         Solver's way, one random start
 nnet        gd            the lesson's loop, one random start, 1000 epochs
-nnet        gd+lbfgs      :data:`NNET_RECIPE`: the ``nnet`` and ``mmult`` sheets
+nnet        gd+gn+lbfgs   :data:`NNET_RECIPE`: the ``nnet`` and ``mmult`` sheets
 sigmoid     lbfgs         linear squashed into 0..1: the ``sigmoid`` sheet
 ==========  ============  =====================================================
 
@@ -272,7 +272,7 @@ def _fit_all(
         ("linear", "gd", "", run("linear (gradient descent)", train.fit, "linear")),
         ("nnet", "lbfgs", "", run("nnet (L-BFGS, 1 start)", train.fit, "nnet", method="lbfgs")),
         ("nnet", "gd", "", run("nnet (gradient descent, 1 start)", train.fit, "nnet", **plain)),
-        ("nnet", "gd+lbfgs", "nnet, mmult", run(best, fit_sheet, "nnet")),
+        ("nnet", "gd+gn+lbfgs", "nnet, mmult", run(best, fit_sheet, "nnet")),
         ("sigmoid", "lbfgs", "sigmoid", run("sigmoid (L-BFGS)", fit_sheet, "sigmoid")),
     ]
     floor = runs[0][3].loss

@@ -320,7 +320,7 @@ def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | N
     """Every model fitted by every method it has, side by side.
 
     One row per model x method: ``gd`` is the lesson's plain loop from one random
-    start (1000 epochs); ``gd+lbfgs`` is :func:`fit`'s default for the net (batched
+    start (1000 epochs); ``gd+gn+lbfgs`` is :func:`fit`'s default for the net (batched
     random starts, Gauss-Newton steps, an L-BFGS finish of the best); ``lbfgs``
     starts once, like the lesson's Solver; ``lstsq`` is the optimum of ``linear``.
     ``mmult`` gives ``nnet``'s numbers exactly and is left out.
@@ -328,7 +328,7 @@ def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | N
     Args:
         table: a lesson table (the bundled one by default).
         seed: seeds every random start.
-        starts: random starts of the ``gd+lbfgs`` rows (default from
+        starts: random starts of the ``gd+gn+lbfgs`` rows (default from
             :data:`DEFAULTS`); fewer is faster and usually worse.
 
     Returns:
@@ -343,7 +343,7 @@ def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | N
         ("linear", "gd", fit("linear", table, seed=seed)),
         ("nnet", "lbfgs", fit("nnet", table, method="lbfgs", seed=seed)),
         ("nnet", "gd", fit("nnet", table, seed=seed, epochs=1000, starts=1, gauss_newton=0, polish=0)),
-        ("nnet", "gd+lbfgs", fit("nnet", table, seed=seed, starts=starts)),
+        ("nnet", "gd+gn+lbfgs", fit("nnet", table, seed=seed, starts=starts)),
     ]
     rows = [
         {
