@@ -13,25 +13,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from small_book import write_small_book
+from small_book import INPUTS, write_small_book
 
 from workbench.errors import WorkbenchError, WorkbookError
 from workbench.features import prediction_table
 from workbench.submission import Params, kaggle_submission, load_params, write_params, write_submission
 from workbench.titanic import TEST_CSV
-
-INPUTS = [
-    "SibSp",
-    "Parch",
-    "Age_N",
-    "log_Fare",
-    "Pclass_1",
-    "Pclass_2",
-    "Embark_S",
-    "Embark_C",
-    "Male",
-    "Ones",
-]
 
 
 def kaggle_test_ids() -> list[int]:

@@ -26,7 +26,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from .errors import WorkbookError
 from .features import RAW, lesson_table
 from .models import accuracy, mse
-from .read_book import read_params
+from .read_book import open_workbook, read_params
 from .titanic_book import MODEL_SHEETS
 
 #: Largest difference between Python's value and the file's that still counts as agreeing.
@@ -159,12 +159,7 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
 
 def _stored_values(path: Path) -> dict[str, tuple[pd.DataFrame, float | None, float | None]]:
     """Per model sheet: its passengers as a lesson table, and its stored total loss and accuracy."""
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many kinds for a damaged or foreign file
-        raise WorkbookError(
-            f"{path}: cannot be read as an .xlsx workbook ({type(e).__name__}: {e})"
-        ) from None
+    book = open_workbook(path)
     try:
         return {sheet: _sheet_values(path, book, sheet) for sheet in MODEL_SHEETS}
     finally:

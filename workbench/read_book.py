@@ -24,6 +24,20 @@ from .models import param_shape
 from .titanic_book import MODEL_SHEETS
 
 
+def open_workbook(path: Path) -> openpyxl.Workbook:
+    """Open an xlsx file read-only with its stored values, or raise a WorkbookError saying why not."""
+    if not path.is_file():
+        raise WorkbookError(f"{path}: no such workbook")
+    if not zipfile.is_zipfile(path):
+        raise WorkbookError(f"{path}: is not an .xlsx workbook (an xlsx file is a zip archive; this is not)")
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds for a damaged or foreign file
+        raise WorkbookError(
+            f"{path}: cannot be read as an .xlsx workbook ({type(e).__name__}: {e})"
+        ) from None
+
+
 def read_params(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The parameters of every model sheet of a workbook written by ``write_titanic_book``.
 
@@ -38,16 +52,7 @@ def read_params(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             is empty or not a number (the message names the cell).
     """
     path = Path(path)
-    if not path.is_file():
-        raise WorkbookError(f"{path}: no such workbook")
-    if not zipfile.is_zipfile(path):
-        raise WorkbookError(f"{path}: is not an .xlsx workbook (an xlsx file is a zip archive; this is not)")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many kinds for a damaged or foreign file
-        raise WorkbookError(
-            f"{path}: cannot be read as an .xlsx workbook ({type(e).__name__}: {e})"
-        ) from None
+    book = open_workbook(path)
     try:
         missing = [s for s in MODEL_SHEETS if s not in book.sheetnames]
         if missing:
