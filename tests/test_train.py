@@ -313,8 +313,8 @@ def test_compare_lists_every_model_and_method(table):
         "epochs",
         "loss",
         "accuracy",
-        "seconds",
         "gap",
+        "seconds",
     ]
     assert [tuple(r) for r in frame[["model", "method"]].to_numpy()] == [
         ("linear", "lstsq"),

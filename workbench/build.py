@@ -278,16 +278,7 @@ def _fit_all(
     floor = runs[0][3].loss
     comparison = pd.DataFrame(
         [
-            {
-                "model": model,
-                "method": method,
-                "starts": f.starts,
-                "epochs": f.epochs,
-                "loss": f.loss,
-                "accuracy": f.accuracy,
-                "gap": f.loss - floor,
-                "sheet": sheet,
-            }
+            {**train.comparison_row(model, method, f, floor), "sheet": sheet}
             for model, method, sheet, f in runs
         ]
     )

@@ -332,7 +332,7 @@ def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | N
             :data:`DEFAULTS`); fewer is faster and usually worse.
 
     Returns:
-        Columns ``model, method, starts, epochs, loss, accuracy, seconds, gap``,
+        Columns ``model, method, starts, epochs, loss, accuracy, gap, seconds``,
         where ``gap`` is the loss minus the least-squares floor of ``linear``.
     """
     table = lesson_table() if table is None else table
@@ -345,20 +345,25 @@ def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | N
         ("nnet", "gd", fit("nnet", table, seed=seed, epochs=1000, starts=1, gauss_newton=0, polish=0)),
         ("nnet", "gd+gn+lbfgs", fit("nnet", table, seed=seed, starts=starts)),
     ]
-    rows = [
-        {
-            "model": model,
-            "method": method,
-            "starts": f.starts,
-            "epochs": f.epochs,
-            "loss": f.loss,
-            "accuracy": f.accuracy,
-            "seconds": f.seconds,
-            "gap": f.loss - floor.loss,
-        }
-        for model, method, f in runs
-    ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        [{**comparison_row(model, method, f, floor.loss), "seconds": f.seconds} for model, method, f in runs]
+    )
+
+
+def comparison_row(model: str, method: str, fit: Fit, floor: float) -> dict[str, object]:
+    """One row of a comparison: ``model, method, starts, epochs, loss, accuracy, gap``.
+
+    ``gap`` is ``fit.loss - floor``, the distance to the least-squares floor of ``linear``.
+    """
+    return {
+        "model": model,
+        "method": method,
+        "starts": fit.starts,
+        "epochs": fit.epochs,
+        "loss": fit.loss,
+        "accuracy": fit.accuracy,
+        "gap": fit.loss - floor,
+    }
 
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
