@@ -9,6 +9,7 @@ has as many fields as the header. What each column must hold is theirs to check.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from .errors import DataError
@@ -56,3 +57,15 @@ def read_csv(path: Path, *, rows_are: str) -> tuple[list[str], list[list[str]], 
         rows.append([v.strip() for v in values])
         lines.append(line)
     return header, rows, lines
+
+
+def to_float(v: str) -> float | None:
+    """A plain finite decimal number, or None (also for an empty field)."""
+    # float() also takes '1_000', 'nan' and 'infinity'; a CSV number is plainer.
+    if not v or "_" in v:
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from .csvfile import read_csv
+from .csvfile import read_csv, to_float
 from .errors import DataError, DivergenceError, WorkbenchError
 from .gd import gradient_descent
 from .models import DTYPE, forward, one_thread, uniform_start
@@ -386,7 +386,7 @@ def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
     for i, (line_no, fields) in enumerate(zip(lines, records, strict=True), start=1):
         row = []
         for name, v in zip(header, fields, strict=True):
-            number = _to_float(v)
+            number = to_float(v)
             if number is None:
                 found = "is empty" if not v else f"has {v!r}"
                 raise DataError(
@@ -398,17 +398,6 @@ def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
             row.append(number)
         rows.append(row)
     return header, rows
-
-
-def _to_float(v: str) -> float | None:
-    # float() also takes '1_000', 'nan' and 'inf'; a spreadsheet number is plainer.
-    if not v or "_" in v:
-        return None
-    try:
-        x = float(v)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
 
 
 # --- fitting ------------------------------------------------------------------

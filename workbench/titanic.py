@@ -11,7 +11,6 @@ is line 2 of a file without quoted line breaks).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .csvfile import read_csv
+from .csvfile import read_csv, to_float
 from .errors import DataError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "titanic"
@@ -91,7 +90,7 @@ class _Checker:
         for i, v in enumerate(values):
             if not v:
                 continue
-            x = _to_float(v)
+            x = to_float(v)
             if x is None:
                 raise self.fail(
                     name, i, f"has {v!r}; expected a number (leave the field empty when it is missing)"
@@ -103,7 +102,7 @@ class _Checker:
         """Whole numbers; no field may be empty."""
         parsed = np.zeros(len(values), dtype=np.int64)
         for i, v in enumerate(values):
-            x = _to_float(v) if v else None
+            x = to_float(v) if v else None
             if x is None or x != round(x) or abs(x) > 2**53:
                 found = "is empty" if not v else f"has {v!r}"
                 raise self.fail(name, i, f"{found}; expected a whole number")
@@ -162,15 +161,3 @@ def _parse(path: Path, header: list[str], rows: list[list[str]], lines: list[int
             "PassengerId", i, f"repeats id {ids[i]} of row {earlier + 1}; each passenger needs a unique id"
         )
     return pd.DataFrame(out)
-
-
-def _to_float(v: str) -> float | None:
-    """A plain finite decimal number, or None."""
-    # float() also takes '1_000', 'nan' and 'infinity'; a CSV number is plainer.
-    if "_" in v:
-        return None
-    try:
-        x = float(v)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
