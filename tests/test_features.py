@@ -1,7 +1,7 @@
 """The lesson's feature table, and the fill policy for prediction.
 
 Reference numbers were computed once with the standard library only (csv, math,
-statistics reading data/titanic/train.csv), independently of workbench.
+statistics reading the bundled train.csv), independently of workbench.
 """
 
 from __future__ import annotations

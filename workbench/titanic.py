@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ import pandas as pd
 from .csvfile import read_csv, to_float
 from .errors import DataError
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "titanic"
+# Kaggle's files ship inside the package (workbench/data/titanic/), so an installed wheel has them.
+DATA_DIR = Path(str(files("workbench").joinpath("data", "titanic")))
 TRAIN_CSV = DATA_DIR / "train.csv"
 TEST_CSV = DATA_DIR / "test.csv"
 
@@ -36,7 +38,7 @@ def load_titanic(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Read a Kaggle Titanic CSV (``train.csv`` or ``test.csv`` layout).
 
     Args:
-        path: the CSV to read; the bundled ``data/titanic/train.csv`` by default.
+        path: the CSV to read; the bundled ``train.csv`` (inside the package) by default.
             LF or CRLF line endings, UTF-8 with or without a byte-order mark.
 
     Returns:
