@@ -19,18 +19,11 @@ other defaults (Gauss-Newton steps, L-BFGS finish).
 
 Run from the repository root::
 
-    /work/venv/bin/python bench/batched_starts.py            # about 2 minutes
-    /work/venv/bin/python bench/batched_starts.py --sizes 256 --repeat 5
+    .venv/bin/python bench/batched_starts.py            # about 2 minutes
+    .venv/bin/python bench/batched_starts.py --sizes 256 --repeat 5
 """
 
 from __future__ import annotations
-
-import os
-
-# As the workbench command does (cli._same_bits_everywhere), and before numpy and scipy load:
-# one OpenBLAS thread. scipy's L-BFGS-B calls OpenBLAS, whose threads spin beside torch's and,
-# with another process on the 2 cores, made each L-BFGS run 5-8x slower.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import time

@@ -11,8 +11,8 @@ warm for the disk cache), the fastest of ``--repeat``:
 
 Run from the repository root::
 
-    /work/venv/bin/python bench/build_time.py             # about a minute
-    /work/venv/bin/python bench/build_time.py --repeat 1
+    .venv/bin/python bench/build_time.py             # about a minute
+    .venv/bin/python bench/build_time.py --repeat 1
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What every benchmark script shares: the machine's description, tables, timers, synthetic data.
 
 The scripts print Markdown tables (``bench/RESULTS.md`` collects them) and are run
-from the repository root, e.g. ``/work/venv/bin/python bench/workbook_scale.py``.
+from the repository root, e.g. ``.venv/bin/python bench/workbook_scale.py``.
 Nothing here is timed by the test suite.
 """
 

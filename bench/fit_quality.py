@@ -17,19 +17,12 @@ The machine is shared: wall seconds grow when another process runs; CPU seconds
 
 Run from the repository root::
 
-    /work/venv/bin/python bench/fit_quality.py             # seeds 0-4: about 5 minutes
-    /work/venv/bin/python bench/fit_quality.py --seeds 10  # seeds 0-9
-    /work/venv/bin/python bench/fit_quality.py --quick     # seeds 0-2, without the slow recipes
+    .venv/bin/python bench/fit_quality.py             # seeds 0-4: about 5 minutes
+    .venv/bin/python bench/fit_quality.py --seeds 10  # seeds 0-9
+    .venv/bin/python bench/fit_quality.py --quick     # seeds 0-2, without the slow recipes
 """
 
 from __future__ import annotations
-
-import os
-
-# As the workbench command does (cli._same_bits_everywhere), and before numpy and scipy load:
-# one OpenBLAS thread. scipy's L-BFGS-B calls OpenBLAS, whose threads spin beside torch's and,
-# with another process on the 2 cores, made each L-BFGS run 5-8x slower.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import sys

@@ -17,8 +17,8 @@ sheet reading the ``linear`` sheet's cells, the summary). Two figures per workbo
 Run from the repository root (needs LibreOffice and, for ``recalc s``, the system
 Python's ``uno`` module: Debian's python3-uno)::
 
-    /work/venv/bin/python bench/recalc_cost.py                  # 712 and 10,000 rows (a few minutes)
-    /work/venv/bin/python bench/recalc_cost.py --sizes 712 --repeat 1
+    .venv/bin/python bench/recalc_cost.py                  # 712 and 10,000 rows (a few minutes)
+    .venv/bin/python bench/recalc_cost.py --sizes 712 --repeat 1
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Prints the machine's description, then each script's tables (items 1 to 5); with
 ``--write`` also saves the report as ``bench/RESULTS.md``. A script that does not
 exist yet is listed as missing. Run from the repository root::
 
-    /work/venv/bin/python bench/run_all.py --quick          # small sizes: a few minutes
-    /work/venv/bin/python bench/run_all.py --write          # everything (the 1M-row workbook: ~15 min)
+    .venv/bin/python bench/run_all.py --quick          # small sizes: a few minutes
+    .venv/bin/python bench/run_all.py --write          # everything (the 1M-row workbook: ~15 min)
 
 Each script also runs alone (see its docstring), e.g. to time one change against an
 older checkout: ``bench/workbook_scale.py --baseline before=DIR``.

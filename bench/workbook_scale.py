@@ -11,10 +11,10 @@ an Excel sheet holds must be refused at once, with nothing written.
 
 Run from the repository root::
 
-    /work/venv/bin/python bench/workbook_scale.py                     # all sizes (1M rows: minutes)
-    /work/venv/bin/python bench/workbook_scale.py --sizes 712,10000   # quick
+    .venv/bin/python bench/workbook_scale.py                     # all sizes (1M rows: minutes)
+    .venv/bin/python bench/workbook_scale.py --sizes 712,10000   # quick
     # before/after in one run: DIR holds an older checkout, e.g. git archive <commit> | tar -x -C DIR
-    /work/venv/bin/python bench/workbook_scale.py --sizes 712,10000 --baseline before=DIR
+    .venv/bin/python bench/workbook_scale.py --sizes 712,10000 --baseline before=DIR
 """
 
 from __future__ import annotations

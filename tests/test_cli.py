@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -459,39 +458,3 @@ def test_data_option_reads_a_users_train_csv(capsys, tmp_path):
     np.testing.assert_allclose(
         json.loads(path.read_text())["params"], np.linalg.lstsq(x, y, rcond=None)[0], atol=1e-12
     )
-
-
-# --- the math libraries' settings ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("flags", "pinned"),
-    [
-        ({"sse2", "avx", "avx2", "fma"}, {"ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell"}),
-        ({"sse2", "avx"}, {}),  # an older CPU: forcing AVX2 kernels would crash it
-        (set(), {}),  # not Linux, or not x86
-    ],
-)
-def test_the_command_pins_the_math_libraries_only_where_the_cpu_can(monkeypatch, flags, pinned):
-    from workbench import cli
-
-    names = ("OPENBLAS_NUM_THREADS", "MKL_CBWR", "ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE")
-    for name in names:  # set, then delete: monkeypatch then restores the variable as it was
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(cli, "_cpu_flags", lambda: flags)
-    cli._same_bits_everywhere()
-    got = {name: os.environ[name] for name in names if name in os.environ}
-    assert got == {"OPENBLAS_NUM_THREADS": "1", "MKL_CBWR": "COMPATIBLE", **pinned}
-
-
-def test_a_users_own_math_settings_win(monkeypatch):
-    from workbench import cli
-
-    for name in ("OPENBLAS_NUM_THREADS", "MKL_CBWR"):
-        monkeypatch.setenv(name, "")
-    monkeypatch.setenv("MKL_CBWR", "AUTO")
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    monkeypatch.setattr(cli, "_cpu_flags", lambda: set())
-    cli._same_bits_everywhere()
-    assert os.environ["MKL_CBWR"] == "AUTO"

@@ -4,7 +4,7 @@
 is a thin layer over it)::
 
     import workbench as wb
-    result = wb.build_all()         # the bundled train.csv -> the repository's workbooks/
+    result = wb.build_all()         # the bundled train.csv -> ./workbooks/
     print(result.report())
 
 It loads the passengers, builds the lesson's table, fits each model once, and
@@ -40,12 +40,12 @@ are small, and on a 2-core machine shared with other work, torch's spinning thre
 made the fits 5 to 40 times slower. The numbers are the same to the last bit with one
 thread or two, so the written files are too.
 
-The committed ``workbooks/`` are what the ``workbench build`` command writes. The
-command also pins MKL's code path before torch loads (``MKL_CBWR=COMPATIBLE``, see
-:mod:`workbench.cli`), which changes the fits' last bits. Those bits matter: they can
-change which of the net's 256 starts wins, so :func:`build_all` called from Python in a
-process without that setting may fit another, equally good net (on this machine MSE
-0.128942 instead of 0.128945) and write other bytes.
+Output is deterministic on one machine with one set of library versions: the same
+seed writes the same bytes, whether from Python or from the command. Across CPUs the
+math libraries round differently in the last bits, which can change which of the net's
+starts wins; the workbooks are then the same semantically (same formulas, layout and
+strings; numbers to a stated tolerance), which is what the tests check against the
+committed ``workbooks/``.
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ from .submission import kaggle_submission, write_submission
 from .titanic import TEST_CSV, load_titanic
 from .titanic_book import input_ranges, write_titanic_book
 
-#: Where :func:`build_all` writes by default: the repository's ``workbooks/`` folder.
-WORKBOOKS = Path(__file__).resolve().parent.parent / "workbooks"
+#: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
+#: current folder. Run from a checkout's root, that is the repository's committed
+#: ``workbooks/``; from anywhere else (an installed wheel), a new folder there.
+WORKBOOKS = Path("workbooks")
 
 #: The seed of every random start when :func:`build_all` is given none.
 SEED = 0

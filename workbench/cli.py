@@ -15,7 +15,6 @@ status 2; ``--debug`` also prints the traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import traceback
@@ -115,7 +114,7 @@ _PREDICT_EPILOG = """\
 examples:
   workbench predict --out submission.csv
   workbench predict --params workbooks/titanic.xlsx --model linear --out linear.csv
-  workbench predict --params nnet.json --test data/titanic/test.csv --out submission.csv"""
+  workbench predict --params nnet.json --test my_test.csv --out submission.csv"""
 
 _COMPARE_HELP = """\
 Fit every model by every training method it has and print them side by side: linear by
@@ -136,7 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return OK
-    _same_bits_everywhere()
     args.began = time.perf_counter()  # before torch loads: the import is part of the wait
     try:
         from .models import one_thread
@@ -151,42 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
-
-
-def _same_bits_everywhere() -> None:
-    """Pin how the math libraries compute, before they load (a user's own setting wins).
-
-    * One BLAS thread: every matrix here is small, threads only spin, and on a shared
-      2-core machine they made the fits 5-40x slower (torch's own threads:
-      :func:`workbench.models.one_thread`).
-    * MKL, torch's BLAS, picks a code path per CPU, and the paths round differently:
-      ``MKL_CBWR=COMPATIBLE`` (Intel's conditional numerical reproducibility) takes one
-      path on every x86 CPU, Intel or AMD. Likewise torch's own kernels and OpenBLAS's
-      (numpy's and scipy's) stop at AVX2 rather than use AVX-512 where a CPU has it.
-      The last bits matter: they can change which of the net's random starts wins. So
-      ``workbench build`` writes the same bytes on CI as on the machine that made the
-      committed workbooks.
-    """
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
-    flags = _cpu_flags()
-    # Both libraries trust these settings: on a CPU without the instructions they would crash.
-    if "avx2" in flags:
-        os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
-    if {"avx2", "fma"} <= flags:
-        os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
-
-
-def _cpu_flags() -> set[str]:
-    """The x86 CPU's feature flags (Linux), or nothing when they cannot be read."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.partition(":")[2].split())
-    except OSError:
-        pass
-    return set()
 
 
 def _one_line(e: BaseException) -> str:
@@ -422,14 +384,20 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    data = {"metavar": "CSV", "help": "a Kaggle train.csv (default: the bundled data/titanic/train.csv)"}
+    data = {"metavar": "CSV", "help": "a Kaggle train.csv (default: Kaggle's train.csv, bundled)"}
     seed = {"type": int, "metavar": "N", "help": "seed of every random start (default 0)"}
 
     build = command(
         "build", "fit every model, write every workbook and picture", _BUILD_HELP, _BUILD_EPILOG, _build
     )
     build.add_argument("--data", **data)
-    build.add_argument("--out", metavar="DIR", help="where to write (default: the repository's workbooks/)")
+    build.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="where to write (default: workbooks/ in the current folder, created if missing;"
+        " in a checkout's root, the committed workbooks/)",
+    )
     build.add_argument(
         "--seed",
         type=int,

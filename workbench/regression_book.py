@@ -36,9 +36,6 @@ from .errors import WorkbenchError
 from .regression import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
 from .xlsx import check_rows, new_workbook
 
-#: Where ``workbench build`` puts the workbooks and pictures.
-OUT_DIR = Path(__file__).resolve().parent.parent / "workbooks"
-
 #: Points on the model sheet's fitted curve.
 CURVE_POINTS = 41
 
@@ -329,9 +326,7 @@ def _abs(row: int, col: int) -> str:
 # --- everything for `workbench build` --------------------------------------------------------
 
 
-def write_regression_outputs(
-    out_dir: str | os.PathLike[str] = OUT_DIR, *, seed: int | None = None
-) -> list[Path]:
+def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
     """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
 
     ``seed=None`` uses each recipe's own seed (the quadratic's is the course

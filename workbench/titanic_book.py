@@ -44,9 +44,6 @@ from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .xlsx import check_rows, new_workbook
 
-#: Where ``workbench build`` puts the workbook.
-WORKBOOK = Path(__file__).resolve().parent.parent / "workbooks" / "titanic.xlsx"
-
 #: The model sheets, and the model each one evaluates (``sigmoid`` is ``linear`` squashed).
 MODEL_SHEETS: dict[str, str] = {"linear": "linear", "nnet": "nnet", "mmult": "mmult", "sigmoid": "linear"}
 
