@@ -266,7 +266,7 @@ def test_summary_chart_draws_every_history(small):
     assert chart.count("<c:ser>") == len(small.histories) == 3
     assert '<c:logBase val="10"/>' in chart
     ws = small.values["summary"]
-    r = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "epoch")
+    r = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "step")
     for j, (name, losses) in enumerate(small.histories.items(), start=2):
         assert ws.cell(r, j).value == name
         got = [ws.cell(r + 1 + e, j).value for e in range(len(losses))]

@@ -100,6 +100,8 @@ def loss_png(
     *,
     title: str = "loss by epoch",
     floor: float | None = None,
+    xlabel: str = "epoch (one pass over the data)",
+    floor_label: str = "least-squares floor",
 ) -> Path:
     """Loss curves, one per run (label -> loss at epochs 0, 1, ...), on a log scale.
 
@@ -109,7 +111,7 @@ def loss_png(
         raise WorkbenchError("loss_png needs at least one loss curve")
     labels = [str(label) for label in runs]
     if floor is not None and floor > 0:
-        labels.append(f"least-squares floor {floor:.4g}")
+        labels.append(f"{floor_label} {floor:.4g}")
     wide = max(map(len, labels)) > 32
     rows = math.ceil(len(labels) / (1 if wide else 2))
     fig, ax = _figure(6.4, 4.6, below=0.15 + 0.2 * rows)
@@ -121,7 +123,7 @@ def loss_png(
     if floor is not None and floor > 0:
         ax.axhline(floor, color="black", lw=1, ls="--", label=labels[-1])
     ax.set_yscale("log")
-    ax.set_xlabel("epoch (one pass over the data)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("MSE on all points (log scale)")
     ax.set_title(title)
     ax.legend(

@@ -180,13 +180,15 @@ def _lesson3_points(seed: int) -> tuple[np.ndarray, np.ndarray]:
     ``add_noise(y, mult, add) = y * (1 + normal(scale=mult)) + normal(scale=add)``.
     A ``np.random.RandomState(seed)`` draws the same legacy normal stream as the
     global seed, without touching numpy's global state. ``f(x)`` is computed in
-    float32 like the notebook's tensor, and ``x`` keeps its float32 values.
+    float32 like the notebook's tensor, and ``x`` keeps its float32 values: the
+    evenly spaced points rounded to float32 (torch's own float32 ``linspace`` differs
+    from that in the last bit at some points, and differently on different CPUs).
     """
-    x32 = torch.linspace(-2, 2, steps=20)
-    fx = (3 * x32**2 + 2 * x32 + 1).numpy().astype("float64")
+    x32 = np.linspace(-2, 2, 20).astype("float32")
+    fx = (3 * x32**2 + 2 * x32 + 1).astype("float64")
     rng = np.random.RandomState(seed)
     y = fx * (1 + rng.normal(scale=0.15, size=fx.shape)) + rng.normal(scale=1.5, size=fx.shape)
-    return x32.numpy().astype("float64"), y
+    return x32.astype("float64"), y
 
 
 def quadratic(seed: int = 42) -> Dataset:

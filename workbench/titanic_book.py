@@ -639,7 +639,7 @@ def _summary_sheet(
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     note = (
         "The first table reads each model sheet's live total loss and accuracy."
-        " The second lists the training runs; the chart shows their loss per epoch."
+        " The second lists the training runs; the chart shows their loss step by step."
     )
     ws.write_string(1, 0, note, st.note)
     row = 3
@@ -679,8 +679,8 @@ def _summary_sheet(
         curves = {str(k): _curve(k, v) for k, v in histories.items()}
         longest = max(len(v) for v in curves.values())
         check_rows(longest, row + 2, sheet="summary")
-        ws.write_string(row, 0, "Training loss per epoch (the chart's data)", st.heading)
-        ws.write_string(row + 1, 0, "epoch", st.header)
+        ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
+        ws.write_string(row + 1, 0, "step", st.header)
         for j, name in enumerate(curves, start=1):
             ws.write_string(row + 1, j, name, st.header)
         series = list(curves.values())
@@ -701,9 +701,14 @@ def _summary_sheet(
                 }
             )
         positive = all((curve > 0).all() for curve in series)
-        chart.set_title({"name": "Training loss per epoch", "name_font": {"size": 12}})
+        chart.set_title({"name": "Training loss per step", "name_font": {"size": 12}})
         chart.set_x_axis(
-            {"name": "epoch", "min": 0, "max": longest - 1, "major_gridlines": {"visible": False}}
+            {
+                "name": "step (gd epoch, then Gauss-Newton step)",
+                "min": 0,
+                "max": longest - 1,
+                "major_gridlines": {"visible": False},
+            }
         )
         # A log scale shows both the first big drop and the slow end; it needs positive losses.
         y_axis = {"name": "MSE (log scale)", "log_base": 10} if positive else {"name": "MSE"}
