@@ -3,10 +3,11 @@
 Every model sheet of a workbook written by ``workbench build`` carries Excel's Solver
 model as hidden names: ``solver_opt``, the total-loss cell to minimise, and
 ``solver_adj``, the yellow parameter cells. :func:`solve_workbook` hands that model
-to LibreOffice, headless: its nonlinear solver (``SwarmSolver``, differential
-evolution) searches the box ``[-bound, bound]`` for ``seconds``, then BFGS steps on
-finite differences polish the best point found, as Excel's GRG Nonlinear would. Every
-loss on the way is LibreOffice recalculating the sheet. The workbook is saved by
+to LibreOffice, headless: BFGS steps on finite differences minimise from the cells'
+values, as Excel's GRG Nonlinear would, then LibreOffice's nonlinear solver
+(``SwarmSolver``, differential evolution) searches the box ``[-bound, bound]`` for
+``seconds`` and, if it lands lower, its answer is polished too. Every loss on the way
+is LibreOffice recalculating the sheet. The workbook is saved by
 LibreOffice (as a user saving from LibreOffice would), in place and atomically, so
 ``workbench check`` reads the result back.
 
@@ -38,8 +39,8 @@ from .recalc import _PROFILE, find_soffice
 
 #: Default half-width of the box the swarm searches: every fitted parameter of the lesson lies inside.
 BOUND = 5.0
-#: Default seconds of LibreOffice's swarm before the polish.
-SECONDS = 20.0
+#: Default seconds of LibreOffice's swarm search, after the local polish.
+SECONDS = 10.0
 
 Progress = Callable[[dict], None]
 
@@ -154,9 +155,9 @@ def solve_workbook(
             Excel's Solver names ``solver_opt`` and ``solver_adj``).
         sheet: the sheet whose model to solve.
         from_start: first paste the grey random start over the yellow parameters.
-        seconds: how long LibreOffice's swarm searches (0: polish only).
+        seconds: how long LibreOffice's swarm searches (0: the polish alone).
         bound: the swarm searches every parameter in ``[-bound, bound]``; the polish is unbounded.
-        polish: finish with BFGS steps on finite differences.
+        polish: BFGS steps on finite differences from the cells' values (and from the swarm's answer).
         progress: called with each progress event (a dict with ``phase``, ``seconds``, ``loss``...).
 
     Raises:

@@ -10,14 +10,15 @@ What it does, in a headless LibreOffice with a throw-away profile:
 
 1. opens the workbook, recalculating every formula (the profile says so);
 2. optionally pastes the random start over the parameters (``--from-start``);
-3. runs ``com.sun.star.comp.Calc.SwarmSolver`` (differential evolution) on the
-   objective cell over the changing cells, each bounded to ``[-bound, bound]``,
-   for ``seconds``; the swarm needs a box to sample (unbounded it wanders off to
-   1e61) and it cannot hit a minimum to many digits;
-4. keeps the better of the swarm's answer and the cells' own values, and polishes
-   it as Excel's GRG Nonlinear does: BFGS steps on central finite differences,
-   every loss being LibreOffice's own recalculation of the objective cell;
-5. writes the parameters into the cells and saves the workbook as ``.xlsx``.
+3. minimises from the cells' values as Excel's GRG Nonlinear does: BFGS steps on
+   central finite differences, every loss being LibreOffice's own recalculation of
+   the objective cell;
+4. runs ``com.sun.star.comp.Calc.SwarmSolver`` (differential evolution) on the
+   objective cell over the changing cells, each bounded to ``[-bound, bound]``, for
+   ``seconds``: a global search, which needs a box to sample (unbounded it wanders
+   off to 1e61) and cannot pin a minimum down to many digits; when it lands lower
+   than step 3, its answer is polished the same way;
+5. writes the best parameters into the cells and saves the workbook as ``.xlsx``.
 """
 
 from __future__ import annotations
@@ -238,19 +239,17 @@ def solve_sheet(ctx, spec: dict) -> dict:
         x0 = [float(v) for row in block.getDataArray() for v in row]
         f0 = loss(x0)
         say("progress", phase="start", loss=f0)
-        best, f_best = x0, f0
-        if spec["seconds"] > 0:
+        began = time.monotonic()
+        report = lambda k, fx: say(
+            "progress", phase="polish", step=k, loss=fx, seconds=time.monotonic() - began
+        )
+        best, f_best = bfgs(loss, x0, report=report) if spec["polish"] else (x0, f0)
+        if spec["seconds"] > 0:  # a global search may find a better valley than the local polish
             swarm = run_swarm(smgr, ctx, doc, names.index(spec["sheet"]), target.CellAddress, cells, spec)
             f_swarm = loss(swarm)
             say("progress", phase="swarm done", loss=f_swarm)
             if f_swarm < f_best:
-                best, f_best = swarm, f_swarm
-        began = time.monotonic()
-        if spec["polish"]:
-            report = lambda k, fx: say(
-                "progress", phase="polish", step=k, loss=fx, seconds=time.monotonic() - began
-            )
-            best, f_best = bfgs(loss, best, report=report)
+                best, f_best = bfgs(loss, swarm, report=report) if spec["polish"] else (swarm, f_swarm)
         put(best)
         final = target.getValue()
         doc.storeToURL(
