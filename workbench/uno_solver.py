@@ -265,6 +265,10 @@ def main(argv: list[str]) -> int:
     """``argv[0]``: JSON with soffice, profile, pipe, src, out, sheet, objective [row, col],
     changing [[row, col], [row, col]], start (the same, or null), bound, seconds, polish."""
     spec = json.loads(argv[0])
+    # LibreOffice locks an open file with .~lock.NAME# beside it; a Ctrl-C can leave it behind.
+    folder, name = os.path.split(spec["src"])
+    lock = os.path.join(folder, f".~lock.{name}#")
+    locked_before = os.path.exists(lock)
     office = start_office(spec["soffice"], spec["profile"], spec["pipe"])
     desktop = None
     try:
@@ -279,6 +283,9 @@ def main(argv: list[str]) -> int:
         return 1
     finally:
         stop_office(office, desktop)
+        if not locked_before:
+            with contextlib.suppress(OSError):
+                os.remove(lock)
 
 
 if __name__ == "__main__":
