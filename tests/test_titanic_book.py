@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -48,15 +49,17 @@ MODEL_COLUMNS = {
     "mmult": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"],
     "sigmoid": ["Lin", "Preds", "Loss"],
 }
-# SPEC.md's Solver settings, as Excel stores them.
-SOLVER = {
-    "solver_typ": "2", "solver_eng": "1", "solver_neg": "2", "solver_num": "0", "solver_ver": "3",
-    "solver_pre": "0.000001", "solver_cvg": "0.0001", "solver_tol": "0.01", "solver_msl": "2",
-    "solver_scl": "1", "solver_drv": "1", "solver_est": "1", "solver_nwt": "1", "solver_mni": "30",
-    "solver_ssz": "100", "solver_rbv": "1", "solver_rlx": "2", "solver_sho": "2", "solver_val": "0",
-    "solver_itr": "2147483647", "solver_tim": "2147483647", "solver_nod": "2147483647",
-    "solver_mip": "2147483647",
-}  # fmt: skip
+# Solver's names as Excel saved them in the lesson's own workbook (tests/fixtures/README.md says where from).
+EXCEL_NAMES = [
+    dict(re.findall(r'(\w+)="([^"]*)"', attrs)) | {"value": text}
+    for attrs, text in re.findall(
+        r"<definedName ([^>]*)>([^<]*)</definedName>",
+        (Path(__file__).parent / "fixtures" / "excel_solver_names.xml").read_text(),
+    )
+]
+SOLVER = {n["name"]: n["value"] for n in EXCEL_NAMES if n["localSheetId"] == "2"}  # the linear sheet's
+for _cell in ("solver_opt", "solver_adj"):  # cell references: ours sit elsewhere
+    del SOLVER[_cell]
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +214,7 @@ def test_cached_values_are_pythons_numbers(small):
         assert small.formulas[sheet].cell(r, c + 1).value.startswith("=AVERAGE(")
         r, c = small.labelled(sheet, "Accuracy:")
         assert small.values[sheet].cell(r, c + 1).value == np.mean((preds > 0.5) == (y == 1))
-        assert small.formulas[sheet].cell(r, c + 1).value.startswith("=SUMPRODUCT(--((")
+        assert small.formulas[sheet].cell(r, c + 1).value.startswith("=SUMPRODUCT(((")
 
 
 def test_nnet_and_mmult_cache_the_same_numbers(small):
@@ -323,6 +326,29 @@ def test_solver_model_is_stored_as_hidden_sheet_names(small):
             rounded(small.fits["nnet"].params).T if sheet == "mmult" else rounded(small.fits[sheet].params)
         )
         np.testing.assert_array_equal(got.reshape(params.shape), params)
+
+
+def test_solver_names_are_excels_27_in_excels_order(small):
+    assert len(SOLVER) == 25 and SOLVER["solver_mrt"] == "0.075" and SOLVER["solver_rsd"] == "0"
+    sheet_of = {str(i): s for i, s in enumerate(SHEETS)}
+    excel_sheets = {"0": "mmult", "1": "nnet", "2": "linear"}
+    excel = [(n["name"], excel_sheets[n["localSheetId"]]) for n in EXCEL_NAMES]
+    ours = [
+        (n["name"], sheet_of[n["localSheetId"]])
+        for n in defined_names(small.path)
+        if n["name"].startswith("solver_") and sheet_of[n["localSheetId"]] in excel_sheets.values()
+    ]
+    assert len(excel) == 81 and ours == excel  # by name, then by sheet, as Excel saved them
+    for sheet in ("linear", "nnet", "mmult"):
+        mine = [
+            (n["name"], n["value"]) for n in defined_names(small.path) if sheet_of[n["localSheetId"]] == sheet
+        ]
+        theirs = [(n["name"], n["value"]) for n in EXCEL_NAMES if excel_sheets[n["localSheetId"]] == sheet]
+        solver_mine = [(k, v) for k, v in mine if k.startswith("solver_")]
+        assert [k for k, _ in solver_mine] == [k for k, _ in theirs]
+        assert [(k, v) for k, v in solver_mine if k not in ("solver_opt", "solver_adj")] == [
+            (k, v) for k, v in theirs if k not in ("solver_opt", "solver_adj")
+        ]
 
 
 # --- safety ---------------------------------------------------------------------------------------

@@ -48,13 +48,15 @@ def styles(book: xlsxwriter.Workbook) -> Styles:
         return book.add_format({"font_name": "Calibri", "font_size": 11, **props})
 
     box = {"border": 1, "border_color": "#808080"}
+    # quote_prefix: Excel's leading apostrophe, so a text such as "= 2 / ..." stays text when a
+    # user presses F2 then Enter on it (without it, Excel would turn it into a formula).
     return Styles(
         title=fmt(bold=True, font_size=14),
-        note=fmt(italic=True, font_color="#404040"),
+        note=fmt(italic=True, font_color="#404040", quote_prefix=True),
         heading=fmt(bold=True),
         header=fmt(bold=True, bg_color=HEADER_FILL, bottom=1, align="center", valign="vcenter"),
         label=fmt(bold=True, align="right"),
-        text=fmt(),
+        text=fmt(quote_prefix=True),
         category=fmt(align="center"),
         whole=fmt(num_format="0", align="center"),
         number=fmt(num_format="General"),

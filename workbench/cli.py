@@ -41,6 +41,8 @@ start here:
   workbench predict --out submission.csv
                                a Kaggle submission for test.csv
   workbench compare            every model by every training method, side by side
+  workbench solve workbooks/titanic.xlsx --sheet nnet --from-start
+                               the lesson's Solver step, done by LibreOffice
 
 Run `workbench COMMAND --help` for a command's options and examples.
 exit status: 0 done; 1 `check` found a disagreement; 2 an error (message on stderr)."""
@@ -317,6 +319,13 @@ class _Bar:
         self.stream.write(f"\r{line}")
         self.stream.flush()
 
+    def status(self, text: str) -> None:
+        """A line of free text with the elapsed seconds, in the bar's place."""
+        seconds = time.perf_counter() - self.began
+        self.shown = (text, -1)
+        self.stream.write(f"\r{text[: 44 + self.WIDTH + 8]:<{44 + self.WIDTH + 8}} {seconds:5.1f} s")
+        self.stream.flush()
+
     def close(self) -> None:
         """Wipe the bar, so what is printed next starts on a clean line."""
         if self.shown is not None:
@@ -466,7 +475,62 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--seed", default=0, **seed)
     compare.add_argument("--data", **data)
+
+    solve = command(
+        "solve", "run LibreOffice's Solver on a sheet, save it", _SOLVE_HELP, _SOLVE_EPILOG, _solve
+    )
+    solve.add_argument("workbook", metavar="WORKBOOK.xlsx", help="a workbook written by `workbench build`")
+    solve.add_argument("--sheet", default="linear", help="the sheet to solve (default linear)")
+    solve.add_argument("--from-start", action="store_true", help="first paste the grey random start")
+    solve.add_argument(
+        "--seconds", type=float, default=10.0, help="seconds of swarm search (default 10; 0: none)"
+    )
+    solve.add_argument("--bound", type=float, default=5.0, help="the swarm's box [-BOUND, BOUND] (default 5)")
+    solve.add_argument("--no-polish", action="store_true", help="the swarm alone, no BFGS")
     return parser
+
+
+_SOLVE_HELP = """\
+The lesson's Solver step without Excel: minimise a sheet's total loss by changing its
+yellow parameters (the sheet's Solver model), in LibreOffice, then save the workbook in
+place. BFGS steps on finite differences minimise from the sheet's values (Excel's GRG
+Nonlinear works that way), then LibreOffice's nonlinear solver (SwarmSolver,
+differential evolution) searches every parameter in [-BOUND, BOUND] for SECONDS and,
+if it lands lower, is polished too; every loss is LibreOffice recalculating the sheet.
+Needs LibreOffice and its Python bridge (apt-get install -y libreoffice-calc python3-uno).
+Afterwards `workbench check FILE` compares the file with Python."""
+
+_SOLVE_EPILOG = """\
+examples:
+  workbench solve workbooks/titanic.xlsx                        the linear sheet, from its values
+  workbench solve workbooks/titanic.xlsx --sheet nnet --from-start --seconds 60"""
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from .solve import solve_workbook
+
+    with _progress(args) as bar:
+        show = None if bar is None else (lambda event: bar.status(_solve_status(args.sheet, event)))
+        result = solve_workbook(
+            args.workbook,
+            args.sheet,
+            from_start=args.from_start,
+            seconds=args.seconds,
+            bound=args.bound,
+            polish=not args.no_polish,
+            progress=show,
+        )
+    print(result.report())
+    print(f"check it: workbench check {args.workbook}")
+    return OK
+
+
+def _solve_status(sheet: str, event: dict) -> str:
+    if event["phase"] == "swarm":
+        return f"solve {sheet}: LibreOffice's swarm {event['seconds']:.0f} s of {event['limit']:g} s"
+    if event["phase"] == "polish":
+        return f"solve {sheet}: polish step {event['step']}, loss {event['loss']:.10f}"
+    return f"solve {sheet}: {event['phase']}, loss {event['loss']:.10f}"
 
 
 def _at_least_one(text: str) -> int:

@@ -43,7 +43,9 @@ RELU_EXCEL = "=IF({lin}<0,0,{lin})"  # torch.relu
 SIGMOID_EXCEL = "=1/(1+EXP(-{z}))"  # torch.sigmoid
 LOSS_EXCEL = "=({pred}-{target})^2"  # one row's squared error
 MSE_EXCEL = "=AVERAGE({losses})"  # mean squared error
-ACCURACY_EXCEL = "=SUMPRODUCT(--(({preds}>0.5)=({targets}=1)))/ROWS({targets})"
+# ((...)=(...))*1 turns TRUE/FALSE into 1/0: the double minus --(...) does that in Excel, LibreOffice
+# and Gnumeric, but the formulas package evaluates it to 0.
+ACCURACY_EXCEL = "=SUMPRODUCT((({preds}>0.5)=({targets}=1))*1)/ROWS({targets})"
 
 
 def param_shape(model: str) -> tuple[int, ...]:

@@ -344,8 +344,8 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
                 if blank[i]:
                     continue
                 value = values[i]
-                if isinstance(value, str):
-                    ws.write_string(r, j, value, text_fmt)  # text stays text, never a formula
+                if isinstance(value, str):  # text stays text, never a formula, even after F2 Enter in Excel
+                    ws.write_string(r, j, value, st.text if value[:1] in "=+-@" else text_fmt)
                 else:
                     ws.write_number(r, j, float(value), number_fmt)
     ws.autofilter(header, 0, header + n, len(columns) - 1)
@@ -378,7 +378,9 @@ _NOTES = {
     "mmult": (
         "mmult: the same neural net as one matrix multiplication",
         "Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, parameters): the inputs times the"
-        " 10 x 2 parameter block (nnet's rows as columns). Then as on nnet.",
+        " 10 x 2 parameter block (nnet's rows as columns). Then as on nnet. It is a legacy array formula"
+        " (Ctrl+Shift+Enter), for Excel 2010-2019 and LibreOffice: Excel 365 shows it in braces,"
+        " {=MMULT(...)}, where the lesson typed a spilled dynamic array.",
     ),
     "sigmoid": (
         "sigmoid: the linear model squashed into 0..1",

@@ -128,9 +128,13 @@ class Workbook(xlsxwriter.Workbook):
     def _prepare_defined_names(self) -> None:
         # XlsxWriter keeps [name, sheet index, formula, hidden] per define_name() and
         # writes hidden="1" for a true flag, which only its own _FilterDatabase sets.
+        # XlsxWriter sorts by name and then by the formula, keeping the order of definition for
+        # equal formulas (a Solver constant on every sheet); Excel sorts those by sheet name.
         for defined in self.defined_names:
             if defined[0] in self.hidden_names:
                 defined[3] = True
+        sheets = [ws.name.lower() for ws in self.worksheets()]
+        self.defined_names.sort(key=lambda defined: sheets[defined[1]] if defined[1] >= 0 else "")
         super()._prepare_defined_names()
 
 

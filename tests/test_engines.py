@@ -1,0 +1,142 @@
+"""Three spreadsheet engines recompute every formula cell of every workbook the build writes.
+
+Each workbook stores, beside every formula, the value Python computed. Here LibreOffice
+(forced full recalculation), Gnumeric (``ssconvert --recalc``) and the Python package
+``formulas`` each recompute every formula cell from the formulas alone, and each cell
+must equal its stored value within ``rel=1e-9`` (with an absolute floor of 1e-12, for
+values near zero such as a ReLU's tiny leftovers). A formula form one engine gets
+wrong (``formulas`` 1.3.4 evaluates ``SUMPRODUCT(--(...))`` to 0) fails here, so the
+workbooks only use forms every engine evaluates. (pycel is not one of the engines: it
+has no MMULT, TRANSPOSE, ROWS or SUMXMY2.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import warnings
+
+import openpyxl
+import pytest
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.worksheet.formula import ArrayFormula
+
+import workbench as wb
+from workbench.recalc import recalculate_all
+
+pytestmark = pytest.mark.slow
+
+BOOKS = ("titanic", "line", "quadratic", "speed", "relu")
+REL, ABS = 1e-9, 1e-12
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory) -> dict[str, object]:
+    out = tmp_path_factory.mktemp("books")
+    wb.build_all(out=out)
+    return {name: out / f"{name}.xlsx" for name in BOOKS}
+
+
+def formula_cells(path) -> dict[tuple[str, str], object]:
+    """(sheet, cell) -> the stored value, for every cell holding a formula or part of an array formula."""
+    formulas = openpyxl.load_workbook(path)
+    values = openpyxl.load_workbook(path, data_only=True)
+    cells = {}
+    for ws in formulas.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, ArrayFormula):
+                    c1, r1, c2, r2 = range_boundaries(cell.value.ref)
+                    refs = [
+                        f"{get_column_letter(c)}{r}" for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                    ]
+                elif cell.data_type == "f":
+                    refs = [cell.coordinate]
+                else:
+                    continue
+                for ref in refs:
+                    cells[ws.title, ref] = values[ws.title][ref].value
+    return cells
+
+
+def assert_same(path, computed: dict[tuple[str, str], object], engine: str) -> int:
+    """Every formula cell of ``path`` as ``engine`` computed it equals the stored value; returns the count."""
+    stored = formula_cells(path)
+    wrong = []
+    for key, want in stored.items():
+        got = computed.get(key)
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            same = isinstance(got, (int, float)) and abs(got - want) <= REL * abs(want) + ABS
+        else:
+            same = got == want
+        if not same:
+            wrong.append(f"{key[0]}!{key[1]}: stored {want!r}, {engine} {got!r}")
+    assert not wrong, f"{path.name}: {len(wrong)} of {len(stored)} cells differ: " + "; ".join(wrong[:5])
+    return len(stored)
+
+
+def read_values(path) -> dict[tuple[str, str], object]:
+    with warnings.catch_warnings():  # Gnumeric's files have no default style; openpyxl says so
+        warnings.simplefilter("ignore", UserWarning)
+        book = openpyxl.load_workbook(path, data_only=True)
+    return {
+        (ws.title, c.coordinate): c.value for ws in book.worksheets for row in ws.iter_rows() for c in row
+    }
+
+
+def need(program: str) -> None:
+    """Skip without ``program``, except in CI (WORKBENCH_REQUIRE_LIBREOFFICE=1), where it must be there."""
+    if shutil.which(program) is None:
+        if os.environ.get("WORKBENCH_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail(f"{program} is not installed, and CI requires every spreadsheet engine")
+        pytest.skip(f"{program} is not installed")
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recomputes_every_formula_cell(books, tmp_path):
+    outs = recalculate_all(list(books.values()), tmp_path)
+    counts = {
+        path.stem: assert_same(path, read_values(out), "LibreOffice")
+        for path, out in zip(books.values(), outs, strict=True)
+    }
+    assert counts["titanic"] > 30_000 and min(counts.values()) > 500
+
+
+def test_gnumeric_recomputes_every_formula_cell(books, tmp_path):
+    need("ssconvert")
+    counts = {}
+    for name, path in books.items():
+        out = tmp_path / f"{name}.xlsx"
+        done = subprocess.run(["ssconvert", "--recalc", str(path), str(out)], capture_output=True, text=True)
+        assert done.returncode == 0 and out.is_file(), done.stderr
+        counts[name] = assert_same(path, read_values(out), "Gnumeric")
+    assert counts["titanic"] > 30_000 and min(counts.values()) > 500
+
+
+def formulas_values(path) -> dict[tuple[str, str], object]:
+    """Every cell as the ``formulas`` package computes the workbook (sheet names come back upper case)."""
+    import formulas
+    import numpy as np
+
+    sheets = {name.upper(): name for name in openpyxl.load_workbook(path, read_only=True).sheetnames}
+    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
+    values = {}
+    for key, ranges in solution.items():
+        where, _, ref = key.rpartition("!")
+        sheet = sheets.get(where.split("]", 1)[-1].strip("'"))
+        block = np.asarray(getattr(ranges, "value", ranges), dtype=object)
+        if sheet is None or block.ndim != 2:
+            continue
+        c1, r1, _, _ = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
+        for i, row in enumerate(block):
+            for j, value in enumerate(row):
+                values[sheet, f"{get_column_letter(c1 + j)}{r1 + i}"] = value
+    return values
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_the_formulas_package_recomputes_every_formula_cell(books, name):
+    pytest.importorskip("formulas")
+    count = assert_same(books[name], formulas_values(books[name]), "formulas")
+    assert count > (30_000 if name == "titanic" else 500)

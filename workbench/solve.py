@@ -1,0 +1,232 @@
+"""``workbench solve``: the lesson's Solver step, done by LibreOffice on the sheet's own formulas.
+
+Every model sheet of a workbook written by ``workbench build`` carries Excel's Solver
+model as hidden names: ``solver_opt``, the total-loss cell to minimise, and
+``solver_adj``, the yellow parameter cells. :func:`solve_workbook` hands that model
+to LibreOffice, headless: BFGS steps on finite differences minimise from the cells'
+values, as Excel's GRG Nonlinear would, then LibreOffice's nonlinear solver
+(``SwarmSolver``, differential evolution) searches the box ``[-bound, bound]`` for
+``seconds`` and, if it lands lower, its answer is polished too. Every loss on the way
+is LibreOffice recalculating the sheet. The workbook is saved by
+LibreOffice (as a user saving from LibreOffice would), in place and atomically, so
+``workbench check`` reads the result back.
+
+LibreOffice's ``uno`` module is rarely importable from a virtual environment, so the
+work happens in :mod:`workbench.uno_solver`, run by a Python that has it (the
+system's ``python3`` with ``python3-uno`` on Debian and Ubuntu; set
+``WORKBENCH_UNO_PYTHON`` to choose another).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+
+from .atomic import atomic_path
+from .errors import WorkbenchError, WorkbookError
+from .read_book import open_workbook
+from .recalc import _PROFILE, find_soffice
+
+#: Default half-width of the box the swarm searches: every fitted parameter of the lesson lies inside.
+BOUND = 5.0
+#: Default seconds of LibreOffice's swarm search, after the local polish.
+SECONDS = 10.0
+
+Progress = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What :func:`solve_workbook` did to one sheet."""
+
+    path: Path
+    sheet: str
+    start_loss: float
+    loss: float
+    params: tuple[float, ...]
+    seconds: float
+
+    def report(self) -> str:
+        return (
+            f"{self.path}: sheet {self.sheet!r}: total loss {self.start_loss:.10f} -> {self.loss:.10f}"
+            f" in {self.seconds:.1f} s ({len(self.params)} parameters); saved by LibreOffice"
+        )
+
+
+@dataclass(frozen=True)
+class SolverModel:
+    """A sheet's Solver model in 0-based (row, col) cells: objective, changing block, random start block."""
+
+    objective: tuple[int, int]
+    changing: tuple[tuple[int, int], tuple[int, int]]
+    start: tuple[tuple[int, int], tuple[int, int]] | None
+
+
+def solver_model(path: str | os.PathLike[str], sheet: str) -> SolverModel:
+    """Read ``sheet``'s Solver model (its hidden names) and where its grey random start lies.
+
+    Raises:
+        WorkbookError: the file is not an xlsx workbook, has no sheet ``sheet``, or the
+            sheet has no Solver model (``solver_opt`` and ``solver_adj``) on its own cells.
+    """
+    path = Path(path)
+    book = open_workbook(path)
+    try:
+        if sheet not in book.sheetnames:
+            raise WorkbookError(f"{path}: has no sheet {sheet!r} (its sheets: {', '.join(book.sheetnames)})")
+        ws = book[sheet]
+        names = getattr(ws, "defined_names", {})
+        refs = []
+        for name in ("solver_opt", "solver_adj"):
+            found = names.get(name)
+            where = list(found.destinations) if found is not None else []
+            if len(where) != 1 or where[0][0] != sheet:
+                raise WorkbookError(
+                    f"{path}: sheet {sheet!r} has no Solver model on its own cells (the hidden name {name});"
+                    " is it a sheet of a workbook written by `workbench build`?"
+                )
+            refs.append(where[0][1].replace("$", ""))
+        r, c = coordinate_to_tuple(refs[0].split(":")[0])
+        c0, r0, c1, r1 = range_boundaries(refs[1])
+        changing = ((r0 - 1, c0 - 1), (r1 - 1, c1 - 1))
+        return SolverModel((r - 1, c - 1), changing, _start_block(ws, changing))
+    finally:
+        book.close()
+
+
+def _start_block(ws, changing) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The grey random start: the same shape right below the parameters labelled ``Start...``
+    (linear, nnet, sigmoid), or three columns to their right headed ``Start1`` (mmult)."""
+    (r0, c0), (r1, c1) = changing
+    height = r1 - r0
+    below = ws.cell(r1 + 2, c0).value  # 1-based: the label left of the row under the block
+    if isinstance(below, str) and below.startswith("Start"):
+        return (r1 + 1, c0), (r1 + 1 + height, c1)
+    header = ws.cell(r0, c0 + 4).value  # the header above the block three columns right
+    if header == "Start1":
+        return (r0, c0 + 3), (r1, c1 + 3)
+    return None
+
+
+def uno_python() -> str | None:
+    """A Python that can ``import uno``: $WORKBENCH_UNO_PYTHON, this one, the system's or LibreOffice's."""
+    soffice = find_soffice()
+    candidates = [
+        os.environ.get("WORKBENCH_UNO_PYTHON"),
+        sys.executable,
+        "/usr/bin/python3",
+        shutil.which("python3"),
+        str(Path(os.path.realpath(soffice)).parent / "python") if soffice else None,
+    ]
+    for python in dict.fromkeys(filter(None, candidates)):
+        try:
+            done = subprocess.run([python, "-c", "import uno"], capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return python
+    return None
+
+
+def solve_workbook(
+    path: str | os.PathLike[str],
+    sheet: str = "linear",
+    *,
+    from_start: bool = False,
+    seconds: float = SECONDS,
+    bound: float = BOUND,
+    polish: bool = True,
+    progress: Progress | None = None,
+) -> SolveResult:
+    """Minimise ``sheet``'s Solver objective in LibreOffice and save the workbook in place.
+
+    Args:
+        path: a workbook written by ``workbench build`` (or any xlsx whose sheet has
+            Excel's Solver names ``solver_opt`` and ``solver_adj``).
+        sheet: the sheet whose model to solve.
+        from_start: first paste the grey random start over the yellow parameters.
+        seconds: how long LibreOffice's swarm searches (0: the polish alone).
+        bound: the swarm searches every parameter in ``[-bound, bound]``; the polish is unbounded.
+        polish: BFGS steps on finite differences from the cells' values (and from the swarm's answer).
+        progress: called with each progress event (a dict with ``phase``, ``seconds``, ``loss``...).
+
+    Raises:
+        WorkbenchError: LibreOffice or its Python bridge is missing, the file or sheet
+            is not a workbench workbook's, or LibreOffice fails. The file is then unchanged.
+    """
+    path = Path(path)
+    if not seconds >= 0 or not bound > 0:
+        raise WorkbenchError(f"solve needs seconds >= 0 and bound > 0; got seconds {seconds}, bound {bound}")
+    model = solver_model(path, sheet)
+    if from_start and model.start is None:
+        raise WorkbookError(f"{path}: sheet {sheet!r} has no grey random start to begin from")
+    soffice, python = find_soffice(), uno_python()
+    if soffice is None:
+        raise WorkbenchError(
+            "LibreOffice is not installed (no 'soffice' on PATH); apt-get install -y libreoffice-calc"
+        )
+    if python is None:
+        raise WorkbenchError(
+            "no Python can import LibreOffice's uno module; apt-get install -y python3-uno"
+            " (or set WORKBENCH_UNO_PYTHON to a Python that has it)"
+        )
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="workbench-solve-") as profile, atomic_path(path) as out:
+        (Path(profile) / "user").mkdir()
+        (Path(profile) / "user" / "registrymodifications.xcu").write_text(_PROFILE)
+        spec = {
+            "soffice": soffice,
+            "profile": profile,
+            "pipe": f"workbench-solve-{os.getpid()}-{time.monotonic_ns()}",
+            "src": str(path.resolve()),
+            "out": str(out.resolve()),
+            "sheet": sheet,
+            "objective": model.objective,
+            "changing": model.changing,
+            "start": model.start if from_start else None,
+            "bound": bound,
+            "seconds": seconds,
+            "polish": polish,
+        }
+        done = _run_driver(python, spec, progress)
+    return SolveResult(
+        path, sheet, done["start_loss"], done["loss"], tuple(done["params"]), time.perf_counter() - began
+    )
+
+
+def _run_driver(python: str, spec: dict, progress: Progress | None) -> dict:
+    driver = Path(__file__).with_name("uno_solver.py")
+    with subprocess.Popen(
+        [python, str(driver), json.dumps(spec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            done, failure = None, None
+            for line in proc.stdout:
+                event = json.loads(line)
+                if event["event"] == "progress" and progress is not None:
+                    progress(event)
+                elif event["event"] == "done":
+                    done = event
+                elif event["event"] == "error":
+                    failure = event["message"]
+            proc.wait()
+        except BaseException:  # Ctrl-C reached the driver too: let it shut LibreOffice down
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+        if done is None:
+            detail = failure or (proc.stderr.read().strip().splitlines() or ["no output"])[-1]
+            raise WorkbenchError(f"LibreOffice could not solve sheet {spec['sheet']!r}: {detail}")
+    return done
