@@ -72,7 +72,14 @@ def check_seed(seed: object, name: str = "seed") -> int:
     return seed
 
 
-def open_regular(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> io.BufferedReader:
+def open_regular(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    max_bytes: int,
+    missing: str = "no such file",
+    error: type[WorkbenchError] = WorkbenchError,
+) -> io.BufferedReader:
     """Open ``path`` for reading if it is a regular file of at most ``max_bytes``; else refuse.
 
     Opened with ``O_NONBLOCK`` and checked on the open descriptor, so a FIFO neither
@@ -85,17 +92,17 @@ def open_regular(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> 
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise WorkbenchError(f"{path}: no such file") from None
+        raise error(f"{path}: {missing}") from None
     except OSError as e:
-        raise WorkbenchError(f"{path}: cannot be read ({e.strerror or e})") from None
+        raise error(f"{path}: cannot be read ({e.strerror or e})") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise WorkbenchError(f"{path}: is a folder, not {what}")
+            raise error(f"{path}: is a folder, not {what}")
         if not stat.S_ISREG(info.st_mode):
-            raise WorkbenchError(f"{path}: is not a regular file (a FIFO, device or socket), so not {what}")
+            raise error(f"{path}: is not a regular file (a FIFO, device or socket), so not {what}")
         if info.st_size > max_bytes:
-            raise WorkbenchError(
+            raise error(
                 f"{path}: is {_size(info.st_size)}, larger than any {what} workbench reads"
                 f" (at most {_size(max_bytes)})"
             )
