@@ -49,6 +49,9 @@ def check_target(target: str | os.PathLike[str]) -> Path:
         info = os.lstat(target)
     except FileNotFoundError:
         return target
+    except NotADirectoryError:
+        above = next((p for p in target.parents if p.exists()), target.parent)
+        raise WorkbenchError(f"cannot write {target}: {above} is a file, not a folder") from None
     except OSError as e:
         raise WorkbenchError(f"cannot write {target}: {e.strerror or e}") from None
     if stat.S_ISLNK(info.st_mode):

@@ -326,6 +326,15 @@ def _abs(row: int, col: int) -> str:
 # --- everything for `workbench build` --------------------------------------------------------
 
 
+def regression_outputs() -> list[str]:
+    """The names of the files :func:`write_regression_outputs` writes, in order."""
+    names = []
+    for name in DATASETS:
+        names += [f"{name}.xlsx", f"{name}_fit.png", *(["line_descent.gif"] if name == "line" else [])]
+        names += [f"{name}_loss.png", *(["relu_units.png"] if name == "relu" else [])]
+    return names
+
+
 def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
     """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
 
