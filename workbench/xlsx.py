@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import io
 import os
+import re
 from collections.abc import Collection, Iterator
 
 import xlsxwriter
@@ -180,6 +181,22 @@ def new_workbook(
             raise WorkbenchError(f"cannot write workbook {path}: {reason}") from e
         finally:
             book.fileclosed = True  # closed or abandoned: never retried when the object is collected
+
+
+# XlsxWriter reads a chart title, axis or series name that looks like ``Sheet!A1`` as a
+# reference to that cell (xlsxwriter.chart.Chart._process_names), and offers no escape.
+_LOOKS_LIKE_REF = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
+WORD_JOINER = "\u2060"
+
+
+def chart_text(text: str) -> str:
+    """``text`` for a chart's title, axis or series name, shown as written, never a reference.
+
+    Text from the user (a CSV header ``data!B2``, a file ``q!A1.csv``) that XlsxWriter would
+    read as a cell reference gets an invisible WORD JOINER (U+2060) after each ``!``: the
+    chart shows the same characters, stored as text. Other text is returned unchanged.
+    """
+    return text.replace("!", "!" + WORD_JOINER) if _LOOKS_LIKE_REF.match(text) else text
 
 
 def check_rows(n_rows: int, first_row: int, *, sheet: str) -> None:
