@@ -313,7 +313,7 @@ class Book:
         parser.EndElementHandler = lambda tag: end(tag.rpartition(":")[2])
         parser.CharacterDataHandler = text
         parser.buffer_text = True
-        read = 0
+        read, stopped = 0, False
         try:
             with self.zip.open(info) as stream:
                 while chunk := stream.read(_CHUNK):
@@ -322,11 +322,12 @@ class Book:
                         raise self._error(
                             part, f"inflates to more than {limit:,} bytes; workbench reads at most that"
                         )
-                    parser.Parse(chunk, False)
+                    try:
+                        stopped or parser.Parse(chunk, False)
+                    except _Stop:  # the rest is still inflated (not parsed), so a bad CRC is caught
+                        stopped = True
                     yield
-            parser.Parse(b"", True)
-        except _Stop:
-            return
+            stopped or parser.Parse(b"", True)
         except WorkbenchError:
             raise
         except expat.ExpatError as e:
