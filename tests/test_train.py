@@ -295,7 +295,11 @@ def test_defaults_are_documented_recipes():
         (("nnet",), {"starts": 0}, "starts must be a whole number >= 1; got 0"),
         (("nnet",), {"starts": 2.5}, "starts must be a whole number >= 1; got 2.5"),
         (("nnet",), {"gauss_newton": -2}, "gauss_newton must be a whole number >= 0; got -2"),
-        (("linear",), {"lr": 0.0}, "the learning rate must be positive; got 0.0"),
+        (("linear",), {"lr": 0.0}, "the learning rate must be a positive finite number; got 0.0"),
+        (("linear",), {"lr": float("inf")}, "the learning rate must be a positive finite number; got inf"),
+        (("linear",), {"lr": float("nan")}, "the learning rate must be a positive finite number; got nan"),
+        (("linear",), {"seed": -1}, "seed must be a whole number from 0 to 4294967295; got -1"),
+        (("linear",), {"seed": 2**32}, "seed must be a whole number from 0 to 4294967295; got 4294967296"),
         (("linear",), {"method": "lbfgs", "starts": True}, "starts must be a whole number >= 1; got True"),
     ],
 )

@@ -60,11 +60,13 @@ import numpy as np
 import pandas as pd
 
 from . import pictures, train
+from .atomic import check_target
 from .descent import add_titanic_descent_sheet
 from .errors import WorkbenchError
-from .features import FillValues, lesson_table
+from .features import FEATURES, FillValues, lesson_table
+from .limits import check_memory, check_seed
 from .models import one_thread
-from .regression_book import write_regression_outputs
+from .regression_book import regression_outputs, write_regression_outputs
 from .submission import kaggle_submission, write_submission
 from .titanic import TEST_CSV, load_titanic
 from .titanic_book import input_ranges, write_titanic_book
@@ -93,6 +95,16 @@ SHEET_FITS: dict[str, dict[str, object]] = {
     "nnet": {"model": "nnet", "method": "gd", **asdict(NNET_RECIPE)},
     "sigmoid": {"model": "linear", "method": "lbfgs", "sigmoid": True},
 }
+
+#: Every file :func:`build_all` writes into ``out``, in order.
+OUTPUTS: tuple[str, ...] = ("titanic.xlsx", "titanic_loss.png", "submission.csv", *regression_outputs())
+
+#: The fewest passengers (rows with an Age) the build fits: one per parameter of the linear
+#: model, so its least-squares optimum is one point.
+MIN_ROWS = len(FEATURES)
+
+#: Memory of writing the workbooks, per passenger: XlsxWriter keeps every cell of a sheet.
+WRITE_BYTES_PER_ROW = 20_000
 
 #: ``progress(stage, done, total)``: what the build is doing, e.g. to draw a progress bar.
 Progress = Callable[[str, int, int], None]
@@ -160,10 +172,18 @@ def build_all(
 
     Raises:
         DataError: ``data`` is not a Titanic training CSV.
-        WorkbenchError: ``out`` cannot be written (checked before any fitting).
+        WorkbenchError: ``seed`` is not a 32-bit seed, ``out`` cannot be written, an output
+            name is taken by something other than a regular file, there are fewer than
+            :data:`MIN_ROWS` passengers, or the build would need more memory than the budget
+            (:mod:`workbench.limits`). All of it is checked before anything is fitted or written.
     """
+    if seed is not None:
+        check_seed(seed)
+    folder = _writable_folder(out)
+    for name in OUTPUTS:
+        check_target(folder / name)
     with one_thread():  # see the module docstring: same numbers, far less time on a shared machine
-        return _build(data, _writable_folder(out), seed, progress)
+        return _build(data, folder, seed, progress)
 
 
 def _build(
@@ -172,6 +192,7 @@ def _build(
     began = time.perf_counter()
     passengers = load_titanic(data)
     table = lesson_table(passengers)
+    _check_size(data, len(passengers), len(table))
     loaded = time.perf_counter()
 
     fits, comparison, histories = _fit_all(table, SEED if seed is None else seed, progress)
@@ -226,15 +247,42 @@ def _build(
 
 
 def _writable_folder(out: str | os.PathLike[str]) -> Path:
-    """``out`` as an existing folder we may write into, or a clear error before any work."""
+    """``out`` as an existing folder we may write into (created, empty, if missing), or a clear error."""
+    if not str(out).strip():
+        raise WorkbenchError("the output folder is empty; give a folder name (e.g. --out workbooks)")
     out = Path(out)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise WorkbenchError(f"cannot write to the folder {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise WorkbenchError(f"cannot write to the folder {out}: permission denied")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise WorkbenchError(f"cannot write to the folder {out}: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise WorkbenchError(f"cannot write to the folder {out}: permission denied")
     return out
+
+
+def _check_size(data: str | os.PathLike[str] | None, raw: int, rows: int) -> None:
+    """Refuse too few passengers to fit, or so many that the build would exhaust memory."""
+    where = "the training data" if data is None else str(data)
+    if rows < MIN_ROWS:
+        raise WorkbenchError(
+            f"{where}: has {rows} passenger{'s' if rows != 1 else ''} with an Age (of {raw} rows);"
+            f" the build needs at least {MIN_ROWS}, one per parameter of the linear model"
+        )
+    fit = train.fit_memory(
+        "nnet",
+        rows,
+        starts=NNET_RECIPE.starts,
+        epochs=NNET_RECIPE.epochs,
+        gauss_newton=NNET_RECIPE.gauss_newton,
+    )
+    check_memory(
+        fit + raw * WRITE_BYTES_PER_ROW, f"building from {where} ({raw:,} rows)", "the number of rows"
+    )
 
 
 def fit_sheet(

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 import pandas as pd
-from openpyxl.utils.cell import coordinate_to_tuple
 
 from .errors import WorkbookError
 from .features import RAW, lesson_table
 from .models import accuracy, mse
-from .read_book import open_workbook, read_params
+from .read_book import check_model_sheets, read_params
 from .titanic_book import MODEL_SHEETS
+from .xlsx_reader import Book, cell_name
 
 #: Largest difference between Python's value and the file's that still counts as agreeing.
 TOLERANCE = 1e-9
@@ -159,64 +158,62 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
 
 def _stored_values(path: Path) -> dict[str, tuple[pd.DataFrame, float | None, float | None]]:
     """Per model sheet: its passengers as a lesson table, and its stored total loss and accuracy."""
-    book = open_workbook(path)
-    try:
-        return {sheet: _sheet_values(path, book, sheet) for sheet in MODEL_SHEETS}
-    finally:
-        book.close()
+    with Book(path) as book:
+        check_model_sheets(book)
+        return {sheet: _sheet_values(book, sheet) for sheet in MODEL_SHEETS}
 
 
-def _sheet_values(
-    path: Path, book: openpyxl.Workbook, sheet: str
-) -> tuple[pd.DataFrame, float | None, float | None]:
-    ws = book[sheet]
-    cells = [list(row) for row in ws.iter_rows(values_only=True)]
-    header = next((i for i, row in enumerate(cells) if row and row[0] == "Survived"), None)
-    if header is None:
+def _sheet_values(book: Book, sheet: str) -> tuple[pd.DataFrame, float | None, float | None]:
+    """Stream the sheet once, keeping only the raw columns below the header and three cells."""
+    path = book.path
+    row, col, _, _ = book.range(sheet, "solver_opt", "Solver objective")
+    wanted = {(row, col - 1), (row, col), (row + 1, col - 1), (row + 1, col)}
+    seen: dict[tuple[int, int], object] = {}
+    names: dict[str, int] | None = None
+    columns: dict[str, list[object]] = {name: [] for name in RAW}
+    header = ended = 0
+    for r, cells in book.rows(sheet):
+        seen.update({(r, c): cells.get(c) for rr, c in wanted if rr == r})
+        if names is None:
+            if cells.get(1) == "Survived":
+                header = r
+                names = {v: c for c, v in sorted(cells.items(), reverse=True) if isinstance(v, str)}
+                missing = [name for name in RAW if name not in names]
+                if missing:
+                    raise WorkbookError(
+                        f"{path}: sheet {sheet!r} has no column {missing[0]!r} in its header row"
+                    )
+        elif not ended:
+            if r != header + 1 + len(columns["Survived"]) or cells.get(1) is None:
+                ended = r  # the passengers end at the first empty row
+            else:
+                for name in RAW:
+                    columns[name].append(
+                        _raw_value(path, sheet, name, names[name], r, cells.get(names[name]))
+                    )
+    if names is None:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no header row starting with 'Survived'")
-    names = cells[header]
-    missing = [name for name in RAW if name not in names]
-    if missing:
-        raise WorkbookError(f"{path}: sheet {sheet!r} has no column {missing[0]!r} in its header row")
-    data = []
-    for i in range(header + 1, len(cells)):
-        if not cells[i] or cells[i][0] is None:
-            break
-        data.append(cells[i])
-    if not data:
+    if not columns["Survived"]:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no passengers below its header row")
-    raw = {"PassengerId": np.arange(1, len(data) + 1)}
-    for name in RAW:
-        j = names.index(name)
-        values = [row[j] if j < len(row) else None for row in data]
-        text = name in ("Sex", "Embarked")
-        for k, v in enumerate(values):
-            if v is None or isinstance(v, bool) or isinstance(v, str) != text:
-                cell = f"{openpyxl.utils.get_column_letter(j + 1)}{header + 2 + k}"
-                raise WorkbookError(
-                    f"{path}: cell {sheet}!{cell} ({name}) holds {v!r};"
-                    f" expected {'text' if text else 'a number'}"
-                )
-        raw[name] = values
-    table = lesson_table(pd.DataFrame(raw))
-
-    objective = getattr(ws, "defined_names", {}).get("solver_opt")
-    if objective is None:
-        raise WorkbookError(f"{path}: sheet {sheet!r} has no Solver objective (the name solver_opt)")
-    row, col = coordinate_to_tuple(next(iter(objective.destinations))[1].replace("$", ""))
-    label = _cell(cells, row + 1, col - 1)
+    n = len(columns["Survived"])
+    table = lesson_table(pd.DataFrame({"PassengerId": np.arange(1, n + 1), **columns}))
+    label = seen.get((row + 1, col - 1))
     if label != "Accuracy:":
         raise WorkbookError(
-            f"{path}: sheet {sheet!r}: expected 'Accuracy:' below the total loss's label; found {label!r}"
+            f"{path}: sheet {sheet!r}: expected 'Accuracy:' below the total loss's label; found {label!r:.40}"
         )
-    return table, _number(_cell(cells, row, col)), _number(_cell(cells, row + 1, col))
+    return table, _number(seen.get((row, col))), _number(seen.get((row + 1, col)))
 
 
-def _cell(cells: list[list[object]], row: int, col: int) -> object:
-    """The value at 1-based (row, col), None beyond the sheet's end."""
-    if row - 1 < len(cells) and col - 1 < len(cells[row - 1]):
-        return cells[row - 1][col - 1]
-    return None
+def _raw_value(path: Path, sheet: str, name: str, col: int, row: int, v: object) -> object:
+    """A passenger's raw value: text for Sex and Embarked, a finite number for the rest."""
+    text = name in ("Sex", "Embarked")
+    if v is None or isinstance(v, bool) or isinstance(v, str) != text:
+        raise WorkbookError(
+            f"{path}: cell {sheet}!{cell_name(row, col)} ({name}) holds {v!r:.40};"
+            f" expected {'text' if text else 'a number'}"
+        )
+    return v
 
 
 def _number(value: object) -> float | None:

@@ -15,9 +15,11 @@ status 2; ``--debug`` also prints the traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
@@ -25,8 +27,9 @@ from .errors import WorkbenchError
 
 PROG = "workbench"
 
-#: Exit statuses, as diff and grep use them.
-OK, DISAGREE, ERROR = 0, 1, 2
+#: Exit statuses, as diff and grep use them; a closed output pipe (``| head -1``) ends the
+#: command quietly with the status a shell reports for SIGPIPE, as other Unix tools do.
+OK, DISAGREE, ERROR, PIPE = 0, 1, 2, 141
 
 _MAIN_HELP = """\
 fast.ai's Titanic spreadsheet lesson (Practical Deep Learning 2022, lesson 3) as software:
@@ -141,8 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .models import one_thread
 
-        with one_thread():
-            return args.run(args)
+        # Every problem a user can act on is raised as an error; numpy's overflow notes are not.
+        with one_thread(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            status = args.run(args)
+            sys.stdout.flush()
+            return status
+    except BrokenPipeError:
+        # Whoever read our output has gone: say nothing, and let nothing flush at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE
     except (WorkbenchError, OSError) as e:
         if args.debug:
             traceback.print_exc()
@@ -187,6 +198,10 @@ def _fit(args: argparse.Namespace) -> int:
     from .titanic import load_titanic
     from .train import fit
 
+    if args.json is not None:
+        from .atomic import check_target
+
+        check_target(args.json)  # before the fit, not after it
     table = lesson_table(load_titanic(args.data))
     options = {
         "lr": args.lr,
@@ -245,11 +260,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from .atomic import check_target
     from .build import SEED, fit_sheet
     from .features import FillValues, lesson_table
+    from .limits import check_seed
     from .submission import Params, kaggle_submission, load_params, write_submission
     from .titanic import TEST_CSV, load_titanic
 
+    check_target(args.out)  # before any reading or fitting
+    if args.seed is not None:
+        check_seed(args.seed, "--seed")
     table = lesson_table(load_titanic(args.data))
     if args.params is not None:
         found = load_params(args.params, args.model)

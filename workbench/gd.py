@@ -73,13 +73,15 @@ def gradient_descent(
     if epochs < 0:
         raise ValueError(f"epochs must be 0 or more; got {epochs}")
     params = start.detach().clone().requires_grad_(True)
-    history: list[torch.Tensor] = []
+    history = None  # filled in place: no allocation per epoch, so memory stays flat
     growing = None  # per start: how many epochs in a row the loss has grown
     for epoch in range(epochs + 1):
         loss = loss_fn(params)
         value = loss.detach()
-        growing = _check(value, history[-1] if history else None, growing, lr, epoch)
-        history.append(value)
+        if history is None:
+            history = torch.empty((epochs + 1, *value.shape), dtype=value.dtype)
+        growing = _check(value, history[epoch - 1] if epoch else None, growing, lr, epoch)
+        history[epoch] = value
         if callback is not None:
             callback(epoch, value)
         if epoch == epochs:
@@ -89,7 +91,7 @@ def gradient_descent(
             params -= lr * params.grad
         if zero_grad:
             params.grad.zero_()
-    return Descent(params.detach(), torch.stack(history))
+    return Descent(params.detach(), history)
 
 
 def _check(

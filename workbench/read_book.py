@@ -7,35 +7,23 @@ so Python can evaluate what was found in Excel::
 
     params = wb.read_params("workbooks/titanic.xlsx")
     wb.mse("nnet", params["nnet"], wb.lesson_table())
+
+The file is read by :mod:`workbench.xlsx_reader`, which trusts nothing in it: sizes
+are bounded, XML entities refused, and only the rows down to the parameters are read.
+Parameters are only ever the finite numbers in the named cells.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
-import openpyxl
-from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .errors import WorkbookError
 from .models import param_shape
 from .titanic_book import MODEL_SHEETS
-
-
-def open_workbook(path: Path) -> openpyxl.Workbook:
-    """Open an xlsx file read-only with its stored values, or raise a WorkbookError saying why not."""
-    if not path.is_file():
-        raise WorkbookError(f"{path}: no such workbook")
-    if not zipfile.is_zipfile(path):
-        raise WorkbookError(f"{path}: is not an .xlsx workbook (an xlsx file is a zip archive; this is not)")
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many kinds for a damaged or foreign file
-        raise WorkbookError(
-            f"{path}: cannot be read as an .xlsx workbook ({type(e).__name__}: {e})"
-        ) from None
+from .xlsx_reader import Book, cell_name
 
 
 def read_params(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -47,58 +35,52 @@ def read_params(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         ``linear`` model, evaluated with ``sigmoid=True``.
 
     Raises:
-        WorkbookError: the file is missing or not an xlsx workbook, a model sheet or its
-            Solver parameter range is missing or has the wrong size, or a parameter cell
-            is empty or not a number (the message names the cell).
+        WorkbookError: the file is missing, not a regular file, not an xlsx workbook or
+            a damaged one, a model sheet or its Solver parameter range is missing or has
+            the wrong size, or a parameter cell is empty or not a finite number (the
+            message names the cell).
     """
-    path = Path(path)
-    book = open_workbook(path)
-    try:
-        missing = [s for s in MODEL_SHEETS if s not in book.sheetnames]
-        if missing:
-            raise WorkbookError(
-                f"{path}: is not a workbench Titanic workbook: it has no sheet {missing[0]!r}"
-                f" (its sheets: {', '.join(book.sheetnames)}); write one with write_titanic_book()"
-            )
-        return {sheet: _sheet_params(path, book, sheet, model) for sheet, model in MODEL_SHEETS.items()}
-    finally:
-        book.close()
+    with Book(path) as book:
+        check_model_sheets(book)
+        return {sheet: _sheet_params(book, sheet, model) for sheet, model in MODEL_SHEETS.items()}
 
 
-def _sheet_params(path: Path, book: openpyxl.Workbook, sheet: str, model: str) -> np.ndarray:
-    ws = book[sheet]
-    name = getattr(ws, "defined_names", {}).get("solver_adj")
-    if name is None:
+def check_model_sheets(book: Book) -> None:
+    """Refuse a workbook without every model sheet."""
+    missing = [s for s in MODEL_SHEETS if s not in book.sheetnames]
+    if missing:
         raise WorkbookError(
-            f"{path}: sheet {sheet!r} has no Solver parameter range (the defined name solver_adj),"
-            " so it is not a workbench Titanic workbook"
+            f"{book.path}: is not a workbench Titanic workbook: it has no sheet {missing[0]!r}"
+            f" (its sheets: {', '.join(book.sheetnames)[:200]}); write one with write_titanic_book()"
         )
-    destinations = list(name.destinations)
-    if len(destinations) != 1 or destinations[0][0] != sheet:
-        raise WorkbookError(
-            f"{path}: sheet {sheet!r}: Solver's parameter range {name.attr_text!r} should be one block"
-            f" of cells on the sheet {sheet!r}"
-        )
-    min_col, min_row, max_col, max_row = range_boundaries(destinations[0][1].replace("$", ""))
+
+
+def _sheet_params(book: Book, sheet: str, model: str) -> np.ndarray:
+    path: Path = book.path
+    row1, col1, row2, col2 = book.range(sheet, "solver_adj", "Solver parameter range")
     shape = param_shape("mmult" if sheet == "mmult" else model)
-    block = (max_row - min_row + 1, max_col - min_col + 1)
+    block = (row2 - row1 + 1, col2 - col1 + 1)
     if block != (shape if len(shape) == 2 else (1, *shape)):
         raise WorkbookError(
-            f"{path}: sheet {sheet!r}: Solver's parameter range {destinations[0][1]} has"
-            f" {block[0]} x {block[1]} cells; {model} needs {' x '.join(map(str, shape))}"
+            f"{path}: sheet {sheet!r}: Solver's parameter range"
+            f" {cell_name(row1, col1)}:{cell_name(row2, col2)}"
+            f" has {block[0]} x {block[1]} cells; {model} needs {' x '.join(map(str, shape))}"
         )
-    values = np.empty(block, dtype="float64")
-    rows = ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True)
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
-            cell = f"{sheet}!{get_column_letter(min_col + j)}{min_row + i}"
-            if value is None:
-                raise WorkbookError(f"{path}: parameter cell {cell} is empty; expected a number")
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise WorkbookError(f"{path}: parameter cell {cell} holds {value!r}; expected a number")
-            if not np.isfinite(value):
+    values = np.full(block, np.nan)
+    for row, cells in book.rows(sheet, last=row2):
+        if row < row1:
+            continue
+        for col in range(col1, col2 + 1):
+            value = cells.get(col)
+            if isinstance(value, float):
+                values[row - row1, col - col1] = value
+            elif value is not None:
                 raise WorkbookError(
-                    f"{path}: parameter cell {cell} holds {value!r}; expected a finite number"
+                    f"{path}: parameter cell {sheet}!{cell_name(row, col)} holds {value!r:.40};"
+                    " expected a number"
                 )
-            values[i, j] = value
+    for i, j in zip(*np.nonzero(np.isnan(values)), strict=True):
+        raise WorkbookError(
+            f"{path}: parameter cell {sheet}!{cell_name(row1 + i, col1 + j)} is empty; expected a number"
+        )
     return values.reshape(shape)

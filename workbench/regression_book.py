@@ -34,7 +34,7 @@ from .book_style import Styles, set_up_page, styles
 from .descent import Block, DescentSheet, write_descent_sheet
 from .errors import WorkbenchError
 from .regression import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
-from .xlsx import check_rows, new_workbook
+from .xlsx import chart_text, check_rows, new_workbook
 
 #: Points on the model sheet's fitted curve.
 CURVE_POINTS = 41
@@ -266,9 +266,10 @@ def _model_sheet(
     )
     chart.add_series({**fitted, "line": {"width": 2.25, "color": "#2F5597"}, "marker": {"type": "none"}})
     what = "the points and the fitted curve" if d_x == 1 else "predictions against the truth"
-    chart.set_title({"name": f"{data.name}: {what}", "name_font": {"size": 12}})
-    chart.set_x_axis({"name": x_name, "major_gridlines": {"visible": False}})
-    chart.set_y_axis({"name": data.y_name if d_x == 1 else f"predicted {data.y_name}"})
+    # Names from the user's CSV (its file name, its header) stay text: see chart_text.
+    chart.set_title({"name": chart_text(f"{data.name}: {what}"), "name_font": {"size": 12}})
+    chart.set_x_axis({"name": chart_text(x_name), "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"name": chart_text(data.y_name if d_x == 1 else f"predicted {data.y_name}")})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 620, "height": 380})
     ws.insert_chart(header, chart_col, chart)
@@ -324,6 +325,15 @@ def _abs(row: int, col: int) -> str:
 
 
 # --- everything for `workbench build` --------------------------------------------------------
+
+
+def regression_outputs() -> list[str]:
+    """The names of the files :func:`write_regression_outputs` writes, in order."""
+    names = []
+    for name in DATASETS:
+        names += [f"{name}.xlsx", f"{name}_fit.png", *(["line_descent.gif"] if name == "line" else [])]
+        names += [f"{name}_loss.png", *(["relu_units.png"] if name == "relu" else [])]
+    return names
 
 
 def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:

@@ -16,8 +16,8 @@ in Excel (:func:`~workbench.read_book.read_params`); :func:`load_params` reads b
 from __future__ import annotations
 
 import json
+import math
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,13 +26,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .atomic import write_text
+from .atomic import check_target, write_text
 from .errors import WorkbenchError
 from .features import FEATURES, FillValues, prediction_table
+from .limits import open_regular
 from .models import MODELS, as_params, predict
+from .xlsx_reader import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from .train import Fit
+
+#: The largest JSON parameter file read (a real one is about 1 KB), and its deepest nesting.
+MAX_JSON_BYTES = 2**20
+MAX_JSON_DEPTH = 8
 
 #: What a parameter file or workbook can hold: the three models, and ``sigmoid``
 #: (the ``linear`` model squashed into 0..1, the workbook's ``sigmoid`` sheet).
@@ -86,7 +92,7 @@ def kaggle_submission(
 
 def write_submission(path: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
     """Write a submission as Kaggle wants it (``PassengerId,Survived``), whole or not at all."""
-    _check_target(path)
+    check_target(path)
     lines = ["PassengerId,Survived", *(f"{int(i)},{int(s)}" for i, s in frame.itertuples(index=False))]
     return write_text(path, "\n".join(lines) + "\n")
 
@@ -98,7 +104,7 @@ def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
     order), ``params`` (nested lists in the model's shape), ``start``, ``loss``,
     ``accuracy`` and the training settings. :func:`load_params` reads it back exactly.
     """
-    _check_target(path)
+    check_target(path)
     record = {
         "model": fit.model,
         "sigmoid": bool(fit.sigmoid),
@@ -118,15 +124,6 @@ def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
     return write_text(path, json.dumps(record, indent=2) + "\n")
 
 
-def _check_target(path: str | os.PathLike[str]) -> None:
-    """A clear error for an output path that can never be a file."""
-    path = Path(path)
-    if path.is_dir():
-        raise WorkbenchError(f"cannot write {path}: it is a folder; give a file name")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise WorkbenchError(f"cannot write {path}: {path.parent} is a file, not a folder")
-
-
 def load_params(path: str | os.PathLike[str], kind: str | None = None) -> Params:
     """Read parameters from a JSON file (:func:`write_params`) or a workbench workbook.
 
@@ -144,42 +141,84 @@ def load_params(path: str | os.PathLike[str], kind: str | None = None) -> Params
     if kind is not None and kind not in KINDS:
         raise WorkbenchError(f"unknown model {kind!r}; choose one of {', '.join(KINDS)}")
     path = Path(path)
-    if not path.is_file():
-        raise WorkbenchError(f"{path}: no such parameter file or workbook")
-    if zipfile.is_zipfile(path):
+    with open_regular(
+        path, what="a parameter file or workbook", max_bytes=MAX_FILE_BYTES, missing="no such parameter file"
+    ) as f:
+        head = f.read(MAX_JSON_BYTES + 1)
+    if head.startswith(b"PK"):  # a zip archive: a workbook
         from .read_book import read_params
 
         sheet = kind or "nnet"
         model = "linear" if sheet == "sigmoid" else sheet
         return Params(model, read_params(path)[sheet], sheet == "sigmoid", f"{path}, sheet {sheet}")
-    return _json_params(path, kind)
+    if len(head) > MAX_JSON_BYTES:
+        raise WorkbenchError(
+            f"{path}: is larger than any JSON parameter file ({MAX_JSON_BYTES:,} bytes at most)"
+        )
+    return _json_params(path, head, kind)
 
 
-def _json_params(path: Path, kind: str | None) -> Params:
+def _json_params(path: Path, data: bytes, kind: str | None) -> Params:
+    def whole(text: str) -> int:
+        if len(text.lstrip("-")) > 18:
+            raise ValueError(f"the number {text[:20]}... is too long")
+        return int(text)
+
+    def constant(text: str) -> float:
+        raise ValueError(f"{text} is not a finite number")
+
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        record = json.loads(data.decode("utf-8"), parse_int=whole, parse_constant=constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        reason = "nested too deeply" if isinstance(e, RecursionError) else e
         raise WorkbenchError(
             f"{path}: is neither a JSON parameter file (as `workbench fit --json` writes) nor an"
-            f" .xlsx workbook ({e})"
+            f" .xlsx workbook ({reason})"
         ) from None
+    if _depth(record) > MAX_JSON_DEPTH:
+        raise WorkbenchError(
+            f"{path}: is nested more than {MAX_JSON_DEPTH} levels deep; not a parameter file"
+        )
     if not isinstance(record, dict) or "model" not in record or "params" not in record:
         raise WorkbenchError(f"{path}: a parameter file needs the keys 'model' and 'params'")
-    model, sigmoid = record["model"], bool(record.get("sigmoid", False))
-    if model not in MODELS:
-        raise WorkbenchError(f"{path}: unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    model, sigmoid = record["model"], record.get("sigmoid", False)
+    if not isinstance(model, str) or model not in MODELS:
+        raise WorkbenchError(f"{path}: unknown model {model!r:.40}; expected one of {', '.join(MODELS)}")
+    if not isinstance(sigmoid, bool):
+        raise WorkbenchError(f"{path}: 'sigmoid' must be true or false; got {sigmoid!r:.40}")
     features = record.get("features", list(FEATURES))
     if features != list(FEATURES):
         raise WorkbenchError(
-            f"{path}: the parameters were fitted on the inputs {features}; workbench's are {list(FEATURES)}"
+            f"{path}: the parameters were fitted on the inputs {str(features)[:200]};"
+            f" workbench's are {list(FEATURES)}"
         )
     found = Params(model, np.empty(0), sigmoid, str(path))
     if kind is not None and kind != found.kind:
         raise WorkbenchError(f"{path}: holds {found.kind} parameters, not {kind}")
+    numbers = record["params"]
+    if not _all_numbers(numbers):
+        raise WorkbenchError(
+            f"{path}: 'params' must be numbers in {model}'s shape, all finite (not true/false, text or null)"
+        )
     try:
-        params = as_params(model, record["params"]).numpy()
-    except (TypeError, ValueError) as e:
+        params = as_params(model, numbers).numpy()
+    except (TypeError, ValueError, OverflowError) as e:
         raise WorkbenchError(f"{path}: 'params' must be numbers in {model}'s shape ({e})") from None
     except WorkbenchError as e:
         raise WorkbenchError(f"{path}: {e}") from None
     return Params(model, params, sigmoid, str(path))
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _all_numbers(value: object) -> bool:
+    """Nested lists of finite ints and floats, booleans excluded (JSON's true is not 1.0)."""
+    if isinstance(value, list):
+        return all(_all_numbers(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .csvfile import read_csv, to_float
+from .csvfile import read_csv, to_float, to_whole
 from .errors import DataError
 
 # Kaggle's files ship inside the package (workbench/data/titanic/), so an installed wheel has them.
@@ -32,6 +32,12 @@ TEST_CSV = DATA_DIR / "test.csv"
 REQUIRED = ("PassengerId", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
 SEXES = ("male", "female")
 PORTS = ("S", "C", "Q")  # Southampton, Cherbourg, Queenstown
+
+#: The largest value a real passenger list holds, with room to spare: the Titanic's oldest
+#: passenger was 80, its dearest ticket 512.33 pounds, its largest family 8 siblings and
+#: 9 parents or children. Larger values are typing mistakes (or attacks) that would wreck
+#: the fits' scaling, so the loader names them. PassengerId must be exact in a double.
+LIMITS = {"Age": 150, "Fare": 10_000, "SibSp": 20, "Parch": 20, "PassengerId": 2**53}
 
 
 def load_titanic(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -104,11 +110,11 @@ class _Checker:
         """Whole numbers; no field may be empty."""
         parsed = np.zeros(len(values), dtype=np.int64)
         for i, v in enumerate(values):
-            x = to_float(v) if v else None
-            if x is None or x != round(x) or abs(x) > 2**53:
-                found = "is empty" if not v else f"has {v!r}"
-                raise self.fail(name, i, f"{found}; expected a whole number")
-            parsed[i] = int(x)
+            x = to_whole(v) if v else None
+            if x is None:
+                found = "is empty" if not v else f"has {v[:40]!r}"
+                raise self.fail(name, i, f"{found}; expected a whole number (at most 2**53)")
+            parsed[i] = x
         return pd.Series(parsed, dtype="int64")
 
     def category(self, name: str, values: list[str], allowed: Sequence[str], *, blank_ok: bool) -> pd.Series:
@@ -125,6 +131,14 @@ class _Checker:
         if bad.any():
             i = int(np.argmax(bad))
             raise self.fail(name, i, f"has {col.iloc[i]}; expected one of {', '.join(map(str, allowed))}")
+
+    def at_most(self, name: str, col: pd.Series, limit: float) -> None:
+        bad = (col > limit).to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise self.fail(
+                name, i, f"has {col.iloc[i]:g}; no passenger list has a {name} above {limit:,} (see LIMITS)"
+            )
 
     def not_negative(self, name: str, col: pd.Series) -> None:
         bad = (col < 0).to_numpy()
@@ -154,6 +168,8 @@ def _parse(path: Path, header: list[str], rows: list[list[str]], lines: list[int
         check.one_of("Survived", out["Survived"], (0, 1))
     for name in ("SibSp", "Parch", "Age", "Fare"):
         check.not_negative(name, out[name])
+    for name, limit in LIMITS.items():
+        check.at_most(name, out[name], limit)
     ids = out["PassengerId"].to_numpy()
     _, first = np.unique(ids, return_index=True)
     if len(first) < len(ids):

@@ -42,7 +42,7 @@ from .errors import WorkbenchError
 from .features import COLUMNS, DERIVED, FEATURES, RAW
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
-from .xlsx import check_rows, new_workbook
+from .xlsx import chart_text, check_rows, new_workbook
 
 #: The model sheets, and the model each one evaluates (``sigmoid`` is ``linear`` squashed).
 MODEL_SHEETS: dict[str, str] = {"linear": "linear", "nnet": "nnet", "mmult": "mmult", "sigmoid": "linear"}
@@ -696,7 +696,7 @@ def _summary_sheet(
             end = row + 1 + len(curve)
             chart.add_series(
                 {
-                    "name": name,
+                    "name": chart_text(name),
                     "categories": ["summary", row + 2, 0, end, 0],
                     "values": ["summary", row + 2, j, end, j],
                     "line": {"width": 1.75},

@@ -34,6 +34,7 @@ start and transposes the result: ``fit("mmult", seed=s).params`` is exactly
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -47,6 +48,7 @@ import torch
 from .errors import DivergenceError, WorkbenchError
 from .features import lesson_table
 from .gd import gradient_descent
+from .limits import check_memory, check_seed
 from .models import (
     DTYPE,
     accuracy,
@@ -98,6 +100,13 @@ GN_RIDGE = 1e-9
 
 #: Newton steps at most after each L-BFGS run (see :func:`_newton`); two or three suffice.
 NEWTON_STEPS = 6
+
+#: Memory of a gd fit, per random start and table row: what one forward and backward pass
+#: of all starts holds at once (measured at 157 bytes for the net with a sigmoid), and per
+#: parameter what a Gauss-Newton step adds (its (K, n, P) jacobian and the products made
+#: from it: measured about 2 copies plus 12 numbers per row). See :func:`fit_memory`.
+GD_BYTES = 192
+GN_COPIES, GN_EXTRA = 2, 12
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +189,23 @@ def start_params(model: str, seed: int = 0, starts: int = 1) -> np.ndarray:
     return np.ascontiguousarray(drawn.swapaxes(-1, -2)) if model == "mmult" else drawn
 
 
+def fit_memory(
+    model: str, rows: int, *, method: str = "gd", starts: int = 1, epochs: int = 0, gauss_newton: int = 0
+) -> int:
+    """About how many bytes :func:`fit` needs beyond what Python and torch hold already.
+
+    gd runs every start on every row at once, so it needs ``starts x rows`` numbers for each
+    tensor of its forward and backward pass; Gauss-Newton adds a ``(starts, rows, P)``
+    jacobian; the loss history keeps one number per start and epoch, and one Python float per
+    epoch for the returned start. L-BFGS and least squares run one start at a time.
+    """
+    size = math.prod(param_shape(model))
+    if method != "gd":
+        return rows * (GD_BYTES + 8 * GN_COPIES * size) + (LBFGS_OPTIONS["maxfun"] + 1) * 64
+    work = starts * rows * (GD_BYTES + (8 * (GN_COPIES * size + GN_EXTRA) if gauss_newton else 0))
+    return work + (epochs + gauss_newton + 1) * (starts * 16 + 64)
+
+
 def fit(
     model: str,
     table: pd.DataFrame | None = None,
@@ -220,6 +246,7 @@ def fit(
         DivergenceError: the gd learning rate is too large for this model.
     """
     param_shape(model)  # an unknown model raises here, listing the choices
+    check_seed(seed)
     if method not in METHODS:
         raise WorkbenchError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if model == "mmult":
@@ -280,8 +307,14 @@ def fit(
     _check_count("polish", polish, 0)
     if polish > starts:
         raise WorkbenchError(f"polish={polish} is more than starts={starts}; polish at most {starts} starts")
-    if not lr > 0:
-        raise WorkbenchError(f"the learning rate must be positive; got {lr}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise WorkbenchError(f"the learning rate must be a positive finite number; got {lr}")
+    check_memory(
+        fit_memory(model, len(x), starts=starts, epochs=epochs, gauss_newton=gauss_newton),
+        f"fitting {model} by gd ({starts:,} starts x {len(x):,} rows, {epochs:,} epochs,"
+        f" {gauss_newton} Gauss-Newton steps)",
+        "--starts, --epochs or --gauss-newton",
+    )
     begins = torch.from_numpy(start_params(model, seed, starts))
     total = epochs + gauss_newton + polish
 
@@ -292,12 +325,21 @@ def fit(
     # One thread: the numbers are the same bit for bit on one or two (tests check it), and
     # a second thread spinning beside another busy process made fits up to 30x slower.
     with one_thread():
+        how = f"{starts} start{'s' if starts > 1 else ''}, seed {seed}"
         try:
             descent = gradient_descent(loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
         except DivergenceError as err:
-            how = f"{starts} start{'s' if starts > 1 else ''}, seed {seed}"
             raise DivergenceError(f"fitting {model} ({how}): {err}") from err
         found, path = descent.params, descent.history
+        # A step that is fine only goes downhill, so the best start ends below the best start's
+        # beginning; otherwise the steps overshot into dead ReLUs or a saturated sigmoid.
+        first, last = path[0].min().item(), path[-1].min().item()
+        if epochs and not last < first:
+            raise DivergenceError(
+                f"fitting {model} ({how}): gradient descent diverged: after {epochs} epochs the best"
+                f" loss is {last:.6g}, no lower than the best start's {first:.6g}: the learning rate"
+                f" {lr:g} is too large; try a smaller one, e.g. {lr / 10:g}"
+            )
         if gauss_newton:
             found, steps = _gauss_newton(
                 model, found, x, y, sigmoid, gauss_newton, progress=lambda i: tick(epochs + i)
@@ -305,14 +347,14 @@ def fit(
             path = torch.cat([path, steps])
     finals = path[-1].numpy()
     best = int(np.argmin(finals))
-    params, history, iterations = found[best], path[:, best].tolist(), 0
+    params, history, iterations = found[best], path[:, best].numpy().copy(), 0
     # L-BFGS finishes the `polish` best starts; the best finish wins (ties: the better start).
     finished = np.inf
     for done, k in enumerate(np.argsort(finals, kind="stable")[:polish], start=1):
         polished, steps, nit = _lbfgs(loss_fn, found[k], LBFGS_ITERATIONS)
         if steps[-1] < finished:
             finished, params, best, iterations = steps[-1], polished, int(k), nit
-            history = path[:, k].tolist() + steps[1:]
+            history = np.concatenate([path[:, k].numpy(), steps[1:]])
         tick(epochs + gauss_newton + done)
     extra = dict(best=best, gauss_newton=gauss_newton, polish=polish, polish_iterations=iterations)
     return _result(model, method, params, begins[best], history, began, epochs, lr, seed, starts,

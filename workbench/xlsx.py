@@ -22,15 +22,15 @@ import contextlib
 import datetime as dt
 import io
 import os
+import re
 from collections.abc import Collection, Iterator
-from pathlib import Path
 
 import xlsxwriter
 import xlsxwriter.worksheet
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.utility import xl_rowcol_to_cell_fast
 
-from .atomic import atomic_path
+from .atomic import atomic_path, scratch_folder
 from .errors import WorkbenchError
 
 #: Excel's sheet size limits; beyond them a file would be corrupt, so we refuse.
@@ -153,7 +153,7 @@ def new_workbook(
     (the name without its sheet, e.g. ``"solver_opt"``) are hidden from Excel's
     Name Manager, on every sheet that defines them.
     """
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, scratch_folder() as scratch:
         book = Workbook(
             str(tmp),
             {
@@ -161,7 +161,8 @@ def new_workbook(
                 "strings_to_numbers": False,
                 "strings_to_urls": False,
                 "constant_memory": constant_memory,
-                "tmpdir": str(Path(tmp).parent),
+                # XlsxWriter's per-part scratch files: never in the output folder, always removed.
+                "tmpdir": str(scratch),
             },
         )
         book.hidden_names = frozenset(hidden_names)
@@ -177,14 +178,29 @@ def new_workbook(
         )
         try:
             yield book
-        except BaseException:
-            with contextlib.suppress(Exception):
-                book.close()
-            raise
-        try:
             book.close()
         except (XlsxWriterException, OSError) as e:
-            raise WorkbenchError(f"cannot write workbook {path}: {e}") from e
+            cause = e.args[0] if e.args and isinstance(e.args[0], OSError) else e  # FileCreateError(OSError)
+            reason = getattr(cause, "strerror", None) or cause
+            raise WorkbenchError(f"cannot write workbook {path}: {reason}") from e
+        finally:
+            book.fileclosed = True  # closed or abandoned: never retried when the object is collected
+
+
+# XlsxWriter reads a chart title, axis or series name that looks like ``Sheet!A1`` as a
+# reference to that cell (xlsxwriter.chart.Chart._process_names), and offers no escape.
+_LOOKS_LIKE_REF = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
+WORD_JOINER = "\u2060"
+
+
+def chart_text(text: str) -> str:
+    """``text`` for a chart's title, axis or series name, shown as written, never a reference.
+
+    Text from the user (a CSV header ``data!B2``, a file ``q!A1.csv``) that XlsxWriter would
+    read as a cell reference gets an invisible WORD JOINER (U+2060) after each ``!``: the
+    chart shows the same characters, stored as text. Other text is returned unchanged.
+    """
+    return text.replace("!", "!" + WORD_JOINER) if _LOOKS_LIKE_REF.match(text) else text
 
 
 def check_rows(n_rows: int, first_row: int, *, sheet: str) -> None:
