@@ -30,12 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
-
 from .atomic import atomic_path
 from .errors import WorkbenchError, WorkbookError
-from .read_book import open_workbook
 from .recalc import _PROFILE, find_soffice
+from .xlsx_reader import Book
 
 #: Default half-width of the box the swarm searches: every fitted parameter of the lesson lies inside.
 BOUND = 5.0
@@ -80,39 +78,27 @@ def solver_model(path: str | os.PathLike[str], sheet: str) -> SolverModel:
             sheet has no Solver model (``solver_opt`` and ``solver_adj``) on its own cells.
     """
     path = Path(path)
-    book = open_workbook(path)
-    try:
+    with Book(path) as book:
         if sheet not in book.sheetnames:
             raise WorkbookError(f"{path}: has no sheet {sheet!r} (its sheets: {', '.join(book.sheetnames)})")
-        ws = book[sheet]
-        names = getattr(ws, "defined_names", {})
-        refs = []
-        for name in ("solver_opt", "solver_adj"):
-            found = names.get(name)
-            where = list(found.destinations) if found is not None else []
-            if len(where) != 1 or where[0][0] != sheet:
-                raise WorkbookError(
-                    f"{path}: sheet {sheet!r} has no Solver model on its own cells (the hidden name {name});"
-                    " is it a sheet of a workbook written by `workbench build`?"
-                )
-            refs.append(where[0][1].replace("$", ""))
-        r, c = coordinate_to_tuple(refs[0].split(":")[0])
-        c0, r0, c1, r1 = range_boundaries(refs[1])
+        r, c, _, _ = book.range(sheet, "solver_opt", "Solver objective")
+        r0, c0, r1, c1 = book.range(sheet, "solver_adj", "Solver parameter range")
         changing = ((r0 - 1, c0 - 1), (r1 - 1, c1 - 1))
-        return SolverModel((r - 1, c - 1), changing, _start_block(ws, changing))
-    finally:
-        book.close()
+        cells = dict(book.rows(sheet, last=r1 + 2))
+    return SolverModel((r - 1, c - 1), changing, _start_block(cells, changing))
 
 
-def _start_block(ws, changing) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def _start_block(
+    cells: dict[int, dict[int, object]], changing: tuple[tuple[int, int], tuple[int, int]]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The grey random start: the same shape right below the parameters labelled ``Start...``
     (linear, nnet, sigmoid), or three columns to their right headed ``Start1`` (mmult)."""
     (r0, c0), (r1, c1) = changing
     height = r1 - r0
-    below = ws.cell(r1 + 2, c0).value  # 1-based: the label left of the row under the block
+    below = cells.get(r1 + 2, {}).get(c0)  # 1-based: the label left of the row under the block
     if isinstance(below, str) and below.startswith("Start"):
         return (r1 + 1, c0), (r1 + 1 + height, c1)
-    header = ws.cell(r0, c0 + 4).value  # the header above the block three columns right
+    header = cells.get(r0, {}).get(c0 + 4)  # the header above the block three columns right
     if header == "Start1":
         return (r0, c0 + 3), (r1, c1 + 3)
     return None
