@@ -33,8 +33,8 @@ from common import show, table
 
 import workbench as wb
 from workbench.gd import gradient_descent
-from workbench.models import inputs, one_thread, targets
-from workbench.train import DEFAULTS, _loss_fn
+from workbench.titanic.models import inputs, one_thread, targets
+from workbench.titanic.train import DEFAULTS, _loss_fn
 
 SIZES = (1, 16, 256, 4096)
 

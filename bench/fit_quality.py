@@ -10,7 +10,7 @@ Two tables, every number measured in this run:
   0.1442 (linear) and 0.1432 (nnet).
 * **nnet recipes**: ``fit("nnet", ...)`` with several settings, over several seeds:
   the loss per seed, the worst, how many seeds reach the issue's goal (MSE <= 0.130),
-  and the median seconds. This is how :data:`workbench.train.DEFAULTS` was chosen.
+  and the median seconds. This is how :data:`workbench.titanic.train.DEFAULTS` was chosen.
 
 The machine is shared: wall seconds grow when another process runs; CPU seconds
 (``time.process_time``) are the steadier measure. Fits run on one torch thread.
@@ -33,8 +33,8 @@ import numpy as np
 from common import show, table
 
 import workbench as wb
-from workbench.features import FEATURES
-from workbench.train import DEFAULTS
+from workbench.titanic.features import FEATURES
+from workbench.titanic.train import DEFAULTS
 
 GOAL = 0.130
 SOLVER = {"linear": 0.1442, "nnet": 0.1432}  # the lesson's Excel Solver (SPEC.md)

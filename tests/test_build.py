@@ -6,7 +6,7 @@ temporary folder; the tests read what it wrote. Expected numbers come from plain
 
 The staleness test compares that fresh build with the committed ``workbooks/`` (as git
 holds them) byte for byte. Bytes are the right measure because they are deterministic: every random start
-is seeded, workbooks carry fixed dates (workbench.xlsx), PNGs carry no software or date
+is seeded, workbooks carry fixed dates (workbench.sheets.xlsx), PNGs carry no software or date
 metadata and GIF frames share one palette (workbench.pictures), and the fits give the
 same bits on one torch thread or two (checked below). They depend on the library
 versions, which constraints.txt pins for CI.
@@ -33,12 +33,12 @@ from small_book import INPUTS
 
 from workbench import build as build_module
 from workbench.build import NNET_RECIPE, build_all
-from workbench.check import check_workbook
 from workbench.errors import DataError, WorkbenchError
-from workbench.features import prediction_table
-from workbench.models import one_thread
-from workbench.read_book import read_params
-from workbench.titanic import TEST_CSV
+from workbench.sheets.check import check_workbook
+from workbench.sheets.read_book import read_params
+from workbench.titanic.data import TEST_CSV
+from workbench.titanic.features import prediction_table
+from workbench.titanic.models import one_thread
 
 #: Not written by the build, but allowed beside its outputs in the committed folder.
 NOT_BUILT = {"README.md"}
@@ -261,7 +261,7 @@ def test_pictures_carry_no_software_or_date_metadata(built):
 @pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_recomputes_every_stored_number_of_the_workbook(built, tmp_path):
-    from workbench.recalc import recalculate
+    from workbench.sheets.recalc import recalculate
 
     path = built.out / "titanic.xlsx"
     theirs = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)
@@ -283,7 +283,7 @@ def test_libreoffice_recomputes_every_stored_number_of_the_workbook(built, tmp_p
 @pytest.mark.slow
 def test_the_fits_do_not_depend_on_torchs_thread_count(table):
     kwargs = {**asdict(NNET_RECIPE), "polish": 0}  # L-BFGS runs on one thread whatever the setting
-    from workbench.train import fit
+    from workbench.titanic.train import fit
 
     with one_thread():
         one = fit("nnet", table, **kwargs)

@@ -23,8 +23,8 @@ import pytest
 from small_book import INPUTS, write_small_book
 
 from workbench.cli import main
-from workbench.features import prediction_table
-from workbench.titanic import TEST_CSV, TRAIN_CSV
+from workbench.titanic.data import TEST_CSV, TRAIN_CSV
+from workbench.titanic.features import prediction_table
 
 COMMANDS = ["build", "fit", "check", "predict", "compare"]
 
@@ -331,7 +331,7 @@ def test_check_recalc_lets_libreoffice_recompute_what_the_user_typed(capsys, tmp
 
 
 def test_check_recalc_without_libreoffice_is_a_clear_error(capsys, small, monkeypatch):
-    monkeypatch.setattr("workbench.recalc.find_soffice", lambda: None)
+    monkeypatch.setattr("workbench.sheets.recalc.find_soffice", lambda: None)
     status, _, err = run(capsys, "check", "--recalc", str(small.path))
     assert status == 2
     assert "LibreOffice is not installed" in one_error_line(err)

@@ -8,7 +8,7 @@ import torch
 
 import workbench as wb
 from workbench.gd import PATIENCE, gradient_descent
-from workbench.models import forward, inputs, targets
+from workbench.titanic.models import forward, inputs, targets
 
 
 def numpy_descent(x, y, w, lr, epochs, zero_grad=True):

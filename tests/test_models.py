@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import workbench as wb
-from workbench.features import FEATURES
-from workbench.models import (
+from workbench.titanic.features import FEATURES
+from workbench.titanic.models import (
     as_params,
     forward,
     inputs,

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import workbench as wb
-from workbench.features import FEATURES
 from workbench.gd import gradient_descent
-from workbench.models import forward, inputs, targets
-from workbench.train import DEFAULTS, GN_HALVINGS, GN_RIDGE, _gauss_newton
+from workbench.titanic.features import FEATURES
+from workbench.titanic.models import forward, inputs, targets
+from workbench.titanic.train import DEFAULTS, GN_HALVINGS, GN_RIDGE, _gauss_newton
 
 # The least-squares floor of `linear` on the lesson's 712 rows (SPEC.md); recomputed below.
 FLOOR = 0.1442271493073191

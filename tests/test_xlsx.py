@@ -15,7 +15,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.format import Format
 
 from workbench.errors import WorkbenchError
-from workbench.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
+from workbench.sheets.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
 
 
 def write(path, *, hidden=(), constant_memory=False):
@@ -205,10 +205,10 @@ def books():
 @pytest.mark.parametrize("constant_memory", [False, True], ids=["in-memory", "streamed"])
 def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, constant_memory):
     """The Titanic workbook (every sheet kind, the descent sheet) and a regression workbook."""
-    import workbench.xlsx
-    from workbench.descent import add_titanic_descent_sheet
-    from workbench.regression_book import write_regression_book
-    from workbench.titanic_book import write_titanic_book
+    import workbench.sheets.xlsx
+    from workbench.sheets.descent import add_titanic_descent_sheet
+    from workbench.sheets.regression_book import write_regression_book
+    from workbench.sheets.titanic_book import write_titanic_book
 
     passengers, table, fits, histories, line = books
 
@@ -223,7 +223,7 @@ def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, co
         return {p.name: p.read_bytes() for p in folder.iterdir()}
 
     ours = write(tmp_path / "ours")
-    monkeypatch.setattr(workbench.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
+    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
     stock = write(tmp_path / "stock")
     assert ours.keys() == stock.keys() == {"titanic.xlsx", "line.xlsx"}
     for name in ours:

@@ -17,7 +17,7 @@ writes into ``out``:
 * ``titanic_loss.png``: those loss curves.
 * ``submission.csv``: Kaggle's submission for ``test.csv`` from the ``nnet`` fit.
 * the small regressions' workbooks and pictures
-  (:func:`~workbench.regression_book.write_regression_outputs`).
+  (:func:`~workbench.sheets.regression_book.write_regression_outputs`).
 
 The fits (every one seeded, so the same call writes the same bytes):
 
@@ -35,7 +35,7 @@ sigmoid     lbfgs         linear squashed into 0..1: the ``sigmoid`` sheet
 
 :data:`NNET_RECIPE` is the one place that says how hard the build trains the net.
 
-The build runs torch on one thread (:func:`~workbench.models.one_thread`): its tensors
+The build runs torch on one thread (:func:`~workbench.titanic.models.one_thread`): its tensors
 are small, and on a 2-core machine shared with other work, torch's spinning threads
 made the fits 5 to 40 times slower. The numbers are the same to the last bit with one
 thread or two, so the written files are too.
@@ -59,17 +59,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import pictures, train
-from .atomic import check_target
-from .descent import add_titanic_descent_sheet
+from . import pictures
 from .errors import WorkbenchError
-from .features import FEATURES, FillValues, lesson_table
+from .files import check_target
 from .limits import check_memory, check_seed
-from .models import one_thread
-from .regression_book import regression_outputs, write_regression_outputs
-from .submission import kaggle_submission, write_submission
-from .titanic import TEST_CSV, load_titanic
-from .titanic_book import input_ranges, write_titanic_book
+from .sheets.descent import add_titanic_descent_sheet
+from .sheets.regression_book import regression_outputs, write_regression_outputs
+from .sheets.titanic_book import input_ranges, write_titanic_book
+from .titanic import train
+from .titanic.data import TEST_CSV, load_titanic
+from .titanic.features import FEATURES, FillValues, lesson_table
+from .titanic.models import one_thread
+from .titanic.submission import kaggle_submission, write_submission
 
 #: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
 #: current folder. Run from a checkout's root, that is the repository's committed
@@ -82,7 +83,7 @@ SEED = 0
 #: How the build trains the net (``nnet``; ``mmult`` is the same fit transposed): gradient
 #: descent from ``starts`` random starts at once, ``gauss_newton`` Gauss-Newton steps of
 #: every start, then L-BFGS finishes the ``polish`` best, as Excel's Solver would (see
-#: :mod:`workbench.train`). The build uses :data:`workbench.train.DEFAULTS` as they are:
+#: :mod:`workbench.titanic.train`). The build uses :data:`workbench.titanic.train.DEFAULTS` as they are:
 #: they reach MSE 0.1289 in about 2 s. Should they grow slow, reduce them here (for
 #: example ``replace(train.DEFAULTS["nnet"], starts=64)``) to keep the build quick.
 NNET_RECIPE: train.Recipe = train.DEFAULTS["nnet"]
@@ -118,7 +119,7 @@ class BuildResult:
         out: the folder written to.
         files: every file written, in the order written.
         fits: the fits on the workbook's model sheets (``linear``, ``nnet``, ``mmult``,
-            ``sigmoid``), as :class:`~workbench.train.Fit`.
+            ``sigmoid``), as :class:`~workbench.titanic.train.Fit`.
         comparison: one row per training run (see the module docstring): ``model,
             method, starts, epochs, loss, accuracy, gap, sheet``, where ``gap`` is the
             loss minus the least-squares floor of ``linear`` and ``sheet`` names the

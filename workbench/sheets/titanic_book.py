@@ -4,9 +4,9 @@
 
 * ``all_rows``: the CSV's passengers, the lesson's 8 columns, blanks blank, autofilter.
 * ``linear``, ``nnet``, ``mmult``: the lesson's sheets (see SPEC.md). Raw columns are
-  values; each derived column is the formula of :data:`workbench.features.DERIVED`;
+  values; each derived column is the formula of :data:`workbench.titanic.features.DERIVED`;
   predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
-  templates of :mod:`workbench.models`. So Python and the workbook cannot drift apart.
+  templates of :mod:`workbench.titanic.models`. So Python and the workbook cannot drift apart.
 * ``sigmoid``: the linear model squashed into 0..1, with its own parameters.
 * any extra sheets (for example the ``descent`` sheet), then ``summary``: every model
   sheet's live total loss and accuracy, a comparison of training runs and a chart of
@@ -36,12 +36,12 @@ from numpy.typing import ArrayLike
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import models
-from .book_style import Styles, set_up_page, styles
-from .errors import WorkbenchError
-from .features import COLUMNS, DERIVED, FEATURES, RAW
+from ..errors import WorkbenchError
+from ..titanic import models
+from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
+from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
 #: The model sheets, and the model each one evaluates (``sigmoid`` is ``linear`` squashed).
@@ -204,7 +204,7 @@ def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
     """Where a model sheet of ``rows`` passengers keeps its inputs and targets.
 
     Returns absolute ranges ``(inputs, target)``: the ``rows`` x 10 block of the
-    :data:`~workbench.features.FEATURES` columns and the ``Survived`` column, e.g.
+    :data:`~workbench.titanic.features.FEATURES` columns and the ``Survived`` column, e.g.
     ``("linear!$G$11:$P$722", "linear!$A$11:$A$722")`` for the lesson's 712 rows.
     Another sheet computing from these cells (such as the ``descent`` sheet, given to
     :func:`write_titanic_book` in ``extra_sheets``) follows any edit of the data.

@@ -20,7 +20,7 @@ Three models, all trained on mean squared error:
 * ``relu``: ``sum_k relu([x..., 1] @ w_k)``, K rows of parameters.
 
 Each turns x into a *design matrix* ``phi`` (the columns the parameters multiply);
-the forward pass is then :func:`workbench.models.forward` (``"linear"`` for
+the forward pass is then :func:`workbench.titanic.models.forward` (``"linear"`` for
 ``phi @ w``, ``"nnet"`` for the sum of ReLUs), and every fit runs
 :func:`workbench.gd.gradient_descent`. :func:`descend` also keeps the parameters
 and the gradient at every step: a spreadsheet's ``descent`` sheet recomputes
@@ -39,10 +39,10 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from .csvfile import read_csv, to_float
-from .errors import DataError, DivergenceError, WorkbenchError
-from .gd import gradient_descent
-from .models import DTYPE, forward, one_thread, uniform_start
+from ..errors import DataError, DivergenceError, WorkbenchError
+from ..files import read_csv, to_float
+from ..gd import gradient_descent
+from ..titanic.models import DTYPE, forward, one_thread, uniform_start
 
 MODELS: tuple[str, ...] = ("linear", "quadratic", "relu")
 DATASETS: tuple[str, ...] = ("line", "quadratic", "speed", "relu")
@@ -100,7 +100,7 @@ def design(model: str, x: np.ndarray, x_names: Sequence[str]) -> tuple[np.ndarra
 
 
 def kind(model: str) -> str:
-    """How :func:`workbench.models.forward` computes ``model`` on its design matrix."""
+    """How :func:`workbench.titanic.models.forward` computes ``model`` on its design matrix."""
     return "nnet" if model == "relu" else "linear"
 
 

@@ -1,6 +1,6 @@
 """The lesson's three models, in torch, with each step's Excel formula beside it.
 
-All three read the 10 inputs of :data:`~workbench.features.FEATURES` (the last
+All three read the 10 inputs of :data:`~workbench.titanic.features.FEATURES` (the last
 one is ``Ones``, so the last parameter is the intercept) and predict ``Survived``:
 
 * ``linear``: ``X @ w``, ``w`` of shape (10,). On the sheet, ``=SUMPRODUCT(inputs, params)``.
@@ -28,7 +28,7 @@ import torch
 from numpy.typing import ArrayLike
 from threadpoolctl import threadpool_limits
 
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
 from .features import FEATURES
 
 Model = Literal["linear", "nnet", "mmult"]

@@ -1,6 +1,6 @@
 """A workbook per small regression: ``data``, ``model`` and ``descent`` sheets, with charts.
 
-:func:`write_regression_book` turns a :class:`~workbench.regression.Fit` into
+:func:`write_regression_book` turns a :class:`~workbench.regression.fits.Fit` into
 ``workbooks/<name>.xlsx``:
 
 * ``data``: the target and the design matrix the parameters multiply (``x``, a
@@ -9,7 +9,7 @@
   prediction (SUMPRODUCT, or ReLUs of SUMPRODUCTs added up) and squared error; the
   total loss; the least-squares optimum for comparison; and a chart of the points
   with the fitted curve (a curve of 41 evenly spaced x, computed by formulas).
-* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.descent`),
+* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.sheets.descent`),
   with its loss chart. Type a new learning rate there and the model sheet's curve
   follows.
 
@@ -29,11 +29,11 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import models
-from .book_style import Styles, set_up_page, styles
+from ..errors import WorkbenchError
+from ..regression.fits import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
+from ..titanic import models
 from .descent import Block, DescentSheet, write_descent_sheet
-from .errors import WorkbenchError
-from .regression import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
+from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
 #: Points on the model sheet's fitted curve.
@@ -342,7 +342,8 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
     ``seed=None`` uses each recipe's own seed (the quadratic's is the course
     notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
     """
-    from . import pictures, regression
+    from .. import pictures
+    from ..regression import fits as regression
 
     out = Path(out_dir)
     written: list[Path] = []

@@ -26,7 +26,7 @@ Every start is the lesson's ``RAND()-0.5``: uniform on [-0.5, 0.5), drawn from a
 call gives the same numbers.
 
 ``mmult`` is ``nnet`` with its parameters transposed, and
-:func:`~workbench.models.forward` computes both with the same floating-point
+:func:`~workbench.titanic.models.forward` computes both with the same floating-point
 operations. Fitting ``mmult`` therefore fits the (2, 10) layout from the transposed
 start and transposes the result: ``fit("mmult", seed=s).params`` is exactly
 ``fit("nnet", seed=s).params.T``, as the lesson's two sheets hold the same numbers.
@@ -45,10 +45,10 @@ import scipy.linalg
 import scipy.optimize
 import torch
 
-from .errors import DivergenceError, WorkbenchError
+from ..errors import DivergenceError, WorkbenchError
+from ..gd import gradient_descent
+from ..limits import check_memory, check_seed
 from .features import lesson_table
-from .gd import gradient_descent
-from .limits import check_memory, check_seed
 from .models import (
     DTYPE,
     accuracy,
@@ -179,7 +179,7 @@ class Fit:
 def start_params(model: str, seed: int = 0, starts: int = 1) -> np.ndarray:
     """The lesson's ``RAND()-0.5`` starting parameters, shape ``(starts, *param_shape(model))``.
 
-    Uniform on [-0.5, 0.5) from :func:`~workbench.models.uniform_start`. The first
+    Uniform on [-0.5, 0.5) from :func:`~workbench.titanic.models.uniform_start`. The first
     start does not depend on ``starts``. ``mmult``'s starts are the transposes of
     ``nnet``'s, as the lesson copies the same random numbers to both sheets.
     """
@@ -432,7 +432,7 @@ def _gauss_newton(
 
     On each ReLU's active rows the net is a linear model, so one step solves that
     linear least-squares problem, as ``lstsq`` does for ``linear``: the normal
-    equations of the model's :func:`~workbench.models.jacobian` (with a sigmoid, of
+    equations of the model's :func:`~workbench.titanic.models.jacobian` (with a sigmoid, of
     its linearisation). The tiny ridge :data:`GN_RIDGE` picks, among equally good
     solutions, the one with the smallest parameters, as ``lstsq``'s minimum-norm
     solution does: weights that no active row sees go to zero. The ReLUs then switch

@@ -30,8 +30,8 @@ import xlsxwriter.worksheet
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.utility import xl_rowcol_to_cell_fast
 
-from .atomic import atomic_path, scratch_folder
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
+from ..files import atomic_path, scratch_folder
 
 #: Excel's sheet size limits; beyond them a file would be corrupt, so we refuse.
 MAX_ROWS = 1_048_576

@@ -24,7 +24,7 @@ and for a sum of ReLUs (unit k with its own row of weights ``w_k``)::
 
 Each is written as a single-cell array formula, so Excel evaluates the nested
 MMULT and TRANSPOSE element by element as LibreOffice and Google Sheets do. Every
-cell caches the value torch computed (:func:`workbench.regression.descend`), and
+cell caches the value torch computed (:func:`workbench.regression.fits.descend`), and
 a forced LibreOffice recalculation reproduces it to 1e-9.
 
 :func:`add_titanic_descent_sheet` does this for the lesson's Titanic ``linear``
@@ -43,12 +43,12 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import models
-from .book_style import PARAM_FILL, set_up_page, styles
-from .errors import WorkbenchError
-from .features import FEATURES
-from .models import uniform_start
-from .regression import Trajectory, descend, max_stable_lr
+from ..errors import WorkbenchError
+from ..regression.fits import Trajectory, descend, max_stable_lr
+from ..titanic import models
+from ..titanic.features import FEATURES
+from ..titanic.models import uniform_start
+from .style import PARAM_FILL, set_up_page, styles
 from .xlsx import check_rows
 
 _RANGE = re.compile(
@@ -127,8 +127,8 @@ def write_descent_sheet(
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
 
     Args:
-        book: an open XlsxWriter workbook (see :func:`workbench.xlsx.new_workbook`).
-        trajectory: the descent to redo (:func:`workbench.regression.descend`); its
+        book: an open XlsxWriter workbook (see :func:`workbench.sheets.xlsx.new_workbook`).
+        trajectory: the descent to redo (:func:`workbench.regression.fits.descend`); its
             values are cached in the cells, its ``lr`` goes into the lr cell and its
             first row of parameters is the start.
         inputs: the n x p design matrix on another sheet, e.g. ``"data!$B$2:$C$101"``.
@@ -300,7 +300,7 @@ def add_titanic_descent_sheet(
 ) -> Trajectory:
     """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
 
-    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.models.uniform_start`).
+    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.titanic.models.uniform_start`).
 
     Args:
         table: the lesson table (:func:`~workbench.lesson_table` by default).
@@ -315,7 +315,7 @@ def add_titanic_descent_sheet(
     Raises:
         DivergenceError: ``lr`` is too large.
     """
-    from .features import lesson_table
+    from ..titanic.features import lesson_table
 
     table = lesson_table() if table is None else table
     x, y = models.inputs(table).numpy(), models.targets(table).numpy()
