@@ -345,7 +345,16 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
     status, out, _ = run(capsys, "compare", "--starts", "4", "--quiet")
     assert status == 0
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["model", "method", "starts", "epochs", "loss", "accuracy", "gap", "seconds"]
+    assert lines[0].split() == [
+        "model",
+        "method",
+        "starts",
+        "epochs",
+        "loss",
+        "accuracy",
+        "vs_linear_floor",
+        "seconds",
+    ]
     rows = [line.split() for line in lines[1:]]
     assert [r[:2] for r in rows] == [
         ["linear", "lstsq"],

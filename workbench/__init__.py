@@ -56,7 +56,7 @@ _EXPORTS = {
     "write_descent_sheet": "sheets.descent",
     "add_titanic_descent_sheet": "sheets.descent",
     "write_regression_book": "sheets.regression_book",
-    "write_regression_outputs": "sheets.regression_book",
+    "write_regression_outputs": "build",
     "build_all": "build",
     "BuildResult": "build",
     "check_workbook": "sheets.check",
@@ -83,14 +83,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .build import BuildResult, build_all
+    from .build import BuildResult, build_all, write_regression_outputs
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .sheets.check import check_workbook
     from .sheets.descent import add_titanic_descent_sheet, write_descent_sheet
     from .sheets.read_book import read_params
     from .sheets.recalc import recalculate
-    from .sheets.regression_book import write_regression_book, write_regression_outputs
+    from .sheets.regression_book import write_regression_book
     from .sheets.titanic_book import Fitted, write_titanic_book
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table

@@ -124,8 +124,10 @@ examples:
 _COMPARE_HELP = """\
 Fit every model by every training method it has and print them side by side: linear by
 least squares (the floor), L-BFGS and gradient descent; nnet by L-BFGS from one start,
-gradient descent from one start, and many starts polished by L-BFGS. `gap` is the loss
-minus the least-squares floor of the linear model."""
+gradient descent from one start, and many starts polished by L-BFGS; the sigmoid sheet's
+linear model by L-BFGS. `vs_linear_floor` is the loss minus the least-squares floor of the
+linear model (negative: below what any linear model reaches); `epochs` counts L-BFGS
+iterations for the lbfgs rows."""
 
 _COMPARE_EPILOG = """\
 examples:
@@ -206,6 +208,7 @@ def _fit(args: argparse.Namespace) -> int:
     options = {
         "lr": args.lr,
         "epochs": args.epochs,
+        "iterations": args.iterations,
         "starts": args.starts,
         "gauss_newton": args.gauss_newton,
         "polish": args.polish,
@@ -230,9 +233,9 @@ def _fit(args: argparse.Namespace) -> int:
         if fitted.gauss_newton:
             how.append(f"{fitted.gauss_newton} Gauss-Newton steps")
         if fitted.polish:
-            how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.polish_iterations} iterations)")
+            how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.iterations} iterations)")
     elif fitted.method == "lbfgs":
-        how.append(f"{starts}, {fitted.epochs} iterations")
+        how.append(f"{starts}, {fitted.iterations} iterations")
     name = f"{fitted.model}{' with sigmoid' if fitted.sigmoid else ''}"
     print(f"{name}: {'; '.join(how)}")
     print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
@@ -308,7 +311,7 @@ def _compare(args: argparse.Namespace) -> int:
                 "loss": "{:.6f}".format,
                 "accuracy": "{:.2%}".format,
                 "seconds": "{:.2f}".format,
-                "gap": "{:+.2e}".format,
+                "vs_linear_floor": "{:+.2e}".format,
             },
         )
     )
@@ -440,14 +443,15 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("model", choices=("linear", "nnet", "mmult"), help="the model to fit")
     fit.add_argument("--method", choices=("gd", "lbfgs", "lstsq"), default="gd", help="default gd")
     fit.add_argument(
-        "--lr", type=float, help="gd learning rate (default: the model's in workbench.titanic.train.DEFAULTS)"
+        "--lr", type=float, help="gd learning rate (default: the model's recipe in workbench.MODELS)"
     )
-    fit.add_argument("--epochs", type=int, metavar="N", help="gd epochs, or L-BFGS iterations")
+    fit.add_argument("--epochs", type=int, metavar="N", help="gd epochs")
+    fit.add_argument("--iterations", type=int, metavar="N", help="lbfgs: the iteration limit per start")
     fit.add_argument(
         "--starts",
         type=int,
         metavar="K",
-        help="random starts (default: the model's in workbench.titanic.train.DEFAULTS)",
+        help="random starts (default: the model's recipe in workbench.MODELS)",
     )
     fit.add_argument(
         "--gauss-newton", type=int, metavar="G", help="gd: then G Gauss-Newton steps of every start"

@@ -42,7 +42,8 @@ from numpy.typing import ArrayLike
 from ..errors import DataError, DivergenceError, WorkbenchError
 from ..files import read_csv, to_float
 from ..gd import gradient_descent
-from ..titanic.models import DTYPE, forward, one_thread, uniform_start
+from ..numerics import DTYPE, one_thread, uniform_start
+from ..titanic.models import forward
 
 MODELS: tuple[str, ...] = ("linear", "quadratic", "relu")
 DATASETS: tuple[str, ...] = ("line", "quadratic", "speed", "relu")

@@ -30,7 +30,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ..errors import WorkbenchError
-from ..regression.fits import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
+from ..regression.fits import Fit, kind, max_stable_lr
 from ..titanic import models
 from .descent import Block, DescentSheet, write_descent_sheet
 from .style import Styles, set_up_page, styles
@@ -39,8 +39,6 @@ from .xlsx import chart_text, check_rows, new_workbook
 #: Points on the model sheet's fitted curve.
 CURVE_POINTS = 41
 
-#: What the 2019 lesson printed every 10 steps (its data were not seeded).
-LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
 
 _DATA_TOP = 3  # the data sheet's header row
 _FONT = {"font_name": "Calibri", "font_size": 11}
@@ -325,53 +323,3 @@ def _abs(row: int, col: int) -> str:
 
 
 # --- everything for `workbench build` --------------------------------------------------------
-
-
-def regression_outputs() -> list[str]:
-    """The names of the files :func:`write_regression_outputs` writes, in order."""
-    names = []
-    for name in DATASETS:
-        names += [f"{name}.xlsx", f"{name}_fit.png", *(["line_descent.gif"] if name == "line" else [])]
-        names += [f"{name}_loss.png", *(["relu_units.png"] if name == "relu" else [])]
-    return names
-
-
-def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
-    """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
-
-    ``seed=None`` uses each recipe's own seed (the quadratic's is the course
-    notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
-    """
-    from .. import pictures
-    from ..regression import fits as regression
-
-    out = Path(out_dir)
-    written: list[Path] = []
-    for name in DATASETS:
-        data = load_dataset(name, seed=seed)
-        result = fit_dataset(data)
-        notes: list[str] = []
-        if name == "line":
-            ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
-            lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
-            notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
-        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes))
-        written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
-        runs = {"full-batch gradient descent": result.losses}
-        if name == "line":
-            sgd = regression.sgd(data, batch_size=10, seed=0 if seed is None else seed)
-            runs[f"mini-batch SGD (batch size {sgd.batch_size})"] = sgd.losses
-            runs["full batch, gradients never zeroed (notebooks' bug)"] = fit_dataset(
-                data, zero_grad=False
-            ).losses
-            written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
-        floor = None
-        if result.model != "relu":
-            best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
-            floor = float(np.mean((result.phi @ best - data.y) ** 2))
-        title = f"{name}: loss by epoch (lr {result.trajectory.lr:g})"
-        written.append(pictures.loss_png(runs, out / f"{name}_loss.png", title=title, floor=floor))
-        if name == "relu":
-            fits = [fit_dataset(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
-            written.append(pictures.relu_units_png(fits, out / "relu_units.png"))
-    return written

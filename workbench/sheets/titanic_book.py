@@ -743,7 +743,7 @@ def _summary_format(st: Styles, name: str, column: pd.Series) -> Any:
         return st.text
     if "acc" in low:
         return st.percent
-    if "gap" in low:
+    if "floor" in low:
         return st.small
     if "loss" in low:
         return st.total

@@ -13,121 +13,195 @@ one is ``Ones``, so the last parameter is the intercept) and predict ``Survived`
 ``sigmoid=True`` squashes any model's output into 0..1 (the lesson's "wouldn't
 it be cool to keep predictions between 0 and 1?").
 
+Each model is one record of :data:`MODELS` (shape, forward pass, Jacobian, how its sheet
+computes it, its default fit); the kernels themselves live in :mod:`workbench.numerics`.
 Everything is float64, so numbers match a spreadsheet's doubles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
 from numpy.typing import ArrayLike
-from threadpoolctl import threadpool_limits
 
+from .. import numerics
 from ..errors import WorkbenchError
+from ..numerics import (  # noqa: F401  (the Excel templates, re-exported beside the models)
+    DTYPE,
+    LOSS_EXCEL,
+    MMULT_EXCEL,
+    MSE_EXCEL,
+    PREDICT_EXCEL,
+    RELU_EXCEL,
+    SIGMOID_EXCEL,
+    one_thread,
+    uniform_start,
+)
 from .features import FEATURES
 
-Model = Literal["linear", "nnet", "mmult"]
-MODELS: tuple[str, ...] = ("linear", "nnet", "mmult")
-DTYPE = torch.float64
-
-# The sheet's formulas for each step of the forward pass, as templates the workbook
-# writer fills with cell references. They compute what forward() computes.
-PREDICT_EXCEL = "=SUMPRODUCT({inputs},{params})"  # one linear unit: X @ w
-MMULT_EXCEL = "=MMULT({inputs},{params})"  # every row's linear units at once: X @ W
-RELU_EXCEL = "=IF({lin}<0,0,{lin})"  # torch.relu
-SIGMOID_EXCEL = "=1/(1+EXP(-{z}))"  # torch.sigmoid
-LOSS_EXCEL = "=({pred}-{target})^2"  # one row's squared error
-MSE_EXCEL = "=AVERAGE({losses})"  # mean squared error
 # ((...)=(...))*1 turns TRUE/FALSE into 1/0: the double minus --(...) does that in Excel, LibreOffice
 # and Gnumeric, but the formulas package evaluates it to 0.
 ACCURACY_EXCEL = "=SUMPRODUCT((({preds}>0.5)=({targets}=1))*1)/ROWS({targets})"
 
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How ``fit(model)`` trains a model by default (method ``gd``)."""
+
+    lr: float  # gd step size
+    epochs: int  # gd steps
+    starts: int  # random starts descending at once
+    gauss_newton: int  # Gauss-Newton steps of every start after gd
+    polish: int  # how many of the best starts L-BFGS finishes
+
+
+@dataclass(frozen=True)
+class Model:
+    """One of the lesson's models: everything Python and the workbook need to know about it.
+
+    Attributes:
+        name: what users type (``fit("nnet")``, ``workbench fit nnet``).
+        shape: the shape of its parameters.
+        units: its linear units (the sheet's Lin columns): 1 for linear, 2 for the net.
+        forward: ``forward(params, x)``, the predictions of the rows of ``x`` (n, 10);
+            ``params`` may carry a leading batch dimension K, then the result is (K, n).
+        jacobian: ``jacobian(params, x)``, d prediction / d parameter, (..., n, P) with the
+            parameters flattened row-major, as ``params.reshape(K, -1)``.
+        lin_excel: how the sheet computes the linear units: ``"sumproduct"``, one
+            :data:`PREDICT_EXCEL` per unit and row, or ``"mmult"``, one :data:`MMULT_EXCEL`
+            array over every row (then the parameters are a 10 x units block of columns).
+        sheet, title, note, what: its sheet in ``titanic.xlsx``, the sheet's title and
+            note, and its one-line description on the summary sheet.
+        recipe: the defaults of :func:`workbench.fit` for this model.
+        transpose_of: the model whose parameters, transposed, this one's are (``mmult`` is
+            ``nnet`` as one matrix product); it is fitted as that model and transposed.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    units: int
+    forward: Callable[[Tensor, Tensor], Tensor]
+    jacobian: Callable[[Tensor, Tensor], Tensor]
+    lin_excel: Literal["sumproduct", "mmult"]
+    sheet: str
+    title: str
+    note: str
+    what: str
+    recipe: Recipe
+    transpose_of: str | None = None
+
+
+def _flat(jac: Tensor) -> Tensor:
+    return jac.reshape(*jac.shape[:-2], -1)
+
+
+def _mmult_forward(w: Tensor, x: Tensor) -> Tensor:
+    # X @ W, computed as (W.T @ X.T).T on a contiguous copy of W.T: a matrix product written
+    # the other way round (or on a strided view) takes another BLAS kernel that rounds
+    # differently. This way mmult runs nnet's very float operations, so the two give identical
+    # predictions and gradients, to the last bit.
+    return numerics.relu_sum(w.transpose(-1, -2).contiguous(), x)
+
+
+def _mmult_jacobian(w: Tensor, x: Tensor) -> Tensor:
+    # nnet's Jacobian of W.T, with its (unit, input) axes swapped into mmult's (input, unit) layout
+    return _flat(numerics.relu_sum_jacobian(w.transpose(-1, -2), x).transpose(-1, -2))
+
+
+_N = len(FEATURES)
+_NET = Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2)
+
+#: The lesson's models by name: the one registry. For ``linear``, lr 0.1 is half the largest
+#: stable step (2 / 9.56, the top eigenvalue of the loss's Hessian); 1000 epochs get within
+#: about 1e-4 of the least-squares floor (the Hessian's condition number is 484). For the
+#: net: 256 random starts, 100 epochs of gd at lr 0.1, 20 Gauss-Newton steps of every start
+#: and an L-BFGS finish of the 2 best (the lesson's Solver stopped at MSE 0.1432;
+#: ``bench/fit_quality.py`` measures what this recipe reaches, seed by seed).
+MODELS: dict[str, Model] = {
+    m.name: m
+    for m in (
+        Model(
+            name="linear",
+            shape=(_N,),
+            units=1,
+            forward=numerics.linear,
+            jacobian=numerics.linear_jacobian,
+            lin_excel="sumproduct",
+            sheet="linear",
+            title="linear: the lesson's linear model",
+            note="Preds = SUMPRODUCT of the row's 10 inputs (SibSp ... Ones) and the 10 parameters; Loss ="
+            " (Preds - Survived)^2; Total loss = the mean of Loss (MSE).",
+            what="SUMPRODUCT of inputs and parameters",
+            recipe=Recipe(lr=0.1, epochs=1000, starts=1, gauss_newton=0, polish=0),
+        ),
+        Model(
+            name="nnet",
+            shape=(2, _N),
+            units=2,
+            forward=numerics.relu_sum,
+            jacobian=lambda w, x: _flat(numerics.relu_sum_jacobian(w, x)),
+            lin_excel="sumproduct",
+            sheet="nnet",
+            title="nnet: the lesson's neural net, two linear units through ReLUs, added up",
+            note="Lin1, Lin2 = SUMPRODUCT of the row's inputs with parameter rows 1 and 2;"
+            " ReLU = IF(Lin<0,0,Lin); Preds = ReLU1 + ReLU2; Loss and Total loss as on linear.",
+            what="two ReLUs of SUMPRODUCTs, added",
+            recipe=_NET,
+        ),
+        Model(
+            name="mmult",
+            shape=(_N, 2),
+            units=2,
+            forward=_mmult_forward,
+            jacobian=_mmult_jacobian,
+            lin_excel="mmult",
+            sheet="mmult",
+            title="mmult: the same neural net as one matrix multiplication",
+            note="Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, parameters): the inputs"
+            " times the 10 x 2 parameter block (nnet's rows as columns). Then as on nnet. It is a legacy"
+            " array formula (Ctrl+Shift+Enter), for Excel 2010-2019 and LibreOffice: Excel 365 shows it"
+            " in braces, {=MMULT(...)}, where the lesson typed a spilled dynamic array.",
+            what="nnet as one MMULT",
+            recipe=_NET,
+            transpose_of="nnet",
+        ),
+    )
+}
+
+
+def get(model: str) -> Model:
+    """The registry's record of ``model``, or a clear error listing the choices."""
+    if not isinstance(model, str) or model not in MODELS:
+        raise WorkbenchError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[model]
+
 
 def param_shape(model: str) -> tuple[int, ...]:
     """The shape of one model's parameters: (10,), (2, 10) or (10, 2)."""
-    n = len(FEATURES)
-    shapes = {"linear": (n,), "nnet": (2, n), "mmult": (n, 2)}
-    if model not in shapes:
-        raise WorkbenchError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    return shapes[model]
+    return get(model).shape
 
 
-def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """The lesson's ``RAND()-0.5``, seeded: uniform on [-0.5, 0.5) from a ``torch.Generator``.
-
-    Every random start in workbench comes from here, so one seed gives the same
-    numbers in the Titanic fits, the regressions and the descent sheets.
-    """
-    generator = torch.Generator().manual_seed(int(seed))
-    return (torch.rand(shape, generator=generator, dtype=DTYPE) - 0.5).numpy()
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch, and the BLAS under numpy and scipy, on one thread inside the block.
-
-    Small tensors and many tiny calls (L-BFGS steps, the regressions' 20-point fits)
-    gain nothing from threads; with torch's and scipy's thread pools both spinning on
-    2 cores, each call was 25x slower, and scipy's L-BFGS 5-8x slower beside any other
-    busy process. The numbers are the same with one thread or more.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def forward(model: str, params: torch.Tensor, x: torch.Tensor, *, sigmoid: bool = False) -> torch.Tensor:
-    """Predictions for the rows of ``x`` (n, 10).
-
-    ``params`` has the model's shape, or a leading batch dimension K (K parameter
-    sets evaluated at once, as batched random starts need). Returns shape (n,) or
-    (K, n).
-    """
-    if model == "linear":
-        out = params @ x.T  # (..., n)
-    elif model == "nnet":
-        out = torch.relu(params @ x.T).sum(-2)  # (..., 2, n) -> (..., n)
-    elif model == "mmult":
-        # X @ W, computed as (W.T @ X.T).T on a contiguous copy of W.T: a matrix product
-        # written the other way round (or on a strided view) takes another BLAS kernel that
-        # rounds differently. This way mmult runs nnet's very float operations, so the two
-        # give identical predictions and gradients, to the last bit.
-        out = torch.relu(params.transpose(-1, -2).contiguous() @ x.T).sum(-2)  # (..., 2, n) -> (..., n)
-    else:
-        param_shape(model)  # raises the clear error
+def forward(model: str, params: Tensor, x: Tensor, *, sigmoid: bool = False) -> Tensor:
+    """Predictions for the rows of ``x`` (n, 10): shape (n,), or (K, n) for K parameter sets."""
+    out = get(model).forward(params, x)
     return torch.sigmoid(out) if sigmoid else out
 
 
-def jacobian(model: str, params: torch.Tensor, x: torch.Tensor, *, sigmoid: bool = False) -> torch.Tensor:
+def jacobian(model: str, params: Tensor, x: Tensor, *, sigmoid: bool = False) -> Tensor:
     """How each prediction moves with each parameter: shape (..., n, P), P = ``params[0].numel()``.
 
-    Column ``p`` is the derivative of every row's prediction with respect to the
-    ``p``-th parameter (row-major order, as ``params.reshape(K, -1)``). Without a
-    sigmoid the models are linear in their parameters on each ReLU's active rows, so
-    this is ``x`` for ``linear``, and ``x`` on the rows where that ReLU is active (zero
-    elsewhere) for each ReLU of the net. Gauss-Newton needs this matrix; autograd
-    gives only its product with one vector per backward pass.
+    Without a sigmoid the models are linear in their parameters on each ReLU's active rows,
+    so this is ``x`` on the active rows. Gauss-Newton needs this matrix; autograd gives only
+    its product with one vector per backward pass.
     """
-    if model == "linear":
-        jac = x.expand(*params.shape[:-1], *x.shape)  # (..., n, 10)
-    elif model in ("nnet", "mmult"):
-        w = params if model == "nnet" else params.transpose(-1, -2)
-        active = (w @ x.T > 0).to(x.dtype)  # (..., 2, n): relu's slope, 0 at the kink as torch's
-        jac = (active[..., None] * x).transpose(-3, -2)  # (..., n, 2, 10)
-        if model == "mmult":
-            jac = jac.transpose(-1, -2)  # (..., n, 10, 2): mmult's parameter layout
-        jac = jac.reshape(*jac.shape[:-2], -1)
-    else:
-        raise WorkbenchError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    jac = get(model).jacobian(params, x)
     if sigmoid:
         s = torch.sigmoid(forward(model, params, x))
         jac = (s * (1 - s))[..., None] * jac

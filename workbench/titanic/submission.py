@@ -116,6 +116,7 @@ def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
         "seed": int(fit.seed),
         "lr": fit.lr,
         "epochs": int(fit.epochs),
+        "iterations": int(getattr(fit, "iterations", 0)),
         "starts": int(fit.starts),
         "gauss_newton": int(getattr(fit, "gauss_newton", 0)),
         "polish": int(fit.polish),
