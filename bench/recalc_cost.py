@@ -37,9 +37,13 @@ from common import book_fits, show, synthetic_passengers, table
 
 import workbench as wb
 from workbench.sheets import recalc
-from workbench.sheets.descent import add_titanic_descent_sheet
 from workbench.sheets.style import styles
-from workbench.sheets.titanic_book import _check_fits, _model_sheet, write_titanic_book
+from workbench.sheets.titanic_book import (
+    _check_fits,
+    _model_sheet,
+    add_titanic_descent_sheet,
+    write_titanic_book,
+)
 from workbench.sheets.xlsx import new_workbook
 
 SIZES = (712, 10_000)

@@ -206,9 +206,8 @@ def books():
 def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, constant_memory):
     """The Titanic workbook (every sheet kind, the descent sheet) and a regression workbook."""
     import workbench.sheets.xlsx
-    from workbench.sheets.descent import add_titanic_descent_sheet
     from workbench.sheets.regression_book import write_regression_book
-    from workbench.sheets.titanic_book import write_titanic_book
+    from workbench.sheets.titanic_book import add_titanic_descent_sheet, write_titanic_book
 
     passengers, table, fits, histories, line = books
 

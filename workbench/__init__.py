@@ -54,7 +54,7 @@ _EXPORTS = {
     "fit_dataset": "regression",
     "sgd": "regression",
     "write_descent_sheet": "sheets.descent",
-    "add_titanic_descent_sheet": "sheets.descent",
+    "add_titanic_descent_sheet": "sheets.titanic_book",
     "write_regression_book": "sheets.regression_book",
     "write_regression_outputs": "build",
     "build_all": "build",
@@ -87,11 +87,11 @@ if TYPE_CHECKING:
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .sheets.check import check_workbook
-    from .sheets.descent import add_titanic_descent_sheet, write_descent_sheet
+    from .sheets.descent import write_descent_sheet
     from .sheets.read_book import read_params
     from .sheets.recalc import recalculate
     from .sheets.regression_book import write_regression_book
-    from .sheets.titanic_book import Fitted, write_titanic_book
+    from .sheets.titanic_book import Fitted, add_titanic_descent_sheet, write_titanic_book
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start

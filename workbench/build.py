@@ -65,9 +65,8 @@ from .files import check_target
 from .limits import check_memory, check_seed
 from .numerics import one_thread
 from .regression import DATASETS, fit_dataset, load_dataset, sgd
-from .sheets.descent import add_titanic_descent_sheet
 from .sheets.regression_book import write_regression_book
-from .sheets.titanic_book import input_ranges, write_titanic_book
+from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .titanic import train
 from .titanic.data import TEST_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table

@@ -56,6 +56,10 @@ def relu_sum_jacobian(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (active[..., None] * x).transpose(-3, -2)
 
 
+#: The predictors by name, as :class:`workbench.regression.Trajectory` records its ``kind``.
+KERNELS = {"linear": linear, "relu_sum": relu_sum}
+
+
 def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
     """The lesson's ``RAND()-0.5``, seeded: uniform on [-0.5, 0.5) from a ``torch.Generator``.
 

@@ -29,9 +29,9 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
+from .. import numerics
 from ..errors import WorkbenchError
 from ..regression.fits import Fit, kind, max_stable_lr
-from ..titanic import models
 from .descent import Block, DescentSheet, write_descent_sheet
 from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
@@ -194,17 +194,17 @@ def _model_sheet(
         ws.write_formula(r, y_col, f"=data!{xl_rowcol_to_cell(src, 0)}", st.number, data.y[i])
         inputs = f"data!{xl_rowcol_to_cell(src, 1)}:{xl_rowcol_to_cell(src, width)}"
         if linear:
-            formula = models.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(0))
+            formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(0))
             ws.write_formula(r, pred_col, formula, st.value, preds[i])
         else:
             for k in range(units):
-                formula = models.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(k))
+                formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(k))
                 ws.write_formula(r, y_col + 1 + k, formula, st.value, lin[k, i])
-                relu = models.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
+                relu = numerics.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
                 ws.write_formula(r, y_col + 1 + units + k, relu, st.value, max(lin[k, i], 0.0))
             added = "=" + "+".join(xl_rowcol_to_cell(r, y_col + 1 + units + k) for k in range(units))
             ws.write_formula(r, pred_col, added, st.value, preds[i])
-        squared = models.LOSS_EXCEL.format(
+        squared = numerics.LOSS_EXCEL.format(
             pred=xl_rowcol_to_cell(r, pred_col), target=xl_rowcol_to_cell(r, y_col)
         )
         ws.write_formula(r, loss_col, squared, st.value, losses[i])
@@ -212,7 +212,7 @@ def _model_sheet(
     # Totals under the parameters.
     ws.write_string(total_row, 0, "Total loss (MSE):", st.label)
     loss_range = f"{_abs(first, loss_col)}:{_abs(last, loss_col)}"
-    mse = models.MSE_EXCEL.format(losses=loss_range)
+    mse = numerics.MSE_EXCEL.format(losses=loss_range)
     ws.write_formula(total_row, 1, mse, st.total, float(np.mean(losses)))
     if best is not None:
         ws.write_string(total_row + 1, 0, "least-squares loss:", st.label)
@@ -314,7 +314,7 @@ def _curve(
         if kind(result.model) == "linear":
             formula = "=" + lins[0]
         else:
-            formula = "=" + "+".join(models.RELU_EXCEL[1:].format(lin=f"({lin})") for lin in lins)
+            formula = "=" + "+".join(numerics.RELU_EXCEL[1:].format(lin=f"({lin})") for lin in lins)
         ws.write_formula(r, col + 1, formula, st.value, values[i])
 
 

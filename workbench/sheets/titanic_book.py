@@ -37,8 +37,11 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ..errors import WorkbenchError
+from ..numerics import uniform_start
+from ..regression.fits import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from .descent import Block, write_descent_sheet
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import Styles, set_up_page, styles
@@ -762,3 +765,83 @@ def _write_value(ws: Worksheet, r: int, c: int, value: Any, fmt: Any) -> None:
             ws.write_number(r, c, float(value), fmt)
     else:
         ws.write_string(r, c, str(value), fmt)
+
+
+# ---------------------------------------------------------------------------------------------
+# descent: the linear model trained by the spreadsheet (the generic writer is workbench.sheets.descent)
+
+#: The Titanic descent's defaults: lr 0.1 (it diverges above 0.209) for 100 steps.
+TITANIC_LR = 0.1
+TITANIC_EPOCHS = 100
+
+
+def add_titanic_descent_sheet(
+    book: xlsxwriter.Workbook,
+    table: pd.DataFrame,
+    *,
+    lr: float = TITANIC_LR,
+    epochs: int = TITANIC_EPOCHS,
+    seed: int = 0,
+    inputs: str | Block | None = None,
+    target: str | Block | None = None,
+    name: str = "descent",
+) -> Trajectory:
+    """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
+
+    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.numerics.uniform_start`).
+
+    Args:
+        table: the lesson table (:func:`~workbench.lesson_table`).
+        inputs, target: where the 712 x 10 inputs (``FEATURES``, adjacent, in order)
+            and the ``Survived`` column already are, e.g. on the ``linear`` sheet. By
+            default a sheet ``descent_data`` is added holding them as values.
+        lr, epochs, seed: the descent.
+
+    Returns:
+        The descent torch computed, whose values the sheet caches.
+
+    Raises:
+        DivergenceError: ``lr`` is too large.
+    """
+    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
+    path = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    if (inputs is None) != (target is None):
+        raise WorkbenchError("give both inputs and target ranges, or neither")
+    if inputs is None:
+        inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
+    write_descent_sheet(
+        book,
+        path,
+        inputs=inputs,
+        target=target,
+        param_names=[*FEATURES[:-1], "Const"],
+        name=name,
+        title="descent: the linear model trained by the spreadsheet, step by step",
+        notes=[
+            f"Titanic, 712 passengers, 10 inputs; start RAND()-0.5 (seed {seed}); the least-squares"
+            " floor is MSE 0.1442, which Solver reaches on the linear sheet."
+        ],
+        stable_lr=max_stable_lr(x),
+    )
+    return path
+
+
+def _titanic_data_sheet(
+    book: xlsxwriter.Workbook, x: np.ndarray, y: np.ndarray, name: str
+) -> tuple[Block, Block]:
+    """A sheet with Survived and the 10 inputs as values; returns (inputs, target) blocks."""
+    st = styles(book)
+    ws = book.add_worksheet(name)
+    ws.write_string(0, 0, "Survived", st.header)
+    for j, f in enumerate(FEATURES):
+        ws.write_string(0, 1 + j, f, st.header)
+    scaled = {FEATURES.index("Age_N"), FEATURES.index("log_Fare")}  # the rest are whole numbers
+    for i in range(len(y)):
+        ws.write_number(1 + i, 0, y[i], st.whole)
+        for j in range(x.shape[1]):
+            ws.write_number(1 + i, 1 + j, x[i, j], st.feature if j in scaled else st.whole)
+    ws.set_column(0, len(FEATURES), 10)
+    ws.freeze_panes(1, 0)
+    set_up_page(ws, header_row=0)
+    n = len(y)
+    return Block(name, 1, 1, n, len(FEATURES)), Block(name, 1, 0, n, 0)
