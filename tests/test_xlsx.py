@@ -240,3 +240,27 @@ def test_xlsxwriters_substitutions_are_the_names_its_search_looks_for():
         name.removeprefix("S") if name == "SINGLE" else name for name in DYNAMIC_NAMES
     }
     assert r're.sub(r"\SINGLE\(' in always  # the typo the fast path checks with "INGLE("
+
+
+def test_the_private_xlsxwriter_api_we_override_is_still_there():
+    """A new XlsxWriter that renames or re-signs what _xlsxwriter_private overrides fails here."""
+    import inspect
+    from importlib.metadata import version
+
+    import xlsxwriter.workbook
+
+    from workbench.sheets._xlsxwriter_private import PRIVATE_API
+
+    major, minor = (int(v) for v in version("xlsxwriter").split(".")[:2])
+    assert (3, 1) <= (major, minor) < (3, 4), "pyproject.toml allows xlsxwriter>=3.1,<3.4"
+    modules = {"worksheet": xlsxwriter.worksheet, "workbook": xlsxwriter.workbook}
+    for dotted, expected in PRIVATE_API.items():
+        module, *path = dotted.split(".")
+        obj = modules[module]
+        for name in path:
+            assert hasattr(obj, name), f"xlsxwriter.{dotted} is gone"
+            obj = getattr(obj, name)
+        if hasattr(obj, "_fields"):
+            assert obj._fields == expected, dotted
+        elif callable(obj) and expected:
+            assert tuple(inspect.signature(obj).parameters) == expected, dotted
