@@ -363,6 +363,7 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         ["nnet", "lbfgs"],
         ["nnet", "gd"],
         ["nnet", "gd+gn+lbfgs"],
+        ["sigmoid", "lbfgs"],
     ]
     assert rows[0][4] == f"{lesson['floor']:.6f}"
     assert rows[5][2] == "4"
