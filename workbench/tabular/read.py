@@ -90,7 +90,7 @@ def typed_column(
     if n_present and n_numbers == n_present:
         return pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
-    if n_numbers >= 0.9 * n_present and len(odd) <= 3:
+    if odd and n_numbers >= 0.9 * n_present and len(odd) <= 3:
         i = next(i for i, (x, p) in enumerate(zip(numbers, present, strict=True)) if p and x is None)
         where = f"row {index[i]}" + (f" (line {lines[i]})" if lines is not None else "")
         raise DataError(
