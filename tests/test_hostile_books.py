@@ -246,3 +246,14 @@ def test_mutated_workbooks_only_raise_workbook_errors(book, tmp_path, kind, wher
             assert all(np.isfinite(p).all() for p in params.values())
     except WorkbookError as e:
         assert str(path) in str(e)
+
+
+@pytest.mark.parametrize("chunk", [97, 4096])
+def test_rows_split_across_inflated_chunks_read_whole(book, monkeypatch, chunk):
+    """A chunk of inflated XML may end inside a row, even inside a cell: every cell still reads."""
+    whole = {s: list(xlsx_reader.Book(book.path).rows(s)) for s in ("linear", "nnet")}
+    monkeypatch.setattr(xlsx_reader, "CHUNK", chunk)
+    with xlsx_reader.Book(book.path) as small_chunks:
+        assert {s: list(small_chunks.rows(s)) for s in whole} == whole
+    assert wb.check_workbook(book.path).ok
+    np.testing.assert_array_equal(wb.read_params(book.path)["nnet"], book.params["nnet"])

@@ -86,7 +86,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a path to write the whole file to; on success it replaces ``target`` at once.
 
     If the ``with`` block raises (or is interrupted), ``target`` is left as it was and
-    no file is left behind (see the module docstring).
+    no file is left behind (see the module docstring). The path is valid in this
+    process only (on Linux, a ``/proc/self/fd`` link): another program must write into a
+    folder of its own, and its bytes be moved into place with :func:`write_bytes`.
     """
     name = Path(target)
     target = check_target(target)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WorkbenchError, WorkbookError
-from ..files import atomic_path
+from ..files import check_target, write_bytes
 from .recalc import _PROFILE, find_soffice
 from .xlsx_reader import Book
 
@@ -166,16 +166,20 @@ def solve_workbook(
             "no Python can import LibreOffice's uno module; apt-get install -y python3-uno"
             " (or set WORKBENCH_UNO_PYTHON to a Python that has it)"
         )
+    check_target(path)  # a folder, FIFO or device at the path is refused before LibreOffice starts
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="workbench-solve-") as profile, atomic_path(path) as out:
-        (Path(profile) / "user").mkdir()
-        (Path(profile) / "user" / "registrymodifications.xcu").write_text(_PROFILE)
+    # LibreOffice is another process: it saves into this private folder, and the bytes are
+    # then moved into place atomically (atomic_path's path is valid in this process only).
+    with tempfile.TemporaryDirectory(prefix="workbench-solve-") as scratch:
+        profile, out = Path(scratch) / "profile", Path(scratch) / path.name
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE)
         spec = {
             "soffice": soffice,
-            "profile": profile,
+            "profile": str(profile),
             "pipe": f"workbench-solve-{os.getpid()}-{time.monotonic_ns()}",
             "src": str(path.resolve()),
-            "out": str(out.resolve()),
+            "out": str(out),
             "sheet": sheet,
             "objective": model.objective,
             "changing": model.changing,
@@ -185,6 +189,9 @@ def solve_workbook(
             "polish": polish,
         }
         done = _run_driver(python, spec, progress)
+        if not out.is_file() or out.stat().st_size == 0:
+            raise WorkbenchError(f"LibreOffice did not save {path}; the file is unchanged")
+        write_bytes(path, out.read_bytes())
     return SolveResult(
         path, sheet, done["start_loss"], done["loss"], tuple(done["params"]), time.perf_counter() - began
     )

@@ -42,7 +42,8 @@ MAX_SMALL_BYTES = 16 * 2**20
 #: Excel's grid.
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 
-_CHUNK = 2**20
+#: Bytes inflated and parsed at a time; rows are handed out between chunks.
+CHUNK = 2**20
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 _REF = re.compile(r"\$?([A-Z]{1,3})\$?(\d{1,7})")
 _RANGE = re.compile(r"(?:'((?:[^']|'')+)'|([^'!:]+))!" + _REF.pattern + r"(?::" + _REF.pattern + r")?")
@@ -203,7 +204,7 @@ class Book:
         def end(tag: str) -> None:
             if tag in ("v", "t") and cell:
                 cell["keep"] = False
-            elif tag == "c" and cell:
+            elif tag == "c" and cell and done:
                 where = f"{sheet}!{_letters(at['col'])}{at['row']}"
                 done[-1][1][at["col"]] = self._value(str(cell["type"]), "".join(cell["text"]), where)  # type: ignore[arg-type]
                 cell.clear()
@@ -213,8 +214,9 @@ class Book:
                 cell["text"].append(data)  # type: ignore[union-attr]
 
         for _ in self._feed(part, MAX_SHEET_BYTES, start, end, text):
-            yield from done
-            done.clear()
+            # A chunk may end inside a row: hand out the rows before it, keep the open one.
+            yield from done[:-1]
+            del done[:-1]
         yield from done
 
     # --- parts ------------------------------------------------------------------------------
@@ -316,7 +318,7 @@ class Book:
         read, stopped = 0, False
         try:
             with self.zip.open(info) as stream:
-                while chunk := stream.read(_CHUNK):
+                while chunk := stream.read(CHUNK):
                     read += len(chunk)
                     if read > limit:
                         raise self._error(

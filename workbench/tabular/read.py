@@ -1,0 +1,106 @@
+"""Read any tabular CSV file into typed columns: numbers as float64, everything else as text.
+
+The file is read with the project's bounded reader (:func:`workbench.files.read_csv`: a
+regular file of at most 1 GiB, UTF-8, every row as wide as the header). A column is numeric
+when every value that is not a missing marker is a plain decimal number; otherwise it is
+text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
+words) is refused, naming the first word's row: usually the word marks a missing value
+(``na=["unknown"]``) or is a typing slip. (Titanic's Ticket, 74% numbers and hundreds of
+different words, is text.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..files import read_csv, to_float
+
+#: What real files write for a missing value; ``na=`` adds more.
+MISSING = ("", "NA", "N/A", "NaN", "nan", "?")
+
+
+def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a CSV file with a header row into a DataFrame of typed columns.
+
+    Args:
+        path: the CSV file (UTF-8, with or without a byte-order mark).
+        na: more values that mean "missing", besides :data:`MISSING`
+            (empty, ``NA``, ``N/A``, ``NaN``, ``nan``, ``?``).
+
+    Returns:
+        One row per data row, in file order, indexed 1, 2, ... (``row``, as in error
+        messages). Numeric columns are float64 with NaN where missing; other columns hold
+        text (``str``) with NaN where missing. ``attrs["source"]`` is the file's path, so
+        :func:`~workbench.tabular.prepare` can name the file in its messages.
+
+    Raises:
+        DataError: not a readable regular CSV file, a header without data rows, an unnamed
+            column, or a column of numbers with a stray word in it (naming column and row).
+    """
+    path = Path(path)
+    header, rows, lines = read_csv(path, rows_are="data rows")
+    if not rows:
+        raise DataError(f"{path}: has a header but no data rows", path=path)
+    for j, name in enumerate(header):
+        if not name:
+            raise DataError(f"{path}: column {j + 1} has no name in the header row", path=path)
+    markers = missing_markers(na)
+    index = pd.RangeIndex(1, len(rows) + 1, name="row")
+    columns = {
+        name: typed_column([r[j] for r in rows], name, markers, source=str(path), index=index, lines=lines)
+        for j, name in enumerate(header)
+    }
+    frame = pd.DataFrame(columns, index=index)
+    frame.attrs["source"] = str(path)
+    return frame
+
+
+def missing_markers(na: Iterable[str]) -> frozenset[str]:
+    """:data:`MISSING` plus the user's ``na`` values (a single string counts as one value)."""
+    extra = (na,) if isinstance(na, str) else tuple(na)
+    for v in extra:
+        if not isinstance(v, str):
+            raise DataError(f"na= takes text values such as 'unknown'; got {v!r}")
+    return frozenset(MISSING) | frozenset(v.strip() for v in extra)
+
+
+def typed_column(
+    values: Sequence[str | None],
+    name: str,
+    markers: frozenset[str],
+    *,
+    source: str | None,
+    index: pd.Index,
+    lines: Sequence[int] | None = None,
+) -> pd.Series:
+    """One column as float64 numbers when every present value is a number, else as text.
+
+    ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
+    ``lines`` gives their line in the file, when there is one).
+    """
+    present = [v is not None and v not in markers for v in values]
+    numbers = [to_float(v) if p else None for v, p in zip(values, present, strict=True)]
+    n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
+    if n_present and n_numbers == n_present:
+        return pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
+    odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
+    if odd and n_numbers >= 0.9 * n_present and len(odd) <= 3:
+        i = next(i for i, (x, p) in enumerate(zip(numbers, present, strict=True)) if p and x is None)
+        where = f"row {index[i]}" + (f" (line {lines[i]})" if lines is not None else "")
+        raise DataError(
+            f"{source or 'the table'}: column {name!r}, {where} has {values[i][:40]!r} where"
+            f" {n_numbers} of its {n_present} values are numbers; if it marks a missing value pass"
+            f" na=[{values[i][:40]!r}] (--na), else correct it",
+            path=source,
+            column=name,
+            row=int(index[i]) if isinstance(index[i], (int, np.integer)) else None,
+        )
+    return pd.Series(
+        [v if p else np.nan for v, p in zip(values, present, strict=True)], index=index, dtype=object
+    )

@@ -1,0 +1,126 @@
+"""The records of a recipe: each feature, the target and each column left out, with its reason.
+
+Like :class:`workbench.titanic.features.Derived`, a :class:`Feature` holds its pandas computation and
+its Excel formula side by side, so a workbook writer and the Python table read one definition.
+Excel templates use these placeholders:
+
+* ``{col}``: this row's cell of the source column (the raw value, empty where missing);
+* ``{max_col}``: the cell holding the feature's scale, whose own formula is
+  :attr:`Feature.scale_excel` over ``{range}``, the source column's cells in the kept rows;
+* ``{fill_col}``: the cell holding the fill for a missing value, whose formula is
+  :attr:`Feature.fill_excel` over ``{range}`` (only with ``missing="fill"``).
+
+A template without a leading ``=`` is a constant (the ``Ones`` column's ``1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Kinds of feature: ``scaled`` (x / max |x|), ``log_scaled`` (LOG10(x+1) / max of that),
+#: ``dummy`` (1 for one level, else 0), ``ones`` (the intercept's column). The lesson recipe
+#: also has ``raw`` (used as it is: SibSp, Parch) and ``log`` (LOG10(x+1) unscaled: Fare).
+KINDS = ("scaled", "log_scaled", "dummy", "ones", "raw", "log")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input: where it comes from, why, and how to compute it in pandas and Excel.
+
+    ``python(raw)`` takes the kept rows' raw columns (NaN where missing) and returns the
+    float64 column (a float for ``Ones``). ``scale`` and ``fill`` are the numbers that the
+    ``{max_col}`` and ``{fill_col}`` cells recompute; ``level`` is a dummy's level and
+    ``baseline`` the level of the same column that has no dummy.
+    """
+
+    name: str
+    source: str | None
+    kind: str
+    reason: str
+    python: Callable[[pd.DataFrame], pd.Series | float]
+    excel: str
+    scale: float | None = None
+    scale_excel: str | None = None
+    fill: float | str | None = None
+    fill_excel: str | None = None
+    level: float | str | None = None
+    baseline: float | str | None = None
+
+    def formula(self, cells: Mapping[str, str]) -> str:
+        """The Excel formula (or constant) for one row, given ``col``, ``max_col``, ``fill_col``."""
+        return self.excel.format(**cells)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the model predicts: ``binary`` (0/1, scored by accuracy) or ``numeric`` (RMSE).
+
+    ``mapping`` lists ``(value, 0 or 1)`` for a binary target; ``excel`` turns the row's raw
+    cell ``{col}`` into the table's number, as ``python(raw)`` does.
+    """
+
+    name: str
+    kind: str
+    metric: str
+    reason: str
+    python: Callable[[pd.DataFrame], pd.Series]
+    excel: str
+    mapping: tuple[tuple[float | str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A column that is not a feature: ``why`` is one of ``drop`` (the user's), ``empty``,
+    ``constant``, ``mostly missing``, ``identifier``, ``free text``, ``lesson``; ``reason``
+    says it in words."""
+
+    column: str
+    why: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A CSV turned into the lesson's kind of table, with the recipe that made it.
+
+    ``table`` has the target (float64, 0/1 or numbers) then one float64 column per feature
+    in :attr:`features` order, ending with ``Ones`` (the lesson recipe keeps
+    :func:`workbench.lesson_table`'s columns exactly, raw ones included). ``raw`` holds the
+    same rows' source columns as read (NaN where a value was missing and is filled).
+    """
+
+    table: pd.DataFrame
+    raw: pd.DataFrame
+    target: Target
+    features: tuple[Feature, ...]
+    left_out: tuple[LeftOut, ...]
+    missing: str
+    rows_read: int
+    rows_note: str
+    recipe: str
+    source: str | None = None
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The features as a float64 matrix, rows by features."""
+        return self.table[list(self.feature_names)].to_numpy(dtype="float64")
+
+    @property
+    def y(self) -> np.ndarray:
+        """The target as a float64 vector."""
+        return self.table[self.target.name].to_numpy(dtype="float64")
+
+    def explain(self) -> str:
+        """The recipe in plain words, one line per choice."""
+        lines = [f"target {self.target.name!r}: {self.target.reason}", f"rows: {self.rows_note}"]
+        lines += [f"{f.name}: {f.reason}" for f in self.features]
+        lines += [f"left out {c.column!r}: {c.reason}" for c in self.left_out]
+        return "\n".join(lines)
