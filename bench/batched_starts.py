@@ -33,8 +33,7 @@ from common import show, table
 
 import workbench as wb
 from workbench.gd import gradient_descent
-from workbench.models import inputs, one_thread, targets
-from workbench.train import DEFAULTS, _loss_fn
+from workbench.titanic.models import forward, inputs, one_thread, targets
 
 SIZES = (1, 16, 256, 4096)
 
@@ -42,7 +41,7 @@ SIZES = (1, 16, 256, 4096)
 def descend(loss, starts: torch.Tensor, epochs: int) -> tuple[torch.Tensor, float, float]:
     """Gradient descent from ``starts``; the parameters, CPU seconds and wall seconds."""
     cpu, wall = time.process_time(), time.perf_counter()
-    done = gradient_descent(loss, starts, lr=DEFAULTS["nnet"].lr, epochs=epochs)
+    done = gradient_descent(loss, starts, lr=wb.MODELS["nnet"].recipe.lr, epochs=epochs)
     return done.params, time.process_time() - cpu, time.perf_counter() - wall
 
 
@@ -89,7 +88,7 @@ def speed(loss, sizes: list[int], epochs: int, loop_cap: int, repeat: int) -> st
             "2 threads same bits": bool(torch.equal(two, batched)),
         })  # fmt: skip
     title = (
-        f"gd on nnet, {epochs} epochs, lr {DEFAULTS['nnet'].lr}: batched vs a Python loop"
+        f"gd on nnet, {epochs} epochs, lr {wb.MODELS['nnet'].recipe.lr}: batched vs a Python loop"
         f" (start-epochs per CPU second, one thread, best of {repeat})"
     )
     return table(rows, title=title)
@@ -102,7 +101,9 @@ def quality(loss, sizes: list[int], epochs: int) -> str:
         with one_thread():
             params, _, seconds = descend(loss, starts, epochs)
             gd_best = loss(params).min().item()
-        fitted = wb.fit("nnet", seed=0, starts=k, polish=min(DEFAULTS["nnet"].polish, k))
+        fitted = wb.fit(
+            "nnet", wb.lesson_table(), seed=0, starts=k, polish=min(wb.MODELS["nnet"].recipe.polish, k)
+        )
         rows.append({
             "K": k,
             f"best after gd ({epochs} epochs)": f"{gd_best:.6f}",
@@ -111,7 +112,7 @@ def quality(loss, sizes: list[int], epochs: int) -> str:
             "fit s": f"{fitted.seconds:.2f}",
             "starts <= 0.130 after GN": int((fitted.final_losses <= 0.130).sum()),
         })  # fmt: skip
-    d = DEFAULTS["nnet"]
+    d = wb.MODELS["nnet"].recipe
     note = (
         f"\nfit: {d.epochs} epochs of gd, {d.gauss_newton} Gauss-Newton steps of every start,"
         f" the {d.polish} best finished by L-BFGS. Seconds are wall time.\n"
@@ -124,14 +125,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--epochs", type=int, default=DEFAULTS["nnet"].epochs, help="gd epochs (default: fit's)"
+        "--epochs", type=int, default=wb.MODELS["nnet"].recipe.epochs, help="gd epochs (default: fit's)"
     )
     parser.add_argument("--loop-cap", type=int, default=64, help="loop over at most this many starts")
     parser.add_argument("--repeat", type=int, default=3, help="time each the fastest of this many runs")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="numbers of starts K, e.g. 256")
     args = parser.parse_args()
     lesson = wb.lesson_table()
-    loss = _loss_fn("nnet", inputs(lesson), targets(lesson), sigmoid=False)
+    x, y = inputs(lesson), targets(lesson)
+    loss = lambda w: ((forward("nnet", w, x) - y) ** 2).mean(-1)  # the lesson's MSE, one per start
     sizes = [int(k) for k in args.sizes.split(",")]
     show(speed(loss, sizes, args.epochs, args.loop_cap, args.repeat))
     show(quality(loss, sizes, args.epochs))

@@ -45,7 +45,7 @@ def machine() -> dict[str, str]:
     import torch
     import xlsxwriter
 
-    from workbench.recalc import find_soffice
+    from workbench.sheets.recalc import find_soffice
 
     soffice = find_soffice()
     lo = "not installed"
@@ -162,7 +162,7 @@ def book_fits(table: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     The writer fits nothing, so its speed does not depend on how good they are.
     """
     from workbench import FEATURES
-    from workbench.titanic_book import Fitted
+    from workbench.sheets.titanic_book import Fitted
 
     rng = np.random.default_rng(seed)
     x = table[list(FEATURES)].to_numpy(dtype="float64")

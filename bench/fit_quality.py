@@ -10,7 +10,7 @@ Two tables, every number measured in this run:
   0.1442 (linear) and 0.1432 (nnet).
 * **nnet recipes**: ``fit("nnet", ...)`` with several settings, over several seeds:
   the loss per seed, the worst, how many seeds reach the issue's goal (MSE <= 0.130),
-  and the median seconds. This is how :data:`workbench.train.DEFAULTS` was chosen.
+  and the median seconds. This is how the net's recipe in :data:`workbench.MODELS` was chosen.
 
 The machine is shared: wall seconds grow when another process runs; CPU seconds
 (``time.process_time``) are the steadier measure. Fits run on one torch thread.
@@ -33,8 +33,7 @@ import numpy as np
 from common import show, table
 
 import workbench as wb
-from workbench.features import FEATURES
-from workbench.train import DEFAULTS
+from workbench.titanic.features import FEATURES
 
 GOAL = 0.130
 SOLVER = {"linear": 0.1442, "nnet": 0.1432}  # the lesson's Excel Solver (SPEC.md)
@@ -86,7 +85,7 @@ def methods(lesson) -> str:
     rows = []
     for model, method, kwargs in runs:
         fitted, cpu = timed_fit(model, lesson, **kwargs)
-        steps = fitted.epochs + (fitted.polish_iterations if fitted.method == "gd" else 0)
+        steps = fitted.epochs + fitted.iterations
         rows.append({"model": model, "method": method, "loss": fitted.loss, "seconds": fitted.seconds,
                      "cpu s": cpu, "epochs/iterations": steps})  # fmt: skip
     best_net = min(r["loss"] for r in rows if r["model"] == "nnet")
@@ -129,9 +128,9 @@ def recipes(lesson, seeds: int, quick: bool) -> str:
             "median cpu s": f"{np.median(cpus):.2f}",
         })  # fmt: skip
         print(f"  {name}: worst {max(losses):.6f}, median {np.median(seconds):.2f} s", file=sys.stderr)
-    d = DEFAULTS["nnet"]
+    d = wb.MODELS["nnet"].recipe
     note = (
-        f"\nDEFAULTS['nnet']: starts={d.starts}, epochs={d.epochs}, lr={d.lr},"
+        f"\nMODELS['nnet'].recipe: starts={d.starts}, epochs={d.epochs}, lr={d.lr},"
         f" gauss_newton={d.gauss_newton}, polish={d.polish}. GN: Gauss-Newton steps of every start;"
         " L-BFGS M: the M best finished by L-BFGS.\n"
     )

@@ -10,7 +10,7 @@ sheet reading the ``linear`` sheet's cells, the summary). Two figures per workbo
   one running LibreOffice (bench/lo_calc.py, through its ``uno`` Python module):
   what a user waits for when a change (a parameter, ``lr``) makes every formula
   recompute. The fastest of ``--repeat``; ``load s`` is opening the file.
-* ``recalculate() s``: :func:`workbench.recalc.recalculate`, the project's path (a
+* ``recalculate() s``: :func:`workbench.sheets.recalc.recalculate`, the project's path (a
   fresh headless LibreOffice: start, load with a full recalculation, save a copy), as
   the tests and ``workbench check`` pay it. Wall time, once.
 
@@ -36,11 +36,15 @@ from pathlib import Path
 from common import book_fits, show, synthetic_passengers, table
 
 import workbench as wb
-from workbench import recalc
-from workbench.book_style import styles
-from workbench.descent import add_titanic_descent_sheet
-from workbench.titanic_book import _check_fits, _model_sheet, write_titanic_book
-from workbench.xlsx import new_workbook
+from workbench.sheets import recalc
+from workbench.sheets.style import styles
+from workbench.sheets.titanic_book import (
+    _check_fits,
+    _model_sheet,
+    add_titanic_descent_sheet,
+    write_titanic_book,
+)
+from workbench.sheets.xlsx import new_workbook
 
 SIZES = (712, 10_000)
 KINDS = {
@@ -61,7 +65,7 @@ def write(kind: str, path: Path, passengers, lesson) -> None:
     """One workbook holding only the sheet kind ``kind`` (or the whole book)."""
     fits = book_fits(lesson)
     if kind == "titanic.xlsx":
-        from workbench.titanic_book import input_ranges
+        from workbench.sheets.titanic_book import input_ranges
 
         inputs, target = input_ranges(len(lesson))
         descent = lambda book: add_titanic_descent_sheet(book, lesson, inputs=inputs, target=target)
@@ -148,7 +152,7 @@ def main() -> None:
     show(
         "recalc s: LibreOffice's calculateAll() on the open workbook (every formula recomputed), fastest"
         f" of {args.repeat}; load s: opening it; us/formula: recalc s per formula cell (an MMULT array"
-        " formula counts once); recalculate() s: workbench.recalc.recalculate, a fresh headless"
+        " formula counts once); recalculate() s: workbench.sheets.recalc.recalculate, a fresh headless"
         " LibreOffice that loads, recalculates and saves (start-up included).\n"
     )
 

@@ -17,8 +17,8 @@ import torch
 
 import workbench as wb
 from workbench.gd import gradient_descent
-from workbench.models import forward, inputs, targets
-from workbench.titanic_book import Fitted, write_titanic_book
+from workbench.sheets.titanic_book import Fitted, write_titanic_book
+from workbench.titanic.models import forward, inputs, targets
 
 
 def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:

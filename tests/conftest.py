@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.recalc import find_soffice
+from workbench.sheets.recalc import find_soffice
 
 ROOT = Path(__file__).resolve().parent.parent
 

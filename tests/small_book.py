@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import workbench as wb
-from workbench.titanic_book import Fitted, write_titanic_book
+from workbench.sheets.titanic_book import Fitted, write_titanic_book
 
 INPUTS = [
     "SibSp",

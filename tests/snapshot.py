@@ -143,7 +143,7 @@ def titanic_policy(book: Book) -> Policy:
             near.add(("summary", at["Total loss"]))
             free.add(("summary", at["Accuracy"]))
         if "gd+gn" in str(row.get("B")):  # the training run the nnet and mmult sheets show
-            near |= {("summary", at["loss"]), ("summary", at["gap"])}
+            near |= {("summary", at["loss"]), ("summary", at["vs_linear_floor"])}
             free.add(("summary", at["accuracy"]))
         if row.get("B") == "lbfgs":
             free.add(("summary", at["epochs"]))

@@ -23,8 +23,8 @@ import pytest
 from small_book import INPUTS, write_small_book
 
 from workbench.cli import main
-from workbench.features import prediction_table
-from workbench.titanic import TEST_CSV, TRAIN_CSV
+from workbench.titanic.data import TEST_CSV, TRAIN_CSV
+from workbench.titanic.features import prediction_table
 
 COMMANDS = ["build", "fit", "check", "predict", "compare"]
 
@@ -331,7 +331,7 @@ def test_check_recalc_lets_libreoffice_recompute_what_the_user_typed(capsys, tmp
 
 
 def test_check_recalc_without_libreoffice_is_a_clear_error(capsys, small, monkeypatch):
-    monkeypatch.setattr("workbench.recalc.find_soffice", lambda: None)
+    monkeypatch.setattr("workbench.sheets.recalc.find_soffice", lambda: None)
     status, _, err = run(capsys, "check", "--recalc", str(small.path))
     assert status == 2
     assert "LibreOffice is not installed" in one_error_line(err)
@@ -345,7 +345,16 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
     status, out, _ = run(capsys, "compare", "--starts", "4", "--quiet")
     assert status == 0
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["model", "method", "starts", "epochs", "loss", "accuracy", "gap", "seconds"]
+    assert lines[0].split() == [
+        "model",
+        "method",
+        "starts",
+        "epochs",
+        "loss",
+        "accuracy",
+        "vs_linear_floor",
+        "seconds",
+    ]
     rows = [line.split() for line in lines[1:]]
     assert [r[:2] for r in rows] == [
         ["linear", "lstsq"],
@@ -354,6 +363,7 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         ["nnet", "lbfgs"],
         ["nnet", "gd"],
         ["nnet", "gd+gn+lbfgs"],
+        ["sigmoid", "lbfgs"],
     ]
     assert rows[0][4] == f"{lesson['floor']:.6f}"
     assert rows[5][2] == "4"

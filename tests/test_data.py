@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from workbench.titanic import TEST_CSV, TRAIN_CSV
+from workbench.titanic.data import TEST_CSV, TRAIN_CSV
 
 
 @pytest.mark.parametrize(

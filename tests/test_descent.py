@@ -15,11 +15,12 @@ import pytest
 
 import workbench as wb
 from workbench import regression as r
-from workbench.descent import Block, add_titanic_descent_sheet, write_descent_sheet
-from workbench.features import FEATURES
-from workbench.models import inputs, targets
-from workbench.recalc import recalculate
-from workbench.xlsx import new_workbook
+from workbench.sheets.descent import Block, write_descent_sheet
+from workbench.sheets.recalc import recalculate
+from workbench.sheets.titanic_book import add_titanic_descent_sheet
+from workbench.sheets.xlsx import new_workbook
+from workbench.titanic.features import FEATURES
+from workbench.titanic.models import inputs, targets
 
 BIG_LR = 1.5  # the line diverges above 0.998
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench.features import COLUMNS, DERIVED, RAW
+from workbench.titanic.features import COLUMNS, DERIVED, RAW
 
 # math.fsum of each derived column over the 712 lesson rows (standard library only).
 COLUMN_SUMS = {

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import workbench as wb
+from workbench.errors import WorkbenchError
 from workbench.gd import PATIENCE, gradient_descent
-from workbench.models import forward, inputs, targets
+from workbench.titanic.models import forward, inputs, targets
 
 
 def numpy_descent(x, y, w, lr, epochs, zero_grad=True):
@@ -92,5 +93,5 @@ def test_steady_growth_is_divergence_even_if_finite():
 
 @pytest.mark.parametrize(("lr", "epochs"), [(0.0, 1), (-1.0, 1), (0.1, -1)])
 def test_bad_arguments(lr, epochs):
-    with pytest.raises(ValueError):
+    with pytest.raises(WorkbenchError, match="must be"):
         gradient_descent(lambda w: (w**2).sum(), torch.zeros(1, dtype=torch.float64), lr=lr, epochs=epochs)

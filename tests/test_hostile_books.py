@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from small_book import write_small_book
 
 import workbench as wb
-from workbench import xlsx_reader
 from workbench.cli import main
 from workbench.errors import WorkbookError
+from workbench.sheets import xlsx_reader
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from workbench.build import OUTPUTS, build_all
 from workbench.cli import main
 from workbench.errors import DataError, DivergenceError, WorkbenchError
 from workbench.limits import ENV_BUDGET, memory_budget
-from workbench.titanic import TRAIN_CSV
-from workbench.train import fit, fit_memory
+from workbench.titanic.data import TRAIN_CSV
+from workbench.titanic.train import fit, fit_memory
 
 TRAIN_LINES = TRAIN_CSV.read_text().splitlines()
 
@@ -66,7 +66,7 @@ def test_the_budget_can_be_raised_only_sensibly(monkeypatch):
 PEAK = """
 import sys
 import workbench as wb
-from workbench.train import fit
+from workbench.titanic.train import fit
 def peak():
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -251,8 +251,8 @@ import os, resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 import workbench as wb
-from workbench.regression_book import write_regression_book
-from workbench.regression import fit_dataset, load_dataset
+from workbench.sheets.regression_book import write_regression_book
+from workbench.regression.fits import fit_dataset, load_dataset
 try:
     write_regression_book(fit_dataset(load_dataset("line")), sys.argv[1])
 except wb.WorkbenchError as e:
@@ -280,8 +280,8 @@ def test_a_failed_write_names_the_file_and_leaves_no_debris(tmp_path):
 
 
 def test_chart_names_from_user_data_stay_text(tmp_path):
-    from workbench.regression import fit_dataset, read_dataset
-    from workbench.regression_book import write_regression_book
+    from workbench.regression.fits import fit_dataset, read_dataset
+    from workbench.sheets.regression_book import write_regression_book
 
     path = tmp_path / "q!A1.csv"
     path.write_text("data!B2,=cmd|' /C calc'!A0\n1,2\n2,4\n3,7\n")

@@ -18,8 +18,8 @@ from book_inputs import rounded, write_book
 from openpyxl.utils import get_column_letter
 
 import workbench as wb
-from workbench.read_book import read_params
-from workbench.recalc import convert, recalculate_all
+from workbench.sheets.read_book import read_params
+from workbench.sheets.recalc import convert, recalculate_all
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 

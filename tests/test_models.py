@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import workbench as wb
-from workbench.features import FEATURES
-from workbench.models import (
+from workbench.titanic.features import FEATURES
+from workbench.titanic.models import (
     as_params,
     forward,
     inputs,
@@ -204,3 +204,21 @@ def test_one_thread_restores_the_thread_count():
     with pytest.raises(RuntimeError), one_thread():
         raise RuntimeError
     assert torch.get_num_threads() == before
+
+
+def test_the_command_lines_choices_are_the_registrys(capsys):
+    """cli.py lists the models and methods literally (so --help imports no torch): they must agree."""
+    import re
+
+    from workbench.cli import main
+    from workbench.titanic.train import METHODS
+
+    for argv, expected in (
+        (["fit", "no-such-model"], wb.MODELS),
+        (["fit", "linear", "--method", "x"], METHODS),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        listed = re.search(r"choose from (.*)\)", capsys.readouterr().err).group(1)
+        assert re.findall(r"'(\w+)'", listed) == list(expected)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-import workbench.recalc
+import workbench.sheets.recalc
 from workbench.errors import WorkbenchError
-from workbench.recalc import convert, convert_all, recalculate, recalculate_all
-from workbench.xlsx import new_workbook
+from workbench.sheets.recalc import convert, convert_all, recalculate, recalculate_all
+from workbench.sheets.xlsx import new_workbook
 
 
 def small_book(path, wrong: float):
@@ -50,13 +50,13 @@ def test_a_workbook_libreoffice_cannot_load_is_an_error_not_a_stale_result(tmp_p
 
 
 def test_without_libreoffice_the_error_says_how_to_install_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(workbench.recalc, "find_soffice", lambda: None)
+    monkeypatch.setattr(workbench.sheets.recalc, "find_soffice", lambda: None)
     with pytest.raises(WorkbenchError, match="apt-get install -y libreoffice-calc"):
         recalculate(small_book(tmp_path / "a.xlsx", 0), tmp_path / "out")
 
 
 def test_bad_arguments_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(workbench.recalc, "find_soffice", lambda: "/nonexistent/soffice")
+    monkeypatch.setattr(workbench.sheets.recalc, "find_soffice", lambda: "/nonexistent/soffice")
     a = small_book(tmp_path / "a.xlsx", 0)
     with pytest.raises(WorkbenchError, match=r"missing\.xlsx: no such workbook"):
         convert(tmp_path / "missing.xlsx", tmp_path / "out")

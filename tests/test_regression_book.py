@@ -10,8 +10,9 @@ import pytest
 
 import workbench as wb
 from workbench import regression as r
-from workbench.recalc import recalculate_all
-from workbench.regression_book import CURVE_POINTS, write_regression_book, write_regression_outputs
+from workbench.build import write_regression_outputs
+from workbench.sheets.recalc import recalculate_all
+from workbench.sheets.regression_book import CURVE_POINTS, write_regression_book
 
 OUTPUTS = [
     "line.xlsx", "line_fit.png", "line_descent.gif", "line_loss.png",

@@ -8,13 +8,13 @@ import xlsxwriter
 from book_inputs import write_book
 
 import workbench as wb
-import workbench.solve
-from workbench.check import check_workbook
+import workbench.sheets.solve
 from workbench.cli import main
 from workbench.errors import WorkbenchError, WorkbookError
-from workbench.read_book import read_params
-from workbench.solve import solve_workbook, solver_model
-from workbench.uno_solver import bfgs
+from workbench.sheets.check import check_workbook
+from workbench.sheets.read_book import read_params
+from workbench.sheets.solve import solve_workbook, solver_model
+from workbench.sheets.uno_solver import bfgs
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +76,11 @@ def test_a_workbook_without_a_solver_model_or_the_sheet_is_refused(book, tmp_pat
 
 def test_without_libreoffice_or_its_python_bridge_nothing_is_written(book, tmp_path, monkeypatch, capsys):
     before = book.path.read_bytes()
-    monkeypatch.setattr(workbench.solve, "find_soffice", lambda: None)
+    monkeypatch.setattr(workbench.sheets.solve, "find_soffice", lambda: None)
     with pytest.raises(WorkbenchError, match="LibreOffice is not installed"):
         solve_workbook(book.path, "linear")
-    monkeypatch.setattr(workbench.solve, "find_soffice", lambda: "/usr/bin/soffice")
-    monkeypatch.setattr(workbench.solve, "uno_python", lambda: None)
+    monkeypatch.setattr(workbench.sheets.solve, "find_soffice", lambda: "/usr/bin/soffice")
+    monkeypatch.setattr(workbench.sheets.solve, "uno_python", lambda: None)
     assert main(["solve", str(book.path), "--sheet", "nnet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "apt-get install -y python3-uno" in err

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import workbench as wb
-from workbench.titanic import TRAIN_CSV
+from workbench.titanic.data import TRAIN_CSV
 
 
 def kaggle_rows() -> list[list[str]]:

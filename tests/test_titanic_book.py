@@ -22,11 +22,11 @@ from book_inputs import Book, rounded, write_book
 from openpyxl.worksheet.formula import ArrayFormula
 
 import workbench as wb
-import workbench.xlsx
+import workbench.sheets.xlsx
 from workbench.errors import DataError, WorkbenchError, WorkbookError
-from workbench.read_book import read_params
-from workbench.titanic import TRAIN_CSV
-from workbench.titanic_book import Fitted, write_titanic_book
+from workbench.sheets.read_book import read_params
+from workbench.sheets.titanic_book import Fitted, write_titanic_book
+from workbench.titanic.data import TRAIN_CSV
 
 SHEETS = ["all_rows", "linear", "nnet", "mmult", "sigmoid", "summary"]
 RAW = ["Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch"]
@@ -445,7 +445,7 @@ def _plain(value):
 
 @pytest.mark.parametrize("constant_memory", [False, True])
 def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch, constant_memory):
-    import workbench.titanic_book as book
+    import workbench.sheets.titanic_book as book
 
     def write(path):
         write_titanic_book(path, small.passengers, small.table, small.fits, histories=small.histories,
@@ -459,7 +459,7 @@ def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch
 
 
 def test_more_rows_than_excel_holds_are_refused(tmp_path, small, monkeypatch):
-    monkeypatch.setattr(workbench.xlsx, "MAX_ROWS", 60)
+    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 60)
     path = tmp_path / "t.xlsx"
     with pytest.raises(WorkbenchError, match=r"at most 60 rows"):
         write_titanic_book(path, small.passengers, small.table, small.fits)
@@ -470,13 +470,13 @@ def test_a_too_tall_sheet_is_refused_before_any_sheet_is_written(tmp_path, small
     complete = small.passengers[small.passengers["PassengerId"].isin(small.table.index)]
     assert len(complete) == len(small.table) == 60
     written = []
-    monkeypatch.setattr(workbench.xlsx.Workbook, "add_worksheet", lambda self, *a: written.append(a))
+    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "add_worksheet", lambda self, *a: written.append(a))
     with pytest.raises(WorkbenchError, match=r"loss history 'bad'"):
         write_titanic_book(
             tmp_path / "t.xlsx", complete, small.table, small.fits, histories={"bad": [0.3, np.nan]}
         )
     # all_rows (60 rows below 5) and linear (60 below 10) fit in 70 rows; nnet (60 below 12) doesn't.
-    monkeypatch.setattr(workbench.xlsx, "MAX_ROWS", 70)
+    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 70)
     with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 72 rows"):
         write_titanic_book(tmp_path / "t.xlsx", complete, small.table, small.fits)
     assert written == []

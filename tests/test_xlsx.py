@@ -15,7 +15,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.format import Format
 
 from workbench.errors import WorkbenchError
-from workbench.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
+from workbench.sheets.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
 
 
 def write(path, *, hidden=(), constant_memory=False):
@@ -205,10 +205,9 @@ def books():
 @pytest.mark.parametrize("constant_memory", [False, True], ids=["in-memory", "streamed"])
 def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, constant_memory):
     """The Titanic workbook (every sheet kind, the descent sheet) and a regression workbook."""
-    import workbench.xlsx
-    from workbench.descent import add_titanic_descent_sheet
-    from workbench.regression_book import write_regression_book
-    from workbench.titanic_book import write_titanic_book
+    import workbench.sheets.xlsx
+    from workbench.sheets.regression_book import write_regression_book
+    from workbench.sheets.titanic_book import add_titanic_descent_sheet, write_titanic_book
 
     passengers, table, fits, histories, line = books
 
@@ -223,7 +222,7 @@ def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, co
         return {p.name: p.read_bytes() for p in folder.iterdir()}
 
     ours = write(tmp_path / "ours")
-    monkeypatch.setattr(workbench.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
+    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
     stock = write(tmp_path / "stock")
     assert ours.keys() == stock.keys() == {"titanic.xlsx", "line.xlsx"}
     for name in ours:
@@ -241,3 +240,27 @@ def test_xlsxwriters_substitutions_are_the_names_its_search_looks_for():
         name.removeprefix("S") if name == "SINGLE" else name for name in DYNAMIC_NAMES
     }
     assert r're.sub(r"\SINGLE\(' in always  # the typo the fast path checks with "INGLE("
+
+
+def test_the_private_xlsxwriter_api_we_override_is_still_there():
+    """A new XlsxWriter that renames or re-signs what _xlsxwriter_private overrides fails here."""
+    import inspect
+    from importlib.metadata import version
+
+    import xlsxwriter.workbook
+
+    from workbench.sheets._xlsxwriter_private import PRIVATE_API
+
+    major, minor = (int(v) for v in version("xlsxwriter").split(".")[:2])
+    assert (3, 1) <= (major, minor) < (3, 4), "pyproject.toml allows xlsxwriter>=3.1,<3.4"
+    modules = {"worksheet": xlsxwriter.worksheet, "workbook": xlsxwriter.workbook}
+    for dotted, expected in PRIVATE_API.items():
+        module, *path = dotted.split(".")
+        obj = modules[module]
+        for name in path:
+            assert hasattr(obj, name), f"xlsxwriter.{dotted} is gone"
+            obj = getattr(obj, name)
+        if hasattr(obj, "_fields"):
+            assert obj._fields == expected, dotted
+        elif callable(obj) and expected:
+            assert tuple(inspect.signature(obj).parameters) == expected, dotted

@@ -25,45 +25,45 @@ _EXPORTS = {
     "DataError": "errors",
     "WorkbookError": "errors",
     "DivergenceError": "errors",
-    "load_titanic": "titanic",
-    "TRAIN_CSV": "titanic",
-    "TEST_CSV": "titanic",
-    "lesson_table": "features",
-    "prediction_table": "features",
-    "FillValues": "features",
-    "FEATURES": "features",
-    "DERIVED": "features",
-    "MODELS": "models",
-    "param_shape": "models",
-    "predict": "models",
-    "mse": "models",
-    "accuracy": "models",
-    "uniform_start": "models",
-    "fit": "train",
-    "Fit": "train",
-    "compare": "train",
-    "start_params": "train",
-    "recalculate": "recalc",
-    "write_titanic_book": "titanic_book",
-    "Fitted": "titanic_book",
-    "read_params": "read_book",
+    "load_titanic": "titanic.data",
+    "TRAIN_CSV": "titanic.data",
+    "TEST_CSV": "titanic.data",
+    "lesson_table": "titanic.features",
+    "prediction_table": "titanic.features",
+    "FillValues": "titanic.features",
+    "FEATURES": "titanic.features",
+    "DERIVED": "titanic.features",
+    "MODELS": "titanic.models",
+    "param_shape": "titanic.models",
+    "predict": "titanic.models",
+    "mse": "titanic.models",
+    "accuracy": "titanic.models",
+    "uniform_start": "titanic.models",
+    "fit": "titanic.train",
+    "Fit": "titanic.train",
+    "compare": "titanic.train",
+    "start_params": "titanic.train",
+    "recalculate": "sheets.recalc",
+    "write_titanic_book": "sheets.titanic_book",
+    "Fitted": "sheets.titanic_book",
+    "read_params": "sheets.read_book",
     "DATASETS": "regression",
     "Dataset": "regression",
     "load_dataset": "regression",
     "read_dataset": "regression",
     "fit_dataset": "regression",
     "sgd": "regression",
-    "write_descent_sheet": "descent",
-    "add_titanic_descent_sheet": "descent",
-    "write_regression_book": "regression_book",
-    "write_regression_outputs": "regression_book",
+    "write_descent_sheet": "sheets.descent",
+    "add_titanic_descent_sheet": "sheets.titanic_book",
+    "write_regression_book": "sheets.regression_book",
+    "write_regression_outputs": "build",
     "build_all": "build",
     "BuildResult": "build",
-    "check_workbook": "check",
-    "kaggle_submission": "submission",
-    "write_submission": "submission",
-    "write_params": "submission",
-    "load_params": "submission",
+    "check_workbook": "sheets.check",
+    "kaggle_submission": "titanic.submission",
+    "write_submission": "titanic.submission",
+    "write_params": "titanic.submission",
+    "load_params": "titanic.submission",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -83,17 +83,17 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .build import BuildResult, build_all
-    from .check import check_workbook
-    from .descent import add_titanic_descent_sheet, write_descent_sheet
+    from .build import BuildResult, build_all, write_regression_outputs
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
-    from .features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
-    from .models import MODELS, accuracy, mse, param_shape, predict, uniform_start
-    from .read_book import read_params
-    from .recalc import recalculate
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
-    from .regression_book import write_regression_book, write_regression_outputs
-    from .submission import kaggle_submission, load_params, write_params, write_submission
-    from .titanic import TEST_CSV, TRAIN_CSV, load_titanic
-    from .titanic_book import Fitted, write_titanic_book
-    from .train import Fit, compare, fit, start_params
+    from .sheets.check import check_workbook
+    from .sheets.descent import write_descent_sheet
+    from .sheets.read_book import read_params
+    from .sheets.recalc import recalculate
+    from .sheets.regression_book import write_regression_book
+    from .sheets.titanic_book import Fitted, add_titanic_descent_sheet, write_titanic_book
+    from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
+    from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
+    from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start
+    from .titanic.submission import kaggle_submission, load_params, write_params, write_submission
+    from .titanic.train import Fit, compare, fit, start_params

@@ -17,7 +17,7 @@ writes into ``out``:
 * ``titanic_loss.png``: those loss curves.
 * ``submission.csv``: Kaggle's submission for ``test.csv`` from the ``nnet`` fit.
 * the small regressions' workbooks and pictures
-  (:func:`~workbench.regression_book.write_regression_outputs`).
+  (:func:`write_regression_outputs`).
 
 The fits (every one seeded, so the same call writes the same bytes):
 
@@ -35,10 +35,10 @@ sigmoid     lbfgs         linear squashed into 0..1: the ``sigmoid`` sheet
 
 :data:`NNET_RECIPE` is the one place that says how hard the build trains the net.
 
-The build runs torch on one thread (:func:`~workbench.models.one_thread`): its tensors
-are small, and on a 2-core machine shared with other work, torch's spinning threads
-made the fits 5 to 40 times slower. The numbers are the same to the last bit with one
-thread or two, so the written files are too.
+The build runs torch on one thread (:func:`~workbench.numerics.one_thread`): its tensors
+are small, and on a machine shared with other work, spinning threads make the fits many
+times slower. The numbers are the same to the last bit with one thread or two, so the
+written files are too.
 
 Output is deterministic on one machine with one set of library versions: the same
 seed writes the same bytes, whether from Python or from the command. Across CPUs the
@@ -53,23 +53,25 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import pictures, train
-from .atomic import check_target
-from .descent import add_titanic_descent_sheet
+from . import pictures
 from .errors import WorkbenchError
-from .features import FEATURES, FillValues, lesson_table
+from .files import check_target
 from .limits import check_memory, check_seed
-from .models import one_thread
-from .regression_book import regression_outputs, write_regression_outputs
-from .submission import kaggle_submission, write_submission
-from .titanic import TEST_CSV, load_titanic
-from .titanic_book import input_ranges, write_titanic_book
+from .numerics import one_thread
+from .regression import DATASETS, fit_dataset, load_dataset, sgd
+from .sheets.regression_book import write_regression_book
+from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
+from .titanic import train
+from .titanic.data import TEST_CSV, load_titanic
+from .titanic.features import FEATURES, FillValues, lesson_table
+from .titanic.models import MODELS, Recipe
+from .titanic.submission import kaggle_submission, write_submission
 
 #: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
 #: current folder. Run from a checkout's root, that is the repository's committed
@@ -79,25 +81,25 @@ WORKBOOKS = Path("workbooks")
 #: The seed of every random start when :func:`build_all` is given none.
 SEED = 0
 
-#: How the build trains the net (``nnet``; ``mmult`` is the same fit transposed): gradient
-#: descent from ``starts`` random starts at once, ``gauss_newton`` Gauss-Newton steps of
-#: every start, then L-BFGS finishes the ``polish`` best, as Excel's Solver would (see
-#: :mod:`workbench.train`). The build uses :data:`workbench.train.DEFAULTS` as they are:
-#: they reach MSE 0.1289 in about 2 s. Should they grow slow, reduce them here (for
-#: example ``replace(train.DEFAULTS["nnet"], starts=64)``) to keep the build quick.
-NNET_RECIPE: train.Recipe = train.DEFAULTS["nnet"]
+#: How the build trains the net: the net's recipe in the model registry
+#: (:data:`workbench.titanic.models.MODELS`), as :func:`~workbench.fit` uses it by default.
+NNET_RECIPE: Recipe = MODELS["nnet"].recipe
 
-#: How :func:`build_all` fits each model sheet's parameters (:func:`fit_sheet`; ``mmult``
-#: is ``nnet``'s fit transposed). ``linear`` and ``sigmoid`` are fitted Solver's way,
-#: by L-BFGS from one random start, which reaches their optimum.
-SHEET_FITS: dict[str, dict[str, object]] = {
-    "linear": {"model": "linear", "method": "lbfgs"},
-    "nnet": {"model": "nnet", "method": "gd", **asdict(NNET_RECIPE)},
-    "sigmoid": {"model": "linear", "method": "lbfgs", "sigmoid": True},
-}
+#: The files :func:`write_regression_outputs` writes, in order.
+REGRESSION_OUTPUTS: tuple[str, ...] = tuple(
+    name
+    for d in DATASETS
+    for name in (
+        f"{d}.xlsx",
+        f"{d}_fit.png",
+        *(["line_descent.gif"] if d == "line" else []),
+        f"{d}_loss.png",
+        *(["relu_units.png"] if d == "relu" else []),
+    )
+)
 
 #: Every file :func:`build_all` writes into ``out``, in order.
-OUTPUTS: tuple[str, ...] = ("titanic.xlsx", "titanic_loss.png", "submission.csv", *regression_outputs())
+OUTPUTS: tuple[str, ...] = ("titanic.xlsx", "titanic_loss.png", "submission.csv", *REGRESSION_OUTPUTS)
 
 #: The fewest passengers (rows with an Age) the build fits: one per parameter of the linear
 #: model, so its least-squares optimum is one point.
@@ -118,11 +120,11 @@ class BuildResult:
         out: the folder written to.
         files: every file written, in the order written.
         fits: the fits on the workbook's model sheets (``linear``, ``nnet``, ``mmult``,
-            ``sigmoid``), as :class:`~workbench.train.Fit`.
+            ``sigmoid``), as :class:`~workbench.titanic.train.Fit`.
         comparison: one row per training run (see the module docstring): ``model,
-            method, starts, epochs, loss, accuracy, gap, sheet``, where ``gap`` is the
-            loss minus the least-squares floor of ``linear`` and ``sheet`` names the
-            workbook sheet showing that run. The summary sheet shows this table.
+            method, starts, epochs, loss, accuracy, vs_linear_floor, sheet``, where
+            ``vs_linear_floor`` is the loss minus the least-squares floor of ``linear`` and
+            ``sheet`` names the workbook sheet showing that run. The summary sheet shows this table.
         seconds: wall time of each stage: ``load``, ``fit``, ``write``.
     """
 
@@ -139,7 +141,7 @@ class BuildResult:
             formatters={
                 "loss": "{:.6f}".format,
                 "accuracy": "{:.2%}".format,
-                "gap": "{:+.2e}".format,
+                "vs_linear_floor": "{:+.2e}".format,
             },
         )
         seconds = self.seconds
@@ -287,68 +289,81 @@ def _check_size(data: str | os.PathLike[str] | None, raw: int, rows: int) -> Non
 
 def fit_sheet(
     sheet: str,
-    table: pd.DataFrame | None = None,
+    table: pd.DataFrame,
     *,
     seed: int = SEED,
     progress: Callable[[int, int], None] | None = None,
 ) -> train.Fit:
-    """Fit one model sheet's parameters as :func:`build_all` does (see :data:`SHEET_FITS`).
-
-    ``mmult`` is ``nnet``'s fit seen in the other layout (parameters transposed).
-    """
-    if sheet not in (*SHEET_FITS, "mmult"):
-        raise WorkbenchError(
-            f"no model sheet is called {sheet!r}; choose one of linear, nnet, mmult, sigmoid"
-        )
-    kwargs = dict(SHEET_FITS["nnet" if sheet == "mmult" else sheet])
-    fitted = train.fit(kwargs.pop("model"), table, seed=seed, progress=progress, **kwargs)
-    return fitted.as_model("mmult") if sheet == "mmult" else fitted
+    """Fit one model sheet's parameters as :func:`build_all` does: the run of
+    :data:`~workbench.titanic.train.RUNS` that the sheet shows, seen as the sheet's model."""
+    shown = {s: r for r in train.RUNS for s in r.sheets}
+    if sheet not in shown:
+        raise WorkbenchError(f"no model sheet is called {sheet!r}; choose one of {', '.join(shown)}")
+    fitted = train.run(shown[sheet], table, seed=seed, progress=progress)
+    return fitted if sheet == "sigmoid" else fitted.as_model(sheet)
 
 
 def _fit_all(
     table: pd.DataFrame, seed: int, progress: Progress | None
 ) -> tuple[dict[str, train.Fit], pd.DataFrame, dict[str, np.ndarray]]:
-    """Every fit of the build, once: the sheets' fits, the comparison rows, the loss curves."""
-
-    def run(label: str, fit: Callable[..., train.Fit], *args: object, **kwargs: object) -> train.Fit:
-        tick = None if progress is None else (lambda done, total: progress(f"fit {label}", done, total))
+    """Every run of :data:`~workbench.titanic.train.RUNS`, once: the sheets' fits, the
+    comparison table, the loss curves."""
+    fits = []
+    for r in train.RUNS:
+        label = "fit " + r.label.format(starts=NNET_RECIPE.starts)
+        tick = None if progress is None else (lambda done, total, label=label: progress(label, done, total))
         if tick is not None:
             tick(0, 1)
-        done = fit(*args, table, seed=seed, progress=tick, **kwargs)
+        fits.append(train.run(r, table, seed=seed, progress=tick))
         if tick is not None:
             tick(1, 1)
-        return done
+    comparison = train.comparison(train.RUNS, fits)
+    comparison["sheet"] = [", ".join(r.sheets) for r in train.RUNS]
+    runs = list(zip(train.RUNS, fits, strict=True))
+    by_sheet = {s: f if s == "sigmoid" else f.as_model(s) for r, f in runs for s in r.sheets}
+    curves = {r.curve.format(starts=f.starts): f.curve() for r, f in runs if r.curve}
+    return by_sheet, comparison, curves
 
-    best = f"nnet ({NNET_RECIPE.starts} starts, Gauss-Newton, L-BFGS)"
-    plain = {"epochs": 1000, "starts": 1, "gauss_newton": 0, "polish": 0}  # as train.compare
-    runs = [  # (model, method, sheets showing it, fit), in the comparison's order
-        ("linear", "lstsq", "", run("linear (least squares)", train.fit, "linear", method="lstsq")),
-        ("linear", "lbfgs", "linear", run("linear (L-BFGS)", fit_sheet, "linear")),
-        ("linear", "gd", "", run("linear (gradient descent)", train.fit, "linear")),
-        ("nnet", "lbfgs", "", run("nnet (L-BFGS, 1 start)", train.fit, "nnet", method="lbfgs")),
-        ("nnet", "gd", "", run("nnet (gradient descent, 1 start)", train.fit, "nnet", **plain)),
-        ("nnet", "gd+gn+lbfgs", "nnet, mmult", run(best, fit_sheet, "nnet")),
-        ("sigmoid", "lbfgs", "sigmoid", run("sigmoid (L-BFGS)", fit_sheet, "sigmoid")),
-    ]
-    floor = runs[0][3].loss
-    comparison = pd.DataFrame(
-        [
-            {**train.comparison_row(model, method, f, floor), "sheet": sheet}
-            for model, method, sheet, f in runs
-        ]
-    )
-    by_sheet = {sheet: f for _, _, sheets, f in runs for sheet in sheets.split(", ") if sheet}
-    by_sheet["mmult"] = by_sheet["mmult"].as_model("mmult")
-    linear_gd, nnet_gd, nnet_best = runs[2][3], runs[4][3], runs[5][3]
-    # The best net's curve: its gd epochs, its Gauss-Newton steps, then where L-BFGS ended.
-    # L-BFGS's iterations are left out: their count varies with the CPU's rounding, and a
-    # curve of fixed length keeps the summary's layout and chart the same on every machine.
-    stepped = nnet_best.epochs + 1 + nnet_best.gauss_newton
-    histories = {
-        "linear: gradient descent": linear_gd.history,
-        "nnet: gradient descent, 1 start": nnet_gd.history,
-        f"nnet: best of {nnet_best.starts} starts (gd, then Gauss-Newton, then L-BFGS's end)": np.append(
-            nnet_best.history[:stepped], nnet_best.loss
-        ),
-    }
-    return by_sheet, comparison, histories
+
+# --- the small regressions ----------------------------------------------------------------
+
+#: What the 2019 lesson printed every 10 steps (its data were not seeded).
+LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
+
+
+def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
+    """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
+
+    ``seed=None`` uses each recipe's own seed (the quadratic's is the course
+    notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
+    """
+    out = Path(out_dir)
+    written: list[Path] = []
+    for name in DATASETS:
+        data = load_dataset(name, seed=seed)
+        result = fit_dataset(data)
+        notes: list[str] = []
+        if name == "line":
+            ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
+            lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
+            notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
+        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes))
+        written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
+        runs = {"full-batch gradient descent": result.losses}
+        if name == "line":
+            minibatch = sgd(data, batch_size=10, seed=0 if seed is None else seed)
+            runs[f"mini-batch SGD (batch size {minibatch.batch_size})"] = minibatch.losses
+            runs["full batch, gradients never zeroed (notebooks' bug)"] = fit_dataset(
+                data, zero_grad=False
+            ).losses
+            written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
+        floor = None
+        if result.model != "relu":
+            best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
+            floor = float(np.mean((result.phi @ best - data.y) ** 2))
+        title = f"{name}: loss by epoch (lr {result.trajectory.lr:g})"
+        written.append(pictures.loss_png(runs, out / f"{name}_loss.png", title=title, floor=floor))
+        if name == "relu":
+            by_units = [fit_dataset(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
+            written.append(pictures.relu_units_png(by_units, out / "relu_units.png"))
+    return written

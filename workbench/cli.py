@@ -1,10 +1,10 @@
 """The ``workbench`` command (also ``python -m workbench``).
 
 Each subcommand is a thin layer over the library: ``build`` over
-:func:`workbench.build.build_all`, ``fit`` over :func:`workbench.train.fit`, ``check``
-over :func:`workbench.check.check_workbook`, ``predict`` over
-:func:`workbench.submission.kaggle_submission`, ``compare`` over
-:func:`workbench.train.compare`. Modules that import torch are imported only when a
+:func:`workbench.build.build_all`, ``fit`` over :func:`workbench.titanic.train.fit`, ``check``
+over :func:`workbench.sheets.check.check_workbook`, ``predict`` over
+:func:`workbench.titanic.submission.kaggle_submission`, ``compare`` over
+:func:`workbench.titanic.train.compare`. Modules that import torch are imported only when a
 command runs, so ``workbench --help`` answers at once.
 
 Every :class:`~workbench.errors.WorkbenchError` (and an ``OSError`` such as an
@@ -124,8 +124,10 @@ examples:
 _COMPARE_HELP = """\
 Fit every model by every training method it has and print them side by side: linear by
 least squares (the floor), L-BFGS and gradient descent; nnet by L-BFGS from one start,
-gradient descent from one start, and many starts polished by L-BFGS. `gap` is the loss
-minus the least-squares floor of the linear model."""
+gradient descent from one start, and many starts polished by L-BFGS; the sigmoid sheet's
+linear model by L-BFGS. `vs_linear_floor` is the loss minus the least-squares floor of the
+linear model (negative: below what any linear model reaches); `epochs` counts L-BFGS
+iterations for the lbfgs rows."""
 
 _COMPARE_EPILOG = """\
 examples:
@@ -142,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return OK
     args.began = time.perf_counter()  # before torch loads: the import is part of the wait
     try:
-        from .models import one_thread
+        from .titanic.models import one_thread
 
         # Every problem a user can act on is raised as an error; numpy's overflow notes are not.
         with one_thread(), warnings.catch_warnings():
@@ -193,19 +195,20 @@ def _fit(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from .features import FEATURES, lesson_table
-    from .submission import write_params
-    from .titanic import load_titanic
-    from .train import fit
+    from .titanic.data import load_titanic
+    from .titanic.features import FEATURES, lesson_table
+    from .titanic.submission import write_params
+    from .titanic.train import fit
 
     if args.json is not None:
-        from .atomic import check_target
+        from .files import check_target
 
         check_target(args.json)  # before the fit, not after it
     table = lesson_table(load_titanic(args.data))
     options = {
         "lr": args.lr,
         "epochs": args.epochs,
+        "iterations": args.iterations,
         "starts": args.starts,
         "gauss_newton": args.gauss_newton,
         "polish": args.polish,
@@ -230,9 +233,9 @@ def _fit(args: argparse.Namespace) -> int:
         if fitted.gauss_newton:
             how.append(f"{fitted.gauss_newton} Gauss-Newton steps")
         if fitted.polish:
-            how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.polish_iterations} iterations)")
+            how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.iterations} iterations)")
     elif fitted.method == "lbfgs":
-        how.append(f"{starts}, {fitted.epochs} iterations")
+        how.append(f"{starts}, {fitted.iterations} iterations")
     name = f"{fitted.model}{' with sigmoid' if fitted.sigmoid else ''}"
     print(f"{name}: {'; '.join(how)}")
     print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
@@ -252,7 +255,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .check import check_workbook
+    from .sheets.check import check_workbook
 
     result = check_workbook(args.workbook, recalc=args.recalc)
     print(result.report())
@@ -260,12 +263,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .atomic import check_target
     from .build import SEED, fit_sheet
-    from .features import FillValues, lesson_table
+    from .files import check_target
     from .limits import check_seed
-    from .submission import Params, kaggle_submission, load_params, write_submission
-    from .titanic import TEST_CSV, load_titanic
+    from .titanic.data import TEST_CSV, load_titanic
+    from .titanic.features import FillValues, lesson_table
+    from .titanic.submission import Params, kaggle_submission, load_params, write_submission
 
     check_target(args.out)  # before any reading or fitting
     if args.seed is not None:
@@ -294,9 +297,9 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from .build import NNET_RECIPE
-    from .features import lesson_table
-    from .titanic import load_titanic
-    from .train import compare
+    from .titanic.data import load_titanic
+    from .titanic.features import lesson_table
+    from .titanic.train import compare
 
     table = lesson_table(load_titanic(args.data))
     starts = NNET_RECIPE.starts if args.starts is None else args.starts
@@ -308,7 +311,7 @@ def _compare(args: argparse.Namespace) -> int:
                 "loss": "{:.6f}".format,
                 "accuracy": "{:.2%}".format,
                 "seconds": "{:.2f}".format,
-                "gap": "{:+.2e}".format,
+                "vs_linear_floor": "{:+.2e}".format,
             },
         )
     )
@@ -440,14 +443,15 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("model", choices=("linear", "nnet", "mmult"), help="the model to fit")
     fit.add_argument("--method", choices=("gd", "lbfgs", "lstsq"), default="gd", help="default gd")
     fit.add_argument(
-        "--lr", type=float, help="gd learning rate (default: the model's in workbench.train.DEFAULTS)"
+        "--lr", type=float, help="gd learning rate (default: the model's recipe in workbench.MODELS)"
     )
-    fit.add_argument("--epochs", type=int, metavar="N", help="gd epochs, or L-BFGS iterations")
+    fit.add_argument("--epochs", type=int, metavar="N", help="gd epochs")
+    fit.add_argument("--iterations", type=int, metavar="N", help="lbfgs: the iteration limit per start")
     fit.add_argument(
         "--starts",
         type=int,
         metavar="K",
-        help="random starts (default: the model's in workbench.train.DEFAULTS)",
+        help="random starts (default: the model's recipe in workbench.MODELS)",
     )
     fit.add_argument(
         "--gauss-newton", type=int, metavar="G", help="gd: then G Gauss-Newton steps of every start"
@@ -527,7 +531,7 @@ examples:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from .solve import solve_workbook
+    from .sheets.solve import solve_workbook
 
     with _progress(args) as bar:
         show = None if bar is None else (lambda event: bar.status(_solve_status(args.sheet, event)))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import DivergenceError
+from .errors import DivergenceError, WorkbenchError
 
 #: A loss that grew this many epochs in a row is diverging, not wobbling.
 PATIENCE = 20
@@ -65,13 +65,14 @@ def gradient_descent(
             ``history`` (epochs 0 to ``epochs``), e.g. to draw a progress bar.
 
     Raises:
+        WorkbenchError: a learning rate that is not positive, or negative epochs.
         DivergenceError: a loss became NaN or infinite, or grew for
             :data:`PATIENCE` epochs in a row: the learning rate is too large.
     """
     if not lr > 0:
-        raise ValueError(f"the learning rate must be positive; got {lr}")
+        raise WorkbenchError(f"the learning rate must be positive; got {lr}")
     if epochs < 0:
-        raise ValueError(f"epochs must be 0 or more; got {epochs}")
+        raise WorkbenchError(f"epochs must be 0 or more; got {epochs}")
     params = start.detach().clone().requires_grad_(True)
     history = None  # filled in place: no allocation per epoch, so memory stays flat
     growing = None  # per start: how many epochs in a row the loss has grown

@@ -15,11 +15,8 @@ A careless or hostile input must never hang the program or eat the machine's mem
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import stat
-from pathlib import Path
 
 from .errors import WorkbenchError
 
@@ -47,7 +44,8 @@ def memory_budget() -> int:
     machine = _physical_memory()
     if budget <= 0 or (machine and budget > machine):
         raise WorkbenchError(
-            f"{ENV_BUDGET}={text!r} must be more than 0 and at most this machine's memory ({_size(machine)})"
+            f"{ENV_BUDGET}={text!r} must be more than 0 and at most"
+            f" this machine's memory ({size_text(machine)})"
         )
     return budget
 
@@ -60,7 +58,8 @@ def check_memory(need: int, what: str, lower: str) -> None:
     budget = memory_budget()
     if need > budget:
         raise WorkbenchError(
-            f"{what} would need about {_size(need)} of memory, more than the budget of {_size(budget)}:"
+            f"{what} would need about {size_text(need)} of memory,"
+            f" more than the budget of {size_text(budget)}:"
             f" lower {lower} (or raise the budget with {ENV_BUDGET}, e.g. {ENV_BUDGET}=8GiB)"
         )
 
@@ -72,48 +71,6 @@ def check_seed(seed: object, name: str = "seed") -> int:
     return seed
 
 
-def open_regular(
-    path: str | os.PathLike[str],
-    *,
-    what: str,
-    max_bytes: int,
-    missing: str = "no such file",
-    error: type[WorkbenchError] = WorkbenchError,
-) -> io.BufferedReader:
-    """Open ``path`` for reading if it is a regular file of at most ``max_bytes``; else refuse.
-
-    Opened with ``O_NONBLOCK`` and checked on the open descriptor, so a FIFO neither
-    blocks nor can be swapped in between the check and the read.
-
-    Raises:
-        WorkbenchError: missing, a folder, not a regular file, too large, unreadable.
-    """
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise error(f"{path}: {missing}") from None
-    except OSError as e:
-        raise error(f"{path}: cannot be read ({e.strerror or e})") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise error(f"{path}: is a folder, not {what}")
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{path}: is not a regular file (a FIFO, device or socket), so not {what}")
-        if info.st_size > max_bytes:
-            raise error(
-                f"{path}: is {_size(info.st_size)}, larger than any {what} workbench reads"
-                f" (at most {_size(max_bytes)})"
-            )
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def _physical_memory() -> int | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -121,7 +78,7 @@ def _physical_memory() -> int | None:
         return None
 
 
-def _size(n: int | None) -> str:
+def size_text(n: int | None) -> str:
     if n is None:
         return "unknown"
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):

@@ -28,9 +28,9 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from PIL import Image
 
-from .atomic import atomic_path, write_bytes
 from .errors import WorkbenchError
-from .regression import Fit
+from .files import atomic_path, write_bytes
+from .regression.fits import Fit
 
 POINTS = "#ED7D31"  # orange, as the lesson's scatter
 CURVE = "#2F5597"

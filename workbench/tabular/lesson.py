@@ -1,7 +1,7 @@
 """recipe="lesson": Kaggle's Titanic table exactly as the lesson builds it, by the Titanic code itself.
 
 The table is :func:`workbench.lesson_table` of the rows; the recipe records restate
-:data:`workbench.features.DERIVED` with the ``{col}``/``{max_col}`` placeholders of
+:data:`workbench.titanic.features.DERIVED` with the ``{col}``/``{max_col}`` placeholders of
 :mod:`workbench.tabular.recipe`, so a workbook writer handles both recipes alike.
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, WorkbenchError
-from ..features import DERIVED, FEATURES, lesson_table
-from ..titanic import PORTS, REQUIRED, SEXES
+from ..titanic.data import PORTS, REQUIRED, SEXES
+from ..titanic.features import DERIVED, FEATURES, lesson_table
 from .recipe import Feature, LeftOut, Prepared, Target
 
 #: Each dummy's level and the level the lesson gave no column.

@@ -1,6 +1,6 @@
 """Read any tabular CSV file into typed columns: numbers as float64, everything else as text.
 
-The file is read with the project's bounded reader (:func:`workbench.csvfile.read_csv`: a
+The file is read with the project's bounded reader (:func:`workbench.files.read_csv`: a
 regular file of at most 1 GiB, UTF-8, every row as wide as the header). A column is numeric
 when every value that is not a missing marker is a plain decimal number; otherwise it is
 text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..csvfile import read_csv, to_float
 from ..errors import DataError
+from ..files import read_csv, to_float
 
 #: What real files write for a missing value; ``na=`` adds more.
 MISSING = ("", "NA", "N/A", "NaN", "nan", "?")

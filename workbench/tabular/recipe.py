@@ -1,6 +1,6 @@
 """The records of a recipe: each feature, the target and each column left out, with its reason.
 
-Like :class:`workbench.features.Derived`, a :class:`Feature` holds its pandas computation and
+Like :class:`workbench.titanic.features.Derived`, a :class:`Feature` holds its pandas computation and
 its Excel formula side by side, so a workbook writer and the Python table read one definition.
 Excel templates use these placeholders:
 

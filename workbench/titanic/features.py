@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .titanic import TEST_CSV, load_titanic
+from ..errors import DataError
+from .data import TEST_CSV, load_titanic
 
 #: The raw columns of the lesson's model sheets, in the sheet's order.
 RAW = ("Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch")

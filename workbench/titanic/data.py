@@ -2,7 +2,7 @@
 
 :func:`load_titanic` returns the raw passengers, one row per CSV row, with numeric
 columns parsed. Nothing is dropped or filled here: that is the job of the two
-policies in :mod:`workbench.features`.
+policies in :mod:`workbench.titanic.features`.
 
 Every problem raises :class:`~workbench.errors.DataError` naming the file, the
 column and the first offending row (rows count from 1 below the header, so row 1
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .csvfile import read_csv, to_float, to_whole
-from .errors import DataError
+from ..errors import DataError
+from ..files import read_csv, to_float, to_whole
 
 # Kaggle's files ship inside the package (workbench/data/titanic/), so an installed wheel has them.
 DATA_DIR = Path(str(files("workbench").joinpath("data", "titanic")))

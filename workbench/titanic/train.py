@@ -26,7 +26,7 @@ Every start is the lesson's ``RAND()-0.5``: uniform on [-0.5, 0.5), drawn from a
 call gives the same numbers.
 
 ``mmult`` is ``nnet`` with its parameters transposed, and
-:func:`~workbench.models.forward` computes both with the same floating-point
+:func:`~workbench.titanic.models.forward` computes both with the same floating-point
 operations. Fitting ``mmult`` therefore fits the (2, 10) layout from the transposed
 start and transposes the result: ``fit("mmult", seed=s).params`` is exactly
 ``fit("nnet", seed=s).params.T``, as the lesson's two sheets hold the same numbers.
@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -45,48 +45,13 @@ import scipy.linalg
 import scipy.optimize
 import torch
 
-from .errors import DivergenceError, WorkbenchError
-from .features import lesson_table
-from .gd import gradient_descent
-from .limits import check_memory, check_seed
-from .models import (
-    DTYPE,
-    accuracy,
-    forward,
-    inputs,
-    jacobian,
-    one_thread,
-    param_shape,
-    targets,
-    uniform_start,
-)
+from ..errors import DivergenceError, WorkbenchError
+from ..gd import gradient_descent
+from ..limits import check_memory, check_seed
+from ..numerics import DTYPE, one_thread, uniform_start
+from .models import accuracy, forward, get, inputs, jacobian, param_shape, targets
 
 METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """Default settings of ``fit(model)`` for one model (see :data:`DEFAULTS`)."""
-
-    lr: float  # gd step size
-    epochs: int  # gd steps; for lbfgs the iteration limit is LBFGS_ITERATIONS
-    starts: int  # random starts descending at once
-    gauss_newton: int  # Gauss-Newton steps of every start after gd
-    polish: int  # how many of the best starts L-BFGS finishes
-
-
-#: The defaults of :func:`fit`, per model. For ``linear``, lr 0.1 is half the
-#: largest stable step (2 / 9.56, the top eigenvalue of the loss's Hessian);
-#: 1000 epochs get within about 1e-4 of the least-squares floor, the rest is
-#: slow (the Hessian's condition number is 484). For the net: 256 random starts,
-#: 100 epochs of gd at lr 0.1, 20 Gauss-Newton steps of every start, and an L-BFGS
-#: finish of the 2 best reach MSE 0.12893 to 0.12895 for each of seeds 0 to 9 in
-#: 2 to 3 s (the lesson's Solver stopped at 0.1432; ``bench/fit_quality.py``).
-DEFAULTS: dict[str, Recipe] = {
-    "linear": Recipe(lr=0.1, epochs=1000, starts=1, gauss_newton=0, polish=0),
-    "nnet": Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2),
-    "mmult": Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2),
-}
 
 #: Iteration limit of one L-BFGS run, and its stopping tolerances: tight, so
 #: ``linear`` lands on the least-squares optimum to about 1e-12.
@@ -108,6 +73,9 @@ NEWTON_STEPS = 6
 GD_BYTES = 192
 GN_COPIES, GN_EXTRA = 2, 12
 
+#: ``progress(done, total)`` after each gd epoch, Gauss-Newton step and L-BFGS run.
+Progress = Callable[[int, int], None]
+
 
 @dataclass(frozen=True, eq=False)
 class Fit:
@@ -122,10 +90,12 @@ class Fit:
         history: the loss along the way of the returned start. ``gd``: before every
             epoch and after the last (``epochs + 1`` values), then the loss after
             each Gauss-Newton step, then, if it was polished, after every L-BFGS
-            iteration. ``lbfgs``: the
-            starting loss, then one value per iteration. ``lstsq``: one value.
+            iteration. ``lbfgs``: the starting loss, then one value per iteration.
+            ``lstsq``: one value.
         seconds: wall time of the whole fit.
-        epochs: gd epochs, or L-BFGS iterations of the returned start; 0 for lstsq.
+        epochs: gd epochs (0 for lbfgs and lstsq).
+        iterations: L-BFGS iterations spent on the returned start (method ``lbfgs``, or
+            gd's polish); 0 when L-BFGS did not run.
         lr: the gd learning rate (``None`` for the other methods).
         seed, starts, sigmoid: as passed to :func:`fit`.
         final_losses: every start's final loss (gd: after the Gauss-Newton steps,
@@ -134,7 +104,6 @@ class Fit:
         best: index of the returned start among the ``starts``.
         gauss_newton: Gauss-Newton steps taken by every gd start.
         polish: how many of the best gd starts L-BFGS finished.
-        polish_iterations: L-BFGS iterations spent on the returned start.
     """
 
     model: str
@@ -145,16 +114,16 @@ class Fit:
     accuracy: float
     history: np.ndarray
     seconds: float
-    epochs: int
-    lr: float | None
     seed: int
     starts: int
     sigmoid: bool
     final_losses: np.ndarray
+    epochs: int = 0
+    iterations: int = 0
+    lr: float | None = None
     best: int = 0
     gauss_newton: int = 0
     polish: int = 0
-    polish_iterations: int = 0
 
     def as_model(self, model: str) -> Fit:
         """The same fit seen as ``nnet`` or ``mmult`` (parameters transposed).
@@ -162,9 +131,9 @@ class Fit:
         Both models compute the same numbers from transposed parameters, so this is
         exactly what :func:`fit` returns for the other one, without fitting again.
         """
-        if {model, self.model} != {"nnet", "mmult"}:
-            if model == self.model:
-                return self
+        if model == self.model:
+            return self
+        if get(model).transpose_of != self.model and get(self.model).transpose_of != model:
             raise WorkbenchError(f"a {self.model} fit can be seen as {self.model} only, not as {model}")
         return replace(self, model=model, params=self.params.T.copy(), start=self.start.T.copy())
 
@@ -175,18 +144,29 @@ class Fit:
             out[name] = value.tolist() if isinstance(value, np.ndarray) else value
         return out
 
+    def curve(self) -> np.ndarray:
+        """The loss by step for a chart: gd epochs, Gauss-Newton steps, then where L-BFGS ended.
+
+        L-BFGS's own iterations are left out: their count varies with the CPU's rounding,
+        and a curve of fixed length keeps a chart's layout the same on every machine.
+        """
+        if not self.polish:
+            return self.history
+        return np.append(self.history[: self.epochs + 1 + self.gauss_newton], self.loss)
+
 
 def start_params(model: str, seed: int = 0, starts: int = 1) -> np.ndarray:
     """The lesson's ``RAND()-0.5`` starting parameters, shape ``(starts, *param_shape(model))``.
 
-    Uniform on [-0.5, 0.5) from :func:`~workbench.models.uniform_start`. The first
-    start does not depend on ``starts``. ``mmult``'s starts are the transposes of
-    ``nnet``'s, as the lesson copies the same random numbers to both sheets.
+    Uniform on [-0.5, 0.5) from :func:`~workbench.numerics.uniform_start`. The first
+    start does not depend on ``starts``. A model that is another's transpose (``mmult``)
+    starts from that model's starts transposed, as the lesson copies the same random
+    numbers to both sheets.
     """
     _check_count("starts", starts, 1)
-    shape = param_shape("nnet" if model == "mmult" else model)
-    drawn = uniform_start((starts, *shape), seed)
-    return np.ascontiguousarray(drawn.swapaxes(-1, -2)) if model == "mmult" else drawn
+    of = get(model).transpose_of
+    drawn = uniform_start((starts, *param_shape(of or model)), seed)
+    return np.ascontiguousarray(drawn.swapaxes(-1, -2)) if of else drawn
 
 
 def fit_memory(
@@ -208,113 +188,129 @@ def fit_memory(
 
 def fit(
     model: str,
-    table: pd.DataFrame | None = None,
+    table: pd.DataFrame,
     *,
     method: str = "gd",
-    lr: float | None = None,
-    epochs: int | None = None,
     seed: int = 0,
-    starts: int | None = None,
-    gauss_newton: int | None = None,
-    polish: int | None = None,
     sigmoid: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    **options: int | float | None,
 ) -> Fit:
     """Fit one of the lesson's models to a feature table by minimising MSE.
 
     Args:
-        model: ``"linear"``, ``"nnet"`` or ``"mmult"``.
-        table: a table from :func:`~workbench.lesson_table` (the default).
+        model: a name in :data:`~workbench.titanic.models.MODELS`: ``"linear"``,
+            ``"nnet"`` or ``"mmult"``.
+        table: a table from :func:`~workbench.lesson_table` (load the CSV first: a fit
+            never reads a file).
         method: ``"gd"``, ``"lbfgs"`` or ``"lstsq"`` (``linear`` only).
-        lr: gd learning rate; default from :data:`DEFAULTS`.
-        epochs: gd epochs (default from :data:`DEFAULTS`), or the L-BFGS
-            iteration limit per start (default :data:`LBFGS_ITERATIONS`).
         seed: seeds the random starts (:func:`start_params`).
-        starts: random starts; gd runs them at once, lbfgs one after another.
-            Default from :data:`DEFAULTS` for gd, 1 for lbfgs.
-        gauss_newton: gd only: Gauss-Newton steps of every start after gd.
-            Default from :data:`DEFAULTS`.
-        polish: gd only: finish this many of the best starts with L-BFGS.
-            Default from :data:`DEFAULTS`. ``gauss_newton=0, polish=0`` is the
-            lesson's plain gradient descent.
         sigmoid: squash predictions into 0..1 before the loss.
         progress: called as ``progress(done, total)`` after each gd epoch, each
             Gauss-Newton step and each L-BFGS run, e.g. to draw a progress bar.
+        options: the method's own settings, each defaulting to the model's recipe
+            (:attr:`~workbench.titanic.models.Model.recipe`). ``gd``: ``lr``, ``epochs``,
+            ``starts`` (descending at once), ``gauss_newton`` (steps of every start after
+            gd), ``polish`` (finish this many of the best starts with L-BFGS);
+            ``gauss_newton=0, polish=0`` is the lesson's plain gradient descent.
+            ``lbfgs``: ``iterations`` (limit per start, :data:`LBFGS_ITERATIONS`) and
+            ``starts`` (one after another, default 1). ``lstsq``: none.
 
     Raises:
-        WorkbenchError: an unknown model or method, lstsq for a net, a bad count.
+        WorkbenchError: an unknown model or method, lstsq for a net, an option the method
+            does not have, a bad count.
         DivergenceError: the gd learning rate is too large for this model.
     """
-    param_shape(model)  # an unknown model raises here, listing the choices
+    record = get(model)
     check_seed(seed)
+    if not isinstance(table, pd.DataFrame):
+        raise WorkbenchError(
+            f"fit needs a feature table, e.g. lesson_table(load_titanic(path)); got {type(table).__name__}"
+        )
     if method not in METHODS:
         raise WorkbenchError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if model == "mmult":
-        # The same net in the other layout (see the module docstring).
-        kwargs = dict(method=method, lr=lr, epochs=epochs, seed=seed, starts=starts)
-        kwargs.update(gauss_newton=gauss_newton, polish=polish)
-        return fit("nnet", table, **kwargs, sigmoid=sigmoid, progress=progress).as_model("mmult")
-
+    if record.transpose_of:  # the same model in the other layout: fit that one, transpose
+        return fit(record.transpose_of, table, method=method, seed=seed, sigmoid=sigmoid,
+                   progress=progress, **options).as_model(model)  # fmt: skip
     began = time.perf_counter()
-    table = lesson_table() if table is None else table
     x, y = inputs(table), targets(table)
     loss_fn = _loss_fn(model, x, y, sigmoid)
-    recipe = DEFAULTS[model]
-    if method == "lstsq":
-        if model != "linear" or sigmoid:
-            raise WorkbenchError(
-                "lstsq is the closed-form optimum of the linear model without a sigmoid;"
-                f" fit {model}{' with sigmoid' if sigmoid else ''} with method 'gd' or 'lbfgs'"
-            )
-        given = {"lr": lr, "epochs": epochs, "starts": starts, "gauss_newton": gauss_newton, "polish": polish}
-        for name, value in given.items():
-            if value is not None:
-                raise WorkbenchError(f"lstsq has no {name}: it solves the least-squares problem in one go")
-        fitted = scipy.linalg.lstsq(x.numpy(), y.numpy())[0]
-        params = torch.as_tensor(fitted, dtype=DTYPE)
-        loss = loss_fn(params).item()
-        return _result(model, method, params, torch.zeros_like(params), [loss], began, 0, None, seed,
-                       1, sigmoid, np.array([loss]), table)  # fmt: skip
+    given = {name: value for name, value in options.items() if value is not None}
+    _check_options(method, given)
+    fitted = FITTERS[method](model, x, y, loss_fn, seed=seed, sigmoid=sigmoid, progress=progress, **given)
+    return _result(fitted, model=model, method=method, seed=seed, sigmoid=sigmoid, table=table, began=began)
 
-    if method == "lbfgs":
-        if lr is not None or gauss_newton is not None or polish is not None:
-            raise WorkbenchError(
-                "lbfgs has no learning rate, Gauss-Newton steps or polish; those belong to method 'gd'"
-            )
-        starts = 1 if starts is None else starts
-        limit = LBFGS_ITERATIONS if epochs is None else epochs
-        _check_count("epochs", limit, 0)
-        begins = torch.from_numpy(start_params(model, seed, starts))
-        runs = []
-        for k in range(starts):
-            runs.append(_lbfgs(loss_fn, begins[k], limit))
-            if progress is not None:
-                progress(k + 1, starts)
-        finals = np.array([run[1][-1] for run in runs])
-        best = int(np.argmin(finals))
-        params, history, iterations = runs[best]
-        return _result(model, method, params, begins[best], history, began, iterations, None, seed,
-                       starts, sigmoid, finals, table, best=best)  # fmt: skip
 
-    lr = recipe.lr if lr is None else float(lr)
-    epochs = recipe.epochs if epochs is None else epochs
-    starts = recipe.starts if starts is None else starts
-    gauss_newton = recipe.gauss_newton if gauss_newton is None else gauss_newton
-    polish = min(recipe.polish, starts) if polish is None else polish
-    _check_count("epochs", epochs, 0)
-    _check_count("starts", starts, 1)
-    _check_count("gauss_newton", gauss_newton, 0)
-    _check_count("polish", polish, 0)
-    if polish > starts:
-        raise WorkbenchError(f"polish={polish} is more than starts={starts}; polish at most {starts} starts")
-    if not (math.isfinite(lr) and lr > 0):
-        raise WorkbenchError(f"the learning rate must be a positive finite number; got {lr}")
-    check_memory(
-        fit_memory(model, len(x), starts=starts, epochs=epochs, gauss_newton=gauss_newton),
-        f"fitting {model} by gd ({starts:,} starts x {len(x):,} rows, {epochs:,} epochs,"
-        f" {gauss_newton} Gauss-Newton steps)",
-        "--starts, --epochs or --gauss-newton",
-    )
+#: The options each method takes (see :func:`fit`).
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "gd": ("lr", "epochs", "starts", "gauss_newton", "polish"),
+    "lbfgs": ("iterations", "starts"),
+    "lstsq": (),
+}
+
+
+def _check_options(method: str, given: dict[str, object]) -> None:
+    for name in given:
+        if name not in OPTIONS[method]:
+            has = ", ".join(OPTIONS[method]) or "no options: it solves the least-squares problem in one go"
+            owner = next((m for m, names in OPTIONS.items() if name in names), None)
+            where = f"; {name} belongs to method {owner!r}" if owner else ""
+            raise WorkbenchError(f"method {method!r} has no {name} (it has {has}){where}")
+
+
+@dataclass
+class _Fitted:
+    """What one method found: the returned start's parameters and history, and the counts."""
+
+    params: torch.Tensor
+    start: torch.Tensor
+    history: Sequence[float] | np.ndarray
+    final_losses: np.ndarray
+    starts: int = 1
+    best: int = 0
+    counts: dict[str, object] = field(default_factory=dict)
+
+
+def _fit_lstsq(model: str, x, y, loss_fn, *, sigmoid: bool, **_: object) -> _Fitted:
+    """The closed-form least-squares optimum of the linear model."""
+    if model != "linear" or sigmoid:
+        raise WorkbenchError(
+            "lstsq is the closed-form optimum of the linear model without a sigmoid;"
+            f" fit {model}{' with sigmoid' if sigmoid else ''} with method 'gd' or 'lbfgs'"
+        )
+    params = torch.as_tensor(scipy.linalg.lstsq(x.numpy(), y.numpy())[0], dtype=DTYPE)
+    loss = loss_fn(params).item()
+    return _Fitted(params, torch.zeros_like(params), [loss], np.array([loss]))
+
+
+def _fit_lbfgs(
+    model: str, x, y, loss_fn, *, seed: int, progress: Progress | None,
+    iterations: int = LBFGS_ITERATIONS, starts: int = 1, **_: object,
+) -> _Fitted:  # fmt: skip
+    """L-BFGS from ``starts`` random starts, one after another; the best wins."""
+    _check_count("iterations", iterations, 0)
+    begins = torch.from_numpy(start_params(model, seed, starts))
+    runs = []
+    for k in range(starts):
+        runs.append(_lbfgs(loss_fn, begins[k], iterations))
+        if progress is not None:
+            progress(k + 1, starts)
+    finals = np.array([run[1][-1] for run in runs])
+    best = int(np.argmin(finals))
+    params, history, nit = runs[best]
+    return _Fitted(params, begins[best], history, finals, starts, best, {"iterations": nit})
+
+
+def _fit_gd(
+    model: str, x, y, loss_fn, *, seed: int, sigmoid: bool, progress: Progress | None, **given: float
+) -> _Fitted:
+    """Batched gd from random starts, Gauss-Newton steps of every start, an L-BFGS polish of the best."""
+    recipe = get(model).recipe
+    lr = float(given.get("lr", recipe.lr))
+    epochs, starts = given.get("epochs", recipe.epochs), given.get("starts", recipe.starts)
+    gauss_newton = given.get("gauss_newton", recipe.gauss_newton)
+    polish = given.get("polish", min(recipe.polish, starts) if isinstance(starts, int) else recipe.polish)
+    _check_gd(model, len(x), lr, epochs, starts, gauss_newton, polish)
     begins = torch.from_numpy(start_params(model, seed, starts))
     total = epochs + gauss_newton + polish
 
@@ -322,26 +318,10 @@ def fit(
         if progress is not None and done > 0:
             progress(done, total)
 
-    # One thread: the numbers are the same bit for bit on one or two (tests check it), and
-    # a second thread spinning beside another busy process made fits up to 30x slower.
-    with one_thread():
-        how = f"{starts} start{'s' if starts > 1 else ''}, seed {seed}"
-        try:
-            descent = gradient_descent(loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
-        except DivergenceError as err:
-            raise DivergenceError(f"fitting {model} ({how}): {err}") from err
-        found, path = descent.params, descent.history
-        # A step that is fine only goes downhill, so the best start ends below the best start's
-        # beginning; otherwise the steps overshot into dead ReLUs or a saturated sigmoid.
-        first, last = path[0].min().item(), path[-1].min().item()
-        if epochs and not last < first:
-            raise DivergenceError(
-                f"fitting {model} ({how}): gradient descent diverged: after {epochs} epochs the best"
-                f" loss is {last:.6g}, no lower than the best start's {first:.6g}: the learning rate"
-                f" {lr:g} is too large; try a smaller one, e.g. {lr / 10:g}"
-            )
+    with one_thread():  # the numbers are the same bit for bit on one thread or more (tests check it)
+        found, path = _descend(model, loss_fn, begins, lr, epochs, seed, tick)
         if gauss_newton:
-            found, steps = _gauss_newton(
+            found, steps = gauss_newton_steps(
                 model, found, x, y, sigmoid, gauss_newton, progress=lambda i: tick(epochs + i)
             )
             path = torch.cat([path, steps])
@@ -356,59 +336,173 @@ def fit(
             finished, params, best, iterations = steps[-1], polished, int(k), nit
             history = np.concatenate([path[:, k].numpy(), steps[1:]])
         tick(epochs + gauss_newton + done)
-    extra = dict(best=best, gauss_newton=gauss_newton, polish=polish, polish_iterations=iterations)
-    return _result(model, method, params, begins[best], history, began, epochs, lr, seed, starts,
-                   sigmoid, finals, table, **extra)  # fmt: skip
+    counts = dict(epochs=epochs, lr=lr, gauss_newton=gauss_newton, polish=polish, iterations=iterations)
+    return _Fitted(params, begins[best], history, finals, starts, best, counts)
 
 
-def compare(table: pd.DataFrame | None = None, *, seed: int = 0, starts: int | None = None) -> pd.DataFrame:
-    """Every model fitted by every method it has, side by side.
+#: One function per method: adding a method is one more function here and in :data:`OPTIONS`.
+FITTERS: dict[str, Callable[..., _Fitted]] = {"gd": _fit_gd, "lbfgs": _fit_lbfgs, "lstsq": _fit_lstsq}
 
-    One row per model x method: ``gd`` is the lesson's plain loop from one random
-    start (1000 epochs); ``gd+gn+lbfgs`` is :func:`fit`'s default for the net (batched
-    random starts, Gauss-Newton steps, an L-BFGS finish of the best); ``lbfgs``
-    starts once, like the lesson's Solver; ``lstsq`` is the optimum of ``linear``.
-    ``mmult`` gives ``nnet``'s numbers exactly and is left out.
 
-    Args:
-        table: a lesson table (the bundled one by default).
-        seed: seeds every random start.
-        starts: random starts of the ``gd+gn+lbfgs`` rows (default from
-            :data:`DEFAULTS`); fewer is faster and usually worse.
-
-    Returns:
-        Columns ``model, method, starts, epochs, loss, accuracy, gap, seconds``,
-        where ``gap`` is the loss minus the least-squares floor of ``linear``.
-    """
-    table = lesson_table() if table is None else table
-    floor = fit("linear", table, method="lstsq")
-    runs = [
-        ("linear", "lstsq", floor),
-        ("linear", "lbfgs", fit("linear", table, method="lbfgs", seed=seed)),
-        ("linear", "gd", fit("linear", table, seed=seed)),
-        ("nnet", "lbfgs", fit("nnet", table, method="lbfgs", seed=seed)),
-        ("nnet", "gd", fit("nnet", table, seed=seed, epochs=1000, starts=1, gauss_newton=0, polish=0)),
-        ("nnet", "gd+gn+lbfgs", fit("nnet", table, seed=seed, starts=starts)),
-    ]
-    return pd.DataFrame(
-        [{**comparison_row(model, method, f, floor.loss), "seconds": f.seconds} for model, method, f in runs]
+def _check_gd(
+    model: str, rows: int, lr: float, epochs: int, starts: int, gauss_newton: int, polish: int
+) -> None:
+    _check_count("epochs", epochs, 0)
+    _check_count("starts", starts, 1)
+    _check_count("gauss_newton", gauss_newton, 0)
+    _check_count("polish", polish, 0)
+    if polish > starts:
+        raise WorkbenchError(f"polish={polish} is more than starts={starts}; polish at most {starts} starts")
+    if not (math.isfinite(lr) and lr > 0):
+        raise WorkbenchError(f"the learning rate must be a positive finite number; got {lr}")
+    check_memory(
+        fit_memory(model, rows, starts=starts, epochs=epochs, gauss_newton=gauss_newton),
+        f"fitting {model} by gd ({starts:,} starts x {rows:,} rows, {epochs:,} epochs,"
+        f" {gauss_newton} Gauss-Newton steps)",
+        "--starts, --epochs or --gauss-newton",
     )
 
 
-def comparison_row(model: str, method: str, fit: Fit, floor: float) -> dict[str, object]:
-    """One row of a comparison: ``model, method, starts, epochs, loss, accuracy, gap``.
+def _descend(
+    model: str, loss_fn: Loss, begins: torch.Tensor, lr: float, epochs: int, seed: int, tick: Callable
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """gd of every start at once; the parameters and every start's loss by epoch."""
+    starts = len(begins)
+    how = f"{starts} start{'s' if starts > 1 else ''}, seed {seed}"
+    try:
+        descent = gradient_descent(loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
+    except DivergenceError as err:
+        raise DivergenceError(f"fitting {model} ({how}): {err}") from err
+    # A step that is fine only goes downhill, so the best start ends below the best start's
+    # beginning; otherwise the steps overshot into dead ReLUs or a saturated sigmoid.
+    first, last = descent.history[0].min().item(), descent.history[-1].min().item()
+    if epochs and not last < first:
+        raise DivergenceError(
+            f"fitting {model} ({how}): gradient descent diverged: after {epochs} epochs the best"
+            f" loss is {last:.6g}, no lower than the best start's {first:.6g}: the learning rate"
+            f" {lr:g} is too large; try a smaller one, e.g. {lr / 10:g}"
+        )
+    return descent.params, descent.history
 
-    ``gap`` is ``fit.loss - floor``, the distance to the least-squares floor of ``linear``.
+
+def _result(
+    fitted: _Fitted, *, model: str, method: str, seed: int, sigmoid: bool, table: pd.DataFrame, began: float
+) -> Fit:
+    values = fitted.params.detach().numpy().astype("float64", copy=True)
+    history = np.asarray(fitted.history, dtype="float64")
+    return Fit(
+        model=model,
+        method=method,
+        params=values,
+        start=fitted.start.numpy().copy(),
+        loss=float(history[-1]),
+        accuracy=accuracy(model, values, table, sigmoid=sigmoid),
+        history=history,
+        seconds=time.perf_counter() - began,
+        seed=int(seed),
+        starts=fitted.starts,
+        sigmoid=sigmoid,
+        final_losses=np.asarray(fitted.final_losses, dtype="float64"),
+        best=fitted.best,
+        **fitted.counts,
+    )
+
+
+# --- the comparison runs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the comparison (:func:`compare`, the build, the summary sheet).
+
+    ``model`` is what the comparison calls it (``sigmoid`` is ``linear`` squashed), ``method``
+    how it was trained, ``fit`` the arguments of :func:`fit`, ``sheets`` the workbook sheets
+    showing its parameters, ``curve`` the label of its loss curve on the summary chart
+    (``{starts}`` is filled in), if it has one.
     """
-    return {
-        "model": model,
-        "method": method,
-        "starts": fit.starts,
-        "epochs": fit.epochs,
-        "loss": fit.loss,
-        "accuracy": fit.accuracy,
-        "gap": fit.loss - floor,
-    }
+
+    model: str
+    method: str
+    label: str
+    fit: dict[str, object]
+    sheets: tuple[str, ...] = ()
+    curve: str | None = None
+
+
+#: Every run of the comparison, in its order. The ``gd+gn+lbfgs`` run is :func:`fit`'s default
+#: for the net; ``gd`` is the lesson's plain loop from one random start.
+RUNS: tuple[Run, ...] = (
+    Run("linear", "lstsq", "linear (least squares)", {"model": "linear", "method": "lstsq"}),
+    Run("linear", "lbfgs", "linear (L-BFGS)", {"model": "linear", "method": "lbfgs"}, ("linear",)),
+    Run("linear", "gd", "linear (gradient descent)", {"model": "linear"}, curve="linear: gradient descent"),
+    Run("nnet", "lbfgs", "nnet (L-BFGS, 1 start)", {"model": "nnet", "method": "lbfgs"}),
+    Run(
+        "nnet",
+        "gd",
+        "nnet (gradient descent, 1 start)",
+        {"model": "nnet", "epochs": 1000, "starts": 1, "gauss_newton": 0, "polish": 0},
+        curve="nnet: gradient descent, 1 start",
+    ),
+    Run(
+        "nnet",
+        "gd+gn+lbfgs",
+        "nnet ({starts} starts, Gauss-Newton, L-BFGS)",
+        {"model": "nnet"},
+        ("nnet", "mmult"),
+        curve="nnet: best of {starts} starts (gd, then Gauss-Newton, then L-BFGS's end)",
+    ),
+    Run(
+        "sigmoid",
+        "lbfgs",
+        "sigmoid (L-BFGS)",
+        {"model": "linear", "method": "lbfgs", "sigmoid": True},
+        ("sigmoid",),
+    ),
+)
+
+
+def run(what: Run, table: pd.DataFrame, *, seed: int = 0, starts: int | None = None,
+        progress: Progress | None = None) -> Fit:  # fmt: skip
+    """Fit one comparison run; ``starts`` replaces the default of the ``gd+gn+lbfgs`` run."""
+    kwargs = dict(what.fit)
+    if what.method == "gd+gn+lbfgs" and starts is not None:
+        kwargs["starts"] = starts
+    return fit(kwargs.pop("model"), table, seed=seed, progress=progress, **kwargs)
+
+
+def compare(table: pd.DataFrame, *, seed: int = 0, starts: int | None = None) -> pd.DataFrame:
+    """Every run of :data:`RUNS` side by side.
+
+    Args:
+        table: a lesson table.
+        seed: seeds every random start.
+        starts: random starts of the ``gd+gn+lbfgs`` run (default: the net's recipe);
+            fewer is faster and usually worse.
+
+    Returns:
+        Columns ``model, method, starts, epochs, loss, accuracy, vs_linear_floor, seconds``
+        (see :func:`comparison`).
+    """
+    fits = [run(r, table, seed=seed, starts=starts) for r in RUNS]
+    frame = comparison(RUNS, fits)
+    frame["seconds"] = [f.seconds for f in fits]
+    return frame
+
+
+def comparison(runs: Sequence[Run], fits: Sequence[Fit]) -> pd.DataFrame:
+    """The runs as a table: ``model, method, starts, epochs, loss, accuracy, vs_linear_floor``.
+
+    ``epochs`` counts gd epochs, or L-BFGS iterations for a run of method ``lbfgs``.
+    ``vs_linear_floor`` is the loss minus the least-squares floor of ``linear`` (the
+    ``lstsq`` run): the net's is negative, since it goes below what a linear model can reach.
+    """
+    floor = next(f.loss for r, f in zip(runs, fits, strict=True) if r.method == "lstsq")
+    rows = []
+    for r, f in zip(runs, fits, strict=True):
+        steps = f.iterations if f.method == "lbfgs" else f.epochs
+        rows.append({"model": r.model, "method": r.method, "starts": f.starts, "epochs": steps,
+                     "loss": f.loss, "accuracy": f.accuracy, "vs_linear_floor": f.loss - floor})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
@@ -419,7 +513,7 @@ def _loss_fn(model: str, x: torch.Tensor, y: torch.Tensor, sigmoid: bool) -> Los
     return lambda params: ((forward(model, params, x, sigmoid=sigmoid) - y) ** 2).mean(-1)
 
 
-def _gauss_newton(
+def gauss_newton_steps(
     model: str,
     params: torch.Tensor,
     x: torch.Tensor,
@@ -432,7 +526,7 @@ def _gauss_newton(
 
     On each ReLU's active rows the net is a linear model, so one step solves that
     linear least-squares problem, as ``lstsq`` does for ``linear``: the normal
-    equations of the model's :func:`~workbench.models.jacobian` (with a sigmoid, of
+    equations of the model's :func:`~workbench.titanic.models.jacobian` (with a sigmoid, of
     its linearisation). The tiny ridge :data:`GN_RIDGE` picks, among equally good
     solutions, the one with the smallest parameters, as ``lstsq``'s minimum-norm
     solution does: weights that no active row sees go to zero. The ReLUs then switch
@@ -542,42 +636,6 @@ def _newton(loss_fn: Loss, params: torch.Tensor) -> torch.Tensor:
             break
         flat, grad = trial.detach(), trial_grad
     return flat.reshape(shape)
-
-
-def _result(
-    model: str,
-    method: str,
-    params: torch.Tensor,
-    start: torch.Tensor,
-    history: list[float],
-    began: float,
-    epochs: int,
-    lr: float | None,
-    seed: int,
-    starts: int,
-    sigmoid: bool,
-    final_losses: np.ndarray,
-    table: pd.DataFrame,
-    **extra: int,
-) -> Fit:
-    values = params.detach().numpy().astype("float64", copy=True)
-    return Fit(
-        model=model,
-        method=method,
-        params=values,
-        start=start.numpy().copy(),
-        loss=float(history[-1]),
-        accuracy=accuracy(model, values, table, sigmoid=sigmoid),
-        history=np.asarray(history, dtype="float64"),
-        seconds=time.perf_counter() - began,
-        epochs=epochs,
-        lr=lr,
-        seed=int(seed),
-        starts=starts,
-        sigmoid=sigmoid,
-        final_losses=np.asarray(final_losses, dtype="float64"),
-        **extra,
-    )
 
 
 def _check_count(name: str, value: int, least: int) -> None:

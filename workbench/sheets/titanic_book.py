@@ -4,9 +4,9 @@
 
 * ``all_rows``: the CSV's passengers, the lesson's 8 columns, blanks blank, autofilter.
 * ``linear``, ``nnet``, ``mmult``: the lesson's sheets (see SPEC.md). Raw columns are
-  values; each derived column is the formula of :data:`workbench.features.DERIVED`;
+  values; each derived column is the formula of :data:`workbench.titanic.features.DERIVED`;
   predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
-  templates of :mod:`workbench.models`. So Python and the workbook cannot drift apart.
+  templates of :mod:`workbench.titanic.models`. So Python and the workbook cannot drift apart.
 * ``sigmoid``: the linear model squashed into 0..1, with its own parameters.
 * any extra sheets (for example the ``descent`` sheet), then ``summary``: every model
   sheet's live total loss and accuracy, a comparison of training runs and a chart of
@@ -36,16 +36,47 @@ from numpy.typing import ArrayLike
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import models
-from .book_style import Styles, set_up_page, styles
-from .errors import WorkbenchError
-from .features import COLUMNS, DERIVED, FEATURES, RAW
+from ..errors import WorkbenchError
+from ..numerics import uniform_start
+from ..regression.fits import Trajectory, descend, max_stable_lr
+from ..titanic import models
+from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from .descent import Block, write_descent_sheet
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
+from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
-#: The model sheets, and the model each one evaluates (``sigmoid`` is ``linear`` squashed).
-MODEL_SHEETS: dict[str, str] = {"linear": "linear", "nnet": "nnet", "mmult": "mmult", "sigmoid": "linear"}
+
+@dataclass(frozen=True)
+class ModelSheet:
+    """A model sheet: the registry's model it evaluates, squashed by a sigmoid or not, and its text."""
+
+    name: str
+    model: models.Model
+    sigmoid: bool
+    title: str
+    note: str
+    what: str  # its line on the summary sheet
+
+
+#: The model sheets: one per model of the registry (:data:`workbench.titanic.models.MODELS`),
+#: then ``sigmoid``, the linear model squashed into 0..1.
+SHEETS: dict[str, ModelSheet] = {
+    **{m.sheet: ModelSheet(m.sheet, m, False, m.title, m.note, m.what) for m in models.MODELS.values()},
+    "sigmoid": ModelSheet(
+        "sigmoid",
+        models.MODELS["linear"],
+        True,
+        "sigmoid: the linear model squashed into 0..1",
+        "Lin = SUMPRODUCT of the inputs and the parameters; Preds = 1/(1+EXP(-Lin)) always lies between"
+        " 0 and 1; Loss and Total loss as on linear. Its parameters are fitted for this sheet's loss.",
+        "linear, then 1/(1+EXP(-z))",
+    ),
+}
+
+#: The model sheets, and the model each one evaluates.
+MODEL_SHEETS: dict[str, str] = {name: sheet.model.name for name, sheet in SHEETS.items()}
 
 #: A sheet writer called with the open workbook, e.g. the ``descent`` sheet's.
 SheetWriter = Callable[[xlsxwriter.Workbook], object]
@@ -186,7 +217,7 @@ def write_titanic_book(
     _check_table(table, passengers)
     # Refuse what would fail half-way before writing a million rows of the other sheets.
     for sheet in MODEL_SHEETS:
-        check_rows(len(table), _first_data_row(sheet), sheet=sheet)
+        check_rows(len(table), _Layout.of(SHEETS[sheet]).first, sheet=sheet)
     histories = {k: _curve(k, v) for k, v in (histories or {}).items()}
     with new_workbook(
         path, title="Titanic: fast.ai lesson 3", constant_memory=constant_memory, hidden_names=SOLVER_NAMES
@@ -204,25 +235,42 @@ def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
     """Where a model sheet of ``rows`` passengers keeps its inputs and targets.
 
     Returns absolute ranges ``(inputs, target)``: the ``rows`` x 10 block of the
-    :data:`~workbench.features.FEATURES` columns and the ``Survived`` column, e.g.
+    :data:`~workbench.titanic.features.FEATURES` columns and the ``Survived`` column, e.g.
     ``("linear!$G$11:$P$722", "linear!$A$11:$A$722")`` for the lesson's 712 rows.
     Another sheet computing from these cells (such as the ``descent`` sheet, given to
     :func:`write_titanic_book` in ``extra_sheets``) follows any edit of the data.
     """
     if sheet not in MODEL_SHEETS:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
-    first = _first_data_row(sheet)
+    first = _Layout.of(SHEETS[sheet]).first
     where = quote_sheetname(sheet)
     inputs = _span(first, _FIRST_INPUT, first + rows - 1, _LAST_INPUT, absolute=True)
     return f"{where}!{inputs}", f"{where}!{_span(first, 0, first + rows - 1, 0, absolute=True)}"
 
 
-def _first_data_row(sheet: str) -> int:
-    """0-based first data row of a model sheet: below the title, notes, parameter block and header."""
-    top = 1 + (len(_NOTES[sheet]) - 1 + 2) + 1  # title, the sheet's notes + Solver's + the start's, blank
-    units = {"linear": 1, "sigmoid": 1, "nnet": 2}.get(sheet)
-    max_row = top + 11 if units is None else top + 2 * units + 1  # see _parameter_block
-    return max_row + 2
+@dataclass(frozen=True)
+class _Layout:
+    """Where a model sheet puts things (0-based rows), computed once from the sheet alone.
+
+    Title on row 0, then the notes (the sheet's, Solver's, the start's), a blank row, the
+    parameter block from ``top`` (a header row, then the fitted rows and the start rows,
+    or for an MMULT model a 10 x units block), ``Max:`` on ``max_row``, the column
+    headers on ``header``, the data from ``first``.
+    """
+
+    notes: int
+    top: int
+    max_row: int
+    header: int
+    first: int
+
+    @classmethod
+    def of(cls, sheet: ModelSheet) -> _Layout:
+        notes = 3  # the sheet's note, Solver's, the start's
+        top = 1 + notes + 1
+        units = sheet.model.units
+        max_row = top + len(FEATURES) + 1 if sheet.model.lin_excel == "mmult" else top + 2 * units + 1
+        return cls(notes, top, max_row, max_row + 1, max_row + 2)
 
 
 def _check_fits(fits: Mapping[str, FitLike]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
@@ -364,30 +412,6 @@ _START_NOTE = (
     "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). Paste it over the"
     " yellow cells to rerun Solver from scratch."
 )
-_NOTES = {
-    "linear": (
-        "linear: the lesson's linear model",
-        "Preds = SUMPRODUCT of the row's 10 inputs (SibSp ... Ones) and the 10 parameters; Loss ="
-        " (Preds - Survived)^2; Total loss = the mean of Loss (MSE).",
-    ),
-    "nnet": (
-        "nnet: the lesson's neural net, two linear units through ReLUs, added up",
-        "Lin1, Lin2 = SUMPRODUCT of the row's inputs with parameter rows 1 and 2; ReLU = IF(Lin<0,0,Lin);"
-        " Preds = ReLU1 + ReLU2; Loss and Total loss as on linear.",
-    ),
-    "mmult": (
-        "mmult: the same neural net as one matrix multiplication",
-        "Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, parameters): the inputs times the"
-        " 10 x 2 parameter block (nnet's rows as columns). Then as on nnet. It is a legacy array formula"
-        " (Ctrl+Shift+Enter), for Excel 2010-2019 and LibreOffice: Excel 365 shows it in braces,"
-        " {=MMULT(...)}, where the lesson typed a spilled dynamic array.",
-    ),
-    "sigmoid": (
-        "sigmoid: the linear model squashed into 0..1",
-        "Lin = SUMPRODUCT of the inputs and the parameters; Preds = 1/(1+EXP(-Lin)) always lies between"
-        " 0 and 1; Loss and Total loss as on linear. Its parameters are fitted for this sheet's loss.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -408,94 +432,150 @@ def _model_sheet(
     params: np.ndarray,
     start: np.ndarray | None,
 ) -> _SheetInfo:
-    model, squash = MODEL_SHEETS[sheet], sheet == "sigmoid"
+    spec, lay, n = SHEETS[sheet], _Layout.of(SHEETS[sheet]), len(table)
+    check_rows(n, lay.first, sheet=sheet)
     ws = book.add_worksheet(sheet)
-    title, *notes = _NOTES[sheet]
-    notes += [_SOLVER_NOTE, _START_NOTE if start is not None else "No random start: fitted in closed form."]
-    top = 1 + len(notes) + 1  # the parameter block's header row
     cells = _RowOrdered()
+    fitted_cells = _parameter_block(cells, st, spec.model, lay.top, params, start)
+    values = _Values.of(spec, table, params)
+    columns = _model_columns(spec, st, lay, values)
+    names = [col.name for col in columns]
+    pred_col, loss_col = _AFTER + names.index("Preds"), _AFTER + names.index("Loss")
+    last = lay.first + n - 1
+    preds_range = _span(lay.first, pred_col, last, pred_col, absolute=True)
+    total, accuracy = _totals(cells, st, lay, n, pred_col, loss_col, values)
+    max_cell = _max_age(cells, st, lay, table)
 
-    fitted_cells, units, max_row = _parameter_block(cells, st, model, top, params, start)
-    header = max_row + 1
-    first, n = header + 1, len(table)
-    assert first == _first_data_row(sheet), "input_ranges() no longer matches the sheet layout"
-    last = first + n - 1
-    check_rows(n, first, sheet=sheet)
-
-    def param_row(k: int) -> str:  # the k-th parameter row, for SUMPRODUCT
-        return _span(top + 1 + k, _FIRST_INPUT, top + 1 + k, _LAST_INPUT, absolute=True)
-
-    def inputs(r: int) -> str:
-        return _span(r, _FIRST_INPUT, r, _LAST_INPUT)
-
-    # Python's numbers, computed with the model code the fits use.
-    x = models.inputs(table)
-    y = table["Survived"].to_numpy(dtype="float64")
-    # One parameter row per linear unit (mmult's columns as rows), so every sheet's Lin
-    # columns come from the same product, computed as nnet computes them.
-    w = models.as_params(model, params)
-    w_rows = w.T.contiguous() if model == "mmult" else w
-    with torch.no_grad():
-        lin = (w_rows @ x.T).numpy().reshape(-1, n)  # (units, n)
-    preds = models.predict(model, params, table, sigmoid=squash)
-    loss = (preds - y) ** 2
-    total = models.mse(model, params, table, sigmoid=squash)
-    acc = models.accuracy(model, params, table, sigmoid=squash)
-
-    def sumproduct(k: int) -> Callable[[int], str]:
-        return lambda r: models.PREDICT_EXCEL.format(inputs=inputs(r), params=param_row(k))
-
-    c = _AFTER
-    columns: list[_Column] = []
-    if model == "linear" and not squash:
-        columns.append(_Column("Preds", sumproduct(0), preds, st.value))
-    elif squash:
-        columns.append(_Column("Lin", sumproduct(0), lin[0], st.value))
-        sigmoid = lambda r: models.SIGMOID_EXCEL.format(z=_ref(r, c))
-        columns.append(_Column("Preds", sigmoid, preds, st.value))
-    else:
-        for k in range(units):  # mmult's Lin columns come from one array formula instead
-            columns.append(
-                _Column(f"Lin{k + 1}", None if model == "mmult" else sumproduct(k), lin[k], st.value)
-            )
-        for k in range(units):
-            relu = lambda r, k=k: models.RELU_EXCEL.format(lin=_ref(r, c + k))
-            columns.append(_Column(f"ReLU{k + 1}", relu, np.maximum(lin[k], 0), st.value))
-        added = lambda r: "=" + "+".join(_ref(r, c + units + k) for k in range(units))
-        columns.append(_Column("Preds", added, preds, st.value))
-    pred_col = c + len(columns) - 1
-    squared = lambda r: models.LOSS_EXCEL.format(pred=_ref(r, pred_col), target=_ref(r, 0))
-    columns.append(_Column("Loss", squared, loss, st.value))
-    loss_col = c + len(columns) - 1
-    mmult_formula = models.MMULT_EXCEL.format(
-        inputs=_span(first, _FIRST_INPUT, last, _LAST_INPUT), params=fitted_cells
-    )
-
-    # Totals, beside the parameters; Max(Age) just above the data, as in the lesson.
-    preds_range = _span(first, pred_col, last, pred_col, absolute=True)
-    survived = _span(first, 0, last, 0, absolute=True)
-    cells.put(top + 1, loss_col - 1, "write_string", "Total loss:", st.label)
-    mse = models.MSE_EXCEL.format(losses=_span(first, loss_col, last, loss_col, absolute=True))
-    cells.put(top + 1, loss_col, "write_formula", mse, st.total, total)
-    cells.put(top + 2, loss_col - 1, "write_string", "Accuracy:", st.label)
-    accuracy = models.ACCURACY_EXCEL.format(preds=preds_range, targets=survived)
-    cells.put(top + 2, loss_col, "write_formula", accuracy, st.percent, acc)
-    age, max_age = _COL["Age"], float(table["Age"].max())
-    cells.put(max_row, age - 1, "write_string", "Max:", st.label)
-    cells.put(max_row, age, "write_formula", f"=MAX({_span(first, age, last, age)})", st.number, max_age)
-    max_cell = _ref(max_row, age, absolute=True)
-
-    ws.write_string(0, 0, title, st.title)
+    notes = [
+        spec.note,
+        _SOLVER_NOTE,
+        _START_NOTE if start is not None else "No random start: fitted in closed form.",
+    ]
+    ws.write_string(0, 0, spec.title, st.title)
     for i, note in enumerate(notes):
         ws.write_string(1 + i, 0, note, st.note)
     cells.flush(ws)
-    for j, name in enumerate([*COLUMNS, *(col.name for col in columns)]):
-        ws.write_string(header, j, name, st.header)
+    for j, name in enumerate([*COLUMNS, *names]):
+        ws.write_string(lay.header, j, name, st.header)
+    mmult = models.MMULT_EXCEL.format(
+        inputs=_span(lay.first, _FIRST_INPUT, last, _LAST_INPUT), params=fitted_cells
+    )
+    array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
+    _write_rows(ws, st, lay, table, columns, max_cell, array)
 
-    # The data, one row at a time (constant_memory writes rows in order). Each data cell is
-    # a value or a formula that differs from row to row only in its row number, so every
-    # formula column is built once, for a marker row, and a row's number replaces the
-    # marker: on a million rows, building references cell by cell cost more than writing.
+    widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
+    for j, name in enumerate(COLUMNS):
+        ws.set_column(j, j, widths.get(name, 9))
+    ws.set_column(_AFTER, loss_col, 11)
+    if array is not None:
+        ws.set_column(_FIRST_INPUT, _FIRST_INPUT + 1, 9)
+    ws.freeze_panes(lay.first, 0)
+    set_up_page(ws, header_row=lay.header)
+    define_solver(book, sheet, objective=total, changing=fitted_cells)
+    return _SheetInfo(sheet, total, accuracy, preds_range, (values.total, values.accuracy), values.preds)
+
+
+@dataclass(frozen=True)
+class _Values:
+    """Python's numbers for a model sheet, computed with the model code the fits use."""
+
+    lin: np.ndarray  # (units, n): every linear unit's value
+    preds: np.ndarray
+    loss: np.ndarray
+    total: float
+    accuracy: float
+
+    @classmethod
+    def of(cls, spec: ModelSheet, table: pd.DataFrame, params: np.ndarray) -> _Values:
+        model, squash = spec.model.name, spec.sigmoid
+        x = models.inputs(table)
+        y = table["Survived"].to_numpy(dtype="float64")
+        # One parameter row per linear unit (an MMULT model's columns as rows), so every sheet's
+        # Lin columns come from the same product, computed as nnet computes them.
+        w = models.as_params(model, params)
+        w_rows = w.T.contiguous() if spec.model.lin_excel == "mmult" else w
+        with torch.no_grad():
+            lin = (w_rows @ x.T).numpy().reshape(-1, len(table))
+        preds = models.predict(model, params, table, sigmoid=squash)
+        total = models.mse(model, params, table, sigmoid=squash)
+        return cls(lin, preds, (preds - y) ** 2, total, models.accuracy(model, params, table, sigmoid=squash))
+
+
+def _model_columns(spec: ModelSheet, st: Styles, lay: _Layout, v: _Values) -> list[_Column]:
+    """The model's columns right of the data: Lin (or Preds), ReLUs or the sigmoid, Preds, Loss."""
+    c, units = _AFTER, spec.model.units
+
+    def sumproduct(k: int) -> Callable[[int], str]:  # unit k's parameter row, for SUMPRODUCT
+        params = _span(lay.top + 1 + k, _FIRST_INPUT, lay.top + 1 + k, _LAST_INPUT, absolute=True)
+        return lambda r: models.PREDICT_EXCEL.format(
+            inputs=_span(r, _FIRST_INPUT, r, _LAST_INPUT), params=params
+        )
+
+    columns: list[_Column] = []
+    if units == 1 and not spec.sigmoid:
+        columns.append(_Column("Preds", sumproduct(0), v.preds, st.value))
+    elif spec.sigmoid:
+        columns.append(_Column("Lin", sumproduct(0), v.lin[0], st.value))
+        sigmoid = lambda r: models.SIGMOID_EXCEL.format(z=_ref(r, c))
+        columns.append(_Column("Preds", sigmoid, v.preds, st.value))
+    else:
+        by_array = spec.model.lin_excel == "mmult"  # then one array formula fills the Lin columns
+        for k in range(units):
+            columns.append(_Column(f"Lin{k + 1}", None if by_array else sumproduct(k), v.lin[k], st.value))
+        for k in range(units):
+            relu = lambda r, k=k: models.RELU_EXCEL.format(lin=_ref(r, c + k))
+            columns.append(_Column(f"ReLU{k + 1}", relu, np.maximum(v.lin[k], 0), st.value))
+        added = lambda r: "=" + "+".join(_ref(r, c + units + k) for k in range(units))
+        columns.append(_Column("Preds", added, v.preds, st.value))
+    pred_col = c + len(columns) - 1
+    squared = lambda r: models.LOSS_EXCEL.format(pred=_ref(r, pred_col), target=_ref(r, 0))
+    columns.append(_Column("Loss", squared, v.loss, st.value))
+    return columns
+
+
+def _totals(
+    cells: _RowOrdered, st: Styles, lay: _Layout, n: int, pred_col: int, loss_col: int, v: _Values
+) -> tuple[str, str]:
+    """Total loss and accuracy beside the parameters; returns their absolute references."""
+    first, last = lay.first, lay.first + n - 1
+    preds = _span(first, pred_col, last, pred_col, absolute=True)
+    survived = _span(first, 0, last, 0, absolute=True)
+    cells.put(lay.top + 1, loss_col - 1, "write_string", "Total loss:", st.label)
+    mse = models.MSE_EXCEL.format(losses=_span(first, loss_col, last, loss_col, absolute=True))
+    cells.put(lay.top + 1, loss_col, "write_formula", mse, st.total, v.total)
+    cells.put(lay.top + 2, loss_col - 1, "write_string", "Accuracy:", st.label)
+    accuracy = models.ACCURACY_EXCEL.format(preds=preds, targets=survived)
+    cells.put(lay.top + 2, loss_col, "write_formula", accuracy, st.percent, v.accuracy)
+    return _ref(lay.top + 1, loss_col, absolute=True), _ref(lay.top + 2, loss_col, absolute=True)
+
+
+def _max_age(cells: _RowOrdered, st: Styles, lay: _Layout, table: pd.DataFrame) -> str:
+    """``Max:`` just above the data, as in the lesson; returns the cell Age_N divides by."""
+    age, last = _COL["Age"], lay.first + len(table) - 1
+    cells.put(lay.max_row, age - 1, "write_string", "Max:", st.label)
+    formula = f"=MAX({_span(lay.first, age, last, age)})"
+    cells.put(lay.max_row, age, "write_formula", formula, st.number, float(table["Age"].max()))
+    return _ref(lay.max_row, age, absolute=True)
+
+
+def _write_rows(
+    ws: Worksheet,
+    st: Styles,
+    lay: _Layout,
+    table: pd.DataFrame,
+    columns: Sequence[_Column],
+    max_cell: str,
+    array: tuple[str, int] | None,
+) -> None:
+    """The data, one row at a time (constant_memory writes rows in order).
+
+    Each data cell is a value or a formula that differs from row to row only in its row
+    number, so every formula column is built once, for a marker row, and a row's number
+    replaces the marker: on a million rows, building references cell by cell cost more
+    than writing. ``array``: an MMULT formula and its width, filling the first model
+    columns of every row at once.
+    """
+    first, n = lay.first, len(table)
     raw_fmt = {"Sex": st.category, "Embarked": st.category, "Age": st.number, "Fare": st.money}
     plan: list[tuple[int, str | None, np.ndarray, Any]] = []  # (column, template or None, values, format)
     for name in RAW:
@@ -509,10 +589,10 @@ def _model_sheet(
             plan.append((_COL[d.name], template, table[d.name].to_numpy(dtype="float64"), fmt))
         else:  # a constant such as Ones
             plan.append((_COL[d.name], None, np.broadcast_to(float(formula), (n,)), fmt))
-    for j, col in enumerate(columns, start=c):
+    for j, col in enumerate(columns, start=_AFTER):
         template = None if col.formula is None else _row_template(col.formula, first)
         plan.append((j, template, np.asarray(col.values, dtype="float64"), col.fmt))
-    array_col = c if model == "mmult" else -1  # mmult: one array formula fills Lin1:Lin2 of every row
+    array_col = _AFTER if array is not None else -1
     for rows in _blocks(n):  # Python's floats and strings, a block of rows at a time
         block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
         for i in range(rows.stop - rows.start):
@@ -522,42 +602,32 @@ def _model_sheet(
                 if template is not None:
                     ws.write_formula(r, j, template.replace(_MARK, row), fmt, values[i])
                 elif j == array_col and r == first:
-                    ws.write_array_formula(first, c, last, c + units - 1, mmult_formula, fmt, values[i])
+                    formula, width = array
+                    ws.write_array_formula(
+                        first, _AFTER, first + n - 1, _AFTER + width - 1, formula, fmt, values[i]
+                    )
                 elif isinstance(values[i], str):
                     ws.write_string(r, j, values[i], fmt)
                 else:  # raw numbers, and the array's other cells: its values, as Excel stores them
                     ws.write_number(r, j, float(values[i]), fmt)
 
-    widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
-    for j, name in enumerate(COLUMNS):
-        ws.set_column(j, j, widths.get(name, 9))
-    ws.set_column(c, loss_col, 11)
-    if model == "mmult":
-        ws.set_column(_FIRST_INPUT, _FIRST_INPUT + 1, 9)
-    ws.freeze_panes(first, 0)
-    set_up_page(ws, header_row=header)
-    define_solver(book, sheet, objective=_ref(top + 1, loss_col, absolute=True), changing=fitted_cells)
-    return _SheetInfo(
-        sheet=sheet,
-        total=_ref(top + 1, loss_col, absolute=True),
-        accuracy=_ref(top + 2, loss_col, absolute=True),
-        preds=preds_range,
-        values=(total, acc),
-        predictions=preds,
-    )
-
 
 def _parameter_block(
-    cells: _RowOrdered, st: Styles, model: str, top: int, params: np.ndarray, start: np.ndarray | None
-) -> tuple[str, int, int]:
+    cells: _RowOrdered,
+    st: Styles,
+    model: models.Model,
+    top: int,
+    params: np.ndarray,
+    start: np.ndarray | None,
+) -> str:
     """The fitted parameters (yellow) and their random start (grey), from row ``top`` down.
 
     A row per linear unit for linear, nnet and sigmoid; a 10 x 2 block for mmult, with the
-    teaching example beside it. Returns the fitted cells' range, the number of linear
-    units, and the row left for ``Max:`` below the block.
+    teaching example beside it. Returns the fitted cells' range; :class:`_Layout` says
+    where the block ends.
     """
-    if model == "mmult":
-        units = 2
+    if model.lin_excel == "mmult":
+        units = model.units
         fitted_cells = _span(top + 1, _FIRST_INPUT, top + 10, _FIRST_INPUT + 1, absolute=True)
         for k, head in enumerate(("Param1", "Param2")):
             cells.put(top, _FIRST_INPUT + k, "write_string", head, st.header)
@@ -570,7 +640,6 @@ def _parameter_block(
                 cells.put(top + 1 + i, _FIRST_INPUT + k, "write_number", params[i, k], st.param)
                 if start is not None:
                     cells.put(top + 1 + i, _FIRST_INPUT + 3 + k, "write_number", start[i, k], st.start)
-        max_row = top + 11
         _teaching_example(cells, st, top + 4, _FIRST_INPUT + 6)
     else:
         rows = params.reshape(-1, len(FEATURES))
@@ -589,9 +658,7 @@ def _parameter_block(
                 cells.put(top + 1 + units + k, _LABEL_COL, "write_string", label, st.label)
                 for j, v in enumerate(row):
                     cells.put(top + 1 + units + k, _FIRST_INPUT + j, "write_number", v, st.start)
-        max_row = top + 2 * units + 1
-
-    return fitted_cells, units, max_row
+    return fitted_cells
 
 
 def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> None:
@@ -622,13 +689,6 @@ def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> Non
 # ---------------------------------------------------------------------------------------------
 # summary
 
-_WHAT = {
-    "linear": "SUMPRODUCT of inputs and parameters",
-    "nnet": "two ReLUs of SUMPRODUCTs, added",
-    "mmult": "nnet as one MMULT",
-    "sigmoid": "linear, then 1/(1+EXP(-z))",
-}
-
 
 def _summary_sheet(
     book: xlsxwriter.Workbook,
@@ -652,7 +712,7 @@ def _summary_sheet(
         r = row + 2 + i
         where = quote_sheetname(info.sheet)
         ws.write_string(r, 0, info.sheet, st.text)
-        ws.write_string(r, 1, _WHAT[info.sheet], st.text)
+        ws.write_string(r, 1, SHEETS[info.sheet].what, st.text)
         ws.write_formula(r, 2, f"={where}!{info.total}", st.total, info.values[0])
         ws.write_formula(r, 3, f"={where}!{info.accuracy}", st.percent, info.values[1])
     r = row + 2 + len(infos)
@@ -743,7 +803,7 @@ def _summary_format(st: Styles, name: str, column: pd.Series) -> Any:
         return st.text
     if "acc" in low:
         return st.percent
-    if "gap" in low:
+    if "floor" in low:
         return st.small
     if "loss" in low:
         return st.total
@@ -762,3 +822,83 @@ def _write_value(ws: Worksheet, r: int, c: int, value: Any, fmt: Any) -> None:
             ws.write_number(r, c, float(value), fmt)
     else:
         ws.write_string(r, c, str(value), fmt)
+
+
+# ---------------------------------------------------------------------------------------------
+# descent: the linear model trained by the spreadsheet (the generic writer is workbench.sheets.descent)
+
+#: The Titanic descent's defaults: lr 0.1 (it diverges above 0.209) for 100 steps.
+TITANIC_LR = 0.1
+TITANIC_EPOCHS = 100
+
+
+def add_titanic_descent_sheet(
+    book: xlsxwriter.Workbook,
+    table: pd.DataFrame,
+    *,
+    lr: float = TITANIC_LR,
+    epochs: int = TITANIC_EPOCHS,
+    seed: int = 0,
+    inputs: str | Block | None = None,
+    target: str | Block | None = None,
+    name: str = "descent",
+) -> Trajectory:
+    """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
+
+    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.numerics.uniform_start`).
+
+    Args:
+        table: the lesson table (:func:`~workbench.lesson_table`).
+        inputs, target: where the 712 x 10 inputs (``FEATURES``, adjacent, in order)
+            and the ``Survived`` column already are, e.g. on the ``linear`` sheet. By
+            default a sheet ``descent_data`` is added holding them as values.
+        lr, epochs, seed: the descent.
+
+    Returns:
+        The descent torch computed, whose values the sheet caches.
+
+    Raises:
+        DivergenceError: ``lr`` is too large.
+    """
+    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
+    path = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    if (inputs is None) != (target is None):
+        raise WorkbenchError("give both inputs and target ranges, or neither")
+    if inputs is None:
+        inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
+    write_descent_sheet(
+        book,
+        path,
+        inputs=inputs,
+        target=target,
+        param_names=[*FEATURES[:-1], "Const"],
+        name=name,
+        title="descent: the linear model trained by the spreadsheet, step by step",
+        notes=[
+            f"Titanic, 712 passengers, 10 inputs; start RAND()-0.5 (seed {seed}); the least-squares"
+            " floor is MSE 0.1442, which Solver reaches on the linear sheet."
+        ],
+        stable_lr=max_stable_lr(x),
+    )
+    return path
+
+
+def _titanic_data_sheet(
+    book: xlsxwriter.Workbook, x: np.ndarray, y: np.ndarray, name: str
+) -> tuple[Block, Block]:
+    """A sheet with Survived and the 10 inputs as values; returns (inputs, target) blocks."""
+    st = styles(book)
+    ws = book.add_worksheet(name)
+    ws.write_string(0, 0, "Survived", st.header)
+    for j, f in enumerate(FEATURES):
+        ws.write_string(0, 1 + j, f, st.header)
+    scaled = {FEATURES.index("Age_N"), FEATURES.index("log_Fare")}  # the rest are whole numbers
+    for i in range(len(y)):
+        ws.write_number(1 + i, 0, y[i], st.whole)
+        for j in range(x.shape[1]):
+            ws.write_number(1 + i, 1 + j, x[i, j], st.feature if j in scaled else st.whole)
+    ws.set_column(0, len(FEATURES), 10)
+    ws.freeze_panes(1, 0)
+    set_up_page(ws, header_row=0)
+    n = len(y)
+    return Block(name, 1, 1, n, len(FEATURES)), Block(name, 1, 0, n, 0)

@@ -8,7 +8,7 @@ so Python can evaluate what was found in Excel::
     params = wb.read_params("workbooks/titanic.xlsx")
     wb.mse("nnet", params["nnet"], wb.lesson_table())
 
-The file is read by :mod:`workbench.xlsx_reader`, which trusts nothing in it: sizes
+The file is read by :mod:`workbench.sheets.xlsx_reader`, which trusts nothing in it: sizes
 are bounded, XML entities refused, and only the rows down to the parameters are read.
 Parameters are only ever the finite numbers in the named cells.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import WorkbookError
-from .models import param_shape
+from ..errors import WorkbookError
+from ..titanic.models import param_shape
 from .titanic_book import MODEL_SHEETS
 from .xlsx_reader import Book, cell_name
 

@@ -24,11 +24,12 @@ and for a sum of ReLUs (unit k with its own row of weights ``w_k``)::
 
 Each is written as a single-cell array formula, so Excel evaluates the nested
 MMULT and TRANSPOSE element by element as LibreOffice and Google Sheets do. Every
-cell caches the value torch computed (:func:`workbench.regression.descend`), and
+cell caches the value torch computed (:func:`workbench.regression.fits.descend`), and
 a forced LibreOffice recalculation reproduces it to 1e-9.
 
-:func:`add_titanic_descent_sheet` does this for the lesson's Titanic ``linear``
-model: 10 parameters, 712 rows.
+The writer knows nothing of Titanic: :func:`workbench.sheets.titanic_book.add_titanic_descent_sheet`
+gives it the lesson's ``linear`` model (10 parameters, 712 rows), and the regression
+workbooks give it theirs.
 """
 
 from __future__ import annotations
@@ -37,18 +38,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import models
-from .book_style import PARAM_FILL, set_up_page, styles
-from .errors import WorkbenchError
-from .features import FEATURES
-from .models import uniform_start
-from .regression import Trajectory, descend, max_stable_lr
+from .. import numerics
+from ..errors import WorkbenchError
+from ..regression.fits import Trajectory
+from .style import PARAM_FILL, set_up_page, styles
 from .xlsx import check_rows
 
 _RANGE = re.compile(
@@ -101,14 +98,9 @@ class Block:
 class DescentSheet:
     """Where a written ``descent`` sheet keeps things (sheet-qualified absolute references)."""
 
-    name: str
     lr: str  # the learning-rate cell
     header_row: int  # 0-based row of the column headings; step t is on header_row + 1 + t
     final_params: tuple[str, ...]  # the last row's parameter cells, in param_names order
-    final_loss: str
-    steps: Block  # the step numbers 0..epochs
-    losses: Block  # the loss column
-    params: Block  # every row's parameters
 
 
 def write_descent_sheet(
@@ -127,8 +119,8 @@ def write_descent_sheet(
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
 
     Args:
-        book: an open XlsxWriter workbook (see :func:`workbench.xlsx.new_workbook`).
-        trajectory: the descent to redo (:func:`workbench.regression.descend`); its
+        book: an open XlsxWriter workbook (see :func:`workbench.sheets.xlsx.new_workbook`).
+        trajectory: the descent to redo (:func:`workbench.regression.fits.descend`); its
             values are cached in the cells, its ``lr`` goes into the lr cell and its
             first row of parameters is the start.
         inputs: the n x p design matrix on another sheet, e.g. ``"data!$B$2:$C$101"``.
@@ -149,8 +141,10 @@ def write_descent_sheet(
     units = 1 if trajectory.kind == "linear" else trajectory.params.shape[1]
     if not trajectory.zero_grad:
         raise WorkbenchError("a descent sheet redoes correct descent; the trajectory piled up its gradients")
-    if trajectory.kind not in ("linear", "nnet"):
-        raise WorkbenchError(f"a descent sheet computes 'linear' or 'nnet' models; got {trajectory.kind!r}")
+    if trajectory.kind not in ("linear", "relu_sum"):
+        raise WorkbenchError(
+            f"a descent sheet computes 'linear' or 'relu_sum' models; got {trajectory.kind!r}"
+        )
     if x.cols * units != width:
         raise WorkbenchError(
             f"the inputs {x} have {x.cols} columns, but the parameters come in {units} row(s) of"
@@ -215,11 +209,11 @@ def write_descent_sheet(
                 above, grad_above = xl_rowcol_to_cell(r - 1, 1 + j), xl_rowcol_to_cell(r - 1, grad_col + j)
                 ws.write_formula(r, 1 + j, f"={above}-{lr_cell}*{grad_above}", general, params[t, j])
         unit_refs = [f"{row_params[k * per_unit]}:{row_params[(k + 1) * per_unit - 1]}" for k in range(units)]
-        z = [models.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({u})") for u in unit_refs]
+        z = [numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({u})") for u in unit_refs]
         if trajectory.kind == "linear":
             pred = z[0]
         else:
-            pred = "(" + "+".join(models.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
+            pred = "(" + "+".join(numerics.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
         ws.write_array_formula(
             r, loss_col, r, loss_col, f"{{=SUMXMY2({pred},{y})/{n_cell}}}", general, trajectory.losses[t]
         )
@@ -239,16 +233,11 @@ def write_descent_sheet(
         _loss_chart(book, ws, name, (header_row, last), loss_col, grad_col + width + 1)
     q = quote_sheetname(name)
     return DescentSheet(
-        name=name,
         lr=f"{q}!{lr_cell}",
         header_row=header_row,
         final_params=tuple(
             f"{q}!{xl_rowcol_to_cell(last, 1 + j, row_abs=True, col_abs=True)}" for j in range(width)
         ),
-        final_loss=f"{q}!{xl_rowcol_to_cell(last, loss_col, row_abs=True, col_abs=True)}",
-        steps=Block(name, first_step, 0, last, 0),
-        losses=Block(name, first_step, loss_col, last, loss_col),
-        params=Block(name, first_step, 1, last, width),
     )
 
 
@@ -281,82 +270,3 @@ def _loss_chart(
 
 
 # --- the Titanic linear model -----------------------------------------------------------------
-
-#: The Titanic descent's defaults: lr 0.1 (it diverges above 0.209) for 100 steps.
-TITANIC_LR = 0.1
-TITANIC_EPOCHS = 100
-
-
-def add_titanic_descent_sheet(
-    book: xlsxwriter.Workbook,
-    table: pd.DataFrame | None = None,
-    *,
-    lr: float = TITANIC_LR,
-    epochs: int = TITANIC_EPOCHS,
-    seed: int = 0,
-    inputs: str | Block | None = None,
-    target: str | Block | None = None,
-    name: str = "descent",
-) -> Trajectory:
-    """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
-
-    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.models.uniform_start`).
-
-    Args:
-        table: the lesson table (:func:`~workbench.lesson_table` by default).
-        inputs, target: where the 712 x 10 inputs (``FEATURES``, adjacent, in order)
-            and the ``Survived`` column already are, e.g. on the ``linear`` sheet. By
-            default a sheet ``descent_data`` is added holding them as values.
-        lr, epochs, seed: the descent.
-
-    Returns:
-        The descent torch computed, whose values the sheet caches.
-
-    Raises:
-        DivergenceError: ``lr`` is too large.
-    """
-    from .features import lesson_table
-
-    table = lesson_table() if table is None else table
-    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    path = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
-    if (inputs is None) != (target is None):
-        raise WorkbenchError("give both inputs and target ranges, or neither")
-    if inputs is None:
-        inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
-    write_descent_sheet(
-        book,
-        path,
-        inputs=inputs,
-        target=target,
-        param_names=[*FEATURES[:-1], "Const"],
-        name=name,
-        title="descent: the linear model trained by the spreadsheet, step by step",
-        notes=[
-            f"Titanic, 712 passengers, 10 inputs; start RAND()-0.5 (seed {seed}); the least-squares"
-            " floor is MSE 0.1442, which Solver reaches on the linear sheet."
-        ],
-        stable_lr=max_stable_lr(x),
-    )
-    return path
-
-
-def _titanic_data_sheet(
-    book: xlsxwriter.Workbook, x: np.ndarray, y: np.ndarray, name: str
-) -> tuple[Block, Block]:
-    """A sheet with Survived and the 10 inputs as values; returns (inputs, target) blocks."""
-    st = styles(book)
-    ws = book.add_worksheet(name)
-    ws.write_string(0, 0, "Survived", st.header)
-    for j, f in enumerate(FEATURES):
-        ws.write_string(0, 1 + j, f, st.header)
-    scaled = {FEATURES.index("Age_N"), FEATURES.index("log_Fare")}  # the rest are whole numbers
-    for i in range(len(y)):
-        ws.write_number(1 + i, 0, y[i], st.whole)
-        for j in range(x.shape[1]):
-            ws.write_number(1 + i, 1 + j, x[i, j], st.feature if j in scaled else st.whole)
-    ws.set_column(0, len(FEATURES), 10)
-    ws.freeze_panes(1, 0)
-    set_up_page(ws, header_row=0)
-    n = len(y)
-    return Block(name, 1, 1, n, len(FEATURES)), Block(name, 1, 0, n, 0)

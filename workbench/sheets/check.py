@@ -3,9 +3,9 @@
 After Solver ran in Excel, or someone typed their own parameters, a workbook's
 model sheets hold new parameters and (once the spreadsheet recalculated) new total
 losses and accuracies. :func:`check_workbook` reads each model sheet's parameters
-(:func:`~workbench.read_book.read_params`) and the passengers in the sheet itself,
-recomputes the loss and accuracy in Python (:func:`~workbench.models.mse`,
-:func:`~workbench.models.accuracy`), and sets them beside the values stored in the
+(:func:`~workbench.sheets.read_book.read_params`) and the passengers in the sheet itself,
+recomputes the loss and accuracy in Python (:func:`~workbench.titanic.models.mse`,
+:func:`~workbench.titanic.models.accuracy`), and sets them beside the values stored in the
 file; with ``recalc=True`` also beside LibreOffice's, recomputed from the formulas.
 They agree when within :data:`TOLERANCE`.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import WorkbookError
-from .features import RAW, lesson_table
-from .models import accuracy, mse
+from ..errors import WorkbookError
+from ..titanic.features import RAW, lesson_table
+from ..titanic.models import accuracy, mse
 from .read_book import check_model_sheets, read_params
 from .titanic_book import MODEL_SHEETS
 from .xlsx_reader import Book, cell_name

@@ -20,8 +20,8 @@ Three models, all trained on mean squared error:
 * ``relu``: ``sum_k relu([x..., 1] @ w_k)``, K rows of parameters.
 
 Each turns x into a *design matrix* ``phi`` (the columns the parameters multiply);
-the forward pass is then :func:`workbench.models.forward` (``"linear"`` for
-``phi @ w``, ``"nnet"`` for the sum of ReLUs), and every fit runs
+the forward pass is then a kernel of :mod:`workbench.numerics` (``linear`` for
+``phi @ w``, ``relu_sum`` for the sum of ReLUs), and every fit runs
 :func:`workbench.gd.gradient_descent`. :func:`descend` also keeps the parameters
 and the gradient at every step: a spreadsheet's ``descent`` sheet recomputes
 exactly those rows. :func:`sgd` is the 2019 lesson's mini-batch variant.
@@ -39,10 +39,10 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from .csvfile import read_csv, to_float
-from .errors import DataError, DivergenceError, WorkbenchError
-from .gd import gradient_descent
-from .models import DTYPE, forward, one_thread, uniform_start
+from ..errors import DataError, DivergenceError, WorkbenchError
+from ..files import read_csv, to_float
+from ..gd import gradient_descent
+from ..numerics import DTYPE, KERNELS, one_thread, uniform_start
 
 MODELS: tuple[str, ...] = ("linear", "quadratic", "relu")
 DATASETS: tuple[str, ...] = ("line", "quadratic", "speed", "relu")
@@ -100,8 +100,8 @@ def design(model: str, x: np.ndarray, x_names: Sequence[str]) -> tuple[np.ndarra
 
 
 def kind(model: str) -> str:
-    """How :func:`workbench.models.forward` computes ``model`` on its design matrix."""
-    return "nnet" if model == "relu" else "linear"
+    """The kernel of :mod:`workbench.numerics` that computes ``model`` on its design matrix."""
+    return "relu_sum" if model == "relu" else "linear"
 
 
 def param_names(model: str, width: int, units: int = 1) -> tuple[str, ...]:
@@ -412,7 +412,7 @@ class Trajectory:
     ``params[t]`` are the parameters before step t (``params[0]`` is the start,
     ``params[-1]`` the result), ``losses[t]`` their MSE and ``grads[t]`` the MSE's
     gradient there, so ``params[t + 1] = params[t] - lr * grads[t]``. Arrays have
-    ``epochs + 1`` rows. ``kind`` is ``"linear"`` (``phi @ w``) or ``"nnet"``
+    ``epochs + 1`` rows. ``kind`` is ``"linear"`` (``phi @ w``) or ``"relu_sum"``
     (``sum_k relu(phi @ w_k)``). With ``zero_grad=False`` (the notebooks' bug)
     each step used the sum of all gradients so far instead of ``grads[t]``.
     """
@@ -430,7 +430,7 @@ class Trajectory:
 
 
 def _mse(kind_: str, phi: torch.Tensor, y: torch.Tensor):
-    return lambda p: ((forward(kind_, p, phi) - y) ** 2).mean(-1)
+    return lambda p: ((KERNELS[kind_](p, phi) - y) ** 2).mean(-1)
 
 
 def descend(
@@ -448,7 +448,7 @@ def descend(
     Args:
         phi: the (n, p) design matrix.
         y: the (n,) targets.
-        start: (p,) for ``kind="linear"``, (K, p) for ``kind="nnet"``.
+        start: (p,) for ``kind="linear"``, (K, p) for ``kind="relu_sum"``.
         lr, epochs, zero_grad: as for ``gradient_descent``.
 
     Raises:
@@ -501,7 +501,7 @@ class Fit:
         phi = design(self.model, xs, self.data.x_names)[0]
         p = self.params if params is None else np.asarray(params, dtype="float64")
         with torch.no_grad():
-            return forward(kind(self.model), torch.as_tensor(p), torch.as_tensor(phi)).numpy()
+            return KERNELS[kind(self.model)](torch.as_tensor(p), torch.as_tensor(phi)).numpy()
 
 
 def _settings(data: Dataset, model: str | None, units: int | None) -> tuple[str, int, np.ndarray, tuple]:
@@ -639,7 +639,7 @@ def sgd(
         step = len(seen)
         seen.append(p.detach().clone())
         rows = plan[step] if step < len(plan) else slice(None)  # the call after the last step: all points
-        return ((forward(f, p, x[rows]) - y[rows]) ** 2).mean(-1)
+        return ((KERNELS[f](p, x[rows]) - y[rows]) ** 2).mean(-1)
 
     start_t = torch.as_tensor(np.asarray(start, dtype="float64"), dtype=DTYPE)
     try:

@@ -1,7 +1,7 @@
 """Kaggle submissions, and the parameter files they are made from.
 
 A fitted model predicts ``Survived`` for every passenger of Kaggle's ``test.csv``
-(gaps filled from the training data: :func:`~workbench.features.prediction_table`),
+(gaps filled from the training data: :func:`~workbench.titanic.features.prediction_table`),
 and a prediction above 0.5 counts as survived::
 
     fit = wb.fit("nnet")
@@ -10,7 +10,7 @@ and a prediction above 0.5 counts as survived::
 
 Parameters travel between commands as a JSON file (:func:`write_params`, what
 ``workbench fit --json`` writes) or inside a workbook, for example after Solver ran
-in Excel (:func:`~workbench.read_book.read_params`); :func:`load_params` reads both.
+in Excel (:func:`~workbench.sheets.read_book.read_params`); :func:`load_params` reads both.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .atomic import check_target, write_text
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
+from ..files import check_target, open_regular, write_text
+from ..sheets.xlsx_reader import MAX_FILE_BYTES
 from .features import FEATURES, FillValues, prediction_table
-from .limits import open_regular
 from .models import MODELS, as_params, predict
-from .xlsx_reader import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from .train import Fit
@@ -98,7 +97,7 @@ def write_submission(path: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
 
 
 def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
-    """Save a :class:`~workbench.train.Fit` as JSON, whole or not at all; return the path.
+    """Save a :class:`~workbench.titanic.train.Fit` as JSON, whole or not at all; return the path.
 
     The file holds ``model``, ``sigmoid``, ``method``, ``features`` (the inputs, in
     order), ``params`` (nested lists in the model's shape), ``start``, ``loss``,
@@ -117,6 +116,7 @@ def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
         "seed": int(fit.seed),
         "lr": fit.lr,
         "epochs": int(fit.epochs),
+        "iterations": int(getattr(fit, "iterations", 0)),
         "starts": int(fit.starts),
         "gauss_newton": int(getattr(fit, "gauss_newton", 0)),
         "polish": int(fit.polish),
@@ -146,7 +146,7 @@ def load_params(path: str | os.PathLike[str], kind: str | None = None) -> Params
     ) as f:
         head = f.read(MAX_JSON_BYTES + 1)
     if head.startswith(b"PK"):  # a zip archive: a workbook
-        from .read_book import read_params
+        from ..sheets.read_book import read_params
 
         sheet = kind or "nnet"
         model = "linear" if sheet == "sigmoid" else sheet

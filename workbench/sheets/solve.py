@@ -12,7 +12,7 @@ LibreOffice (as a user saving from LibreOffice would), in place and atomically, 
 ``workbench check`` reads the result back.
 
 LibreOffice's ``uno`` module is rarely importable from a virtual environment, so the
-work happens in :mod:`workbench.uno_solver`, run by a Python that has it (the
+work happens in :mod:`workbench.sheets.uno_solver`, run by a Python that has it (the
 system's ``python3`` with ``python3-uno`` on Debian and Ubuntu; set
 ``WORKBENCH_UNO_PYTHON`` to choose another).
 """
@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import check_target, write_bytes
-from .errors import WorkbenchError, WorkbookError
+from ..errors import WorkbenchError, WorkbookError
+from ..files import check_target, write_bytes
 from .recalc import _PROFILE, find_soffice
 from .xlsx_reader import Book
 

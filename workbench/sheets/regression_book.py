@@ -1,6 +1,6 @@
 """A workbook per small regression: ``data``, ``model`` and ``descent`` sheets, with charts.
 
-:func:`write_regression_book` turns a :class:`~workbench.regression.Fit` into
+:func:`write_regression_book` turns a :class:`~workbench.regression.fits.Fit` into
 ``workbooks/<name>.xlsx``:
 
 * ``data``: the target and the design matrix the parameters multiply (``x``, a
@@ -9,7 +9,7 @@
   prediction (SUMPRODUCT, or ReLUs of SUMPRODUCTs added up) and squared error; the
   total loss; the least-squares optimum for comparison; and a chart of the points
   with the fitted curve (a curve of 41 evenly spaced x, computed by formulas).
-* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.descent`),
+* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.sheets.descent`),
   with its loss chart. Type a new learning rate there and the model sheet's curve
   follows.
 
@@ -29,18 +29,16 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import models
-from .book_style import Styles, set_up_page, styles
+from .. import numerics
+from ..errors import WorkbenchError
+from ..regression.fits import Fit, kind, max_stable_lr
 from .descent import Block, DescentSheet, write_descent_sheet
-from .errors import WorkbenchError
-from .regression import DATASETS, Fit, fit_dataset, kind, load_dataset, max_stable_lr
+from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
 #: Points on the model sheet's fitted curve.
 CURVE_POINTS = 41
 
-#: What the 2019 lesson printed every 10 steps (its data were not seeded).
-LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
 
 _DATA_TOP = 3  # the data sheet's header row
 _FONT = {"font_name": "Calibri", "font_size": 11}
@@ -196,17 +194,17 @@ def _model_sheet(
         ws.write_formula(r, y_col, f"=data!{xl_rowcol_to_cell(src, 0)}", st.number, data.y[i])
         inputs = f"data!{xl_rowcol_to_cell(src, 1)}:{xl_rowcol_to_cell(src, width)}"
         if linear:
-            formula = models.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(0))
+            formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(0))
             ws.write_formula(r, pred_col, formula, st.value, preds[i])
         else:
             for k in range(units):
-                formula = models.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(k))
+                formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(k))
                 ws.write_formula(r, y_col + 1 + k, formula, st.value, lin[k, i])
-                relu = models.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
+                relu = numerics.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
                 ws.write_formula(r, y_col + 1 + units + k, relu, st.value, max(lin[k, i], 0.0))
             added = "=" + "+".join(xl_rowcol_to_cell(r, y_col + 1 + units + k) for k in range(units))
             ws.write_formula(r, pred_col, added, st.value, preds[i])
-        squared = models.LOSS_EXCEL.format(
+        squared = numerics.LOSS_EXCEL.format(
             pred=xl_rowcol_to_cell(r, pred_col), target=xl_rowcol_to_cell(r, y_col)
         )
         ws.write_formula(r, loss_col, squared, st.value, losses[i])
@@ -214,7 +212,7 @@ def _model_sheet(
     # Totals under the parameters.
     ws.write_string(total_row, 0, "Total loss (MSE):", st.label)
     loss_range = f"{_abs(first, loss_col)}:{_abs(last, loss_col)}"
-    mse = models.MSE_EXCEL.format(losses=loss_range)
+    mse = numerics.MSE_EXCEL.format(losses=loss_range)
     ws.write_formula(total_row, 1, mse, st.total, float(np.mean(losses)))
     if best is not None:
         ws.write_string(total_row + 1, 0, "least-squares loss:", st.label)
@@ -316,7 +314,7 @@ def _curve(
         if kind(result.model) == "linear":
             formula = "=" + lins[0]
         else:
-            formula = "=" + "+".join(models.RELU_EXCEL[1:].format(lin=f"({lin})") for lin in lins)
+            formula = "=" + "+".join(numerics.RELU_EXCEL[1:].format(lin=f"({lin})") for lin in lins)
         ws.write_formula(r, col + 1, formula, st.value, values[i])
 
 
@@ -325,52 +323,3 @@ def _abs(row: int, col: int) -> str:
 
 
 # --- everything for `workbench build` --------------------------------------------------------
-
-
-def regression_outputs() -> list[str]:
-    """The names of the files :func:`write_regression_outputs` writes, in order."""
-    names = []
-    for name in DATASETS:
-        names += [f"{name}.xlsx", f"{name}_fit.png", *(["line_descent.gif"] if name == "line" else [])]
-        names += [f"{name}_loss.png", *(["relu_units.png"] if name == "relu" else [])]
-    return names
-
-
-def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
-    """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
-
-    ``seed=None`` uses each recipe's own seed (the quadratic's is the course
-    notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
-    """
-    from . import pictures, regression
-
-    out = Path(out_dir)
-    written: list[Path] = []
-    for name in DATASETS:
-        data = load_dataset(name, seed=seed)
-        result = fit_dataset(data)
-        notes: list[str] = []
-        if name == "line":
-            ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
-            lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
-            notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
-        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes))
-        written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
-        runs = {"full-batch gradient descent": result.losses}
-        if name == "line":
-            sgd = regression.sgd(data, batch_size=10, seed=0 if seed is None else seed)
-            runs[f"mini-batch SGD (batch size {sgd.batch_size})"] = sgd.losses
-            runs["full batch, gradients never zeroed (notebooks' bug)"] = fit_dataset(
-                data, zero_grad=False
-            ).losses
-            written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
-        floor = None
-        if result.model != "relu":
-            best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
-            floor = float(np.mean((result.phi @ best - data.y) ** 2))
-        title = f"{name}: loss by epoch (lr {result.trajectory.lr:g})"
-        written.append(pictures.loss_png(runs, out / f"{name}_loss.png", title=title, floor=floor))
-        if name == "relu":
-            fits = [fit_dataset(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
-            written.append(pictures.relu_units_png(fits, out / "relu_units.png"))
-    return written
