@@ -102,7 +102,12 @@ def quality(loss, sizes: list[int], epochs: int) -> str:
             params, _, seconds = descend(loss, starts, epochs)
             gd_best = loss(params).min().item()
         fitted = wb.fit(
-            "nnet", wb.lesson_table(), seed=0, starts=k, polish=min(wb.MODELS["nnet"].recipe.polish, k)
+            "nnet",
+            wb.lesson_table(),
+            method="gd",
+            seed=0,
+            starts=k,
+            polish=min(wb.MODELS["nnet"].recipe.polish, k),
         )
         rows.append({
             "K": k,

@@ -40,17 +40,18 @@ SOLVER = {"linear": 0.1442, "nnet": 0.1432}  # the lesson's Excel Solver (SPEC.m
 
 #: (name, fit keyword arguments, slow): nnet recipes compared over seeds.
 RECIPES: list[tuple[str, dict[str, Any], bool]] = [
-    ("default: 256 starts, 100 epochs, 20 GN, L-BFGS 2", {}, False),
-    ("256 starts, 100 epochs, 10 GN, L-BFGS 4", {"gauss_newton": 10, "polish": 4}, False),
-    ("256 starts, 100 epochs, 20 GN, no L-BFGS", {"polish": 0}, False),
-    ("256 starts, 100 epochs, 10 GN, no L-BFGS", {"gauss_newton": 10, "polish": 0}, False),
-    ("128 starts, 100 epochs, 20 GN, L-BFGS 2", {"starts": 128}, False),
-    ("256 starts, 0 epochs, 20 GN, L-BFGS 2", {"epochs": 0}, False),
-    ("64 starts, 100 epochs, 20 GN, L-BFGS 2", {"starts": 64}, False),
-    ("512 starts, 100 epochs, 20 GN, L-BFGS 2", {"starts": 512}, True),
+    ("default: search (256 starts, 20 GN, exact minima, hops)", {}, False),
+    ("previous default: 256 starts, 100 epochs, 20 GN, L-BFGS 2", {"method": "gd"}, False),
+    ("256 starts, 100 epochs, 10 GN, L-BFGS 4", {"method": "gd", "gauss_newton": 10, "polish": 4}, False),
+    ("256 starts, 100 epochs, 20 GN, no L-BFGS", {"method": "gd", "polish": 0}, False),
+    ("256 starts, 100 epochs, 10 GN, no L-BFGS", {"method": "gd", "gauss_newton": 10, "polish": 0}, False),
+    ("128 starts, 100 epochs, 20 GN, L-BFGS 2", {"method": "gd", "starts": 128}, False),
+    ("256 starts, 0 epochs, 20 GN, L-BFGS 2", {"method": "gd", "epochs": 0}, False),
+    ("64 starts, 100 epochs, 20 GN, L-BFGS 2", {"method": "gd", "starts": 64}, False),
+    ("512 starts, 100 epochs, 20 GN, L-BFGS 2", {"method": "gd", "starts": 512}, True),
     (
-        "previous default: 1024 starts, 300 epochs, no GN, L-BFGS 64",
-        {"starts": 1024, "epochs": 300, "gauss_newton": 0, "polish": 64},
+        "an earlier default: 1024 starts, 300 epochs, no GN, L-BFGS 64",
+        {"method": "gd", "starts": 1024, "epochs": 300, "gauss_newton": 0, "polish": 64},
         True,
     ),
     ("L-BFGS from 32 starts, one by one", {"method": "lbfgs", "starts": 32}, True),
@@ -77,10 +78,15 @@ def methods(lesson) -> str:
         ("linear", "1 Gauss-Newton step", {"epochs": 0, "gauss_newton": 1}),
         ("nnet", "lbfgs, 1 start (Solver-like)", {"method": "lbfgs"}),
         ("nnet", "lbfgs, 32 starts", {"method": "lbfgs", "starts": 32}),
-        ("nnet", "gd, 1 start, 1000 epochs", {"starts": 1, "epochs": 1000, "gauss_newton": 0, "polish": 0}),
-        ("nnet", "gd, 256 starts, 100 epochs", {"gauss_newton": 0, "polish": 0}),
-        ("nnet", "gd + 20 GN, 256 starts", {"polish": 0}),
-        ("nnet", "gd + 20 GN + L-BFGS 2 (default)", {}),
+        (
+            "nnet",
+            "gd, 1 start, 1000 epochs",
+            {"method": "gd", "starts": 1, "epochs": 1000, "gauss_newton": 0, "polish": 0},
+        ),
+        ("nnet", "gd, 256 starts, 100 epochs", {"method": "gd", "gauss_newton": 0, "polish": 0}),
+        ("nnet", "gd + 20 GN, 256 starts", {"method": "gd", "polish": 0}),
+        ("nnet", "gd + 20 GN + L-BFGS 2 (previous default)", {"method": "gd"}),
+        ("nnet", "search: 20 GN, exact minima, hops (default)", {}),
     ]
     rows = []
     for model, method, kwargs in runs:

@@ -139,7 +139,7 @@ def test_fit_prints_the_least_squares_optimum_and_saves_it_as_json(capsys, tmp_p
 
 
 def test_fit_nnet_prints_one_column_per_relu_and_mmult_is_its_transpose(capsys, tmp_path, lesson):
-    options = ["--starts", "3", "--epochs", "20", "--polish", "0", "--seed", "4"]
+    options = ["--method", "gd", "--starts", "3", "--epochs", "20", "--polish", "0", "--seed", "4"]
     nnet, mmult = tmp_path / "nnet.json", tmp_path / "mmult.json"
     status, out, _ = run(capsys, "fit", "nnet", *options, "--json", str(nnet))
     assert status == 0
@@ -363,6 +363,7 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         ["nnet", "lbfgs"],
         ["nnet", "gd"],
         ["nnet", "gd+gn+lbfgs"],
+        ["nnet", "search"],
         ["sigmoid", "lbfgs"],
     ]
     assert rows[0][4] == f"{lesson['floor']:.6f}"

@@ -43,9 +43,9 @@ def csv_with(tmp_path: Path, column: str, value: str, name: str = "train.csv") -
 
 def test_a_fit_above_the_memory_budget_is_refused_naming_the_options(table):
     with pytest.raises(WorkbenchError, match=r"lower --starts, --epochs or --gauss-newton"):
-        fit("nnet", table, starts=100_000, epochs=1)
+        fit("nnet", table, method="gd", starts=100_000, epochs=1)
     with pytest.raises(WorkbenchError, match="10,000,000 epochs"):
-        fit("nnet", table, epochs=10_000_000, gauss_newton=0, polish=0)
+        fit("nnet", table, method="gd", epochs=10_000_000, gauss_newton=0, polish=0)
     # 256 starts x 712 rows x (192 + 8 * (2 * 20 + 12)) bytes, plus 121 epochs of history
     assert fit_memory("nnet", 712, starts=256, epochs=100, gauss_newton=20) == 256 * 712 * 608 + 121 * (
         256 * 16 + 64
@@ -72,7 +72,8 @@ def peak():
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 table = wb.lesson_table()
 before = peak()
-fit("nnet", table, starts=int(sys.argv[1]), epochs=int(sys.argv[2]), gauss_newton=int(sys.argv[3]), polish=0)
+starts, epochs, steps = map(int, sys.argv[1:4])
+fit("nnet", table, method="gd", starts=starts, epochs=epochs, gauss_newton=steps, polish=0)
 print(before, peak())
 """
 
@@ -159,8 +160,8 @@ def test_a_large_passenger_id_is_kept_exact(tmp_path):
 @pytest.mark.parametrize(("model", "sigmoid"), [("nnet", False), ("linear", True)])
 def test_a_huge_learning_rate_is_reported_as_divergence(table, model, sigmoid, capsys):
     with pytest.raises(DivergenceError, match="no lower than the best start's"):
-        fit(model, table, lr=1e6, sigmoid=sigmoid, epochs=50, gauss_newton=0, polish=0)
-    args = ["fit", model, "--lr", "1e6", "--epochs", "50", "--starts", "4", "--quiet"]
+        fit(model, table, method="gd", lr=1e6, sigmoid=sigmoid, epochs=50, gauss_newton=0, polish=0)
+    args = ["fit", model, "--method", "gd", "--lr", "1e6", "--epochs", "50", "--starts", "4", "--quiet"]
     assert main(args + (["--sigmoid"] if sigmoid else [])) == 2
     assert "diverged" in capsys.readouterr().err
 

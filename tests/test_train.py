@@ -98,7 +98,7 @@ def test_gd_on_linear_matches_numpy(xy, table):
 
 def test_gd_on_nnet_matches_numpy_for_every_start(xy, table):
     x, y = xy
-    fitted = wb.fit("nnet", table, lr=0.1, epochs=40, seed=5, starts=6, gauss_newton=0, polish=0)
+    fitted = wb.fit("nnet", table, method="gd", lr=0.1, epochs=40, seed=5, starts=6, gauss_newton=0, polish=0)
     starts = rand_start((6, 2, 10), 5)
     finals = []
     for k in range(6):
@@ -148,7 +148,7 @@ def numpy_gauss_newton(w, x, y, iterations):
 
 def test_gauss_newton_matches_numpy(xy, table):
     x, y = xy
-    fitted = wb.fit("nnet", table, epochs=20, gauss_newton=6, seed=2, starts=4, polish=0)
+    fitted = wb.fit("nnet", table, method="gd", epochs=20, gauss_newton=6, seed=2, starts=4, polish=0)
     starts = rand_start((4, 2, 10), 2)
     finals = []
     for k in range(4):
@@ -164,13 +164,13 @@ def test_gauss_newton_matches_numpy(xy, table):
 
 
 def test_gauss_newton_with_sigmoid_goes_downhill(table):
-    fitted = wb.fit("nnet", table, epochs=10, gauss_newton=5, starts=8, polish=0, sigmoid=True)
+    fitted = wb.fit("nnet", table, method="gd", epochs=10, gauss_newton=5, starts=8, polish=0, sigmoid=True)
     assert np.all(np.diff(fitted.history[10:]) <= 0) and fitted.history[-1] < fitted.history[10] - 1e-3
     assert fitted.loss == pytest.approx(wb.mse("nnet", fitted.params, table, sigmoid=True), abs=1e-15)
 
 
 def test_polish_finishes_the_best_starts(table):
-    fitted = wb.fit("nnet", table, epochs=30, gauss_newton=10, starts=8, polish=3, seed=1)
+    fitted = wb.fit("nnet", table, method="gd", epochs=30, gauss_newton=10, starts=8, polish=3, seed=1)
     assert fitted.polish == 3 and fitted.iterations > 0
     assert fitted.loss < fitted.final_losses.min()
     assert fitted.best in np.argsort(fitted.final_losses, kind="stable")[:3]
@@ -214,7 +214,7 @@ def test_mmult_fit_is_nnet_fit_transposed(method, table):
 
 
 def test_same_call_same_numbers(table):
-    kwargs = {"epochs": 30, "starts": 16, "gauss_newton": 10, "polish": 1, "seed": 9}
+    kwargs = {"method": "gd", "epochs": 30, "starts": 16, "gauss_newton": 10, "polish": 1, "seed": 9}
     a, b = wb.fit("nnet", table, **kwargs), wb.fit("nnet", table, **kwargs)
     assert a.params.tobytes() == b.params.tobytes() and a.history.tobytes() == b.history.tobytes()
     assert a.final_losses.tobytes() == b.final_losses.tobytes()
@@ -243,7 +243,7 @@ def test_one_or_two_threads_give_the_same_bits(table):
 
 def test_fit_leaves_torch_threads_alone(table):
     before = torch.get_num_threads()
-    wb.fit("nnet", table, epochs=2, starts=2, gauss_newton=1, polish=1)
+    wb.fit("nnet", table, method="gd", epochs=2, starts=2, gauss_newton=1, polish=1)
     assert torch.get_num_threads() == before
 
 
@@ -261,7 +261,14 @@ def test_sigmoid_linear_fit(table):
 def test_progress_counts_every_stage(table):
     calls = []
     fitted = wb.fit(
-        "nnet", table, epochs=5, starts=4, gauss_newton=2, polish=2, progress=lambda *a: calls.append(a)
+        "nnet",
+        table,
+        method="gd",
+        epochs=5,
+        starts=4,
+        gauss_newton=2,
+        polish=2,
+        progress=lambda *a: calls.append(a),
     )
     assert calls == [(done, 9) for done in range(1, 10)] and fitted.epochs == 5
 
@@ -274,7 +281,7 @@ def test_as_dict_is_plain_json(table):
 
 def test_defaults_are_documented_recipes(table):
     assert wb.MODELS["mmult"].recipe == wb.MODELS["nnet"].recipe
-    fitted = wb.fit("nnet", table, epochs=1, starts=2, gauss_newton=0)
+    fitted = wb.fit("nnet", table, method="gd", epochs=1, starts=2, gauss_newton=0)
     assert fitted.polish == min(wb.MODELS["nnet"].recipe.polish, 2)
     assert wb.fit("linear", table, epochs=1).lr == wb.MODELS["linear"].recipe.lr
 
@@ -299,8 +306,8 @@ def test_defaults_are_documented_recipes(table):
             "method 'gd' has no iterations .*belongs to method 'lbfgs'",
         ),
         (("linear",), {"method": "lbfgs", "iterations": -1}, "iterations must be a whole number >= 0"),
-        (("nnet",), {"starts": 2, "polish": 3}, "polish=3 is more than starts=2; polish at most 2 starts"),
-        (("nnet",), {"epochs": -1}, "epochs must be a whole number >= 0; got -1"),
+        (("nnet",), {"method": "gd", "starts": 2, "polish": 3}, "polish=3 is more than starts=2; polish at most 2 starts"),
+        (("nnet",), {"method": "gd", "epochs": -1}, "epochs must be a whole number >= 0; got -1"),
         (("nnet",), {"starts": 0}, "starts must be a whole number >= 1; got 0"),
         (("nnet",), {"starts": 2.5}, "starts must be a whole number >= 1; got 2.5"),
         (("nnet",), {"gauss_newton": -2}, "gauss_newton must be a whole number >= 0; got -2"),
@@ -336,6 +343,7 @@ def test_compare_lists_every_model_and_method(table):
         ("nnet", "lbfgs"),
         ("nnet", "gd"),
         ("nnet", "gd+gn+lbfgs"),
+        ("nnet", "search"),
         ("sigmoid", "lbfgs"),
     ]
     rows = frame.set_index(["model", "method"])

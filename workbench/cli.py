@@ -61,8 +61,9 @@ Fit every model on the Titanic training data and write every workbook and pictur
   line.xlsx, quadratic.xlsx, ...  the lessons' small regressions, with pictures
 
 then print a table of every training run's loss and accuracy. The net is trained from
-many random starts at once, then Gauss-Newton steps and L-BFGS finish the best
-(workbench.build.NNET_RECIPE, the defaults of `workbench fit nnet`).
+many random starts at once by Gauss-Newton steps, the best are finished exactly, then
+hop across ReLU kinks to the lowest minimum (method search, the default of
+`workbench fit nnet`).
 The same seed writes byte-identical files."""
 
 _BUILD_EPILOG = """\
@@ -80,10 +81,12 @@ parameters by input name.
   nnet    two ReLUs of SUMPRODUCTs, added (the lesson's "neural net")
   mmult   the same net as one MMULT (its parameters are nnet's, transposed)
 
-methods: gd (gradient descent from --starts random starts at once, then
---gauss-newton steps of every start, then L-BFGS polishes the --polish best; the
-defaults reach the net's best minimum in seconds), lbfgs (Solver's way: a
-quasi-Newton method), lstsq (linear only: the exact optimum)."""
+methods: search (the net's default: --starts random starts take --gauss-newton steps,
+the best are finished exactly on their ReLUs' patterns, then hops across ReLU kinks
+until none finds a lower minimum: the lowest minimum known, in seconds), gd (gradient
+descent from --starts random starts at once, then --gauss-newton steps of every
+start, then L-BFGS polishes the --polish best; linear's default), lbfgs (Solver's
+way: a quasi-Newton method), lstsq (linear only: the exact optimum)."""
 
 _FIT_EPILOG = """\
 examples:
@@ -236,6 +239,9 @@ def _fit(args: argparse.Namespace) -> int:
             how.append(f"best of {fitted.polish} polished by L-BFGS ({fitted.iterations} iterations)")
     elif fitted.method == "lbfgs":
         how.append(f"{starts}, {fitted.iterations} iterations")
+    elif fitted.method == "search":
+        hops = f"{fitted.hops} hop{'s' if fitted.hops != 1 else ''} to a lower minimum"
+        how.append(f"{starts}, {fitted.gauss_newton} Gauss-Newton steps, exact minima, {hops}")
     name = f"{fitted.model}{' with sigmoid' if fitted.sigmoid else ''}"
     print(f"{name}: {'; '.join(how)}")
     print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
@@ -441,7 +447,11 @@ def _parser() -> argparse.ArgumentParser:
         "fit", "fit one model, print its loss, accuracy and parameters", _FIT_HELP, _FIT_EPILOG, _fit
     )
     fit.add_argument("model", choices=("linear", "nnet", "mmult"), help="the model to fit")
-    fit.add_argument("--method", choices=("gd", "lbfgs", "lstsq"), default="gd", help="default gd")
+    fit.add_argument(
+        "--method",
+        choices=("gd", "lbfgs", "lstsq", "search"),
+        help="default: search for nnet and mmult (gd with --sigmoid), gd for linear",
+    )
     fit.add_argument(
         "--lr", type=float, help="gd learning rate (default: the model's recipe in workbench.MODELS)"
     )

@@ -53,8 +53,9 @@ Tensor = torch.Tensor
 
 @dataclass(frozen=True)
 class Recipe:
-    """How ``fit(model)`` trains a model by default (method ``gd``)."""
+    """How ``fit(model)`` trains a model by default: its method, and gd's settings."""
 
+    method: str  # the default method of fit(model)
     lr: float  # gd step size
     epochs: int  # gd steps
     starts: int  # random starts descending at once
@@ -80,6 +81,8 @@ class Model:
         sheet, title, note, what: its sheet in ``titanic.xlsx``, the sheet's title and
             note, and its one-line description on the summary sheet.
         recipe: the defaults of :func:`workbench.fit` for this model.
+        relu_sum: the model is a sum of ReLUs of linear units, so method ``search`` can find
+            its exact minima (:mod:`~workbench.titanic.patterns`).
         transpose_of: the model whose parameters, transposed, this one's are (``mmult`` is
             ``nnet`` as one matrix product); it is fitted as that model and transposed.
     """
@@ -95,6 +98,7 @@ class Model:
     note: str
     what: str
     recipe: Recipe
+    relu_sum: bool = False
     transpose_of: str | None = None
 
 
@@ -116,7 +120,7 @@ def _mmult_jacobian(w: Tensor, x: Tensor) -> Tensor:
 
 
 _N = len(FEATURES)
-_NET = Recipe(lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2)
+_NET = Recipe(method="search", lr=0.1, epochs=100, starts=256, gauss_newton=20, polish=2)
 
 #: The lesson's models by name: the one registry. For ``linear``, lr 0.1 is half the largest
 #: stable step (2 / 9.56, the top eigenvalue of the loss's Hessian); 1000 epochs get within
@@ -139,7 +143,7 @@ MODELS: dict[str, Model] = {
             note="Preds = SUMPRODUCT of the row's 10 inputs (SibSp ... Ones) and the 10 parameters; Loss ="
             " (Preds - Survived)^2; Total loss = the mean of Loss (MSE).",
             what="SUMPRODUCT of inputs and parameters",
-            recipe=Recipe(lr=0.1, epochs=1000, starts=1, gauss_newton=0, polish=0),
+            recipe=Recipe(method="gd", lr=0.1, epochs=1000, starts=1, gauss_newton=0, polish=0),
         ),
         Model(
             name="nnet",
@@ -154,6 +158,7 @@ MODELS: dict[str, Model] = {
             " ReLU = IF(Lin<0,0,Lin); Preds = ReLU1 + ReLU2; Loss and Total loss as on linear.",
             what="two ReLUs of SUMPRODUCTs, added",
             recipe=_NET,
+            relu_sum=True,
         ),
         Model(
             name="mmult",
@@ -170,6 +175,7 @@ MODELS: dict[str, Model] = {
             " in braces, {=MMULT(...)}, where the lesson typed a spilled dynamic array.",
             what="nnet as one MMULT",
             recipe=_NET,
+            relu_sum=True,
             transpose_of="nnet",
         ),
     )

@@ -1,7 +1,12 @@
 """Fit the lesson's models: gradient descent from random starts, Gauss-Newton, L-BFGS, least squares.
 
-Three methods minimise the lesson's loss (mean squared error against ``Survived``):
+Four methods minimise the lesson's loss (mean squared error against ``Survived``):
 
+* ``"search"`` (the net's default): its lowest minimum, found exactly. Random starts
+  take batched Gauss-Newton steps, the best are finished exactly as the quadratic
+  program of their activation pattern (:mod:`~workbench.titanic.patterns`), and the
+  best minimum then *hops*: rows near a ReLU's kink are pushed across it and
+  finished again, until no hop finds a lower minimum.
 * ``"gd"``: :func:`~workbench.gd.gradient_descent`, the lesson's loop. With
   ``starts=K`` the K random starts descend at once, as one batched tensor
   computation, and the best is returned. ``gauss_newton=G`` then takes G
@@ -12,14 +17,13 @@ Three methods minimise the lesson's loss (mean squared error against ``Survived`
   exact loss and gradient that torch autograd computes, in float64.
 * ``"lstsq"``: the closed-form least-squares optimum (``linear`` only).
 
-Why the net needs all three stages (``bench/fit_quality.py`` measures them): the
-two-ReLU net has many poor local minima (dead ReLUs, the lesson's Solver stopped at
-MSE 0.1432), and the good one (about 0.1289) is reached from few random starts.
-Gradient descent is slow here (the loss's curvature differs 484-fold between
-directions, and lr 0.1 is about the largest step that is stable when both ReLUs
-cover every row), so its ranking of the starts says little; L-BFGS converges but
-costs 0.1 to 0.5 s per start, one start at a time. Gauss-Newton steps are cheap when
-batched, and 20 of them bring most starts close to the bottom of their basin.
+Why the net needs more than gradient descent (``bench/net_search.py`` measures it): the
+two-ReLU net has many local minima (dead ReLUs; the lesson's Solver stopped at MSE
+0.1432), a few of them within 1e-5 of each other near 0.1289, and each sits on
+ReLU kinks, where the loss is not smooth. Gradient descent crawls (the loss's
+curvature differs 484-fold between directions) and L-BFGS stops near a kink, short
+of the minimum; Gauss-Newton steps are cheap when batched and bring most starts into
+their basin, and the exact finish lands on the minimum itself.
 
 Every start is the lesson's ``RAND()-0.5``: uniform on [-0.5, 0.5), drawn from a
 ``torch.Generator`` seeded with ``seed`` (see :func:`start_params`), so the same
@@ -49,9 +53,16 @@ from ..errors import DivergenceError, WorkbenchError
 from ..gd import gradient_descent
 from ..limits import check_memory, check_seed
 from ..numerics import DTYPE, one_thread, uniform_start
+from . import patterns
 from .models import accuracy, forward, get, inputs, jacobian, param_shape, targets
 
-METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq")
+METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq", "search")
+
+#: Method ``search``: random starts and Gauss-Newton steps of each (its defaults), how many of
+#: the best are finished exactly, how many rows nearest each kink a hop pushes across, and
+#: how many hops at most (two or three reach the lowest minimum from any seed tried).
+SEARCH_STARTS, SEARCH_STEPS = 256, 20
+SEARCH_FINISH, SEARCH_NEAR, SEARCH_HOPS = 8, 48, 10
 
 #: Iteration limit of one L-BFGS run, and its stopping tolerances: tight, so
 #: ``linear`` lands on the least-squares optimum to about 1e-12.
@@ -91,7 +102,8 @@ class Fit:
             epoch and after the last (``epochs + 1`` values), then the loss after
             each Gauss-Newton step, then, if it was polished, after every L-BFGS
             iteration. ``lbfgs``: the starting loss, then one value per iteration.
-            ``lstsq``: one value.
+            ``lstsq``: one value. ``search``: the returned start's loss, after each
+            Gauss-Newton step, its exact minimum, then each hop's lower minimum.
         seconds: wall time of the whole fit.
         epochs: gd epochs (0 for lbfgs and lstsq).
         iterations: L-BFGS iterations spent on the returned start (method ``lbfgs``, or
@@ -104,6 +116,7 @@ class Fit:
         best: index of the returned start among the ``starts``.
         gauss_newton: Gauss-Newton steps taken by every gd start.
         polish: how many of the best gd starts L-BFGS finished.
+        hops: method ``search``: how many hops across ReLU kinks found a lower minimum.
     """
 
     model: str
@@ -124,6 +137,7 @@ class Fit:
     best: int = 0
     gauss_newton: int = 0
     polish: int = 0
+    hops: int = 0
 
     def as_model(self, model: str) -> Fit:
         """The same fit seen as ``nnet`` or ``mmult`` (parameters transposed).
@@ -145,11 +159,14 @@ class Fit:
         return out
 
     def curve(self) -> np.ndarray:
-        """The loss by step for a chart: gd epochs, Gauss-Newton steps, then where L-BFGS ended.
+        """The loss by step for a chart: gd epochs, Gauss-Newton steps, then where the fit ended.
 
-        L-BFGS's own iterations are left out: their count varies with the CPU's rounding,
-        and a curve of fixed length keeps a chart's layout the same on every machine.
+        L-BFGS's own iterations and the search's hops are left out: their count can vary
+        with the CPU's rounding, and a curve of fixed length keeps a chart's layout the
+        same on every machine.
         """
+        if self.method == "search":
+            return np.append(self.history[: 1 + self.gauss_newton], self.loss)
         if not self.polish:
             return self.history
         return np.append(self.history[: self.epochs + 1 + self.gauss_newton], self.loss)
@@ -180,7 +197,10 @@ def fit_memory(
     epoch for the returned start. L-BFGS and least squares run one start at a time.
     """
     size = math.prod(param_shape(model))
-    if method != "gd":
+    if method == "search":  # Gauss-Newton on every start at once, then one start at a time
+        starts = max(starts, 2 * SEARCH_NEAR)
+        epochs, gauss_newton = 0, max(gauss_newton, 1)
+    elif method != "gd":
         return rows * (GD_BYTES + 8 * GN_COPIES * size) + (LBFGS_OPTIONS["maxfun"] + 1) * 64
     work = starts * rows * (GD_BYTES + (8 * (GN_COPIES * size + GN_EXTRA) if gauss_newton else 0))
     return work + (epochs + gauss_newton + 1) * (starts * 16 + 64)
@@ -190,7 +210,7 @@ def fit(
     model: str,
     table: pd.DataFrame,
     *,
-    method: str = "gd",
+    method: str | None = None,
     seed: int = 0,
     sigmoid: bool = False,
     progress: Progress | None = None,
@@ -203,7 +223,9 @@ def fit(
             ``"nnet"`` or ``"mmult"``.
         table: a table from :func:`~workbench.lesson_table` (load the CSV first: a fit
             never reads a file).
-        method: ``"gd"``, ``"lbfgs"`` or ``"lstsq"`` (``linear`` only).
+        method: ``"gd"``, ``"lbfgs"``, ``"lstsq"`` (``linear`` only) or ``"search"``
+            (``nnet`` and ``mmult`` without a sigmoid). Default: the model's recipe, so
+            ``search`` for the net, ``gd`` otherwise.
         seed: seeds the random starts (:func:`start_params`).
         sigmoid: squash predictions into 0..1 before the loss.
         progress: called as ``progress(done, total)`` after each gd epoch, each
@@ -214,7 +236,9 @@ def fit(
             gd), ``polish`` (finish this many of the best starts with L-BFGS);
             ``gauss_newton=0, polish=0`` is the lesson's plain gradient descent.
             ``lbfgs``: ``iterations`` (limit per start, :data:`LBFGS_ITERATIONS`) and
-            ``starts`` (one after another, default 1). ``lstsq``: none.
+            ``starts`` (one after another, default 1). ``lstsq``: none. ``search``:
+            ``starts`` and ``gauss_newton`` (default :data:`SEARCH_STARTS`,
+            :data:`SEARCH_STEPS`).
 
     Raises:
         WorkbenchError: an unknown model or method, lstsq for a net, an option the method
@@ -227,6 +251,8 @@ def fit(
         raise WorkbenchError(
             f"fit needs a feature table, e.g. lesson_table(load_titanic(path)); got {type(table).__name__}"
         )
+    if method is None:
+        method = record.recipe.method if not sigmoid else "gd"
     if method not in METHODS:
         raise WorkbenchError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if record.transpose_of:  # the same model in the other layout: fit that one, transpose
@@ -246,6 +272,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "gd": ("lr", "epochs", "starts", "gauss_newton", "polish"),
     "lbfgs": ("iterations", "starts"),
     "lstsq": (),
+    "search": ("starts", "gauss_newton"),
 }
 
 
@@ -340,8 +367,75 @@ def _fit_gd(
     return _Fitted(params, begins[best], history, finals, starts, best, counts)
 
 
+def _fit_search(
+    model: str, x, y, loss_fn, *, seed: int, sigmoid: bool, progress: Progress | None,
+    starts: int = SEARCH_STARTS, gauss_newton: int = SEARCH_STEPS, **_: object,
+) -> _Fitted:  # fmt: skip
+    """The net's lowest minimum: random starts, Gauss-Newton, exact finishes, hops across kinks."""
+    if not get(model).relu_sum or sigmoid:
+        raise WorkbenchError(
+            f"method 'search' finds the exact minima of a sum of ReLUs without a sigmoid; fit {model}"
+            f"{' with sigmoid' if sigmoid else ''} with method 'gd', 'lbfgs' or 'lstsq'"
+        )
+    _check_count("starts", starts, 1)
+    _check_count("gauss_newton", gauss_newton, 0)
+    check_memory(
+        fit_memory(model, len(x), method="search", starts=starts, gauss_newton=gauss_newton),
+        f"searching {model} ({starts:,} starts x {len(x):,} rows, {gauss_newton} Gauss-Newton steps)",
+        "--starts or --gauss-newton",
+    )
+    begins = torch.from_numpy(start_params(model, seed, starts))
+    with one_thread():
+        found, steps = _newton_all(model, begins, x, y, gauss_newton, loss_fn)
+        finals = steps[-1].numpy()
+        best = int(np.argmin(finals))
+        params = _finish(found, finals, x, y)
+        history = [*steps[:, best].tolist(), patterns.loss(params, x.numpy(), y.numpy())]
+        hops = 0
+        while hops < SEARCH_HOPS:
+            nearby = torch.from_numpy(patterns.pushed_across(params, x.numpy(), SEARCH_NEAR))
+            moved, moved_steps = _newton_all(model, nearby, x, y, gauss_newton, loss_fn)
+            candidate = _finish(moved, moved_steps[-1].numpy(), x, y)
+            if not patterns.loss(candidate, x.numpy(), y.numpy()) < history[-1] - HOP_GAIN:
+                break
+            params, hops = candidate, hops + 1
+            history.append(patterns.loss(params, x.numpy(), y.numpy()))
+            if progress is not None:
+                progress(hops, SEARCH_HOPS)
+    counts = dict(gauss_newton=gauss_newton, hops=hops)
+    return _Fitted(torch.from_numpy(params), begins[best], history, finals, starts, best, counts)
+
+
+#: A hop must lower the loss by more than this to count (below it, rounding decides).
+HOP_GAIN = 1e-13
+
+
+def _newton_all(
+    model: str, begins: torch.Tensor, x: torch.Tensor, y: torch.Tensor, steps: int, loss_fn: Loss
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gauss-Newton steps of every start at once: the parameters and the losses, start first."""
+    first = loss_fn(begins).detach()[None]
+    if not steps:
+        return begins, first
+    found, losses = gauss_newton_steps(model, begins, x, y, False, steps)
+    return found, torch.cat([first, losses])
+
+
+def _finish(found: torch.Tensor, finals: np.ndarray, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """The lowest exact minimum reached from the :data:`SEARCH_FINISH` best of ``found``."""
+    xs, ys = x.numpy(), y.numpy()
+    best = np.argsort(finals, kind="stable")[:SEARCH_FINISH]
+    minima = [patterns.exact_minimum(found[k].numpy(), xs, ys) for k in best]
+    return min(minima, key=lambda w: patterns.loss(w, xs, ys))
+
+
 #: One function per method: adding a method is one more function here and in :data:`OPTIONS`.
-FITTERS: dict[str, Callable[..., _Fitted]] = {"gd": _fit_gd, "lbfgs": _fit_lbfgs, "lstsq": _fit_lstsq}
+FITTERS: dict[str, Callable[..., _Fitted]] = {
+    "gd": _fit_gd,
+    "lbfgs": _fit_lbfgs,
+    "lstsq": _fit_lstsq,
+    "search": _fit_search,
+}
 
 
 def _check_gd(
@@ -429,8 +523,8 @@ class Run:
     curve: str | None = None
 
 
-#: Every run of the comparison, in its order. The ``gd+gn+lbfgs`` run is :func:`fit`'s default
-#: for the net; ``gd`` is the lesson's plain loop from one random start.
+#: Every run of the comparison, in its order. The ``search`` run is :func:`fit`'s default for the
+#: net, ``gd+gn+lbfgs`` the previous one; ``gd`` is the lesson's plain loop from one random start.
 RUNS: tuple[Run, ...] = (
     Run("linear", "lstsq", "linear (least squares)", {"model": "linear", "method": "lstsq"}),
     Run("linear", "lbfgs", "linear (L-BFGS)", {"model": "linear", "method": "lbfgs"}, ("linear",)),
@@ -440,16 +534,22 @@ RUNS: tuple[Run, ...] = (
         "nnet",
         "gd",
         "nnet (gradient descent, 1 start)",
-        {"model": "nnet", "epochs": 1000, "starts": 1, "gauss_newton": 0, "polish": 0},
+        {"model": "nnet", "method": "gd", "epochs": 1000, "starts": 1, "gauss_newton": 0, "polish": 0},
         curve="nnet: gradient descent, 1 start",
     ),
     Run(
         "nnet",
         "gd+gn+lbfgs",
-        "nnet ({starts} starts, Gauss-Newton, L-BFGS)",
+        "nnet ({starts} starts, gd, Gauss-Newton, L-BFGS)",
+        {"model": "nnet", "method": "gd"},
+    ),
+    Run(
+        "nnet",
+        "search",
+        "nnet ({starts} starts, Gauss-Newton, exact minima, hops)",
         {"model": "nnet"},
         ("nnet", "mmult"),
-        curve="nnet: best of {starts} starts (gd, then Gauss-Newton, then L-BFGS's end)",
+        curve="nnet: best of {starts} starts (Gauss-Newton steps, then the exact minimum)",
     ),
     Run(
         "sigmoid",
@@ -463,9 +563,9 @@ RUNS: tuple[Run, ...] = (
 
 def run(what: Run, table: pd.DataFrame, *, seed: int = 0, starts: int | None = None,
         progress: Progress | None = None) -> Fit:  # fmt: skip
-    """Fit one comparison run; ``starts`` replaces the default of the ``gd+gn+lbfgs`` run."""
+    """Fit one comparison run; ``starts`` replaces the default of the net's many-start runs."""
     kwargs = dict(what.fit)
-    if what.method == "gd+gn+lbfgs" and starts is not None:
+    if what.method in ("gd+gn+lbfgs", "search") and starts is not None:
         kwargs["starts"] = starts
     return fit(kwargs.pop("model"), table, seed=seed, progress=progress, **kwargs)
 
