@@ -21,9 +21,14 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import WorkbenchError
+
+if TYPE_CHECKING:  # not at run time: `workbench --help` does not import torch
+    import pandas as pd
+
+    from .titanic.train import Fit
 
 PROG = "workbench"
 
@@ -192,11 +197,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-
     from .titanic.data import load_titanic
-    from .titanic.features import FEATURES, lesson_table
+    from .titanic.features import lesson_table
     from .titanic.submission import write_params
     from .titanic.train import fit
 
@@ -224,6 +226,18 @@ def _fit(args: argparse.Namespace) -> int:
             progress=tick,
             **{k: v for k, v in options.items() if v is not None},
         )
+    print(_how(fitted))
+    print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
+    print(_params_frame(fitted).to_string(float_format=lambda v: f"{v: .10f}"))
+    if args.json is not None:
+        write_params(args.json, fitted)
+        if not args.quiet:
+            print(f"wrote {args.json}", file=sys.stderr)
+    return OK
+
+
+def _how(fitted: Fit) -> str:
+    """One line saying how the fit ran, e.g. ``nnet: method lbfgs; seed 0; 1 start, 41 iterations``."""
     starts = f"{fitted.starts} start{'s' if fitted.starts > 1 else ''}"
     how = [f"method {fitted.method}"]
     if fitted.method != "lstsq":
@@ -237,21 +251,22 @@ def _fit(args: argparse.Namespace) -> int:
     elif fitted.method == "lbfgs":
         how.append(f"{starts}, {fitted.iterations} iterations")
     name = f"{fitted.model}{' with sigmoid' if fitted.sigmoid else ''}"
-    print(f"{name}: {'; '.join(how)}")
-    print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
+    return f"{name}: {'; '.join(how)}"
+
+
+def _params_frame(fitted: Fit) -> pd.DataFrame:
+    """The parameters as a table: a row per input, a column per ReLU unit."""
+    import numpy as np
+    import pandas as pd
+
+    from .titanic.features import FEATURES
+
     labels = [*FEATURES[:-1], "Ones (Const)"]
     params = np.asarray(fitted.params)
     if params.ndim == 1:
-        frame = pd.DataFrame({"parameter": params}, index=labels)
-    else:  # one column per ReLU unit: nnet's rows, mmult's columns
-        units = params if fitted.model == "nnet" else params.T
-        frame = pd.DataFrame({f"unit {k + 1}": row for k, row in enumerate(units)}, index=labels)
-    print(frame.to_string(float_format=lambda v: f"{v: .10f}"))
-    if args.json is not None:
-        write_params(args.json, fitted)
-        if not args.quiet:
-            print(f"wrote {args.json}", file=sys.stderr)
-    return OK
+        return pd.DataFrame({"parameter": params}, index=labels)
+    units = params if fitted.model == "nnet" else params.T  # nnet's rows, mmult's columns
+    return pd.DataFrame({f"unit {k + 1}": row for k, row in enumerate(units)}, index=labels)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -343,17 +343,10 @@ def read_dataset(
             f" found {len(x_names)} ({', '.join(x_names)})",
             path=path,
         )
-    phi, _ = design(model, x, x_names)
     if model == "relu" and units < 1:
         raise WorkbenchError(f"a sum of ReLUs needs at least one unit; got {units}")
     units = units if model == "relu" else 1
-    if model == "relu" and x.shape[1] == 1:
-        start = relu_start(x, units)
-    else:
-        start = uniform_start(param_shape(model, phi.shape[1], units), seed)
-    if lr is None:
-        lr = max_stable_lr(design("linear" if model == "relu" else model, x, x_names)[0]) / 2
-        lr = lr / units if model == "relu" else lr
+    start, lr = _start_and_lr(model, x, x_names, units, seed, lr)
     return Dataset(
         name=path.stem,
         x=x,
@@ -363,11 +356,26 @@ def read_dataset(
         model=model,
         units=units,
         start=start,
-        lr=float(lr),
+        lr=lr,
         epochs=epochs,
         recipe=f"read from {path.name}: {len(values)} rows, x = {', '.join(x_names)}, y = {target}.",
         seed=seed,
     )
+
+
+def _start_and_lr(
+    model: str, x: np.ndarray, x_names: tuple[str, ...], units: int, seed: int, lr: float | None
+) -> tuple[np.ndarray, float]:
+    """A read dataset's start, and its learning rate: ``lr`` or the default :func:`read_dataset` gives."""
+    phi, _ = design(model, x, x_names)
+    if model == "relu" and x.shape[1] == 1:
+        start = relu_start(x, units)
+    else:
+        start = uniform_start(param_shape(model, phi.shape[1], units), seed)
+    if lr is not None:
+        return start, float(lr)
+    lr = max_stable_lr(design("linear" if model == "relu" else model, x, x_names)[0]) / 2
+    return start, float(lr / units if model == "relu" else lr)
 
 
 def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:

@@ -697,6 +697,7 @@ def _summary_sheet(
     comparison: pd.DataFrame | None,
     histories: Mapping[str, ArrayLike] | None,
 ) -> None:
+    """Three parts, top to bottom: the model sheets' live totals, the runs, the loss per step."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     note = (
@@ -704,7 +705,26 @@ def _summary_sheet(
         " The second lists the training runs; the chart shows their loss step by step."
     )
     ws.write_string(1, 0, note, st.note)
-    row = 3
+    row = _sheets_table(ws, st, infos, row=3)
+    width = 4
+    if comparison is not None and not comparison.empty:
+        df = comparison if isinstance(comparison.index, pd.RangeIndex) else comparison.reset_index()
+        _runs_table(ws, st, df, row)
+        width = max(width, len(df.columns))
+        row += len(df) + 3
+    print_rows = max(row, 25)
+    if histories:
+        _loss_per_step(book, ws, st, histories, row, chart_col=width + 1)
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 36)
+    ws.set_column(2, max(width, 3), 13)
+    set_up_page(ws)
+    # Print the tables and the chart, not the (possibly long) chart data below them.
+    ws.print_area(0, 0, print_rows, width + 13)
+
+
+def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int) -> int:
+    """Each model sheet's live total loss and accuracy; returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     for j, head in enumerate(("Sheet", "Model", "Total loss", "Accuracy")):
         ws.write_string(row + 1, j, head, st.header)
@@ -721,70 +741,62 @@ def _summary_sheet(
     ws.write_string(r, 1, "largest |nnet - mmult| prediction gap", st.text)
     formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
-    width = 4
-    row = r + 2
+    return r + 2
 
-    if comparison is not None and not comparison.empty:
-        df = comparison if isinstance(comparison.index, pd.RangeIndex) else comparison.reset_index()
-        ws.write_string(row, 0, "Training runs", st.heading)
-        for j, name in enumerate(df.columns):
-            ws.write_string(row + 1, j, str(name), st.header)
-        fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
-        for i, values in enumerate(df.itertuples(index=False)):
-            for j, v in enumerate(values):
-                _write_value(ws, row + 2 + i, j, v, fmts[j])
-        width = max(width, len(df.columns))
-        row += len(df) + 3
 
-    print_rows = max(row, 25)
-    if histories:
-        curves = {str(k): _curve(k, v) for k, v in histories.items()}
-        longest = max(len(v) for v in curves.values())
-        check_rows(longest, row + 2, sheet="summary")
-        ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
-        ws.write_string(row + 1, 0, "step", st.header)
-        for j, name in enumerate(curves, start=1):
-            ws.write_string(row + 1, j, name, st.header)
-        series = list(curves.values())
-        for e in range(longest):
-            ws.write_number(row + 2 + e, 0, e, st.whole)
-            for j, curve in enumerate(series, start=1):
-                if e < len(curve):
-                    ws.write_number(row + 2 + e, j, curve[e], st.value)
-        chart = book.add_chart({"type": "scatter", "subtype": "straight"})
-        for j, (name, curve) in enumerate(curves.items(), start=1):
-            end = row + 1 + len(curve)
-            chart.add_series(
-                {
-                    "name": chart_text(name),
-                    "categories": ["summary", row + 2, 0, end, 0],
-                    "values": ["summary", row + 2, j, end, j],
-                    "line": {"width": 1.75},
-                }
-            )
-        positive = all((curve > 0).all() for curve in series)
-        chart.set_title({"name": "Training loss per step", "name_font": {"size": 12}})
-        chart.set_x_axis(
+def _runs_table(ws: Worksheet, st: Styles, df: pd.DataFrame, row: int) -> None:
+    ws.write_string(row, 0, "Training runs", st.heading)
+    for j, name in enumerate(df.columns):
+        ws.write_string(row + 1, j, str(name), st.header)
+    fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
+    for i, values in enumerate(df.itertuples(index=False)):
+        for j, v in enumerate(values):
+            _write_value(ws, row + 2 + i, j, v, fmts[j])
+
+
+def _loss_per_step(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    st: Styles,
+    histories: Mapping[str, ArrayLike],
+    row: int,
+    chart_col: int,
+) -> None:
+    """Each run's loss per step, a column each from ``row`` down, and their chart at the top."""
+    curves = {str(k): _curve(k, v) for k, v in histories.items()}
+    longest = max(len(v) for v in curves.values())
+    check_rows(longest, row + 2, sheet="summary")
+    ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
+    ws.write_string(row + 1, 0, "step", st.header)
+    for j, name in enumerate(curves, start=1):
+        ws.write_string(row + 1, j, name, st.header)
+    series = list(curves.values())
+    for e in range(longest):
+        ws.write_number(row + 2 + e, 0, e, st.whole)
+        for j, curve in enumerate(series, start=1):
+            if e < len(curve):
+                ws.write_number(row + 2 + e, j, curve[e], st.value)
+    chart = book.add_chart({"type": "scatter", "subtype": "straight"})
+    for j, (name, curve) in enumerate(curves.items(), start=1):
+        end = row + 1 + len(curve)
+        chart.add_series(
             {
-                "name": "step (gd epoch, then Gauss-Newton step)",
-                "min": 0,
-                "max": longest - 1,
-                "major_gridlines": {"visible": False},
+                "name": chart_text(name),
+                "categories": ["summary", row + 2, 0, end, 0],
+                "values": ["summary", row + 2, j, end, j],
+                "line": {"width": 1.75},
             }
         )
-        # A log scale shows both the first big drop and the slow end; it needs positive losses.
-        y_axis = {"name": "MSE (log scale)", "log_base": 10} if positive else {"name": "MSE"}
-        chart.set_y_axis(y_axis)
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 760, "height": 420})
-        ws.insert_chart(3, width + 1, chart)
-
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 1, 36)
-    ws.set_column(2, max(width, 3), 13)
-    set_up_page(ws)
-    # Print the tables and the chart, not the (possibly long) chart data below them.
-    ws.print_area(0, 0, print_rows, width + 13)
+    positive = all((curve > 0).all() for curve in series)
+    chart.set_title({"name": "Training loss per step", "name_font": {"size": 12}})
+    x_axis = {"name": "step (gd epoch, then Gauss-Newton step)", "min": 0, "max": longest - 1}
+    chart.set_x_axis({**x_axis, "major_gridlines": {"visible": False}})
+    # A log scale shows both the first big drop and the slow end; it needs positive losses.
+    y_axis = {"name": "MSE (log scale)", "log_base": 10} if positive else {"name": "MSE"}
+    chart.set_y_axis(y_axis)
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 420})
+    ws.insert_chart(3, chart_col, chart)
 
 
 def _curve(name: object, values: ArrayLike) -> np.ndarray:
