@@ -281,9 +281,10 @@ def _predict(args: argparse.Namespace) -> int:
     from .build import SEED, fit_sheet
     from .files import check_target
     from .limits import check_seed
+    from .sheets.read_book import load_params
     from .titanic.data import TEST_CSV, load_titanic
     from .titanic.features import FillValues, lesson_table
-    from .titanic.submission import Params, kaggle_submission, load_params, write_submission
+    from .titanic.submission import Params, kaggle_submission, write_submission
 
     check_target(args.out)  # before any reading or fitting
     if args.seed is not None:
@@ -296,7 +297,12 @@ def _predict(args: argparse.Namespace) -> int:
         with _progress(args) as bar:
             tick = None if bar is None else (lambda done, total: bar(f"fit {kind}", done, total))
             fitted = fit_sheet(kind, table, seed=SEED if args.seed is None else args.seed, progress=tick)
-        found = Params(fitted.model, fitted.params, fitted.sigmoid, f"{kind} fitted on the training data")
+        found = Params(
+            fitted.params,
+            model=fitted.model,
+            sigmoid=fitted.sigmoid,
+            source=f"{kind} fitted on the training data",
+        )
     test = TEST_CSV if args.test is None else args.test
     frame = kaggle_submission(
         found.model, found.params, test, fill=FillValues.from_training(table), sigmoid=found.sigmoid

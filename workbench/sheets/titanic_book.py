@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,11 +41,16 @@ from ..numerics import uniform_start
 from ..regression.fits import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
+from .model_sheets import MODEL_SHEETS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
+
+if TYPE_CHECKING:
+    from ..titanic.train import Fit
 
 
 @dataclass(frozen=True)
@@ -76,28 +81,15 @@ SHEETS: dict[str, ModelSheet] = {
 }
 
 #: The model sheets, and the model each one evaluates.
-MODEL_SHEETS: dict[str, str] = {name: sheet.model.name for name, sheet in SHEETS.items()}
+if list(SHEETS) != list(MODEL_SHEETS) or any(SHEETS[s].model.name != m for s, m in MODEL_SHEETS.items()):
+    raise ImportError("SHEETS and model_sheets.MODEL_SHEETS must list the same sheets and models")
 
 #: A sheet writer called with the open workbook, e.g. the ``descent`` sheet's.
 SheetWriter = Callable[[xlsxwriter.Workbook], object]
 
 
-class FitLike(Protocol):
-    """Anything with fitted ``params`` and the random ``start`` they came from (or None)."""
-
-    @property
-    def params(self) -> Any: ...
-
-    @property
-    def start(self) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Fitted:
-    """Parameters for one model sheet: the fitted ones and the random start (None if none)."""
-
-    params: ArrayLike
-    start: ArrayLike | None = None
+#: The name :class:`~workbench.titanic.submission.Params` had here before (``Fitted(params, start)``).
+Fitted = Params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +175,7 @@ def write_titanic_book(
     path: str | os.PathLike[str],
     passengers: pd.DataFrame,
     table: pd.DataFrame,
-    fits: Mapping[str, FitLike],
+    fits: Mapping[str, Fit | Params],
     *,
     comparison: pd.DataFrame | None = None,
     histories: Mapping[str, ArrayLike] | None = None,
@@ -195,12 +187,13 @@ def write_titanic_book(
     Args:
         passengers: the raw passengers (:func:`~workbench.load_titanic`), for ``all_rows``.
         table: the lesson's feature table (:func:`~workbench.lesson_table` of ``passengers``).
-        fits: per sheet ``linear``, ``nnet``, ``sigmoid`` (and optionally ``mmult``): an
-            object with ``.params`` (the model's shape: (10,), (2, 10), (10,); ``mmult``
-            (10, 2)) and ``.start`` (same shape, or None), such as :class:`Fitted` or a
-            training result. ``mmult`` defaults to ``nnet``'s parameters transposed, as in
-            the lesson. Parameters are stored to 16 significant digits (all an xlsx number
-            cell keeps), and the cached values are computed from exactly those.
+        fits: per sheet ``linear``, ``nnet``, ``sigmoid`` (and optionally ``mmult``): a
+            :class:`~workbench.titanic.train.Fit` or a :class:`~workbench.titanic.submission.Params`,
+            whose ``.params`` have the model's shape ((10,), (2, 10), (10,); ``mmult``
+            (10, 2)) and ``.start`` the same shape, or None. ``mmult`` defaults to
+            ``nnet``'s parameters transposed, as in the lesson. Parameters are stored to 16
+            significant digits (all an xlsx number cell keeps), and the cached values are
+            computed from exactly those.
         comparison: one row per training run (model, method, loss, accuracy, ...) for the
             ``summary`` sheet, written as given.
         histories: training loss per epoch, label -> 1-D sequence, drawn as the summary's chart.
@@ -273,7 +266,9 @@ class _Layout:
         return cls(notes, top, max_row, max_row + 1, max_row + 2)
 
 
-def _check_fits(fits: Mapping[str, FitLike]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+def _check_fits(
+    fits: Mapping[str, Fit | Params],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
     missing = [s for s in ("linear", "nnet", "sigmoid") if s not in fits]
     if missing:
         raise WorkbenchError(
