@@ -45,7 +45,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import numerics
 from ..errors import WorkbenchError
-from ..regression.fits import Trajectory
+from ..regression import Trajectory
 from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import check_rows
 

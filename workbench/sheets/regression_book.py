@@ -1,6 +1,6 @@
 """A workbook per small regression: ``data``, ``model`` and ``descent`` sheets, with charts.
 
-:func:`write_regression_book` turns a :class:`~workbench.regression.fits.Fit` into
+:func:`write_regression_book` turns a :class:`~workbench.regression.Fit` into
 ``workbooks/<name>.xlsx``:
 
 * ``data``: the target and the design matrix the parameters multiply (``x``, a
@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import numerics
 from ..errors import WorkbenchError
-from ..regression.fits import Fit, kind, max_stable_lr
+from ..regression import Fit, kind, max_stable_lr
 from .descent import Block, DescentSheet, write_descent_sheet
 from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook

@@ -38,7 +38,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..errors import WorkbenchError
 from ..numerics import uniform_start
-from ..regression.fits import Trajectory, descend, max_stable_lr
+from ..regression import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ..titanic.submission import Params
@@ -868,14 +868,14 @@ def add_titanic_descent_sheet(
         DivergenceError: ``lr`` is too large.
     """
     x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    path = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    trajectory = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
     if (inputs is None) != (target is None):
         raise WorkbenchError("give both inputs and target ranges, or neither")
     if inputs is None:
         inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
     write_descent_sheet(
         book,
-        path,
+        trajectory,
         inputs=inputs,
         target=target,
         param_names=[*FEATURES[:-1], "Const"],
@@ -887,7 +887,7 @@ def add_titanic_descent_sheet(
         ],
         stable_lr=max_stable_lr(x),
     )
-    return path
+    return trajectory
 
 
 def _titanic_data_sheet(
