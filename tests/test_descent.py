@@ -144,9 +144,9 @@ def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
 def test_titanic_descent_caches_numpy_values(tmp_path, table):
     path = tmp_path / "titanic.xlsx"
     with new_workbook(path, title="t") as book:
-        path_t = add_titanic_descent_sheet(book, table, epochs=20)
+        trajectory = add_titanic_descent_sheet(book, table, epochs=20)
     x, y = inputs(table).numpy(), targets(table).numpy()
-    start = path_t.params[0]
+    start = trajectory.params[0]
     assert np.all((start >= -0.5) & (start < 0.5))
     params, losses, grads = numpy_linear_descent(x, y, start, 0.1, 20)
     book = openpyxl.load_workbook(path, data_only=True)

@@ -253,7 +253,7 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 import workbench as wb
 from workbench.sheets.regression_book import write_regression_book
-from workbench.regression.fits import fit_dataset, load_dataset
+from workbench.regression import fit_dataset, load_dataset
 try:
     write_regression_book(fit_dataset(load_dataset("line")), sys.argv[1])
 except wb.WorkbenchError as e:
@@ -281,7 +281,7 @@ def test_a_failed_write_names_the_file_and_leaves_no_debris(tmp_path):
 
 
 def test_chart_names_from_user_data_stay_text(tmp_path):
-    from workbench.regression.fits import fit_dataset, read_dataset
+    from workbench.regression import fit_dataset, read_dataset
     from workbench.sheets.regression_book import write_regression_book
 
     path = tmp_path / "q!A1.csv"

@@ -63,7 +63,8 @@ _EXPORTS = {
     "kaggle_submission": "titanic.submission",
     "write_submission": "titanic.submission",
     "write_params": "titanic.submission",
-    "load_params": "titanic.submission",
+    "load_params": "sheets.read_book",
+    "Params": "titanic.submission",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -88,12 +89,12 @@ if TYPE_CHECKING:
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .sheets.check import check_workbook
     from .sheets.descent import write_descent_sheet
-    from .sheets.read_book import read_params
+    from .sheets.read_book import load_params, read_params
     from .sheets.recalc import recalculate
     from .sheets.regression_book import write_regression_book
     from .sheets.titanic_book import Fitted, add_titanic_descent_sheet, write_titanic_book
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start
-    from .titanic.submission import kaggle_submission, load_params, write_params, write_submission
+    from .titanic.submission import Params, kaggle_submission, write_params, write_submission
     from .titanic.train import Fit, compare, fit, start_params

@@ -21,9 +21,14 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import WorkbenchError
+
+if TYPE_CHECKING:  # not at run time: `workbench --help` does not import torch
+    import pandas as pd
+
+    from .titanic.train import Fit
 
 PROG = "workbench"
 
@@ -195,11 +200,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-
     from .titanic.data import load_titanic
-    from .titanic.features import FEATURES, lesson_table
+    from .titanic.features import lesson_table
     from .titanic.submission import write_params
     from .titanic.train import fit
 
@@ -227,6 +229,18 @@ def _fit(args: argparse.Namespace) -> int:
             progress=tick,
             **{k: v for k, v in options.items() if v is not None},
         )
+    print(_how(fitted))
+    print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
+    print(_params_frame(fitted).to_string(float_format=lambda v: f"{v: .10f}"))
+    if args.json is not None:
+        write_params(args.json, fitted)
+        if not args.quiet:
+            print(f"wrote {args.json}", file=sys.stderr)
+    return OK
+
+
+def _how(fitted: Fit) -> str:
+    """One line saying how the fit ran, e.g. ``nnet: method lbfgs; seed 0; 1 start, 41 iterations``."""
     starts = f"{fitted.starts} start{'s' if fitted.starts > 1 else ''}"
     how = [f"method {fitted.method}"]
     if fitted.method != "lstsq":
@@ -243,21 +257,22 @@ def _fit(args: argparse.Namespace) -> int:
         hops = f"{fitted.hops} hop{'s' if fitted.hops != 1 else ''} to a lower minimum"
         how.append(f"{starts}, {fitted.gauss_newton} Gauss-Newton steps, exact minima, {hops}")
     name = f"{fitted.model}{' with sigmoid' if fitted.sigmoid else ''}"
-    print(f"{name}: {'; '.join(how)}")
-    print(f"loss (MSE) {fitted.loss:.10f}   accuracy {fitted.accuracy:.2%}   ({fitted.seconds:.1f} s)")
+    return f"{name}: {'; '.join(how)}"
+
+
+def _params_frame(fitted: Fit) -> pd.DataFrame:
+    """The parameters as a table: a row per input, a column per ReLU unit."""
+    import numpy as np
+    import pandas as pd
+
+    from .titanic.features import FEATURES
+
     labels = [*FEATURES[:-1], "Ones (Const)"]
     params = np.asarray(fitted.params)
     if params.ndim == 1:
-        frame = pd.DataFrame({"parameter": params}, index=labels)
-    else:  # one column per ReLU unit: nnet's rows, mmult's columns
-        units = params if fitted.model == "nnet" else params.T
-        frame = pd.DataFrame({f"unit {k + 1}": row for k, row in enumerate(units)}, index=labels)
-    print(frame.to_string(float_format=lambda v: f"{v: .10f}"))
-    if args.json is not None:
-        write_params(args.json, fitted)
-        if not args.quiet:
-            print(f"wrote {args.json}", file=sys.stderr)
-    return OK
+        return pd.DataFrame({"parameter": params}, index=labels)
+    units = params if fitted.model == "nnet" else params.T  # nnet's rows, mmult's columns
+    return pd.DataFrame({f"unit {k + 1}": row for k, row in enumerate(units)}, index=labels)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -272,9 +287,10 @@ def _predict(args: argparse.Namespace) -> int:
     from .build import SEED, fit_sheet
     from .files import check_target
     from .limits import check_seed
+    from .sheets.read_book import load_params
     from .titanic.data import TEST_CSV, load_titanic
     from .titanic.features import FillValues, lesson_table
-    from .titanic.submission import Params, kaggle_submission, load_params, write_submission
+    from .titanic.submission import Params, kaggle_submission, write_submission
 
     check_target(args.out)  # before any reading or fitting
     if args.seed is not None:
@@ -287,7 +303,12 @@ def _predict(args: argparse.Namespace) -> int:
         with _progress(args) as bar:
             tick = None if bar is None else (lambda done, total: bar(f"fit {kind}", done, total))
             fitted = fit_sheet(kind, table, seed=SEED if args.seed is None else args.seed, progress=tick)
-        found = Params(fitted.model, fitted.params, fitted.sigmoid, f"{kind} fitted on the training data")
+        found = Params(
+            fitted.params,
+            model=fitted.model,
+            sigmoid=fitted.sigmoid,
+            source=f"{kind} fitted on the training data",
+        )
     test = TEST_CSV if args.test is None else args.test
     frame = kaggle_submission(
         found.model, found.params, test, fill=FillValues.from_training(table), sigmoid=found.sigmoid

@@ -1,36 +1,19 @@
-"""The lessons' small regressions: seeded datasets, CSVs of numbers, their fits and mini-batch SGD."""
+"""The lessons' small regressions: seeded datasets, CSVs of numbers, their fits and mini-batch SGD.
 
-from .fits import (
-    DATASETS,
-    MODELS,
-    Dataset,
-    Fit,
-    SGDRun,
-    Trajectory,
-    batches,
-    descend,
-    design,
-    fit_dataset,
-    kind,
-    line,
-    load_dataset,
-    max_stable_lr,
-    param_names,
-    param_shape,
-    quadratic,
-    read_dataset,
-    relu,
-    relu_start,
-    sgd,
-    speed,
-)
+``models`` (the three models as design matrices) <- ``datasets`` (the points, made or
+read) <- ``fits`` (full-batch descent, every step kept; mini-batch SGD).
+"""
+
+from .datasets import DATASETS, Dataset, line, load_dataset, quadratic, read_dataset, relu, speed
+from .fits import Fit, SGDEpochs, Trajectory, batches, descend, fit_dataset, sgd
+from .models import MODELS, design, kind, max_stable_lr, param_names, param_shape, relu_start
 
 __all__ = [
     "DATASETS",
     "MODELS",
     "Dataset",
     "Fit",
-    "SGDRun",
+    "SGDEpochs",
     "Trajectory",
     "batches",
     "descend",

@@ -24,8 +24,8 @@ import pandas as pd
 from ..errors import WorkbookError
 from ..titanic.features import RAW, lesson_table
 from ..titanic.models import accuracy, mse
+from .model_sheets import MODEL_SHEETS
 from .read_book import check_model_sheets, read_params
-from .titanic_book import MODEL_SHEETS
 from .xlsx_reader import Book, cell_name
 
 #: Largest difference between Python's value and the file's that still counts as agreeing.

@@ -39,13 +39,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from .. import numerics
 from ..errors import WorkbenchError
-from ..regression.fits import Trajectory
-from .style import PARAM_FILL, set_up_page, styles
+from ..regression import Trajectory
+from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import check_rows
 
 _RANGE = re.compile(
@@ -135,25 +136,6 @@ def write_descent_sheet(
         WorkbenchError: ranges or names that do not fit the trajectory's shape.
     """
     x, y = _block(inputs), _block(target)
-    params = trajectory.params.reshape(len(trajectory.losses), -1)
-    grads = trajectory.grads.reshape(params.shape)
-    steps, width = params.shape
-    units = 1 if trajectory.kind == "linear" else trajectory.params.shape[1]
-    if not trajectory.zero_grad:
-        raise WorkbenchError("a descent sheet redoes correct descent; the trajectory piled up its gradients")
-    if trajectory.kind not in ("linear", "relu_sum"):
-        raise WorkbenchError(
-            f"a descent sheet computes 'linear' or 'relu_sum' models; got {trajectory.kind!r}"
-        )
-    if x.cols * units != width:
-        raise WorkbenchError(
-            f"the inputs {x} have {x.cols} columns, but the parameters come in {units} row(s) of"
-            f" {width // units}: they must match"
-        )
-    if y.cols != 1 or y.rows != x.rows:
-        raise WorkbenchError(f"the target {y} must be one column of {x.rows} rows, as many as the inputs {x}")
-    if len(param_names) != width:
-        raise WorkbenchError(f"{len(param_names)} parameter names for {width} parameters")
     lines = [
         "Each row's parameters are the row above's minus lr times the row above's gradient;"
         " each row computes its own loss (MSE) and gradient from the data with formulas.",
@@ -161,84 +143,168 @@ def write_descent_sheet(
         " Too big a rate and the loss column explodes.",
         *notes,
     ]
-    lr_row = len(lines) + 2
-    header_row = lr_row + 3
-    first_step = header_row + 1
-    check_rows(steps, first_step, sheet=name)
+    lay = _Layout.of(trajectory, x, y, param_names, name, len(lines))
+    st, fmt = styles(book), _formats(book)
+    ws = book.add_worksheet(name)
+    ws.write_string(0, 0, title or "descent: gradient descent done by the spreadsheet", st.title)
+    for i, line in enumerate(lines):
+        ws.write_string(1 + i, 0, line, st.note)
+    _lr_rows(ws, st, fmt, lay, trajectory.lr, y, stable_lr)
+    _headings(ws, st, lay, param_names)
+    for t in range(lay.steps):
+        _step_row(ws, st, fmt, lay, trajectory, t, x, y)
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, lay.grad_col + lay.width - 1, 11)
+    ws.freeze_panes(lay.first_step, 1)
+    set_up_page(ws, header_row=lay.header_row)
+    if chart:
+        _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, lay.grad_col + lay.width + 1)
+    q = quote_sheetname(name)
+    return DescentSheet(
+        lr=f"{q}!{lay.lr_cell}",
+        header_row=lay.header_row,
+        final_params=tuple(f"{q}!{_abs(lay.last, 1 + j)}" for j in range(lay.width)),
+    )
 
-    st = styles(book)
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a descent sheet puts things: computed once, checked against the trajectory's shape."""
+
+    steps: int
+    width: int  # parameters per step, all units flattened
+    units: int
+    lr_row: int
+    header_row: int
+
+    @classmethod
+    def of(
+        cls, trajectory: Trajectory, x: Block, y: Block, param_names: Sequence[str], name: str, lines: int
+    ) -> _Layout:
+        steps = len(trajectory.losses)
+        width = trajectory.params.reshape(steps, -1).shape[1]
+        units = 1 if trajectory.kind == "linear" else trajectory.params.shape[1]
+        if not trajectory.zero_grad:
+            raise WorkbenchError(
+                "a descent sheet redoes correct descent; the trajectory piled up its gradients"
+            )
+        if trajectory.kind not in ("linear", "relu_sum"):
+            raise WorkbenchError(
+                f"a descent sheet computes 'linear' or 'relu_sum' models; got {trajectory.kind!r}"
+            )
+        if x.cols * units != width:
+            raise WorkbenchError(
+                f"the inputs {x} have {x.cols} columns, but the parameters come in {units} row(s) of"
+                f" {width // units}: they must match"
+            )
+        if y.cols != 1 or y.rows != x.rows:
+            raise WorkbenchError(
+                f"the target {y} must be one column of {x.rows} rows, as many as the inputs {x}"
+            )
+        if len(param_names) != width:
+            raise WorkbenchError(f"{len(param_names)} parameter names for {width} parameters")
+        lay = cls(steps, width, units, lr_row=lines + 2, header_row=lines + 5)
+        check_rows(steps, lay.first_step, sheet=name)
+        return lay
+
+    @property
+    def first_step(self) -> int:
+        return self.header_row + 1
+
+    @property
+    def last(self) -> int:
+        return self.first_step + self.steps - 1
+
+    @property
+    def per_unit(self) -> int:
+        return self.width // self.units
+
+    @property
+    def loss_col(self) -> int:
+        return 1 + self.width
+
+    @property
+    def grad_col(self) -> int:
+        return 2 + self.width
+
+    @property
+    def lr_cell(self) -> str:
+        return _abs(self.lr_row, 1)
+
+    @property
+    def n_cell(self) -> str:
+        return _abs(self.lr_row, 4)
+
+
+@dataclass(frozen=True)
+class _Formats:
+    general: Format
+    lr: Format
+
+
+def _formats(book: xlsxwriter.Workbook) -> _Formats:
     # General shows as many digits as the column fits and switches to 1E+30 style when a
     # typed learning rate makes the descent explode; fixed decimals would show ####.
     font = {"font_name": "Calibri", "font_size": 11}
     general = book.add_format({**font, "num_format": "General"})
-    lr_format = book.add_format({**font, "num_format": "General", "bg_color": PARAM_FILL, "border": 1})
-    ws = book.add_worksheet(name)
-    lr_col, loss_col, grad_col = 1, 1 + width, 2 + width
-    lr_cell = xl_rowcol_to_cell(lr_row, lr_col, row_abs=True, col_abs=True)
-    n_cell = xl_rowcol_to_cell(lr_row, 4, row_abs=True, col_abs=True)
+    lr = book.add_format({**font, "num_format": "General", "bg_color": PARAM_FILL, "border": 1})
+    return _Formats(general, lr)
 
-    ws.write_string(0, 0, title or "descent: gradient descent done by the spreadsheet", st.title)
-    for i, line in enumerate(lines):
-        ws.write_string(1 + i, 0, line, st.note)
-    ws.write_string(lr_row, 0, "lr:", st.label)
-    ws.write_number(lr_row, lr_col, trajectory.lr, lr_format)
-    ws.write_string(lr_row, 3, "n:", st.label)
-    ws.write_formula(lr_row, 4, f"=ROWS({y})", st.whole, y.rows)
+
+def _lr_rows(
+    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, lr: float, y: Block, stable_lr: float | None
+) -> None:
+    ws.write_string(lay.lr_row, 0, "lr:", st.label)
+    ws.write_number(lay.lr_row, 1, lr, fmt.lr)
+    ws.write_string(lay.lr_row, 3, "n:", st.label)
+    ws.write_formula(lay.lr_row, 4, f"=ROWS({y})", st.whole, y.rows)
     if stable_lr is not None:
-        ws.write_string(lr_row + 1, 0, "diverges above lr:", st.label)
-        ws.write_number(lr_row + 1, lr_col, stable_lr, general)
+        ws.write_string(lay.lr_row + 1, 0, "diverges above lr:", st.label)
+        ws.write_number(lay.lr_row + 1, 1, stable_lr, fmt.general)
         ws.write_string(
-            lr_row + 1, 3, "= 2 / the largest eigenvalue of the loss's Hessian, 2/n X^T X", st.note
+            lay.lr_row + 1, 3, "= 2 / the largest eigenvalue of the loss's Hessian, 2/n X^T X", st.note
         )
 
-    ws.write_string(header_row, 0, "step", st.header)
+
+def _headings(ws: Worksheet, st: Styles, lay: _Layout, param_names: Sequence[str]) -> None:
+    ws.write_string(lay.header_row, 0, "step", st.header)
     for j, head in enumerate(param_names):
-        ws.write_string(header_row, 1 + j, head, st.header)
-        ws.write_string(header_row, grad_col + j, f"grad {head}", st.header)
-    ws.write_string(header_row, loss_col, "loss (MSE)", st.header)
+        ws.write_string(lay.header_row, 1 + j, head, st.header)
+        ws.write_string(lay.header_row, lay.grad_col + j, f"grad {head}", st.header)
+    ws.write_string(lay.header_row, lay.loss_col, "loss (MSE)", st.header)
 
-    per_unit = width // units
-    for t in range(steps):
-        r = first_step + t
-        ws.write_number(r, 0, t, st.whole)
-        row_params = [xl_rowcol_to_cell(r, 1 + j) for j in range(width)]
-        for j in range(width):
-            if t == 0:
-                ws.write_number(r, 1 + j, params[0, j], st.start)
-            else:
-                above, grad_above = xl_rowcol_to_cell(r - 1, 1 + j), xl_rowcol_to_cell(r - 1, grad_col + j)
-                ws.write_formula(r, 1 + j, f"={above}-{lr_cell}*{grad_above}", general, params[t, j])
-        unit_refs = [f"{row_params[k * per_unit]}:{row_params[(k + 1) * per_unit - 1]}" for k in range(units)]
-        z = [numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({u})") for u in unit_refs]
-        if trajectory.kind == "linear":
-            pred = z[0]
+
+def _step_row(
+    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, trajectory: Trajectory, t: int, x: Block, y: Block
+) -> None:
+    """Step t: its parameters (the start, or a step from the row above), its loss and gradient."""
+    params = trajectory.params.reshape(lay.steps, -1)
+    grads = trajectory.grads.reshape(params.shape)
+    r = lay.first_step + t
+    ws.write_number(r, 0, t, st.whole)
+    for j in range(lay.width):
+        if t == 0:
+            ws.write_number(r, 1 + j, params[0, j], st.start)
         else:
-            pred = "(" + "+".join(numerics.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
-        ws.write_array_formula(
-            r, loss_col, r, loss_col, f"{{=SUMXMY2({pred},{y})/{n_cell}}}", general, trajectory.losses[t]
-        )
-        for k in range(units):
-            error = f"{pred}-{y}" if trajectory.kind == "linear" else f"({pred}-{y})*({z[k]}>0)"
-            for j in range(per_unit):
-                c = grad_col + k * per_unit + j
-                formula = f"{{=2*SUMPRODUCT({error},{x.column(j)})/{n_cell}}}"
-                ws.write_array_formula(r, c, r, c, formula, general, grads[t, k * per_unit + j])
+            above, grad_above = xl_rowcol_to_cell(r - 1, 1 + j), xl_rowcol_to_cell(r - 1, lay.grad_col + j)
+            ws.write_formula(r, 1 + j, f"={above}-{lay.lr_cell}*{grad_above}", fmt.general, params[t, j])
+    cells = [xl_rowcol_to_cell(r, 1 + j) for j in range(lay.width)]
+    k_rows = [f"{cells[k * lay.per_unit]}:{cells[(k + 1) * lay.per_unit - 1]}" for k in range(lay.units)]
+    z = [numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({u})") for u in k_rows]
+    linear = trajectory.kind == "linear"
+    pred = z[0] if linear else "(" + "+".join(numerics.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
+    loss = f"{{=SUMXMY2({pred},{y})/{lay.n_cell}}}"
+    ws.write_array_formula(r, lay.loss_col, r, lay.loss_col, loss, fmt.general, trajectory.losses[t])
+    for k in range(lay.units):
+        error = f"{pred}-{y}" if linear else f"({pred}-{y})*({z[k]}>0)"
+        for j in range(lay.per_unit):
+            c = lay.grad_col + k * lay.per_unit + j
+            formula = f"{{=2*SUMPRODUCT({error},{x.column(j)})/{lay.n_cell}}}"
+            ws.write_array_formula(r, c, r, c, formula, fmt.general, grads[t, k * lay.per_unit + j])
 
-    last = first_step + steps - 1
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, grad_col + width - 1, 11)
-    ws.freeze_panes(first_step, 1)
-    set_up_page(ws, header_row=header_row)
-    if chart:
-        _loss_chart(book, ws, name, (header_row, last), loss_col, grad_col + width + 1)
-    q = quote_sheetname(name)
-    return DescentSheet(
-        lr=f"{q}!{lr_cell}",
-        header_row=header_row,
-        final_params=tuple(
-            f"{q}!{xl_rowcol_to_cell(last, 1 + j, row_abs=True, col_abs=True)}" for j in range(width)
-        ),
-    )
+
+def _abs(row: int, col: int) -> str:
+    return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
 
 
 def _block(ref: str | Block) -> Block:

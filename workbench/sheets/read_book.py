@@ -11,6 +11,9 @@ so Python can evaluate what was found in Excel::
 The file is read by :mod:`workbench.sheets.xlsx_reader`, which trusts nothing in it: sizes
 are bounded, XML entities refused, and only the rows down to the parameters are read.
 Parameters are only ever the finite numbers in the named cells.
+
+:func:`load_params` reads one model's parameters from either a workbook or the JSON
+file ``workbench fit --json`` writes (:func:`workbench.titanic.submission.write_params`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WorkbookError
+from ..errors import WorkbenchError, WorkbookError
+from ..files import open_regular
 from ..titanic.models import param_shape
-from .titanic_book import MODEL_SHEETS
-from .xlsx_reader import Book, cell_name
+from ..titanic.submission import KINDS, MAX_JSON_BYTES, Params, params_from_json
+from .model_sheets import MODEL_SHEETS
+from .xlsx_reader import MAX_FILE_BYTES, Book, cell_name
 
 
 def read_params(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -43,6 +48,40 @@ def read_params(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     with Book(path) as book:
         check_model_sheets(book)
         return {sheet: _sheet_params(book, sheet, model) for sheet, model in MODEL_SHEETS.items()}
+
+
+def load_params(path: str | os.PathLike[str], kind: str | None = None) -> Params:
+    """Read parameters from a JSON file (:func:`~workbench.write_params`) or a workbench workbook.
+
+    Args:
+        path: a ``.json`` written by ``workbench fit --json``, or an ``.xlsx`` written by
+            ``workbench build`` (perhaps changed in Excel since).
+        kind: which model: ``linear``, ``nnet``, ``mmult`` or ``sigmoid``. A workbook
+            holds all four (default ``nnet``); a JSON file holds one, and ``kind`` must
+            match it when given.
+
+    Raises:
+        WorkbenchError: a missing file, a file that is neither, an unknown or mismatched
+            ``kind``, parameters of the wrong shape or fitted on other features.
+    """
+    if kind is not None and kind not in KINDS:
+        raise WorkbenchError(f"unknown model {kind!r}; choose one of {', '.join(KINDS)}")
+    path = Path(path)
+    with open_regular(
+        path, what="a parameter file or workbook", max_bytes=MAX_FILE_BYTES, missing="no such parameter file"
+    ) as f:
+        head = f.read(MAX_JSON_BYTES + 1)
+    if head.startswith(b"PK"):  # a zip archive: a workbook
+        sheet = kind or "nnet"
+        model = "linear" if sheet == "sigmoid" else sheet
+        return Params(
+            read_params(path)[sheet], model=model, sigmoid=sheet == "sigmoid", source=f"{path}, sheet {sheet}"
+        )
+    if len(head) > MAX_JSON_BYTES:
+        raise WorkbenchError(
+            f"{path}: is larger than any JSON parameter file ({MAX_JSON_BYTES:,} bytes at most)"
+        )
+    return params_from_json(path, head, kind)
 
 
 def check_model_sheets(book: Book) -> None:

@@ -1,6 +1,6 @@
 """A workbook per small regression: ``data``, ``model`` and ``descent`` sheets, with charts.
 
-:func:`write_regression_book` turns a :class:`~workbench.regression.fits.Fit` into
+:func:`write_regression_book` turns a :class:`~workbench.regression.Fit` into
 ``workbooks/<name>.xlsx``:
 
 * ``data``: the target and the design matrix the parameters multiply (``x``, a
@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import numerics
 from ..errors import WorkbenchError
-from ..regression.fits import Fit, kind, max_stable_lr
+from ..regression import Fit, kind, max_stable_lr
 from .descent import Block, DescentSheet, write_descent_sheet
 from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
@@ -118,6 +118,69 @@ def _data_sheet(ws: Worksheet, st: Styles, result: Fit) -> tuple[Block, Block, l
     return Block("data", first, 1, last, width), Block("data", first, 0, last, 0), x_cols
 
 
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where the model sheet puts things, computed once from the fit.
+
+    From the top: the parameters (one row per unit), for a linear model the
+    least-squares optimum and what each parameter multiplies, the total loss (then
+    the least-squares loss, and with several inputs the ideal line's ends), a blank
+    row, and the table of points.
+    """
+
+    n: int
+    width: int  # the design matrix's columns
+    units: int
+    linear: bool
+    d_x: int  # the data's x columns
+    cols: tuple[str, ...]  # the points table's headings
+    top: int = 4  # the parameters' heading row
+
+    @classmethod
+    def of(cls, result: Fit) -> _Layout:
+        data = result.data
+        n, width = result.phi.shape
+        linear = result.model != "relu"
+        units = 1 if linear else result.units
+        cols = [*data.x_names, data.y_name]
+        if not linear:
+            cols += [f"Lin{k + 1}" for k in range(units)] + [f"ReLU{k + 1}" for k in range(units)]
+        cols += ["prediction", "loss"]
+        return cls(n, width, units, linear, len(data.x_names), tuple(cols))
+
+    @property
+    def total_row(self) -> int:
+        return self.top + 1 + self.units + 2 * self.linear + 1
+
+    @property
+    def header(self) -> int:
+        return self.total_row + 2 + self.linear + (self.d_x > 1)
+
+    @property
+    def first(self) -> int:
+        return self.header + 1
+
+    @property
+    def last(self) -> int:
+        return self.header + self.n
+
+    @property
+    def y_col(self) -> int:
+        return self.d_x
+
+    @property
+    def pred_col(self) -> int:
+        return len(self.cols) - 2
+
+    @property
+    def loss_col(self) -> int:
+        return self.pred_col + 1
+
+    def unit_row(self, k: int) -> str:
+        """Unit k's parameters (k = units: the least-squares row)."""
+        return f"{_abs(self.top + 1 + k, 1)}:{_abs(self.top + 1 + k, self.width)}"
+
+
 def _model_sheet(
     book: xlsxwriter.Workbook,
     ws: Worksheet,
@@ -128,13 +191,7 @@ def _model_sheet(
     x_cols: list[int],
     descent: DescentSheet,
 ) -> None:
-    data = result.data
-    n, width = result.phi.shape
-    units = result.units if result.model == "relu" else 1
-    params = result.params.reshape(units, width)
-    names = np.array(result.param_names).reshape(units, width)
-    linear = result.model != "relu"
-
+    lay = _Layout.of(result)
     ws.write_string(0, 0, f"model: {_formula_text(result)}", st.title)
     ws.write_string(
         1,
@@ -142,109 +199,130 @@ def _model_sheet(
         "The parameters are the last row of the descent sheet: change its lr and this sheet follows.",
         st.note,
     )
-    ws.write_string(2, 0, data.recipe, st.note)
+    ws.write_string(2, 0, result.data.recipe, st.note)
+    _parameter_rows(ws, st, lay, result, descent)
+    for j, head in enumerate(lay.cols):
+        ws.write_string(lay.header, j, head, st.header)
+    preds = result.predict()
+    losses = (preds - result.data.y) ** 2
+    lin = result.params.reshape(lay.units, lay.width) @ result.phi.T  # (units, n)
+    for i in range(lay.n):
+        cached = (lin[:, i], preds[i], losses[i])
+        _point_row(ws, st, lay, result, i, x_block.first_row + i, x_cols, cached)
+    _totals(ws, st, lay, result, x_block, y_block, float(np.mean(losses)))
+    _model_chart(book, ws, st, lay, result)
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, max(lay.loss_col, lay.width) + 4, 11)
+    ws.set_column(1, 1, 14)  # the total loss, with 8 decimals
+    if lay.d_x == 1:
+        ws.set_column(lay.loss_col + 2, lay.loss_col + 3, 15)
+    ws.freeze_panes(lay.first, 0)
+    set_up_page(ws, header_row=lay.header)
 
-    # Parameters: one row per unit, linked to the descent sheet's last row.
-    top = 4
+
+def _parameter_rows(ws: Worksheet, st: Styles, lay: _Layout, result: Fit, descent: DescentSheet) -> None:
+    """One row per unit, linked to the descent sheet's last row; then the least-squares optimum."""
+    params = result.params.reshape(lay.units, lay.width)
+    names = np.array(result.param_names).reshape(lay.units, lay.width)
+    top, width = lay.top, lay.width
     for j in range(width):
-        head = names[0, j] if units == 1 else f"on {result.phi_names[j]}"
+        head = names[0, j] if lay.units == 1 else f"on {result.phi_names[j]}"
         ws.write_string(top, 1 + j, head, st.header)
-    for k in range(units):
-        label = "fitted:" if units == 1 else f"unit {k + 1} ({', '.join(names[k])}):"
+    for k in range(lay.units):
+        label = "fitted:" if lay.units == 1 else f"unit {k + 1} ({', '.join(names[k])}):"
         ws.write_string(top + 1 + k, 0, label, st.label)
         for j in range(width):
             ref = descent.final_params[k * width + j]
             ws.write_formula(top + 1 + k, 1 + j, f"={ref}", st.param, params[k, j])
-    row = top + 1 + units
-    best = None
-    if linear:
-        best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
+    if lay.linear:
+        row = top + 1 + lay.units
         ws.write_string(row, 0, "least squares:", st.label)
-        for j in range(width):
-            ws.write_number(row, 1 + j, best[j], st.start)
+        for j, b in enumerate(_least_squares(result)):
+            ws.write_number(row, 1 + j, b, st.start)
         ws.write_string(row + 1, 0, "multiplies:", st.label)
         for j in range(width):
             ws.write_string(row + 1, 1 + j, result.phi_names[j], st.category)
-        row += 2
-    total_row = row + 1  # the total loss; then the least-squares loss, or the ideal line's ends
-    d_x = len(data.x_names)
 
-    # Each point: x, y, (Lin, ReLU per unit), prediction, squared error.
-    header = total_row + 2 + (best is not None) + (d_x > 1)  # a blank row above the table
-    first, last = header + 1, header + n
-    cols: list[str] = [*data.x_names, data.y_name]
-    if not linear:
-        cols += [f"Lin{k + 1}" for k in range(units)] + [f"ReLU{k + 1}" for k in range(units)]
-    cols += ["prediction", "loss"]
-    for j, head in enumerate(cols):
-        ws.write_string(header, j, head, st.header)
-    y_col, pred_col = d_x, len(cols) - 2
-    loss_col = pred_col + 1
-    lin = params @ result.phi.T  # (units, n)
-    preds = result.predict()
-    losses = (preds - data.y) ** 2
 
-    def unit_row(k: int) -> str:
-        return f"{_abs(top + 1 + k, 1)}:{_abs(top + 1 + k, width)}"
+def _least_squares(result: Fit) -> np.ndarray:
+    return np.linalg.lstsq(result.phi, result.data.y, rcond=None)[0]
 
-    for i in range(n):
-        r, src = first + i, x_block.first_row + i
-        for j, c in enumerate(x_cols):
-            ws.write_formula(r, j, f"=data!{xl_rowcol_to_cell(src, c)}", st.number, data.x[i, j])
-        ws.write_formula(r, y_col, f"=data!{xl_rowcol_to_cell(src, 0)}", st.number, data.y[i])
-        inputs = f"data!{xl_rowcol_to_cell(src, 1)}:{xl_rowcol_to_cell(src, width)}"
-        if linear:
-            formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(0))
-            ws.write_formula(r, pred_col, formula, st.value, preds[i])
-        else:
-            for k in range(units):
-                formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=unit_row(k))
-                ws.write_formula(r, y_col + 1 + k, formula, st.value, lin[k, i])
-                relu = numerics.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
-                ws.write_formula(r, y_col + 1 + units + k, relu, st.value, max(lin[k, i], 0.0))
-            added = "=" + "+".join(xl_rowcol_to_cell(r, y_col + 1 + units + k) for k in range(units))
-            ws.write_formula(r, pred_col, added, st.value, preds[i])
-        squared = numerics.LOSS_EXCEL.format(
-            pred=xl_rowcol_to_cell(r, pred_col), target=xl_rowcol_to_cell(r, y_col)
-        )
-        ws.write_formula(r, loss_col, squared, st.value, losses[i])
 
-    # Totals under the parameters.
-    ws.write_string(total_row, 0, "Total loss (MSE):", st.label)
-    loss_range = f"{_abs(first, loss_col)}:{_abs(last, loss_col)}"
-    mse = numerics.MSE_EXCEL.format(losses=loss_range)
-    ws.write_formula(total_row, 1, mse, st.total, float(np.mean(losses)))
-    if best is not None:
-        ws.write_string(total_row + 1, 0, "least-squares loss:", st.label)
-        best_row = f"{_abs(top + 1 + units, 1)}:{_abs(top + 1 + units, width)}"
+def _point_row(
+    ws: Worksheet,
+    st: Styles,
+    lay: _Layout,
+    result: Fit,
+    i: int,
+    src: int,
+    x_cols: list[int],
+    cached: tuple[np.ndarray, float, float],
+) -> None:
+    """Point i (row ``src`` of the data sheet): x, y, (Lin, ReLU per unit), prediction, squared error.
+
+    ``cached`` holds Python's values of its Lin cells, prediction and squared error.
+    """
+    lin, pred, loss = cached
+    data, r, y_col, units = result.data, lay.first + i, lay.y_col, lay.units
+    for j, c in enumerate(x_cols):
+        ws.write_formula(r, j, f"=data!{xl_rowcol_to_cell(src, c)}", st.number, data.x[i, j])
+    ws.write_formula(r, y_col, f"=data!{xl_rowcol_to_cell(src, 0)}", st.number, data.y[i])
+    inputs = f"data!{xl_rowcol_to_cell(src, 1)}:{xl_rowcol_to_cell(src, lay.width)}"
+    if lay.linear:
+        formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=lay.unit_row(0))
+        ws.write_formula(r, lay.pred_col, formula, st.value, pred)
+    else:
+        for k in range(units):
+            formula = numerics.PREDICT_EXCEL.format(inputs=inputs, params=lay.unit_row(k))
+            ws.write_formula(r, y_col + 1 + k, formula, st.value, lin[k])
+            relu = numerics.RELU_EXCEL.format(lin=xl_rowcol_to_cell(r, y_col + 1 + k))
+            ws.write_formula(r, y_col + 1 + units + k, relu, st.value, max(lin[k], 0.0))
+        added = "=" + "+".join(xl_rowcol_to_cell(r, y_col + 1 + units + k) for k in range(units))
+        ws.write_formula(r, lay.pred_col, added, st.value, pred)
+    squared = numerics.LOSS_EXCEL.format(
+        pred=xl_rowcol_to_cell(r, lay.pred_col), target=xl_rowcol_to_cell(r, y_col)
+    )
+    ws.write_formula(r, lay.loss_col, squared, st.value, loss)
+
+
+def _totals(
+    ws: Worksheet, st: Styles, lay: _Layout, result: Fit, x_block: Block, y_block: Block, mse: float
+) -> None:
+    """The total loss under the parameters; for a linear model, the least-squares loss too."""
+    ws.write_string(lay.total_row, 0, "Total loss (MSE):", st.label)
+    loss_range = f"{_abs(lay.first, lay.loss_col)}:{_abs(lay.last, lay.loss_col)}"
+    ws.write_formula(lay.total_row, 1, numerics.MSE_EXCEL.format(losses=loss_range), st.total, mse)
+    if lay.linear:
+        r = lay.total_row + 1
+        ws.write_string(r, 0, "least-squares loss:", st.label)
+        best_row = lay.unit_row(lay.units)
         formula = f"{{=SUMXMY2(MMULT({x_block},TRANSPOSE({best_row})),{y_block})/ROWS({y_block})}}"
-        best_loss = float(np.mean((result.phi @ best - data.y) ** 2))
-        ws.write_array_formula(total_row + 1, 1, total_row + 1, 1, formula, st.total, best_loss)
-        ws.write_string(total_row + 1, 2, "the lowest loss any parameters reach (numpy's lstsq)", st.note)
+        best_loss = float(np.mean((result.phi @ _least_squares(result) - result.data.y) ** 2))
+        ws.write_array_formula(r, 1, r, 1, formula, st.total, best_loss)
+        ws.write_string(r, 2, "the lowest loss any parameters reach (numpy's lstsq)", st.note)
 
-    chart_col = loss_col + 2
-    if d_x == 1:
-        curve_col = loss_col + 2
-        chart_col = curve_col + 3
-        _curve(ws, st, result, (header, curve_col), (first, last), top + 1)
-        points = {
-            "name": "data",
-            "categories": ["model", first, 0, last, 0],
-            "values": ["model", first, y_col, last, y_col],
-        }
+
+def _model_chart(book: xlsxwriter.Workbook, ws: Worksheet, st: Styles, lay: _Layout, result: Fit) -> None:
+    """One input: the points and the fitted curve; several: predictions against the truth."""
+    data, first, last, y_col = result.data, lay.first, lay.last, lay.y_col
+    if lay.d_x == 1:
+        curve_col = lay.loss_col + 2
+        _curve(ws, st, result, (lay.header, curve_col), (first, last), lay.top + 1)
+        points = {"categories": ["model", first, 0, last, 0], "values": ["model", first, y_col, last, y_col]}
+        curve = [lay.header + 1, lay.header + CURVE_POINTS]
         fitted = {
             "name": "fitted",
-            "categories": ["model", header + 1, curve_col, header + CURVE_POINTS, curve_col],
-            "values": ["model", header + 1, curve_col + 1, header + CURVE_POINTS, curve_col + 1],
+            "categories": ["model", curve[0], curve_col, curve[1], curve_col],
+            "values": ["model", curve[0], curve_col + 1, curve[1], curve_col + 1],
         }
-        x_name = data.x_names[0]
-    else:  # several inputs: predictions against the truth, and the line they should lie on
+        points, chart_col, x_name = {"name": "data", **points}, curve_col + 3, data.x_names[0]
+    else:
         points = {
             "name": "prediction",
             "categories": ["model", first, y_col, last, y_col],
-            "values": ["model", first, pred_col, last, pred_col],
+            "values": ["model", first, lay.pred_col, last, lay.pred_col],
         }
-        ideal = total_row + 2 - (best is None)  # under the least-squares loss, if any
+        ideal = lay.total_row + 2 - (not lay.linear)  # under the least-squares loss, if any
         ws.write_string(ideal, 0, "ideal line from, to:", st.label)
         y_range = f"{_abs(first, y_col)}:{_abs(last, y_col)}"
         ws.write_formula(ideal, 1, f"=MIN({y_range})", st.value, float(data.y.min()))
@@ -254,31 +332,19 @@ def _model_sheet(
             "categories": ["model", ideal, 1, ideal, 2],
             "values": ["model", ideal, 1, ideal, 2],
         }
-        x_name = f"true {data.y_name}"
+        chart_col, x_name = lay.loss_col + 2, f"true {data.y_name}"
     chart = book.add_chart({"type": "scatter"})
-    chart.add_series(
-        {
-            **points,
-            "marker": {"type": "circle", "size": 5, "fill": {"color": "#ED7D31"}, "border": {"none": True}},
-        }
-    )
+    marker = {"type": "circle", "size": 5, "fill": {"color": "#ED7D31"}, "border": {"none": True}}
+    chart.add_series({**points, "marker": marker})
     chart.add_series({**fitted, "line": {"width": 2.25, "color": "#2F5597"}, "marker": {"type": "none"}})
-    what = "the points and the fitted curve" if d_x == 1 else "predictions against the truth"
+    what = "the points and the fitted curve" if lay.d_x == 1 else "predictions against the truth"
     # Names from the user's CSV (its file name, its header) stay text: see chart_text.
     chart.set_title({"name": chart_text(f"{data.name}: {what}"), "name_font": {"size": 12}})
     chart.set_x_axis({"name": chart_text(x_name), "major_gridlines": {"visible": False}})
-    chart.set_y_axis({"name": chart_text(data.y_name if d_x == 1 else f"predicted {data.y_name}")})
+    chart.set_y_axis({"name": chart_text(data.y_name if lay.d_x == 1 else f"predicted {data.y_name}")})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 620, "height": 380})
-    ws.insert_chart(header, chart_col, chart)
-
-    ws.set_column(0, 0, 18)
-    ws.set_column(1, max(loss_col, width) + 4, 11)
-    ws.set_column(1, 1, 14)  # the total loss, with 8 decimals
-    if d_x == 1:
-        ws.set_column(loss_col + 2, loss_col + 3, 15)
-    ws.freeze_panes(first, 0)
-    set_up_page(ws, header_row=header)
+    ws.insert_chart(lay.header, chart_col, chart)
 
 
 def _curve(

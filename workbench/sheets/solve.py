@@ -156,16 +156,7 @@ def solve_workbook(
     model = solver_model(path, sheet)
     if from_start and model.start is None:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no grey random start to begin from")
-    soffice, python = find_soffice(), uno_python()
-    if soffice is None:
-        raise WorkbenchError(
-            "LibreOffice is not installed (no 'soffice' on PATH); apt-get install -y libreoffice-calc"
-        )
-    if python is None:
-        raise WorkbenchError(
-            "no Python can import LibreOffice's uno module; apt-get install -y python3-uno"
-            " (or set WORKBENCH_UNO_PYTHON to a Python that has it)"
-        )
+    soffice, python = _libreoffice()
     check_target(path)  # a folder, FIFO or device at the path is refused before LibreOffice starts
     began = time.perf_counter()
     # LibreOffice is another process: it saves into this private folder, and the bytes are
@@ -195,6 +186,21 @@ def solve_workbook(
     return SolveResult(
         path, sheet, done["start_loss"], done["loss"], tuple(done["params"]), time.perf_counter() - began
     )
+
+
+def _libreoffice() -> tuple[str, str]:
+    """LibreOffice's ``soffice`` and a Python that imports its ``uno`` bridge, or a WorkbenchError."""
+    soffice, python = find_soffice(), uno_python()
+    if soffice is None:
+        raise WorkbenchError(
+            "LibreOffice is not installed (no 'soffice' on PATH); apt-get install -y libreoffice-calc"
+        )
+    if python is None:
+        raise WorkbenchError(
+            "no Python can import LibreOffice's uno module; apt-get install -y python3-uno"
+            " (or set WORKBENCH_UNO_PYTHON to a Python that has it)"
+        )
+    return soffice, python
 
 
 def _run_driver(python: str, spec: dict, progress: Progress | None) -> dict:

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,14 +38,19 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..errors import WorkbenchError
 from ..numerics import uniform_start
-from ..regression.fits import Trajectory, descend, max_stable_lr
+from ..regression import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
+from .model_sheets import MODEL_SHEETS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
+
+if TYPE_CHECKING:
+    from ..titanic.train import Fit
 
 
 @dataclass(frozen=True)
@@ -76,28 +81,15 @@ SHEETS: dict[str, ModelSheet] = {
 }
 
 #: The model sheets, and the model each one evaluates.
-MODEL_SHEETS: dict[str, str] = {name: sheet.model.name for name, sheet in SHEETS.items()}
+if list(SHEETS) != list(MODEL_SHEETS) or any(SHEETS[s].model.name != m for s, m in MODEL_SHEETS.items()):
+    raise ImportError("SHEETS and model_sheets.MODEL_SHEETS must list the same sheets and models")
 
 #: A sheet writer called with the open workbook, e.g. the ``descent`` sheet's.
 SheetWriter = Callable[[xlsxwriter.Workbook], object]
 
 
-class FitLike(Protocol):
-    """Anything with fitted ``params`` and the random ``start`` they came from (or None)."""
-
-    @property
-    def params(self) -> Any: ...
-
-    @property
-    def start(self) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Fitted:
-    """Parameters for one model sheet: the fitted ones and the random start (None if none)."""
-
-    params: ArrayLike
-    start: ArrayLike | None = None
+#: The name :class:`~workbench.titanic.submission.Params` had here before (``Fitted(params, start)``).
+Fitted = Params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +175,7 @@ def write_titanic_book(
     path: str | os.PathLike[str],
     passengers: pd.DataFrame,
     table: pd.DataFrame,
-    fits: Mapping[str, FitLike],
+    fits: Mapping[str, Fit | Params],
     *,
     comparison: pd.DataFrame | None = None,
     histories: Mapping[str, ArrayLike] | None = None,
@@ -195,12 +187,13 @@ def write_titanic_book(
     Args:
         passengers: the raw passengers (:func:`~workbench.load_titanic`), for ``all_rows``.
         table: the lesson's feature table (:func:`~workbench.lesson_table` of ``passengers``).
-        fits: per sheet ``linear``, ``nnet``, ``sigmoid`` (and optionally ``mmult``): an
-            object with ``.params`` (the model's shape: (10,), (2, 10), (10,); ``mmult``
-            (10, 2)) and ``.start`` (same shape, or None), such as :class:`Fitted` or a
-            training result. ``mmult`` defaults to ``nnet``'s parameters transposed, as in
-            the lesson. Parameters are stored to 16 significant digits (all an xlsx number
-            cell keeps), and the cached values are computed from exactly those.
+        fits: per sheet ``linear``, ``nnet``, ``sigmoid`` (and optionally ``mmult``): a
+            :class:`~workbench.titanic.train.Fit` or a :class:`~workbench.titanic.submission.Params`,
+            whose ``.params`` have the model's shape ((10,), (2, 10), (10,); ``mmult``
+            (10, 2)) and ``.start`` the same shape, or None. ``mmult`` defaults to
+            ``nnet``'s parameters transposed, as in the lesson. Parameters are stored to 16
+            significant digits (all an xlsx number cell keeps), and the cached values are
+            computed from exactly those.
         comparison: one row per training run (model, method, loss, accuracy, ...) for the
             ``summary`` sheet, written as given.
         histories: training loss per epoch, label -> 1-D sequence, drawn as the summary's chart.
@@ -273,7 +266,9 @@ class _Layout:
         return cls(notes, top, max_row, max_row + 1, max_row + 2)
 
 
-def _check_fits(fits: Mapping[str, FitLike]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+def _check_fits(
+    fits: Mapping[str, Fit | Params],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
     missing = [s for s in ("linear", "nnet", "sigmoid") if s not in fits]
     if missing:
         raise WorkbenchError(
@@ -697,6 +692,7 @@ def _summary_sheet(
     comparison: pd.DataFrame | None,
     histories: Mapping[str, ArrayLike] | None,
 ) -> None:
+    """Three parts, top to bottom: the model sheets' live totals, the runs, the loss per step."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     note = (
@@ -704,7 +700,26 @@ def _summary_sheet(
         " The second lists the training runs; the chart shows their loss step by step."
     )
     ws.write_string(1, 0, note, st.note)
-    row = 3
+    row = _sheets_table(ws, st, infos, row=3)
+    width = 4
+    if comparison is not None and not comparison.empty:
+        df = comparison if isinstance(comparison.index, pd.RangeIndex) else comparison.reset_index()
+        _runs_table(ws, st, df, row)
+        width = max(width, len(df.columns))
+        row += len(df) + 3
+    print_rows = max(row, 25)
+    if histories:
+        _loss_per_step(book, ws, st, histories, row, chart_col=width + 1)
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 36)
+    ws.set_column(2, max(width, 3), 13)
+    set_up_page(ws)
+    # Print the tables and the chart, not the (possibly long) chart data below them.
+    ws.print_area(0, 0, print_rows, width + 13)
+
+
+def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int) -> int:
+    """Each model sheet's live total loss and accuracy; returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     for j, head in enumerate(("Sheet", "Model", "Total loss", "Accuracy")):
         ws.write_string(row + 1, j, head, st.header)
@@ -721,70 +736,62 @@ def _summary_sheet(
     ws.write_string(r, 1, "largest |nnet - mmult| prediction gap", st.text)
     formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
-    width = 4
-    row = r + 2
+    return r + 2
 
-    if comparison is not None and not comparison.empty:
-        df = comparison if isinstance(comparison.index, pd.RangeIndex) else comparison.reset_index()
-        ws.write_string(row, 0, "Training runs", st.heading)
-        for j, name in enumerate(df.columns):
-            ws.write_string(row + 1, j, str(name), st.header)
-        fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
-        for i, values in enumerate(df.itertuples(index=False)):
-            for j, v in enumerate(values):
-                _write_value(ws, row + 2 + i, j, v, fmts[j])
-        width = max(width, len(df.columns))
-        row += len(df) + 3
 
-    print_rows = max(row, 25)
-    if histories:
-        curves = {str(k): _curve(k, v) for k, v in histories.items()}
-        longest = max(len(v) for v in curves.values())
-        check_rows(longest, row + 2, sheet="summary")
-        ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
-        ws.write_string(row + 1, 0, "step", st.header)
-        for j, name in enumerate(curves, start=1):
-            ws.write_string(row + 1, j, name, st.header)
-        series = list(curves.values())
-        for e in range(longest):
-            ws.write_number(row + 2 + e, 0, e, st.whole)
-            for j, curve in enumerate(series, start=1):
-                if e < len(curve):
-                    ws.write_number(row + 2 + e, j, curve[e], st.value)
-        chart = book.add_chart({"type": "scatter", "subtype": "straight"})
-        for j, (name, curve) in enumerate(curves.items(), start=1):
-            end = row + 1 + len(curve)
-            chart.add_series(
-                {
-                    "name": chart_text(name),
-                    "categories": ["summary", row + 2, 0, end, 0],
-                    "values": ["summary", row + 2, j, end, j],
-                    "line": {"width": 1.75},
-                }
-            )
-        positive = all((curve > 0).all() for curve in series)
-        chart.set_title({"name": "Training loss per step", "name_font": {"size": 12}})
-        chart.set_x_axis(
+def _runs_table(ws: Worksheet, st: Styles, df: pd.DataFrame, row: int) -> None:
+    ws.write_string(row, 0, "Training runs", st.heading)
+    for j, name in enumerate(df.columns):
+        ws.write_string(row + 1, j, str(name), st.header)
+    fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
+    for i, values in enumerate(df.itertuples(index=False)):
+        for j, v in enumerate(values):
+            _write_value(ws, row + 2 + i, j, v, fmts[j])
+
+
+def _loss_per_step(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    st: Styles,
+    histories: Mapping[str, ArrayLike],
+    row: int,
+    chart_col: int,
+) -> None:
+    """Each run's loss per step, a column each from ``row`` down, and their chart at the top."""
+    curves = {str(k): _curve(k, v) for k, v in histories.items()}
+    longest = max(len(v) for v in curves.values())
+    check_rows(longest, row + 2, sheet="summary")
+    ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
+    ws.write_string(row + 1, 0, "step", st.header)
+    for j, name in enumerate(curves, start=1):
+        ws.write_string(row + 1, j, name, st.header)
+    series = list(curves.values())
+    for e in range(longest):
+        ws.write_number(row + 2 + e, 0, e, st.whole)
+        for j, curve in enumerate(series, start=1):
+            if e < len(curve):
+                ws.write_number(row + 2 + e, j, curve[e], st.value)
+    chart = book.add_chart({"type": "scatter", "subtype": "straight"})
+    for j, (name, curve) in enumerate(curves.items(), start=1):
+        end = row + 1 + len(curve)
+        chart.add_series(
             {
-                "name": "step (gd epoch, then Gauss-Newton step)",
-                "min": 0,
-                "max": longest - 1,
-                "major_gridlines": {"visible": False},
+                "name": chart_text(name),
+                "categories": ["summary", row + 2, 0, end, 0],
+                "values": ["summary", row + 2, j, end, j],
+                "line": {"width": 1.75},
             }
         )
-        # A log scale shows both the first big drop and the slow end; it needs positive losses.
-        y_axis = {"name": "MSE (log scale)", "log_base": 10} if positive else {"name": "MSE"}
-        chart.set_y_axis(y_axis)
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 760, "height": 420})
-        ws.insert_chart(3, width + 1, chart)
-
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 1, 36)
-    ws.set_column(2, max(width, 3), 13)
-    set_up_page(ws)
-    # Print the tables and the chart, not the (possibly long) chart data below them.
-    ws.print_area(0, 0, print_rows, width + 13)
+    positive = all((curve > 0).all() for curve in series)
+    chart.set_title({"name": "Training loss per step", "name_font": {"size": 12}})
+    x_axis = {"name": "step (gd epoch, then Gauss-Newton step)", "min": 0, "max": longest - 1}
+    chart.set_x_axis({**x_axis, "major_gridlines": {"visible": False}})
+    # A log scale shows both the first big drop and the slow end; it needs positive losses.
+    y_axis = {"name": "MSE (log scale)", "log_base": 10} if positive else {"name": "MSE"}
+    chart.set_y_axis(y_axis)
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 420})
+    ws.insert_chart(3, chart_col, chart)
 
 
 def _curve(name: object, values: ArrayLike) -> np.ndarray:
@@ -861,14 +868,14 @@ def add_titanic_descent_sheet(
         DivergenceError: ``lr`` is too large.
     """
     x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    path = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    trajectory = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
     if (inputs is None) != (target is None):
         raise WorkbenchError("give both inputs and target ranges, or neither")
     if inputs is None:
         inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
     write_descent_sheet(
         book,
-        path,
+        trajectory,
         inputs=inputs,
         target=target,
         param_names=[*FEATURES[:-1], "Const"],
@@ -880,7 +887,7 @@ def add_titanic_descent_sheet(
         ],
         stable_lr=max_stable_lr(x),
     )
-    return path
+    return trajectory
 
 
 def _titanic_data_sheet(

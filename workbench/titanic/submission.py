@@ -10,7 +10,7 @@ and a prediction above 0.5 counts as survived::
 
 Parameters travel between commands as a JSON file (:func:`write_params`, what
 ``workbench fit --json`` writes) or inside a workbook, for example after Solver ran
-in Excel (:func:`~workbench.sheets.read_book.read_params`); :func:`load_params` reads both.
+in Excel (:func:`~workbench.sheets.read_book.read_params`); :func:`~workbench.load_params` reads both.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..errors import WorkbenchError
-from ..files import check_target, open_regular, write_text
-from ..sheets.xlsx_reader import MAX_FILE_BYTES
+from ..files import check_target, write_text
 from .features import FEATURES, FillValues, prediction_table
 from .models import MODELS, as_params, predict
 
@@ -46,19 +45,28 @@ KINDS: tuple[str, ...] = (*MODELS, "sigmoid")
 
 @dataclass(frozen=True)
 class Params:
-    """Parameters of one model, as read by :func:`load_params`.
+    """A model's parameters without the training run that found them.
 
-    ``model`` is ``linear``, ``nnet`` or ``mmult``; ``sigmoid`` says whether the
-    predictions are squashed into 0..1; ``source`` says where they came from.
+    What :func:`~workbench.load_params` reads back from a JSON file or a workbook, and
+    what a sheet of :func:`~workbench.write_titanic_book` can be given instead of a
+    :class:`~workbench.titanic.train.Fit` (the attributes they share have the same names).
+
+    Attributes:
+        params: the parameters, in the model's shape.
+        start: the random start they came from, if any (a sheet shows it in grey).
+        model: ``linear``, ``nnet`` or ``mmult`` (None where the sheet says it).
+        sigmoid: whether the predictions are squashed into 0..1.
+        source: where they came from, for messages.
     """
 
-    model: str
-    params: np.ndarray
+    params: ArrayLike
+    start: ArrayLike | None = None
+    model: str | None = None
     sigmoid: bool = False
     source: str = ""
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> str | None:
         """``sigmoid`` for a squashed linear model, else the model's name."""
         return "sigmoid" if self.sigmoid else self.model
 
@@ -101,7 +109,7 @@ def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
 
     The file holds ``model``, ``sigmoid``, ``method``, ``features`` (the inputs, in
     order), ``params`` (nested lists in the model's shape), ``start``, ``loss``,
-    ``accuracy`` and the training settings. :func:`load_params` reads it back exactly.
+    ``accuracy`` and the training settings. :func:`~workbench.load_params` reads it back exactly.
     """
     check_target(path)
     record = {
@@ -124,41 +132,12 @@ def write_params(path: str | os.PathLike[str], fit: Fit) -> Path:
     return write_text(path, json.dumps(record, indent=2) + "\n")
 
 
-def load_params(path: str | os.PathLike[str], kind: str | None = None) -> Params:
-    """Read parameters from a JSON file (:func:`write_params`) or a workbench workbook.
+def params_from_json(path: str | os.PathLike[str], data: bytes, kind: str | None = None) -> Params:
+    """Parameters from the bytes of a JSON parameter file (:func:`write_params`).
 
-    Args:
-        path: a ``.json`` written by ``workbench fit --json``, or an ``.xlsx`` written by
-            ``workbench build`` (perhaps changed in Excel since).
-        kind: which model: ``linear``, ``nnet``, ``mmult`` or ``sigmoid``. A workbook
-            holds all four (default ``nnet``); a JSON file holds one, and ``kind`` must
-            match it when given.
-
-    Raises:
-        WorkbenchError: a missing file, a file that is neither, an unknown or mismatched
-            ``kind``, parameters of the wrong shape or fitted on other features.
+    ``path`` names the file in errors; :func:`~workbench.load_params` opens it.
     """
-    if kind is not None and kind not in KINDS:
-        raise WorkbenchError(f"unknown model {kind!r}; choose one of {', '.join(KINDS)}")
-    path = Path(path)
-    with open_regular(
-        path, what="a parameter file or workbook", max_bytes=MAX_FILE_BYTES, missing="no such parameter file"
-    ) as f:
-        head = f.read(MAX_JSON_BYTES + 1)
-    if head.startswith(b"PK"):  # a zip archive: a workbook
-        from ..sheets.read_book import read_params
 
-        sheet = kind or "nnet"
-        model = "linear" if sheet == "sigmoid" else sheet
-        return Params(model, read_params(path)[sheet], sheet == "sigmoid", f"{path}, sheet {sheet}")
-    if len(head) > MAX_JSON_BYTES:
-        raise WorkbenchError(
-            f"{path}: is larger than any JSON parameter file ({MAX_JSON_BYTES:,} bytes at most)"
-        )
-    return _json_params(path, head, kind)
-
-
-def _json_params(path: Path, data: bytes, kind: str | None) -> Params:
     def whole(text: str) -> int:
         if len(text.lstrip("-")) > 18:
             raise ValueError(f"the number {text[:20]}... is too long")
@@ -192,7 +171,7 @@ def _json_params(path: Path, data: bytes, kind: str | None) -> Params:
             f"{path}: the parameters were fitted on the inputs {str(features)[:200]};"
             f" workbench's are {list(FEATURES)}"
         )
-    found = Params(model, np.empty(0), sigmoid, str(path))
+    found = Params(np.empty(0), model=model, sigmoid=sigmoid, source=str(path))
     if kind is not None and kind != found.kind:
         raise WorkbenchError(f"{path}: holds {found.kind} parameters, not {kind}")
     numbers = record["params"]
@@ -206,7 +185,7 @@ def _json_params(path: Path, data: bytes, kind: str | None) -> Params:
         raise WorkbenchError(f"{path}: 'params' must be numbers in {model}'s shape ({e})") from None
     except WorkbenchError as e:
         raise WorkbenchError(f"{path}: {e}") from None
-    return Params(model, params, sigmoid, str(path))
+    return Params(params, model=model, sigmoid=sigmoid, source=str(path))
 
 
 def _depth(value: object) -> int:

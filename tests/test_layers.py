@@ -1,0 +1,90 @@
+"""The package's layers, as docs/ARCHITECTURE.md draws them: imports point one way only.
+
+    base (errors, limits, files, numerics, gd)
+      <- titanic, regression, tabular (the numerics of each part)
+        <- sheets, pictures (workbooks and images of them)
+          <- build, cli (orchestration)
+
+Every import in every module, at the top or inside a function, is read with ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import workbench
+
+PACKAGE = Path(workbench.__file__).parent
+
+#: The first part of a module's name inside workbench -> its layer.
+LAYERS = {
+    "errors": 0, "limits": 0, "files": 0, "numerics": 0, "gd": 0,
+    "titanic": 1, "regression": 1, "tabular": 1,
+    "sheets": 2, "pictures": 2,
+    "build": 3, "cli": 3, "__main__": 3,
+}  # fmt: skip
+#: The parts of a layer that do not import each other (tabular builds on titanic's lesson recipe).
+SIBLINGS_APART = {("titanic", "regression"), ("regression", "titanic"), ("titanic", "tabular")}
+
+
+def part(module: str) -> str:
+    """``workbench.sheets.read_book`` -> ``sheets``; ``workbench.gd`` -> ``gd``."""
+    return module.split(".")[1]
+
+
+def imports(path: Path) -> set[str]:
+    """The workbench modules ``path`` imports, as absolute dotted names."""
+    name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("workbench.")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            for a in node.names:  # from . import models: the module; from .x import f: x
+                sub = f"{target}.{a.name}"
+                is_module = (PACKAGE.parent / sub.replace(".", "/")).with_suffix(".py").exists() or (
+                    PACKAGE.parent / sub.replace(".", "/")
+                ).is_dir()
+                if is_module:
+                    found.add(sub)
+                elif target.startswith("workbench."):
+                    found.add(target)
+                elif target == "workbench":  # the package's own names: only its version
+                    assert a.name == "__version__", f"{path} imports {a.name} from workbench"
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
+
+
+def test_every_part_has_a_layer():
+    assert {
+        part("workbench." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts)) for p in MODULES
+    } <= set(LAYERS)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down(path: Path):
+    here = part("workbench." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+    for target in imports(path):
+        there = part(target)
+        assert LAYERS[there] <= LAYERS[here], (
+            f"{path.relative_to(PACKAGE)} ({here}) imports {target} ({there})"
+        )
+        assert (here, there) not in SIBLINGS_APART, f"{path.relative_to(PACKAGE)} imports {target}"
+
+
+def test_the_check_sees_imports():
+    """The reader resolves relative and lazy imports, so the test above can fail."""
+    found = imports(PACKAGE / "sheets" / "read_book.py")
+    assert {"workbench.titanic.models", "workbench.sheets.model_sheets", "workbench.errors"} <= found
+    assert "workbench.sheets.read_book" in imports(PACKAGE / "cli.py")  # imported inside a function
