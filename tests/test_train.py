@@ -306,7 +306,11 @@ def test_defaults_are_documented_recipes(table):
             "method 'gd' has no iterations .*belongs to method 'lbfgs'",
         ),
         (("linear",), {"method": "lbfgs", "iterations": -1}, "iterations must be a whole number >= 0"),
-        (("nnet",), {"method": "gd", "starts": 2, "polish": 3}, "polish=3 is more than starts=2; polish at most 2 starts"),
+        (
+            ("nnet",),
+            {"method": "gd", "starts": 2, "polish": 3},
+            "polish=3 is more than starts=2; polish at most 2 starts",
+        ),
         (("nnet",), {"method": "gd", "epochs": -1}, "epochs must be a whole number >= 0; got -1"),
         (("nnet",), {"starts": 0}, "starts must be a whole number >= 1; got 0"),
         (("nnet",), {"starts": 2.5}, "starts must be a whole number >= 1; got 2.5"),

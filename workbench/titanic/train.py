@@ -63,6 +63,8 @@ METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq", "search")
 #: how many hops at most (two or three reach the lowest minimum from any seed tried).
 SEARCH_STARTS, SEARCH_STEPS = 256, 20
 SEARCH_FINISH, SEARCH_NEAR, SEARCH_HOPS = 8, 48, 10
+#: Gauss-Newton steps from a pushed point: it starts beside a minimum, so fewer suffice.
+SEARCH_HOP_STEPS = 8
 
 #: Iteration limit of one L-BFGS run, and its stopping tolerances: tight, so
 #: ``linear`` lands on the least-squares optimum to about 1e-12.
@@ -394,7 +396,9 @@ def _fit_search(
         hops = 0
         while hops < SEARCH_HOPS:
             nearby = torch.from_numpy(patterns.pushed_across(params, x.numpy(), SEARCH_NEAR))
-            moved, moved_steps = _newton_all(model, nearby, x, y, gauss_newton, loss_fn)
+            moved, moved_steps = _newton_all(
+                model, nearby, x, y, min(gauss_newton, SEARCH_HOP_STEPS), loss_fn
+            )
             candidate = _finish(moved, moved_steps[-1].numpy(), x, y)
             if not patterns.loss(candidate, x.numpy(), y.numpy()) < history[-1] - HOP_GAIN:
                 break
