@@ -54,7 +54,7 @@ EXCEL_NAMES = [
     dict(re.findall(r'(\w+)="([^"]*)"', attrs)) | {"value": text}
     for attrs, text in re.findall(
         r"<definedName ([^>]*)>([^<]*)</definedName>",
-        (Path(__file__).parent / "fixtures" / "excel_solver_names.xml").read_text(),
+        (Path(__file__).parent.parent / "fixtures" / "excel_solver_names.xml").read_text(),
     )
 ]
 SOLVER = {n["name"]: n["value"] for n in EXCEL_NAMES if n["localSheetId"] == "2"}  # the linear sheet's
