@@ -18,8 +18,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import torch
-from book_inputs import Book, rounded, write_book
 from openpyxl.worksheet.formula import ArrayFormula
+from small_book import Book, rounded, write_book
 
 import workbench as wb
 import workbench.sheets.xlsx
