@@ -453,8 +453,7 @@ def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch
         return path.read_bytes()
 
     whole = write(tmp_path / "whole.xlsx")
-    blocks = book._blocks
-    monkeypatch.setattr(book, "_blocks", lambda n: blocks(n, size=7))  # 80 passengers, 60 rows: 7 + 7 + ...
+    monkeypatch.setattr(book, "BLOCK_ROWS", 7)  # 80 passengers, 60 rows: 7 + 7 + ...
     assert write(tmp_path / "blocks.xlsx") == whole
 
 
