@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xlsxwriter
-from book_inputs import write_book
+from small_book import write_book
 
 import workbench as wb
 import workbench.sheets.solve
