@@ -296,11 +296,15 @@ def _step_row(
     loss = f"{{=SUMXMY2({pred},{y})/{lay.n_cell}}}"
     ws.write_array_formula(r, lay.loss_col, r, lay.loss_col, loss, fmt.general, trajectory.losses[t])
     for k in range(lay.units):
+        # One array formula per unit fills its gradient cells: the errors are computed once a
+        # step, not once a cell, and one MMULT multiplies them with every input column.
         error = f"{pred}-{y}" if linear else f"({pred}-{y})*({z[k]}>0)"
-        for j in range(lay.per_unit):
-            c = lay.grad_col + k * lay.per_unit + j
-            formula = f"{{=2*SUMPRODUCT({error},{x.column(j)})/{lay.n_cell}}}"
-            ws.write_array_formula(r, c, r, c, formula, fmt.general, grads[t, k * lay.per_unit + j])
+        c = lay.grad_col + k * lay.per_unit
+        formula = f"{{=2*MMULT(TRANSPOSE({error}),{x})/{lay.n_cell}}}"
+        g = grads[t, k * lay.per_unit : (k + 1) * lay.per_unit]
+        ws.write_array_formula(r, c, r, c + lay.per_unit - 1, formula, fmt.general, g[0])
+        for j in range(1, lay.per_unit):  # the array's other cells: its values, as Excel stores them
+            ws.write_number(r, c + j, g[j], fmt.general)
 
 
 def _abs(row: int, col: int) -> str:
