@@ -55,14 +55,7 @@ from workbench.sheets.titanic_book import (
 from workbench.sheets.xlsx import new_workbook
 
 SIZES = (712, 10_000)
-KINDS = {
-    "linear": "one SUMPRODUCT per row",
-    "nnet": "two SUMPRODUCTs, two ReLUs per row",
-    "mmult": "one MMULT array over every row",
-    "sigmoid": "SUMPRODUCT, then 1/(1+EXP(-z)) per row",
-    "descent": "100 steps, each MMULTs over every row",
-    "titanic.xlsx": "all of the above, descent on linear's cells",
-}
+KINDS = ("linear", "nnet", "mmult", "sigmoid", "descent", "titanic.xlsx")
 # LibreOffice's "never recalculate on load" (1) instead of recalc.py's "always" (0): lo_calc
 # times loading and recalculating separately.
 _LOAD_ONLY = recalc._PROFILE.replace("<value>0</value>", "<value>1</value>")
@@ -197,6 +190,8 @@ def measure(books, version: str, inside, recalculate: bool, tmp: Path) -> list[d
         if inside is not None:
             got = inside[str(path)]
             typed = {label: max(t["calc"]) for label, t in got["typed"].items()}
+            for label, t in got["typed"].items():  # each typing changed what the formulas show
+                assert len(set(t["watch"])) > 1, f"{path.name}: typing {label} changed nothing: {t['watch']}"
             row |= {
                 "load s": round(got["load"], 2),
                 "all s": round(min(got["calc"]), 3),
@@ -219,9 +214,10 @@ def ratios(rows: list[dict]) -> list[dict]:
         if version != "after" or before is None:
             continue
         row = {"rows": n, "sheet kind": kind}
-        for key in ("all s", "lr typed s", "param typed s"):
-            if isinstance(after.get(key), float) and isinstance(before.get(key), float) and after[key] > 0:
-                row[f"{key.removesuffix(' s')} before/after"] = round(before[key] / after[key], 1)
+        for key in ("all s", "lr typed s", "param typed s", "peak MB"):
+            a, b = after.get(key), before.get(key)
+            known = isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > 0
+            row[f"{key.removesuffix(' s')} before/after"] = round(b / a, 1) if known else ""
         out.append(row)
     return out
 
@@ -255,7 +251,7 @@ def main() -> None:
         rows = [
             r for v, books in versions.items() for r in measure(books, v, inside, args.recalculate, Path(tmp))
         ]
-    rows.sort(key=lambda r: (r["rows"], list(KINDS).index(r["sheet kind"]), r["version"] != "before"))
+    rows.sort(key=lambda r: (r["rows"], KINDS.index(r["sheet kind"]), r["version"] != "before"))
     show(table(rows, title=f"LibreOffice recalculation ({recalc_version()})"))
     if args.before:
         show(table(ratios(rows), title=f"before ({args.before}) / after, same run"))
