@@ -882,6 +882,7 @@ def add_titanic_descent_sheet(
         trajectory,
         inputs=inputs,
         target=target,
+        data=(x, y),
         param_names=[*FEATURES[:-1], "Const"],
         name=name,
         title="descent: the linear model trained by the spreadsheet, step by step",
