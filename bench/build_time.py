@@ -1,33 +1,38 @@
-"""Issue 7, item 5: ``workbench build`` end to end, split into import, load, fit and write.
+"""Issue 18, goals 3 and 4: ``workbench build`` end to end, against a baseline, in one run.
 
-Two measurements in one run, each in fresh processes (so imports are cold for Python,
-warm for the disk cache), the fastest of ``--repeat``:
+Two tables:
 
-* ``workbench build --out TMP``: the command a user types, wall time from start to exit
-  (interpreter start-up included);
-* the same job in a child process that times ``import workbench.build`` and then follows
-  :func:`workbench.build.build_all`'s progress callback, so every stage gets its own
-  time: each fit, the Titanic workbook, the pictures, the submission, the regressions.
+* **before / after**: the same ``workbench build --out TMP`` command run by the baseline's
+  code (a ``git worktree`` of ``--baseline``, main's HEAD by default) and by this
+  checkout's, taking turns, ``--repeat`` times each. Per run: wall seconds, CPU seconds
+  (the command and every process it waited for: the picture workers), its own peak memory
+  (``VmHWM``), and the whole process tree's largest resident memory at one moment (sampled
+  every 20 ms). The medians are compared as after / before. The two builds' files are
+  compared byte for byte.
+* **stages** (this checkout): a child process times ``import workbench.build`` and follows
+  :func:`workbench.build.build_all`'s progress callback, so every stage gets its own time.
 
 Run from the repository root::
 
-    .venv/bin/python bench/build_time.py             # about a minute
-    .venv/bin/python bench/build_time.py --repeat 1
+    .venv/bin/python bench/build_time.py                       # about a minute
+    .venv/bin/python bench/build_time.py --baseline HEAD~3 --repeat 5
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, run_child, show, table
+from common import ROOT, run_child, run_measured, show, table
 
-WORKBENCH = Path(sys.executable).with_name("workbench")
+BUILD = "import sys; from workbench.cli import main; sys.exit(main(['build', '--out', sys.argv[1]]))"
 
 
 def child(out: str) -> dict[str, object]:
@@ -50,42 +55,83 @@ def child(out: str) -> dict[str, object]:
     return {"stages": stages, "seconds": result.seconds, "files": len(result.files)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def before_after(baseline: str, repeat: int, tmp: Path) -> tuple[str, str]:
+    """The before / after table and a line on whether the two builds wrote the same bytes."""
+    code = tmp / "baseline"
+    git("worktree", "add", "--detach", str(code), baseline)
+    try:
+        trees = {
+            f"before ({git('rev-parse', '--short', baseline)})": code,
+            f"after ({git('rev-parse', '--short', 'HEAD')})": ROOT,
+        }
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for i in range(repeat):
+            for name, tree in trees.items():
+                out = tmp / f"{name.split()[0]}{i}"
+                runs[name].append(
+                    run_measured([sys.executable, "-c", BUILD, str(out)], env={"PYTHONPATH": str(tree)})
+                )
+                print(f"  {name} run {i + 1}: {runs[name][-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        git("worktree", "remove", "--force", str(code))
+    first, last = tmp / "before0", tmp / "after0"
+    names = sorted(p.name for p in first.iterdir())
+    _, differ, missing = filecmp.cmpfiles(first, last, names, shallow=False)
+    same = f"Outputs: {len(names) - len(differ) - len(missing)} of {len(names)} files byte-identical" + (
+        f"; differ: {', '.join(differ + missing)}" if differ or missing else ""
     )
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each; the fastest counts")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.child)))
-        return
+    medians = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    before, after = medians.values()
+    rows = [
+        {"": name, **{k: round(v, 2) if k.endswith("_s") else round(v) for k, v in m.items()}}
+        for name, m in medians.items()
+    ]
+    rows.append({"": "after / before", **{k: f"{after[k] / before[k]:.2f}x" for k in before}})
+    head = f"workbench build, before / after (median of {repeat} runs each, taking turns)"
+    return table(rows, title=head), same
 
-    walls, runs = [], []
-    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        for i in range(args.repeat):
-            start = time.perf_counter()
-            subprocess.run(
-                [str(WORKBENCH), "build", "--out", f"{tmp}/cli{i}"], check=True, capture_output=True, cwd=ROOT
-            )
-            walls.append(time.perf_counter() - start)
-            runs.append(run_child([__file__, "--child", f"{tmp}/lib{i}"]))
-            print(f"  run {i + 1}: workbench build {walls[-1]:.1f} s", file=sys.stderr, flush=True)
 
+def stages(repeat: int, tmp: Path) -> str:
+    runs = [run_child([__file__, "--child", str(tmp / f"stages{i}")]) for i in range(repeat)]
     best = min(runs, key=lambda r: sum(r["stages"].values()))
     total = sum(best["stages"].values())
     rows = [
         {"stage": name, "s": round(s, 2), "share": f"{s / total:.0%}"} for name, s in best["stages"].items()
     ]
     rows.append({"stage": "total (in the process)", "s": round(total, 2), "share": "100%"})
-    rows.append({"stage": "`workbench build`, start to exit", "s": round(min(walls), 2), "share": ""})
-    show(table(rows, title="End to end: workbench build"))
     seconds = best["seconds"]
-    show(
+    note = (
         f"build_all's own split: load {seconds['load']:.2f} s, fit {seconds['fit']:.2f} s, write"
-        f" {seconds['write']:.2f} s; {best['files']} files. Fastest of {args.repeat} runs; the last row"
-        " adds the interpreter's start-up and the command line.\n"
+        f" {seconds['write']:.2f} s (the pictures drawn meanwhile by a worker; the last 'write pictures'"
+        f" is the wait for them); {best['files']} files; fastest of {repeat}."
     )
+    return table(rows, title="Stages of this checkout's build") + "\n" + note + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--baseline", default="main", help="git revision to compare with (default: main)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (medians compared)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        compared, same = before_after(args.baseline, args.repeat, Path(tmp))
+        show(compared)
+        show(
+            "wall_s, cpu_s: seconds (CPU: the command and its picture workers); main_mb: the command's own"
+            " peak (VmHWM); total_mb: the process tree's largest resident memory at one moment (sampled every"
+            f" 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). {same}.\n"
+        )
+        show(stages(min(args.repeat, 2), Path(tmp)))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,11 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +118,74 @@ def timer() -> Iterator[list[float]]:
         out.append(time.perf_counter() - start)
 
 
+def _status_kb(pid: int | str, field: str) -> int | None:
+    """A ``kB`` field (``VmHWM``, ``VmRSS``) of ``/proc/PID/status``; None once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux reports ru_maxrss in kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory so far, in MB: Linux's ``VmHWM``.
+
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries that over from the parent process
+    across fork and exec, so a fresh child started by a big parent reports the parent's peak.
+    """
+    return (_status_kb("self", "VmHWM") or 0) / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it, now."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with suppress(OSError):  # the process ended meanwhile
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def run_measured(
+    args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> dict[str, float]:
+    """Run a command, sampling its process tree every 20 ms; its wall and CPU seconds and memory.
+
+    ``cpu_s``: user + system time of the command and every process it waited for (its
+    workers). ``main_mb``: the command's own peak (``VmHWM``). ``total_mb``: the largest sum
+    of resident memory over the whole tree at one sample. ``sum_of_peaks_mb``: every
+    process's own peak, added (an upper bound, as if all peaked at once).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(args, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL)
+    peaks: dict[int, int] = {}
+    total = 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        now = 0
+        for p in _tree(process.pid):
+            rss, hwm = _status_kb(p, "VmRSS"), _status_kb(p, "VmHWM")
+            now += rss or 0
+            peaks[p] = max(peaks.get(p, 0), hwm or 0)
+        total = max(total, now)
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {process.returncode}")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "main_mb": peaks.get(process.pid, 0) / 1024,
+        "total_mb": total / 1024,
+        "sum_of_peaks_mb": sum(peaks.values()) / 1024,
+    }
 
 
 def run_child(
