@@ -3,12 +3,12 @@
 Two tables:
 
 * **before / after**: the same ``workbench build --out TMP`` command run by the baseline's
-  code (a ``git worktree`` of ``--baseline``, main's HEAD by default) and by this
-  checkout's, taking turns, ``--repeat`` times each. Per run: wall seconds, CPU seconds
-  (the command and every process it waited for: the picture workers), its own peak memory
-  (``VmHWM``), and the whole process tree's largest resident memory at one moment (sampled
-  every 20 ms). The medians are compared as after / before. The two builds' files are
-  compared byte for byte.
+  code (a ``git worktree`` of ``--baseline``; by default where this branch left main, so the
+  two differ by this branch's changes only) and by this checkout's, taking turns,
+  ``--repeat`` times each. Per run: wall seconds, CPU seconds (the command and every
+  process it waited for: the picture workers), its own peak memory (``VmHWM``), and the
+  whole process tree's largest resident memory at one moment
+  (sampled every 20 ms). Medians are compared as after / before; the files, byte for byte.
 * **stages** (this checkout): a child process times ``import workbench.build`` and follows
   :func:`workbench.build.build_all`'s progress callback, so every stage gets its own time.
 
@@ -72,9 +72,9 @@ def before_after(baseline: str, repeat: int, tmp: Path) -> tuple[str, str]:
         for i in range(repeat):
             for name, tree in trees.items():
                 out = tmp / f"{name.split()[0]}{i}"
-                runs[name].append(
-                    run_measured([sys.executable, "-c", BUILD, str(out)], env={"PYTHONPATH": str(tree)})
-                )
+                # cwd: not the repository, whose workbench/ would come first on the path
+                command = [sys.executable, "-c", BUILD, str(out)]
+                runs[name].append(run_measured(command, env={"PYTHONPATH": str(tree)}, cwd=tmp))
                 print(f"  {name} run {i + 1}: {runs[name][-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
     finally:
         git("worktree", "remove", "--force", str(code))
@@ -116,15 +116,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--baseline", default="main", help="git revision to compare with (default: main)")
+    parser.add_argument("--baseline", help="git revision to compare with (default: git merge-base HEAD main)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (medians compared)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child)))
         return
+    baseline = args.baseline or git("merge-base", "HEAD", "main")
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        compared, same = before_after(args.baseline, args.repeat, Path(tmp))
+        compared, same = before_after(baseline, args.repeat, Path(tmp))
         show(compared)
         show(
             "wall_s, cpu_s: seconds (CPU: the command and its picture workers); main_mb: the command's own"
