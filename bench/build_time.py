@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -124,13 +125,15 @@ def main() -> None:
         print(json.dumps(child(args.child)))
         return
     baseline = args.baseline or git("merge-base", "HEAD", "main")
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         compared, same = before_after(baseline, args.repeat, Path(tmp))
         show(compared)
         show(
             "wall_s, cpu_s: seconds (CPU: the command and its picture workers); main_mb: the command's own"
             " peak (VmHWM); total_mb: the process tree's largest resident memory at one moment (sampled every"
-            f" 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). {same}.\n"
+            f" 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). {same}. Load average"
+            f" (1 min) on the {os.cpu_count()} cores: {load:.1f} before, {os.getloadavg()[0]:.1f} after.\n"
         )
         show(stages(min(args.repeat, 2), Path(tmp)))
 
