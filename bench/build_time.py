@@ -130,7 +130,8 @@ def main() -> None:
         compared, same = before_after(baseline, args.repeat, Path(tmp))
         show(compared)
         show(
-            "wall_s, cpu_s: seconds (CPU: the command and its picture workers); main_mb: the command's own"
+            "wall_s, cpu_s: seconds (CPU: the command and its picture workers); main_cpu_s: the command's"
+            " own CPU, the critical path when a core is free for the worker; main_mb: the command's own"
             " peak (VmHWM); total_mb: the process tree's largest resident memory at one moment (sampled every"
             f" 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). {same}. Load average"
             f" (1 min) on the {os.cpu_count()} cores: {load:.1f} before, {os.getloadavg()[0]:.1f} after.\n"

@@ -150,24 +150,35 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def _cpu_s(pid: int) -> float | None:
+    """User + system seconds of a running process so far (``/proc/PID/stat``), None once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_measured(
     args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> dict[str, float]:
     """Run a command, sampling its process tree every 20 ms; its wall and CPU seconds and memory.
 
     ``cpu_s``: user + system time of the command and every process it waited for (its
-    workers). ``main_mb``: the command's own peak (``VmHWM``). ``total_mb``: the largest sum
-    of resident memory over the whole tree at one sample. ``sum_of_peaks_mb``: every
-    process's own peak, added (an upper bound, as if all peaked at once).
+    workers); ``main_cpu_s``: the command's own (at the last sample). ``main_mb``: the
+    command's own peak (``VmHWM``). ``total_mb``: the largest sum of resident memory over
+    the whole tree at one sample. ``sum_of_peaks_mb``: every process's own peak, added (an
+    upper bound, as if all peaked at once).
     """
     start = time.perf_counter()
     process = subprocess.Popen(args, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL)
     peaks: dict[int, int] = {}
-    total = 0
+    total, own = 0, 0.0
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
+        own = _cpu_s(process.pid) or own
         now = 0
         for p in _tree(process.pid):
             rss, hwm = _status_kb(p, "VmRSS"), _status_kb(p, "VmHWM")
@@ -182,6 +193,7 @@ def run_measured(
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
+        "main_cpu_s": own,
         "main_mb": peaks.get(process.pid, 0) / 1024,
         "total_mb": total / 1024,
         "sum_of_peaks_mb": sum(peaks.values()) / 1024,
