@@ -98,6 +98,6 @@ if TYPE_CHECKING:
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start
-    from .titanic.submission import Params, kaggle_submission, write_params, write_submission
     from .titanic.split import validation_split
+    from .titanic.submission import Params, kaggle_submission, write_params, write_submission
     from .titanic.train import Fit, compare, fit, more_units, start_params

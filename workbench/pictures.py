@@ -217,7 +217,7 @@ def overfitting_png(
     ax.plot(u, train_loss, "o-", color=CURVE, label="train (the rows fitted)")
     ax.plot(u, valid_loss, "s-", color=POINTS, label="valid (rows held out)")
     best = int(np.argmin(valid_loss))
-    ax.annotate("lowest valid loss", (u[best], valid_loss[best]), xytext=(0, 12),
+    ax.annotate("lowest valid loss", (u[best], valid_loss[best]), xytext=(0, -18),
                 textcoords="offset points", ha="center", fontsize=9)  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_xticks(u, [f"{v:g}" for v in u])

@@ -2,7 +2,8 @@
 
 After Solver ran in Excel, or someone typed their own parameters, a workbook's
 model sheets hold new parameters and (once the spreadsheet recalculated) new losses
-and accuracies: on the train rows, the valid rows (the sheet's ``Set`` column) and every row. :func:`check_workbook` reads each model sheet's parameters
+and accuracies: on the train rows, the valid rows (the sheet's ``Set`` column) and every row.
+:func:`check_workbook` reads each model sheet's parameters
 (:func:`~workbench.sheets.read_book.read_params`) and the passengers in the sheet itself,
 recomputes the three losses and accuracies in Python (:func:`~workbench.titanic.models.mse`,
 :func:`~workbench.titanic.models.accuracy`), and sets them beside the values stored in the
@@ -15,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,8 +105,8 @@ class CheckResult:
         ]
         if self.ok:
             end = (
-                f"every stored value agrees with Python within {TOLERANCE:g} (a sheet's first line: every row;"
-                " then its train and valid rows)"
+                f"every stored value agrees with Python within {TOLERANCE:g}"
+                " (a sheet's first line: every row; then its train and valid rows)"
             )
         elif not all(s.stored for s in self.sheets):
             end = (
@@ -149,28 +150,40 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
     for sheet, model in MODEL_SHEETS.items():
         table, is_valid, in_file = stored[sheet]
         in_lo = {} if recalculated is None else recalculated[sheet][2]
-        parts = {"train": table[~is_valid], "valid": table[is_valid], "all": table}
-
-        def part(rows_in: str, labels: tuple[str, str], sets: tuple[SheetCheck, ...] = ()) -> SheetCheck:
-            rows, squash = parts[rows_in], sheet == "sigmoid"
-            loss, acc = labels
-            return SheetCheck(
-                sheet=sheet,
-                model=model,
-                rows=len(rows),
-                loss=mse(model, params[sheet], rows, sigmoid=squash) if len(rows) else math.nan,
-                accuracy=accuracy(model, params[sheet], rows, sigmoid=squash) if len(rows) else math.nan,
-                file_loss=in_file.get(loss),
-                file_accuracy=in_file.get(acc),
-                libreoffice_loss=in_lo.get(loss),
-                libreoffice_accuracy=in_lo.get(acc),
-                rows_in=rows_in,
-                sets=sets,
+        train, valid, every = (
+            _checked(sheet, model, params[sheet], rows, rows_in, labels, in_file, in_lo)
+            for rows, rows_in, labels in zip(
+                (table[~is_valid], table[is_valid], table), ("train", "valid", "all"), RESULTS, strict=True
             )
-
-        train, valid, every = RESULTS
-        checks.append(part("all", every, (part("train", train), part("valid", valid))))
+        )
+        checks.append(replace(every, sets=(train, valid)))
     return CheckResult(path, tuple(checks), recalc)
+
+
+def _checked(
+    sheet: str,
+    model: str,
+    params: np.ndarray,
+    rows: pd.DataFrame,
+    rows_in: str,
+    labels: tuple[str, str],
+    in_file: dict[str, float | None],
+    in_lo: dict[str, float | None],
+) -> SheetCheck:
+    """Python's loss and accuracy on ``rows`` beside the values stored under ``labels``."""
+    squash, (loss, acc) = sheet == "sigmoid", labels
+    return SheetCheck(
+        sheet=sheet,
+        model=model,
+        rows=len(rows),
+        loss=mse(model, params, rows, sigmoid=squash) if len(rows) else math.nan,
+        accuracy=accuracy(model, params, rows, sigmoid=squash) if len(rows) else math.nan,
+        file_loss=in_file.get(loss),
+        file_accuracy=in_file.get(acc),
+        libreoffice_loss=in_lo.get(loss),
+        libreoffice_accuracy=in_lo.get(acc),
+        rows_in=rows_in,
+    )
 
 
 def _stored_values(path: Path) -> dict[str, tuple[pd.DataFrame, np.ndarray, dict[str, float | None]]]:
@@ -227,7 +240,7 @@ def _sheet_values(book: Book, sheet: str) -> tuple[pd.DataFrame, np.ndarray, dic
 
 
 def _raw_value(path: Path, sheet: str, name: str, col: int, row: int, v: object) -> object:
-    """A passenger's raw value: text for Sex and Embarked, train or valid for Set, a number for the rest."""
+    """A raw value: text for Sex and Embarked, train or valid for Set, a number for the rest."""
     text = name in ("Sex", "Embarked", "Set")
     if name == "Set" and isinstance(v, str) and v.lower() in ("train", "valid"):
         return v.lower()  # the sheet's AVERAGEIF matches "Train" too

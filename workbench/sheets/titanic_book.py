@@ -834,8 +834,8 @@ def _runs_chart(book: xlsxwriter.Workbook, first: int, last: int, columns: list[
     chart = _bars(book, {"type": "column"}, "Train and valid loss of each run", "run (model, method)")
     for name in ("train_loss", "valid_loss"):
         j = columns.index(name)
-        chart.add_series({"name": chart_text(name.split("_")[0]), "categories": ["summary", first, 0, last, 1],
-                          "values": ["summary", first, j, last, j]})  # fmt: skip
+        where = {"categories": ["summary", first, 0, last, 1], "values": ["summary", first, j, last, j]}
+        chart.add_series({"name": chart_text(name.split("_")[0]), **where})
     return chart
 
 
@@ -849,8 +849,8 @@ def _units_chart(book: xlsxwriter.Workbook, first: int, last: int, columns: list
     u = columns.index("units")
     for name in ("train_loss", "valid_loss"):
         j = columns.index(name)
-        chart.add_series({"name": chart_text(name.split("_")[0]), "categories": ["summary", first, u, last, u],
-                          "values": ["summary", first, j, last, j]})  # fmt: skip
+        where = {"categories": ["summary", first, u, last, u], "values": ["summary", first, j, last, j]}
+        chart.add_series({"name": chart_text(name.split("_")[0]), **where})
     return chart
 
 

@@ -617,10 +617,10 @@ def comparison(runs: Sequence[Run], fits: Sequence[Fit], valid: pd.DataFrame) ->
     rows = []
     for r, f in zip(runs, fits, strict=True):
         steps = f.iterations if f.method == "lbfgs" else f.epochs
-        on_valid = dict(sigmoid=f.sigmoid)
+        on_valid = (f.model, f.params, valid)
         rows.append({"model": r.model, "method": r.method, "starts": f.starts, "epochs": steps,
-                     "train_loss": f.loss, "valid_loss": mse(f.model, f.params, valid, **on_valid),
-                     "train_accuracy": f.accuracy, "valid_accuracy": accuracy(f.model, f.params, valid, **on_valid),
+                     "train_loss": f.loss, "valid_loss": mse(*on_valid, sigmoid=f.sigmoid),
+                     "train_accuracy": f.accuracy, "valid_accuracy": accuracy(*on_valid, sigmoid=f.sigmoid),
                      "vs_linear_floor": f.loss - floor})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -663,13 +663,16 @@ def more_units(
         begins = torch.from_numpy(uniform_start((starts, u, x.shape[1]), seed))
         fitted = [_lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
         w = min(fitted, key=lambda found: found[1][-1])[0]
+        row = {"units": u, "parameters": w.numel()}
         with torch.no_grad():
-            preds, valid_preds = relu_sum(w, x), relu_sum(w, xv)
-        rows.append({"units": u, "parameters": w.numel(),
-                     "train_loss": ((preds - y) ** 2).mean().item(), "valid_loss": ((valid_preds - yv) ** 2).mean().item(),
-                     "train_accuracy": ((preds > 0.5) == (y == 1)).double().mean().item(),
-                     "valid_accuracy": ((valid_preds > 0.5) == (yv == 1)).double().mean().item()})  # fmt: skip
-    return pd.DataFrame(rows)
+            for name, (xs, ys) in (("train", (x, y)), ("valid", (xv, yv))):
+                preds = relu_sum(w, xs)
+                row[f"{name}_loss"] = ((preds - ys) ** 2).mean().item()
+                row[f"{name}_accuracy"] = ((preds > 0.5) == (ys == 1)).double().mean().item()
+        rows.append(row)
+    return pd.DataFrame(rows)[
+        ["units", "parameters", "train_loss", "valid_loss", "train_accuracy", "valid_accuracy"]
+    ]
 
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
