@@ -43,7 +43,7 @@ def test_bfgs_on_finite_differences_finds_a_least_squares_optimum():
 def test_the_solver_model_is_read_from_the_sheets_hidden_names(book):
     for sheet, model in {"linear": "linear", "nnet": "nnet", "mmult": "mmult"}.items():
         found = solver_model(book.path, sheet)
-        r, c = book.labelled(sheet, "Total loss:")
+        r, c = book.labelled(sheet, "Train loss:")
         assert found.objective == (r - 1, c)  # the cell right of the label, 0-based
         (r0, c0), (r1, c1) = found.changing
         (s0, t0), (s1, t1) = found.start

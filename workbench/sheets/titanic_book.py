@@ -359,7 +359,7 @@ def _valid_rows(table: pd.DataFrame, valid: ArrayLike | None) -> np.ndarray:
     ids = pd.Index(np.asarray(valid).ravel())
     unknown = ~ids.isin(table.index)
     if unknown.any():
-        raise WorkbenchError(f"valid: PassengerId {ids[unknown][0]!r} is not a row of the feature table")
+        raise WorkbenchError(f"valid: PassengerId {ids[unknown][0]} is not a row of the feature table")
     mask = table.index.isin(ids)
     if mask.all() or not mask.any():
         raise WorkbenchError(
