@@ -13,9 +13,10 @@ import workbench as wb
 
 
 def fastai_split(n: int, valid_pct: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
-    """fastai's RandomSplitter, from its source: torch.manual_seed(seed), randperm, the first cut are valid."""
-    torch.manual_seed(seed)
-    perm = torch.randperm(n).numpy()
+    """fastai's RandomSplitter, from its source: torch.manual_seed(seed), randperm, the first cut valid."""
+    with torch.random.fork_rng():  # leaves the global generator as it was
+        torch.manual_seed(seed)
+        perm = torch.randperm(n).numpy()
     cut = int(valid_pct * n)
     return np.sort(perm[cut:]), np.sort(perm[:cut])
 
