@@ -103,8 +103,9 @@ examples:
 _CHECK_HELP = """\
 Read the parameters on each model sheet of a workbook written by `workbench build`
 (for example after you ran Solver in Excel, or typed your own numbers), recompute each
-sheet's total loss and accuracy in Python on that sheet's passengers, and print them
-beside the values stored in the file. Exit status 1 when they differ by more than 1e-9
+sheet's loss and accuracy in Python on that sheet's passengers (every row, then the
+train and the valid rows of its Set column), and print them beside the values stored
+in the file. Exit status 1 when they differ by more than 1e-9
 (the file was not recalculated after an edit, or something is wrong), 0 when they agree.
 With --recalc, LibreOffice also recomputes every formula of the file and its values are
 compared too."""
@@ -550,7 +551,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _SOLVE_HELP = """\
-The lesson's Solver step without Excel: minimise a sheet's total loss by changing its
+The lesson's Solver step without Excel: minimise a sheet's train loss by changing its
 yellow parameters (the sheet's Solver model), in LibreOffice, then save the workbook in
 place. BFGS steps on finite differences minimise from the sheet's values (Excel's GRG
 Nonlinear works that way), then LibreOffice's nonlinear solver (SwarmSolver,
