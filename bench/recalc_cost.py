@@ -1,24 +1,32 @@
-"""Issue 7, item 4: how long LibreOffice takes to recalculate each kind of sheet.
+"""Issues 7 and 18: how long LibreOffice takes to recalculate each kind of sheet.
 
 Each sheet kind is written alone into its own workbook (plus, for ``descent``, the
 sheet of values its formulas read), for the lesson's 712 rows and for synthetic
 Titanic-like tables (:func:`common.synthetic_passengers`); ``titanic.xlsx`` is the
 whole workbook as ``workbench build`` writes it (every model sheet, the ``descent``
-sheet reading the ``linear`` sheet's cells, the summary). Two figures per workbook:
+sheet reading the ``linear`` sheet's cells, the summary). Timed inside one running
+LibreOffice (bench/lo_calc.py, through its ``uno`` Python module):
 
-* ``recalc s``: LibreOffice's own full recalculation, ``calculateAll()`` timed inside
-  one running LibreOffice (bench/lo_calc.py, through its ``uno`` Python module):
-  what a user waits for when a change (a parameter, ``lr``) makes every formula
-  recompute. The fastest of ``--repeat``; ``load s`` is opening the file.
-* ``recalculate() s``: :func:`workbench.sheets.recalc.recalculate`, the project's path (a
-  fresh headless LibreOffice: start, load with a full recalculation, save a copy), as
-  the tests and ``workbench check`` pay it. Wall time, once.
+* ``all s``: ``calculateAll()``, every formula recomputed. The fastest of ``--repeat``;
+  ``load s`` is opening the file.
+* ``lr typed s``, ``param typed s``: what a user waits for after typing: the descent
+  sheet's learning rate, or the first parameter of a model sheet (of ``linear`` in
+  ``titanic.xlsx``), is set and ``calculate()`` recomputes the formulas that depend on
+  it (the slowest of ``--repeat``; each typing changes the value).
+* ``peak MB``: LibreOffice's peak resident memory while the workbook was open.
+* ``recalculate() s`` (with ``--recalculate``): :func:`workbench.sheets.recalc.recalculate`,
+  the project's path (a fresh headless LibreOffice: start, load with a full
+  recalculation, save a copy), as the tests and ``workbench check`` pay it. Wall time, once.
 
-Run from the repository root (needs LibreOffice and, for ``recalc s``, the system
-Python's ``uno`` module: Debian's python3-uno)::
+``--before REF`` also writes every workbook with the package as it was at the git
+commit REF (``git archive``, imported through PYTHONPATH) and times both in the same
+LibreOffice, one after the other, with the ratios.
+
+Run from the repository root (needs LibreOffice and the system Python's ``uno`` module:
+Debian's python3-uno)::
 
     .venv/bin/python bench/recalc_cost.py                  # 712 and 10,000 rows (a few minutes)
-    .venv/bin/python bench/recalc_cost.py --sizes 712 --repeat 1
+    .venv/bin/python bench/recalc_cost.py --sizes 712 --kinds descent,titanic.xlsx --before main
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from common import book_fits, show, synthetic_passengers, table
+from common import ROOT, book_fits, run_child, show, synthetic_passengers, table
 
 import workbench as wb
 from workbench.sheets import recalc
@@ -47,14 +55,7 @@ from workbench.sheets.titanic_book import (
 from workbench.sheets.xlsx import new_workbook
 
 SIZES = (712, 10_000)
-KINDS = {
-    "linear": "one SUMPRODUCT per row",
-    "nnet": "two SUMPRODUCTs, two ReLUs per row",
-    "mmult": "one MMULT array over every row",
-    "sigmoid": "SUMPRODUCT, then 1/(1+EXP(-z)) per row",
-    "descent": "100 steps, each MMULTs over every row",
-    "titanic.xlsx": "all of the above, descent on linear's cells",
-}
+KINDS = ("linear", "nnet", "mmult", "sigmoid", "descent", "titanic.xlsx")
 # LibreOffice's "never recalculate on load" (1) instead of recalc.py's "always" (0): lo_calc
 # times loading and recalculating separately.
 _LOAD_ONLY = recalc._PROFILE.replace("<value>0</value>", "<value>1</value>")
@@ -89,17 +90,51 @@ def formulas(path: Path) -> int:
         )
 
 
-def inside_libreoffice(paths: list[Path], repeat: int) -> dict[str, dict] | None:
-    """bench/lo_calc.py's load and calculateAll() seconds per workbook; None without ``uno``."""
+def typed_cells(kind: str, path: Path) -> list[dict]:
+    """The cells lo_calc.py types into: the descent's lr, a model sheet's first parameter."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    typed = []
+    if "descent" in book.sheetnames:
+        ws = book["descent"]
+        lr = next(c for row in ws.iter_rows() for c in row if c.value == "lr:").offset(column=1)
+        last = max(r for r in range(1, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int))
+        header = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "step")
+        loss = next(c.column_letter for c in ws[header] if c.value == "loss (MSE)")
+        values = [lr.value / 2, lr.value]
+        typed.append(
+            dict(label="lr", sheet="descent", cell=lr.coordinate, values=values, watch=f"{loss}{last}")
+        )
+    model = "linear" if kind == "titanic.xlsx" else kind
+    if model in book.sheetnames and "solver_adj" in book[model].defined_names:
+        names = book[model].defined_names
+        first = names["solver_adj"].attr_text.split("!")[1].split(":")[0].replace("$", "")
+        objective = names["solver_opt"].attr_text.split("!")[1].replace("$", "")
+        v = book[model][first].value
+        typed.append(dict(label="param", sheet=model, cell=first, values=[v + 0.01, v], watch=objective))
+    return typed
+
+
+def inside_libreoffice(jobs: list[dict], repeat: int) -> dict[str, dict] | None:
+    """bench/lo_calc.py's seconds and memory per workbook; None without ``uno``."""
     if subprocess.run([_UNO_PYTHON, "-c", "import uno"], capture_output=True).returncode != 0:
-        print(f"  no uno module for {_UNO_PYTHON}: recalc s left out", file=sys.stderr)
+        print(f"  no uno module for {_UNO_PYTHON}: LibreOffice's own timings left out", file=sys.stderr)
         return None
     with tempfile.TemporaryDirectory(prefix="bench-lo-profile-") as profile:
         (Path(profile) / "user").mkdir()
         (Path(profile) / "user" / "registrymodifications.xcu").write_text(_LOAD_ONLY)
+        jobs_file = Path(profile) / "jobs.json"
+        jobs_file.write_text(json.dumps(jobs))
         done = subprocess.run(
-            [_UNO_PYTHON, str(Path(__file__).with_name("lo_calc.py")), profile, "--repeat", str(repeat)]
-            + [str(p) for p in paths],
+            [
+                _UNO_PYTHON,
+                str(Path(__file__).with_name("lo_calc.py")),
+                profile,
+                str(jobs_file),
+                "--repeat",
+                str(repeat),
+            ],
             capture_output=True,
             text=True,
             timeout=7200,
@@ -115,44 +150,117 @@ def recalculate_seconds(path: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def write_all(folder: Path, sizes: list[int], kinds: list[str]) -> list[tuple[int, str, Path]]:
+    """Every (size, kind) workbook written into ``folder`` by the package this process imports."""
+    books = []
+    for size in sizes:
+        passengers = wb.load_titanic() if size == 712 else synthetic_passengers(size)
+        lesson = wb.lesson_table(passengers)
+        for kind in kinds:
+            path = folder / f"{kind.removesuffix('.xlsx')}_{size}.xlsx"
+            write(kind, path, passengers, lesson)
+            books.append((len(lesson), kind, path))
+    return books
+
+
+def write_before(ref: str, folder: Path, sizes: list[int], kinds: list[str]) -> list[tuple[int, str, Path]]:
+    """The same workbooks written by the package as it was at git commit ``ref``."""
+    package = folder / "package"
+    package.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref, "workbench"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(package)], input=archive.stdout, check=True)
+    args = [
+        __file__,
+        "--write-to",
+        str(folder),
+        "--sizes",
+        ",".join(map(str, sizes)),
+        "--kinds",
+        ",".join(kinds),
+    ]
+    got = run_child(args, env={"PYTHONPATH": str(package)})
+    assert Path(got["package"]).is_relative_to(package), f"imported {got['package']}, not {ref}'s"
+    return [(n, kind, Path(p)) for n, kind, p in got["books"]]
+
+
+def measure(books, version: str, inside, recalculate: bool, tmp: Path) -> list[dict]:
+    rows = []
+    for n_rows, kind, path in books:
+        row = {"rows": n_rows, "sheet kind": kind, "version": version, "formulas": formulas(path)}
+        if inside is not None:
+            got = inside[str(path)]
+            typed = {label: max(t["calc"]) for label, t in got["typed"].items()}
+            for label, t in got["typed"].items():  # each typing changed what the formulas show
+                assert len(set(t["watch"])) > 1, f"{path.name}: typing {label} changed nothing: {t['watch']}"
+            row |= {
+                "load s": round(got["load"], 2),
+                "all s": round(min(got["calc"]), 3),
+                "lr typed s": round(typed["lr"], 3) if "lr" in typed else "",
+                "param typed s": round(typed["param"], 4) if "param" in typed else "",
+                "peak MB": round(got["peak MB"]) if got["peak MB"] else "",
+            }
+        if recalculate:
+            row["recalculate() s"] = round(recalculate_seconds(path, tmp / "out"), 2)
+        rows.append(row)
+    return rows
+
+
+def ratios(rows: list[dict]) -> list[dict]:
+    """before / after of each timing, per (rows, sheet kind)."""
+    out = []
+    by = {(r["rows"], r["sheet kind"], r["version"]): r for r in rows}
+    for (n, kind, version), after in by.items():
+        before = by.get((n, kind, "before"))
+        if version != "after" or before is None:
+            continue
+        row = {"rows": n, "sheet kind": kind}
+        for key in ("all s", "lr typed s", "param typed s", "peak MB"):
+            a, b = after.get(key), before.get(key)
+            known = isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > 0
+            row[f"{key.removesuffix(' s')} before/after"] = round(b / a, 1) if known else ""
+        out.append(row)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="lesson rows, comma-separated")
     parser.add_argument("--kinds", default=",".join(KINDS), help="sheet kinds, comma-separated")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each")
+    parser.add_argument("--before", metavar="REF", help="also time the workbooks git commit REF writes")
+    parser.add_argument("--recalculate", action="store_true", help="also time recalc.recalculate()")
+    parser.add_argument("--write-to", help=argparse.SUPPRESS)  # write_before's child: write and exit
     args = parser.parse_args()
+    sizes, kinds = [int(s) for s in args.sizes.split(",")], args.kinds.split(",")
+    if args.write_to:
+        books = write_all(Path(args.write_to), sizes, kinds)
+        print(json.dumps({"package": wb.__file__, "books": [(n, k, str(p)) for n, k, p in books]}))
+        return
 
-    books = []
     with tempfile.TemporaryDirectory(prefix="bench-recalc-") as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            passengers = wb.load_titanic() if size == 712 else synthetic_passengers(size)
-            lesson = wb.lesson_table(passengers)
-            for kind in args.kinds.split(","):
-                path = Path(tmp) / f"{kind.removesuffix('.xlsx')}_{size}.xlsx"
-                write(kind, path, passengers, lesson)
-                books.append((len(lesson), kind, path))
-        inside = inside_libreoffice([path for *_, path in books], args.repeat)
-        rows_out = []
-        for n_rows, kind, path in books:
-            wall = recalculate_seconds(path, Path(tmp) / "out")
-            n = formulas(path)
-            row = {"rows": n_rows, "sheet kind": kind, "what": KINDS[kind], "formulas": n}
-            if inside is not None:
-                got = inside[str(path)]
-                row |= {
-                    "load s": round(got["load"], 2),
-                    "recalc s": round(min(got["calc"]), 3),
-                    "us/formula": round(min(got["calc"]) / n * 1e6, 1),
-                }
-            rows_out.append(row | {"recalculate() s": round(wall, 2)})
-            print(f"  {n_rows:>7,} {kind:13} recalculate() {wall:6.2f} s", file=sys.stderr, flush=True)
-    show(table(rows_out, title=f"LibreOffice recalculation ({recalc_version()})"))
+        (Path(tmp) / "after").mkdir()
+        versions = {"after": write_all(Path(tmp) / "after", sizes, kinds)}
+        if args.before:
+            versions = {"before": write_before(args.before, Path(tmp) / "before", sizes, kinds), **versions}
+        # before and after of each workbook one after the other, so both meet the same load
+        pairs = sorted((b for v in versions.values() for b in v), key=lambda b: (b[0], kinds.index(b[1])))
+        jobs = [{"path": str(path), "typed": typed_cells(kind, path)} for _, kind, path in pairs]
+        inside = inside_libreoffice(jobs, args.repeat)
+        rows = [
+            r for v, books in versions.items() for r in measure(books, v, inside, args.recalculate, Path(tmp))
+        ]
+    rows.sort(key=lambda r: (r["rows"], KINDS.index(r["sheet kind"]), r["version"] != "before"))
+    show(table(rows, title=f"LibreOffice recalculation ({recalc_version()})"))
+    if args.before:
+        show(table(ratios(rows), title=f"before ({args.before}) / after, same run"))
     show(
-        "recalc s: LibreOffice's calculateAll() on the open workbook (every formula recomputed), fastest"
-        f" of {args.repeat}; load s: opening it; us/formula: recalc s per formula cell (an MMULT array"
-        " formula counts once); recalculate() s: workbench.sheets.recalc.recalculate, a fresh headless"
+        "all s: LibreOffice's calculateAll() on the open workbook (every formula recomputed), fastest"
+        f" of {args.repeat}; lr typed s / param typed s: after setting the descent's lr, or a model"
+        " sheet's first parameter, calculate() (only what depends on it), slowest of"
+        f" {args.repeat}; load s: opening it; peak MB: LibreOffice's peak resident memory with the"
+        " workbook open; recalculate() s: workbench.sheets.recalc.recalculate, a fresh headless"
         " LibreOffice that loads, recalculates and saves (start-up included).\n"
     )
 

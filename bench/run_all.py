@@ -29,6 +29,9 @@ SCRIPTS = [
     ("3. Workbook scale", "workbook_scale.py", [], ["--sizes", "712,10000"]),
     ("4. Recalculation cost", "recalc_cost.py", [], ["--sizes", "712", "--repeat", "1"]),
     ("5. End to end", "build_time.py", [], ["--repeat", "1"]),
+    ("6. Preparing any CSV", "tabular_prepare.py", [], []),
+    ("7. The net's default search", "net_search.py", [], ["--quick"]),
+    ("8. The net's minimum: the evidence", "net_minimum.py", [], ["--starts", "1024"]),
 ]
 
 

@@ -242,9 +242,11 @@ def test_the_summary_lists_every_run(built):
     ws = openpyxl.load_workbook(built.out / "titanic.xlsx")["summary"]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     top = next(i for i, r in enumerate(rows) if r[:3] == ["model", "method", "starts"])
-    runs = [r[:2] for r in rows[top + 1 : top + 8]]
+    count = len(wb.titanic.train.RUNS)
+    runs = [r[:2] for r in rows[top + 1 : top + 1 + count]]
+    assert runs == [[run.model, run.method] for run in wb.titanic.train.RUNS]
     assert runs[0] == ["linear", "lstsq"] and runs[-1] == ["sigmoid", "lbfgs"]
-    assert rows[top + 8][0] is None
+    assert rows[top + 1 + count][0] is None
 
 
 @pytest.mark.slow

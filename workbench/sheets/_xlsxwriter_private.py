@@ -11,7 +11,7 @@ Two things XlsxWriter's public API cannot do:
   ``_write_single_row``, and reads the module's ``re_dynamic_function``,
   ``CellNumberTuple`` and ``CellFormulaTuple``.
 
-``tests/test_xlsx.py`` checks that every name used here still exists with the signature this
+``tests/sheets/test_xlsx.py`` checks that every name used here still exists with the signature this
 module was written against (a new XlsxWriter that moves them fails that test, not a user's
 build) and that both paths write the same bytes as stock XlsxWriter.
 """
@@ -62,7 +62,7 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
 
     Everything else (array formulas, a dynamic-array function, future functions,
     strings, cells without a format, formulas whose value is not a plain number)
-    takes XlsxWriter's own code. tests/test_xlsx.py checks both paths store the same
+    takes XlsxWriter's own code. tests/sheets/test_xlsx.py checks both paths store the same
     formulas and write the same bytes as stock XlsxWriter.
     """
 

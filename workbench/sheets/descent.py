@@ -10,22 +10,33 @@ no macro. Type a new learning rate and Excel, LibreOffice or Google Sheets redoe
 the whole descent; type a big one and the loss column explodes.
 
 The formulas read a design matrix ``X`` (n x p, adjacent columns on a data sheet)
-and the targets ``Y`` (n x 1). For a model linear in its parameters ``w``::
+and the targets ``Y`` (n x 1). For a model linear in its parameters ``w`` the rows
+never need revisiting: the MSE and its gradient multiply out into sums of the data
+that do not change while descending, computed once in a block beside the steps::
 
-    predictions   MMULT(X, TRANSPOSE(w))                 (n x 1)
-    loss          SUMXMY2(predictions, Y) / n            mean squared error
-    gradient j    2 * SUMPRODUCT(predictions - Y, X_j) / n
+    X^T X         MMULT(TRANSPOSE(X), X)    (p x p: each input column times each, summed)
+    X^T y         MMULT(TRANSPOSE(Y), X)    (1 x p: each input column times the target, summed)
+    y^T y         SUMSQ(Y)
+    gradient      2 * (MMULT(w, X^T X) - X^T y) / n          = 2/n X^T (X w - y)
+    loss          (SUMPRODUCT(MMULT(w, X^T X), w) - 2 * SUMPRODUCT(w, X^T y) + y^T y) / n
+                                                             = mean of (X w - y)^2
 
-and for a sum of ReLUs (unit k with its own row of weights ``w_k``)::
+so a step costs p x p multiplications, not n x p, and typing a learning rate
+recomputes the whole descent at once, whatever n. A check cell computes the last
+step's loss the long way, from every row's prediction, beside the sums.
+
+For a sum of ReLUs (unit k with its own row of weights ``w_k``) which rows count
+changes with ``w``, so each step reads the rows::
 
     z_k           MMULT(X, TRANSPOSE(w_k))
     predictions   IF(z_1<0,0,z_1) + IF(z_2<0,0,z_2) + ...
-    gradient k,j  2 * SUMPRODUCT((predictions - Y) * (z_k>0), X_j) / n
+    gradient k    2 * MMULT(TRANSPOSE((predictions - Y) * (z_k>0)), X) / n
 
-Each is written as a single-cell array formula, so Excel evaluates the nested
-MMULT and TRANSPOSE element by element as LibreOffice and Google Sheets do. Every
-cell caches the value torch computed (:func:`workbench.regression.fits.descend`), and
-a forced LibreOffice recalculation reproduces it to 1e-9.
+one array formula per unit filling its gradient cells (the errors computed once a
+step). Each is written as an array formula, so Excel evaluates the nested MMULT and
+TRANSPOSE element by element as LibreOffice and Google Sheets do. Every cell caches
+the value Python computed (:func:`workbench.regression.fits.descend`, and numpy for
+the sums), and a forced LibreOffice recalculation reproduces it to 1e-9.
 
 The writer knows nothing of Titanic: :func:`workbench.sheets.titanic_book.add_titanic_descent_sheet`
 gives it the lesson's ``linear`` model (10 parameters, 712 rows), and the regression
@@ -37,8 +48,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
+import numpy as np
 import xlsxwriter
+from numpy.typing import ArrayLike
 from xlsxwriter.format import Format
 from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
@@ -110,6 +124,7 @@ def write_descent_sheet(
     *,
     inputs: str | Block,
     target: str | Block,
+    data: tuple[ArrayLike, ArrayLike],
     param_names: Sequence[str],
     name: str = "descent",
     title: str | None = None,
@@ -126,6 +141,8 @@ def write_descent_sheet(
             first row of parameters is the start.
         inputs: the n x p design matrix on another sheet, e.g. ``"data!$B$2:$C$101"``.
         target: the n targets, one column, e.g. ``"data!$A$2:$A$101"``.
+        data: the numbers in those ranges, ``(X, y)``: the cached values of the sums
+            of the data a linear model's steps read.
         param_names: a heading per parameter, flattened row by row (p, or K * p
             for K ReLUs).
         title, notes: the sheet's title and lines of explanation under it.
@@ -138,7 +155,8 @@ def write_descent_sheet(
     x, y = _block(inputs), _block(target)
     lines = [
         "Each row's parameters are the row above's minus lr times the row above's gradient;"
-        " each row computes its own loss (MSE) and gradient from the data with formulas.",
+        " each row computes its own loss (MSE) and gradient with formulas, "
+        + ("from sums of the data (right)." if trajectory.kind == "linear" else "from the data."),
         "Type another learning rate into the yellow cell: the whole sheet descends again."
         " Too big a rate and the loss column explodes.",
         *notes,
@@ -151,14 +169,20 @@ def write_descent_sheet(
         ws.write_string(1 + i, 0, line, st.note)
     _lr_rows(ws, st, fmt, lay, trajectory.lr, y, stable_lr)
     _headings(ws, st, lay, param_names)
+    sums, chart_row = None, lay.header_row
+    if trajectory.kind == "linear":
+        sums = _sums_block(ws, st, fmt, lay, (x, y), data, param_names)
+        chart_row = lay.header_row + lay.width + 7
+        _long_way(ws, st, fmt, lay, (x, y), trajectory.losses[-1])
     for t in range(lay.steps):
-        _step_row(ws, st, fmt, lay, trajectory, t, x, y)
+        _step_row(ws, st, fmt, lay, trajectory, t, (x, y), sums)
     ws.set_column(0, 0, 16)
-    ws.set_column(1, lay.grad_col + lay.width - 1, 11)
+    ws.set_column(1, lay.sums_col + lay.width, 11)
+    ws.set_column(lay.sums_col, lay.sums_col, 16)
     ws.freeze_panes(lay.first_step, 1)
     set_up_page(ws, header_row=lay.header_row)
     if chart:
-        _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, lay.grad_col + lay.width + 1)
+        _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, (chart_row, lay.sums_col))
     q = quote_sheetname(name)
     return DescentSheet(
         lr=f"{q}!{lay.lr_cell}",
@@ -228,6 +252,10 @@ class _Layout:
         return 2 + self.width
 
     @property
+    def sums_col(self) -> int:
+        return self.grad_col + self.width + 1
+
+    @property
     def lr_cell(self) -> str:
         return _abs(self.lr_row, 1)
 
@@ -274,8 +302,80 @@ def _headings(ws: Worksheet, st: Styles, lay: _Layout, param_names: Sequence[str
     ws.write_string(lay.header_row, lay.loss_col, "loss (MSE)", st.header)
 
 
+@dataclass(frozen=True)
+class _Sums:
+    """Where the sums of the data a linear model's steps read are (absolute references)."""
+
+    xtx: str
+    xty: str
+    yty: str
+
+
+def _sums_block(
+    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, xy: tuple[Block, Block], data, names
+) -> _Sums:
+    """X^T X, X^T y and y^T y, right of the steps: formulas on the data, numpy's values cached."""
+    (x, y), (xs, ys) = xy, (np.asarray(a, dtype=float) for a in data)
+    if xs.shape != (x.rows, x.cols) or ys.shape != (y.rows,):
+        raise WorkbenchError(f"data of shapes {xs.shape} and {ys.shape} for the ranges {x} and {y}")
+    p, c, h = lay.width, lay.sums_col, lay.header_row
+    xtx, xty = xs.T @ xs, ys @ xs
+    ws.write_string(h, c, "X^T X", st.header)
+    for j, head in enumerate(names):
+        ws.write_string(h, c + 1 + j, head, st.header)
+        ws.write_string(h + 1 + j, c, head, st.label)
+    ws.write_array_formula(
+        h + 1, c + 1, h + p, c + p, f"{{=MMULT(TRANSPOSE({x}),{x})}}", fmt.general, xtx[0, 0]
+    )
+    for i, j in product(range(p), range(p)):
+        if (i, j) != (0, 0):  # the array's other cells: its values, as Excel stores them
+            ws.write_number(h + 1 + i, c + 1 + j, xtx[i, j], fmt.general)
+    r = h + p + 1
+    ws.write_string(r, c, "X^T y", st.label)
+    ws.write_array_formula(r, c + 1, r, c + p, f"{{=MMULT(TRANSPOSE({y}),{x})}}", fmt.general, xty[0])
+    for j in range(1, p):
+        ws.write_number(r, c + 1 + j, xty[j], fmt.general)
+    ws.write_string(r + 1, c, "y^T y", st.label)
+    ws.write_formula(r + 1, c + 1, f"=SUMSQ({y})", fmt.general, float(ys @ ys))
+    ws.write_string(
+        r + 2,
+        c,
+        "X^T X: each input column times each, summed over the rows; X^T y: each input column times"
+        " the target, summed; y^T y: the targets squared, summed.",
+        st.note,
+    )
+    ws.write_string(
+        r + 3,
+        c,
+        "gradient = 2/n (w X^T X - X^T y) = 2/n X^T (X w - y): predictions for every row, minus the"
+        " targets, times each input column, averaged, doubled; loss = (w X^T X w - 2 w X^T y + y^T y)/n.",
+        st.note,
+    )
+    return _Sums(
+        xtx=f"{_abs(h + 1, c + 1)}:{_abs(h + p, c + p)}",
+        xty=f"{_abs(r, c + 1)}:{_abs(r, c + p)}",
+        yty=_abs(r + 1, c + 1),
+    )
+
+
+def _long_way(ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, xy: tuple[Block, Block], loss: float):
+    """Under the sums: the last step's loss from every row's prediction, the lesson's way."""
+    (x, y), r, c = xy, lay.header_row + lay.width + 5, lay.sums_col
+    w = f"{_abs(lay.last, 1)}:{_abs(lay.last, lay.width)}"
+    pred = numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({w})")
+    ws.write_array_formula(r, c, r, c, f"{{=SUMXMY2({pred},{y})/{lay.n_cell}}}", fmt.general, loss)
+    ws.write_string(r, c + 1, "the last step's loss from every row's prediction, the lesson's way", st.note)
+
+
 def _step_row(
-    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, trajectory: Trajectory, t: int, x: Block, y: Block
+    ws: Worksheet,
+    st: Styles,
+    fmt: _Formats,
+    lay: _Layout,
+    trajectory: Trajectory,
+    t: int,
+    xy: tuple[Block, Block],
+    sums: _Sums | None,
 ) -> None:
     """Step t: its parameters (the start, or a step from the row above), its loss and gradient."""
     params = trajectory.params.reshape(lay.steps, -1)
@@ -289,18 +389,29 @@ def _step_row(
             above, grad_above = xl_rowcol_to_cell(r - 1, 1 + j), xl_rowcol_to_cell(r - 1, lay.grad_col + j)
             ws.write_formula(r, 1 + j, f"={above}-{lay.lr_cell}*{grad_above}", fmt.general, params[t, j])
     cells = [xl_rowcol_to_cell(r, 1 + j) for j in range(lay.width)]
+    if sums is not None:
+        w = f"{cells[0]}:{cells[-1]}"
+        wxtx = f"MMULT({w},{sums.xtx})"
+        loss = f"{{=(SUMPRODUCT({wxtx},{w})-2*SUMPRODUCT({w},{sums.xty})+{sums.yty})/{lay.n_cell}}}"
+        gradients = [f"2*({wxtx}-{sums.xty})"]
+    else:
+        loss, gradients = _relu_formulas(lay, cells, *xy)
+    ws.write_array_formula(r, lay.loss_col, r, lay.loss_col, loss, fmt.general, trajectory.losses[t])
+    for k, gradient in enumerate(gradients):
+        c, g = lay.grad_col + k * lay.per_unit, grads[t, k * lay.per_unit : (k + 1) * lay.per_unit]
+        formula = f"{{={gradient}/{lay.n_cell}}}"
+        ws.write_array_formula(r, c, r, c + lay.per_unit - 1, formula, fmt.general, g[0])
+        for j in range(1, lay.per_unit):  # the array's other cells: its values, as Excel stores them
+            ws.write_number(r, c + j, g[j], fmt.general)
+
+
+def _relu_formulas(lay: _Layout, cells: list[str], x: Block, y: Block) -> tuple[str, list[str]]:
+    """A sum of ReLUs: the loss, and each unit's gradient times n, from every row (one array per unit)."""
     k_rows = [f"{cells[k * lay.per_unit]}:{cells[(k + 1) * lay.per_unit - 1]}" for k in range(lay.units)]
     z = [numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({u})") for u in k_rows]
-    linear = trajectory.kind == "linear"
-    pred = z[0] if linear else "(" + "+".join(numerics.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
+    pred = "(" + "+".join(numerics.RELU_EXCEL[1:].format(lin=zk) for zk in z) + ")"
     loss = f"{{=SUMXMY2({pred},{y})/{lay.n_cell}}}"
-    ws.write_array_formula(r, lay.loss_col, r, lay.loss_col, loss, fmt.general, trajectory.losses[t])
-    for k in range(lay.units):
-        error = f"{pred}-{y}" if linear else f"({pred}-{y})*({z[k]}>0)"
-        for j in range(lay.per_unit):
-            c = lay.grad_col + k * lay.per_unit + j
-            formula = f"{{=2*SUMPRODUCT({error},{x.column(j)})/{lay.n_cell}}}"
-            ws.write_array_formula(r, c, r, c, formula, fmt.general, grads[t, k * lay.per_unit + j])
+    return loss, [f"2*MMULT(TRANSPOSE(({pred}-{y})*({zk}>0)),{x})" for zk in z]
 
 
 def _abs(row: int, col: int) -> str:
@@ -312,7 +423,12 @@ def _block(ref: str | Block) -> Block:
 
 
 def _loss_chart(
-    book: xlsxwriter.Workbook, ws: Worksheet, name: str, rows: tuple[int, int], loss_col: int, col: int
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    name: str,
+    rows: tuple[int, int],
+    loss_col: int,
+    at: tuple[int, int],
 ) -> None:
     header_row, last = rows
     first_step = header_row + 1
@@ -332,7 +448,7 @@ def _loss_chart(
     chart.set_y_axis({"name": "MSE (log scale)", "log_base": 10})
     chart.set_legend({"none": True})
     chart.set_size({"width": 620, "height": 360})
-    ws.insert_chart(header_row, col, chart)
+    ws.insert_chart(*at, chart)
 
 
 # --- the Titanic linear model -----------------------------------------------------------------

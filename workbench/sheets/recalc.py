@@ -69,6 +69,28 @@ def convert_all(
             "LibreOffice is not installed (no 'soffice' on PATH); on Debian or Ubuntu:"
             " apt-get install -y libreoffice-calc"
         )
+    paths, out_dir = _checked(srcs, out_dir)
+    if not paths:
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outs = [out_dir / f"{src.stem}.{to.split(':')[0]}" for src in paths]
+    for out in outs:  # LibreOffice exits 0 even when it fails: only a fresh file is proof
+        out.unlink(missing_ok=True)
+    done = _run_soffice(soffice, paths, out_dir, to, timeout)
+    for src, out in zip(paths, outs, strict=True):
+        if done.returncode != 0 or not out.is_file():
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise WorkbenchError(
+                f"LibreOffice could not convert {src.name} (exit {done.returncode}): "
+                + (detail[-1] if detail else "no output")
+            )
+    return outs
+
+
+def _checked(
+    srcs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
+) -> tuple[list[Path], Path]:
+    """Absolute paths of existing workbooks with distinct names, and an output folder of their own."""
     paths, out_dir = [Path(src).resolve() for src in srcs], Path(out_dir).resolve()
     for src in paths:
         if not src.is_file():
@@ -78,12 +100,13 @@ def convert_all(
     stems = [src.stem for src in paths]
     if len(set(stems)) < len(stems):
         raise WorkbenchError(f"convert_all() needs workbooks with distinct names; got {', '.join(stems)}")
-    if not paths:
-        return []
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outs = [out_dir / f"{src.stem}.{to.split(':')[0]}" for src in paths]
-    for out in outs:  # LibreOffice exits 0 even when it fails: only a fresh file is proof
-        out.unlink(missing_ok=True)
+    return paths, out_dir
+
+
+def _run_soffice(
+    soffice: str, paths: list[Path], out_dir: Path, to: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """One headless LibreOffice, in a fresh profile of its own, converting ``paths`` into ``out_dir``."""
     with tempfile.TemporaryDirectory(prefix="workbench-lo-") as profile:
         user = Path(profile) / "user"
         user.mkdir()
@@ -100,18 +123,10 @@ def convert_all(
             *map(str, paths),
         ]
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             names = ", ".join(src.name for src in paths)
             raise WorkbenchError(f"LibreOffice took over {timeout:g} s to convert {names}") from None
-    for src, out in zip(paths, outs, strict=True):
-        if done.returncode != 0 or not out.is_file():
-            detail = (done.stderr or done.stdout).strip().splitlines()
-            raise WorkbenchError(
-                f"LibreOffice could not convert {src.name} (exit {done.returncode}): "
-                + (detail[-1] if detail else "no output")
-            )
-    return outs
 
 
 def recalculate(

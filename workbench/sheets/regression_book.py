@@ -65,6 +65,7 @@ def write_regression_book(result: Fit, path: str | os.PathLike[str], *, notes: S
             result.trajectory,
             inputs=x_block,
             target=y_block,
+            data=(result.phi, result.data.y),
             param_names=result.param_names,
             title=f"descent: {_formula_text(result)} trained by the spreadsheet, step by step",
             notes=[data.recipe, *notes],

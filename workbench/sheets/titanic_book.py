@@ -120,10 +120,14 @@ _MARK_ROW = 987_654_320
 _MARK = str(_MARK_ROW + 1)
 
 
-def _blocks(n: int, size: int = 50_000) -> Iterator[slice]:
-    """Rows 0..n-1 in slices of ``size``: the writers turn one block at a time into Python
-    objects (fast to write; 4 times numpy's memory), so memory stays bounded in rows."""
-    return (slice(lo, min(lo + size, n)) for lo in range(0, n, size))
+# The rows per block the writers turn into Python objects at a time (fast to write; 4 times
+# numpy's memory), so memory stays bounded in rows. Any size writes the same bytes.
+BLOCK_ROWS = 50_000
+
+
+def _blocks(n: int) -> Iterator[slice]:
+    """Rows 0..n-1 in slices of ``BLOCK_ROWS``."""
+    return (slice(lo, min(lo + BLOCK_ROWS, n)) for lo in range(0, n, BLOCK_ROWS))
 
 
 def _row_template(formula: Callable[[int], str], row: int) -> str:
@@ -982,6 +986,7 @@ def add_titanic_descent_sheet(
         trajectory,
         inputs=inputs,
         target=target,
+        data=(x, y),
         param_names=[*FEATURES[:-1], "Const"],
         name=name,
         title="descent: the linear model trained by the spreadsheet, step by step",

@@ -336,6 +336,8 @@ class Book:
             raise self._error(
                 part, f"is not well-formed XML ({expat.ErrorString(e.code)}, line {e.lineno})"
             ) from None
+        except LookupError as e:  # expat asks Python for the codec the XML declaration names
+            raise self._error(part, f"declares an XML encoding Python cannot read ({e})") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:
             raise self._error(part, f"cannot be unpacked ({type(e).__name__}: {e})") from None
 

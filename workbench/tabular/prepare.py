@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import DataError, WorkbenchError
 from . import columns as C
 from .read import missing_markers, typed_column
-from .recipe import Feature, LeftOut, Prepared
+from .recipe import Feature, LeftOut, Prepared, Target
 
 #: A column with at most this many levels (text, or whole numbers) becomes n-1 dummies.
 MAX_LEVELS = 10
@@ -86,7 +86,12 @@ def prepare(
         raise WorkbenchError(f"recipe must be 'auto' or 'lesson'; got {recipe!r}")
     source = frame.attrs.get("source")
     opts = _options(frame, target, drop, log, category, numeric, missing, source)
-    data = _typed(frame, missing_markers(na), source)
+    return _auto(frame, _typed(frame, missing_markers(na), source), opts, source)
+
+
+def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | None) -> Prepared:
+    """The rules of :mod:`workbench.tabular` in order: the target, the columns, the rows, the features."""
+    target = opts.target
     has_target = data[target].notna().to_numpy()
     target_rec = C.target(target, data[target], source)
     data = data[has_target]
@@ -94,12 +99,10 @@ def prepare(
     rows, rows_note = _rows(data, candidates, opts, len(frame), int((~has_target).sum()))
     features, more_left_out = _features(data.loc[rows], candidates, opts, source)
     _check_size(features, int(rows.sum()), rows_note, candidates, data, opts, source)
-    raw = data.loc[rows, [target, *(c for c in candidates if c not in {x.column for x in more_left_out})]]
-    table = pd.DataFrame({target: target_rec.python(raw)}, index=raw.index)
-    for f in features:
-        table[f.name] = np.asarray(f.python(raw), dtype="float64") if f.kind != "ones" else 1.0
+    constant = {x.column for x in more_left_out}
+    raw = data.loc[rows, [target, *(c for c in candidates if c not in constant)]]
     return Prepared(
-        table,
+        _table(raw, target_rec, features),
         raw,
         target_rec,
         tuple(features),
@@ -110,6 +113,14 @@ def prepare(
         "auto",
         source,
     )
+
+
+def _table(raw: pd.DataFrame, target: Target, features: list[Feature]) -> pd.DataFrame:
+    """The prepared numbers: the target, then each feature's pandas function of the raw rows."""
+    table = pd.DataFrame({target.name: target.python(raw)}, index=raw.index)
+    for f in features:
+        table[f.name] = np.asarray(f.python(raw), dtype="float64") if f.kind != "ones" else 1.0
+    return table
 
 
 def _names(value: Iterable[str], option: str) -> frozenset[str]:

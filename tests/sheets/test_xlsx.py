@@ -192,7 +192,7 @@ def test_plain_formulas_skip_xlsxwriters_substitutions(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def books():
     """Inputs of a small Titanic workbook and a fitted regression."""
-    from book_inputs import book_inputs
+    from small_book import book_inputs
 
     import workbench as wb
 

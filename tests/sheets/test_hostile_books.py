@@ -141,6 +141,9 @@ def test_damaged_xml_entities_and_zip_data_are_errors(book, tmp_path):
         + contents[part].split(b"?>", 1)[1]
     )
     refused(rezip(tmp_path / "e.xlsx", dict(contents, **{part: bomb})), "DOCTYPE")
+    unknown = contents[part].replace(b'encoding="UTF-8"', b'encoding="U0TF-8"', 1)
+    assert unknown != contents[part]
+    refused(rezip(tmp_path / "u.xlsx", dict(contents, **{part: unknown})), "unknown encoding: U0TF-8")
     # flip bytes inside the stored part's data: a bad CRC; and inside deflate data: damaged stream
     stored = rezip(tmp_path / "crc.xlsx", contents, zipfile.ZIP_STORED)
     data = bytearray(stored.read_bytes())

@@ -36,6 +36,10 @@ def numpy_linear_descent(x, y, w, lr, epochs):
     return [np.array(v) for v in zip(*rows, strict=True)]
 
 
+def DATA(fit: r.Fit) -> tuple[np.ndarray, np.ndarray]:
+    return fit.phi, fit.data.y
+
+
 def write_data(book, name: str, phi: np.ndarray, y: np.ndarray) -> tuple[Block, Block]:
     """y in column A, the design matrix from column B, header in row 1."""
     ws = book.add_worksheet(name)
@@ -80,7 +84,9 @@ def test_formulas_chain_each_row_to_the_row_above(tmp_path, line_fit):
     path = tmp_path / "line.xlsx"
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
-        sheet = write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names=("a1", "a2"))
+        sheet = write_descent_sheet(
+            book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit), param_names=("a1", "a2")
+        )
     assert sheet.lr == "descent!$B$5" and sheet.final_params == ("descent!$B$109", "descent!$C$109")
     ws = openpyxl.load_workbook(path)["descent"]
     h = sheet.header_row + 1  # 1-based
@@ -89,9 +95,22 @@ def test_formulas_chain_each_row_to_the_row_above(tmp_path, line_fit):
     r5 = h + 6  # step 5
     assert ws.cell(r5, 2).value == f"=B{r5 - 1}-$B$5*E{r5 - 1}"
     assert ws.cell(r5, 3).value == f"=C{r5 - 1}-$B$5*F{r5 - 1}"
-    pred = f"MMULT(data!$B$2:$C$101,TRANSPOSE(B{r5}:C{r5}))"
-    assert ws.cell(r5, 4).value.text == f"=SUMXMY2({pred},data!$A$2:$A$101)/$E$5"
-    assert ws.cell(r5, 5).value.text == f"=2*SUMPRODUCT({pred}-data!$A$2:$A$101,data!$B$2:$B$101)/$E$5"
+    # the sums of the data right of the steps (from column H), which every step reads
+    assert [ws.cell(h, 8).value, ws.cell(h + 3, 8).value, ws.cell(h + 4, 8).value] == [
+        "X^T X",
+        "X^T y",
+        "y^T y",
+    ]
+    assert ws["I9"].value.text == "=MMULT(TRANSPOSE(data!$B$2:$C$101),data!$B$2:$C$101)"
+    assert ws["I9"].value.ref == "I9:J10"
+    assert ws["I11"].value.text == "=MMULT(TRANSPOSE(data!$A$2:$A$101),data!$B$2:$C$101)"
+    assert ws["I12"].value == "=SUMSQ(data!$A$2:$A$101)"
+    w, wxtx = f"B{r5}:C{r5}", f"MMULT(B{r5}:C{r5},$I$9:$J$10)"
+    assert ws.cell(r5, 4).value.text == f"=(SUMPRODUCT({wxtx},{w})-2*SUMPRODUCT({w},$I$11:$J$11)+$I$12)/$E$5"
+    grad = ws.cell(r5, 5).value
+    assert (grad.text, grad.ref) == (f"=2*({wxtx}-$I$11:$J$11)/$E$5", f"E{r5}:F{r5}")
+    long_way = ws.cell(h + 7, 8).value  # the last step's loss from every row's prediction
+    assert long_way.text == "=SUMXMY2(MMULT(data!$B$2:$C$101,TRANSPOSE($B$109:$C$109)),data!$A$2:$A$101)/$E$5"
     assert ws["B5"].value == 0.1 and ws["E5"].value == "=ROWS(data!$A$2:$A$101)"
 
 
@@ -99,7 +118,9 @@ def test_cached_values_are_the_independent_numpy_descent(tmp_path, line_fit):
     path = tmp_path / "line.xlsx"
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
-        sheet = write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names=("a1", "a2"))
+        sheet = write_descent_sheet(
+            book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit), param_names=("a1", "a2")
+        )
     d = line_fit.data
     phi = np.column_stack([d.x[:, 0], np.ones(d.n)])
     params, losses, grads = numpy_linear_descent(phi, d.y, np.array([-1.0, 1.0]), 0.1, 100)
@@ -108,6 +129,13 @@ def test_cached_values_are_the_independent_numpy_descent(tmp_path, line_fit):
     np.testing.assert_allclose(rows[:, 1:3], params, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(rows[:, 3], losses, rtol=1e-12)
     np.testing.assert_allclose(rows[:, 4:6], grads, rtol=1e-10, atol=1e-14)
+    ws = openpyxl.load_workbook(path, data_only=True)["descent"]
+    h = sheet.header_row + 1
+    sums = [[ws.cell(h + i, 9 + j).value for j in range(2)] for i in range(1, 4)]
+    np.testing.assert_allclose(sums[:2], phi.T @ phi, rtol=1e-12)
+    np.testing.assert_allclose(sums[2], d.y @ phi, rtol=1e-12)
+    assert ws.cell(h + 4, 9).value == pytest.approx(np.sum(d.y**2), rel=1e-12)
+    assert ws.cell(h + 7, 8).value == pytest.approx(losses[-1], rel=1e-12)
 
 
 def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
@@ -115,7 +143,12 @@ def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", relu_fit.phi, relu_fit.data.y)
         sheet = write_descent_sheet(
-            book, relu_fit.trajectory, inputs=x, target=y, param_names=relu_fit.param_names
+            book,
+            relu_fit.trajectory,
+            inputs=x,
+            target=y,
+            data=DATA(relu_fit),
+            param_names=relu_fit.param_names,
         )
     ws = openpyxl.load_workbook(path)["descent"]
     h = sheet.header_row + 1
@@ -123,22 +156,28 @@ def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
     z2 = f"MMULT(data!$B$2:$C$21,TRANSPOSE(D{h + 1}:E{h + 1}))"
     pred = f"(IF({z1}<0,0,{z1})+IF({z2}<0,0,{z2}))"
     assert ws.cell(h + 1, 6).value.text == f"=SUMXMY2({pred},data!$A$2:$A$21)/$E$5"
-    grad_b2 = f"=2*SUMPRODUCT(({pred}-data!$A$2:$A$21)*({z2}>0),data!$C$2:$C$21)/$E$5"
-    assert ws.cell(h + 1, 10).value.text == grad_b2
+    grad_unit2 = ws.cell(h + 1, 9).value  # one array formula fills unit 2's gradient cells
+    assert grad_unit2.text == f"=2*MMULT(TRANSPOSE(({pred}-data!$A$2:$A$21)*({z2}>0)),data!$B$2:$C$21)/$E$5"
+    assert grad_unit2.ref == f"I{h + 1}:J{h + 1}"
 
 
 def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
     with new_workbook(tmp_path / "bad.xlsx", title="t") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        data, traj = DATA(line_fit), line_fit.trajectory
         with pytest.raises(wb.WorkbenchError, match="have 3 columns, but the parameters come in 1 row"):
-            write_descent_sheet(book, line_fit.trajectory, inputs="data!B2:D101", target=y, param_names="ab")
+            write_descent_sheet(book, traj, inputs="data!B2:D101", target=y, data=data, param_names="ab")
         with pytest.raises(wb.WorkbenchError, match="one column of 100 rows"):
-            write_descent_sheet(book, line_fit.trajectory, inputs=x, target="data!A2:A50", param_names="ab")
+            write_descent_sheet(book, traj, inputs=x, target="data!A2:A50", data=data, param_names="ab")
         with pytest.raises(wb.WorkbenchError, match="3 parameter names for 2 parameters"):
-            write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, param_names="abc")
+            write_descent_sheet(book, traj, inputs=x, target=y, data=data, param_names="abc")
+        with pytest.raises(wb.WorkbenchError, match=r"data of shapes \(50, 2\) and \(100,\) for the ranges"):
+            write_descent_sheet(
+                book, traj, inputs=x, target=y, data=(data[0][:50], data[1]), param_names="ab"
+            )
         piled = r.fit_dataset(line_fit.data, zero_grad=False, epochs=5).trajectory
         with pytest.raises(wb.WorkbenchError, match="piled up"):
-            write_descent_sheet(book, piled, inputs=x, target=y, param_names="ab")
+            write_descent_sheet(book, piled, inputs=x, target=y, data=data, param_names="ab")
 
 
 def test_titanic_descent_caches_numpy_values(tmp_path, table):
@@ -188,10 +227,18 @@ def recalculated(tmp_path_factory, line_fit, relu_fit, table):
     with new_workbook(src, title="checks") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
         for name, t in (("descent", traj), ("wrong", wrong), ("big_lr", exploding)):
-            sheets[name] = write_descent_sheet(book, t, inputs=x, target=y, param_names="ab", name=name)
+            sheets[name] = write_descent_sheet(
+                book, t, inputs=x, target=y, data=DATA(line_fit), param_names="ab", name=name
+            )
         rx, ry = write_data(book, "relu_data", relu_fit.phi, relu_fit.data.y)
         sheets["relu"] = write_descent_sheet(
-            book, relu_fit.trajectory, inputs=rx, target=ry, param_names=relu_fit.param_names, name="relu"
+            book,
+            relu_fit.trajectory,
+            inputs=rx,
+            target=ry,
+            data=DATA(relu_fit),
+            param_names=relu_fit.param_names,
+            name="relu",
         )
         titanic = add_titanic_descent_sheet(book, table, name="titanic")
     out = recalculate(src, folder / "out")

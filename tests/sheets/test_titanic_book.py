@@ -18,8 +18,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import torch
-from book_inputs import Book, rounded, write_book
 from openpyxl.worksheet.formula import ArrayFormula
+from small_book import Book, rounded, write_book
 
 import workbench as wb
 import workbench.sheets.xlsx
@@ -54,7 +54,7 @@ EXCEL_NAMES = [
     dict(re.findall(r'(\w+)="([^"]*)"', attrs)) | {"value": text}
     for attrs, text in re.findall(
         r"<definedName ([^>]*)>([^<]*)</definedName>",
-        (Path(__file__).parent / "fixtures" / "excel_solver_names.xml").read_text(),
+        (Path(__file__).parent.parent / "fixtures" / "excel_solver_names.xml").read_text(),
     )
 ]
 SOLVER = {n["name"]: n["value"] for n in EXCEL_NAMES if n["localSheetId"] == "2"}  # the linear sheet's
@@ -464,8 +464,7 @@ def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch
         return path.read_bytes()
 
     whole = write(tmp_path / "whole.xlsx")
-    blocks = book._blocks
-    monkeypatch.setattr(book, "_blocks", lambda n: blocks(n, size=7))  # 80 passengers, 60 rows: 7 + 7 + ...
+    monkeypatch.setattr(book, "BLOCK_ROWS", 7)  # 80 passengers, 60 rows: 7 + 7 + ...
     assert write(tmp_path / "blocks.xlsx") == whole
 
 

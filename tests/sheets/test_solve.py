@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import xlsxwriter
-from book_inputs import write_book
+from small_book import write_book
 
 import workbench as wb
 import workbench.sheets.solve

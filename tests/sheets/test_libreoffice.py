@@ -14,8 +14,8 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
-from book_inputs import rounded, write_book
 from openpyxl.utils import get_column_letter
+from small_book import rounded, write_book
 
 import workbench as wb
 from workbench.sheets.read_book import read_params
