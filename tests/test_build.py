@@ -68,7 +68,18 @@ def built(tmp_path_factory) -> SimpleNamespace:
 def lesson(table) -> dict[str, np.ndarray | float]:
     x, y = table[INPUTS].to_numpy(dtype=float), table["Survived"].to_numpy(dtype=float)
     w = np.linalg.lstsq(x, y, rcond=None)[0]
-    return {"x": x, "y": y, "floor": float(np.mean((x @ w - y) ** 2))}
+    # The build fits the train rows: fastai's RandomSplitter(seed=42) draw holds out the first 20%.
+    held = torch.randperm(len(y), generator=torch.Generator().manual_seed(42))[: int(0.2 * len(y))].numpy()
+    kept = np.setdiff1d(np.arange(len(y)), held)
+    w_train = np.linalg.lstsq(x[kept], y[kept], rcond=None)[0]
+    train_floor = float(np.mean((x[kept] @ w_train - y[kept]) ** 2))
+    return {
+        "x": x,
+        "y": y,
+        "floor": float(np.mean((x @ w - y) ** 2)),
+        "kept": kept,
+        "train_floor": train_floor,
+    }
 
 
 def relu_sum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -173,8 +184,10 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
         "method",
         "starts",
         "epochs",
-        "loss",
-        "accuracy",
+        "train_loss",
+        "valid_loss",
+        "train_accuracy",
+        "valid_accuracy",
         "vs_linear_floor",
         "sheet",
     ]
@@ -189,7 +202,8 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
         ["nnet", "search"],
         ["sigmoid", "lbfgs"],
     ]
-    assert runs[0][4] == runs[1][4] == f"{lesson['floor']:.6f}"
+    assert runs[0][4] == runs[1][4] == f"{lesson['train_floor']:.6f}"
+    assert lines[9] == "submission.csv: the nnet sheet's model, the lowest valid loss of the model sheets"
     assert runs[5][2] == str(NNET_RECIPE.starts)
     written = re.search(r"wrote (\d+) files to (.+) in [\d.]+ s \(import [\d.]+ s, load", lines[-1])
     assert written and int(written.group(1)) == len(list(built.out.iterdir()))
@@ -202,7 +216,8 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
 @pytest.mark.slow
 def test_the_workbook_holds_each_models_fit(built, lesson):
     params = read_params(built.out / "titanic.xlsx")
-    x, y, floor = lesson["x"], lesson["y"], lesson["floor"]
+    kept, floor = lesson["kept"], lesson["train_floor"]
+    x, y = lesson["x"][kept], lesson["y"][kept]  # the train rows: every sheet is fitted on them
     assert abs(np.mean((x @ params["linear"] - y) ** 2) - floor) < 1e-12  # Solver's optimum
     np.testing.assert_array_equal(params["mmult"], params["nnet"].T)
     nnet = np.mean((relu_sum(x, params["nnet"]) - y) ** 2)

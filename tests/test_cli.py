@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+import torch
 from small_book import INPUTS, write_small_book
 
 from workbench.cli import main
@@ -210,10 +211,15 @@ def test_predict_without_params_fits_the_model_first(capsys, tmp_path, lesson, k
     out_csv = tmp_path / "submission.csv"
     status, out, _ = run(capsys, "predict", "--model", "linear", "--out", str(out_csv), "--quiet")
     assert status == 0
-    assert "fitted on the training data" in out
-    # L-BFGS lands on the least-squares optimum, so it predicts what least squares predicts.
+    assert "fitted on the train rows (80%) of the training data" in out
+    # L-BFGS lands on the least-squares optimum of the train rows (fastai's RandomSplitter draw:
+    # torch.randperm seeded 42, its first 20% held out), so it predicts what least squares predicts.
+    n = len(lesson["y"])
+    held = torch.randperm(n, generator=torch.Generator().manual_seed(42))[: int(0.2 * n)].numpy()
+    kept = np.setdiff1d(np.arange(n), held)
+    w = np.linalg.lstsq(lesson["x"][kept], lesson["y"][kept], rcond=None)[0]
     _, survived = read_submission(out_csv)
-    np.testing.assert_array_equal(survived, (kaggle["x"] @ lesson["lstsq"] > 0.5).astype(int))
+    np.testing.assert_array_equal(survived, (kaggle["x"] @ w > 0.5).astype(int))
 
 
 def test_predict_fills_the_gaps_of_a_users_test_file(capsys, tmp_path, lesson):
@@ -350,8 +356,10 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         "method",
         "starts",
         "epochs",
-        "loss",
-        "accuracy",
+        "train_loss",
+        "valid_loss",
+        "train_accuracy",
+        "valid_accuracy",
         "vs_linear_floor",
         "seconds",
     ]
@@ -366,7 +374,12 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         ["nnet", "search"],
         ["sigmoid", "lbfgs"],
     ]
-    assert rows[0][4] == f"{lesson['floor']:.6f}"
+    n = len(lesson["y"])  # the train rows: fastai's RandomSplitter(seed=42) draw holds out the first 20%
+    held = torch.randperm(n, generator=torch.Generator().manual_seed(42))[: int(0.2 * n)].numpy()
+    kept = np.setdiff1d(np.arange(n), held)
+    w = np.linalg.lstsq(lesson["x"][kept], lesson["y"][kept], rcond=None)[0]
+    assert rows[0][4] == f"{np.mean((lesson['x'][kept] @ w - lesson['y'][kept]) ** 2):.6f}"
+    assert rows[0][5] == f"{np.mean((lesson['x'][held] @ w - lesson['y'][held]) ** 2):.6f}"
     assert rows[5][2] == "4"
 
 

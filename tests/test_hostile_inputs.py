@@ -121,7 +121,7 @@ def test_build_refuses_an_empty_out_and_too_few_rows(tmp_path, capsys):
     two = tmp_path / "two.csv"
     two.write_text("\n".join(TRAIN_LINES[:3]) + "\n")
     with pytest.raises(
-        WorkbenchError, match=r"has 2 passengers with an Age \(of 2 rows\); the build needs at least 10"
+        WorkbenchError, match=r"has 2 passengers with an Age \(of 2 rows\); the build needs at least 12"
     ):
         build_all(two, out=tmp_path / "books")
     assert list((tmp_path / "books").iterdir()) == []
@@ -132,7 +132,7 @@ def test_build_refuses_an_output_name_taken_by_a_folder_before_fitting(tmp_path)
     with pytest.raises(WorkbenchError, match=r"relu_units\.png: it is a folder"):
         build_all(out=tmp_path / "books")
     assert sorted(p.name for p in (tmp_path / "books").iterdir()) == ["relu_units.png"]
-    assert "titanic.xlsx" in OUTPUTS and len(OUTPUTS) == 17
+    assert "titanic.xlsx" in OUTPUTS and len(OUTPUTS) == 18
 
 
 # --- 5. implausible values, divergence, parameter JSON ----------------------------------------

@@ -95,9 +95,10 @@ def test_a_renamed_defined_name_or_chart_range_is_caught(book):
     ]
 
 
-def test_the_titanic_policy_frees_the_nets_numbers_but_not_its_loss(book):
+@pytest.mark.parametrize("label", ["Total loss:", "Train loss:", "Valid loss:"])
+def test_the_titanic_policy_frees_the_nets_numbers_but_not_its_loss(book, label):
     policy = snapshot.titanic_policy(snapshot.read_book(book))
-    ref = label_ref(book, "nnet", "Total loss:")
+    ref = label_ref(book, "nnet", label)
     old = value(book, "nnet", ref)
     near = set_value(book, "nnet", ref, repr(old + 5e-7))
     assert snapshot.compare_books(book, near, policy).differences == []

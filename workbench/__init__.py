@@ -43,6 +43,8 @@ _EXPORTS = {
     "Fit": "titanic.train",
     "compare": "titanic.train",
     "start_params": "titanic.train",
+    "more_units": "titanic.train",
+    "validation_split": "titanic.split",
     "recalculate": "sheets.recalc",
     "write_titanic_book": "sheets.titanic_book",
     "Fitted": "sheets.titanic_book",
@@ -96,5 +98,6 @@ if TYPE_CHECKING:
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start
+    from .titanic.split import validation_split
     from .titanic.submission import Params, kaggle_submission, write_params, write_submission
-    from .titanic.train import Fit, compare, fit, start_params
+    from .titanic.train import Fit, compare, fit, more_units, start_params

@@ -15,7 +15,13 @@ writes into ``out``:
   done by formulas on the ``linear`` sheet's own input cells), and ``summary``
   (a comparison of the training runs below and their loss curves).
 * ``titanic_loss.png``: those loss curves.
-* ``submission.csv``: Kaggle's submission for ``test.csv`` from the ``nnet`` fit.
+* ``titanic_overfitting.png``: train and valid loss of nets summing more and more ReLUs
+  (:func:`~workbench.titanic.train.more_units`).
+* ``submission.csv``: Kaggle's submission for ``test.csv`` from the model sheet with the
+  lowest valid loss (:func:`choose`).
+
+Every fit sees only the train rows of :func:`~workbench.titanic.split.validation_split`
+(80%, seed 42, as the course notebook); the valid rows score it.
 * the small regressions' workbooks and pictures
   (:func:`write_regression_outputs`).
 
@@ -72,6 +78,7 @@ from .titanic import train
 from .titanic.data import TEST_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
+from .titanic.split import VALID_PCT, validation_split
 from .titanic.submission import kaggle_submission, write_submission
 
 #: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
@@ -100,11 +107,13 @@ REGRESSION_OUTPUTS: tuple[str, ...] = tuple(
 )
 
 #: Every file :func:`build_all` writes into ``out``, in order.
-OUTPUTS: tuple[str, ...] = ("titanic.xlsx", "titanic_loss.png", "submission.csv", *REGRESSION_OUTPUTS)
+OUTPUTS: tuple[str, ...] = (
+    "titanic.xlsx", "titanic_loss.png", "titanic_overfitting.png", "submission.csv", *REGRESSION_OUTPUTS
+)  # fmt: skip
 
-#: The fewest passengers (rows with an Age) the build fits: one per parameter of the linear
-#: model, so its least-squares optimum is one point.
-MIN_ROWS = len(FEATURES)
+#: The fewest passengers (rows with an Age) the build fits: after the valid rows are held out,
+#: one train row per parameter of the linear model, so its least-squares optimum is one point.
+MIN_ROWS = next(n for n in range(1, 100) if n - int(VALID_PCT * n) >= len(FEATURES))
 
 #: Memory of writing the workbooks, per passenger: XlsxWriter keeps every cell of a sheet.
 WRITE_BYTES_PER_ROW = 20_000
@@ -123,9 +132,11 @@ class BuildResult:
         fits: the fits on the workbook's model sheets (``linear``, ``nnet``, ``mmult``,
             ``sigmoid``), as :class:`~workbench.titanic.train.Fit`.
         comparison: one row per training run (see the module docstring): ``model,
-            method, starts, epochs, loss, accuracy, vs_linear_floor, sheet``, where
-            ``vs_linear_floor`` is the loss minus the least-squares floor of ``linear`` and
-            ``sheet`` names the workbook sheet showing that run. The summary sheet shows this table.
+            method, starts, epochs, train_loss, valid_loss, train_accuracy, valid_accuracy,
+            vs_linear_floor, sheet``, where ``vs_linear_floor`` is the train loss minus the
+            least-squares floor of ``linear`` and ``sheet`` names the workbook sheet showing
+            that run. The summary sheet shows this table.
+        chosen: the model sheet whose parameters made ``submission.csv`` (see :func:`choose`).
         seconds: wall time of each stage: ``load``, ``fit``, ``write``.
     """
 
@@ -133,6 +144,7 @@ class BuildResult:
     files: tuple[Path, ...]
     fits: dict[str, train.Fit]
     comparison: pd.DataFrame
+    chosen: str = "nnet"
     seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> str:
@@ -140,10 +152,15 @@ class BuildResult:
         table = self.comparison.to_string(
             index=False,
             formatters={
-                "loss": "{:.6f}".format,
-                "accuracy": "{:.2%}".format,
+                "train_loss": "{:.6f}".format,
+                "valid_loss": "{:.6f}".format,
+                "train_accuracy": "{:.2%}".format,
+                "valid_accuracy": "{:.2%}".format,
                 "vs_linear_floor": "{:+.2e}".format,
             },
+        )
+        table += (
+            f"\nsubmission.csv: the {self.chosen} sheet's model, the lowest valid loss of the model sheets"
         )
         seconds = self.seconds
         took = ", ".join(f"{stage} {s:.1f} s" for stage, s in seconds.items())
@@ -198,7 +215,10 @@ def _build(
     _check_size(data, len(passengers), len(table))
     loaded = time.perf_counter()
 
-    fits, comparison, histories = _fit_all(table, SEED if seed is None else seed, progress)
+    train_rows, valid_rows = validation_split(table)
+    fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
+    units = train.more_units(train_rows, valid_rows, seed=SEED if seed is None else seed)
+    chosen, why = choose(comparison)
     fitted = time.perf_counter()
 
     def stage(name: str, done: int, total: int = 4) -> None:
@@ -217,6 +237,9 @@ def _build(
             fits,
             comparison=comparison,
             histories=histories,
+            valid=valid_rows.index,
+            choice=why,
+            units=units,
             extra_sheets=[
                 lambda book: add_titanic_descent_sheet(
                     book, table, seed=titanic_seed, inputs=inputs, target=target
@@ -225,7 +248,8 @@ def _build(
         )
     )
     stage("write pictures", 1)
-    floor = float(comparison.loss[(comparison.model == "linear") & (comparison.method == "lstsq")].iloc[0])
+    lstsq = (comparison.model == "linear") & (comparison.method == "lstsq")
+    floor = float(comparison.train_loss[lstsq].iloc[0])
     files.append(
         pictures.loss_png(
             histories,
@@ -236,9 +260,16 @@ def _build(
             floor_label="linear model's least-squares floor",
         )
     )
+    files.append(
+        pictures.overfitting_png(
+            units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
+            title="Titanic: more ReLUs fit the train rows better, the valid rows worse",
+        )
+    )  # fmt: skip
     stage("write submission.csv", 2)
     fill = FillValues.from_training(table)
-    kaggle = kaggle_submission("nnet", fits["nnet"].params, TEST_CSV, fill=fill)
+    best = fits[chosen]
+    kaggle = kaggle_submission(best.model, best.params, TEST_CSV, fill=fill, sigmoid=best.sigmoid)
     files.append(write_submission(out / "submission.csv", kaggle))
     stage("write regressions", 3)
     files.extend(write_regression_outputs(out, seed=seed))
@@ -246,7 +277,7 @@ def _build(
     written = time.perf_counter()
 
     seconds = {"load": loaded - began, "fit": fitted - loaded, "write": written - fitted}
-    return BuildResult(out, tuple(files), fits, comparison, seconds)
+    return BuildResult(out, tuple(files), fits, comparison, chosen, seconds)
 
 
 def _writable_folder(out: str | os.PathLike[str]) -> Path:
@@ -274,7 +305,8 @@ def _check_size(data: str | os.PathLike[str] | None, raw: int, rows: int) -> Non
     if rows < MIN_ROWS:
         raise WorkbenchError(
             f"{where}: has {rows} passenger{'s' if rows != 1 else ''} with an Age (of {raw} rows);"
-            f" the build needs at least {MIN_ROWS}, one per parameter of the linear model"
+            f" the build needs at least {MIN_ROWS}: once {VALID_PCT:.0%} are held out for validation,"
+            " one per parameter of the linear model"
         )
     fit = train.fit_memory(
         "nnet",
@@ -296,19 +328,40 @@ def fit_sheet(
     progress: Callable[[int, int], None] | None = None,
 ) -> train.Fit:
     """Fit one model sheet's parameters as :func:`build_all` does: the run of
-    :data:`~workbench.titanic.train.RUNS` that the sheet shows, seen as the sheet's model."""
+    :data:`~workbench.titanic.train.RUNS` that the sheet shows, on the train rows of ``table``
+    (:func:`~workbench.titanic.split.validation_split`), seen as the sheet's model."""
     shown = {s: r for r in train.RUNS for s in r.sheets}
     if sheet not in shown:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; choose one of {', '.join(shown)}")
-    fitted = train.run(shown[sheet], table, seed=seed, progress=progress)
+    fitted = train.run(shown[sheet], validation_split(table)[0], seed=seed, progress=progress)
     return fitted if sheet == "sigmoid" else fitted.as_model(sheet)
 
 
+def choose(comparison: pd.DataFrame) -> tuple[str, str]:
+    """The model sheet for Kaggle's test set, and why, in a sentence for the summary.
+
+    Among the runs shown on a model sheet (``comparison.sheet``), the lowest valid loss: the
+    valid rows are the only passengers no fit has seen, as Kaggle's test passengers. The loss
+    (MSE), not the accuracy: on a few hundred rows one passenger moves accuracy by a step,
+    while the loss changes smoothly.
+    """
+    shown = comparison[comparison.sheet != ""]
+    row = shown.loc[shown.valid_loss.idxmin()]
+    sheet = str(row.sheet).split(", ")[0]
+    why = (
+        f"submission.csv uses the {sheet} sheet's model ({row.model}, {row.method}): of the model sheets,"
+        " its valid loss (MSE on the held-out rows, which no fit saw) is the lowest. Loss rather than"
+        " accuracy, because on so few rows one passenger moves accuracy by a step. Its parameters are"
+        " those on its sheet, fitted on the train rows only."
+    )
+    return sheet, why
+
+
 def _fit_all(
-    table: pd.DataFrame, seed: int, progress: Progress | None
+    table: pd.DataFrame, valid: pd.DataFrame, seed: int, progress: Progress | None
 ) -> tuple[dict[str, train.Fit], pd.DataFrame, dict[str, np.ndarray]]:
-    """Every run of :data:`~workbench.titanic.train.RUNS`, once: the sheets' fits, the
-    comparison table, the loss curves."""
+    """Every run of :data:`~workbench.titanic.train.RUNS` on the train rows ``table``, once: the
+    sheets' fits, the comparison table (scored on ``valid`` too), the loss curves."""
     fits = []
     for r in train.RUNS:
         label = "fit " + r.label.format(starts=NNET_RECIPE.starts)
@@ -318,7 +371,7 @@ def _fit_all(
         fits.append(train.run(r, table, seed=seed, progress=tick))
         if tick is not None:
             tick(1, 1)
-    comparison = train.comparison(train.RUNS, fits)
+    comparison = train.comparison(train.RUNS, fits, valid)
     comparison["sheet"] = [", ".join(r.sheets) for r in train.RUNS]
     runs = list(zip(train.RUNS, fits, strict=True))
     by_sheet = {s: f if s == "sigmoid" else f.as_model(s) for r, f in runs for s in r.sheets}

@@ -103,8 +103,9 @@ examples:
 _CHECK_HELP = """\
 Read the parameters on each model sheet of a workbook written by `workbench build`
 (for example after you ran Solver in Excel, or typed your own numbers), recompute each
-sheet's total loss and accuracy in Python on that sheet's passengers, and print them
-beside the values stored in the file. Exit status 1 when they differ by more than 1e-9
+sheet's loss and accuracy in Python on that sheet's passengers (every row, then the
+train and the valid rows of its Set column), and print them beside the values stored
+in the file. Exit status 1 when they differ by more than 1e-9
 (the file was not recalculated after an edit, or something is wrong), 0 when they agree.
 With --recalc, LibreOffice also recomputes every formula of the file and its values are
 compared too."""
@@ -133,9 +134,11 @@ _COMPARE_HELP = """\
 Fit every model by every training method it has and print them side by side: linear by
 least squares (the floor), L-BFGS and gradient descent; nnet by L-BFGS from one start,
 gradient descent from one start, and many starts polished by L-BFGS; the sigmoid sheet's
-linear model by L-BFGS. `vs_linear_floor` is the loss minus the least-squares floor of the
-linear model (negative: below what any linear model reaches); `epochs` counts L-BFGS
-iterations for the lbfgs rows."""
+linear model by L-BFGS. Each is fitted on the train rows (80%, drawn with seed 42 as the
+course notebook does) and scored on the valid rows it never saw: a lower train loss with a
+higher valid loss is over-fitting. `vs_linear_floor` is the train loss minus the least-squares
+floor of the linear model (negative: below what any linear model reaches); `epochs` counts
+L-BFGS iterations for the lbfgs rows."""
 
 _COMPARE_EPILOG = """\
 examples:
@@ -307,7 +310,7 @@ def _predict(args: argparse.Namespace) -> int:
             fitted.params,
             model=fitted.model,
             sigmoid=fitted.sigmoid,
-            source=f"{kind} fitted on the training data",
+            source=f"{kind} fitted on the train rows (80%) of the training data",
         )
     test = TEST_CSV if args.test is None else args.test
     frame = kaggle_submission(
@@ -335,8 +338,10 @@ def _compare(args: argparse.Namespace) -> int:
         frame.to_string(
             index=False,
             formatters={
-                "loss": "{:.6f}".format,
-                "accuracy": "{:.2%}".format,
+                "train_loss": "{:.6f}".format,
+                "valid_loss": "{:.6f}".format,
+                "train_accuracy": "{:.2%}".format,
+                "valid_accuracy": "{:.2%}".format,
                 "seconds": "{:.2f}".format,
                 "vs_linear_floor": "{:+.2e}".format,
             },
@@ -546,7 +551,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _SOLVE_HELP = """\
-The lesson's Solver step without Excel: minimise a sheet's total loss by changing its
+The lesson's Solver step without Excel: minimise a sheet's train loss by changing its
 yellow parameters (the sheet's Solver model), in LibreOffice, then save the workbook in
 place. BFGS steps on finite differences minimise from the sheet's values (Excel's GRG
 Nonlinear works that way), then LibreOffice's nonlinear solver (SwarmSolver,

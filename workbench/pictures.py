@@ -4,6 +4,7 @@
 * :func:`loss_png`: loss curves on one log-scale plot, e.g. full-batch descent
   against mini-batch SGD.
 * :func:`relu_units_png`: the same points fitted by 1, 2, 4, 8 ReLUs.
+* :func:`overfitting_png`: train and valid loss of nets with more and more ReLUs.
 * :func:`descent_gif`: the 2019 lesson's animation, the line moving toward the
   points step by step.
 
@@ -201,3 +202,27 @@ def descent_gif(
     with atomic_path(path) as tmp:
         gif[0].save(tmp, format="GIF", save_all=True, append_images=gif[1:], duration=durations, loop=0)
     return Path(path)
+
+
+def overfitting_png(
+    units: ArrayLike, train: ArrayLike, valid: ArrayLike, path: str | os.PathLike[str], *, title: str
+) -> Path:
+    """Train and valid loss against the number of ReLUs a net sums: over-fitting, where they part."""
+    u, train_loss, valid_loss = (np.asarray(a, dtype="float64") for a in (units, train, valid))
+    if not (u.ndim == 1 and len(u) and u.shape == train_loss.shape == valid_loss.shape):
+        raise WorkbenchError(
+            f"units, train and valid losses must be three lists of one length; got {u.shape}"
+        )
+    fig, ax = _figure()
+    ax.plot(u, train_loss, "o-", color=CURVE, label="train (the rows fitted)")
+    ax.plot(u, valid_loss, "s-", color=POINTS, label="valid (rows held out)")
+    best = int(np.argmin(valid_loss))
+    ax.annotate("lowest valid loss", (u[best], valid_loss[best]), xytext=(0, -18),
+                textcoords="offset points", ha="center", fontsize=9)  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(u, [f"{v:g}" for v in u])
+    ax.set_xlabel("ReLUs summed (nnet sums 2)")
+    ax.set_ylabel("MSE")
+    ax.set_title(title, fontsize=11)
+    ax.legend(frameon=False)
+    return _save_png(fig, path)

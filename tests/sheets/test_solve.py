@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+import torch
 import xlsxwriter
 from small_book import write_book
 
@@ -24,8 +27,12 @@ def book(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def floor(table) -> float:
-    x = table[list(wb.FEATURES)].to_numpy(dtype=float)
-    y = table["Survived"].to_numpy(dtype=float)
+    """The least-squares floor of the train rows, Solver's objective (fastai's RandomSplitter draw)."""
+    n = len(table)
+    held = torch.randperm(n, generator=torch.Generator().manual_seed(42))[: int(0.2 * n)].numpy()
+    kept = np.setdiff1d(np.arange(n), held)
+    x = table[list(wb.FEATURES)].to_numpy(dtype=float)[kept]
+    y = table["Survived"].to_numpy(dtype=float)[kept]
     w = np.linalg.lstsq(x, y, rcond=None)[0]
     return float(np.mean((x @ w - y) ** 2))
 
@@ -43,7 +50,7 @@ def test_bfgs_on_finite_differences_finds_a_least_squares_optimum():
 def test_the_solver_model_is_read_from_the_sheets_hidden_names(book):
     for sheet, model in {"linear": "linear", "nnet": "nnet", "mmult": "mmult"}.items():
         found = solver_model(book.path, sheet)
-        r, c = book.labelled(sheet, "Total loss:")
+        r, c = book.labelled(sheet, "Train loss:")
         assert found.objective == (r - 1, c)  # the cell right of the label, 0-based
         (r0, c0), (r1, c1) = found.changing
         (s0, t0), (s1, t1) = found.start
@@ -96,12 +103,14 @@ def test_solve_fits_the_linear_sheet_from_its_random_start_to_the_floor(book, tm
     path.write_bytes(book.path.read_bytes())
     start = np.asarray(book.fits["linear"].start)
     assert main(["solve", str(path), "--from-start", "--seconds", "3"]) == 0
-    assert "0.1442271493" in capsys.readouterr().out
+    said = re.search(r"train loss [\d.]+ -> ([\d.]+)", capsys.readouterr().out)
+    assert said and float(said.group(1)) == pytest.approx(floor, abs=1e-9)
     params = read_params(path)["linear"]
-    assert wb.mse("linear", params, book.table) == pytest.approx(floor, abs=1e-9)  # the issue asked 1e-6
+    train, _ = wb.validation_split(book.table)
+    assert wb.mse("linear", params, train) == pytest.approx(floor, abs=1e-9)  # the issue asked 1e-6
     assert not np.allclose(params, start)
-    check = check_workbook(path)  # the file's own stored loss, as LibreOffice saved it, agrees
-    assert check.ok and check.sheets[0].file_loss == pytest.approx(floor, abs=1e-9)
+    check = check_workbook(path)  # the file's own stored losses, as LibreOffice saved them, agree
+    assert check.ok and check.sheets[0].sets[0].file_loss == pytest.approx(floor, abs=1e-9)
     np.testing.assert_allclose(read_params(path)["nnet"], read_params(book.path)["nnet"])  # other sheets kept
 
 
@@ -111,9 +120,10 @@ def test_libreoffices_swarm_alone_lowers_the_loss_within_its_box(book, tmp_path)
     path = tmp_path / "titanic.xlsx"
     path.write_bytes(book.path.read_bytes())
     result = solve_workbook(path, "linear", from_start=True, seconds=3, bound=2, polish=False)
-    start_loss = wb.mse("linear", np.asarray(book.fits["linear"].start), book.table)
+    train, _ = wb.validation_split(book.table)  # Solver's objective is the train loss
+    start_loss = wb.mse("linear", np.asarray(book.fits["linear"].start), train)
     assert result.start_loss == pytest.approx(start_loss, abs=1e-12)
     params = read_params(path)["linear"]
     assert np.all(np.abs(params) <= 2) and np.allclose(params, result.params)
-    assert wb.mse("linear", params, book.table) == pytest.approx(result.loss, abs=1e-12)
+    assert wb.mse("linear", params, train) == pytest.approx(result.loss, abs=1e-12)
     assert result.loss < start_loss

@@ -44,10 +44,10 @@ INPUTS = [
     "Ones",
 ]
 MODEL_COLUMNS = {
-    "linear": ["Preds", "Loss"],
-    "nnet": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"],
-    "mmult": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"],
-    "sigmoid": ["Lin", "Preds", "Loss"],
+    "linear": ["Preds", "Loss", "Set"],
+    "nnet": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss", "Set"],
+    "mmult": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss", "Set"],
+    "sigmoid": ["Lin", "Preds", "Loss", "Set"],
 }
 # Solver's names as Excel saved them in the lesson's own workbook (tests/fixtures/README.md says where from).
 EXCEL_NAMES = [
@@ -121,7 +121,9 @@ def test_all_rows_holds_every_passenger_as_in_the_csv(small):
 def test_model_sheets_have_the_lessons_columns(small):
     for sheet, extra in MODEL_COLUMNS.items():
         ws, rows = small.formulas[sheet], small.layout(sheet)
-        assert [c.value for c in ws[rows["header"]]] == RAW + DERIVED + extra
+        header = [c.value for c in ws[rows["header"]]]
+        assert header[: header.index("Set") + 1] == RAW + DERIVED + extra
+        assert not any(header[header.index("Set") + 1 :])  # beyond Set: only the accuracies' column above
         assert ws.freeze_panes == f"A{rows['first']}"
         kept = int((small.passengers["Age"].notna() & small.passengers["Embarked"].notna()).sum())
         assert ws.max_row == rows["last"] == rows["header"] + kept
@@ -251,11 +253,20 @@ def test_summary_reads_the_model_sheets_live(small):
     for i, sheet in enumerate(MODEL_COLUMNS):
         r = header + 1 + i
         assert ws.cell(r, 1).value == sheet
-        tr, tc = small.labelled(sheet, "Total loss:")
-        ar, ac = small.labelled(sheet, "Accuracy:")
-        assert ws.cell(r, 3).value == f"={sheet}!${openpyxl.utils.get_column_letter(tc + 1)}${tr}"
-        assert values.cell(r, 3).value == small.values[sheet].cell(tr, tc + 1).value
-        assert ws.cell(r, 4).value == f"={sheet}!${openpyxl.utils.get_column_letter(ac + 1)}${ar}"
+        labels = [
+            "Train loss:",
+            "Valid loss:",
+            "Total loss:",
+            "Train accuracy:",
+            "Valid accuracy:",
+            "Accuracy:",
+        ]
+        heads = ["Train loss", "Valid loss", "Total loss (all rows)", "Train accuracy", "Valid accuracy"]
+        assert [ws.cell(header, j).value for j in range(3, 9)] == [*heads, "Accuracy (all rows)"]
+        for j, label in enumerate(labels, start=3):
+            lr, lc = small.labelled(sheet, label)
+            assert ws.cell(r, j).value == f"={sheet}!${openpyxl.utils.get_column_letter(lc + 1)}${lr}"
+            assert values.cell(r, j).value == small.values[sheet].cell(lr, lc + 1).value
     gap = ws.cell(header + 5, 3).value
     assert isinstance(gap, ArrayFormula) and gap.text.startswith("=MAX(ABS(nnet!")
     assert values.cell(header + 5, 3).value <= 1e-15  # the same sums in another order
@@ -316,8 +327,8 @@ def test_solver_model_is_stored_as_hidden_sheet_names(small):
         assert all(n.get("hidden") == "1" for n in solver.values())
         assert {k: solver[k]["value"] for k in SOLVER} == SOLVER
         assert set(solver) == {*SOLVER, "solver_opt", "solver_adj"}
-        # the objective is the total loss; the changing cells are the fitted parameters
-        r, c = small.labelled(sheet, "Total loss:")
+        # the objective is the train loss; the changing cells are the fitted parameters
+        r, c = small.labelled(sheet, "Train loss:")
         assert solver["solver_opt"]["value"] == f"{sheet}!${openpyxl.utils.get_column_letter(c + 1)}${r}"
         ws = small.values[sheet]
         cells = ws[solver["solver_adj"]["value"].split("!")[1].replace("$", "")]

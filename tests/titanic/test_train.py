@@ -328,15 +328,17 @@ def test_bad_arguments_raise_with_the_choices(args, kwargs, match, table):
         wb.fit(*args[:1], table, *args[1:], **kwargs)
 
 
-def test_compare_lists_every_model_and_method(table):
+def test_compare_fits_on_train_and_scores_on_valid(table):
     frame = wb.compare(table, starts=8)
     assert list(frame.columns) == [
         "model",
         "method",
         "starts",
         "epochs",
-        "loss",
-        "accuracy",
+        "train_loss",
+        "valid_loss",
+        "train_accuracy",
+        "valid_accuracy",
         "vs_linear_floor",
         "seconds",
     ]
@@ -350,13 +352,22 @@ def test_compare_lists_every_model_and_method(table):
         ("nnet", "search"),
         ("sigmoid", "lbfgs"),
     ]
+    # The split as fastai's RandomSplitter(seed=42) draws it: torch.randperm seeded 42, first 20% valid.
+    n = len(table)
+    held = torch.randperm(n, generator=torch.Generator().manual_seed(42))[: int(0.2 * n)].numpy()
+    kept = np.setdiff1d(np.arange(n), held)
+    x, y = table[list(wb.FEATURES)].to_numpy(), table["Survived"].to_numpy()
+    w = np.linalg.lstsq(x[kept], y[kept], rcond=None)[0]
+    floor = np.mean((x[kept] @ w - y[kept]) ** 2)
     rows = frame.set_index(["model", "method"])
-    assert rows.loc[("linear", "lstsq"), "loss"] == pytest.approx(FLOOR, abs=1e-15)
+    assert rows.loc[("linear", "lstsq"), "train_loss"] == pytest.approx(floor, abs=1e-15)
+    assert rows.loc[("linear", "lstsq"), "valid_loss"] == pytest.approx(np.mean((x[held] @ w - y[held]) ** 2))
+    assert rows.loc[("linear", "lstsq"), "valid_accuracy"] == np.mean((x[held] @ w > 0.5) == (y[held] == 1))
     assert (
         rows.loc[("linear", "lstsq"), "vs_linear_floor"] == 0
         and abs(rows.loc[("linear", "lbfgs"), "vs_linear_floor"]) < 1e-10
     )
-    np.testing.assert_allclose(frame["vs_linear_floor"], frame["loss"] - FLOOR, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(frame["vs_linear_floor"], frame["train_loss"] - floor, rtol=0, atol=1e-15)
 
 
 # --- the quality goal -------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """``workbench check``: does a Titanic workbook still say what Python computes?
 
 After Solver ran in Excel, or someone typed their own parameters, a workbook's
-model sheets hold new parameters and (once the spreadsheet recalculated) new total
-losses and accuracies. :func:`check_workbook` reads each model sheet's parameters
+model sheets hold new parameters and (once the spreadsheet recalculated) new losses
+and accuracies: on the train rows, the valid rows (the sheet's ``Set`` column) and every row.
+:func:`check_workbook` reads each model sheet's parameters
 (:func:`~workbench.sheets.read_book.read_params`) and the passengers in the sheet itself,
-recomputes the loss and accuracy in Python (:func:`~workbench.titanic.models.mse`,
+recomputes the three losses and accuracies in Python (:func:`~workbench.titanic.models.mse`,
 :func:`~workbench.titanic.models.accuracy`), and sets them beside the values stored in the
 file; with ``recalc=True`` also beside LibreOffice's, recomputed from the formulas.
 They agree when within :data:`TOLERANCE`.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import pandas as pd
 from ..errors import WorkbookError
 from ..titanic.features import RAW, lesson_table
 from ..titanic.models import accuracy, mse
-from .model_sheets import MODEL_SHEETS
+from .model_sheets import MODEL_SHEETS, RESULTS
 from .read_book import check_model_sheets, read_params
 from .xlsx_reader import Book, cell_name
 
@@ -34,10 +35,12 @@ TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class SheetCheck:
-    """One model sheet: Python's loss and accuracy beside the file's (and LibreOffice's).
+    """One model sheet's rows: Python's loss and accuracy beside the file's (and LibreOffice's).
 
-    A stored value is ``None`` when the file holds none (a program that does not
-    calculate, such as openpyxl, saved it) or when LibreOffice was not asked.
+    ``rows_in`` says which rows: ``"all"`` (the sheet's Total loss and Accuracy), whose
+    ``sets`` then hold the same for the ``"train"`` and ``"valid"`` rows. A stored value is
+    ``None`` when the file holds none (a program that does not calculate, such as openpyxl,
+    saved it) or when LibreOffice was not asked.
     """
 
     sheet: str
@@ -49,17 +52,20 @@ class SheetCheck:
     file_accuracy: float | None
     libreoffice_loss: float | None = None
     libreoffice_accuracy: float | None = None
+    rows_in: str = "all"
+    sets: tuple[SheetCheck, ...] = ()
 
     @property
     def stored(self) -> list[tuple[float, float | None]]:
-        """(Python's value, a stored value) for every stored value there is."""
+        """(Python's value, a stored value) for every stored value there is, these rows' and the sets'."""
         pairs = [
             (self.loss, self.file_loss),
             (self.accuracy, self.file_accuracy),
             (self.loss, self.libreoffice_loss),
             (self.accuracy, self.libreoffice_accuracy),
         ]
-        return [(mine, theirs) for mine, theirs in pairs if theirs is not None]
+        mine = [(value, theirs) for value, theirs in pairs if theirs is not None]
+        return mine + [pair for part in self.sets for pair in part.stored]
 
     @property
     def ok(self) -> bool:
@@ -85,18 +91,23 @@ class CheckResult:
         columns = ["Python", "file", *(["LibreOffice"] if self.recalculated else [])]
         head = ["sheet", "rows", *(f"loss ({c})" for c in columns), *(f"accuracy ({c})" for c in columns), ""]
         rows = []
-        for s in self.sheets:
-            losses = [s.loss, s.file_loss, *([s.libreoffice_loss] if self.recalculated else [])]
-            accs = [s.accuracy, s.file_accuracy, *([s.libreoffice_accuracy] if self.recalculated else [])]
-            verdict = "agree" if s.ok else ("no stored values" if not s.stored else "DISAGREE")
-            rows.append([s.sheet, str(s.rows), *map(_loss, losses), *map(_percent, accs), verdict])
+        for sheet in self.sheets:
+            for s in (sheet, *sheet.sets):  # every row, then the train and valid rows under it
+                losses = [s.loss, s.file_loss, *([s.libreoffice_loss] if self.recalculated else [])]
+                accs = [s.accuracy, s.file_accuracy, *([s.libreoffice_accuracy] if self.recalculated else [])]
+                verdict = "agree" if s.ok else ("no stored values" if not s.stored else "DISAGREE")
+                name = s.sheet if s.rows_in == "all" else f"  {s.rows_in}"
+                rows.append([name, str(s.rows), *map(_loss, losses), *map(_percent, accs), verdict])
         widths = [max(len(r[j]) for r in [head, *rows]) for j in range(len(head))]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
             for r in [head, *rows]
         ]
         if self.ok:
-            end = f"every stored value agrees with Python within {TOLERANCE:g}"
+            end = (
+                f"every stored value agrees with Python within {TOLERANCE:g}"
+                " (a sheet's first line: every row; then its train and valid rows)"
+            )
         elif not all(s.stored for s in self.sheets):
             end = (
                 "the file stores no calculated values for some sheets (a program that does not calculate,"
@@ -137,48 +148,70 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
             recalculated = _stored_values(recalculate(path, tmp))
     checks = []
     for sheet, model in MODEL_SHEETS.items():
-        table, file_loss, file_acc = stored[sheet]
-        squash = sheet == "sigmoid"
-        lo_loss, lo_acc = (None, None) if recalculated is None else recalculated[sheet][1:]
-        checks.append(
-            SheetCheck(
-                sheet=sheet,
-                model=model,
-                rows=len(table),
-                loss=mse(model, params[sheet], table, sigmoid=squash),
-                accuracy=accuracy(model, params[sheet], table, sigmoid=squash),
-                file_loss=file_loss,
-                file_accuracy=file_acc,
-                libreoffice_loss=lo_loss,
-                libreoffice_accuracy=lo_acc,
+        table, is_valid, in_file = stored[sheet]
+        in_lo = {} if recalculated is None else recalculated[sheet][2]
+        train, valid, every = (
+            _checked(sheet, model, params[sheet], rows, rows_in, labels, in_file, in_lo)
+            for rows, rows_in, labels in zip(
+                (table[~is_valid], table[is_valid], table), ("train", "valid", "all"), RESULTS, strict=True
             )
         )
+        checks.append(replace(every, sets=(train, valid)))
     return CheckResult(path, tuple(checks), recalc)
 
 
-def _stored_values(path: Path) -> dict[str, tuple[pd.DataFrame, float | None, float | None]]:
-    """Per model sheet: its passengers as a lesson table, and its stored total loss and accuracy."""
+def _checked(
+    sheet: str,
+    model: str,
+    params: np.ndarray,
+    rows: pd.DataFrame,
+    rows_in: str,
+    labels: tuple[str, str],
+    in_file: dict[str, float | None],
+    in_lo: dict[str, float | None],
+) -> SheetCheck:
+    """Python's loss and accuracy on ``rows`` beside the values stored under ``labels``."""
+    squash, (loss, acc) = sheet == "sigmoid", labels
+    return SheetCheck(
+        sheet=sheet,
+        model=model,
+        rows=len(rows),
+        loss=mse(model, params, rows, sigmoid=squash) if len(rows) else math.nan,
+        accuracy=accuracy(model, params, rows, sigmoid=squash) if len(rows) else math.nan,
+        file_loss=in_file.get(loss),
+        file_accuracy=in_file.get(acc),
+        libreoffice_loss=in_lo.get(loss),
+        libreoffice_accuracy=in_lo.get(acc),
+        rows_in=rows_in,
+    )
+
+
+def _stored_values(path: Path) -> dict[str, tuple[pd.DataFrame, np.ndarray, dict[str, float | None]]]:
+    """Per model sheet: its passengers as a lesson table, which are valid rows, its stored results."""
     with Book(path) as book:
         check_model_sheets(book)
         return {sheet: _sheet_values(book, sheet) for sheet in MODEL_SHEETS}
 
 
-def _sheet_values(book: Book, sheet: str) -> tuple[pd.DataFrame, float | None, float | None]:
-    """Stream the sheet once, keeping only the raw columns below the header and three cells."""
+def _sheet_values(book: Book, sheet: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, float | None]]:
+    """Stream the sheet once: the result cells above the header (label, value to its right),
+    and the raw columns and ``Set`` below it."""
     path = book.path
-    row, col, _, _ = book.range(sheet, "solver_opt", "Solver objective")
-    wanted = {(row, col - 1), (row, col), (row + 1, col - 1), (row + 1, col)}
-    seen: dict[tuple[int, int], object] = {}
+    book.range(sheet, "solver_opt", "Solver objective")  # refuses a broken Solver model
+    labels = {label for pair in RESULTS for label in pair}
+    found: dict[str, tuple[int, int]] = {}
+    above: dict[tuple[int, int], object] = {}
     names: dict[str, int] | None = None
-    columns: dict[str, list[object]] = {name: [] for name in RAW}
+    columns: dict[str, list[object]] = {name: [] for name in (*RAW, "Set")}
     header = ended = 0
     for r, cells in book.rows(sheet):
-        seen.update({(r, c): cells.get(c) for rr, c in wanted if rr == r})
         if names is None:
+            above.update({(r, c): v for c, v in cells.items()})
+            found.update({v: (r, c + 1) for c, v in cells.items() if v in labels and v not in found})
             if cells.get(1) == "Survived":
                 header = r
                 names = {v: c for c, v in sorted(cells.items(), reverse=True) if isinstance(v, str)}
-                missing = [name for name in RAW if name not in names]
+                missing = [name for name in columns if name not in names]
                 if missing:
                     raise WorkbookError(
                         f"{path}: sheet {sheet!r} has no column {missing[0]!r} in its header row"
@@ -187,7 +220,7 @@ def _sheet_values(book: Book, sheet: str) -> tuple[pd.DataFrame, float | None, f
             if r != header + 1 + len(columns["Survived"]) or cells.get(1) is None:
                 ended = r  # the passengers end at the first empty row
             else:
-                for name in RAW:
+                for name in columns:
                     columns[name].append(
                         _raw_value(path, sheet, name, names[name], r, cells.get(names[name]))
                     )
@@ -195,23 +228,26 @@ def _sheet_values(book: Book, sheet: str) -> tuple[pd.DataFrame, float | None, f
         raise WorkbookError(f"{path}: sheet {sheet!r} has no header row starting with 'Survived'")
     if not columns["Survived"]:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no passengers below its header row")
-    n = len(columns["Survived"])
-    table = lesson_table(pd.DataFrame({"PassengerId": np.arange(1, n + 1), **columns}))
-    label = seen.get((row + 1, col - 1))
-    if label != "Accuracy:":
+    missing = sorted(labels - set(found))
+    if missing:
         raise WorkbookError(
-            f"{path}: sheet {sheet!r}: expected 'Accuracy:' below the total loss's label; found {label!r:.40}"
+            f"{path}: sheet {sheet!r} has no cell labelled {missing[0]!r} above its header row"
         )
-    return table, _number(seen.get((row, col))), _number(seen.get((row + 1, col)))
+    n = len(columns["Survived"])
+    is_valid = np.array([s == "valid" for s in columns.pop("Set")])
+    table = lesson_table(pd.DataFrame({"PassengerId": np.arange(1, n + 1), **columns}))
+    return table, is_valid, {label: _number(above.get(found[label])) for label in labels}
 
 
 def _raw_value(path: Path, sheet: str, name: str, col: int, row: int, v: object) -> object:
-    """A passenger's raw value: text for Sex and Embarked, a finite number for the rest."""
-    text = name in ("Sex", "Embarked")
-    if v is None or isinstance(v, bool) or isinstance(v, str) != text:
+    """A raw value: text for Sex and Embarked, train or valid for Set, a number for the rest."""
+    text = name in ("Sex", "Embarked", "Set")
+    if name == "Set" and isinstance(v, str) and v.lower() in ("train", "valid"):
+        return v.lower()  # the sheet's AVERAGEIF matches "Train" too
+    if name == "Set" or v is None or isinstance(v, bool) or isinstance(v, str) != text:
+        expected = '"train" or "valid"' if name == "Set" else "text" if text else "a number"
         raise WorkbookError(
-            f"{path}: cell {sheet}!{cell_name(row, col)} ({name}) holds {v!r:.40};"
-            f" expected {'text' if text else 'a number'}"
+            f"{path}: cell {sheet}!{cell_name(row, col)} ({name}) holds {v!r:.40}; expected {expected}"
         )
     return v
 

@@ -12,3 +12,12 @@ from ..titanic.models import MODELS
 
 #: sheet -> the model whose parameters it holds, in the workbook's order.
 MODEL_SHEETS: dict[str, str] = {**{m.sheet: m.name for m in MODELS.values()}, "sigmoid": "linear"}
+
+#: The results beside each model sheet's parameters: label, then its value in the cell to the
+#: right; losses on the left, accuracies on the right. Train and valid are the rows of the
+#: sheet's ``Set`` column; Total loss and Accuracy use every row, as the lesson's sheet does.
+RESULTS: tuple[tuple[str, str], ...] = (
+    ("Train loss:", "Train accuracy:"),
+    ("Valid loss:", "Valid accuracy:"),
+    ("Total loss:", "Accuracy:"),
+)

@@ -1,7 +1,7 @@
 """``workbench solve``: the lesson's Solver step, done by LibreOffice on the sheet's own formulas.
 
 Every model sheet of a workbook written by ``workbench build`` carries Excel's Solver
-model as hidden names: ``solver_opt``, the total-loss cell to minimise, and
+model as hidden names: ``solver_opt``, the cell to minimise (the train loss), and
 ``solver_adj``, the yellow parameter cells. :func:`solve_workbook` hands that model
 to LibreOffice, headless: BFGS steps on finite differences minimise from the cells'
 values, as Excel's GRG Nonlinear would, then LibreOffice's nonlinear solver
@@ -56,7 +56,7 @@ class SolveResult:
 
     def report(self) -> str:
         return (
-            f"{self.path}: sheet {self.sheet!r}: total loss {self.start_loss:.10f} -> {self.loss:.10f}"
+            f"{self.path}: sheet {self.sheet!r}: train loss {self.start_loss:.10f} -> {self.loss:.10f}"
             f" in {self.seconds:.1f} s ({len(self.params)} parameters); saved by LibreOffice"
         )
 

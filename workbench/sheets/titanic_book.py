@@ -41,9 +41,10 @@ from ..numerics import uniform_start
 from ..regression import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ..titanic.split import validation_split
 from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
-from .model_sheets import MODEL_SHEETS
+from .model_sheets import MODEL_SHEETS, RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import Styles, set_up_page, styles
@@ -164,10 +165,9 @@ class _SheetInfo:
     """Where a model sheet keeps its results, for the summary's live formulas."""
 
     sheet: str
-    total: str  # absolute A1 reference of the total loss
-    accuracy: str
+    cells: dict[str, str]  # label of RESULTS -> absolute A1 reference of its value
     preds: str  # absolute range of the predictions
-    values: tuple[float, float]  # Python's total loss and accuracy
+    values: dict[str, float]  # label -> Python's value
     predictions: np.ndarray
 
 
@@ -184,6 +184,9 @@ def write_titanic_book(
     comparison: pd.DataFrame | None = None,
     histories: Mapping[str, ArrayLike] | None = None,
     extra_sheets: Sequence[SheetWriter] = (),
+    valid: ArrayLike | None = None,
+    choice: str | None = None,
+    units: pd.DataFrame | None = None,
     constant_memory: bool = False,
 ) -> Path:
     """Write the lesson's workbook to ``path`` (whole or not at all) and return the path.
@@ -203,6 +206,12 @@ def write_titanic_book(
         histories: training loss per epoch, label -> 1-D sequence, drawn as the summary's chart.
         extra_sheets: writers of more sheets, called in order with the open workbook,
             between ``sigmoid`` and ``summary``.
+        valid: the PassengerIds of the validation rows (each model sheet's ``Set`` column
+            says ``valid`` for them, ``train`` for the rest); by default
+            :func:`~workbench.titanic.split.validation_split`'s 20%, seed 42.
+        choice: a sentence for the summary: which model was chosen on validation, and why.
+        units: the over-fitting table (:func:`~workbench.titanic.train.more_units`) for the
+            summary, drawn as a chart.
         constant_memory: stream rows to disk (for very large tables).
 
     Raises:
@@ -212,6 +221,7 @@ def write_titanic_book(
     """
     params, starts = _check_fits(fits)
     _check_table(table, passengers)
+    is_valid = _valid_rows(table, valid)
     # Refuse what would fail half-way before writing a million rows of the other sheets.
     for sheet in MODEL_SHEETS:
         check_rows(len(table), _Layout.of(SHEETS[sheet]).first, sheet=sheet)
@@ -221,10 +231,13 @@ def write_titanic_book(
     ) as book:
         st = styles(book)
         _all_rows_sheet(book, st, passengers)
-        infos = [_model_sheet(book, st, sheet, table, params[sheet], starts[sheet]) for sheet in MODEL_SHEETS]
+        infos = [
+            _model_sheet(book, st, sheet, table, params[sheet], starts[sheet], is_valid)
+            for sheet in MODEL_SHEETS
+        ]
         for write in extra_sheets:
             write(book)
-        _summary_sheet(book, st, infos, comparison, histories)
+        _summary_sheet(book, st, infos, comparison, histories, choice, units)
     return Path(path)
 
 
@@ -343,6 +356,23 @@ def _check_table(table: pd.DataFrame, passengers: pd.DataFrame) -> None:
         )
 
 
+def _valid_rows(table: pd.DataFrame, valid: ArrayLike | None) -> np.ndarray:
+    """``True`` for the table's validation rows; both sets must have rows (else AVERAGEIF divides by 0)."""
+    if valid is None:
+        return table.index.isin(validation_split(table)[1].index)
+    ids = pd.Index(np.asarray(valid).ravel())
+    unknown = ~ids.isin(table.index)
+    if unknown.any():
+        raise WorkbenchError(f"valid: PassengerId {ids[unknown][0]} is not a row of the feature table")
+    mask = table.index.isin(ids)
+    if mask.all() or not mask.any():
+        raise WorkbenchError(
+            f"valid: {int(mask.sum())} of {len(table)} rows are validation rows; the train and valid"
+            " sets each need at least one row"
+        )
+    return mask
+
+
 # ---------------------------------------------------------------------------------------------
 # all_rows
 
@@ -404,8 +434,10 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
 # linear, nnet, mmult, sigmoid
 
 _SOLVER_NOTE = (
-    "Yellow: the fitted parameters. Data > Solver is set up to change them to minimise the total"
-    " loss (GRG Nonlinear, unconstrained). Accuracy: share of rows where Preds > 0.5 matches Survived."
+    "Yellow: the parameters, fitted on the train rows only (column Set). Data > Solver is set up to change"
+    " them to minimise the Train loss (GRG Nonlinear, unconstrained); the valid rows are kept out, to show"
+    " how the model does on passengers it never saw. Total loss and Accuracy use every row, as the"
+    " lesson's sheet does. Accuracy: share of rows where Preds > 0.5 matches Survived."
 )
 _START_NOTE = (
     "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). Paste it over the"
@@ -430,19 +462,20 @@ def _model_sheet(
     table: pd.DataFrame,
     params: np.ndarray,
     start: np.ndarray | None,
+    is_valid: np.ndarray,
 ) -> _SheetInfo:
     spec, lay, n = SHEETS[sheet], _Layout.of(SHEETS[sheet]), len(table)
     check_rows(n, lay.first, sheet=sheet)
     ws = book.add_worksheet(sheet)
     cells = _RowOrdered()
     fitted_cells = _parameter_block(cells, st, spec.model, lay.top, params, start)
-    values = _Values.of(spec, table, params)
+    values = _Values.of(spec, table, params, is_valid)
     columns = _model_columns(spec, st, lay, values)
     names = [col.name for col in columns]
     pred_col, loss_col = _AFTER + names.index("Preds"), _AFTER + names.index("Loss")
     last = lay.first + n - 1
     preds_range = _span(lay.first, pred_col, last, pred_col, absolute=True)
-    total, accuracy = _totals(cells, st, lay, n, pred_col, loss_col, values)
+    results = _totals(cells, st, lay, n, pred_col, loss_col, values)
     max_cell = _max_age(cells, st, lay, table)
 
     notes = [
@@ -466,12 +499,13 @@ def _model_sheet(
     for j, name in enumerate(COLUMNS):
         ws.set_column(j, j, widths.get(name, 9))
     ws.set_column(_AFTER, loss_col, 11)
+    ws.set_column(loss_col + 1, loss_col + 1, 15)  # Set, and the accuracies' labels
     if array is not None:
         ws.set_column(_FIRST_INPUT, _FIRST_INPUT + 1, 9)
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
-    define_solver(book, sheet, objective=total, changing=fitted_cells)
-    return _SheetInfo(sheet, total, accuracy, preds_range, (values.total, values.accuracy), values.preds)
+    define_solver(book, sheet, objective=results["Train loss:"], changing=fitted_cells)
+    return _SheetInfo(sheet, results, preds_range, values.results, values.preds)
 
 
 @dataclass(frozen=True)
@@ -481,11 +515,11 @@ class _Values:
     lin: np.ndarray  # (units, n): every linear unit's value
     preds: np.ndarray
     loss: np.ndarray
-    total: float
-    accuracy: float
+    sets: np.ndarray  # "train" or "valid" per row
+    results: dict[str, float]  # label of RESULTS -> value
 
     @classmethod
-    def of(cls, spec: ModelSheet, table: pd.DataFrame, params: np.ndarray) -> _Values:
+    def of(cls, spec: ModelSheet, table: pd.DataFrame, params: np.ndarray, is_valid: np.ndarray) -> _Values:
         model, squash = spec.model.name, spec.sigmoid
         x = models.inputs(table)
         y = table["Survived"].to_numpy(dtype="float64")
@@ -496,8 +530,12 @@ class _Values:
         with torch.no_grad():
             lin = (w_rows @ x.T).numpy().reshape(-1, len(table))
         preds = models.predict(model, params, table, sigmoid=squash)
-        total = models.mse(model, params, table, sigmoid=squash)
-        return cls(lin, preds, (preds - y) ** 2, total, models.accuracy(model, params, table, sigmoid=squash))
+        results = {}
+        for (loss, accuracy), rows in zip(RESULTS, (table[~is_valid], table[is_valid], table), strict=True):
+            results[loss] = models.mse(model, params, rows, sigmoid=squash)
+            results[accuracy] = models.accuracy(model, params, rows, sigmoid=squash)
+        sets = np.where(is_valid, "valid", "train").astype(object)
+        return cls(lin, preds, (preds - y) ** 2, sets, results)
 
 
 def _model_columns(spec: ModelSheet, st: Styles, lay: _Layout, v: _Values) -> list[_Column]:
@@ -529,23 +567,35 @@ def _model_columns(spec: ModelSheet, st: Styles, lay: _Layout, v: _Values) -> li
     pred_col = c + len(columns) - 1
     squared = lambda r: models.LOSS_EXCEL.format(pred=_ref(r, pred_col), target=_ref(r, 0))
     columns.append(_Column("Loss", squared, v.loss, st.value))
+    columns.append(_Column("Set", None, v.sets, st.category))
     return columns
 
 
 def _totals(
     cells: _RowOrdered, st: Styles, lay: _Layout, n: int, pred_col: int, loss_col: int, v: _Values
-) -> tuple[str, str]:
-    """Total loss and accuracy beside the parameters; returns their absolute references."""
+) -> dict[str, str]:
+    """The losses (left) and accuracies (right) of :data:`RESULTS` beside the parameters, a row
+    each for train, valid and every row; returns each value's absolute reference by its label."""
     first, last = lay.first, lay.first + n - 1
-    preds = _span(first, pred_col, last, pred_col, absolute=True)
-    survived = _span(first, 0, last, 0, absolute=True)
-    cells.put(lay.top + 1, loss_col - 1, "write_string", "Total loss:", st.label)
-    mse = models.MSE_EXCEL.format(losses=_span(first, loss_col, last, loss_col, absolute=True))
-    cells.put(lay.top + 1, loss_col, "write_formula", mse, st.total, v.total)
-    cells.put(lay.top + 2, loss_col - 1, "write_string", "Accuracy:", st.label)
-    accuracy = models.ACCURACY_EXCEL.format(preds=preds, targets=survived)
-    cells.put(lay.top + 2, loss_col, "write_formula", accuracy, st.percent, v.accuracy)
-    return _ref(lay.top + 1, loss_col, absolute=True), _ref(lay.top + 2, loss_col, absolute=True)
+    column = lambda c: _span(first, c, last, c, absolute=True)
+    preds, survived, losses, sets = column(pred_col), column(0), column(loss_col), column(loss_col + 1)
+    refs = {}
+    for i, (loss, accuracy) in enumerate(RESULTS):
+        r, name = lay.top + 1 + i, loss.split()[0].lower()  # "train", "valid", "total"
+        if name == "total":
+            mse = models.MSE_EXCEL.format(losses=losses)
+            acc = models.ACCURACY_EXCEL.format(preds=preds, targets=survived)
+        else:
+            mse = models.SET_MSE_EXCEL.format(sets=sets, name=name, losses=losses)
+            acc = models.SET_ACCURACY_EXCEL.format(preds=preds, targets=survived, sets=sets, name=name)
+        for c, label, formula, fmt in (
+            (loss_col, loss, mse, st.total),
+            (loss_col + 2, accuracy, acc, st.percent),
+        ):
+            cells.put(r, c - 1, "write_string", label, st.label)
+            cells.put(r, c, "write_formula", formula, fmt, v.results[label])
+            refs[label] = _ref(r, c, absolute=True)
+    return refs
 
 
 def _max_age(cells: _RowOrdered, st: Styles, lay: _Layout, table: pd.DataFrame) -> str:
@@ -590,7 +640,8 @@ def _write_rows(
             plan.append((_COL[d.name], None, np.broadcast_to(float(formula), (n,)), fmt))
     for j, col in enumerate(columns, start=_AFTER):
         template = None if col.formula is None else _row_template(col.formula, first)
-        plan.append((j, template, np.asarray(col.values, dtype="float64"), col.fmt))
+        values = col.values if col.values.dtype == object else np.asarray(col.values, dtype="float64")
+        plan.append((j, template, values, col.fmt))
     array_col = _AFTER if array is not None else -1
     for rows in _blocks(n):  # Python's floats and strings, a block of rows at a time
         block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
@@ -695,45 +746,62 @@ def _summary_sheet(
     infos: Sequence[_SheetInfo],
     comparison: pd.DataFrame | None,
     histories: Mapping[str, ArrayLike] | None,
+    choice: str | None,
+    units: pd.DataFrame | None,
 ) -> None:
-    """Three parts, top to bottom: the model sheets' live totals, the runs, the loss per step."""
+    """Top to bottom: the model sheets' live results, the choice, the runs, the over-fitting table,
+    the loss per step; the charts to the right."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     note = (
-        "The first table reads each model sheet's live total loss and accuracy."
-        " The second lists the training runs; the chart shows their loss step by step."
+        "Train: the rows the parameters were fitted on; valid: the rows held out (20%), never seen while"
+        " fitting. A model that does better on train but worse on valid has learnt its training rows"
+        " rather than what generalises (over-fitting)."
     )
     ws.write_string(1, 0, note, st.note)
     row = _sheets_table(ws, st, infos, row=3)
-    width = 4
-    if comparison is not None and not comparison.empty:
-        df = comparison if isinstance(comparison.index, pd.RangeIndex) else comparison.reset_index()
-        _runs_table(ws, st, df, row)
-        width = max(width, len(df.columns))
-        row += len(df) + 3
-    print_rows = max(row, 25)
+    if choice:
+        ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
+        ws.write_string(row + 1, 0, choice, st.note)
+        row += 3
+    width, charts = 8, []
+    tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
+    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    for heading, df, chart in tables:
+        if df is not None and not df.empty:
+            df = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
+            _table(ws, st, heading, df, row)
+            drawn = chart(book, row + 2, row + 1 + len(df), list(map(str, df.columns)))
+            charts += [drawn] if drawn is not None else []
+            width = max(width, len(df.columns))
+            row += len(df) + 3
     if histories:
-        _loss_per_step(book, ws, st, histories, row, chart_col=width + 1)
+        charts.insert(0, _loss_per_step(book, ws, st, histories, row))
+    for i, chart in enumerate(charts):
+        ws.insert_chart(3 + 22 * i, width + 1, chart)
     ws.set_column(0, 0, 12)
     ws.set_column(1, 1, 36)
-    ws.set_column(2, max(width, 3), 13)
+    ws.set_column(2, width, 15)
     set_up_page(ws)
-    # Print the tables and the chart, not the (possibly long) chart data below them.
-    ws.print_area(0, 0, print_rows, width + 13)
+    # Print the tables and the charts, not the (possibly long) chart data below them.
+    ws.print_area(0, 0, max(row, 3 + 22 * len(charts)), width + 13)
 
 
 def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int) -> int:
-    """Each model sheet's live total loss and accuracy; returns the row below the table."""
+    """Each model sheet's live results (:data:`RESULTS`); returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
-    for j, head in enumerate(("Sheet", "Model", "Total loss", "Accuracy")):
+    labels = [label for pair in zip(*RESULTS, strict=True) for label in pair]  # losses, then accuracies
+    heads = {"Total loss:": "Total loss (all rows)", "Accuracy:": "Accuracy (all rows)"}
+    for j, head in enumerate(("Sheet", "Model", *(heads.get(x, x.rstrip(":")) for x in labels))):
         ws.write_string(row + 1, j, head, st.header)
     for i, info in enumerate(infos):
         r = row + 2 + i
         where = quote_sheetname(info.sheet)
         ws.write_string(r, 0, info.sheet, st.text)
         ws.write_string(r, 1, SHEETS[info.sheet].what, st.text)
-        ws.write_formula(r, 2, f"={where}!{info.total}", st.total, info.values[0])
-        ws.write_formula(r, 3, f"={where}!{info.accuracy}", st.percent, info.values[1])
+        for j, label in enumerate(labels, start=2):
+            fmt = st.percent if "accuracy" in label.lower() else st.total
+            ws.write_formula(r, j, f"={where}!{info.cells[label]}", fmt, info.values[label])
     r = row + 2 + len(infos)
     nnet, mmult = (next(i for i in infos if i.sheet == s) for s in ("nnet", "mmult"))
     gap = float(np.max(np.abs(nnet.predictions - mmult.predictions)))
@@ -743,8 +811,8 @@ def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: i
     return r + 2
 
 
-def _runs_table(ws: Worksheet, st: Styles, df: pd.DataFrame, row: int) -> None:
-    ws.write_string(row, 0, "Training runs", st.heading)
+def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) -> None:
+    ws.write_string(row, 0, heading, st.heading)
     for j, name in enumerate(df.columns):
         ws.write_string(row + 1, j, str(name), st.header)
     fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
@@ -753,15 +821,51 @@ def _runs_table(ws: Worksheet, st: Styles, df: pd.DataFrame, row: int) -> None:
             _write_value(ws, row + 2 + i, j, v, fmts[j])
 
 
+def _bars(book: xlsxwriter.Workbook, kind: dict, title: str, x_name: str) -> Any:
+    chart = book.add_chart(kind)
+    chart.set_title({"name": chart_text(title), "name_font": {"size": 12}})
+    chart.set_x_axis({"name": chart_text(x_name)})
+    chart.set_y_axis({"name": "MSE", "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 420})
+    return chart
+
+
+def _runs_chart(book: xlsxwriter.Workbook, first: int, last: int, columns: list[str]) -> Any | None:
+    """Each run's train and valid loss, side by side (model and method label the bars)."""
+    if not {"train_loss", "valid_loss"} <= set(columns):
+        return None
+    chart = _bars(book, {"type": "column"}, "Train and valid loss of each run", "run (model, method)")
+    for name in ("train_loss", "valid_loss"):
+        j = columns.index(name)
+        where = {"categories": ["summary", first, 0, last, 1], "values": ["summary", first, j, last, j]}
+        chart.add_series({"name": chart_text(name.split("_")[0]), **where})
+    return chart
+
+
+def _units_chart(book: xlsxwriter.Workbook, first: int, last: int, columns: list[str]) -> Any | None:
+    """Train and valid loss against the number of ReLUs."""
+    if not {"units", "train_loss", "valid_loss"} <= set(columns):
+        return None
+    kind = {"type": "scatter", "subtype": "straight_with_markers"}
+    chart = _bars(book, kind, "More ReLUs: train loss falls, valid loss rises", "ReLUs summed")
+    chart.set_x_axis({"name": "ReLUs summed (log scale)", "log_base": 2})
+    u = columns.index("units")
+    for name in ("train_loss", "valid_loss"):
+        j = columns.index(name)
+        where = {"categories": ["summary", first, u, last, u], "values": ["summary", first, j, last, j]}
+        chart.add_series({"name": chart_text(name.split("_")[0]), **where})
+    return chart
+
+
 def _loss_per_step(
     book: xlsxwriter.Workbook,
     ws: Worksheet,
     st: Styles,
     histories: Mapping[str, ArrayLike],
     row: int,
-    chart_col: int,
-) -> None:
-    """Each run's loss per step, a column each from ``row`` down, and their chart at the top."""
+) -> Any:
+    """Each run's loss per step, a column each from ``row`` down; returns their chart."""
     curves = {str(k): _curve(k, v) for k, v in histories.items()}
     longest = max(len(v) for v in curves.values())
     check_rows(longest, row + 2, sheet="summary")
@@ -795,7 +899,7 @@ def _loss_per_step(
     chart.set_y_axis(y_axis)
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 760, "height": 420})
-    ws.insert_chart(3, chart_col, chart)
+    return chart
 
 
 def _curve(name: object, values: ArrayLike) -> np.ndarray:

@@ -48,6 +48,10 @@ from .features import FEATURES
 # and Gnumeric, but the formulas package evaluates it to 0.
 ACCURACY_EXCEL = "=SUMPRODUCT((({preds}>0.5)=({targets}=1))*1)/ROWS({targets})"
 
+# The same over one set of rows (``{sets}`` holds "train" or "valid" per row, ``{name}`` which).
+SET_MSE_EXCEL = '=AVERAGEIF({sets},"{name}",{losses})'
+SET_ACCURACY_EXCEL = '=SUMPRODUCT((({preds}>0.5)=({targets}=1))*({sets}="{name}"))/COUNTIF({sets},"{name}")'
+
 Tensor = torch.Tensor
 
 

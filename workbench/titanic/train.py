@@ -52,9 +52,10 @@ import torch
 from ..errors import DivergenceError, WorkbenchError
 from ..gd import gradient_descent
 from ..limits import check_memory, check_seed
-from ..numerics import DTYPE, one_thread, uniform_start
+from ..numerics import DTYPE, one_thread, relu_sum, uniform_start
 from . import patterns
-from .models import accuracy, forward, get, inputs, jacobian, param_shape, targets
+from .models import accuracy, forward, get, inputs, jacobian, mse, param_shape, targets
+from .split import SPLIT_SEED, VALID_PCT, validation_split
 
 METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq", "search")
 
@@ -574,39 +575,104 @@ def run(what: Run, table: pd.DataFrame, *, seed: int = 0, starts: int | None = N
     return fit(kwargs.pop("model"), table, seed=seed, progress=progress, **kwargs)
 
 
-def compare(table: pd.DataFrame, *, seed: int = 0, starts: int | None = None) -> pd.DataFrame:
-    """Every run of :data:`RUNS` side by side.
+def compare(
+    table: pd.DataFrame,
+    *,
+    seed: int = 0,
+    starts: int | None = None,
+    valid_pct: float = VALID_PCT,
+    split_seed: int = SPLIT_SEED,
+) -> pd.DataFrame:
+    """Every run of :data:`RUNS` side by side: fitted on the train rows, scored on the valid rows.
 
     Args:
-        table: a lesson table.
+        table: a lesson table, split by :func:`~workbench.titanic.split.validation_split`
+            (``valid_pct``, ``split_seed``: the course notebook's 20%, seed 42).
         seed: seeds every random start.
-        starts: random starts of the ``gd+gn+lbfgs`` run (default: the net's recipe);
+        starts: random starts of the net's many-start runs (default: the net's recipe);
             fewer is faster and usually worse.
 
     Returns:
-        Columns ``model, method, starts, epochs, loss, accuracy, vs_linear_floor, seconds``
-        (see :func:`comparison`).
+        Columns ``model, method, starts, epochs, train_loss, valid_loss, train_accuracy,
+        valid_accuracy, vs_linear_floor, seconds`` (see :func:`comparison`).
     """
-    fits = [run(r, table, seed=seed, starts=starts) for r in RUNS]
-    frame = comparison(RUNS, fits)
+    train_rows, valid_rows = validation_split(table, valid_pct, split_seed)
+    fits = [run(r, train_rows, seed=seed, starts=starts) for r in RUNS]
+    frame = comparison(RUNS, fits, valid_rows)
     frame["seconds"] = [f.seconds for f in fits]
     return frame
 
 
-def comparison(runs: Sequence[Run], fits: Sequence[Fit]) -> pd.DataFrame:
-    """The runs as a table: ``model, method, starts, epochs, loss, accuracy, vs_linear_floor``.
+def comparison(runs: Sequence[Run], fits: Sequence[Fit], valid: pd.DataFrame) -> pd.DataFrame:
+    """The runs as a table: ``model, method, starts, epochs, train_loss, valid_loss,
+    train_accuracy, valid_accuracy, vs_linear_floor``.
 
-    ``epochs`` counts gd epochs, or L-BFGS iterations for a run of method ``lbfgs``.
-    ``vs_linear_floor`` is the loss minus the least-squares floor of ``linear`` (the
-    ``lstsq`` run): the net's is negative, since it goes below what a linear model can reach.
+    Each fit's own loss and accuracy are its train numbers (the table it was fitted on);
+    ``valid`` are the rows held out. ``epochs`` counts gd epochs, or L-BFGS iterations for a
+    run of method ``lbfgs``. ``vs_linear_floor`` is the train loss minus the least-squares
+    floor of ``linear`` (the ``lstsq`` run): the net's is negative, since it goes below what
+    a linear model can reach.
     """
     floor = next(f.loss for r, f in zip(runs, fits, strict=True) if r.method == "lstsq")
     rows = []
     for r, f in zip(runs, fits, strict=True):
         steps = f.iterations if f.method == "lbfgs" else f.epochs
+        on_valid = (f.model, f.params, valid)
         rows.append({"model": r.model, "method": r.method, "starts": f.starts, "epochs": steps,
-                     "loss": f.loss, "accuracy": f.accuracy, "vs_linear_floor": f.loss - floor})  # fmt: skip
+                     "train_loss": f.loss, "valid_loss": mse(*on_valid, sigmoid=f.sigmoid),
+                     "train_accuracy": f.accuracy, "valid_accuracy": accuracy(*on_valid, sigmoid=f.sigmoid),
+                     "vs_linear_floor": f.loss - floor})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+#: :func:`more_units`: how many ReLUs each net sums, the best of how many L-BFGS starts, and
+#: its iterations per start (enough to show the trend; the widest nets are not yet at a minimum).
+UNITS = (1, 2, 4, 8, 16, 32)
+UNITS_STARTS, UNITS_ITERATIONS = 3, 200
+
+
+def more_units(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    *,
+    units: Sequence[int] = UNITS,
+    seed: int = 0,
+    starts: int = UNITS_STARTS,
+    iterations: int = UNITS_ITERATIONS,
+) -> pd.DataFrame:
+    """Over-fitting made visible: the ``nnet`` sheet's model with more ReLUs, fitted on ``train``.
+
+    Each net sums ``u`` ReLUs of linear units (``nnet`` is ``u = 2``), fitted by L-BFGS from
+    ``starts`` random starts (``RAND()-0.5``, seeded), keeping the one with the lowest train
+    loss, so the choice never looks at ``valid``. More ReLUs fit the train rows ever closer;
+    past a few, the valid loss rises: the net learns its training passengers, not what
+    carries over to new ones.
+
+    Returns:
+        Columns ``units, parameters, train_loss, valid_loss, train_accuracy, valid_accuracy``.
+    """
+    check_seed(seed)
+    _check_count("starts", starts, 1)
+    _check_count("iterations", iterations, 1)
+    for u in units:
+        _check_count("units", u, 1)
+    x, y, xv, yv = inputs(train), targets(train), inputs(valid), targets(valid)
+    rows = []
+    for u in units:
+        loss_fn: Loss = lambda w: ((relu_sum(w, x) - y) ** 2).mean(-1)
+        begins = torch.from_numpy(uniform_start((starts, u, x.shape[1]), seed))
+        fitted = [_lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
+        w = min(fitted, key=lambda found: found[1][-1])[0]
+        row = {"units": u, "parameters": w.numel()}
+        with torch.no_grad():
+            for name, (xs, ys) in (("train", (x, y)), ("valid", (xv, yv))):
+                preds = relu_sum(w, xs)
+                row[f"{name}_loss"] = ((preds - ys) ** 2).mean().item()
+                row[f"{name}_accuracy"] = ((preds > 0.5) == (ys == 1)).double().mean().item()
+        rows.append(row)
+    return pd.DataFrame(rows)[
+        ["units", "parameters", "train_loss", "valid_loss", "train_accuracy", "valid_accuracy"]
+    ]
 
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
@@ -667,12 +733,16 @@ def gauss_newton_steps(
 
 
 def _lbfgs(
-    loss_fn: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, iterations: int
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    start: torch.Tensor,
+    iterations: int,
+    *,
+    finish: bool = True,
 ) -> tuple[torch.Tensor, list[float], int]:
     """Minimise from ``start`` with scipy's L-BFGS-B and torch's exact gradient.
 
     Returns the parameters, the loss at the start and after every iteration, and
-    the number of iterations.
+    the number of iterations. ``finish``: Newton steps at the end (:func:`_newton`).
     """
     shape = start.shape
 
@@ -701,6 +771,8 @@ def _lbfgs(
     params = torch.from_numpy(done.x.reshape(shape).copy())
     # The callback saw each iterate's loss; make sure the last one is that of the result.
     history[-1] = loss_fn(params).item()
+    if not finish:
+        return params, history, int(done.nit)
     params = _newton(loss_fn, params)
     history[-1] = min(history[-1], loss_fn(params).item())
     return params, history, int(done.nit)
