@@ -63,7 +63,7 @@ METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq", "search")
 #: the best are finished exactly, how many rows nearest each kink a hop pushes across, and
 #: how many hops at most (two or three reach the lowest minimum from any seed tried).
 SEARCH_STARTS, SEARCH_STEPS = 256, 20
-SEARCH_FINISH, SEARCH_NEAR, SEARCH_HOPS = 8, 48, 10
+SEARCH_FINISH, SEARCH_NEAR, SEARCH_HOPS = 8, 200, 10
 #: Gauss-Newton steps from a pushed point: it starts beside a minimum, so fewer suffice.
 SEARCH_HOP_STEPS = 8
 
