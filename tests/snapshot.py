@@ -149,8 +149,8 @@ def titanic_policy(book: Book) -> Policy:
         if row.get("A") == "nnet" and row.get("C", 1) > 1:  # the net's many-start training runs
             near |= {("summary", at[name]) for name in ("train_loss", "valid_loss", "vs_linear_floor")}
             free |= {("summary", at["train_accuracy"]), ("summary", at["valid_accuracy"])}
-        if row.get("B") == "lbfgs":
-            free.add(("summary", at["epochs"]))
+        if "iterations" in at:  # L-BFGS's: it stops when the loss stops changing at rounding level
+            free.add(("summary", at["iterations"]))
         if "parameters" in columns and isinstance(row.get("A"), (int, float)):  # the over-fitting table
             free |= {("summary", ref) for ref in at.values()}
         free |= {("summary", ref) for name, ref in at.items() if name.startswith("nnet: best")}

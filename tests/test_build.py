@@ -184,6 +184,7 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
         "method",
         "starts",
         "epochs",
+        "iterations",
         "train_loss",
         "valid_loss",
         "train_accuracy",
@@ -202,7 +203,7 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
         ["nnet", "search"],
         ["sigmoid", "lbfgs"],
     ]
-    assert runs[0][4] == runs[1][4] == f"{lesson['train_floor']:.6f}"
+    assert runs[0][5] == runs[1][5] == f"{lesson['train_floor']:.6f}"
     assert lines[9] == "submission.csv: the nnet sheet's model, the lowest valid loss of the model sheets"
     assert runs[5][2] == str(NNET_RECIPE.starts)
     written = re.search(r"wrote (\d+) files to (.+) in [\d.]+ s \(import [\d.]+ s, load", lines[-1])

@@ -356,6 +356,7 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         "method",
         "starts",
         "epochs",
+        "iterations",
         "train_loss",
         "valid_loss",
         "train_accuracy",
@@ -378,8 +379,8 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
     held = torch.randperm(n, generator=torch.Generator().manual_seed(42))[: int(0.2 * n)].numpy()
     kept = np.setdiff1d(np.arange(n), held)
     w = np.linalg.lstsq(lesson["x"][kept], lesson["y"][kept], rcond=None)[0]
-    assert rows[0][4] == f"{np.mean((lesson['x'][kept] @ w - lesson['y'][kept]) ** 2):.6f}"
-    assert rows[0][5] == f"{np.mean((lesson['x'][held] @ w - lesson['y'][held]) ** 2):.6f}"
+    assert rows[0][5] == f"{np.mean((lesson['x'][kept] @ w - lesson['y'][kept]) ** 2):.6f}"
+    assert rows[0][6] == f"{np.mean((lesson['x'][held] @ w - lesson['y'][held]) ** 2):.6f}"
     assert rows[5][2] == "4"
 
 

@@ -335,6 +335,7 @@ def test_compare_fits_on_train_and_scores_on_valid(table):
         "method",
         "starts",
         "epochs",
+        "iterations",
         "train_loss",
         "valid_loss",
         "train_accuracy",

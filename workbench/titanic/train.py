@@ -604,21 +604,21 @@ def compare(
 
 
 def comparison(runs: Sequence[Run], fits: Sequence[Fit], valid: pd.DataFrame) -> pd.DataFrame:
-    """The runs as a table: ``model, method, starts, epochs, train_loss, valid_loss,
+    """The runs as a table: ``model, method, starts, epochs, iterations, train_loss, valid_loss,
     train_accuracy, valid_accuracy, vs_linear_floor``.
 
     Each fit's own loss and accuracy are its train numbers (the table it was fitted on);
-    ``valid`` are the rows held out. ``epochs`` counts gd epochs, or L-BFGS iterations for a
-    run of method ``lbfgs``. ``vs_linear_floor`` is the train loss minus the least-squares
-    floor of ``linear`` (the ``lstsq`` run): the net's is negative, since it goes below what
-    a linear model can reach.
+    ``valid`` are the rows held out. ``epochs`` counts gd epochs, ``iterations`` L-BFGS
+    iterations (method ``lbfgs``, or gd's polish). ``vs_linear_floor`` is the train loss
+    minus the least-squares floor of ``linear`` (the ``lstsq`` run): the net's is negative,
+    since it goes below what a linear model can reach.
     """
     floor = next(f.loss for r, f in zip(runs, fits, strict=True) if r.method == "lstsq")
     rows = []
     for r, f in zip(runs, fits, strict=True):
-        steps = f.iterations if f.method == "lbfgs" else f.epochs
         on_valid = (f.model, f.params, valid)
-        rows.append({"model": r.model, "method": r.method, "starts": f.starts, "epochs": steps,
+        rows.append({"model": r.model, "method": r.method, "starts": f.starts, "epochs": f.epochs,
+                     "iterations": f.iterations,
                      "train_loss": f.loss, "valid_loss": mse(*on_valid, sigmoid=f.sigmoid),
                      "train_accuracy": f.accuracy, "valid_accuracy": accuracy(*on_valid, sigmoid=f.sigmoid),
                      "vs_linear_floor": f.loss - floor})  # fmt: skip
