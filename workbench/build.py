@@ -151,13 +151,7 @@ class BuildResult:
         """The comparison as a short text table, then what was written and how long it took."""
         table = self.comparison.to_string(
             index=False,
-            formatters={
-                "train_loss": "{:.6f}".format,
-                "valid_loss": "{:.6f}".format,
-                "train_accuracy": "{:.2%}".format,
-                "valid_accuracy": "{:.2%}".format,
-                "vs_linear_floor": "{:+.2e}".format,
-            },
+            formatters=train.FORMATS,
         )
         table += (
             f"\nsubmission.csv: the {self.chosen} sheet's model, the lowest valid loss of the model sheets"

@@ -329,24 +329,12 @@ def _compare(args: argparse.Namespace) -> int:
     from .build import NNET_RECIPE
     from .titanic.data import load_titanic
     from .titanic.features import lesson_table
-    from .titanic.train import compare
+    from .titanic.train import FORMATS, compare
 
     table = lesson_table(load_titanic(args.data))
     starts = NNET_RECIPE.starts if args.starts is None else args.starts
     frame = compare(table, seed=args.seed, starts=starts)
-    print(
-        frame.to_string(
-            index=False,
-            formatters={
-                "train_loss": "{:.6f}".format,
-                "valid_loss": "{:.6f}".format,
-                "train_accuracy": "{:.2%}".format,
-                "valid_accuracy": "{:.2%}".format,
-                "seconds": "{:.2f}".format,
-                "vs_linear_floor": "{:+.2e}".format,
-            },
-        )
-    )
+    print(frame.to_string(index=False, formatters=FORMATS))
     return OK
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import torch
 from openpyxl.worksheet.formula import ArrayFormula
-from small_book import Book, rounded, write_book
+from small_book import INPUTS, Book, rounded, write_book
 
 import workbench as wb
 import workbench.sheets.xlsx
@@ -31,18 +31,6 @@ from workbench.titanic.data import TRAIN_CSV
 SHEETS = ["all_rows", "linear", "nnet", "mmult", "sigmoid", "summary"]
 RAW = ["Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch"]
 DERIVED = ["Age_N", "log_Fare", "Pclass_1", "Pclass_2", "Embark_S", "Embark_C", "Male", "Ones"]
-INPUTS = [
-    "SibSp",
-    "Parch",
-    "Age_N",
-    "log_Fare",
-    "Pclass_1",
-    "Pclass_2",
-    "Embark_S",
-    "Embark_C",
-    "Male",
-    "Ones",
-]
 MODEL_COLUMNS = {
     "linear": ["Preds", "Loss", "Set"],
     "nnet": ["Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss", "Set"],

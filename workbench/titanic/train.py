@@ -603,6 +603,17 @@ def compare(
     return frame
 
 
+#: How a comparison's numbers are printed (``DataFrame.to_string(formatters=...)``).
+FORMATS: dict[str, Callable[[float], str]] = {
+    "train_loss": "{:.6f}".format,
+    "valid_loss": "{:.6f}".format,
+    "train_accuracy": "{:.2%}".format,
+    "valid_accuracy": "{:.2%}".format,
+    "vs_linear_floor": "{:+.2e}".format,
+    "seconds": "{:.2f}".format,
+}
+
+
 def comparison(runs: Sequence[Run], fits: Sequence[Fit], valid: pd.DataFrame) -> pd.DataFrame:
     """The runs as a table: ``model, method, starts, epochs, iterations, train_loss, valid_loss,
     train_accuracy, valid_accuracy, vs_linear_floor``.
