@@ -371,7 +371,6 @@ def test_compare_prints_every_model_by_every_method(capsys, lesson):
         ["linear", "gd"],
         ["nnet", "lbfgs"],
         ["nnet", "gd"],
-        ["nnet", "gd+gn+lbfgs"],
         ["nnet", "search"],
         ["sigmoid", "lbfgs"],
     ]

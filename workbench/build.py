@@ -35,7 +35,6 @@ linear      lbfgs         Solver's way, from ``RAND()-0.5``: the ``linear`` shee
 linear      gd            the lesson's loop from ``RAND()-0.5``
 nnet        lbfgs         Solver's way, one random start
 nnet        gd            the lesson's loop, one random start, 1000 epochs
-nnet        gd+gn+lbfgs   the previous default: many starts, gd, Gauss-Newton, L-BFGS
 nnet        search        :data:`NNET_RECIPE`'s default method: the ``nnet`` and ``mmult`` sheets
 sigmoid     lbfgs         linear squashed into 0..1: the ``sigmoid`` sheet
 ==========  ============  =====================================================

@@ -349,7 +349,6 @@ def test_compare_fits_on_train_and_scores_on_valid(table):
         ("linear", "gd"),
         ("nnet", "lbfgs"),
         ("nnet", "gd"),
-        ("nnet", "gd+gn+lbfgs"),
         ("nnet", "search"),
         ("sigmoid", "lbfgs"),
     ]
