@@ -392,19 +392,19 @@ def _fit_search(
         found, steps = _newton_all(model, begins, x, y, gauss_newton, loss_fn)
         finals = steps[-1].numpy()
         best = int(np.argmin(finals))
-        params = _finish(found, finals, x, y)
-        history = [*steps[:, best].tolist(), patterns.loss(params, x.numpy(), y.numpy())]
+        params, loss = _finish(found, finals, x, y)
+        history = [*steps[:, best].tolist(), loss]
         hops = 0
         while hops < SEARCH_HOPS:
             nearby = torch.from_numpy(patterns.pushed_across(params, x.numpy(), SEARCH_NEAR))
             moved, moved_steps = _newton_all(
                 model, nearby, x, y, min(gauss_newton, SEARCH_HOP_STEPS), loss_fn
             )
-            candidate = _finish(moved, moved_steps[-1].numpy(), x, y)
-            if not patterns.loss(candidate, x.numpy(), y.numpy()) < history[-1] - HOP_GAIN:
+            candidate, loss = _finish(moved, moved_steps[-1].numpy(), x, y)
+            if not loss < history[-1] - HOP_GAIN:
                 break
             params, hops = candidate, hops + 1
-            history.append(patterns.loss(params, x.numpy(), y.numpy()))
+            history.append(loss)
             if progress is not None:
                 progress(hops, SEARCH_HOPS)
     counts = dict(gauss_newton=gauss_newton, hops=hops)
@@ -426,12 +426,14 @@ def _newton_all(
     return found, torch.cat([first, losses])
 
 
-def _finish(found: torch.Tensor, finals: np.ndarray, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
-    """The lowest exact minimum reached from the :data:`SEARCH_FINISH` best of ``found``."""
+def _finish(
+    found: torch.Tensor, finals: np.ndarray, x: torch.Tensor, y: torch.Tensor
+) -> tuple[np.ndarray, float]:
+    """The lowest exact minimum reached from the :data:`SEARCH_FINISH` best of ``found``, and its loss."""
     xs, ys = x.numpy(), y.numpy()
     best = np.argsort(finals, kind="stable")[:SEARCH_FINISH]
     minima = [patterns.exact_minimum(found[k].numpy(), xs, ys) for k in best]
-    return min(minima, key=lambda w: patterns.loss(w, xs, ys))
+    return min(((w, patterns.loss(w, xs, ys)) for w in minima), key=lambda found: found[1])
 
 
 #: One function per method: adding a method is one more function here and in :data:`OPTIONS`.
