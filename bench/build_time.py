@@ -6,9 +6,11 @@ Two tables:
   code (a ``git worktree`` of ``--baseline``; by default where this branch left main, so the
   two differ by this branch's changes only) and by this checkout's, taking turns,
   ``--repeat`` times each. Per run: wall seconds, CPU seconds (the command and every
-  process it waited for: the picture workers), its own peak memory (``VmHWM``), and the
+  process it waited for), its own peak memory (``VmHWM``), and the
   whole process tree's largest resident memory at one moment
   (sampled every 20 ms). Medians are compared as after / before; the files, byte for byte.
+  Each build is then run a second time into the same folder with nothing changed (the rows
+  ``again``): a checkout with :mod:`workbench.stamp` keeps the files and prints the stored report.
 * **stages** (this checkout): a child process times ``import workbench.build`` and follows
   :func:`workbench.build.build_all`'s progress callback, so every stage gets its own time.
 
@@ -77,21 +79,27 @@ def before_after(baseline: str, repeat: int, tmp: Path) -> tuple[str, str]:
                 command = [sys.executable, "-c", BUILD, str(out)]
                 runs[name].append(run_measured(command, env={"PYTHONPATH": str(tree)}, cwd=tmp))
                 print(f"  {name} run {i + 1}: {runs[name][-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
+                # The same command again, nothing changed: what a user waits for the second time.
+                again = run_measured(command, env={"PYTHONPATH": str(tree)}, cwd=tmp)
+                runs.setdefault(f"{name}, again", []).append(again)
     finally:
         git("worktree", "remove", "--force", str(code))
     first, last = tmp / "before0", tmp / "after0"
-    names = sorted(p.name for p in first.iterdir())
+    names = sorted(p.name for p in first.iterdir() if not p.name.startswith("."))  # not the stamp
     _, differ, missing = filecmp.cmpfiles(first, last, names, shallow=False)
     same = f"Outputs: {len(names) - len(differ) - len(missing)} of {len(names)} files byte-identical" + (
         f"; differ: {', '.join(differ + missing)}" if differ or missing else ""
     )
     medians = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
-    before, after = medians.values()
-    rows = [
-        {"": name, **{k: round(v, 2) if k.endswith("_s") else round(v) for k, v in m.items()}}
-        for name, m in medians.items()
-    ]
-    rows.append({"": "after / before", **{k: f"{after[k] / before[k]:.2f}x" for k in before}})
+    labels = list(trees)
+    rows = []
+    for suffix in ("", ", again"):
+        before, after = (medians[n + suffix] for n in labels)
+        for n in labels:
+            m = medians[n + suffix]
+            rounded = {k: round(v, 2) if k.endswith("_s") else round(v) for k, v in m.items()}
+            rows.append({"": n + suffix, **rounded})
+        rows.append({"": "after / before" + suffix, **{k: f"{after[k] / before[k]:.2f}x" for k in before}})
     head = f"workbench build, before / after (median of {repeat} runs each, taking turns)"
     return table(rows, title=head), same
 
@@ -107,8 +115,7 @@ def stages(repeat: int, tmp: Path) -> str:
     seconds = best["seconds"]
     note = (
         f"build_all's own split: load {seconds['load']:.2f} s, fit {seconds['fit']:.2f} s, write"
-        f" {seconds['write']:.2f} s (the pictures drawn meanwhile by a worker; the last 'write pictures'"
-        f" is the wait for them); {best['files']} files; fastest of {repeat}."
+        f" {seconds['write']:.2f} s'; {best['files']} files; fastest of {repeat}."
     )
     return table(rows, title="Stages of this checkout's build") + "\n" + note + "\n"
 
@@ -130,8 +137,8 @@ def main() -> None:
         compared, same = before_after(baseline, args.repeat, Path(tmp))
         show(compared)
         show(
-            "wall_s, cpu_s: seconds (CPU: the command and its picture workers); main_cpu_s: the command's"
-            " own CPU, the critical path when a core is free for the worker; main_mb: the command's own"
+            "wall_s, cpu_s: seconds (CPU: the command and any process it waited for); main_cpu_s: the"
+            " command's own CPU; main_mb: the command's own"
             " peak (VmHWM); total_mb: the process tree's largest resident memory at one moment (sampled every"
             f" 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). {same}. Load average"
             f" (1 min) on the {os.cpu_count()} cores: {load:.1f} before, {os.getloadavg()[0]:.1f} after.\n"

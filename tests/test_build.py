@@ -38,6 +38,7 @@ from workbench.build import NNET_RECIPE, build_all
 from workbench.errors import DataError, WorkbenchError
 from workbench.sheets.check import check_workbook
 from workbench.sheets.read_book import read_params
+from workbench.stamp import STAMP
 from workbench.titanic.data import TEST_CSV
 from workbench.titanic.features import prediction_table
 from workbench.titanic.models import one_thread
@@ -108,9 +109,14 @@ def committed_workbooks(root: Path) -> dict[str, bytes]:
     return held
 
 
+def outputs(folder: Path) -> list[str]:
+    """The files a build wrote into ``folder``, without the command's stamp (:mod:`workbench.stamp`)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != STAMP)
+
+
 def compare_outputs(committed: dict[str, bytes], fresh: Path) -> list[str]:
     """Every way a fresh build differs from the committed one, as ``file: sheet!cell: old -> new``."""
-    made = sorted(p.name for p in fresh.iterdir())
+    made = outputs(fresh)
     if sorted(committed) != made:
         return [f"workbooks/ holds {sorted(committed)}; the build writes {made}"]
     out = []
@@ -148,7 +154,7 @@ def test_the_committed_workbooks_are_what_the_code_builds(built, root):
 def test_python_and_the_command_write_the_same_bytes(built, tmp_path):
     """Same machine, same versions, same seed: build_all in this process writes the command's bytes."""
     build_all(out=tmp_path)
-    made = sorted(p.name for p in built.out.iterdir())
+    made = outputs(built.out)
     assert sorted(p.name for p in tmp_path.iterdir()) == made
     assert [n for n in made if (tmp_path / n).read_bytes() != (built.out / n).read_bytes()] == []
 
@@ -206,7 +212,7 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
     assert lines[8] == "submission.csv: the nnet sheet's model, the lowest valid loss of the model sheets"
     assert runs[5][2] == str(NNET_RECIPE.starts)
     written = re.search(r"wrote (\d+) files to (.+) in [\d.]+ s \(import [\d.]+ s, load", lines[-1])
-    assert written and int(written.group(1)) == len(list(built.out.iterdir()))
+    assert written and int(written.group(1)) == len(outputs(built.out))
     assert Path(written.group(2)) == built.out
 
 

@@ -15,6 +15,7 @@ status 2; ``--debug`` also prints the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -35,6 +36,10 @@ PROG = "workbench"
 #: Exit statuses, as diff and grep use them; a closed output pipe (``| head -1``) ends the
 #: command quietly with the status a shell reports for SIGPIPE, as other Unix tools do.
 OK, DISAGREE, ERROR, PIPE = 0, 1, 2, 141
+
+#: ``build``'s default folder: :data:`workbench.build.WORKBOOKS`, named here so that a build
+#: with nothing to do never imports torch.
+WORKBOOKS = "workbooks"
 
 _MAIN_HELP = """\
 fast.ai's Titanic spreadsheet lesson (Practical Deep Learning 2022, lesson 3) as software:
@@ -69,7 +74,11 @@ then print a table of every training run's loss and accuracy. The net is trained
 many random starts at once by Gauss-Newton steps, the best are finished exactly, then
 hop across ReLU kinks to the lowest minimum (method search, the default of
 `workbench fit nnet`).
-The same seed writes byte-identical files."""
+The same seed writes byte-identical files.
+
+A build records what it was made from in DIR/.workbench-build.json (workbench's code, the
+data, the seed, library versions, the CPU); when none of it changed and the files are as
+written, the next build keeps them and prints the stored report (--force rebuilds)."""
 
 _BUILD_EPILOG = """\
 examples:
@@ -155,10 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return OK
     args.began = time.perf_counter()  # before torch loads: the import is part of the wait
     try:
-        from .titanic.models import one_thread
-
         # Every problem a user can act on is raised as an error; numpy's overflow notes are not.
-        with one_thread(), warnings.catch_warnings():
+        with _threads(args.command), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             status = args.run(args)
             sys.stdout.flush()
@@ -177,6 +184,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _threads(command: str) -> contextlib.AbstractContextManager[None]:
+    """One thread for the math libraries (:func:`workbench.numerics.one_thread`). Not for
+    ``build``: it limits them itself, once it knows it has work to do, and a build with
+    nothing to do should not wait for torch to load."""
+    if command == "build":
+        return contextlib.nullcontext()
+    from .numerics import one_thread
+
+    return one_thread()
+
+
 def _one_line(e: BaseException) -> str:
     if isinstance(e, OSError) and not isinstance(e, WorkbenchError) and e.strerror:
         where = f"{e.filename}: " if e.filename else ""
@@ -188,17 +206,27 @@ def _one_line(e: BaseException) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from . import stamp
+
+    out = WORKBOOKS if args.out is None else args.out
+    build_key = stamp.key(args.data, args.seed)
+    # A blank folder name is no folder: build_all refuses it, saying why.
+    kept = None if args.force or not out.strip() else stamp.reusable(out, build_key)
+    if kept is not None:
+        print(f"{kept}\n\n{out}: nothing changed since this build, so its files are kept (--force rebuilds)")
+        return OK
+
     from dataclasses import replace
 
-    from .build import WORKBOOKS, build_all
+    from .build import build_all
 
     imported = time.perf_counter() - args.began
     with _progress(args) as bar:
-        result = build_all(
-            args.data, WORKBOOKS if args.out is None else args.out, seed=args.seed, progress=bar
-        )
+        result = build_all(args.data, out, seed=args.seed, progress=bar)
     # The import (torch, pandas, matplotlib) is part of what a user waits for: report it too.
-    print(replace(result, seconds={"import": imported, **result.seconds}).report())
+    report = replace(result, seconds={"import": imported, **result.seconds}).report()
+    stamp.write(out, build_key, list(result.files), report)
+    print(report)
     return OK
 
 
@@ -455,6 +483,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="seed of every random start (default: 0 for the Titanic fits, each regression's own)",
+    )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="build even when nothing changed since the last build into DIR (see below)",
     )
 
     fit = command(
