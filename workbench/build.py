@@ -70,7 +70,8 @@ from .errors import WorkbenchError
 from .files import check_target
 from .limits import check_memory, check_seed
 from .numerics import one_thread
-from .regression import DATASETS, fit_dataset, load_dataset, sgd
+from .regression import DATASETS, Dataset, fit_dataset, load_dataset, sgd
+from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .titanic import train
@@ -374,6 +375,27 @@ def _fit_all(
 
 # --- the small regressions ----------------------------------------------------------------
 
+
+def _line_variants(data: Dataset, result: RegressionFit, seed: int | None) -> dict[str, np.ndarray]:
+    """Loss curves to set beside the line's full-batch descent, over as many updates.
+
+    Mini-batch SGD makes ``n / batch`` updates an epoch, so it runs for the epochs that
+    give the same number of updates. The lesson's ``update()`` zeroes the gradient after
+    each step (``a.grad.zero_()``); the last curve shows what forgetting it does.
+    """
+    updates = result.trajectory.epochs
+    batch = 10
+    per_epoch = -(-data.n // batch)
+    minibatch = sgd(
+        data, batch_size=batch, epochs=max(1, updates // per_epoch), seed=0 if seed is None else seed
+    )
+    forgot = fit_dataset(data, zero_grad=False).losses
+    return {
+        f"mini-batch SGD ({batch} points per update)": minibatch.update_losses,
+        "full batch, forgetting a.grad.zero_() (gradients pile up)": forgot,
+    }
+
+
 #: What the 2019 lesson printed every 10 steps (its data were not seeded).
 LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
 
@@ -396,20 +418,24 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
             notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
         written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes))
         written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
-        runs = {"full-batch gradient descent": result.losses}
+        runs = {f"full-batch gradient descent (all {data.n} points per update)": result.losses}
         if name == "line":
-            minibatch = sgd(data, batch_size=10, seed=0 if seed is None else seed)
-            runs[f"mini-batch SGD (batch size {minibatch.batch_size})"] = minibatch.losses
-            runs["full batch, gradients never zeroed (notebooks' bug)"] = fit_dataset(
-                data, zero_grad=False
-            ).losses
+            runs.update(_line_variants(data, result, seed))
             written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
         floor = None
         if result.model != "relu":
             best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
             floor = float(np.mean((result.phi @ best - data.y) ** 2))
-        title = f"{name}: loss by epoch (lr {result.trajectory.lr:g})"
-        written.append(pictures.loss_png(runs, out / f"{name}_loss.png", title=title, floor=floor))
+        title = f"{name}: loss after each update (lr {result.trajectory.lr:g})"
+        written.append(
+            pictures.loss_png(
+                runs,
+                out / f"{name}_loss.png",
+                title=title,
+                floor=floor,
+                xlabel="update (one step of the parameters)",
+            )
+        )
         if name == "relu":
             by_units = [fit_dataset(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
             written.append(pictures.relu_units_png(by_units, out / "relu_units.png"))

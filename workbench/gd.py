@@ -59,8 +59,9 @@ def gradient_descent(
         start: the initial parameters; not modified.
         lr: the learning rate (step size).
         epochs: the number of steps.
-        zero_grad: zero the gradient after each step. ``False`` reproduces the
-            lesson notebooks' bug, where gradients pile up from step to step.
+        zero_grad: zero the gradient after each step, as the lesson's ``update()`` does
+            (``a.grad.zero_()``). ``False`` shows what forgetting it does: torch adds each
+            new gradient to the old ones, so they pile up from step to step.
         callback: called as ``callback(epoch, loss)`` with every loss recorded in
             ``history`` (epochs 0 to ``epochs``), e.g. to draw a progress bar.
 

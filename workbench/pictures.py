@@ -147,9 +147,15 @@ def relu_units_png(fits: Sequence[Fit], path: str | os.PathLike[str]) -> Path:
     fig, ax = _figure()
     ax.scatter(data.x[:, 0], data.y, s=18, color=POINTS, label="data", zorder=3)
     grid = _grid(fits[0])
-    for f in fits:
+    # Fits that end alike would hide each other: the fewer the units, the wider the line and
+    # the lower it lies, each with its own dashes, so a wide line shows around thinner ones.
+    styles = ("-", "--", "-.", ":")
+    for i, f in enumerate(fits):
         label = f"{f.units} ReLU{'s' if f.units > 1 else ''}: MSE {f.losses[-1]:.3g}"
-        ax.plot(grid, f.predict(x=grid), lw=1.8, label=label)
+        width = 1.4 + 2.4 * (len(fits) - 1 - i) / max(1, len(fits) - 1)
+        ax.plot(
+            grid, f.predict(x=grid), styles[i % 4], lw=width, label=label, zorder=2 + len(fits) - i, alpha=0.9
+        )
     ax.set_xlabel(data.x_names[0])
     ax.set_ylabel(data.y_name)
     ax.set_title("adding ReLUs together bends a line into any curve")

@@ -205,16 +205,19 @@ def test_sgd_matches_numpy_with_the_same_batches():
     run = r.sgd(d, batch_size=10, epochs=5, seed=3)
     g = torch.Generator().manual_seed(3)
     phi = hand_design("linear", d.x)
-    w, at_epochs = d.start.copy(), [d.start.copy()]
+    w, at_epochs, at_updates = d.start.copy(), [d.start.copy()], [d.start.copy()]
     for _ in range(5):
         order = torch.randperm(100, generator=g).numpy()
         for i in range(0, 100, 10):
             rows = order[i : i + 10]
             w = w - d.lr * 2 / 10 * phi[rows].T @ (phi[rows] @ w - d.y[rows])
+            at_updates.append(w)
         at_epochs.append(w)
     np.testing.assert_allclose(run.params, at_epochs, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(run.losses, [np.mean((phi @ p - d.y) ** 2) for p in at_epochs], rtol=1e-12)
     assert run.steps_per_epoch == 10 and run.batch_losses.shape == (50,)
+    everything = [np.mean((phi @ p - d.y) ** 2) for p in at_updates]
+    np.testing.assert_allclose(run.update_losses, everything, rtol=1e-12)  # 51: before each, after the last
 
 
 def test_sgd_gets_further_per_epoch_than_full_batch():

@@ -30,7 +30,7 @@ class Trajectory:
     ``params[-1]`` the result), ``losses[t]`` their MSE and ``grads[t]`` the MSE's
     gradient there, so ``params[t + 1] = params[t] - lr * grads[t]``. Arrays have
     ``epochs + 1`` rows. ``kind`` is ``"linear"`` (``phi @ w``) or ``"relu_sum"``
-    (``sum_k relu(phi @ w_k)``). With ``zero_grad=False`` (the notebooks' bug)
+    (``sum_k relu(phi @ w_k)``). With ``zero_grad=False`` (forgetting ``a.grad.zero_()``)
     each step used the sum of all gradients so far instead of ``grads[t]``.
     """
 
@@ -178,7 +178,7 @@ def fit_dataset(
     except DivergenceError as e:
         limit = ""
         if not zero_grad:
-            limit = " (zero_grad=False: the gradients piled up from step to step, the notebooks' bug)"
+            limit = " (zero_grad=False: the gradients piled up from step to step, a.grad.zero_() forgotten)"
         elif model != "relu":
             limit = f" (on {data.name}, plain descent diverges above lr {max_stable_lr(phi):.4g})"
         raise DivergenceError(f"{data.name}: {e}{limit}") from None
@@ -195,7 +195,9 @@ class SGDEpochs:
 
     ``params[e]`` and ``losses[e]`` are the parameters after ``e`` epochs and
     their MSE on *all* points (comparable with a full-batch :class:`Fit`);
-    ``batch_losses`` holds each step's loss on its own mini-batch.
+    ``batch_losses`` holds each step's loss on its own mini-batch, and ``update_losses`` the
+    MSE on all points before each update and after the last (``steps_per_epoch`` updates make
+    an epoch): a curve to set beside full-batch descent, which makes one update per epoch.
     """
 
     batch_size: int
@@ -204,6 +206,7 @@ class SGDEpochs:
     params: np.ndarray
     losses: np.ndarray
     batch_losses: np.ndarray
+    update_losses: np.ndarray
 
 
 def batches(n: int, batch_size: int, epochs: int, seed: int) -> list[torch.Tensor]:
@@ -265,9 +268,15 @@ def sgd(
     except DivergenceError as e:
         raise DivergenceError(f"{data.name}, mini-batch SGD: {e}") from None
     per_epoch = math.ceil(data.n / batch_size)
-    params = torch.stack(seen[::per_epoch])
+    every = torch.stack(seen)  # before each update, and after the last
     with torch.no_grad():
-        losses = _mse(f, x, y)(params)
+        update_losses = _mse(f, x, y)(every)
     return SGDEpochs(
-        batch_size, float(lr), per_epoch, params.numpy(), losses.numpy(), done.history[:-1].numpy()
+        batch_size,
+        float(lr),
+        per_epoch,
+        every[::per_epoch].numpy(),
+        update_losses[::per_epoch].numpy(),
+        done.history[:-1].numpy(),
+        update_losses.numpy(),
     )
