@@ -252,6 +252,7 @@ def _build(
             floor=floor,
             xlabel="step (gd epochs; the best net then takes Gauss-Newton steps)",
             floor_label="linear model's least-squares floor",
+            ylabel="MSE on the train rows (log scale)",
         )
     )
     files.append(

@@ -103,6 +103,7 @@ def loss_png(
     floor: float | None = None,
     xlabel: str = "epoch (one pass over the data)",
     floor_label: str = "least-squares floor",
+    ylabel: str = "MSE on all points (log scale)",
 ) -> Path:
     """Loss curves, one per run (label -> loss at epochs 0, 1, ...), on a log scale.
 
@@ -125,7 +126,7 @@ def loss_png(
         ax.axhline(floor, color="black", lw=1, ls="--", label=labels[-1])
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("MSE on all points (log scale)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(
         frameon=False,
