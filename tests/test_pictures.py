@@ -94,3 +94,30 @@ def test_descent_gif_needs_one_input(tmp_path):
     path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n")
     with pytest.raises(wb.WorkbenchError, match="one x column"):
         pictures.descent_gif(r.fit_dataset(r.read_dataset(path), epochs=2), tmp_path / "x.gif")
+
+
+def test_a_descent_that_flies_off_stays_in_view_when_followed(tmp_path):
+    high = r.fit_dataset(r.line(), lr=1.1, epochs=12)  # above 2 / lambda_max: the loss grows every step
+    assert high.losses[-1] > 20 * high.losses[0]
+    for follow, name in ((False, "lost.gif"), (True, "followed.gif")):
+        with Image.open(pictures.descent_gif(high, tmp_path / name, follow=follow)) as im:
+            im.seek(im.n_frames - 1)
+            drawn = int(np.count_nonzero(~np.isnan(blue_rows(im))))
+        if follow:
+            assert drawn > 300  # the last line crosses the plot
+        else:
+            assert drawn < 50  # the lesson's view of the points has lost it
+
+
+def test_lr_sweep_png_marks_divergence_and_refuses_bad_input(tmp_path):
+    out = pictures.lr_sweep_png(
+        [0.01, 0.1, 2.0], [1.0, 0.1, np.inf], tmp_path / "s.png", title="t", limit=1.0, floor=0.08, chosen=0.1
+    )
+    with Image.open(out) as im:
+        rgb = np.asarray(im.convert("RGB")).astype(int).reshape(-1, 3)
+    assert (np.abs(rgb - np.array([0xC0, 0, 0])).sum(1) < 40).sum() > 50  # the red crosses and line
+    with pytest.raises(wb.WorkbenchError, match="two lists of one length"):
+        pictures.lr_sweep_png([0.1, 0.2], [1.0], tmp_path / "bad.png", title="t")
+    with pytest.raises(wb.WorkbenchError, match="two lists of one length"):
+        pictures.lr_sweep_png([0.0], [1.0], tmp_path / "bad.png", title="t")
+    assert not (tmp_path / "bad.png").exists()

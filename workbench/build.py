@@ -22,8 +22,8 @@ writes into ``out``:
 
 Every fit sees only the train rows of :func:`~workbench.titanic.split.validation_split`
 (80%, seed 42, as the course notebook); the valid rows score it.
-* the small regressions' workbooks and pictures
-  (:func:`write_regression_outputs`).
+* the small regressions' workbooks and pictures (:func:`write_regression_outputs`),
+  with the line's descent animated at three learning rates and a sweep of rates.
 
 The fits (every one seeded, so the same call writes the same bytes):
 
@@ -70,7 +70,7 @@ from .errors import WorkbenchError
 from .files import check_target
 from .limits import check_memory, check_seed
 from .numerics import one_thread
-from .regression import DATASETS, Dataset, fit_dataset, load_dataset, sgd
+from .regression import DATASETS, Dataset, fit_dataset, load_dataset, lr_sweep, max_stable_lr, sgd
 from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
@@ -93,6 +93,16 @@ SEED = 0
 #: (:data:`workbench.titanic.models.MODELS`), as :func:`~workbench.fit` uses it by default.
 NNET_RECIPE: Recipe = MODELS["nnet"].recipe
 
+#: The line's learning rates too low and too high (above ``2 / lambda_max``, about 1.0) to
+#: animate, as the 2019 lesson asks students to try, with the steps each animation draws:
+#: the high one's loss grows at every step, so a few steps show it flying off.
+LINE_LR_TOO_LOW, LINE_LR_TOO_HIGH = (0.01, 100), (1.1, 12)
+
+#: The line's learning rates that ``line_lr_sweep.png`` tries, 100 steps each.
+LINE_LR_SWEEP = tuple(float(v) for v in np.geomspace(1e-3, 1.5, 23))
+
+LINE_LR_OUTPUTS = ("line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png")
+
 #: The files :func:`write_regression_outputs` writes, in order.
 REGRESSION_OUTPUTS: tuple[str, ...] = tuple(
     name
@@ -100,7 +110,7 @@ REGRESSION_OUTPUTS: tuple[str, ...] = tuple(
     for name in (
         f"{d}.xlsx",
         f"{d}_fit.png",
-        *(["line_descent.gif"] if d == "line" else []),
+        *(["line_descent.gif", *LINE_LR_OUTPUTS] if d == "line" else []),
         f"{d}_loss.png",
         *(["relu_units.png"] if d == "relu" else []),
     )
@@ -377,6 +387,43 @@ def _fit_all(
 # --- the small regressions ----------------------------------------------------------------
 
 
+def _line_learning_rates(data: Dataset, result: RegressionFit, out: Path) -> list[Path]:
+    """The line's descent at a rate too low and one too high, animated, and every rate's end."""
+    limit = max_stable_lr(result.phi)
+    files = []
+    for (lr, steps), name, why in (
+        (LINE_LR_TOO_LOW, "line_lr_too_low.gif", "too low: it barely moves in {steps} steps"),
+        (LINE_LR_TOO_HIGH, "line_lr_too_high.gif", "too high: every step overshoots further"),
+    ):
+        descent = fit_dataset(data, lr=lr, epochs=steps)
+        title = f"line, lr {lr:g}: {why.format(steps=steps)}"
+        few = steps < 50  # the one that flies off: slower frames, and a y axis that follows it
+        files.append(
+            pictures.descent_gif(
+                descent,
+                out / name,
+                every=1 if few else 2,
+                frame_ms=250 if few else 60,
+                title=title,
+                follow=few,
+            )
+        )
+    best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
+    floor = float(np.mean((result.phi @ best - data.y) ** 2))
+    finals = lr_sweep(data, LINE_LR_SWEEP)
+    title = f"line: loss after {result.trajectory.epochs} steps, by learning rate"
+    sweep = pictures.lr_sweep_png(
+        LINE_LR_SWEEP,
+        finals,
+        out / "line_lr_sweep.png",
+        title=title,
+        limit=limit,
+        floor=floor,
+        chosen=data.lr,
+    )
+    return [*files, sweep]
+
+
 def _line_variants(data: Dataset, result: RegressionFit, seed: int | None) -> dict[str, np.ndarray]:
     """Loss curves to set beside the line's full-batch descent, over as many updates.
 
@@ -423,6 +470,7 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
         if name == "line":
             runs.update(_line_variants(data, result, seed))
             written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
+            written.extend(_line_learning_rates(data, result, out))
         floor = None
         if result.model != "relu":
             best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]

@@ -5,6 +5,7 @@
   against mini-batch SGD.
 * :func:`relu_units_png`: the same points fitted by 1, 2, 4, 8 ReLUs.
 * :func:`overfitting_png`: train and valid loss of nets with more and more ReLUs.
+* :func:`lr_sweep_png`: the loss a descent ends at against its learning rate.
 * :func:`descent_gif`: the 2019 lesson's animation, the line moving toward the
   points step by step.
 
@@ -166,12 +167,20 @@ def relu_units_png(fits: Sequence[Fit], path: str | os.PathLike[str]) -> Path:
 
 
 def descent_gif(
-    result: Fit, path: str | os.PathLike[str], *, every: int = 1, frame_ms: int = 60, hold_ms: int = 1500
+    result: Fit,
+    path: str | os.PathLike[str],
+    *,
+    every: int = 1,
+    frame_ms: int = 60,
+    hold_ms: int = 1500,
+    title: str | None = None,
+    follow: bool = False,
 ) -> Path:
     """The lesson's animation: the fitted curve after each step of the descent, as a looping GIF.
 
     ``every`` draws every n-th step (plus the last); ``frame_ms`` is each frame's
-    duration and ``hold_ms`` the last frame's.
+    duration and ``hold_ms`` the last frame's; ``title`` by default names the data and the rate.
+    ``follow`` sizes the y axis to hold every frame's curve, for a descent that flies off.
     """
     data = result.data
     if data.x.shape[1] != 1:
@@ -182,11 +191,13 @@ def descent_gif(
     fig, ax = _figure(4.8, 3.6)
     ax.scatter(data.x[:, 0], data.y, s=14, color=POINTS, zorder=3)
     (line,) = ax.plot(grid, result.predict(path_params[0], grid), color=CURVE, lw=2.2, animated=True)
-    low, high = data.y.min(), data.y.max()
+    curves = [result.predict(path_params[t], grid) for t in steps] if follow else [data.y]
+    low, high = min(map(np.min, curves)), max(map(np.max, curves))
+    low, high = min(low, data.y.min()), max(high, data.y.max())
     ax.set_ylim(low - 0.5 * (high - low), high + 0.5 * (high - low))
     ax.set_xlabel(data.x_names[0])
     ax.set_ylabel(data.y_name)
-    ax.set_title(f"{data.name}: gradient descent, lr {result.trajectory.lr:g}")
+    ax.set_title(title or f"{data.name}: gradient descent, lr {result.trajectory.lr:g}", fontsize=10)
     ax.grid(alpha=0.3)
     label = ax.text(0.03, 0.95, "", transform=ax.transAxes, va="top", family="monospace", animated=True)
     # Blitting: draw the still parts once, then only the line and its label on each frame.
@@ -209,6 +220,48 @@ def descent_gif(
     with atomic_path(path) as tmp:
         gif[0].save(tmp, format="GIF", save_all=True, append_images=gif[1:], duration=durations, loop=0)
     return Path(path)
+
+
+def lr_sweep_png(
+    lrs: ArrayLike,
+    finals: ArrayLike,
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    limit: float | None = None,
+    floor: float | None = None,
+    chosen: float | None = None,
+) -> Path:
+    """The loss a descent ends at against its learning rate (log-log); ``inf`` marks divergence.
+
+    ``limit`` draws the rate above which descent diverges, ``floor`` the lowest loss any
+    parameters reach, ``chosen`` the rate the lesson uses.
+    """
+    lr, end = np.asarray(lrs, dtype="float64"), np.asarray(finals, dtype="float64")
+    if not (lr.ndim == 1 and len(lr) and lr.shape == end.shape and (lr > 0).all()):
+        raise WorkbenchError(
+            f"learning rates and final losses must be two lists of one length; got {lr.shape}"
+        )
+    ok = np.isfinite(end)
+    fig, ax = _figure(6.4, 4.4)
+    ax.plot(lr[ok], end[ok], "o-", color=CURVE, label="loss after the steps")
+    top = end[ok].max() * 3 if ok.any() else 1.0
+    if (~ok).any():
+        ax.plot(lr[~ok], np.full((~ok).sum(), top), "x", color="#C00000", ms=9, mew=2, label="diverged")
+    if limit is not None:
+        ax.axvline(limit, color="#C00000", lw=1, ls=":", label=f"diverges above lr {limit:.3g}")
+    if floor is not None:
+        ax.axhline(floor, color="black", lw=1, ls="--", label=f"least-squares floor {floor:.4g}")
+    if chosen is not None:
+        ax.axvline(chosen, color=POINTS, lw=1.5, label=f"the lesson's lr {chosen:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("MSE after the steps (log scale)")
+    ax.set_title(title, fontsize=11)
+    ax.legend(frameon=True, framealpha=0.9, fontsize=9, loc="center right", bbox_to_anchor=(0.9, 0.55))
+    ax.grid(alpha=0.3, which="both")
+    return _save_png(fig, path)
 
 
 def overfitting_png(

@@ -187,6 +187,24 @@ def test_unknown_names_are_clear():
         r.fit_dataset(r.line(), start=[1.0, 2.0, 3.0])
 
 
+def test_lr_sweep_ends_where_numpy_descent_ends_and_diverges_above_two_over_lambda_max():
+    d = r.line()
+    phi = hand_design("linear", d.x)
+    limit = 2 / np.linalg.eigvalsh(2 / d.n * phi.T @ phi)[-1]
+    lrs = [0.001, 0.05, 0.5, 0.95 * limit, 1.05 * limit, 3.0]
+    finals = r.lr_sweep(d, lrs, epochs=100)
+    for lr, final in zip(lrs, finals, strict=True):
+        w = d.start.copy()
+        for _ in range(100):
+            w = w - lr * 2 / d.n * phi.T @ (phi @ w - d.y)
+        want = np.mean((phi @ w - d.y) ** 2)
+        if lr < limit:
+            assert final == pytest.approx(want, rel=1e-9)
+        else:
+            assert final == np.inf and want > 1e3  # numpy's descent blew up too
+    assert finals[0] > 10 * finals[2]  # too low a rate is still far off after 100 steps
+
+
 # --- mini-batch SGD -------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from workbench.sheets.recalc import recalculate_all
 from workbench.sheets.regression_book import CURVE_POINTS, write_regression_book
 
 OUTPUTS = [
-    "line.xlsx", "line_fit.png", "line_descent.gif", "line_loss.png",
+    "line.xlsx", "line_fit.png", "line_descent.gif",
+    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png", "line_loss.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
     "speed.xlsx", "speed_fit.png", "speed_loss.png",
     "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png",

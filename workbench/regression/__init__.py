@@ -5,7 +5,7 @@ read) <- ``fits`` (full-batch descent, every step kept; mini-batch SGD).
 """
 
 from .datasets import DATASETS, Dataset, line, load_dataset, quadratic, read_dataset, relu, speed
-from .fits import Fit, SGDEpochs, Trajectory, batches, descend, fit_dataset, sgd
+from .fits import Fit, SGDEpochs, Trajectory, batches, descend, fit_dataset, lr_sweep, sgd
 from .models import MODELS, design, kind, max_stable_lr, param_names, param_shape, relu_start
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "kind",
     "line",
     "load_dataset",
+    "lr_sweep",
     "max_stable_lr",
     "param_names",
     "param_shape",

@@ -9,6 +9,7 @@ mini-batch variant, recorded epoch by epoch (:class:`SGDEpochs`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,6 +185,22 @@ def fit_dataset(
         raise DivergenceError(f"{data.name}: {e}{limit}") from None
     names = param_names(model, phi.shape[1], units)
     return Fit(data, model, units, phi, phi_names, names, trajectory)
+
+
+def lr_sweep(data: Dataset, lrs: Sequence[float], *, epochs: int | None = None) -> np.ndarray:
+    """The MSE after ``epochs`` full-batch steps (the dataset's by default) at each learning
+    rate of ``lrs``, as :func:`fit_dataset` would end; ``inf`` where descent diverged.
+
+    The 2019 lesson's advice, as one picture: too low a rate barely moves in the steps
+    given, too high a rate blows up.
+    """
+    finals = []
+    for lr in lrs:
+        try:
+            finals.append(fit_dataset(data, lr=float(lr), epochs=epochs).losses[-1])
+        except DivergenceError:
+            finals.append(np.inf)
+    return np.array(finals, dtype="float64")
 
 
 # --- mini-batch SGD -------------------------------------------------------------
