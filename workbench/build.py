@@ -65,7 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import pictures
+from . import pictures, regression
 from .errors import WorkbenchError
 from .files import check_target
 from .limits import check_memory, check_seed
@@ -112,7 +112,7 @@ REGRESSION_OUTPUTS: tuple[str, ...] = tuple(
         f"{d}_fit.png",
         *(["line_descent.gif", *LINE_LR_OUTPUTS] if d == "line" else []),
         f"{d}_loss.png",
-        *(["relu_units.png"] if d == "relu" else []),
+        *(["relu_units.png", "relu_overfitting.png"] if d == "relu" else []),
     )
 )
 
@@ -464,7 +464,8 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
             ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
             lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
             notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
-        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes))
+        units = regression.more_units(data, *regression.held_out(data)) if name == "relu" else None
+        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes, held_out=units))
         written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
         runs = {f"full-batch gradient descent (all {data.n} points per update)": result.losses}
         if name == "line":
@@ -485,7 +486,14 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
                 xlabel="update (one step of the parameters)",
             )
         )
-        if name == "relu":
-            by_units = [fit_dataset(data, units=k, epochs=1000) for k in (1, 2, 4, 8)]
-            written.append(pictures.relu_units_png(by_units, out / "relu_units.png"))
+        if units is not None:
+            written.append(pictures.relu_units_png(list(units.fits), out / "relu_units.png"))
+            title = f"{name}: more ReLUs fit the {data.n} points closer, not {len(units.y_valid)} new ones"
+            written.append(
+                pictures.overfitting_png(
+                    units.units, units.train_loss, units.valid_loss, out / "relu_overfitting.png",
+                    title=title, xlabel="ReLUs summed", valid_label="held out (new points)",
+                    train_label="train (the points fitted)", best_label="lowest held-out loss",
+                )
+            )  # fmt: skip
     return written

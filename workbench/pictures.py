@@ -265,7 +265,16 @@ def lr_sweep_png(
 
 
 def overfitting_png(
-    units: ArrayLike, train: ArrayLike, valid: ArrayLike, path: str | os.PathLike[str], *, title: str
+    units: ArrayLike,
+    train: ArrayLike,
+    valid: ArrayLike,
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    xlabel: str = "ReLUs summed (nnet sums 2)",
+    train_label: str = "train (the rows fitted)",
+    valid_label: str = "valid (rows held out)",
+    best_label: str = "lowest valid loss",
 ) -> Path:
     """Train and valid loss against the number of ReLUs a net sums: over-fitting, where they part."""
     u, train_loss, valid_loss = (np.asarray(a, dtype="float64") for a in (units, train, valid))
@@ -274,15 +283,19 @@ def overfitting_png(
             f"units, train and valid losses must be three lists of one length; got {u.shape}"
         )
     fig, ax = _figure()
-    ax.plot(u, train_loss, "o-", color=CURVE, label="train (the rows fitted)")
-    ax.plot(u, valid_loss, "s-", color=POINTS, label="valid (rows held out)")
+    ax.plot(u, train_loss, "o-", color=CURVE, label=train_label)
+    ax.plot(u, valid_loss, "s-", color=POINTS, label=valid_label)
     best = int(np.argmin(valid_loss))
-    ax.annotate("lowest valid loss", (u[best], valid_loss[best]), xytext=(0, -18),
-                textcoords="offset points", ha="center", fontsize=9)  # fmt: skip
+    side = "right" if best == len(u) - 1 else "left" if best == 0 else "center"  # inside the plot
+    ax.annotate(best_label, (u[best], valid_loss[best]), xytext=(0, -18),
+                textcoords="offset points", ha=side, fontsize=9)  # fmt: skip
+    losses = np.concatenate([train_loss, valid_loss])
+    if losses.min() > 0 and losses.max() > 10 * losses.min():  # one bad fit would flatten the rest
+        ax.set_yscale("log")
     ax.set_xscale("log", base=2)
     ax.set_xticks(u, [f"{v:g}" for v in u])
-    ax.set_xlabel("ReLUs summed (nnet sums 2)")
-    ax.set_ylabel("MSE")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("MSE" + (" (log scale)" if ax.get_yscale() == "log" else ""))
     ax.set_title(title, fontsize=11)
     ax.legend(frameon=False)
     return _save_png(fig, path)

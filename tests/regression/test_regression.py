@@ -312,3 +312,37 @@ def test_csv_missing_file_and_target(tmp_path):
     (tmp_path / "latin.csv").write_bytes(b"x,y\n1,\xe92\n")
     with pytest.raises(wb.DataError, match="not UTF-8"):
         r.read_dataset(tmp_path / "latin.csv")
+
+
+# --- under- and over-fitting -----------------------------------------------------
+
+
+def test_held_out_points_are_the_recipe_drawn_again():
+    d = r.relu()
+    x, y = r.held_out(d)
+    rng = np.random.RandomState(43)  # the notebook's recipe (seed 42) with the next seed
+    fx = 3 * x[:, 0] ** 2 + 2 * x[:, 0] + 1
+    want = fx * (1 + rng.normal(scale=0.15, size=20)) + rng.normal(scale=1.5, size=20)
+    np.testing.assert_allclose(y, want, rtol=1e-6)  # f(x) in float32, as the notebook
+    np.testing.assert_array_equal(x, d.x)
+    assert not np.allclose(y, d.y)
+    with pytest.raises(wb.WorkbenchError, match="not for line"):
+        r.held_out(r.line())
+
+
+def test_more_units_scores_each_sum_of_relus_on_both_sets():
+    d = r.relu()
+    x, y = r.held_out(d)
+    more = r.more_units(d, x, y, units=(1, 2, 8), epochs=300)
+    for k, fit, train, valid in zip(more.units, more.fits, more.train_loss, more.valid_loss, strict=True):
+        w = fit.params.reshape(k, 2)
+        relu_sum = lambda xs, w=w: np.maximum(np.outer(xs, w[:, 0]) + w[:, 1], 0).sum(1)
+        assert train == pytest.approx(np.mean((relu_sum(d.x[:, 0]) - d.y) ** 2), rel=1e-12)
+        assert valid == pytest.approx(np.mean((relu_sum(x[:, 0]) - y) ** 2), rel=1e-12)
+    assert more.train_loss[0] > 10 * more.train_loss[1] and more.valid_loss[0] > 5 * more.valid_loss[1]
+    assert more.train_loss[2] < more.train_loss[1]  # more ReLUs: closer to the points fitted ...
+    assert (
+        more.valid_loss[2] - more.train_loss[2] > more.valid_loss[1] - more.train_loss[1]
+    )  # ... not new ones
+    with pytest.raises(wb.WorkbenchError, match="one value per point"):
+        r.more_units(d, x[:5], y, units=(1,))

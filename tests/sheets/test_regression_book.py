@@ -19,7 +19,7 @@ OUTPUTS = [
     "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png", "line_loss.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
     "speed.xlsx", "speed_fit.png", "speed_loss.png",
-    "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png",
+    "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",
 ]  # fmt: skip
 
 
@@ -194,3 +194,26 @@ def test_libreoffice_recomputes_each_book(recalculated, name):
         best = np.linalg.lstsq(result.phi, result.data.y, rcond=None)[0]
         floor = np.mean((result.phi @ best - result.data.y) ** 2)
         assert totals["least-squares loss:"] == pytest.approx(floor, rel=1e-9)
+
+
+def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_path):
+    d = r.relu()
+    more = r.more_units(d, *r.held_out(d), units=(1, 2, 4), epochs=200)
+    path = write_regression_book(r.fit_dataset(d), tmp_path / "relu.xlsx", held_out=more)
+    book = openpyxl.load_workbook(path, data_only=True)
+    ws, formulas = book["held_out"], openpyxl.load_workbook(path)["held_out"]
+    top = header_row(ws, "set")
+    x_train, y_train = column(ws, top + 1, 2, 20), column(ws, top + 1, 3, 20)
+    x_new, y_new = column(ws, top + 21, 2, 20), column(ws, top + 21, 3, 20)
+    np.testing.assert_array_equal(x_train, d.x[:, 0])
+    np.testing.assert_array_equal(y_train, d.y)
+    assert formulas.cell(top + 1, 2).value == "=data!$B5" and formulas.cell(top + 1, 3).value == "=data!$A5"
+    first = header_row(ws, "ReLU") + 1
+    for u, k in enumerate((1, 2, 4)):
+        m, b = column(ws, first, 2 + 2 * u, k), column(ws, first, 3 + 2 * u, k)
+        predict = lambda xs, m=m, b=b: np.maximum(np.outer(xs, m) + b, 0).sum(1)
+        row = header_row(ws, "ReLUs") + 1 + u
+        assert ws.cell(row, 1).value == k
+        assert ws.cell(row, 3).value == pytest.approx(np.mean((predict(x_train) - y_train) ** 2), rel=1e-12)
+        assert ws.cell(row, 4).value == pytest.approx(np.mean((predict(x_new) - y_new) ** 2), rel=1e-12)
+        assert formulas.cell(row, 3).value.startswith("=SUMXMY2(")

@@ -4,26 +4,42 @@
 read) <- ``fits`` (full-batch descent, every step kept; mini-batch SGD).
 """
 
-from .datasets import DATASETS, Dataset, line, load_dataset, quadratic, read_dataset, relu, speed
-from .fits import Fit, SGDEpochs, Trajectory, batches, descend, fit_dataset, lr_sweep, sgd
+from .datasets import DATASETS, Dataset, held_out, line, load_dataset, quadratic, read_dataset, relu, speed
+from .fits import (
+    UNITS,
+    Fit,
+    MoreUnits,
+    SGDEpochs,
+    Trajectory,
+    batches,
+    descend,
+    fit_dataset,
+    lr_sweep,
+    more_units,
+    sgd,
+)
 from .models import MODELS, design, kind, max_stable_lr, param_names, param_shape, relu_start
 
 __all__ = [
     "DATASETS",
     "MODELS",
+    "UNITS",
     "Dataset",
     "Fit",
+    "MoreUnits",
     "SGDEpochs",
     "Trajectory",
     "batches",
     "descend",
     "design",
     "fit_dataset",
+    "held_out",
     "kind",
     "line",
     "load_dataset",
     "lr_sweep",
     "max_stable_lr",
+    "more_units",
     "param_names",
     "param_shape",
     "quadratic",

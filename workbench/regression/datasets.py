@@ -195,6 +195,21 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
     )
 
 
+def held_out(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """New points for the ``quadratic`` or ``relu`` dataset, ``(x, y)``, to score a fit on.
+
+    The same recipe drawn again (see :func:`_lesson3_points`): the same 20 x and the same
+    curve, with the noise of numpy seed ``data.seed + 1``. A fit that learned the curve
+    scores on them about as on its own points; one that learned its points' noise does not.
+    """
+    if data.name not in ("quadratic", "relu") or data.seed is None:
+        raise WorkbenchError(
+            f"held-out points are drawn for the quadratic and relu datasets; not for {data.name}"
+        )
+    x, y = _lesson3_points(data.seed + 1)
+    return x[:, None], y
+
+
 def load_dataset(name: str, *, seed: int | None = None) -> Dataset:
     """One of :data:`DATASETS` by name; ``seed=None`` uses the recipe's default seed."""
     makers = {"line": line, "quadratic": quadratic, "speed": speed, "relu": relu}

@@ -203,6 +203,45 @@ def lr_sweep(data: Dataset, lrs: Sequence[float], *, epochs: int | None = None) 
     return np.array(finals, dtype="float64")
 
 
+#: The numbers of ReLUs :func:`more_units` sums by default.
+UNITS = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True)
+class MoreUnits:
+    """Sums of more and more ReLUs, each fitted on a dataset's points and scored on new ones.
+
+    ``fits[i]`` sums ``units[i]`` ReLUs; ``train_loss[i]`` is its MSE on the points it was
+    fitted on, ``valid_loss[i]`` on the held-out ``(x_valid, y_valid)``.
+    """
+
+    units: tuple[int, ...]
+    fits: tuple[Fit, ...]
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    train_loss: np.ndarray
+    valid_loss: np.ndarray
+
+
+def more_units(
+    data: Dataset, x_valid: ArrayLike, y_valid: ArrayLike, *, units: Sequence[int] = UNITS, epochs: int = 1000
+) -> MoreUnits:
+    """Under- and over-fitting: sums of ``units`` ReLUs fitted on ``data`` by :func:`fit_dataset`
+    (``epochs`` steps from :func:`relu_start`), each scored on the held-out points too.
+
+    Too few ReLUs fit neither set (under-fitting); more lower the train loss and stop helping
+    on new points (over-fitting: the extra bends follow the noise of the points fitted).
+    """
+    xv = np.asarray(x_valid, dtype="float64").reshape(-1, data.x.shape[1])
+    yv = np.asarray(y_valid, dtype="float64").reshape(-1)
+    if len(xv) != len(yv) or not len(yv):
+        raise WorkbenchError(f"held-out x and y must have one value per point; got {len(xv)} and {len(yv)}")
+    fits = tuple(fit_dataset(data, model="relu", units=k, epochs=epochs) for k in units)
+    valid = [np.mean((f.predict(x=xv) - yv) ** 2) for f in fits]
+    train = [f.losses[-1] for f in fits]
+    return MoreUnits(tuple(units), fits, xv, yv, np.array(train), np.array(valid))
+
+
 # --- mini-batch SGD -------------------------------------------------------------
 
 

@@ -12,6 +12,8 @@
 * ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.sheets.descent`),
   with its loss chart. Type a new learning rate there and the model sheet's curve
   follows.
+* ``held_out`` (``relu`` only, given :class:`~workbench.regression.MoreUnits`): sums of 1, 2,
+  4, 8 ReLUs fitted on the points and scored on new ones (:mod:`workbench.sheets.held_out_sheet`).
 
 Every formula caches the value Python computed. :func:`write_regression_outputs`
 writes every lesson dataset's workbook and pictures, for ``workbench build``.
@@ -31,8 +33,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import numerics
 from ..errors import WorkbenchError
-from ..regression import Fit, kind, max_stable_lr
+from ..regression import Fit, MoreUnits, kind, max_stable_lr
 from .descent import Block, DescentSheet, write_descent_sheet
+from .held_out_sheet import add_held_out_sheet
 from .style import Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
@@ -44,11 +47,15 @@ _DATA_TOP = 3  # the data sheet's header row
 _FONT = {"font_name": "Calibri", "font_size": 11}
 
 
-def write_regression_book(result: Fit, path: str | os.PathLike[str], *, notes: Sequence[str] = ()) -> Path:
+def write_regression_book(
+    result: Fit, path: str | os.PathLike[str], *, notes: Sequence[str] = (), held_out: MoreUnits | None = None
+) -> Path:
     """Write ``result``'s workbook to ``path`` (whole or not at all) and return the path.
 
     ``notes`` are extra lines for the descent sheet. The fit must have run with
     correctly zeroed gradients (the sheet recomputes correct descent only).
+    ``held_out``: sums of more ReLUs fitted on the same points and scored on new ones, for a
+    ``held_out`` sheet (:mod:`workbench.sheets.held_out_sheet`).
     """
     data = result.data
     if not result.trajectory.zero_grad:
@@ -72,6 +79,9 @@ def write_regression_book(result: Fit, path: str | os.PathLike[str], *, notes: S
             stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
         )
         _model_sheet(book, model_ws, st, result, x_block, y_block, x_cols, descent)
+        if held_out is not None:
+            x = Block("data", x_block.first_row, x_cols[0], x_block.last_row, x_cols[0])
+            add_held_out_sheet(book, st, held_out, x, y_block)
     return Path(path)
 
 
