@@ -4,8 +4,19 @@
 read) <- ``fits`` (full-batch descent, every step kept; mini-batch SGD).
 """
 
-from .datasets import DATASETS, Dataset, line, load_dataset, quadratic, read_dataset, relu, speed
-from .fits import Fit, SGDEpochs, Trajectory, batches, descend, fit_dataset, sgd
+from .datasets import (
+    DATASETS,
+    Dataset,
+    line,
+    load_dataset,
+    quadratic,
+    read_dataset,
+    relu,
+    scale_of,
+    scaled,
+    speed,
+)
+from .fits import Fit, SGDEpochs, SGDSteps, Trajectory, batches, descend, fit_dataset, sgd, sgd_steps
 from .models import MODELS, design, kind, max_stable_lr, param_names, param_shape, relu_start
 
 __all__ = [
@@ -14,6 +25,7 @@ __all__ = [
     "Dataset",
     "Fit",
     "SGDEpochs",
+    "SGDSteps",
     "Trajectory",
     "batches",
     "descend",
@@ -29,6 +41,9 @@ __all__ = [
     "read_dataset",
     "relu",
     "relu_start",
+    "scale_of",
+    "scaled",
     "sgd",
+    "sgd_steps",
     "speed",
 ]
