@@ -294,7 +294,8 @@ def test_chart_names_from_user_data_stay_text(tmp_path):
     import re
 
     formulas = [f for c in charts for f in re.findall(r"<c:f>([^<]*)</c:f>", c)]
-    assert formulas and all(f.startswith("model!") or f.startswith("descent!") for f in formulas), formulas
+    sheets = ("model!", "by_hand!", "descent!")
+    assert formulas and all(f.startswith(sheets) for f in formulas), formulas
     assert any("data!\u2060B2" in c for c in charts) and any("calc'!\u2060A0" in c for c in charts)
 
 

@@ -393,14 +393,20 @@ def _by_hand_notes(result) -> list[str]:
     def signs(g):
         return ", ".join(f"{name} {v:+.3g}" for name, v in zip(result.param_names, g, strict=True))
 
-    return [
-        f"The video started here, at 1.5, 1.5, 1.5, with an MSE of {VIDEO_QUADRATIC['mse']} and every gradient"
-        f" negative ({VIDEO_QUADRATIC['after one step']} after one step of lr 0.01). These are the course"
-        f" notebook's points (numpy seed 42; its mean absolute error at 1.1 is the notebook's 2.42): at 1.5"
-        f" their MSE is {loss:.4g} and the gradients are {signs(grad)} ({after:.4g} after one step). The video"
-        " ran on other noise, which it does not show. Type 1 into each yellow cell for a start like the"
-        f" video's: MSE {ones[0]:.4g}, gradients {signs(ones[1])}.",
-    ]
+    video = (
+        f"The video started here, at 1.5, 1.5, 1.5, with an MSE of {VIDEO_QUADRATIC['mse']} and every"
+        f" gradient negative ({VIDEO_QUADRATIC['after one step']} after one step of lr 0.01)."
+    )
+    ours = (
+        "These are the course notebook's points (numpy seed 42; its mean absolute error at 1.1 is the"
+        f" notebook's 2.42): at 1.5 their MSE is {loss:.4g} and the gradients are {signs(grad)}"
+        f" ({after:.4g} after one step). The video ran on other noise, which it does not show."
+    )
+    like = (
+        "Type 1 into each yellow cell for a start like the video's:"
+        f" MSE {ones[0]:.4g}, gradients {signs(ones[1])}."
+    )
+    return [video, ours, like]
 
 
 def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:

@@ -41,21 +41,24 @@ def line_book(tmp_path_factory):
 
 def test_sheets_and_charts(line_book):
     path, _ = line_book
-    assert openpyxl.load_workbook(path).sheetnames == ["data", "model", "descent"]
+    assert openpyxl.load_workbook(path).sheetnames == ["data", "by_hand", "model", "descent"]
     with zipfile.ZipFile(path) as z:
         charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
         texts = [z.read(n).decode() for n in charts]
-    assert len(charts) == 2
-    assert any("the points and the fitted curve" in t for t in texts)
+    assert len(charts) == 3  # by_hand's and model's points and curve, descent's loss
+    assert sum("the points and the model" in t for t in texts) == 2
     assert any("Loss by step" in t and "logBase" in t for t in texts)
 
 
-def test_model_sheet_links_to_the_descent_and_predicts_with_sumproduct(line_book):
+def test_model_sheet_draws_the_step_shown_and_predicts_with_sumproduct(line_book):
     path, _ = line_book
     book = openpyxl.load_workbook(path)
     ws, descent = book["model"], book["descent"]
-    last = header_row(descent, "step") + 101  # step 100
-    assert ws["B6"].value == f"=descent!$B${last}" and ws["C6"].value == f"=descent!$C${last}"
+    first = header_row(descent, "step") + 1  # step 0
+    assert ws["A4"].value == "show step:" and ws["B4"].value == 100
+    rows = f"{first}:$B${first + 100}"
+    assert ws["B6"].value == f"=INDEX(descent!$B${rows},$B$4+1)"
+    assert ws["C6"].value == f"=INDEX(descent!$C${rows.replace('B', 'C')},$B$4+1)"
     h = header_row(ws, "x")
     assert [c.value for c in ws[h]][:4] == ["x", "y", "prediction", "loss"]
     assert ws.cell(h + 1, 1).value == "=data!B5" and ws.cell(h + 1, 2).value == "=data!A5"
