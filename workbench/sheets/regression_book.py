@@ -1,17 +1,24 @@
-"""A workbook per small regression: ``data``, ``model`` and ``descent`` sheets, with charts.
+"""A workbook per small regression: ``data``, ``by_hand``, ``model`` and ``descent`` sheets, with charts.
 
 :func:`write_regression_book` turns a :class:`~workbench.regression.Fit` into
 ``workbooks/<name>.xlsx``:
 
 * ``data``: the target and the design matrix the parameters multiply (``x``, a
   column of ones, and for the quadratic an ``x^2`` column computed by formula).
-* ``model``: the parameters, linked to the last row of ``descent``; each point's
-  prediction (SUMPRODUCT, or ReLUs of SUMPRODUCTs added up) and squared error; the
-  total loss; the least-squares optimum for comparison; and a chart of the points
-  with the fitted curve (a curve of 41 evenly spaced x, computed by formulas).
+* ``by_hand``: yellow parameter cells holding numbers (the lesson's start) that the
+  learner types into, and nothing else drives; each point's prediction and squared
+  error, the total loss, a chart; and each parameter's gradient by formula beside the
+  loss with that parameter nudged up and down by h (the 2019 lesson's "what if we
+  moved it a little"), whose centred difference estimates the same derivative.
+* ``model``: the same table and chart for one row of ``descent``, chosen by a yellow
+  step-number cell (``INDEX`` into the descent's columns; the last step at first):
+  type 0, 1, 2 ... and the chart replays the descent.
 * ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.sheets.descent`),
-  with its loss chart. Type a new learning rate there and the model sheet's curve
-  follows.
+  with its loss chart, ``Final loss:`` beside ``Least-squares floor:``, and its
+  columns banded by fastbook's seven steps. Type a new learning rate there and the
+  model sheet follows.
+* optional: ``descent_scaled`` (the descent on inputs scaled to -1..1, for
+  ``speed``), and ``minibatch`` (:mod:`workbench.sheets.minibatch`, for ``line``).
 
 Every formula caches the value Python computed. :func:`write_regression_outputs`
 writes every lesson dataset's workbook and pictures, for ``workbench build``.
