@@ -403,7 +403,7 @@ def _by_hand_notes(result) -> list[str]:
         f" ({after:.4g} after one step). The video ran on other noise, which it does not show."
     )
     like = (
-        "Type 1 into each yellow cell for a start like the video's:"
+        "Type 1 into each yellow cell of by_hand for a start like the video's:"
         f" MSE {ones[0]:.4g}, gradients {signs(ones[1])}."
     )
     return [video, ours, like]
@@ -425,6 +425,7 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
             ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
             lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
             notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
+        notes += _by_hand_notes(result)  # the quadratic's start beside the video's, on descent too
         extras = {
             "by_hand_notes": _by_hand_notes(result),
             "scaled": fit_dataset(scaled(data)) if name == "speed" else None,

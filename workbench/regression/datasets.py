@@ -88,8 +88,8 @@ def line(seed: int = 0, n: int = 100) -> Dataset:
         epochs=100,
         recipe=(
             f"fast.ai 2019 lesson 2: {n} points, x uniform on [-1, 1), y = 3x + 2 + noise uniform on"
-            f" [0, 1) (torch.Generator seed {seed}). Model [x, 1] @ (a1, a2) from (-1, 1), lr 0.1. The noise"
-            " averages 0.5, not 0, so the best intercept a2 is near 2.5, not the lesson's 2."
+            " [0, 1): the noise averages 0.5, so the best intercept a2 is near 2.5, not the lesson's 2"
+            f" (torch.Generator seed {seed}). Model [x, 1] @ (a1, a2) from (-1, 1), lr 0.1."
         ),
         seed=seed,
     )

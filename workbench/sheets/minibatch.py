@@ -88,6 +88,7 @@ def write_minibatch_sheet(
     target: Block,
     data: tuple[np.ndarray, np.ndarray],
     param_names: Sequence[str],
+    input_names: Sequence[str],
     floor: float,
     notes: Sequence[str] = (),
     name: str = "minibatch",
@@ -95,7 +96,8 @@ def write_minibatch_sheet(
     """Add a sheet that redoes ``record`` (mini-batch SGD) with formulas, one step per row.
 
     ``inputs`` and ``target`` are the design matrix and targets on the data sheet,
-    ``data`` their numbers; ``floor`` the least-squares floor shown beside the final loss.
+    ``data`` their numbers, ``input_names`` the design's column headings; ``floor`` the
+    least-squares floor shown beside the final loss.
 
     Raises:
         WorkbenchError: a design matrix that does not fit the record.
@@ -121,13 +123,14 @@ def write_minibatch_sheet(
     for i, line in enumerate(lines):
         ws.write_string(1 + i, 0, line, st.note)
     _top_rows(ws, st, lay, record, (inputs, target), floor)
-    _bands_and_headings(ws, book, st, lay, param_names)
+    _bands_and_headings(ws, book, st, lay, (param_names, input_names))
     for t in range(steps + 1):
         _step_row(ws, st, lay, record, t, (inputs, target), (phi, y))
     _chart(book, ws, name, lay)
     ws.set_column(0, 0, 19)
     ws.set_column(1, lay.batch, 6)
     ws.set_column(lay.param(0), lay.error(lay.batch - 1), 11)
+    ws.set_column(lay.batch_grad(0), lay.full_loss, 13)
     ws.freeze_panes(lay.first, 1)
     set_up_page(ws, header_row=lay.header)
 
@@ -151,7 +154,8 @@ def _top_rows(ws: Worksheet, st: Styles, lay: _Layout, record: SGDSteps, xy, flo
     ws.write_string(r + 2, 5, "the floor: the lowest loss any parameters reach (numpy's lstsq)", st.note)
 
 
-def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, lay: _Layout, names) -> None:
+def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, lay: _Layout, heads) -> None:
+    names, inputs = heads
     band = book.add_format(
         {"font_name": "Calibri", "font_size": 10, "italic": True, "align": "center", "text_wrap": True}
         | {"bg_color": "#E2EFDA", "border": 1, "border_color": "#A9D08E"}
@@ -176,7 +180,7 @@ def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, la
         ws.write_string(h, 1 + k, f"pt {k + 1}", st.header)
         ws.write_string(h, lay.error(k), f"error {k + 1}", st.header)
         for m, j in enumerate(lay.x_cols):
-            ws.write_string(h, lay.x_at(m, k), f"{names[j]}'s input {k + 1}", st.header)
+            ws.write_string(h, lay.x_at(m, k), f"{inputs[j]} at pt {k + 1}", st.header)
     for j, head in enumerate(names):
         ws.write_string(h, lay.param(j), head, st.header)
         ws.write_string(h, lay.batch_grad(j), f"batch grad {head}", st.header)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
@@ -41,7 +42,7 @@ from ..errors import WorkbenchError
 from ..regression import Fit, SGDSteps, kind, max_stable_lr, scale_of
 from .descent import Block, DescentSheet, write_descent_sheet
 from .minibatch import write_minibatch_sheet
-from .style import Styles, set_up_page, styles
+from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
 #: Points on the model sheet's fitted curve.
@@ -130,6 +131,7 @@ def write_regression_book(
                 target=blocks.y,
                 data=(result.phi, data.y),
                 param_names=result.param_names,
+                input_names=result.phi_names,
                 floor=result.floor,
             )
     return Path(path)
@@ -167,21 +169,29 @@ def _stall_notes(result: Fit, other: Fit | None) -> list[str]:
     raw, scaled = (other, result) if result.data.name.endswith("_scaled") else (result, other)
     lo_r, hi_r = _eigen(raw.phi)
     lo_s, hi_s = _eigen(scaled.phi)
-    x2 = raw.phi_names[0]
+    near = result.losses[-1] <= 1.01 * result.floor
     if result is raw:
+        ends = "ends near the floor" if near else "stays far above the floor"
         return [
-            f"Why it stalls: {x2} runs up to {raw.phi[:, 0].max():g} while the ones column is 1, so the"
-            f" loss is {hi_r / lo_r:.3g} times steeper one way than another (the eigenvalues of 2/n X^T X"
-            f" run from {lo_r:.3g} to {hi_r:.3g}). Any lr above 2/{hi_r:.3g} explodes along the steep way,"
-            " and a lr below it barely moves along the flat way: the final loss stays far above the floor."
-            " The descent_scaled sheet scales the inputs first and does not stall.",
+            f"Why it stalls: {raw.phi_names[0]} runs up to {_plain(raw.phi[:, 0].max())} while the ones"
+            f" column is 1, so the loss bends {_plain(hi_r / lo_r)} times more sharply one way than another"
+            f" (the eigenvalues of 2/n X^T X run from {_plain(lo_r)} to {_plain(hi_r)}). Any lr above"
+            f" 2/{_plain(hi_r)} explodes along the sharp way, and a lr below it barely moves along the flat"
+            f" way: the final loss {ends}. The descent_scaled sheet scales the inputs first.",
         ]
+    ends = "ends within 1% of the floor" if near else "gets nearer the floor with every step"
     return [
-        f"Why it does not stall: scaled, the columns are of one size and the loss is only {hi_s / lo_s:.3g}"
-        f" times steeper one way than another (eigenvalues {lo_s:.3g} to {hi_s:.3g}, against {lo_r:.3g} to"
-        f" {hi_r:.3g} unscaled), so a lr of {scaled.trajectory.lr:.4g} moves every way at once and the final"
-        " loss reaches the floor. The Titanic lesson divides Age by its maximum for the same reason.",
+        "Why it does not stall: scaled, the columns are of one size and the loss bends only"
+        f" {_plain(hi_s / lo_s)} times more sharply one way than another (eigenvalues {_plain(lo_s)} to"
+        f" {_plain(hi_s)}, against {_plain(lo_r)} to {_plain(hi_r)} unscaled), so a lr of"
+        f" {scaled.trajectory.lr:.4g} moves every way at once: the final loss {ends}. The Titanic lesson"
+        " divides Age by its maximum for the same reason.",
     ]
+
+
+def _plain(v: float) -> str:
+    """A number as a reader writes it: 56,513 or 0.259, never 5.65e+04."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
 def _eigen(phi: np.ndarray) -> tuple[float, float]:
@@ -385,7 +395,8 @@ def _model_sheet(
     lay = _Layout.of(result, nudges=descent is None, lines=len(lines))
     for k, line in enumerate(lines):
         ws.write_string(1 + k, 0, line, st.note)
-    _control_row(ws, st, lay, descent, steps)
+    typed = {"bg_color": PARAM_FILL, "border": 1, "border_color": "#808080", **_FONT}
+    _control_row(ws, st, lay, descent, steps, book.add_format({**typed, "num_format": "General"}))
     params = np.asarray(params, dtype="float64").reshape(lay.units, lay.width)
     _parameter_rows(ws, st, lay, result, descent, params)
     for j, head in enumerate(lay.cols):
@@ -402,7 +413,7 @@ def _model_sheet(
     _model_chart(book, ws, st, lay, result, params)
     ws.set_column(0, 0, 18)
     ws.set_column(1, max(lay.loss_col, lay.width) + 4, 11)
-    ws.set_column(1, 1, 14)  # the total loss, with 8 decimals
+    ws.set_column(1, 1, 17)  # the total loss, with 8 decimals (41,020.12345678 at speed's start)
     if lay.d_x == 1:
         ws.set_column(lay.loss_col + 2, lay.loss_col + 3, 15)
     if descent is None:
@@ -411,16 +422,18 @@ def _model_sheet(
     set_up_page(ws, header_row=lay.header)
 
 
-def _control_row(ws: Worksheet, st: Styles, lay: _Layout, descent: DescentSheet | None, steps: int) -> None:
+def _control_row(
+    ws: Worksheet, st: Styles, lay: _Layout, descent: DescentSheet | None, steps: int, typed: Format
+) -> None:
     """Above the parameters: the step number the model sheet draws, or the by_hand sheet's nudge h."""
     r = lay.top - 1
     if descent is None:
         ws.write_string(r, 0, "nudge h:", st.label)
-        ws.write_number(r, 1, NUDGE, st.param)
+        ws.write_number(r, 1, NUDGE, typed)
         ws.write_string(r, 2, "how far each parameter is nudged up and down", st.note)
     else:
         ws.write_string(r, 0, "show step:", st.label)
-        ws.write_number(r, 1, steps, st.param)
+        ws.write_number(r, 1, steps, typed)
         ws.write_string(r, 2, f"0 (the start) to {steps} (the last): which row of descent to draw", st.note)
 
 
