@@ -402,9 +402,10 @@ def _by_hand_notes(result) -> list[str]:
         f" notebook's 2.42): at 1.5 their MSE is {loss:.4g} and the gradients are {signs(grad)}"
         f" ({after:.4g} after one step). The video ran on other noise, which it does not show."
     )
+    ones_after = result.loss_and_gradient(np.ones(3) - result.trajectory.lr * ones[1])[0]
     like = (
         "Type 1 into each yellow cell of by_hand for a start like the video's:"
-        f" MSE {ones[0]:.4g}, gradients {signs(ones[1])}."
+        f" MSE {ones[0]:.4g}, gradients {signs(ones[1])} ({ones_after:.4g} after one step)."
     )
     return [video, ours, like]
 

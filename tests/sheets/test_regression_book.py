@@ -166,6 +166,25 @@ def test_outputs_are_every_book_and_picture(outputs, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_lessons_numbers_are_explained_beside_ours(outputs):
+    books = {p.stem: openpyxl.load_workbook(p) for p in outputs if p.suffix == ".xlsx"}
+    d = r.line()
+    intercept = np.linalg.lstsq(np.column_stack([d.x[:, 0], np.ones(100)]), d.y, rcond=None)[0][1]
+    assert abs(intercept - 2.5) < 0.05 and abs(d.y - 3 * d.x[:, 0] - 2).mean() == pytest.approx(0.5, abs=0.05)
+    for sheet in ("model", "descent", "by_hand"):
+        text = " ".join(str(c.value) for c in books["line"][sheet]["A"][:8])
+        assert "the best intercept a2 is near 2.5, not the lesson's 2" in text
+    q = r.quadratic()
+    phi = np.column_stack([q.x[:, 0] ** 2, q.x[:, 0], np.ones(20)])
+    at = {s: float(np.mean((phi @ np.full(3, s) - q.y) ** 2)) for s in (1.0, 1.5)}
+    for sheet in ("by_hand", "descent"):
+        text = " ".join(str(c.value) for c in books["quadratic"][sheet]["A"][:10])
+        assert (
+            "MSE of 11.46" in text and f"their MSE is {at[1.5]:.4g}" in text and f"MSE {at[1.0]:.4g}" in text
+        )
+
+
+@pytest.mark.slow
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("name", ["line", "quadratic", "speed", "relu"])
 def test_libreoffice_recomputes_each_book(recalculated, name):
