@@ -429,3 +429,22 @@ def test_typed_cells_drive_the_sheets_in_libreoffice(tmp_path):
         np.testing.assert_allclose(got_w, w, rtol=1e-12)
         rows = record.rows[t]
         w = w - 0.05 * 2 / 10 * phi[rows].T @ (phi[rows] @ w - y[rows])
+
+
+def test_any_csv_book_takes_a_scaled_descent_and_a_minibatch_sheet(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n2,1,6\n3,2,7\n")
+    for model in ("linear", "relu"):
+        data = r.read_dataset(path, model=model, epochs=20)
+        record = r.sgd_steps(data, batch_size=5, epochs=2) if model == "linear" else None
+        out = tmp_path / f"{model}.xlsx"
+        write_regression_book(
+            r.fit_dataset(data), out, scaled=r.fit_dataset(r.scaled(data)), minibatch=record
+        )
+        book = openpyxl.load_workbook(out, data_only=True)
+        extra = ["minibatch"] if model == "linear" else []
+        assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled", *extra]
+        floor = labelled(book["descent_scaled"])["Least-squares floor:"]
+        assert floor.startswith("none") if model == "relu" else isinstance(floor, float)
+    with pytest.raises(wb.WorkbenchError, match="scaled fit"):
+        write_regression_book(r.fit_dataset(data), out, scaled=r.fit_dataset(r.scaled(r.line())))

@@ -118,7 +118,7 @@ def write_regression_book(
                 name="descent_scaled",
                 title=f"descent_scaled: {_formula_text(scaled)}, the same descent on scaled inputs",
                 notes=[scaled.data.recipe, *_stall_notes(scaled, result)],
-                stable_lr=max_stable_lr(scaled.phi),
+                stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
                 floor=_floor(scaled),
                 bands=True,
             )
@@ -164,7 +164,7 @@ def _floor(result: Fit) -> float | str:
 
 def _stall_notes(result: Fit, other: Fit | None) -> list[str]:
     """Why descent stalls on the raw inputs and not on the scaled ones (or nothing without a pair)."""
-    if other is None:
+    if other is None or result.floor is None:
         return []
     raw, scaled = (other, result) if result.data.name.endswith("_scaled") else (result, other)
     lo_r, hi_r = _eigen(raw.phi)
