@@ -109,6 +109,14 @@ class Block:
         return f"{quote_sheetname(self.sheet)}!{a}:{b}"
 
 
+#: The note over a banded sheet: fastbook chapter 4's seven steps, and where each happens.
+SEVEN_STEPS = (
+    "The bands over the columns are fastbook chapter 4's seven steps: 1 initialise (step 0's"
+    " parameters), 2 predict and 3 loss (the loss column), 4 gradient, 5 step (each row's"
+    " parameters from the row above), 6 repeat (row after row), 7 stop (after the last row)."
+)
+
+
 @dataclass(frozen=True)
 class DescentSheet:
     """Where a written ``descent`` sheet keeps things (sheet-qualified absolute references)."""
@@ -117,7 +125,6 @@ class DescentSheet:
     header_row: int  # 0-based row of the column headings; step t is on header_row + 1 + t
     final_params: tuple[str, ...]  # the last row's parameter cells, in param_names order
     param_columns: tuple[str, ...] = ()  # each parameter's cells from step 0 to the last, for INDEX
-    final_loss: str = ""  # the last step's loss cell
 
 
 def write_descent_sheet(
@@ -170,12 +177,7 @@ def write_descent_sheet(
         " Too big a rate and the loss column explodes.",
         *notes,
     ]
-    if bands:
-        lines.append(
-            "The bands over the columns are fastbook chapter 4's seven steps: 1 initialise (step 0's"
-            " parameters), 2 predict and 3 loss (the loss column), 4 gradient, 5 step (each row's"
-            " parameters from the row above), 6 repeat (row after row), 7 stop (after the last row)."
-        )
+    lines += [SEVEN_STEPS] if bands else []
     lay = _Layout.of(trajectory, x, y, param_names, name, len(lines), summary=floor is not None)
     st, fmt = styles(book), _formats(book)
     ws = book.add_worksheet(name)
@@ -210,7 +212,6 @@ def write_descent_sheet(
         param_columns=tuple(
             f"{q}!{_abs(lay.first_step, 1 + j)}:{_abs(lay.last, 1 + j)}" for j in range(lay.width)
         ),
-        final_loss=f"{q}!{_abs(lay.last, lay.loss_col)}",
     )
 
 

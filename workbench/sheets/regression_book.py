@@ -74,7 +74,7 @@ def write_regression_book(
         scaled: a fit of :func:`workbench.regression.scaled` of ``result``'s data:
             adds the scaled columns to the data sheet and a ``descent_scaled`` sheet.
         minibatch: :func:`workbench.regression.sgd_steps` on ``result``'s data: adds a
-            ``minibatch`` sheet (linear and quadratic models).
+            ``minibatch`` sheet (models linear in their parameters).
 
     Raises:
         WorkbenchError: piled-up gradients, or a scaled fit or mini-batch record of other data.
@@ -108,20 +108,7 @@ def write_regression_book(
         _model_sheet(book, hand_ws, st, result, blocks, None, by_hand_notes)
         _model_sheet(book, model_ws, st, result, blocks, descent, ())
         if scaled is not None:
-            write_descent_sheet(
-                book,
-                scaled.trajectory,
-                inputs=scaled_block,
-                target=blocks.y,
-                data=(scaled.phi, scaled.data.y),
-                param_names=scaled.param_names,
-                name="descent_scaled",
-                title=f"descent_scaled: {_formula_text(scaled)}, the same descent on scaled inputs",
-                notes=[scaled.data.recipe, *_stall_notes(scaled, result)],
-                stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
-                floor=_floor(scaled),
-                bands=True,
-            )
+            _scaled_descent(book, result, scaled, scaled_block, blocks.y)
         if minibatch is not None:
             write_minibatch_sheet(
                 book,
@@ -135,6 +122,26 @@ def write_regression_book(
                 floor=result.floor,
             )
     return Path(path)
+
+
+def _scaled_descent(
+    book: xlsxwriter.Workbook, result: Fit, scaled: Fit, inputs: Block, target: Block
+) -> None:
+    """The ``descent_scaled`` sheet: the same descent on the scaled columns of the data sheet."""
+    write_descent_sheet(
+        book,
+        scaled.trajectory,
+        inputs=inputs,
+        target=target,
+        data=(scaled.phi, scaled.data.y),
+        param_names=scaled.param_names,
+        name="descent_scaled",
+        title=f"descent_scaled: {_formula_text(scaled)}, the same descent on scaled inputs",
+        notes=[scaled.data.recipe, *_stall_notes(scaled, result)],
+        stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
+        floor=_floor(scaled),
+        bands=True,
+    )
 
 
 def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -> None:
