@@ -132,7 +132,7 @@ def test_build_refuses_an_output_name_taken_by_a_folder_before_fitting(tmp_path)
     with pytest.raises(WorkbenchError, match=r"relu_units\.png: it is a folder"):
         build_all(out=tmp_path / "books")
     assert sorted(p.name for p in (tmp_path / "books").iterdir()) == ["relu_units.png"]
-    assert "titanic.xlsx" in OUTPUTS and len(OUTPUTS) == 18
+    assert "titanic.xlsx" in OUTPUTS and len(OUTPUTS) == 22
 
 
 # --- 5. implausible values, divergence, parameter JSON ----------------------------------------
@@ -294,7 +294,8 @@ def test_chart_names_from_user_data_stay_text(tmp_path):
     import re
 
     formulas = [f for c in charts for f in re.findall(r"<c:f>([^<]*)</c:f>", c)]
-    assert formulas and all(f.startswith("model!") or f.startswith("descent!") for f in formulas), formulas
+    sheets = ("model!", "by_hand!", "descent!")
+    assert formulas and all(f.startswith(sheets) for f in formulas), formulas
     assert any("data!\u2060B2" in c for c in charts) and any("calc'!\u2060A0" in c for c in charts)
 
 

@@ -70,7 +70,17 @@ from .errors import WorkbenchError
 from .files import check_target
 from .limits import check_memory, check_seed
 from .numerics import one_thread
-from .regression import DATASETS, Dataset, fit_dataset, load_dataset, lr_sweep, max_stable_lr, sgd
+from .regression import (
+    DATASETS,
+    Dataset,
+    fit_dataset,
+    load_dataset,
+    lr_sweep,
+    max_stable_lr,
+    scaled,
+    sgd,
+    sgd_steps,
+)
 from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
@@ -448,6 +458,38 @@ def _line_variants(data: Dataset, result: RegressionFit, seed: int | None) -> di
 LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
 
 
+#: What the 2022 lesson's video showed at a = b = c = 1.5 (its points are not the published notebook's).
+VIDEO_QUADRATIC = {"mse": 11.46, "after one step": 10.11}
+
+
+def _by_hand_notes(result) -> list[str]:
+    """The quadratic's start beside the video's: the video ran on other noise than the notebook's."""
+    if (result.data.name, result.model, result.data.seed) != ("quadratic", "quadratic", 42):
+        return []
+    loss, grad = result.loss_and_gradient(result.trajectory.params[0])
+    after = result.losses[1]
+    ones = result.loss_and_gradient(np.ones(3))
+
+    def signs(g):
+        return ", ".join(f"{name} {v:+.3g}" for name, v in zip(result.param_names, g, strict=True))
+
+    video = (
+        f"The video started here, at 1.5, 1.5, 1.5, with an MSE of {VIDEO_QUADRATIC['mse']} and every"
+        f" gradient negative ({VIDEO_QUADRATIC['after one step']} after one step of lr 0.01)."
+    )
+    ours = (
+        "These are the course notebook's points (numpy seed 42; its mean absolute error at 1.1 is the"
+        f" notebook's 2.42): at 1.5 their MSE is {loss:.4g} and the gradients are {signs(grad)}"
+        f" ({after:.4g} after one step). The video ran on other noise, which it does not show."
+    )
+    ones_after = result.loss_and_gradient(np.ones(3) - result.trajectory.lr * ones[1])[0]
+    like = (
+        "Type 1 into each yellow cell of by_hand for a start like the video's:"
+        f" MSE {ones[0]:.4g}, gradients {signs(ones[1])} ({ones_after:.4g} after one step)."
+    )
+    return [video, ours, like]
+
+
 def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
     """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
 
@@ -464,8 +506,15 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
             ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
             lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
             notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
+        notes += _by_hand_notes(result)  # the quadratic's start beside the video's, on descent too
         units = regression.more_units(data, *regression.held_out(data)) if name == "relu" else None
-        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes, held_out=units))
+        extras = {
+            "by_hand_notes": _by_hand_notes(result),
+            "scaled": fit_dataset(scaled(data)) if name == "speed" else None,
+            "minibatch": sgd_steps(data, seed=0 if seed is None else seed) if name == "line" else None,
+            "held_out": units,
+        }
+        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes, **extras))
         written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
         runs = {f"full-batch gradient descent (all {data.n} points per update)": result.losses}
         if name == "line":

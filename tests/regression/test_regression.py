@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -236,6 +238,67 @@ def test_sgd_matches_numpy_with_the_same_batches():
     assert run.steps_per_epoch == 10 and run.batch_losses.shape == (50,)
     everything = [np.mean((phi @ p - d.y) ** 2) for p in at_updates]
     np.testing.assert_allclose(run.update_losses, everything, rtol=1e-12)  # 51: before each, after the last
+
+
+def test_sgd_steps_keeps_every_step_with_its_batch_and_both_gradients():
+    d = r.line()
+    run = r.sgd_steps(d, batch_size=10, epochs=2, seed=3)
+    g = torch.Generator().manual_seed(3)
+    phi = hand_design("linear", d.x)
+    orders = [torch.randperm(100, generator=g).numpy() for _ in range(2)]
+    rows = np.array([o[i : i + 10] for o in orders for i in range(0, 100, 10)])
+    assert np.array_equal(run.rows, rows) and run.params.shape == (21, 2) and run.seed == 3
+    w = d.start.copy()
+    for t in range(20):
+        np.testing.assert_allclose(run.params[t], w, rtol=1e-12, atol=1e-14)
+        batch = rows[t]
+        err = phi[batch] @ w - d.y[batch]
+        np.testing.assert_allclose(run.batch_losses[t], np.mean(err**2), rtol=1e-12)
+        np.testing.assert_allclose(run.batch_grads[t], 2 / 10 * phi[batch].T @ err, rtol=1e-12, atol=1e-14)
+        full = phi @ w - d.y
+        np.testing.assert_allclose(run.grads[t], 2 / 100 * phi.T @ full, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(run.losses[t], np.mean(full**2), rtol=1e-12)
+        w = w - d.lr * run.batch_grads[t]
+    np.testing.assert_allclose(run.params[-1], w, rtol=1e-12, atol=1e-14)
+    # the same run as sgd's, recorded per step instead of per epoch
+    np.testing.assert_allclose(r.sgd(d, batch_size=10, epochs=2, seed=3).params, run.params[::10], rtol=1e-15)
+    with pytest.raises(wb.WorkbenchError, match="must divide the 100 points"):
+        r.sgd_steps(d, batch_size=7)
+
+
+def test_scaled_inputs_run_from_minus_one_to_one():
+    d = r.speed()
+    s = r.scaled(d)
+    np.testing.assert_array_equal(s.x[:, 0], (np.arange(20) - 9.5) / 9.5)
+    assert np.array_equal(s.y, d.y) and np.array_equal(s.start, d.start) and s.x_names == ("scaled time",)
+    hessian = 2 / 20 * hand_design("quadratic", s.x).T @ hand_design("quadratic", s.x)
+    assert s.lr == pytest.approx(1 / np.linalg.eigvalsh(hessian)[-1], rel=1e-12)  # half the stable limit
+    with pytest.raises(wb.WorkbenchError, match="holds one value only"):
+        r.scaled(dataclasses.replace(d, x=np.ones((20, 1))))
+
+
+def test_scaled_speed_reaches_the_floor_where_the_raw_one_stalls():
+    d = r.speed()
+    phi = hand_design("quadratic", d.x)
+    best = np.linalg.lstsq(phi, d.y, rcond=None)[0]
+    floor = np.mean((phi @ best - d.y) ** 2)
+    raw, scaled = r.fit_dataset(d), r.fit_dataset(r.scaled(d))
+    assert raw.floor == pytest.approx(floor, rel=1e-9) and scaled.floor == pytest.approx(floor, rel=1e-9)
+    assert scaled.trajectory.epochs == raw.trajectory.epochs == 100
+    assert floor <= scaled.losses[-1] <= 1.01 * floor
+    assert raw.losses[-1] > 50 * floor  # the lesson's lr stalls, and so does the largest stable one
+    assert r.fit_dataset(d, lr=0.99 * r.max_stable_lr(phi)).losses[-1] > 50 * floor
+    assert r.fit_dataset(r.relu()).floor is None
+
+
+def test_loss_and_gradient_are_numpys():
+    fit = r.fit_dataset(r.quadratic(), epochs=1)
+    phi = hand_design("quadratic", fit.data.x)
+    w = np.array([1.5, 1.5, 1.5])
+    loss, grad = fit.loss_and_gradient(w)
+    err = phi @ w - fit.data.y
+    assert loss == pytest.approx(np.mean(err**2), rel=1e-13)
+    np.testing.assert_allclose(grad, 2 / 20 * phi.T @ err, rtol=1e-12)
 
 
 def test_sgd_gets_further_per_epoch_than_full_batch():

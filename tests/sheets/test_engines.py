@@ -93,6 +93,18 @@ def need(program: str) -> None:
         pytest.skip(f"{program} is not installed")
 
 
+def test_every_sheet_of_the_regression_books_is_checked(books):
+    """The engines' tests read every sheet: the by_hand, minibatch and descent_scaled sheets too."""
+    want = {
+        "line": {"by_hand", "model", "descent", "minibatch"},
+        "quadratic": {"data", "by_hand", "model", "descent"},
+        "speed": {"data", "by_hand", "model", "descent", "descent_scaled"},
+        "relu": {"by_hand", "model", "descent"},
+    }
+    for name, sheets in want.items():
+        assert {sheet for sheet, _ in formula_cells(books[name])} == sheets
+
+
 @pytest.mark.libreoffice
 def test_libreoffice_recomputes_every_formula_cell(books, tmp_path):
     outs = recalculate_all(list(books.values()), tmp_path)

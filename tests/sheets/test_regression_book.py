@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
+import torch
 
 import workbench as wb
 from workbench import regression as r
@@ -42,21 +43,24 @@ def line_book(tmp_path_factory):
 
 def test_sheets_and_charts(line_book):
     path, _ = line_book
-    assert openpyxl.load_workbook(path).sheetnames == ["data", "model", "descent"]
+    assert openpyxl.load_workbook(path).sheetnames == ["data", "by_hand", "model", "descent"]
     with zipfile.ZipFile(path) as z:
         charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
         texts = [z.read(n).decode() for n in charts]
-    assert len(charts) == 2
-    assert any("the points and the fitted curve" in t for t in texts)
+    assert len(charts) == 3  # by_hand's and model's points and curve, descent's loss
+    assert sum("the points and the model" in t for t in texts) == 2
     assert any("Loss by step" in t and "logBase" in t for t in texts)
 
 
-def test_model_sheet_links_to_the_descent_and_predicts_with_sumproduct(line_book):
+def test_model_sheet_draws_the_step_shown_and_predicts_with_sumproduct(line_book):
     path, _ = line_book
     book = openpyxl.load_workbook(path)
     ws, descent = book["model"], book["descent"]
-    last = header_row(descent, "step") + 101  # step 100
-    assert ws["B6"].value == f"=descent!$B${last}" and ws["C6"].value == f"=descent!$C${last}"
+    first = header_row(descent, "step") + 1  # step 0
+    assert ws["A4"].value == "show step:" and ws["B4"].value == 100
+    rows = f"{first}:$B${first + 100}"
+    assert ws["B6"].value == f"=INDEX(descent!$B${rows},$B$4+1)"
+    assert ws["C6"].value == f"=INDEX(descent!$C${rows.replace('B', 'C')},$B$4+1)"
     h = header_row(ws, "x")
     assert [c.value for c in ws[h]][:4] == ["x", "y", "prediction", "loss"]
     assert ws.cell(h + 1, 1).value == "=data!B5" and ws.cell(h + 1, 2).value == "=data!A5"
@@ -163,6 +167,25 @@ def test_outputs_are_every_book_and_picture(outputs, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_lessons_numbers_are_explained_beside_ours(outputs):
+    books = {p.stem: openpyxl.load_workbook(p) for p in outputs if p.suffix == ".xlsx"}
+    d = r.line()
+    intercept = np.linalg.lstsq(np.column_stack([d.x[:, 0], np.ones(100)]), d.y, rcond=None)[0][1]
+    assert abs(intercept - 2.5) < 0.05 and abs(d.y - 3 * d.x[:, 0] - 2).mean() == pytest.approx(0.5, abs=0.05)
+    for sheet in ("model", "descent", "by_hand"):
+        text = " ".join(str(c.value) for c in books["line"][sheet]["A"][:8])
+        assert "the best intercept a2 is near 2.5, not the lesson's 2" in text
+    q = r.quadratic()
+    phi = np.column_stack([q.x[:, 0] ** 2, q.x[:, 0], np.ones(20)])
+    at = {s: float(np.mean((phi @ np.full(3, s) - q.y) ** 2)) for s in (1.0, 1.5)}
+    for sheet in ("by_hand", "descent"):
+        text = " ".join(str(c.value) for c in books["quadratic"][sheet]["A"][:10])
+        assert (
+            "MSE of 11.46" in text and f"their MSE is {at[1.5]:.4g}" in text and f"MSE {at[1.0]:.4g}" in text
+        )
+
+
+@pytest.mark.slow
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("name", ["line", "quadratic", "speed", "relu"])
 def test_libreoffice_recomputes_each_book(recalculated, name):
@@ -194,6 +217,238 @@ def test_libreoffice_recomputes_each_book(recalculated, name):
         best = np.linalg.lstsq(result.phi, result.data.y, rcond=None)[0]
         floor = np.mean((result.phi @ best - result.data.y) ** 2)
         assert totals["least-squares loss:"] == pytest.approx(floor, rel=1e-9)
+    if name == "speed":  # the scaled descent, redone by LibreOffice, ends within 1% of the floor
+        scaled = r.fit_dataset(r.scaled(result.data)).trajectory
+        ws = book["descent_scaled"]
+        h = header_row(ws, "step")
+        rows = np.array(
+            list(ws.iter_rows(min_row=h + 1, max_row=h + 101, max_col=5, values_only=True)), float
+        )
+        np.testing.assert_allclose(rows[:, 1:4], scaled.params, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(rows[:, 4], scaled.losses, rtol=1e-9)
+        assert labelled(ws)["Final loss:"] <= 1.01 * floor
+    if name == "line":  # the mini-batch sheet, redone by LibreOffice
+        record = r.sgd_steps(result.data, seed=0)
+        ws = book["minibatch"]
+        h = header_row(ws, "step")
+        heads = [c.value for c in ws[h]]
+        cols = [heads.index(f"{k} grad {p}") for k in ("batch", "full") for p in ("a1", "a2")]
+        got = np.array([[ws.cell(h + 1 + t, c + 1).value for c in cols] for t in range(len(record.rows))])
+        want = np.hstack([record.batch_grads, record.grads[:-1]])
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+# --- issue 14: by_hand, the step shown, Final loss and floor, bands, scaled speed, minibatch -----
+
+
+def labelled(ws) -> dict[str, object]:
+    """Every label in column A (or D) -> the value right of it."""
+    out = {}
+    for row in ws.iter_rows():
+        for cell in row[:8]:
+            if isinstance(cell.value, str) and cell.value.endswith(":") and cell.column < ws.max_column:
+                out.setdefault(cell.value, ws.cell(cell.row, cell.column + 1).value)
+    return out
+
+
+def lstsq_floor(phi, y) -> float:
+    best = np.linalg.lstsq(phi, y, rcond=None)[0]
+    return float(np.mean((phi @ best - y) ** 2))
+
+
+@pytest.fixture(scope="module")
+def speed_book(tmp_path_factory):
+    path = tmp_path_factory.mktemp("speed") / "speed.xlsx"
+    data = r.speed()
+    raw, scaled = r.fit_dataset(data), r.fit_dataset(r.scaled(data))
+    write_regression_book(raw, path, scaled=scaled)
+    return path, raw, scaled
+
+
+def test_every_descent_sheet_shows_its_final_loss_beside_the_floor(speed_book):
+    path, raw, scaled = speed_book
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled"]
+    t = raw.data.x[:, 0]
+    floor = lstsq_floor(np.column_stack([t**2, t, np.ones(20)]), raw.data.y)
+    for name, fit in (("descent", raw), ("descent_scaled", scaled)):
+        values = labelled(book[name])
+        assert values["Final loss:"] == pytest.approx(fit.losses[-1], rel=1e-12)
+        assert values["Least-squares floor:"] == pytest.approx(floor, rel=1e-9)
+    assert labelled(book["descent_scaled"])["Final loss:"] <= 1.01 * floor
+    assert labelled(book["descent"])["Final loss:"] > 50 * floor
+    notes = {name: " ".join(str(c.value) for c in book[name]["A"][:8]) for name in book.sheetnames}
+    assert "Why it stalls" in notes["descent"] and "Why it does not stall" in notes["descent_scaled"]
+
+
+def test_descent_columns_are_banded_by_the_seven_steps(speed_book):
+    path, _, _ = speed_book
+    ws = openpyxl.load_workbook(path)["descent"]
+    h = header_row(ws, "step")
+    bands = [c.value for c in ws[h - 1] if c.value]
+    assert bands == ["6 repeat", "1 initialise (step 0), 5 step", "2 predict, 3 loss", "4 gradient"]
+    assert [c.value for c in ws[h]][:5] == ["step", "a", "b", "c", "loss (MSE)"]
+    final = next(row for row in ws.iter_rows() if row[0].value == "Final loss:")
+    assert any(str(c.value).startswith("7 stop") for c in final)
+
+
+def test_scaled_columns_are_formulas_on_the_raw_ones(speed_book):
+    path, _, _ = speed_book
+    ws = openpyxl.load_workbook(path)["data"]
+    assert [c.value for c in ws[4]] == [
+        "speed",
+        "time^2",
+        "time",
+        "Ones",
+        None,
+        "scaled time^2",
+        "scaled time",
+        "Ones",
+    ]
+    assert ws["F5"].value == "=G5^2" and ws["G5"].value == "=(C5-$G$26)/$G$27" and ws["H5"].value == 1
+    assert ws["E26"].value == "centre:" and ws["G26"].value == "=(MAX($C$5:$C$24)+MIN($C$5:$C$24))/2"
+    values = openpyxl.load_workbook(path, data_only=True)["data"]
+    assert [values["G26"].value, values["G27"].value] == [9.5, 9.5]
+    np.testing.assert_array_equal(
+        [values.cell(5 + i, 7).value for i in range(20)], (np.arange(20) - 9.5) / 9.5
+    )
+
+
+def test_by_hand_holds_typed_numbers_and_its_gradient_beside_the_nudges(line_book):
+    path, result = line_book
+    book = openpyxl.load_workbook(path)
+    ws = book["by_hand"]
+    h = next(i for i in range(1, 12) if ws.cell(i, 1).value == "nudge h:")
+    assert ws.cell(h, 2).value == 0.01
+    assert [ws.cell(h + 2, 1).value, ws.cell(h + 2, 2).value, ws.cell(h + 2, 3).value] == ["yours:", -1, 1]
+    assert "parameters typed by you" in ws["A1"].value
+    values = openpyxl.load_workbook(path, data_only=True)["by_hand"]
+    heads = [values.cell(h + 1, c).value for c in range(1, 12)]
+    c = heads.index("gradient") + 1
+    phi, y = np.column_stack([result.data.x[:, 0], np.ones(100)]), result.data.y
+    w = np.array([-1.0, 1.0])
+    grad = 2 / 100 * phi.T @ (phi @ w - y)
+    for j in range(2):
+        row = [values.cell(h + 2 + j, c + k).value for k in range(4)]
+        assert row[0] == pytest.approx(grad[j], rel=1e-12)
+        up, down = (np.mean((phi @ (w + s * 0.01 * np.eye(2)[j]) - y) ** 2) for s in (1, -1))
+        assert row[1:3] == pytest.approx([up, down], rel=1e-12)
+        assert row[3] == pytest.approx(grad[j], rel=1e-9)  # a parabola: the centred nudge is exact
+    totals = labelled(values)
+    assert totals["Total loss (MSE):"] == pytest.approx(np.mean((phi @ w - y) ** 2), rel=1e-12)
+
+
+def test_by_hand_relu_nudges_approach_the_gradient(tmp_path):
+    result = r.fit_dataset(r.relu(), epochs=3)
+    write_regression_book(result, tmp_path / "relu.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "relu.xlsx", data_only=True)["by_hand"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(max_col=12)]
+    h = next(i for i, row in enumerate(rows) if "gradient" in row)
+    c = rows[h].index("gradient")
+    table = np.array([rows[h + 1 + q][c : c + 4] for q in range(4)], dtype=float)
+    x, y = result.data.x[:, 0], result.data.y
+    w = r.relu_start(result.data.x, 2)
+    z = np.outer(x, w[:, 0]) + w[:, 1]
+    err = np.maximum(z, 0).sum(1) - y
+    grad = [2 / 20 * np.sum(err * (z[:, k] > 0) * f) for k in range(2) for f in (x, np.ones(20))]
+    np.testing.assert_allclose(table[:, 0], grad, rtol=1e-12)
+    np.testing.assert_allclose(table[:, 3], grad, rtol=1e-2)  # no kink crossed by a 0.01 nudge here
+
+
+def test_minibatch_sheet_lists_each_batch_beside_both_gradients(tmp_path):
+    data = r.line()
+    record = r.sgd_steps(data, batch_size=10, epochs=10, seed=0)
+    write_regression_book(r.fit_dataset(data), tmp_path / "line.xlsx", minibatch=record)
+    book = openpyxl.load_workbook(tmp_path / "line.xlsx", data_only=True)
+    ws = book["minibatch"]
+    h = header_row(ws, "step")
+    heads = [c.value for c in ws[h]]
+    assert heads[:11] == ["step"] + [f"pt {k}" for k in range(1, 11)]
+    g = torch.Generator().manual_seed(0)
+    first_epoch = torch.randperm(100, generator=g).numpy()
+    points = np.array([[ws.cell(h + 1 + t, 2 + k).value for k in range(10)] for t in range(100)])
+    assert points[:10].ravel().tolist() == (first_epoch + 1).tolist()
+    phi = np.column_stack([data.x[:, 0], np.ones(100)])
+    w = np.array([ws.cell(h + 2, heads.index("a1") + 1).value, ws.cell(h + 2, heads.index("a2") + 1).value])
+    rows = points[1] - 1
+    batch = 2 / 10 * phi[rows].T @ (phi[rows] @ w - data.y[rows])
+    full = 2 / 100 * phi.T @ (phi @ w - data.y)
+    got = [
+        ws.cell(h + 2, heads.index(f"{k} grad {p}") + 1).value
+        for k in ("batch", "full")
+        for p in ("a1", "a2")
+    ]
+    np.testing.assert_allclose(got, [*batch, *full], rtol=1e-12)
+    values = labelled(ws)
+    assert values["Least-squares floor:"] == pytest.approx(lstsq_floor(phi, data.y), rel=1e-9)
+    assert values["Final loss:"] == pytest.approx(np.mean((phi @ record.params[-1] - data.y) ** 2), rel=1e-12)
+    with pytest.raises(wb.WorkbenchError, match="not ReLUs"):
+        write_regression_book(r.fit_dataset(r.relu(), epochs=2), tmp_path / "bad.xlsx", minibatch=record)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_typed_cells_drive_the_sheets_in_libreoffice(tmp_path):
+    """Type a step number, parameters by hand and a mini-batch lr; LibreOffice redoes the rest."""
+    data = r.line()
+    result = r.fit_dataset(data)
+    record = r.sgd_steps(data, seed=0)
+    write_regression_book(result, tmp_path / "line.xlsx", minibatch=record)
+    book = openpyxl.load_workbook(tmp_path / "line.xlsx")
+    book["model"]["B4"] = 7  # show step 7
+    hand = book["by_hand"]
+    row = next(i for i in range(1, 12) if hand.cell(i, 1).value == "yours:")
+    hand.cell(row, 2).value, hand.cell(row, 3).value = 3, 2
+    mini = book["minibatch"]
+    lr_row = next(i for i in range(1, 12) if mini.cell(i, 1).value == "lr:")
+    mini.cell(lr_row, 2).value = 0.05
+    book.save(tmp_path / "typed.xlsx")
+    (done,) = recalculate_all([tmp_path / "typed.xlsx"], tmp_path / "out")
+    got = openpyxl.load_workbook(done, data_only=True)
+
+    model = got["model"]
+    np.testing.assert_allclose(
+        [model["B6"].value, model["C6"].value], result.trajectory.params[7], rtol=1e-12
+    )
+    phi, y = np.column_stack([data.x[:, 0], np.ones(100)]), data.y
+    w = np.array([3.0, 2.0])
+    values = labelled(got["by_hand"])
+    assert values["Total loss (MSE):"] == pytest.approx(np.mean((phi @ w - y) ** 2), rel=1e-9)
+    heads = [got["by_hand"].cell(row - 1, c).value for c in range(1, 12)]
+    c = heads.index("gradient") + 1
+    grad = 2 / 100 * phi.T @ (phi @ w - y)
+    for j in range(2):
+        assert got["by_hand"].cell(row + j, c).value == pytest.approx(grad[j], rel=1e-9)
+        assert got["by_hand"].cell(row + j, c + 3).value == pytest.approx(grad[j], rel=1e-6)
+
+    ws = got["minibatch"]
+    h = header_row(ws, "step")
+    heads = [cell.value for cell in ws[h]]
+    w = record.params[0]
+    for t in range(3):  # lr 0.05 from the same start, on the same batches
+        got_w = [ws.cell(h + 1 + t, heads.index(p) + 1).value for p in ("a1", "a2")]
+        np.testing.assert_allclose(got_w, w, rtol=1e-12)
+        rows = record.rows[t]
+        w = w - 0.05 * 2 / 10 * phi[rows].T @ (phi[rows] @ w - y[rows])
+
+
+def test_any_csv_book_takes_a_scaled_descent_and_a_minibatch_sheet(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("x1,x2,y\n0,1,2\n1,0,3\n1,1,4.5\n2,1,6\n3,2,7\n")
+    for model in ("linear", "relu"):
+        data = r.read_dataset(path, model=model, epochs=20)
+        record = r.sgd_steps(data, batch_size=5, epochs=2) if model == "linear" else None
+        out = tmp_path / f"{model}.xlsx"
+        write_regression_book(
+            r.fit_dataset(data), out, scaled=r.fit_dataset(r.scaled(data)), minibatch=record
+        )
+        book = openpyxl.load_workbook(out, data_only=True)
+        extra = ["minibatch"] if model == "linear" else []
+        assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled", *extra]
+        floor = labelled(book["descent_scaled"])["Least-squares floor:"]
+        assert floor.startswith("none") if model == "relu" else isinstance(floor, float)
+    with pytest.raises(wb.WorkbenchError, match="scaled fit"):
+        write_regression_book(r.fit_dataset(data), out, scaled=r.fit_dataset(r.scaled(r.line())))
 
 
 def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_path):

@@ -4,12 +4,25 @@
 read) <- ``fits`` (full-batch descent, every step kept; mini-batch SGD).
 """
 
-from .datasets import DATASETS, Dataset, held_out, line, load_dataset, quadratic, read_dataset, relu, speed
+from .datasets import (
+    DATASETS,
+    Dataset,
+    held_out,
+    line,
+    load_dataset,
+    quadratic,
+    read_dataset,
+    relu,
+    scale_of,
+    scaled,
+    speed,
+)
 from .fits import (
     UNITS,
     Fit,
     MoreUnits,
     SGDEpochs,
+    SGDSteps,
     Trajectory,
     batches,
     descend,
@@ -17,6 +30,7 @@ from .fits import (
     lr_sweep,
     more_units,
     sgd,
+    sgd_steps,
 )
 from .models import MODELS, design, kind, max_stable_lr, param_names, param_shape, relu_start
 
@@ -28,6 +42,7 @@ __all__ = [
     "Fit",
     "MoreUnits",
     "SGDEpochs",
+    "SGDSteps",
     "Trajectory",
     "batches",
     "descend",
@@ -46,6 +61,9 @@ __all__ = [
     "read_dataset",
     "relu",
     "relu_start",
+    "scale_of",
+    "scaled",
     "sgd",
+    "sgd_steps",
     "speed",
 ]

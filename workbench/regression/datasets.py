@@ -11,7 +11,8 @@ Before Titanic, the lessons teach gradient descent on toy data. Each is a
   same quadratic model, lr 1e-5 (the time^2 column makes larger steps diverge).
 * ``relu``: the quadratic's points fitted by a sum of K ReLUs (K = 2 is the
   lesson's "double ReLU"; more units bend the line into any curve).
-* any CSV of numbers with :func:`read_dataset`.
+* any CSV of numbers with :func:`read_dataset`;
+* :func:`scaled`: any of these with each x column centred and divided by its half-range.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def line(seed: int = 0, n: int = 100) -> Dataset:
         epochs=100,
         recipe=(
             f"fast.ai 2019 lesson 2: {n} points, x uniform on [-1, 1), y = 3x + 2 + noise uniform on"
-            f" [0, 1) (torch.Generator seed {seed}). Model [x, 1] @ (a1, a2) from (-1, 1), lr 0.1."
+            " [0, 1): the noise averages 0.5, so the best intercept a2 is near 2.5, not the lesson's 2"
+            f" (torch.Generator seed {seed}). Model [x, 1] @ (a1, a2) from (-1, 1), lr 0.1."
         ),
         seed=seed,
     )
@@ -208,6 +210,55 @@ def held_out(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
         )
     x, y = _lesson3_points(data.seed + 1)
     return x[:, None], y
+
+
+def scale_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each x column's centre and half-range: ``(max + min) / 2`` and ``(max - min) / 2``."""
+    x = np.asarray(x, dtype="float64")
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    return (hi + lo) / 2, (hi - lo) / 2
+
+
+def scaled(data: Dataset, *, lr: float | None = None) -> Dataset:
+    """``data`` with each x column centred and divided by its half-range, so it runs from -1 to 1.
+
+    The same points and start, the same model; the fitted curve and the least-squares
+    floor are the same curve and floor, only its parameters change meaning. ``lr``
+    defaults to half the largest stable rate of the scaled design (see
+    :func:`max_stable_lr`), as for :func:`read_dataset`. The fastbook's roller
+    coaster needs it: its ``time^2`` column reaches 361 while the column of ones stays
+    1, so no single rate suits both (the Titanic lesson divides Age by its maximum
+    for the same reason).
+
+    Raises:
+        WorkbenchError: an x column holds one value only (it cannot be scaled).
+    """
+    centre, half = scale_of(data.x)
+    flat = [name for name, h in zip(data.x_names, half, strict=True) if h == 0]
+    if flat:
+        raise WorkbenchError(f"{data.name}: column {flat[0]!r} holds one value only; it cannot be scaled")
+    x = (data.x - centre) / half
+    names = tuple(f"scaled {name}" for name in data.x_names)
+    if lr is None:
+        lr = max_stable_lr(design("linear" if data.model == "relu" else data.model, x, names)[0]) / 2
+    how = "; ".join(
+        f"{new} = ({old} - {c:.6g}) / {h:.6g}"
+        for new, old, c, h in zip(names, data.x_names, centre, half, strict=True)
+    )
+    return Dataset(
+        name=f"{data.name}_scaled",
+        x=x,
+        y=data.y,
+        x_names=names,
+        y_name=data.y_name,
+        model=data.model,
+        units=data.units,
+        start=data.start,
+        lr=float(lr),
+        epochs=data.epochs,
+        recipe=f"{data.recipe} Scaled: {how}, from -1 to 1; lr {lr:.4g}.",
+        seed=data.seed,
+    )
 
 
 def load_dataset(name: str, *, seed: int | None = None) -> Dataset:

@@ -113,6 +113,26 @@ class Fit:
         """MSE before each step and after the last: ``epochs + 1`` values."""
         return self.trajectory.losses
 
+    @property
+    def floor(self) -> float | None:
+        """The least-squares floor: the lowest MSE any parameters reach (numpy's lstsq).
+
+        ``None`` for a sum of ReLUs, whose lowest loss has no closed form.
+        """
+        if self.model == "relu":
+            return None
+        best = np.linalg.lstsq(self.phi, self.data.y, rcond=None)[0]
+        return float(np.mean((self.phi @ best - self.data.y) ** 2))
+
+    def loss_and_gradient(self, params: ArrayLike) -> tuple[float, np.ndarray]:
+        """The MSE of ``params`` on the data and its gradient (autograd), shaped like ``params``."""
+        p = torch.tensor(np.asarray(params, dtype="float64"), dtype=DTYPE, requires_grad=True)
+        x = torch.as_tensor(self.phi, dtype=DTYPE)
+        y = torch.as_tensor(self.data.y, dtype=DTYPE)
+        loss = _mse(kind(self.model), x, y)(p)
+        loss.backward()
+        return float(loss.detach()), p.grad.numpy()
+
     def predict(self, params: ArrayLike | None = None, x: ArrayLike | None = None) -> np.ndarray:
         """Predictions of ``params`` (the final ones by default) at ``x`` (the data's by default)."""
         xs = self.data.x if x is None else np.asarray(x, dtype="float64").reshape(-1, self.data.x.shape[1])
@@ -301,6 +321,102 @@ def sgd(
     Raises:
         DivergenceError: the learning rate is too large.
     """
+    run = _sgd_run(data, batch_size, lr, epochs, seed, model, units, start)
+    per_epoch = math.ceil(data.n / batch_size)
+    with torch.no_grad():
+        update_losses = _mse(run.kind, run.phi, run.y)(run.params)  # before each update, after the last
+    return SGDEpochs(
+        batch_size,
+        run.lr,
+        per_epoch,
+        run.params[::per_epoch].numpy(),
+        update_losses[::per_epoch].numpy(),
+        run.history[:-1].numpy(),
+        update_losses.numpy(),
+    )
+
+
+@dataclass(frozen=True)
+class SGDSteps:
+    """Mini-batch SGD recorded step by step: what a spreadsheet's ``minibatch`` sheet redoes.
+
+    Step t starts from ``params[t]``, takes the points ``rows[t]`` (0-based row
+    numbers of the data), and moves to ``params[t + 1] = params[t] - lr *
+    batch_grads[t]``. ``batch_losses[t]`` and ``batch_grads[t]`` are the MSE on those
+    points and its gradient; ``losses[t]`` and ``grads[t]`` the same on every point,
+    the full-batch gradient the batch's estimates. Every array has ``steps + 1`` rows
+    but ``rows``, ``batch_losses`` and ``batch_grads`` (``steps``).
+    """
+
+    batch_size: int
+    lr: float
+    seed: int
+    rows: np.ndarray
+    params: np.ndarray
+    batch_losses: np.ndarray
+    batch_grads: np.ndarray
+    losses: np.ndarray
+    grads: np.ndarray
+
+
+def sgd_steps(
+    data: Dataset,
+    *,
+    batch_size: int = 10,
+    lr: float | None = None,
+    epochs: int = 10,
+    seed: int = 0,
+) -> SGDSteps:
+    """:func:`sgd` for ``epochs`` epochs with the dataset's model, keeping every step.
+
+    The batches are those of :func:`sgd` with the same seed. Every batch must hold
+    ``batch_size`` points (``batch_size`` divides the number of points), so each
+    step's batch fills a row of cells.
+
+    Raises:
+        WorkbenchError: the batch size does not divide the number of points.
+        DivergenceError: the learning rate is too large.
+    """
+    if data.n % batch_size:
+        raise WorkbenchError(
+            f"{data.name}: the batch size {batch_size} must divide the {data.n} points, to record each step"
+        )
+    run = _sgd_run(data, batch_size, lr, epochs, seed, None, None, None)
+    params = run.params.requires_grad_(True)
+    rows = torch.stack(run.plan)
+    with one_thread():
+        batch_losses = torch.stack(
+            [_mse(run.kind, run.phi[r], run.y[r])(p) for p, r in zip(params[:-1], rows, strict=True)]
+        )
+        batch_grads = torch.autograd.grad(batch_losses.sum(), params)[0][:-1]
+        losses = _mse(run.kind, run.phi, run.y)(params)
+        grads = torch.autograd.grad(losses.sum(), params)[0]
+    return SGDSteps(
+        batch_size,
+        run.lr,
+        seed,
+        rows.numpy(),
+        params.detach().numpy(),
+        batch_losses.detach().numpy(),
+        batch_grads.numpy(),
+        losses.detach().numpy(),
+        grads.numpy(),
+    )
+
+
+@dataclass(frozen=True)
+class _SGDRun:
+    kind: str
+    lr: float
+    phi: torch.Tensor
+    y: torch.Tensor
+    plan: list[torch.Tensor]
+    params: torch.Tensor  # before every step, and after the last
+    history: torch.Tensor  # each step's batch loss, then the loss on every point
+
+
+def _sgd_run(data, batch_size, lr, epochs, seed, model, units, start) -> _SGDRun:
+    """Mini-batch SGD as :func:`sgd` documents it, keeping the parameters before every step."""
     model, units, phi, _ = _settings(data, model, units)
     start = _start(data, model, units, phi, start)
     lr = data.lr if lr is None else lr
@@ -323,16 +439,4 @@ def sgd(
             done = gradient_descent(batch_loss, start_t, lr=lr, epochs=len(plan))
     except DivergenceError as e:
         raise DivergenceError(f"{data.name}, mini-batch SGD: {e}") from None
-    per_epoch = math.ceil(data.n / batch_size)
-    every = torch.stack(seen)  # before each update, and after the last
-    with torch.no_grad():
-        update_losses = _mse(f, x, y)(every)
-    return SGDEpochs(
-        batch_size,
-        float(lr),
-        per_epoch,
-        every[::per_epoch].numpy(),
-        update_losses[::per_epoch].numpy(),
-        done.history[:-1].numpy(),
-        update_losses.numpy(),
-    )
+    return _SGDRun(f, float(lr), x, y, plan, torch.stack(seen), done.history)

@@ -109,6 +109,14 @@ class Block:
         return f"{quote_sheetname(self.sheet)}!{a}:{b}"
 
 
+#: The note over a banded sheet: fastbook chapter 4's seven steps, and where each happens.
+SEVEN_STEPS = (
+    "The bands over the columns are fastbook chapter 4's seven steps: 1 initialise (step 0's"
+    " parameters), 2 predict and 3 loss (the loss column), 4 gradient, 5 step (each row's"
+    " parameters from the row above), 6 repeat (row after row), 7 stop (after the last row)."
+)
+
+
 @dataclass(frozen=True)
 class DescentSheet:
     """Where a written ``descent`` sheet keeps things (sheet-qualified absolute references)."""
@@ -116,6 +124,7 @@ class DescentSheet:
     lr: str  # the learning-rate cell
     header_row: int  # 0-based row of the column headings; step t is on header_row + 1 + t
     final_params: tuple[str, ...]  # the last row's parameter cells, in param_names order
+    param_columns: tuple[str, ...] = ()  # each parameter's cells from step 0 to the last, for INDEX
 
 
 def write_descent_sheet(
@@ -131,6 +140,8 @@ def write_descent_sheet(
     notes: Sequence[str] = (),
     stable_lr: float | None = None,
     chart: bool = True,
+    floor: float | str | None = None,
+    bands: bool = False,
 ) -> DescentSheet:
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
 
@@ -148,6 +159,11 @@ def write_descent_sheet(
         title, notes: the sheet's title and lines of explanation under it.
         stable_lr: shown as the learning rate above which descent diverges.
         chart: add a chart of the loss by step.
+        floor: the least-squares floor (or a text saying why there is none): adds the
+            rows ``Final loss:`` (the last step's loss) and ``Least-squares floor:``,
+            each value in the cell right of its label.
+        bands: name the column bands above the headings by the seven steps of
+            fastbook chapter 4 (initialise, predict, loss, gradient, step, repeat, stop).
 
     Raises:
         WorkbenchError: ranges or names that do not fit the trajectory's shape.
@@ -161,13 +177,18 @@ def write_descent_sheet(
         " Too big a rate and the loss column explodes.",
         *notes,
     ]
-    lay = _Layout.of(trajectory, x, y, param_names, name, len(lines))
+    lines += [SEVEN_STEPS] if bands else []
+    lay = _Layout.of(trajectory, x, y, param_names, name, len(lines), summary=floor is not None)
     st, fmt = styles(book), _formats(book)
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, title or "descent: gradient descent done by the spreadsheet", st.title)
     for i, line in enumerate(lines):
         ws.write_string(1 + i, 0, line, st.note)
     _lr_rows(ws, st, fmt, lay, trajectory.lr, y, stable_lr)
+    if floor is not None:
+        _summary_rows(ws, st, fmt, lay, trajectory.losses[-1], floor)
+    if bands:
+        _bands(ws, book, lay)
     _headings(ws, st, lay, param_names)
     sums, chart_row = None, lay.header_row
     if trajectory.kind == "linear":
@@ -176,7 +197,7 @@ def write_descent_sheet(
         _long_way(ws, st, fmt, lay, (x, y), trajectory.losses[-1])
     for t in range(lay.steps):
         _step_row(ws, st, fmt, lay, trajectory, t, (x, y), sums)
-    ws.set_column(0, 0, 16)
+    ws.set_column(0, 0, 19 if floor is not None else 16)
     ws.set_column(1, lay.sums_col + lay.width, 11)
     ws.set_column(lay.sums_col, lay.sums_col, 16)
     ws.freeze_panes(lay.first_step, 1)
@@ -188,6 +209,9 @@ def write_descent_sheet(
         lr=f"{q}!{lay.lr_cell}",
         header_row=lay.header_row,
         final_params=tuple(f"{q}!{_abs(lay.last, 1 + j)}" for j in range(lay.width)),
+        param_columns=tuple(
+            f"{q}!{_abs(lay.first_step, 1 + j)}:{_abs(lay.last, 1 + j)}" for j in range(lay.width)
+        ),
     )
 
 
@@ -203,7 +227,15 @@ class _Layout:
 
     @classmethod
     def of(
-        cls, trajectory: Trajectory, x: Block, y: Block, param_names: Sequence[str], name: str, lines: int
+        cls,
+        trajectory: Trajectory,
+        x: Block,
+        y: Block,
+        param_names: Sequence[str],
+        name: str,
+        lines: int,
+        *,
+        summary: bool = False,
     ) -> _Layout:
         steps = len(trajectory.losses)
         width = trajectory.params.reshape(steps, -1).shape[1]
@@ -227,7 +259,8 @@ class _Layout:
             )
         if len(param_names) != width:
             raise WorkbenchError(f"{len(param_names)} parameter names for {width} parameters")
-        lay = cls(steps, width, units, lr_row=lines + 2, header_row=lines + 5)
+        # Under the lr rows: the final loss and the floor (``summary``), the bands' row, the headings.
+        lay = cls(steps, width, units, lr_row=lines + 2, header_row=lines + 5 + 2 * summary)
         check_rows(steps, lay.first_step, sheet=name)
         return lay
 
@@ -292,6 +325,46 @@ def _lr_rows(
         ws.write_string(
             lay.lr_row + 1, 3, "= 2 / the largest eigenvalue of the loss's Hessian, 2/n X^T X", st.note
         )
+
+
+def _summary_rows(
+    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, final: float, floor: float | str
+) -> None:
+    """``Final loss:`` (the last row's loss) and ``Least-squares floor:``, each value right of its label."""
+    r = lay.lr_row + 2
+    ws.write_string(r, 0, "Final loss:", st.label)
+    ws.write_formula(r, 1, f"={_abs(lay.last, lay.loss_col)}", fmt.general, final)
+    ws.write_string(r, 3, "7 stop: the loss after the last step (the last row)", st.note)
+    ws.write_string(r + 1, 0, "Least-squares floor:", st.label)
+    if isinstance(floor, str):
+        ws.write_string(r + 1, 1, floor, st.note)
+        return
+    ws.write_number(r + 1, 1, floor, fmt.general)
+    ws.write_string(r + 1, 3, "final / floor:", st.label)
+    ws.write_formula(r + 1, 4, f"={_abs(r, 1)}/{_abs(r + 1, 1)}", fmt.general, final / floor)
+    ws.write_string(
+        r + 1, 5, "the floor: the lowest loss any parameters reach (numpy's lstsq on the data)", st.note
+    )
+
+
+def _bands(ws: Worksheet, book: xlsxwriter.Workbook, lay: _Layout) -> None:
+    """Fastbook's seven steps over the column groups that do them, in the row above the headings."""
+    band = book.add_format(
+        {"font_name": "Calibri", "font_size": 10, "italic": True, "align": "center", "bg_color": "#E2EFDA"}
+        | {"border": 1, "border_color": "#A9D08E"}
+    )
+    r = lay.header_row - 1
+    groups = [
+        (0, 0, "6 repeat"),
+        (1, lay.width, "1 initialise (step 0), 5 step"),
+        (lay.loss_col, lay.loss_col, "2 predict, 3 loss"),
+        (lay.grad_col, lay.grad_col + lay.width - 1, "4 gradient"),
+    ]
+    for first, last, text in groups:
+        if first == last:
+            ws.write_string(r, first, text, band)
+        else:
+            ws.merge_range(r, first, r, last, text, band)
 
 
 def _headings(ws: Worksheet, st: Styles, lay: _Layout, param_names: Sequence[str]) -> None:
