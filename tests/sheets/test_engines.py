@@ -94,7 +94,7 @@ def need(program: str) -> None:
 
 
 def test_every_sheet_of_the_regression_books_is_checked(books):
-    """The engines' tests read every sheet: the by_hand, minibatch and descent_scaled sheets too."""
+    """The engines' tests read every sheet: the by_hand, minibatch, descent_scaled and held_out sheets too."""
     want = {
         "line": {"by_hand", "model", "descent", "minibatch"},
         "quadratic": {"data", "by_hand", "model", "descent"},
