@@ -75,7 +75,9 @@ _BUILD_EPILOG = """\
 examples:
   workbench build                            the bundled train.csv -> workbooks/
   workbench build --out /tmp/books --seed 1  other random starts, elsewhere
-  workbench build --data my_train.csv        your own Kaggle train.csv"""
+  workbench build --data my_train.csv        your own Kaggle train.csv
+  workbench build --data penguins.csv --target sex --drop year --out books
+                                             any CSV -> books/penguins.xlsx"""
 
 _FIT_HELP = """\
 Fit one of the lesson's models to the Titanic training data by minimising the mean
@@ -190,9 +192,23 @@ def _one_line(e: BaseException) -> str:
 def _build(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .build import WORKBOOKS, build_all
+    from .build import WORKBOOKS, build_all, build_table
 
     imported = time.perf_counter() - args.began
+    if args.target is not None:
+        if args.data is None:
+            raise WorkbenchError("--target needs --data FILE.csv, the table whose column it names")
+        recipe = {k: getattr(args, k) for k in ("drop", "log", "category", "numeric") if getattr(args, k)}
+        result = build_table(
+            args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
+            na=args.na or (), missing=args.missing, recipe=args.recipe, **recipe,
+        )  # fmt: skip
+        print(replace(result, seconds={"import": imported, **result.seconds}).report())
+        return OK
+    table_only = [o for o in ("drop", "log", "category", "numeric", "na") if getattr(args, o)]
+    table_only += [o for o, d in (("missing", "drop"), ("recipe", "auto")) if getattr(args, o) != d]
+    if table_only:
+        raise WorkbenchError(f"--{table_only[0]} is for a table of your own: give --target COLUMN too")
     with _progress(args) as bar:
         result = build_all(
             args.data, WORKBOOKS if args.out is None else args.out, seed=args.seed, progress=bar
@@ -456,6 +472,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="seed of every random start (default: 0 for the Titanic fits, each regression's own)",
     )
+    table = build.add_argument_group(
+        "any tabular CSV",
+        "with --target, --data is any CSV: writes DIR/<its name>.xlsx by the lesson's recipe",
+    )
+    table.add_argument("--target", metavar="COLUMN", help="the column to predict (0/1 or numbers)")
+    for name, what in (
+        ("drop", "columns to leave out"),
+        ("log", "columns to take LOG10(x+1) of, then scale"),
+        ("category", "columns to turn into dummies whatever their levels"),
+        ("numeric", "columns to scale as numbers (e.g. whole numbers with few values)"),
+        ("na", "more values that mean missing (besides empty, NA, N/A, NaN, nan, ?)"),
+    ):
+        table.add_argument(f"--{name}", nargs="+", action="extend", metavar="NAME", help=what)
+    table.add_argument(
+        "--missing", choices=("drop", "fill"), default="drop",
+        help="rows missing a value: drop them (the lesson's way, default) or fill from the rows",
+    )  # fmt: skip
+    table.add_argument(
+        "--recipe", choices=("auto", "lesson"), default="auto",
+        help="auto (the rules) or lesson (Kaggle's Titanic train.csv: exactly the lesson's table)",
+    )  # fmt: skip
 
     fit = command(
         "fit", "fit one model, print its loss, accuracy and parameters", _FIT_HELP, _FIT_EPILOG, _fit
