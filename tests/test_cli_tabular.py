@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import openpyxl
 import pandas as pd
-import pytest
 
 from workbench.cli import main
 
@@ -84,7 +83,8 @@ def test_table_options_need_a_target(capsys, tmp_path):
 
 def test_the_lesson_recipe_needs_titanic(capsys, tmp_path):
     path = csv(tmp_path, good())
-    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y", "--recipe", "lesson"], "Survived")
+    argv = ["build", "--data", str(path), "--target", "y", "--recipe", "lesson"]
+    refused(capsys, tmp_path, argv, "Survived")
 
 
 def test_na_marks_a_word_as_missing(capsys, tmp_path):
@@ -93,5 +93,6 @@ def test_na_marks_a_word_as_missing(capsys, tmp_path):
     path = csv(tmp_path, frame)
     refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "'unknown'", "--na")
     out = tmp_path / "ok"
-    assert main(["build", "--data", str(path), "--target", "y", "--na", "unknown", "--out", str(out), "-q"]) == 0
+    argv = ["build", "--data", str(path), "--target", "y", "--na", "unknown", "--out", str(out), "-q"]
+    assert main(argv) == 0
     assert (out / "table.xlsx").is_file()

@@ -1,4 +1,4 @@
-"""The workbook of any prepared table: its sheets, Solver names, labels, pandas lines, and the lesson recipe."""
+"""The workbook of any prepared table: sheets, Solver names, labels, pandas lines, the lesson recipe."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def labelled(ws, label: str):
 
 
 def test_a_numeric_target_has_no_sigmoid_sheet_and_rmse_instead_of_accuracy(diabetes):
-    prep, path = diabetes
+    _, path = diabetes
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["features", "linear", "nnet", "mmult", "descent", "summary"]
     values = openpyxl.load_workbook(path, data_only=True)
