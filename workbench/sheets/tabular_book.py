@@ -97,19 +97,18 @@ def write_tabular_book(
     n = len(prep.table)
     is_valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
     params = _check_fits(prep, fits)
-    grid = _grid(prep)
     for sheet in params:
         check_rows(n, _layout(sheet, prep).first, sheet=sheet)
     results = RESULTS if prep.target.kind == "binary" else RMSE_RESULTS
     name = title or Path(path).stem
     with new_workbook(path, title=name, hidden_names=SOLVER_NAMES) as book:
         st = styles(book)
-        _features_sheet(book, st, prep, grid, name)
+        _features_sheet(book, st, prep, _grid(prep), name)
         infos = [
-            _model_sheet(book, st, sheet, prep, grid, p, fits, is_valid, results)
+            _model_sheet(book, st, sheet, prep, _grid(prep, sheet), p, fits, is_valid, results)
             for sheet, p in params.items()
         ]
-        _descent_sheet(book, prep, grid, seed)
+        _descent_sheet(book, prep, _grid(prep), seed)
         _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results)
     return Path(path)
 
@@ -146,18 +145,28 @@ def _raw_columns(prep: Prepared) -> list[str]:
     return [c for c in prep.raw.columns if c != prep.target.name]
 
 
-def _grid(prep: Prepared) -> Grid:
-    first = 1 + _mapped(prep) + len(_raw_columns(prep))
+def _grid(prep: Prepared, sheet: str = "linear") -> Grid:
+    """The linear sheet holds the data and the features; the other model sheets read its inputs.
+
+    (One copy of a wide table instead of four: a workbook a quarter the size, and a feature
+    edited on the linear sheet changes every model.)"""
     labels = tuple("Const" if f.kind == "ones" else f.name for f in prep.features)
+    first = 1 + _mapped(prep) + len(_raw_columns(prep))
     last = first + len(labels) - 1
-    return Grid(first, last, last + 1, labels, STABLE_SIGMOID_EXCEL)
+    if sheet == "linear":
+        return Grid(first, last, last + 1, labels, STABLE_SIGMOID_EXCEL)
+    p = len(labels)
+    return Grid(1, p, p + 1, labels, STABLE_SIGMOID_EXCEL, data_sheet="linear", data_cols=(first, last))
 
 
 def _layout(sheet: str, prep: Prepared) -> _Layout:
-    """The Titanic sheet's layout, with a row for fills, and room for mmult's teaching example."""
+    """The Titanic sheet's layout, with a row for fills and room for mmult's teaching example;
+    every model sheet's data start on the same row, so that a row reads the linear sheet's row."""
     p, fills = len(prep.features), any(f.fill is not None for f in prep.features)
-    room = max(0, 8 - p) if sheet == "mmult" else 0
-    return _Layout.of(SHEETS[sheet], inputs=p, extra=int(fills) + room)
+    base = {s: _Layout.of(SHEETS[s], inputs=p).max_row for s in SHEETS}
+    room = {s: max(0, 8 - p) if s == "mmult" else 0 for s in SHEETS}
+    common = max(base[s] + room[s] for s in SHEETS) + fills
+    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet])
 
 
 def _ref(row: int, col: int, *, absolute: bool = False) -> str:
@@ -181,7 +190,12 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     names = [c.name for c in columns]
     pred_col, loss_col = grid.after + names.index("Preds"), grid.after + names.index("Loss")
     refs = _totals(cells, st, lay, n, pred_col, loss_col, values, results)
-    plan, heads = _data_plan(cells, st, prep, grid, lay)
+    if sheet == "linear":
+        plan, heads = _data_plan(cells, st, prep, grid, lay)
+    else:
+        plan = [(0, None, prep.y, st.whole if prep.target.kind == "binary" else st.number)]
+        blank = [""] * (grid.last_input - grid.first_input)
+        heads = [_target_head(prep), "inputs: on the linear sheet", *blank]
     ws.write_string(0, 0, spec.title, st.title)
     for i, note in enumerate(_notes(sheet, prep, start is not None)):
         ws.write_string(1 + i, 0, note, st.note)
@@ -189,9 +203,7 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     for j, head in enumerate([*heads, *names]):
         ws.write_string(lay.header, j, head, st.header)
     last = lay.first + n - 1
-    mmult = models.MMULT_EXCEL.format(
-        inputs=_span(lay.first, grid.first_input, last, grid.last_input), params=fitted_cells
-    )
+    mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=fitted_cells)
     array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
     write_plan(ws, lay.first, n, plan, columns, array, grid.after)
     ws.set_column(0, grid.after + len(columns), 11)
@@ -254,7 +266,7 @@ def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: 
     target = prep.target
     raw = _raw_columns(prep)
     col = {name: 1 + _mapped(prep) + j for j, name in enumerate(raw)}
-    heads = [f"{target.name} (0/1)" if _mapped(prep) else target.name]
+    heads = [_target_head(prep)]
     plan: Plan = []
     if _mapped(prep):
         heads.append(target.name)
@@ -273,6 +285,10 @@ def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: 
         heads.append(f.name)
         plan.append(_feature_column(cells, st, f, j, col, lay, last, prep))
     return plan, heads
+
+
+def _target_head(prep: Prepared) -> str:
+    return f"{prep.target.name} (0/1)" if _mapped(prep) else prep.target.name
 
 
 def _feature_column(cells, st, f, j: int, col: dict[str, int], lay: _Layout, last: int, prep: Prepared):

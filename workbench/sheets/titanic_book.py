@@ -110,9 +110,11 @@ _AFTER = len(COLUMNS)  # Q: the first model column
 class Grid:
     """Where a model sheet's inputs and model columns are: the Titanic sheets' or another table's.
 
-    The inputs are adjacent columns ``first_input .. last_input`` (SUMPRODUCT and MMULT read
-    them as one range), the target is column A, the model's columns start at ``after``;
-    ``labels`` head the parameter columns, and ``sigmoid_excel`` is the sigmoid sheet's template.
+    The parameters sit above columns ``first_input .. last_input``, where the inputs are
+    (SUMPRODUCT and MMULT read them as one range), or, with ``data_sheet``, the inputs are that
+    sheet's columns ``data_cols`` on the same rows. The target is column A, the model's columns
+    start at ``after``; ``labels`` head the parameter columns, and ``sigmoid_excel`` is the
+    sigmoid sheet's template.
     """
 
     first_input: int
@@ -120,10 +122,18 @@ class Grid:
     after: int
     labels: tuple[str, ...]
     sigmoid_excel: str = models.SIGMOID_EXCEL
+    data_sheet: str = ""
+    data_cols: tuple[int, int] | None = None
 
     @property
     def label_col(self) -> int:
         return self.first_input - 1
+
+    def inputs(self, r1: int, r2: int) -> str:
+        """The inputs of rows ``r1 .. r2`` (relative references)."""
+        first, last = self.data_cols or (self.first_input, self.last_input)
+        span = _span(r1, first, r2, last)
+        return f"{quote_sheetname(self.data_sheet)}!{span}" if self.data_sheet else span
 
 
 TITANIC_GRID = Grid(_FIRST_INPUT, _LAST_INPUT, _AFTER, tuple(_PARAM_LABELS))
@@ -571,7 +581,7 @@ def _model_columns(
 
     def sumproduct(k: int) -> Callable[[int], str]:  # unit k's parameter row, for SUMPRODUCT
         params = _span(lay.top + 1 + k, first, lay.top + 1 + k, last, absolute=True)
-        return lambda r: models.PREDICT_EXCEL.format(inputs=_span(r, first, r, last), params=params)
+        return lambda r: models.PREDICT_EXCEL.format(inputs=grid.inputs(r, r), params=params)
 
     columns: list[_Column] = []
     if units == 1 and not spec.sigmoid:

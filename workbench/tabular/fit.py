@@ -28,7 +28,7 @@ from ..titanic.train import LBFGS_ITERATIONS, _lbfgs, gauss_newton_steps
 from .recipe import Prepared
 
 #: The net's random starts and the Gauss-Newton steps each takes before the best is finished.
-NET_STARTS, NET_STEPS = 16, 20
+NET_STARTS, NET_STEPS = 8, 10
 
 
 @dataclass(frozen=True)
