@@ -1,13 +1,18 @@
 """Workbooks of real tables that ship inside well-known packages, recomputed by LibreOffice.
 
-Each table is saved as a CSV and built as a user would (``build_table``). LibreOffice then
-recomputes every formula: every number of every sheet must equal Python's to 1e-9, and the
+Each table is saved as a CSV and built as a user would (``build_table``). LibreOffice (and, for
+three of them, Gnumeric) then recomputes every formula: every number of every sheet must equal
+Python's to 1e-9, and the
 linear sheet's train loss must be the least-squares floor of the train rows, computed here with
 numpy from the cells LibreOffice recomputed.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +76,12 @@ def labelled(ws, label: str):
     raise KeyError(label)
 
 
-@pytest.mark.parametrize("name", list(_frames()))
-def test_libreoffice_recomputes_every_number_of_the_book(built, name):
-    result, lo = built[name]
+def assert_recomputed(result, recomputed: Path, engine: str) -> None:
+    """Every number of every sheet as ``engine`` recomputed it equals the one Python stored."""
     mine = openpyxl.load_workbook(result.path, data_only=True)
-    theirs = openpyxl.load_workbook(lo, data_only=True)
+    with warnings.catch_warnings():  # Gnumeric's files have no default style; openpyxl says so
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = openpyxl.load_workbook(recomputed, data_only=True)
     sheets = ["linear", "nnet", "mmult", "descent", "summary", "features"]
     sheets += ["sigmoid"] if result.prepared.target.kind == "binary" else []
     assert set(sheets) == set(mine.sheetnames)
@@ -87,10 +93,31 @@ def test_libreoffice_recomputes_every_number_of_the_book(built, name):
         for row_mine, row_theirs in zip(mine[sheet].iter_rows(), theirs[sheet].iter_rows(), strict=False):
             for a, b in zip(row_mine, row_theirs, strict=False):
                 if isinstance(a.value, float):
-                    where = f"{name} {sheet}!{a.coordinate}"
+                    where = f"{engine}: {result.path.name} {sheet}!{a.coordinate}"
                     assert b.value == pytest.approx(a.value, rel=1e-9, abs=floor), where
                     compared += 1
         assert compared > 0, sheet
+
+
+@pytest.mark.parametrize("name", list(_frames()))
+def test_libreoffice_recomputes_every_number_of_the_book(built, name):
+    result, lo = built[name]
+    assert_recomputed(result, lo, "LibreOffice")
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "penguins_filled", "CPS1985"])
+def test_gnumeric_recomputes_every_number_of_the_book(built, name, tmp_path):
+    if shutil.which("ssconvert") is None:
+        if os.environ.get("WORKBENCH_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail("ssconvert is not installed, and CI requires every spreadsheet engine")
+        pytest.skip("Gnumeric's ssconvert is not installed")
+    result, _ = built[name]
+    out = tmp_path / result.path.name
+    done = subprocess.run(
+        ["ssconvert", "--recalc", str(result.path), str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and out.is_file(), done.stderr
+    assert_recomputed(result, out, "Gnumeric")
 
 
 @pytest.mark.parametrize("name", list(_frames()))
