@@ -96,3 +96,9 @@ def test_na_marks_a_word_as_missing(capsys, tmp_path):
     argv = ["build", "--data", str(path), "--target", "y", "--na", "unknown", "--out", str(out), "-q"]
     assert main(argv) == 0
     assert (out / "table.xlsx").is_file()
+
+
+def test_a_table_too_big_for_the_memory_budget(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MEMORY_BUDGET", "1MiB")
+    path = csv(tmp_path, good(2000))
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "memory", "2,000 rows")

@@ -72,10 +72,10 @@ from .limits import check_memory, check_seed
 from .numerics import one_thread
 from .regression import DATASETS, fit_dataset, load_dataset, sgd
 from .sheets.regression_book import write_regression_book
-from .sheets.tabular_book import write_tabular_book
+from .sheets.tabular_book import book_memory, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .tabular import Prepared, prepare, read_table
-from .tabular.fit import TableFit, fit_prepared
+from .tabular.fit import TableFit, fit_memory, fit_prepared
 from .titanic import train
 from .titanic.data import TEST_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
@@ -324,6 +324,9 @@ def build_table(
     began = time.perf_counter()
     with one_thread():
         prepared = prepare(read_table(data, na=na), target, na=na, **recipe)
+        rows, inputs = int(len(prepared.table) * (1 - VALID_PCT)) + 1, len(prepared.features)
+        what = f"building {path.name} ({len(prepared.table):,} rows, {inputs} features)"
+        check_memory(fit_memory(rows, inputs) + book_memory(prepared), what, "the number of rows")
         loaded = time.perf_counter()
         fits = fit_prepared(prepared, seed=seed)
         fitted = time.perf_counter()

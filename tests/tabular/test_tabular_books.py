@@ -2,9 +2,8 @@
 
 Each table is saved as a CSV and built as a user would (``build_table``). LibreOffice (and, for
 three of them, Gnumeric) then recomputes every formula: every number of every sheet must equal
-Python's to 1e-9, and the
-linear sheet's train loss must be the least-squares floor of the train rows, computed here with
-numpy from the cells LibreOffice recomputed.
+Python's to 1e-9, and the linear sheet's train loss must be the least-squares floor of the train
+rows, computed here with numpy from the cells LibreOffice recomputed.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import WorkbenchError
+from ..limits import check_memory
 from ..numerics import DTYPE, STABLE_SIGMOID_EXCEL, uniform_start
 from ..regression import descend, max_stable_lr
 from ..tabular.fit import TableFit
@@ -68,6 +69,17 @@ RMSE_RESULTS = (("Train loss:", "Train RMSE:"), ("Valid loss:", "Valid RMSE:"), 
 #: The descent sheet's steps; its learning rate is half the largest stable one, rounded.
 DESCENT_EPOCHS = 100
 
+#: Memory XlsxWriter holds per cell until the file is saved (about 200 bytes measured, with margin).
+BYTES_PER_CELL = 300
+
+
+def book_memory(prep: Prepared) -> int:
+    """About how many bytes :func:`write_tabular_book` needs for ``prep``'s cells."""
+    rows, p = len(prep.table), len(prep.features)
+    linear = 1 + _mapped(prep) + len(_raw_columns(prep)) + p + 4
+    others = 3 * (1 + 7)  # nnet, mmult, sigmoid: the target and the model's columns
+    return BYTES_PER_CELL * (rows * (linear + others) + 2 * DESCENT_EPOCHS * p + p * p)
+
 
 def write_tabular_book(
     path: str | os.PathLike[str],
@@ -99,6 +111,7 @@ def write_tabular_book(
     params = _check_fits(prep, fits)
     for sheet in params:
         check_rows(n, _layout(sheet, prep).first, sheet=sheet)
+    check_memory(book_memory(prep), f"writing {Path(path).name} ({n:,} rows)", "the number of rows")
     results = RESULTS if prep.target.kind == "binary" else RMSE_RESULTS
     name = title or Path(path).stem
     with new_workbook(path, title=name, hidden_names=SOLVER_NAMES) as book:

@@ -21,7 +21,7 @@ import scipy.linalg
 import torch
 
 from ..errors import WorkbenchError
-from ..limits import check_seed
+from ..limits import check_memory, check_seed
 from ..numerics import DTYPE, linear, one_thread, relu_sum, uniform_start
 from ..titanic.split import valid_mask
 from ..titanic.train import LBFGS_ITERATIONS, _lbfgs, gauss_newton_steps
@@ -31,6 +31,18 @@ from .recipe import Prepared
 #: (more starts find lower minima; on the lesson's 570 train rows 64 reach MSE 0.1342, 8 0.1357);
 #: and the Gauss-Newton steps each takes before the best is finished by L-BFGS.
 NET_BUDGET, NET_STARTS, NET_STEPS = 2_000_000, (8, 64), 10
+
+
+def net_starts(rows: int, inputs: int) -> int:
+    """The net's random starts for ``rows`` train rows of ``inputs`` inputs (:data:`NET_BUDGET`)."""
+    low, high = NET_STARTS
+    return min(high, max(low, NET_BUDGET // max(1, rows * inputs)))
+
+
+def fit_memory(rows: int, inputs: int) -> int:
+    """About how many bytes :func:`fit_prepared` needs: Gauss-Newton's Jacobian of every start
+    (starts x rows x 2 inputs, float64) and its few working copies."""
+    return 8 * 4 * net_starts(rows, inputs) * rows * 2 * inputs
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,8 @@ def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = No
         raise WorkbenchError(f"fit_prepared takes a Prepared table (prepare()); got {type(prep).__name__}")
     check_seed(seed)
     valid = valid_mask(len(prep.table)) if valid is None else np.asarray(valid, dtype=bool)
+    rows, inputs = int((~valid).sum()), len(prep.features)
+    check_memory(fit_memory(rows, inputs), f"fitting {rows:,} rows x {inputs} inputs", "the number of rows")
     x = torch.tensor(prep.X[~valid], dtype=DTYPE)
     y = torch.tensor(prep.y[~valid], dtype=DTYPE)
     with one_thread():
@@ -78,9 +92,7 @@ def _linear(x: torch.Tensor, y: torch.Tensor) -> TableFit:
 
 
 def _net(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
-    low, high = NET_STARTS
-    starts = min(high, max(low, NET_BUDGET // (x.shape[0] * x.shape[1])))
-    begins = torch.from_numpy(uniform_start((starts, 2, x.shape[1]), seed))
+    begins = torch.from_numpy(uniform_start((net_starts(*x.shape), 2, x.shape[1]), seed))
     found, losses = gauss_newton_steps("nnet", begins, x, y, False, NET_STEPS)
     best = int(torch.argmin(losses[-1]))
     loss_fn = _mse(relu_sum, x, y)
