@@ -354,7 +354,16 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
     ]
     linear = _linear_formulas(st, prep, grid, lay)
     for i, (column, source, kind, why, pandas, j) in enumerate(rows, start=5):
-        for k, text in enumerate((column, source, kind, why, pandas, linear.get(j, "(a value)"))):
+        for k, text in enumerate(
+            (
+                column,
+                source,
+                kind,
+                why,
+                pandas,
+                linear.get(j, "1 (a constant)" if kind == "ones" else "(the value as read)"),
+            )
+        ):
             ws.write_string(i, k, text, st.text)
         before = prep.raw[source].iloc[0] if source else None
         if before is not None and not pd.isna(before):
@@ -363,6 +372,8 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
         ws.write_formula(i, 7, f"=linear!{_ref(first, j)}", st.feature, after)
     r = 6 + len(rows)
     ws.write_string(r, 0, "Left out", st.heading)
+    if not prep.left_out:
+        ws.write_string(r + 1, 0, "(none: every column is used)", st.text)
     for i, out in enumerate(prep.left_out, start=r + 1):
         ws.write_string(i, 0, out.column, st.text)
         ws.write_string(i, 2, out.why, st.text)
