@@ -391,7 +391,7 @@ def _linear_formulas(st: Styles, prep: Prepared, grid: Grid, lay: _Layout) -> di
 
 def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: int) -> None:
     """Gradient descent of the linear model by formulas, reading the linear sheet's own cells."""
-    x, y = prep.X, prep.y.copy()
+    x, y = prep.X.copy(), prep.y.copy()
     stable = max_stable_lr(x)
     lr = float(f"{stable / 2:.2g}")
     trajectory = descend(
