@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -35,11 +37,14 @@ def refused(capsys, tmp_path, argv: list[str], *words: str) -> str:
 
 def test_a_csv_becomes_its_workbook(capsys, tmp_path):
     path = csv(tmp_path, good(), "class data.csv")
-    assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning from pandas or torch reaches the user
+        assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
     book = openpyxl.load_workbook(tmp_path / "o" / "class data.xlsx")
     assert book.sheetnames == ["features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert out.count("colour_") >= 2 and "baseline" in out  # the recipe, explained
+    assert err == ""
 
 
 def test_the_target_missing(capsys, tmp_path):
