@@ -89,6 +89,17 @@ def test_the_linear_sheet_is_at_the_least_squares_floor_of_its_train_rows(diabet
     assert 0.2 < train.mean() < 0.9 and (~train).sum() == int(0.2 * len(rows))
 
 
+def test_a_validation_mask_of_the_wrong_rows_is_refused_and_nothing_written(diabetes, tmp_path):
+    prep, _ = diabetes
+    fits = fit_prepared(prep)
+    for valid in (np.zeros(3, dtype=bool), np.zeros(len(prep.table), dtype=bool)):
+        with pytest.raises(wb.WorkbenchError, match="valid: one True or False per row"):
+            write_tabular_book(tmp_path / "bad.xlsx", prep, fits, valid=valid)
+    with pytest.raises(wb.WorkbenchError, match="valid: one True or False per row"):
+        fit_prepared(prep, valid=np.ones(len(prep.table), dtype=bool))
+    assert not list(tmp_path.iterdir())
+
+
 def test_every_pandas_line_of_the_features_sheet_computes_its_column(diabetes):
     prep, path = diabetes
     ws = openpyxl.load_workbook(path)["features"]

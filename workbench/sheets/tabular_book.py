@@ -5,12 +5,13 @@
 
 * ``features``: the target and each feature with its reason, its pandas line beside its Excel
   formula, a row's value before and after; the columns left out and why.
-* ``linear``, ``nnet``, ``mmult``, and ``sigmoid`` for a 0/1 target: the target in column A, the
-  columns as read, then each feature as its recipe's formula (scales and fills are formulas
-  above the header), then the model's columns, as :mod:`workbench.sheets.titanic_book` writes
-  them (its :class:`~workbench.sheets.titanic_book.Grid` says where). Train and valid loss beside
-  the parameters, with accuracy for a 0/1 target and RMSE for a numeric one; Solver set up to
-  minimise the train loss.
+* ``linear``: the target in column A, the columns as read, then each feature as its recipe's
+  formula (scales and fills are formulas above the header), then the model's columns, as
+  :mod:`workbench.sheets.titanic_book` writes them (its :class:`~workbench.sheets.titanic_book.Grid`
+  says where). ``nnet``, ``mmult``, and ``sigmoid`` for a 0/1 target: the target, the parameters
+  and the model's columns, reading the inputs of the ``linear`` sheet's same row. Train and valid
+  loss beside the parameters, with accuracy for a 0/1 target and RMSE for a numeric one; Solver
+  set up to minimise the train loss.
 * ``descent``: gradient descent of the linear model by formulas, on the ``linear`` sheet's cells.
 * ``summary``: each model sheet's live results and the fits' table.
 
@@ -29,7 +30,6 @@ import pandas as pd
 import torch
 import xlsxwriter
 from numpy.typing import ArrayLike
-from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import WorkbenchError
 from ..limits import check_memory
@@ -53,6 +53,7 @@ from .titanic_book import (
     _Layout,
     _model_columns,
     _parameter_block,
+    _ref,
     _RowOrdered,
     _SheetInfo,
     _span,
@@ -102,12 +103,19 @@ def write_tabular_book(
         title: the workbook's title (default: the file's name).
 
     Raises:
-        WorkbenchError: fits missing or of the wrong shape, or more rows than a sheet holds.
+        WorkbenchError: fits missing or of the wrong shape, a ``valid`` that is not a mask of
+            the rows with rows in both sets, more rows than a sheet holds, or more memory than
+            the budget (:mod:`workbench.limits`). Nothing is written then.
     """
     if not isinstance(prep, Prepared):
         raise WorkbenchError(f"write_tabular_book takes a Prepared table; got {type(prep).__name__}")
     n = len(prep.table)
     is_valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
+    if is_valid.shape != (n,) or is_valid.all() or not is_valid.any():
+        raise WorkbenchError(
+            f"valid: one True or False per row of the table ({n}), with rows in each set;"
+            f" got {int(is_valid.sum())} True of shape {is_valid.shape}"
+        )
     params = _check_fits(prep, fits)
     for sheet in params:
         check_rows(n, _layout(sheet, prep).first, sheet=sheet)
@@ -180,10 +188,6 @@ def _layout(sheet: str, prep: Prepared) -> _Layout:
     room = {s: max(0, 8 - p) if s == "mmult" else 0 for s in SHEETS}
     common = max(base[s] + room[s] for s in SHEETS) + fills
     return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet])
-
-
-def _ref(row: int, col: int, *, absolute: bool = False) -> str:
-    return xl_rowcol_to_cell(row, col, row_abs=absolute, col_abs=absolute)
 
 
 # ---------------------------------------------------------------------------------------------

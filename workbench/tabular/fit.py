@@ -70,7 +70,12 @@ def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = No
     if not isinstance(prep, Prepared):
         raise WorkbenchError(f"fit_prepared takes a Prepared table (prepare()); got {type(prep).__name__}")
     check_seed(seed)
-    valid = valid_mask(len(prep.table)) if valid is None else np.asarray(valid, dtype=bool)
+    n = len(prep.table)
+    valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
+    if valid.shape != (n,) or valid.all():
+        raise WorkbenchError(
+            f"valid: one True or False per row of the table ({n}), some False; got {valid.shape}"
+        )
     rows, inputs = int((~valid).sum()), len(prep.features)
     check_memory(fit_memory(rows, inputs), f"fitting {rows:,} rows x {inputs} inputs", "the number of rows")
     x = torch.tensor(prep.X[~valid], dtype=DTYPE)
