@@ -32,6 +32,7 @@ SCRIPTS = [
     ("6. Preparing any CSV", "tabular_prepare.py", [], []),
     ("7. The net's default search", "net_search.py", [], ["--quick"]),
     ("8. The net's minimum: the evidence", "net_minimum.py", [], ["--starts", "1024"]),
+    ("9. Any CSV's workbook", "tabular_build.py", [], ["--repeat", "1"]),
 ]
 
 

@@ -61,6 +61,10 @@ _EXPORTS = {
     "write_regression_outputs": "build",
     "build_all": "build",
     "BuildResult": "build",
+    "build_table": "build",
+    "TableBuildResult": "build",
+    "fit_prepared": "tabular.fit",
+    "write_tabular_book": "sheets.tabular_book",
     "check_workbook": "sheets.check",
     "kaggle_submission": "titanic.submission",
     "write_submission": "titanic.submission",
@@ -86,7 +90,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .build import BuildResult, build_all, write_regression_outputs
+    from .build import BuildResult, TableBuildResult, build_all, build_table, write_regression_outputs
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .sheets.check import check_workbook
@@ -94,7 +98,9 @@ if TYPE_CHECKING:
     from .sheets.read_book import load_params, read_params
     from .sheets.recalc import recalculate
     from .sheets.regression_book import write_regression_book
+    from .sheets.tabular_book import write_tabular_book
     from .sheets.titanic_book import Fitted, add_titanic_descent_sheet, write_titanic_book
+    from .tabular.fit import fit_prepared
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start

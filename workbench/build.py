@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +83,10 @@ from .regression import (
 )
 from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
+from .sheets.tabular_book import book_memory, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
+from .tabular import Prepared, prepare, read_table
+from .tabular.fit import TableFit, fit_memory, fit_prepared
 from .titanic import train
 from .titanic.data import TEST_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
@@ -293,6 +296,65 @@ def _build(
 
     seconds = {"load": loaded - began, "fit": fitted - loaded, "write": written - fitted}
     return BuildResult(out, tuple(files), fits, comparison, chosen, seconds)
+
+
+@dataclass(frozen=True)
+class TableBuildResult:
+    """What :func:`build_table` did: the workbook, the table and its fits, the seconds per stage."""
+
+    path: Path
+    prepared: Prepared
+    fits: dict[str, TableFit]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def report(self) -> str:
+        """The recipe in words, each fit's train loss, and what was written."""
+        fits = "\n".join(f"{s}: {f.method}, train loss {f.train_loss:.10g}" for s, f in self.fits.items())
+        took = ", ".join(f"{stage} {s:.1f} s" for stage, s in self.seconds.items())
+        total = sum(self.seconds.values())
+        return f"{self.prepared.explain()}\n\n{fits}\n\nwrote {self.path} in {total:.1f} s ({took})"
+
+
+def build_table(
+    data: str | os.PathLike[str],
+    target: str,
+    out: str | os.PathLike[str] = WORKBOOKS,
+    *,
+    seed: int | None = None,
+    na: Sequence[str] = (),
+    **recipe: object,
+) -> TableBuildResult:
+    """Read any tabular CSV, prepare it by the lesson's recipe, fit, and write ``out/<file stem>.xlsx``.
+
+    Args:
+        data: the CSV file (:func:`~workbench.tabular.read_table`).
+        target: the column to predict (:func:`~workbench.tabular.prepare`).
+        out: the folder to write (created if missing).
+        seed: seeds every random start (default :data:`SEED`).
+        na: more values that mean missing.
+        recipe: ``drop``, ``log``, ``category``, ``numeric``, ``missing``, ``recipe`` as
+            :func:`~workbench.tabular.prepare` takes them.
+
+    Raises:
+        DataError, WorkbenchError: a bad file, column or option, before anything is written.
+    """
+    seed = SEED if seed is None else seed
+    check_seed(seed)
+    folder = _writable_folder(out)
+    path = folder / f"{Path(data).stem}.xlsx"
+    check_target(path)
+    began = time.perf_counter()
+    with one_thread():
+        prepared = prepare(read_table(data, na=na), target, na=na, **recipe)
+        rows, inputs = int(len(prepared.table) * (1 - VALID_PCT)) + 1, len(prepared.features)
+        what = f"building {path.name} ({len(prepared.table):,} rows, {inputs} features)"
+        check_memory(fit_memory(rows, inputs) + book_memory(prepared), what, "the number of rows")
+        loaded = time.perf_counter()
+        fits = fit_prepared(prepared, seed=seed)
+        fitted = time.perf_counter()
+        write_tabular_book(path, prepared, fits, seed=seed)
+    seconds = {"load": loaded - began, "fit": fitted - loaded, "write": time.perf_counter() - fitted}
+    return TableBuildResult(path, prepared, fits, seconds)
 
 
 def _writable_folder(out: str | os.PathLike[str]) -> Path:

@@ -84,7 +84,9 @@ _BUILD_EPILOG = """\
 examples:
   workbench build                            the bundled train.csv -> workbooks/
   workbench build --out /tmp/books --seed 1  other random starts, elsewhere
-  workbench build --data my_train.csv        your own Kaggle train.csv"""
+  workbench build --data my_train.csv        your own Kaggle train.csv
+  workbench build --data penguins.csv --target sex --drop year --out books
+                                             any CSV -> books/penguins.xlsx"""
 
 _FIT_HELP = """\
 Fit one of the lesson's models to the Titanic training data by minimising the mean
@@ -206,6 +208,12 @@ def _one_line(e: BaseException) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
+    if args.target is not None:
+        return _build_table(args)
+    table_only = [o for o in ("drop", "log", "category", "numeric", "na") if getattr(args, o)]
+    table_only += [o for o, d in (("missing", "drop"), ("recipe", "auto")) if getattr(args, o) != d]
+    if table_only:
+        raise WorkbenchError(f"--{table_only[0]} is for a table of your own: give --target COLUMN too")
     from . import stamp
 
     out = WORKBOOKS if args.out is None else args.out
@@ -227,6 +235,24 @@ def _build(args: argparse.Namespace) -> int:
     report = replace(result, seconds={"import": imported, **result.seconds}).report()
     stamp.write(out, build_key, list(result.files), report)
     print(report)
+    return OK
+
+
+def _build_table(args: argparse.Namespace) -> int:
+    """``build --data FILE --target COL``: any table's workbook (not stamped: one file, one fit)."""
+    if args.data is None:
+        raise WorkbenchError("--target needs --data FILE.csv, the table whose column it names")
+    from dataclasses import replace
+
+    from .build import build_table
+
+    imported = time.perf_counter() - args.began
+    recipe = {k: getattr(args, k) for k in ("drop", "log", "category", "numeric") if getattr(args, k)}
+    result = build_table(
+        args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
+        na=args.na or (), missing=args.missing, recipe=args.recipe, **recipe,
+    )  # fmt: skip
+    print(replace(result, seconds={"import": imported, **result.seconds}).report())
     return OK
 
 
@@ -489,6 +515,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build even when nothing changed since the last build into DIR (see below)",
     )
+    table = build.add_argument_group(
+        "any tabular CSV",
+        "with --target, --data is any CSV: writes DIR/<its name>.xlsx by the lesson's recipe",
+    )
+    table.add_argument("--target", metavar="COLUMN", help="the column to predict (0/1 or numbers)")
+    for name, what in (
+        ("drop", "columns to leave out"),
+        ("log", "columns to take LOG10(x+1) of, then scale"),
+        ("category", "columns to turn into dummies whatever their levels"),
+        ("numeric", "columns to scale as numbers (e.g. whole numbers with few values)"),
+        ("na", "more values that mean missing (besides empty, NA, N/A, NaN, nan, ?)"),
+    ):
+        table.add_argument(f"--{name}", nargs="+", action="extend", metavar="NAME", help=what)
+    table.add_argument(
+        "--missing", choices=("drop", "fill"), default="drop",
+        help="rows missing a value: drop them (the lesson's way, default) or fill from the rows",
+    )  # fmt: skip
+    table.add_argument(
+        "--recipe", choices=("auto", "lesson"), default="auto",
+        help="auto (the rules) or lesson (Kaggle's Titanic train.csv: exactly the lesson's table)",
+    )  # fmt: skip
 
     fit = command(
         "fit", "fit one model, print its loss, accuracy and parameters", _FIT_HELP, _FIT_EPILOG, _fit

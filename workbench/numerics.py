@@ -28,6 +28,11 @@ PREDICT_EXCEL = "=SUMPRODUCT({inputs},{params})"  # one linear unit: x @ w
 MMULT_EXCEL = "=MMULT({inputs},{params})"  # every row's linear units at once: x @ W
 RELU_EXCEL = "=IF({lin}<0,0,{lin})"  # torch.relu
 SIGMOID_EXCEL = "=1/(1+EXP(-{z}))"  # torch.sigmoid
+# The same for any z. 1/(1+EXP(-z)) is #NUM! in spreadsheets once EXP(-z) overflows (z < -709), and
+# LibreOffice calls a power that underflows #NUM! as well, so the loss (Preds-y)^2 of a Preds below
+# 1e-154 fails too. z is clamped to -300..300, where the sigmoid is already within 1e-130 of 0 or 1:
+# no value moves by more than that, and no EXP or square leaves the doubles.
+STABLE_SIGMOID_EXCEL = "=1/(1+EXP(-MAX(-300,MIN({z},300))))"
 LOSS_EXCEL = "=({pred}-{target})^2"  # one row's squared error
 MSE_EXCEL = "=AVERAGE({losses})"  # mean squared error
 

@@ -106,6 +106,39 @@ _PARAM_LABELS = [*FEATURES[:-1], "Const"]  # the parameter of Ones is the interc
 _AFTER = len(COLUMNS)  # Q: the first model column
 
 
+@dataclass(frozen=True)
+class Grid:
+    """Where a model sheet's inputs and model columns are: the Titanic sheets' or another table's.
+
+    The parameters sit above columns ``first_input .. last_input``, where the inputs are
+    (SUMPRODUCT and MMULT read them as one range), or, with ``data_sheet``, the inputs are that
+    sheet's columns ``data_cols`` on the same rows. The target is column A, the model's columns
+    start at ``after``; ``labels`` head the parameter columns, and ``sigmoid_excel`` is the
+    sigmoid sheet's template.
+    """
+
+    first_input: int
+    last_input: int
+    after: int
+    labels: tuple[str, ...]
+    sigmoid_excel: str = models.SIGMOID_EXCEL
+    data_sheet: str = ""
+    data_cols: tuple[int, int] | None = None
+
+    @property
+    def label_col(self) -> int:
+        return self.first_input - 1
+
+    def inputs(self, r1: int, r2: int) -> str:
+        """The inputs of rows ``r1 .. r2`` (relative references)."""
+        first, last = self.data_cols or (self.first_input, self.last_input)
+        span = _span(r1, first, r2, last)
+        return f"{quote_sheetname(self.data_sheet)}!{span}" if self.data_sheet else span
+
+
+TITANIC_GRID = Grid(_FIRST_INPUT, _LAST_INPUT, _AFTER, tuple(_PARAM_LABELS))
+
+
 def _ref(row: int, col: int, *, absolute: bool = False) -> str:
     return xl_rowcol_to_cell(row, col, row_abs=absolute, col_abs=absolute)
 
@@ -275,11 +308,13 @@ class _Layout:
     first: int
 
     @classmethod
-    def of(cls, sheet: ModelSheet) -> _Layout:
+    def of(cls, sheet: ModelSheet, inputs: int = len(FEATURES), extra: int = 0) -> _Layout:
+        """``inputs``: the model's inputs; ``extra``: rows between the parameters and ``Max:``."""
         notes = 3  # the sheet's note, Solver's, the start's
         top = 1 + notes + 1
         units = sheet.model.units
-        max_row = top + len(FEATURES) + 1 if sheet.model.lin_excel == "mmult" else top + 2 * units + 1
+        max_row = top + inputs + 1 if sheet.model.lin_excel == "mmult" else top + 2 * units + 1
+        max_row += extra
         return cls(notes, top, max_row, max_row + 1, max_row + 2)
 
 
@@ -538,22 +573,22 @@ class _Values:
         return cls(lin, preds, (preds - y) ** 2, sets, results)
 
 
-def _model_columns(spec: ModelSheet, st: Styles, lay: _Layout, v: _Values) -> list[_Column]:
+def _model_columns(
+    spec: ModelSheet, st: Styles, lay: _Layout, v: _Values, grid: Grid = TITANIC_GRID
+) -> list[_Column]:
     """The model's columns right of the data: Lin (or Preds), ReLUs or the sigmoid, Preds, Loss."""
-    c, units = _AFTER, spec.model.units
+    c, units, first, last = grid.after, spec.model.units, grid.first_input, grid.last_input
 
     def sumproduct(k: int) -> Callable[[int], str]:  # unit k's parameter row, for SUMPRODUCT
-        params = _span(lay.top + 1 + k, _FIRST_INPUT, lay.top + 1 + k, _LAST_INPUT, absolute=True)
-        return lambda r: models.PREDICT_EXCEL.format(
-            inputs=_span(r, _FIRST_INPUT, r, _LAST_INPUT), params=params
-        )
+        params = _span(lay.top + 1 + k, first, lay.top + 1 + k, last, absolute=True)
+        return lambda r: models.PREDICT_EXCEL.format(inputs=grid.inputs(r, r), params=params)
 
     columns: list[_Column] = []
     if units == 1 and not spec.sigmoid:
         columns.append(_Column("Preds", sumproduct(0), v.preds, st.value))
     elif spec.sigmoid:
         columns.append(_Column("Lin", sumproduct(0), v.lin[0], st.value))
-        sigmoid = lambda r: models.SIGMOID_EXCEL.format(z=_ref(r, c))
+        sigmoid = lambda r: grid.sigmoid_excel.format(z=_ref(r, c))
         columns.append(_Column("Preds", sigmoid, v.preds, st.value))
     else:
         by_array = spec.model.lin_excel == "mmult"  # then one array formula fills the Lin columns
@@ -572,15 +607,25 @@ def _model_columns(spec: ModelSheet, st: Styles, lay: _Layout, v: _Values) -> li
 
 
 def _totals(
-    cells: _RowOrdered, st: Styles, lay: _Layout, n: int, pred_col: int, loss_col: int, v: _Values
+    cells: _RowOrdered,
+    st: Styles,
+    lay: _Layout,
+    n: int,
+    pred_col: int,
+    loss_col: int,
+    v: _Values,
+    results: Sequence[tuple[str, str]] = RESULTS,
 ) -> dict[str, str]:
     """The losses (left) and accuracies (right) of :data:`RESULTS` beside the parameters, a row
-    each for train, valid and every row; returns each value's absolute reference by its label."""
+    each for train, valid and every row; returns each value's absolute reference by its label.
+
+    ``results`` whose right-hand labels name an RMSE get ``=SQRT(loss)`` there instead (a
+    numeric target)."""
     first, last = lay.first, lay.first + n - 1
     column = lambda c: _span(first, c, last, c, absolute=True)
     preds, survived, losses, sets = column(pred_col), column(0), column(loss_col), column(loss_col + 1)
     refs = {}
-    for i, (loss, accuracy) in enumerate(RESULTS):
+    for i, (loss, accuracy) in enumerate(results):
         r, name = lay.top + 1 + i, loss.split()[0].lower()  # "train", "valid", "total"
         if name == "total":
             mse = models.MSE_EXCEL.format(losses=losses)
@@ -588,9 +633,11 @@ def _totals(
         else:
             mse = models.SET_MSE_EXCEL.format(sets=sets, name=name, losses=losses)
             acc = models.SET_ACCURACY_EXCEL.format(preds=preds, targets=survived, sets=sets, name=name)
+        if "RMSE" in accuracy:
+            acc = f"=SQRT({_ref(r, loss_col, absolute=True)})"
         for c, label, formula, fmt in (
             (loss_col, loss, mse, st.total),
-            (loss_col + 2, accuracy, acc, st.percent),
+            (loss_col + 2, accuracy, acc, st.percent if "RMSE" not in accuracy else st.total),
         ):
             cells.put(r, c - 1, "write_string", label, st.label)
             cells.put(r, c, "write_formula", formula, fmt, v.results[label])
@@ -626,7 +673,7 @@ def _write_rows(
     """
     first, n = lay.first, len(table)
     raw_fmt = {"Sex": st.category, "Embarked": st.category, "Age": st.number, "Fare": st.money}
-    plan: list[tuple[int, str | None, np.ndarray, Any]] = []  # (column, template or None, values, format)
+    plan: Plan = []
     for name in RAW:
         plan.append((_COL[name], None, table[name].to_numpy(), raw_fmt.get(name, st.whole)))
     refs = lambda r: {name: _ref(r, _COL[name]) for name in RAW} | {"max_Age": max_cell}
@@ -638,11 +685,29 @@ def _write_rows(
             plan.append((_COL[d.name], template, table[d.name].to_numpy(dtype="float64"), fmt))
         else:  # a constant such as Ones
             plan.append((_COL[d.name], None, np.broadcast_to(float(formula), (n,)), fmt))
-    for j, col in enumerate(columns, start=_AFTER):
+    write_plan(ws, first, n, plan, columns, array, _AFTER)
+
+
+#: A sheet's data columns: (column, row template or None for values, values, format).
+Plan = list[tuple[int, str | None, np.ndarray, Any]]
+
+
+def write_plan(
+    ws: Worksheet,
+    first: int,
+    n: int,
+    plan: Plan,
+    columns: Sequence[_Column],
+    array: tuple[str, int] | None,
+    after: int,
+) -> None:
+    """Write ``plan``, then the model ``columns`` from ``after``: ``n`` rows from ``first``."""
+    plan = list(plan)
+    for j, col in enumerate(columns, start=after):
         template = None if col.formula is None else _row_template(col.formula, first)
         values = col.values if col.values.dtype == object else np.asarray(col.values, dtype="float64")
         plan.append((j, template, values, col.fmt))
-    array_col = _AFTER if array is not None else -1
+    array_col = after if array is not None else -1
     for rows in _blocks(n):  # Python's floats and strings, a block of rows at a time
         block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
         for i in range(rows.stop - rows.start):
@@ -654,8 +719,10 @@ def _write_rows(
                 elif j == array_col and r == first:
                     formula, width = array
                     ws.write_array_formula(
-                        first, _AFTER, first + n - 1, _AFTER + width - 1, formula, fmt, values[i]
+                        first, after, first + n - 1, after + width - 1, formula, fmt, values[i]
                     )
+                elif values[i] is None:  # a blank cell (a value missing in a table's file)
+                    continue
                 elif isinstance(values[i], str):
                     ws.write_string(r, j, values[i], fmt)
                 else:  # raw numbers, and the array's other cells: its values, as Excel stores them
@@ -669,6 +736,7 @@ def _parameter_block(
     top: int,
     params: np.ndarray,
     start: np.ndarray | None,
+    grid: Grid = TITANIC_GRID,
 ) -> str:
     """The fitted parameters (yellow) and their random start (grey), from row ``top`` down.
 
@@ -676,38 +744,39 @@ def _parameter_block(
     teaching example beside it. Returns the fitted cells' range; :class:`_Layout` says
     where the block ends.
     """
+    first, last, label_col, labels = grid.first_input, grid.last_input, grid.label_col, grid.labels
     if model.lin_excel == "mmult":
         units = model.units
-        fitted_cells = _span(top + 1, _FIRST_INPUT, top + 10, _FIRST_INPUT + 1, absolute=True)
+        fitted_cells = _span(top + 1, first, top + len(labels), first + 1, absolute=True)
         for k, head in enumerate(("Param1", "Param2")):
-            cells.put(top, _FIRST_INPUT + k, "write_string", head, st.header)
+            cells.put(top, first + k, "write_string", head, st.header)
             if start is not None:
-                cells.put(top, _FIRST_INPUT + 3 + k, "write_string", f"Start{k + 1}", st.header)
-        cells.put(top, _LABEL_COL, "write_string", "Input", st.header)
-        for i, label in enumerate(_PARAM_LABELS):
-            cells.put(top + 1 + i, _LABEL_COL, "write_string", label, st.label)
+                cells.put(top, first + 3 + k, "write_string", f"Start{k + 1}", st.header)
+        cells.put(top, label_col, "write_string", "Input", st.header)
+        for i, label in enumerate(labels):
+            cells.put(top + 1 + i, label_col, "write_string", label, st.label)
             for k in range(units):
-                cells.put(top + 1 + i, _FIRST_INPUT + k, "write_number", params[i, k], st.param)
+                cells.put(top + 1 + i, first + k, "write_number", params[i, k], st.param)
                 if start is not None:
-                    cells.put(top + 1 + i, _FIRST_INPUT + 3 + k, "write_number", start[i, k], st.start)
-        _teaching_example(cells, st, top + 4, _FIRST_INPUT + 6)
+                    cells.put(top + 1 + i, first + 3 + k, "write_number", start[i, k], st.start)
+        _teaching_example(cells, st, top + 4, first + 6)
     else:
-        rows = params.reshape(-1, len(FEATURES))
+        rows = params.reshape(-1, len(labels))
         units = len(rows)
-        fitted_cells = _span(top + 1, _FIRST_INPUT, top + units, _LAST_INPUT, absolute=True)
-        for j, label in enumerate(_PARAM_LABELS):
-            cells.put(top, _FIRST_INPUT + j, "write_string", label, st.header)
+        fitted_cells = _span(top + 1, first, top + units, last, absolute=True)
+        for j, label in enumerate(labels):
+            cells.put(top, first + j, "write_string", label, st.header)
         for k, row in enumerate(rows):
             label = "Fitted:" if units == 1 else f"Fitted {k + 1}:"
-            cells.put(top + 1 + k, _LABEL_COL, "write_string", label, st.label)
+            cells.put(top + 1 + k, label_col, "write_string", label, st.label)
             for j, v in enumerate(row):
-                cells.put(top + 1 + k, _FIRST_INPUT + j, "write_number", v, st.param)
+                cells.put(top + 1 + k, first + j, "write_number", v, st.param)
         if start is not None:
-            for k, row in enumerate(start.reshape(-1, len(FEATURES))):
+            for k, row in enumerate(start.reshape(-1, len(labels))):
                 label = "Start:" if units == 1 else f"Start {k + 1}:"
-                cells.put(top + 1 + units + k, _LABEL_COL, "write_string", label, st.label)
+                cells.put(top + 1 + units + k, label_col, "write_string", label, st.label)
                 for j, v in enumerate(row):
-                    cells.put(top + 1 + units + k, _FIRST_INPUT + j, "write_number", v, st.start)
+                    cells.put(top + 1 + units + k, first + j, "write_number", v, st.start)
     return fitted_cells
 
 
@@ -748,6 +817,7 @@ def _summary_sheet(
     histories: Mapping[str, ArrayLike] | None,
     choice: str | None,
     units: pd.DataFrame | None,
+    results: Sequence[tuple[str, str]] = RESULTS,
 ) -> None:
     """Top to bottom: the model sheets' live results, the choice, the runs, the over-fitting table,
     the loss per step; the charts to the right."""
@@ -759,7 +829,7 @@ def _summary_sheet(
         " rather than what generalises (over-fitting)."
     )
     ws.write_string(1, 0, note, st.note)
-    row = _sheets_table(ws, st, infos, row=3)
+    row = _sheets_table(ws, st, infos, row=3, results=results)
     if choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
         ws.write_string(row + 1, 0, choice, st.note)
@@ -787,11 +857,17 @@ def _summary_sheet(
     ws.print_area(0, 0, max(row, 3 + 22 * len(charts)), width + 13)
 
 
-def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int) -> int:
+def _sheets_table(
+    ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int, results: Sequence = RESULTS
+) -> int:
     """Each model sheet's live results (:data:`RESULTS`); returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
-    labels = [label for pair in zip(*RESULTS, strict=True) for label in pair]  # losses, then accuracies
-    heads = {"Total loss:": "Total loss (all rows)", "Accuracy:": "Accuracy (all rows)"}
+    labels = [label for pair in zip(*results, strict=True) for label in pair]  # losses, then accuracies
+    heads = {
+        "Total loss:": "Total loss (all rows)",
+        "Accuracy:": "Accuracy (all rows)",
+        "RMSE:": "RMSE (all rows)",
+    }
     for j, head in enumerate(("Sheet", "Model", *(heads.get(x, x.rstrip(":")) for x in labels))):
         ws.write_string(row + 1, j, head, st.header)
     for i, info in enumerate(infos):

@@ -117,10 +117,10 @@ def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | 
 
 def _table(raw: pd.DataFrame, target: Target, features: list[Feature]) -> pd.DataFrame:
     """The prepared numbers: the target, then each feature's pandas function of the raw rows."""
-    table = pd.DataFrame({target.name: target.python(raw)}, index=raw.index)
-    for f in features:
-        table[f.name] = np.asarray(f.python(raw), dtype="float64") if f.kind != "ones" else 1.0
-    return table
+    columns = {target.name: np.asarray(target.python(raw), dtype="float64")}
+    for f in features:  # gathered first: a frame grown a column at a time warns, on a wide table
+        columns[f.name] = np.asarray(f.python(raw), dtype="float64") if f.kind != "ones" else 1.0
+    return pd.DataFrame(columns, index=raw.index)
 
 
 def _names(value: Iterable[str], option: str) -> frozenset[str]:

@@ -27,6 +27,11 @@ import pandas as pd
 KINDS = ("scaled", "log_scaled", "dummy", "ones", "raw", "log")
 
 
+def _literal(value: float | str | None) -> str:
+    """A level as Python source: text quoted, a number as a plain float (never ``np.float64(...)``)."""
+    return repr(value) if isinstance(value, str) else repr(float(value))
+
+
 @dataclass(frozen=True)
 class Feature:
     """One model input: where it comes from, why, and how to compute it in pandas and Excel.
@@ -54,6 +59,21 @@ class Feature:
         """The Excel formula (or constant) for one row, given ``col``, ``max_col``, ``fill_col``."""
         return self.excel.format(**cells)
 
+    @property
+    def pandas(self) -> str:
+        """The computation as one line of pandas on the kept rows ``df`` (``np`` is numpy)."""
+        col = f"df[{self.source!r}]"
+        x = col if self.fill is None else f"{col}.fillna({col}.median())"
+        if self.kind == "dummy":
+            return f"({col} == {_literal(self.level)}).astype(float)"
+        return {
+            "scaled": f"{x} / {col}.abs().max()",
+            "log_scaled": f"np.log10({x} + 1) / np.log10({col}.max() + 1)",
+            "log": f"np.log10({x} + 1)",
+            "raw": x,
+            "ones": "1.0",
+        }[self.kind]
+
 
 @dataclass(frozen=True)
 class Target:
@@ -70,6 +90,14 @@ class Target:
     python: Callable[[pd.DataFrame], pd.Series]
     excel: str
     mapping: tuple[tuple[float | str, int], ...] = ()
+
+    @property
+    def pandas(self) -> str:
+        """The computation as one line of pandas on the kept rows ``df``."""
+        col = f"df[{self.name!r}]"
+        if self.kind == "numeric" or self.excel == "={col}":
+            return f"{col}.astype(float)"
+        return f"({col} == {_literal(self.mapping[1][0])}).astype(float)"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""`workbench build --data FILE.csv --target COL`: a workbook from any CSV, or one clear line and exit 2."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import openpyxl
+import pandas as pd
+
+from workbench.cli import main
+
+
+def csv(tmp_path, frame: pd.DataFrame, name: str = "table.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def good(n: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x": rng.normal(size=n), "colour": rng.choice(["red", "blue", "green"], n)})
+    frame["y"] = (frame.x + rng.normal(size=n) > 0).astype(int)
+    return frame
+
+
+def refused(capsys, tmp_path, argv: list[str], *words: str) -> str:
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("workbench: error: "), err
+    for w in words:
+        assert w in err, (w, err)
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    return err
+
+
+def test_a_csv_becomes_its_workbook(capsys, tmp_path):
+    path = csv(tmp_path, good(), "class data.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning from pandas or torch reaches the user
+        assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
+    book = openpyxl.load_workbook(tmp_path / "o" / "class data.xlsx")
+    assert book.sheetnames == ["features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    out, err = capsys.readouterr()
+    assert out.count("colour_") >= 2 and "baseline" in out  # the recipe, explained
+    assert err == ""
+
+
+def test_the_target_missing(capsys, tmp_path):
+    path = csv(tmp_path, good())
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "z"], "'z'", "table.csv")
+
+
+def test_a_constant_target(capsys, tmp_path):
+    path = csv(tmp_path, good().assign(y=1))
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "'y'", "every row")
+
+
+def test_a_text_target_of_more_than_two_values(capsys, tmp_path):
+    path = csv(tmp_path, good())
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "colour"], "3 values")
+
+
+def test_a_category_with_too_many_levels_names_it_and_the_option(capsys, tmp_path):
+    frame = good(60).assign(town=[f"t{i % 15}" for i in range(60)])
+    path = csv(tmp_path, frame)
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "'town' (15 levels)", "--drop")
+
+
+def test_too_few_rows(capsys, tmp_path):
+    path = csv(tmp_path, good(8))
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "too few rows")
+
+
+def test_too_many_columns_for_a_sheet(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(500, 210)), columns=[f"c{j}" for j in range(210)])
+    frame["y"] = rng.integers(0, 2, 500)
+    path = csv(tmp_path, frame)
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "211 features")
+
+
+def test_table_options_need_a_target(capsys, tmp_path):
+    refused(capsys, tmp_path, ["build", "--drop", "Name"], "--drop", "--target")
+    refused(capsys, tmp_path, ["build", "--target", "y"], "--data")
+
+
+def test_the_lesson_recipe_needs_titanic(capsys, tmp_path):
+    path = csv(tmp_path, good())
+    argv = ["build", "--data", str(path), "--target", "y", "--recipe", "lesson"]
+    refused(capsys, tmp_path, argv, "Survived")
+
+
+def test_na_marks_a_word_as_missing(capsys, tmp_path):
+    frame = good(60).astype({"x": object})
+    frame.loc[3, "x"] = "unknown"
+    path = csv(tmp_path, frame)
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "'unknown'", "--na")
+    out = tmp_path / "ok"
+    argv = ["build", "--data", str(path), "--target", "y", "--na", "unknown", "--out", str(out), "-q"]
+    assert main(argv) == 0
+    assert (out / "table.xlsx").is_file()
+
+
+def test_a_table_too_big_for_the_memory_budget(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MEMORY_BUDGET", "10MiB")  # enough to read the file, not to build
+    path = csv(tmp_path, good(2000))
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "memory", "2,000 rows")

@@ -1,0 +1,443 @@
+"""A lesson workbook for any prepared table: titanic.xlsx's kinds of sheets, every number a live formula.
+
+:func:`write_tabular_book` writes, for a :class:`~workbench.tabular.Prepared` table and its fits
+(:func:`~workbench.tabular.fit.fit_prepared`):
+
+* ``features``: the target and each feature with its reason, its pandas line beside its Excel
+  formula, a row's value before and after; the columns left out and why.
+* ``linear``: the target in column A, the columns as read, then each feature as its recipe's
+  formula (scales and fills are formulas above the header), then the model's columns, as
+  :mod:`workbench.sheets.titanic_book` writes them (its :class:`~workbench.sheets.titanic_book.Grid`
+  says where). ``nnet``, ``mmult``, and ``sigmoid`` for a 0/1 target: the target, the parameters
+  and the model's columns, reading the inputs of the ``linear`` sheet's same row. Train and valid
+  loss beside the parameters, with accuracy for a 0/1 target and RMSE for a numeric one; Solver
+  set up to minimise the train loss.
+* ``descent``: gradient descent of the linear model by formulas, on the ``linear`` sheet's cells.
+* ``summary``: each model sheet's live results and the fits' table.
+
+The writer fits nothing. The sigmoid is :data:`~workbench.numerics.STABLE_SIGMOID_EXCEL`, which
+cannot overflow however far a row's linear value lies below zero.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xlsxwriter
+from numpy.typing import ArrayLike
+
+from ..errors import WorkbenchError
+from ..limits import check_memory
+from ..numerics import DTYPE, STABLE_SIGMOID_EXCEL, uniform_start
+from ..regression import descend, max_stable_lr
+from ..tabular.fit import TableFit
+from ..tabular.recipe import Prepared
+from ..titanic import models
+from ..titanic.split import valid_mask
+from .descent import Block, write_descent_sheet
+from .model_sheets import RESULTS
+from .solver_names import NAMES as SOLVER_NAMES
+from .solver_names import define_solver
+from .style import Styles, set_up_page, styles
+from .titanic_book import (
+    _MARK,
+    _MARK_ROW,
+    SHEETS,
+    Grid,
+    Plan,
+    _Layout,
+    _model_columns,
+    _parameter_block,
+    _ref,
+    _RowOrdered,
+    _SheetInfo,
+    _span,
+    _summary_sheet,
+    _totals,
+    _Values,
+    write_plan,
+)
+from .xlsx import check_rows, new_workbook
+
+#: The results of a numeric target: its RMSE where a 0/1 target has its accuracy.
+RMSE_RESULTS = (("Train loss:", "Train RMSE:"), ("Valid loss:", "Valid RMSE:"), ("Total loss:", "RMSE:"))
+
+#: The descent sheet's steps; its learning rate is half the largest stable one, rounded.
+DESCENT_EPOCHS = 100
+
+#: Memory XlsxWriter holds per cell until the file is saved (about 200 bytes measured, with margin).
+BYTES_PER_CELL = 300
+
+
+def book_memory(prep: Prepared) -> int:
+    """About how many bytes :func:`write_tabular_book` needs for ``prep``'s cells."""
+    rows, p = len(prep.table), len(prep.features)
+    linear = 1 + _mapped(prep) + len(_raw_columns(prep)) + p + 4
+    others = 3 * (1 + 7)  # nnet, mmult, sigmoid: the target and the model's columns
+    return BYTES_PER_CELL * (rows * (linear + others) + 2 * DESCENT_EPOCHS * p + p * p)
+
+
+def write_tabular_book(
+    path: str | os.PathLike[str],
+    prep: Prepared,
+    fits: Mapping[str, TableFit],
+    *,
+    valid: ArrayLike | None = None,
+    seed: int = 0,
+    title: str | None = None,
+) -> Path:
+    """Write ``prep``'s workbook to ``path`` (whole or not at all) and return the path.
+
+    Args:
+        prep: the table (:func:`~workbench.tabular.prepare`).
+        fits: from :func:`~workbench.tabular.fit.fit_prepared`: ``linear``, ``nnet``, and
+            ``sigmoid`` for a 0/1 target (``mmult`` shows ``nnet``'s parameters transposed).
+        valid: ``True`` for the validation rows; by default
+            :func:`~workbench.titanic.split.valid_mask`'s 20%, seed 42, as the fits use.
+        seed: seeds the descent sheet's random start.
+        title: the workbook's title (default: the file's name).
+
+    Raises:
+        WorkbenchError: fits missing or of the wrong shape, a ``valid`` that is not a mask of
+            the rows with rows in both sets, more rows than a sheet holds, or more memory than
+            the budget (:mod:`workbench.limits`). Nothing is written then.
+    """
+    if not isinstance(prep, Prepared):
+        raise WorkbenchError(f"write_tabular_book takes a Prepared table; got {type(prep).__name__}")
+    n = len(prep.table)
+    is_valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
+    if is_valid.shape != (n,) or is_valid.all() or not is_valid.any():
+        raise WorkbenchError(
+            f"valid: one True or False per row of the table ({n}), with rows in each set;"
+            f" got {int(is_valid.sum())} True of shape {is_valid.shape}"
+        )
+    params = _check_fits(prep, fits)
+    for sheet in params:
+        check_rows(n, _layout(sheet, prep).first, sheet=sheet)
+    check_memory(book_memory(prep), f"writing {Path(path).name} ({n:,} rows)", "the number of rows")
+    results = RESULTS if prep.target.kind == "binary" else RMSE_RESULTS
+    name = title or Path(path).stem
+    with new_workbook(path, title=name, hidden_names=SOLVER_NAMES) as book:
+        st = styles(book)
+        _features_sheet(book, st, prep, _grid(prep), name)
+        infos = [
+            _model_sheet(book, st, sheet, prep, _grid(prep, sheet), p, fits, is_valid, results)
+            for sheet, p in params.items()
+        ]
+        _descent_sheet(book, prep, _grid(prep), seed)
+        _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results)
+    return Path(path)
+
+
+def _check_fits(prep: Prepared, fits: Mapping[str, TableFit]) -> dict[str, np.ndarray]:
+    """Each model sheet's parameters, as its cells will hold them (16 significant digits)."""
+    p = len(prep.features)
+    need = {"linear": (p,), "nnet": (2, p), **({"sigmoid": (p,)} if prep.target.kind == "binary" else {})}
+    out = {}
+    for sheet, shape in need.items():
+        if sheet not in fits:
+            raise WorkbenchError(f"write_tabular_book needs a fit for the sheet {sheet!r}")
+        value = np.asarray(fits[sheet].params, dtype="float64")
+        if value.shape != shape or not np.isfinite(value).all():
+            raise WorkbenchError(
+                f"sheet {sheet!r} needs finite parameters of shape {shape}; got {value.shape}"
+            )
+        out[sheet] = np.vectorize(lambda v: float(f"{v:.16g}"), otypes=["float64"])(value)
+    out["mmult"] = out["nnet"].T.copy()
+    order = ("linear", "nnet", "mmult", "sigmoid")
+    return {s: out[s] for s in order if s in out}
+
+
+# ---------------------------------------------------------------------------------------------
+# Where things are: column A the target (0/1 or numbers), the target as read if it is mapped,
+# the used columns as read, the features (adjacent), then the model's columns.
+
+
+def _mapped(prep: Prepared) -> bool:
+    return prep.target.excel != "={col}"
+
+
+def _raw_columns(prep: Prepared) -> list[str]:
+    return [c for c in prep.raw.columns if c != prep.target.name]
+
+
+def _grid(prep: Prepared, sheet: str = "linear") -> Grid:
+    """The linear sheet holds the data and the features; the other model sheets read its inputs.
+
+    (One copy of a wide table instead of four: a workbook a quarter the size, and a feature
+    edited on the linear sheet changes every model.)"""
+    labels = tuple("Const" if f.kind == "ones" else f.name for f in prep.features)
+    first = 1 + _mapped(prep) + len(_raw_columns(prep))
+    last = first + len(labels) - 1
+    if sheet == "linear":
+        return Grid(first, last, last + 1, labels, STABLE_SIGMOID_EXCEL)
+    p = len(labels)
+    return Grid(1, p, p + 1, labels, STABLE_SIGMOID_EXCEL, data_sheet="linear", data_cols=(first, last))
+
+
+def _layout(sheet: str, prep: Prepared) -> _Layout:
+    """The Titanic sheet's layout, with a row for fills and room for mmult's teaching example;
+    every model sheet's data start on the same row, so that a row reads the linear sheet's row."""
+    p, fills = len(prep.features), any(f.fill is not None for f in prep.features)
+    base = {s: _Layout.of(SHEETS[s], inputs=p).max_row for s in SHEETS}
+    room = {s: max(0, 8 - p) if s == "mmult" else 0 for s in SHEETS}
+    common = max(base[s] + room[s] for s in SHEETS) + fills
+    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet])
+
+
+# ---------------------------------------------------------------------------------------------
+# the model sheets
+
+
+def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -> _SheetInfo:
+    spec, lay, n = SHEETS[sheet], _layout(sheet, prep), len(prep.table)
+    ws = book.add_worksheet(sheet)
+    cells = _RowOrdered()
+    fit = fits["nnet" if sheet == "mmult" else sheet]
+    start = None if fit.start is None else np.asarray(fit.start, dtype="float64")
+    start = start.T.copy() if sheet == "mmult" and start is not None else start
+    fitted_cells = _parameter_block(cells, st, spec.model, lay.top, params, start, grid)
+    values = _values(spec, prep, params, is_valid, results)
+    columns = _model_columns(spec, st, lay, values, grid)
+    names = [c.name for c in columns]
+    pred_col, loss_col = grid.after + names.index("Preds"), grid.after + names.index("Loss")
+    refs = _totals(cells, st, lay, n, pred_col, loss_col, values, results)
+    if sheet == "linear":
+        plan, heads = _data_plan(cells, st, prep, grid, lay)
+    else:
+        plan = [(0, None, prep.y, st.whole if prep.target.kind == "binary" else st.number)]
+        blank = [""] * (grid.last_input - grid.first_input)
+        heads = [_target_head(prep), "inputs: on the linear sheet", *blank]
+    ws.write_string(0, 0, spec.title, st.title)
+    for i, note in enumerate(_notes(sheet, prep, start is not None)):
+        ws.write_string(1 + i, 0, note, st.note)
+    cells.flush(ws)
+    for j, head in enumerate([*heads, *names]):
+        ws.write_string(lay.header, j, head, st.header)
+    last = lay.first + n - 1
+    mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=fitted_cells)
+    array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
+    write_plan(ws, lay.first, n, plan, columns, array, grid.after)
+    ws.set_column(0, grid.after + len(columns), 11)
+    ws.freeze_panes(lay.first, 0)
+    set_up_page(ws, header_row=lay.header)
+    define_solver(book, sheet, objective=refs["Train loss:"], changing=fitted_cells)
+    preds = _span(lay.first, pred_col, last, pred_col, absolute=True)
+    return _SheetInfo(sheet, refs, preds, values.results, values.preds)
+
+
+def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
+    p, y = len(prep.features), prep.target.name
+    what = {
+        "linear": f"Preds = SUMPRODUCT of the row's {p} inputs and the {p} parameters;",
+        "nnet": "Lin1, Lin2 = SUMPRODUCT of the row's inputs with parameter rows 1 and 2; ReLU ="
+        " IF(Lin<0,0,Lin); Preds = ReLU1 + ReLU2;",
+        "mmult": f"Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, the {p} x 2 parameters)"
+        " (nnet's rows as columns); then as on nnet;",
+        "sigmoid": "Lin = SUMPRODUCT of inputs and parameters; Preds = 1/(1+EXP(-Lin)), with Lin clamped"
+        " to -300..300 (beyond, the sigmoid is 0 or 1 to 1e-130) so that no EXP or square overflows;",
+    }[sheet]
+    score = (
+        "Accuracy: share of rows where Preds > 0.5 matches the 0/1 target."
+        if prep.target.kind == "binary"
+        else "RMSE = SQRT(loss), in the target's own units."
+    )
+    return [
+        f"{what} Loss = (Preds - {y})^2; Total loss = the mean of Loss (MSE).",
+        "Yellow: the parameters, fitted on the train rows only (column Set); Data > Solver is set up to"
+        f" change them to minimise the Train loss. The valid rows are held out. {score}",
+        "Grey: the random start they were fitted from (RAND()-0.5, pasted as values)."
+        if has_start
+        else "No random start: fitted in closed form (least squares), the floor no fit goes below.",
+    ]
+
+
+def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, results) -> _Values:
+    """Python's numbers for a model sheet, with the registry's forward passes (any number of inputs)."""
+    x, y = torch.tensor(prep.X, dtype=DTYPE), prep.y.copy()
+    w = torch.tensor(params, dtype=DTYPE)
+    w_rows = w.T.contiguous() if spec.model.lin_excel == "mmult" else w
+    with torch.no_grad():
+        lin = (w_rows @ x.T).numpy().reshape(-1, len(y))
+        out = spec.model.forward(w, x)
+        preds = (torch.sigmoid(out) if spec.sigmoid else out).numpy()
+    loss = (preds - y) ** 2
+    values = {}
+    for (left, right), rows in zip(results, (~is_valid, is_valid, np.ones_like(is_valid)), strict=True):
+        values[left] = float(np.mean(loss[rows]))
+        hit = (preds[rows] > 0.5) == (y[rows] == 1)
+        values[right] = float(np.sqrt(values[left])) if "RMSE" in right else float(np.mean(hit))
+    sets = np.where(is_valid, "valid", "train").astype(object)
+    return _Values(lin, preds, loss, sets, values)
+
+
+def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: _Layout):
+    """The target, the columns as read and the features' formulas; scales and fills above the header."""
+    n, first = len(prep.table), lay.first
+    last = first + n - 1
+    target = prep.target
+    raw = _raw_columns(prep)
+    col = {name: 1 + _mapped(prep) + j for j, name in enumerate(raw)}
+    heads = [_target_head(prep)]
+    plan: Plan = []
+    if _mapped(prep):
+        heads.append(target.name)
+        plan.append((1, None, _cells(prep.raw[target.name]), st.category))
+        plan.append((0, target.excel.format(col=_ref(_MARK_ROW, 1)), prep.y, st.whole))
+    else:
+        plan.append((0, None, prep.y, st.whole if target.kind == "binary" else st.number))
+    for name in raw:
+        heads.append(name)
+        text = prep.raw[name].dtype == object
+        plan.append((col[name], None, _cells(prep.raw[name]), st.category if text else st.number))
+    cells.put(lay.max_row, grid.label_col, "write_string", "Max:", st.label)
+    if any(f.fill is not None for f in prep.features):
+        cells.put(lay.max_row - 1, 0, "write_string", "Fill (median):", st.label)
+    for j, f in enumerate(prep.features, start=grid.first_input):
+        heads.append(f.name)
+        plan.append(_feature_column(cells, st, f, j, col, lay, last, prep))
+    return plan, heads
+
+
+def _target_head(prep: Prepared) -> str:
+    return f"{prep.target.name} (0/1)" if _mapped(prep) else prep.target.name
+
+
+def _feature_column(cells, st, f, j: int, col: dict[str, int], lay: _Layout, last: int, prep: Prepared):
+    """One feature: its scale and fill cells (if any) and its column's row template."""
+    values = prep.table[f.name].to_numpy(dtype="float64")
+    if f.kind == "ones":
+        return (j, None, values, st.whole)
+    c = col[f.source]
+    refs = {"max_col": "", "fill_col": ""}
+    span = _span(lay.first, c, last, c, absolute=True)
+    if f.scale_excel:
+        cells.put(lay.max_row, j, "write_formula", f.scale_excel.format(range=span), st.value, f.scale)
+        refs["max_col"] = _ref(lay.max_row, j, absolute=True)
+    if f.fill_excel:
+        cells.put(lay.max_row - 1, c, "write_formula", f.fill_excel.format(range=span), st.number, f.fill)
+        refs["fill_col"] = _ref(lay.max_row - 1, c, absolute=True)
+    template = f.formula({**refs, "col": _ref(_MARK_ROW, c)})
+    return (j, template, values, st.whole if f.kind == "dummy" else st.feature)
+
+
+def _cells(values: pd.Series) -> np.ndarray:
+    """A column as read: text, numbers, and None for a blank cell."""
+    return np.array([None if pd.isna(v) else v for v in values.tolist()], dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------
+# features, descent, the summary's table
+
+
+def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid: Grid, name: str) -> None:
+    ws = book.add_worksheet("features")
+    lay = _layout("linear", prep)
+    ws.write_string(0, 0, f"features: how {name} becomes the lesson's kind of table", st.title)
+    notes = (
+        f"Recipe {prep.recipe!r}. Rows: {prep.rows_note}.",
+        "Each row: a column of the model sheets, why it is there, and the same computation in pandas"
+        " (df: the kept rows) and in Excel (as on the linear sheet's first row). After: a live link to"
+        " that cell.",
+    )
+    for i, note in enumerate(notes, start=1):
+        ws.write_string(i, 0, note, st.note)
+    heads = ("Column", "From", "Kind", "Why", "pandas", "Excel (first row)", "Before", "After")
+    for j, head in enumerate(heads):
+        ws.write_string(4, j, head, st.header)
+    t, first = prep.target, lay.first
+    rows = [(t.name, t.name, t.kind + " target", t.reason, t.pandas, 0)]
+    rows += [
+        (f.name, f.source or "", f.kind, f.reason, f.pandas, j)
+        for j, f in enumerate(prep.features, grid.first_input)
+    ]
+    linear = _linear_formulas(st, prep, grid, lay)
+    for i, (column, source, kind, why, pandas, j) in enumerate(rows, start=5):
+        for k, text in enumerate(
+            (
+                column,
+                source,
+                kind,
+                why,
+                pandas,
+                linear.get(j, "1 (a constant)" if kind == "ones" else "(the value as read)"),
+            )
+        ):
+            ws.write_string(i, k, text, st.text)
+        before = prep.raw[source].iloc[0] if source else None
+        if before is not None and not pd.isna(before):
+            (ws.write_string if isinstance(before, str) else ws.write_number)(i, 6, before, st.number)
+        after = float(prep.table[column].iloc[0])
+        ws.write_formula(i, 7, f"=linear!{_ref(first, j)}", st.feature, after)
+    r = 6 + len(rows)
+    ws.write_string(r, 0, "Left out", st.heading)
+    if not prep.left_out:
+        ws.write_string(r + 1, 0, "(none: every column is used)", st.text)
+    for i, out in enumerate(prep.left_out, start=r + 1):
+        ws.write_string(i, 0, out.column, st.text)
+        ws.write_string(i, 2, out.why, st.text)
+        ws.write_string(i, 3, out.reason, st.text)
+    for j, width in enumerate((16, 14, 12, 90, 60, 34, 10, 10)):
+        ws.set_column(j, j, width)
+    set_up_page(ws, header_row=4)
+
+
+def _linear_formulas(st: Styles, prep: Prepared, grid: Grid, lay: _Layout) -> dict[int, str]:
+    """Column -> the formula the linear sheet's first data row holds there (from the same plan)."""
+    plan, _ = _data_plan(_RowOrdered(), st, prep, grid, lay)
+    return {j: t.replace(_MARK, str(lay.first + 1)) for j, t, _, _ in plan if t is not None}
+
+
+def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: int) -> None:
+    """Gradient descent of the linear model by formulas, reading the linear sheet's own cells."""
+    x, y = prep.X.copy(), prep.y.copy()
+    stable = max_stable_lr(x)
+    lr = float(f"{stable / 2:.2g}")
+    trajectory = descend(
+        x, y, uniform_start((x.shape[1],), seed), kind="linear", lr=lr, epochs=DESCENT_EPOCHS
+    )
+    first, n = _layout("linear", prep).first, len(y)
+    best = np.linalg.lstsq(x, y, rcond=None)[0]
+    floor = float(np.mean((x @ best - y) ** 2))
+    write_descent_sheet(
+        book,
+        trajectory,
+        inputs=Block("linear", first, grid.first_input, first + n - 1, grid.last_input),
+        target=Block("linear", first, 0, first + n - 1, 0),
+        data=(x, y),
+        param_names=list(grid.labels),
+        title="descent: the linear model trained by the spreadsheet, step by step",
+        notes=[
+            f"{n} rows (train and valid), {x.shape[1]} inputs; start RAND()-0.5 (seed {seed}); lr {lr:g},"
+            f" half the largest stable rate; the least-squares floor over these rows is MSE {floor:.6g}."
+        ],
+        stable_lr=stable,
+    )
+
+
+def _comparison(prep: Prepared, fits: Mapping[str, TableFit], infos) -> pd.DataFrame:
+    """One row per model sheet: how it was fitted, its train and valid scores, its gap to the floor."""
+    right = "accuracy" if prep.target.kind == "binary" else "rmse"
+    label = "accuracy:" if right == "accuracy" else "RMSE:"
+    floor = fits["linear"].train_loss
+    rows = []
+    for info in infos:
+        fit = fits["nnet" if info.sheet == "mmult" else info.sheet]
+        v = info.values
+        rows.append(
+            {
+                "sheet": info.sheet,
+                "method": fit.method,
+                "train_loss": v["Train loss:"],
+                "valid_loss": v["Valid loss:"],
+                f"train_{right}": v[f"Train {label}"],
+                f"valid_{right}": v[f"Valid {label}"],
+                "vs_linear_floor": v["Train loss:"] - floor,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,112 @@
+"""Fit the lesson's models to a :class:`Prepared` table, on its train rows only (a workbook's numbers).
+
+:func:`fit_prepared` fits what a table's workbook shows, from the table alone (it reads no
+file), on the rows :func:`~workbench.titanic.split.valid_mask` leaves for training (80%,
+seed 42, as the course notebook):
+
+* ``linear``: the least-squares optimum (its floor: no fit of the sheet goes below it);
+* ``nnet``: two ReLUs of linear units, added up: random starts (the lesson's
+  ``RAND()-0.5``), Gauss-Newton steps of every start, an L-BFGS finish of the best;
+* ``sigmoid`` (a 0/1 target only): the linear model squashed into 0..1, by L-BFGS.
+
+The ``mmult`` sheet shows ``nnet``'s parameters transposed, as the lesson copies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import torch
+
+from ..errors import WorkbenchError
+from ..limits import check_memory, check_seed
+from ..numerics import DTYPE, linear, one_thread, relu_sum, uniform_start
+from ..titanic.split import valid_mask
+from ..titanic.train import LBFGS_ITERATIONS, _lbfgs, gauss_newton_steps
+from .recipe import Prepared
+
+#: The net's random starts: as many as fit a budget of rows x inputs x starts, between 8 and 64
+#: (more starts find lower minima; on the lesson's 570 train rows 64 reach MSE 0.1342, 8 0.1357);
+#: and the Gauss-Newton steps each takes before the best is finished by L-BFGS.
+NET_BUDGET, NET_STARTS, NET_STEPS = 2_000_000, (8, 64), 10
+
+
+def net_starts(rows: int, inputs: int) -> int:
+    """The net's random starts for ``rows`` train rows of ``inputs`` inputs (:data:`NET_BUDGET`)."""
+    low, high = NET_STARTS
+    return min(high, max(low, NET_BUDGET // max(1, rows * inputs)))
+
+
+def fit_memory(rows: int, inputs: int) -> int:
+    """About how many bytes :func:`fit_prepared` needs: Gauss-Newton's Jacobian of every start
+    (starts x rows x 2 inputs, float64) and its few working copies."""
+    return 8 * 4 * net_starts(rows, inputs) * rows * 2 * inputs
+
+
+@dataclass(frozen=True)
+class TableFit:
+    """One sheet's fit: ``params`` (linear and sigmoid (P,), nnet (2, P)), the random ``start``
+    (None for the closed-form linear fit) and the train rows' loss (MSE)."""
+
+    model: str
+    method: str
+    params: np.ndarray
+    start: np.ndarray | None
+    train_loss: float
+    sigmoid: bool = False
+
+
+def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = None) -> dict[str, TableFit]:
+    """The fits of ``prep``'s model sheets, by sheet: ``linear``, ``nnet``, and ``sigmoid`` for a 0/1 target.
+
+    Args:
+        prep: a table from :func:`~workbench.tabular.prepare`.
+        seed: seeds every random start.
+        valid: ``True`` for the validation rows (never fitted on); by default
+            :func:`~workbench.titanic.split.valid_mask` of the table's rows (20%, seed 42).
+    """
+    if not isinstance(prep, Prepared):
+        raise WorkbenchError(f"fit_prepared takes a Prepared table (prepare()); got {type(prep).__name__}")
+    check_seed(seed)
+    n = len(prep.table)
+    valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
+    if valid.shape != (n,) or valid.all():
+        raise WorkbenchError(
+            f"valid: one True or False per row of the table ({n}), some False; got {valid.shape}"
+        )
+    rows, inputs = int((~valid).sum()), len(prep.features)
+    check_memory(fit_memory(rows, inputs), f"fitting {rows:,} rows x {inputs} inputs", "the number of rows")
+    x = torch.tensor(prep.X[~valid], dtype=DTYPE)
+    y = torch.tensor(prep.y[~valid], dtype=DTYPE)
+    with one_thread():
+        fits = {"linear": _linear(x, y), "nnet": _net(x, y, seed)}
+        if prep.target.kind == "binary":
+            fits["sigmoid"] = _sigmoid(x, y, seed)
+    return fits
+
+
+def _mse(forward, x: torch.Tensor, y: torch.Tensor):
+    return lambda w: ((forward(w, x) - y) ** 2).mean(-1)
+
+
+def _linear(x: torch.Tensor, y: torch.Tensor) -> TableFit:
+    w = scipy.linalg.lstsq(x.numpy(), y.numpy())[0]
+    return TableFit("linear", "lstsq", w, None, float(np.mean((x.numpy() @ w - y.numpy()) ** 2)))
+
+
+def _net(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
+    begins = torch.from_numpy(uniform_start((net_starts(*x.shape), 2, x.shape[1]), seed))
+    found, losses = gauss_newton_steps("nnet", begins, x, y, False, NET_STEPS)
+    best = int(torch.argmin(losses[-1]))
+    loss_fn = _mse(relu_sum, x, y)
+    params, history, _ = _lbfgs(loss_fn, found[best], LBFGS_ITERATIONS)
+    return TableFit("nnet", "gauss-newton, lbfgs", params.numpy(), begins[best].numpy(), history[-1])
+
+
+def _sigmoid(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
+    start = torch.from_numpy(uniform_start((x.shape[1],), seed))
+    loss_fn = _mse(lambda w, x: torch.sigmoid(linear(w, x)), x, y)
+    params, history, _ = _lbfgs(loss_fn, start, LBFGS_ITERATIONS)
+    return TableFit("linear", "lbfgs", params.numpy(), start.numpy(), history[-1], sigmoid=True)
