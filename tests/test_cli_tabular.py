@@ -107,3 +107,25 @@ def test_a_table_too_big_for_the_memory_budget(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_MEMORY_BUDGET", "10MiB")  # enough to read the file, not to build
     path = csv(tmp_path, good(2000))
     refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "memory", "2,000 rows")
+
+
+def labelled(ws) -> dict[str, object]:
+    """Each ``Label:`` cell's neighbour to the right, as the sheet stores it."""
+    return {
+        c.value: ws.cell(c.row, c.column + 1).value
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.endswith(":")
+    }
+
+
+def test_the_report_gives_each_sheet_s_train_and_valid_scores_as_its_cells(capsys, tmp_path):
+    path = csv(tmp_path, good(80, seed=3))
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
+    out = capsys.readouterr().out
+    book = openpyxl.load_workbook(tmp_path / "o" / "table.xlsx", data_only=True)
+    for sheet in ("linear", "nnet", "sigmoid"):
+        line = next(s for s in out.splitlines() if s.startswith(f"{sheet}: "))
+        cells = labelled(book[sheet])
+        assert f"train loss {cells['Train loss:']:.10g}, accuracy {cells['Train accuracy:']:.2%}" in line
+        assert f"valid loss {cells['Valid loss:']:.10g}, accuracy {cells['Valid accuracy:']:.2%}" in line

@@ -86,12 +86,12 @@ from .sheets.regression_book import write_regression_book
 from .sheets.tabular_book import book_memory, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .tabular import Prepared, prepare, read_table
-from .tabular.fit import TableFit, fit_memory, fit_prepared
+from .tabular.fit import TableFit, fit_memory, fit_prepared, scores
 from .titanic import train
 from .titanic.data import TEST_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
-from .titanic.split import VALID_PCT, validation_split
+from .titanic.split import VALID_PCT, valid_mask, validation_split
 from .titanic.submission import kaggle_submission, write_submission
 
 #: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
@@ -308,8 +308,18 @@ class TableBuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> str:
-        """The recipe in words, each fit's train loss, and what was written."""
-        fits = "\n".join(f"{s}: {f.method}, train loss {f.train_loss:.10g}" for s, f in self.fits.items())
+        """The recipe in words, each fit's train and valid scores, and what was written."""
+        valid = valid_mask(len(self.prepared.table))
+        lines = []
+        for sheet, fit in self.fits.items():
+            train, held = scores(self.prepared, fit, ~valid), scores(self.prepared, fit, valid)
+            extra = "accuracy" if "accuracy" in train else "rmse"
+            show = (lambda v: f"{v:.2%}") if extra == "accuracy" else (lambda v: f"{v:.6g}")
+            lines.append(
+                f"{sheet}: {fit.method}; train loss {train['loss']:.10g}, {extra} {show(train[extra])};"
+                f" valid loss {held['loss']:.10g}, {extra} {show(held[extra])}"
+            )
+        fits = "\n".join(lines)
         took = ", ".join(f"{stage} {s:.1f} s" for stage, s in self.seconds.items())
         total = sum(self.seconds.values())
         return f"{self.prepared.explain()}\n\n{fits}\n\nwrote {self.path} in {total:.1f} s ({took})"

@@ -87,6 +87,26 @@ def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = No
     return fits
 
 
+def predict(fit: TableFit, x: np.ndarray) -> np.ndarray:
+    """``fit``'s predictions for the rows of ``x`` (``Prepared.X`` or some of its rows)."""
+    w, x = (
+        torch.as_tensor(fit.params, dtype=DTYPE),
+        torch.as_tensor(np.asarray(x, dtype="float64"), dtype=DTYPE),
+    )
+    with torch.no_grad():
+        out = relu_sum(w, x) if fit.model == "nnet" else linear(w, x)
+        return (torch.sigmoid(out) if fit.sigmoid else out).numpy()
+
+
+def scores(prep: Prepared, fit: TableFit, rows: np.ndarray) -> dict[str, float]:
+    """``fit``'s loss (MSE) on the ``rows`` (a mask) of ``prep``, and its accuracy (0/1 target) or RMSE."""
+    preds, y = predict(fit, prep.X[rows]), prep.y[rows]
+    loss = float(np.mean((preds - y) ** 2))
+    if prep.target.kind == "binary":
+        return {"loss": loss, "accuracy": float(np.mean((preds > 0.5) == (y == 1)))}
+    return {"loss": loss, "rmse": loss**0.5}
+
+
 def _mse(forward, x: torch.Tensor, y: torch.Tensor):
     return lambda w: ((forward(w, x) - y) ** 2).mean(-1)
 
