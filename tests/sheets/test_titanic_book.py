@@ -144,8 +144,8 @@ def test_model_formulas(small):
     rows = {s: small.layout(s) for s in MODEL_COLUMNS}
     for sheet in ("linear", "nnet", "sigmoid"):
         ws, first, last = small.formulas[sheet], rows[sheet]["first"], rows[sheet]["last"]
-        labels = ["Fitted:"] if sheet != "nnet" else ["Fitted 1:", "Fitted 2:"]
-        fitted = [small.labelled(sheet, label)[0] for label in labels]
+        labels = ["In use:"] if sheet != "nnet" else ["In use 1:", "In use 2:"]
+        fitted = [small.labelled(sheet, label)[0] for label in labels]  # the rows the switch picks
         for r in (first, first + 1, last):
             if sheet == "linear":
                 assert ws[f"Q{r}"].value == f"=SUMPRODUCT(G{r}:P{r},$G${fitted[0]}:$P${fitted[0]})"
@@ -172,7 +172,8 @@ def test_mmult_is_one_array_formula_over_every_row(small):
     array = ws[f"Q{first}"].value
     assert isinstance(array, ArrayFormula)
     assert array.ref == f"Q{first}:R{last}"
-    assert array.text == f"=MMULT(G{first}:P{last},$G${block_top}:$H${block_top + 9})"
+    assert [ws.cell(block_top - 1, c).value for c in (19, 20)] == ["Used1", "Used2"]  # S, T
+    assert array.text == f"=MMULT(G{first}:P{last},$S${block_top}:$T${block_top + 9})"
     formulas = [c.value for row in ws[f"Q{first}:R{last}"] for c in row]
     assert sum(isinstance(v, (ArrayFormula, str)) for v in formulas) == 1  # the rest are its values
     # the 10 x 2 block holds nnet's two parameter rows as columns, labelled by input
@@ -473,9 +474,9 @@ def test_a_too_tall_sheet_is_refused_before_any_sheet_is_written(tmp_path, small
         write_titanic_book(
             tmp_path / "t.xlsx", complete, small.table, small.fits, histories={"bad": [0.3, np.nan]}
         )
-    # all_rows (60 rows below 5) and linear (60 below 10) fit in 70 rows; nnet (60 below 12) doesn't.
-    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 70)
-    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 72 rows"):
+    # all_rows (60 rows below 5) and linear (60 below 14) fit in 75 rows; nnet (60 below 19) doesn't.
+    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 75)
+    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 79 rows"):
         write_titanic_book(tmp_path / "t.xlsx", complete, small.table, small.fits)
     assert written == []
     assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 PARAM_FILL = "#FFF2CC"  # pale yellow: the cells Solver changes
 START_FILL = "#EDEDED"  # grey: the random start, kept for reference
 HEADER_FILL = "#DDEBF7"  # pale blue: column headings
+MINE_FILL = "#E2EFDA"  # pale green: the learner's own cells (and the switch that picks them)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Styles:
     value: Format  # a computed value such as a prediction or a loss
     param: Format  # a parameter Solver changes
     start: Format  # a random starting parameter
+    mine: Format  # a cell the learner types into (their own parameters, a switch)
     total: Format  # a total loss
     percent: Format  # an accuracy
     small: Format  # a scientific number such as a gap of 1e-9
@@ -65,6 +67,7 @@ def styles(book: xlsxwriter.Workbook) -> Styles:
         value=fmt(num_format="0.0000"),
         param=fmt(num_format="0.0000", bg_color=PARAM_FILL, **box),
         start=fmt(num_format="0.0000", bg_color=START_FILL, italic=True, font_color="#595959", **box),
+        mine=fmt(num_format="0.0000", bg_color=MINE_FILL, **box),
         total=fmt(num_format="0.00000000", bold=True, border=2),
         percent=fmt(num_format="0.00%", bold=True, border=2),
         small=fmt(num_format="0.00E+00"),

@@ -258,14 +258,26 @@ def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
     return f"{where}!{inputs}", f"{where}!{_span(first, 0, first + rows - 1, 0, absolute=True)}"
 
 
+#: The parameter blocks of a model sheet, in order: the fitted parameters (yellow, Solver's
+#: cells), their random start (grey), the learner's own (green), a live RAND()-0.5 draw, and
+#: the parameters in use (formulas that follow the switch), which every model formula reads.
+BLOCKS = ("fitted", "start", "mine", "new", "used")
+
+#: What the switch cell may say: which block the sheet computes with.
+SWITCH = ("fitted", "start", "mine")
+
+#: The seed of the cached values of the RAND()-0.5 cells (a spreadsheet draws anew on opening).
+NEW_DRAW_SEED = 2022
+
+
 @dataclass(frozen=True)
 class _Layout:
     """Where a model sheet puts things (0-based rows), computed once from the sheet alone.
 
-    Title on row 0, then the notes (the sheet's, Solver's, the start's), a blank row, the
-    parameter block from ``top`` (a header row, then the fitted rows and the start rows,
-    or for an MMULT model a 10 x units block), ``Max:`` on ``max_row``, the column
-    headers on ``header``, the data from ``first``.
+    Title on row 0, then the notes, a blank row, the parameter blocks of :data:`BLOCKS`
+    from ``top`` (a header row, then a row per linear unit for each block, one under the
+    other; for an MMULT model 10 x units blocks side by side), ``Max:`` on ``max_row``,
+    the column headers on ``header``, the data from ``first``.
     """
 
     notes: int
@@ -273,14 +285,29 @@ class _Layout:
     max_row: int
     header: int
     first: int
+    units: int
+    mmult: bool
 
     @classmethod
     def of(cls, sheet: ModelSheet) -> _Layout:
-        notes = 3  # the sheet's note, Solver's, the start's
+        notes = 4  # the sheet's note, Solver's, the start's, the learner's path
         top = 1 + notes + 1
-        units = sheet.model.units
-        max_row = top + len(FEATURES) + 1 if sheet.model.lin_excel == "mmult" else top + 2 * units + 1
-        return cls(notes, top, max_row, max_row + 1, max_row + 2)
+        units, mmult = sheet.model.units, sheet.model.lin_excel == "mmult"
+        max_row = top + len(FEATURES) + 1 if mmult else top + len(BLOCKS) * units + 1
+        return cls(notes, top, max_row, max_row + 1, max_row + 2, units, mmult)
+
+    def block(self, name: str) -> tuple[int, int, int, int]:
+        """The 0-based (first row, first column, last row, last column) of a parameter block."""
+        b = BLOCKS.index(name)
+        if self.mmult:  # 10 x units blocks side by side, a blank column between them
+            col = _FIRST_INPUT + b * (self.units + 1)
+            return self.top + 1, col, self.top + len(FEATURES), col + self.units - 1
+        row = self.top + 1 + b * self.units
+        return row, _FIRST_INPUT, row + self.units - 1, _LAST_INPUT
+
+    def cells(self, name: str) -> str:
+        """A parameter block's absolute range, e.g. ``$G$7:$P$7``."""
+        return _span(*self.block(name), absolute=True)
 
 
 def _check_fits(
@@ -434,15 +461,62 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
 # linear, nnet, mmult, sigmoid
 
 _SOLVER_NOTE = (
-    "Yellow: the parameters, fitted on the train rows only (column Set). Data > Solver is set up to change"
-    " them to minimise the Train loss (GRG Nonlinear, unconstrained); the valid rows are kept out, to show"
-    " how the model does on passengers it never saw. Total loss and Accuracy use every row, as the"
-    " lesson's sheet does. Accuracy: share of rows where Preds > 0.5 matches Survived."
+    "Yellow: the parameters, fitted on the train rows only (column Set). Solver is set up to change"
+    " them to minimise the Train loss (Excel: Data > Solver; if Data has no Solver, turn it on in"
+    " File > Options > Add-ins > Manage Excel Add-ins > Go > Solver Add-in; GRG Nonlinear, unconstrained."
+    " LibreOffice: Tools > Solver, then give it the Train loss cell and the yellow cells, Minimum). The"
+    " valid rows are kept out, to show how the model does on passengers it never saw. Total loss and"
+    " Accuracy use every row, as the lesson's sheet does. Accuracy: share of rows where Preds > 0.5"
+    " matches Survived."
 )
-_START_NOTE = (
-    "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). Paste it over the"
-    " yellow cells to rerun Solver from scratch."
-)
+
+#: The lesson video's starting loss on its linear sheet: the sum, then the average (2022 lesson 3, 1:15:06).
+VIDEO_START_SUM, VIDEO_START_AVERAGE = 55.78, 1.03
+
+
+def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None) -> str:
+    """Grey: the random start; its loss as a sum and as the average, beside the video's."""
+    if start is None:
+        return "No random start: fitted in closed form."
+    model, n = spec.model.name, len(table)
+    average = models.mse(model, start, table, sigmoid=spec.sigmoid)
+    return (
+        "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). With Parameters: set to"
+        f" start, the losses of all {n} rows add up to {average * n:.2f} (Sum of losses:), {average:.2f} on"
+        f" average (Total loss:). The video's linear sheet started at a sum of {VIDEO_START_SUM} and an"
+        f" average of {VIDEO_START_AVERAGE}: another random draw, and its sum covered only part of the"
+        f" rows (about {VIDEO_START_SUM / VIDEO_START_AVERAGE:.0f}, 55.78 / 1.03; over all 712 rows a sum"
+        " of 55.78 would average 0.078, below the best any line reaches, 0.144)."
+    )
+
+
+def _path_note(spec: ModelSheet) -> str:
+    """The learner's path from a random start to Solver, without copying the sheet's cells by hand."""
+    note = (
+        "Your turn: set Parameters: (the green cell at the top right) to start to see the random start's"
+        " loss, to mine to use your own cells (green, plain numbers; they begin as the start), or back to"
+        " fitted. Solver from your cells: Parameters: mine, then in Solver's dialog change the variable"
+        " cells to Mine (the green cells' name). A new start: copy the New start cells (RAND()-0.5, drawn"
+        " again at every recalculation, F9), paste them onto the green cells as values only (Paste"
+        " Special > Values), and run Solver again."
+    )
+    if spec.model.units > 1:
+        note += (
+            " Some starts end near 0.40: both ReLUs are below 0 on every row (dead), so every prediction is 0"
+            " and the loss is the share of survivors; a small change of their parameters changes nothing,"
+            " so Solver cannot move. Draw another start."
+        )
+    return note
+
+
+def _switch(ws: Worksheet, cells: _RowOrdered, st: Styles, row: int, col: int) -> str:
+    """The switch cell (``fitted``, ``start`` or ``mine``, a drop-down list) at (row, col); its reference."""
+    cells.put(row, col - 1, "write_string", "Parameters:", st.label)
+    cells.put(row, col, "write_string", SWITCH[0], st.mine)
+    message = "fitted: the yellow cells (Solver's); start: the grey random start; mine: your green cells."
+    rule = {"validate": "list", "source": list(SWITCH), "input_title": "Parameters in use"}
+    ws.data_validation(row, col, row, col, rule | {"input_message": message})
+    return _ref(row, col, absolute=True)
 
 
 @dataclass(frozen=True)
@@ -468,21 +542,23 @@ def _model_sheet(
     check_rows(n, lay.first, sheet=sheet)
     ws = book.add_worksheet(sheet)
     cells = _RowOrdered()
-    fitted_cells = _parameter_block(cells, st, spec.model, lay.top, params, start)
     values = _Values.of(spec, table, params, is_valid)
     columns = _model_columns(spec, st, lay, values)
     names = [col.name for col in columns]
     pred_col, loss_col = _AFTER + names.index("Preds"), _AFTER + names.index("Loss")
     last = lay.first + n - 1
     preds_range = _span(lay.first, pred_col, last, pred_col, absolute=True)
+    switch = _switch(ws, cells, st, lay.top, loss_col)
+    _parameter_block(cells, st, lay, params, start, switch)
+    if lay.mmult:
+        _teaching_example(cells, st, lay.top + 6, loss_col - 1)
     results = _totals(cells, st, lay, n, pred_col, loss_col, values)
+    loss_sum = f"=SUM({_span(lay.first, loss_col, last, loss_col, absolute=True)})"
+    cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
+    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.total, float(np.sum(values.loss)))
     max_cell = _max_age(cells, st, lay, table)
 
-    notes = [
-        spec.note,
-        _SOLVER_NOTE,
-        _START_NOTE if start is not None else "No random start: fitted in closed form.",
-    ]
+    notes = [spec.note, _SOLVER_NOTE, _start_note(spec, table, start), _path_note(spec)]
     ws.write_string(0, 0, spec.title, st.title)
     for i, note in enumerate(notes):
         ws.write_string(1 + i, 0, note, st.note)
@@ -490,20 +566,25 @@ def _model_sheet(
     for j, name in enumerate([*COLUMNS, *names]):
         ws.write_string(lay.header, j, name, st.header)
     mmult = models.MMULT_EXCEL.format(
-        inputs=_span(lay.first, _FIRST_INPUT, last, _LAST_INPUT), params=fitted_cells
+        inputs=_span(lay.first, _FIRST_INPUT, last, _LAST_INPUT), params=lay.cells("used")
     )
-    array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
+    array = (mmult, spec.model.units) if lay.mmult else None
     _write_rows(ws, st, lay, table, columns, max_cell, array)
 
     widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
     for j, name in enumerate(COLUMNS):
         ws.set_column(j, j, widths.get(name, 9))
     ws.set_column(_AFTER, loss_col, 11)
+    ws.set_column(loss_col - 1, loss_col - 1, 15)  # the losses' labels
     ws.set_column(loss_col + 1, loss_col + 1, 15)  # Set, and the accuracies' labels
-    if array is not None:
-        ws.set_column(_FIRST_INPUT, _FIRST_INPUT + 1, 9)
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
+    fitted_cells = lay.cells("fitted")
+    # Names a learner can type (Solver's variable cells: Mine) and check finds the blocks by.
+    where = quote_sheetname(sheet)
+    for name in ("Start", "Mine"):
+        if name != "Start" or start is not None:
+            book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
     define_solver(book, sheet, objective=results["Train loss:"], changing=fitted_cells)
     return _SheetInfo(sheet, results, preds_range, values.results, values.preds)
 
@@ -543,7 +624,8 @@ def _model_columns(spec: ModelSheet, st: Styles, lay: _Layout, v: _Values) -> li
     c, units = _AFTER, spec.model.units
 
     def sumproduct(k: int) -> Callable[[int], str]:  # unit k's parameter row, for SUMPRODUCT
-        params = _span(lay.top + 1 + k, _FIRST_INPUT, lay.top + 1 + k, _LAST_INPUT, absolute=True)
+        row = lay.block("used")[0] + k  # the parameters in use, which follow the switch
+        params = _span(row, _FIRST_INPUT, row, _LAST_INPUT, absolute=True)
         return lambda r: models.PREDICT_EXCEL.format(
             inputs=_span(r, _FIRST_INPUT, r, _LAST_INPUT), params=params
         )
@@ -665,50 +747,62 @@ def _write_rows(
 def _parameter_block(
     cells: _RowOrdered,
     st: Styles,
-    model: models.Model,
-    top: int,
+    lay: _Layout,
     params: np.ndarray,
     start: np.ndarray | None,
-) -> str:
-    """The fitted parameters (yellow) and their random start (grey), from row ``top`` down.
+    switch: str,
+) -> None:
+    """The parameter blocks of :data:`BLOCKS`, from row ``lay.top`` down.
 
-    A row per linear unit for linear, nnet and sigmoid; a 10 x 2 block for mmult, with the
-    teaching example beside it. Returns the fitted cells' range; :class:`_Layout` says
-    where the block ends.
+    Fitted (yellow, Solver's plain-number cells), start (grey), mine (green, plain numbers
+    that begin as the start, or as the fitted parameters without one), new (``=RAND()-0.5``,
+    read by nothing: the learner pastes its values where they want them), and used:
+    ``=IF(switch="start",start,IF(switch="mine",mine,fitted))`` cell by cell, which the model
+    formulas read. ``switch`` is the switch cell's absolute reference.
     """
-    if model.lin_excel == "mmult":
-        units = model.units
-        fitted_cells = _span(top + 1, _FIRST_INPUT, top + 10, _FIRST_INPUT + 1, absolute=True)
-        for k, head in enumerate(("Param1", "Param2")):
-            cells.put(top, _FIRST_INPUT + k, "write_string", head, st.header)
-            if start is not None:
-                cells.put(top, _FIRST_INPUT + 3 + k, "write_string", f"Start{k + 1}", st.header)
-        cells.put(top, _LABEL_COL, "write_string", "Input", st.header)
+    shape = (len(FEATURES), lay.units) if lay.mmult else (lay.units, len(FEATURES))
+    params, start = params.reshape(shape), None if start is None else start.reshape(shape)
+    mine = params if start is None else start
+    draw = uniform_start(shape, NEW_DRAW_SEED)
+    content = {"fitted": (params, st.param), "start": (start, st.start), "mine": (mine, st.mine)}
+    content |= {"new": (draw, st.start), "used": (params, st.value)}
+    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "Used"}
+    labels = {"fitted": "Fitted", "start": "Start", "mine": "Mine", "new": "New start", "used": "In use"}
+    if lay.mmult:
+        cells.put(lay.top, _LABEL_COL, "write_string", "Input", st.header)
         for i, label in enumerate(_PARAM_LABELS):
-            cells.put(top + 1 + i, _LABEL_COL, "write_string", label, st.label)
-            for k in range(units):
-                cells.put(top + 1 + i, _FIRST_INPUT + k, "write_number", params[i, k], st.param)
-                if start is not None:
-                    cells.put(top + 1 + i, _FIRST_INPUT + 3 + k, "write_number", start[i, k], st.start)
-        _teaching_example(cells, st, top + 4, _FIRST_INPUT + 6)
+            cells.put(lay.top + 1 + i, _LABEL_COL, "write_string", label, st.label)
     else:
-        rows = params.reshape(-1, len(FEATURES))
-        units = len(rows)
-        fitted_cells = _span(top + 1, _FIRST_INPUT, top + units, _LAST_INPUT, absolute=True)
         for j, label in enumerate(_PARAM_LABELS):
-            cells.put(top, _FIRST_INPUT + j, "write_string", label, st.header)
-        for k, row in enumerate(rows):
-            label = "Fitted:" if units == 1 else f"Fitted {k + 1}:"
-            cells.put(top + 1 + k, _LABEL_COL, "write_string", label, st.label)
-            for j, v in enumerate(row):
-                cells.put(top + 1 + k, _FIRST_INPUT + j, "write_number", v, st.param)
-        if start is not None:
-            for k, row in enumerate(start.reshape(-1, len(FEATURES))):
-                label = "Start:" if units == 1 else f"Start {k + 1}:"
-                cells.put(top + 1 + units + k, _LABEL_COL, "write_string", label, st.label)
-                for j, v in enumerate(row):
-                    cells.put(top + 1 + units + k, _FIRST_INPUT + j, "write_number", v, st.start)
-    return fitted_cells
+            cells.put(lay.top, _FIRST_INPUT + j, "write_string", label, st.header)
+    for name in BLOCKS:
+        values, fmt = content[name]
+        if values is None:  # no random start: fitted in closed form
+            continue
+        r0, c0, _, _ = lay.block(name)
+        for k in range(lay.units):
+            if lay.mmult:
+                cells.put(lay.top, c0 + k, "write_string", f"{heads[name]}{k + 1}", st.header)
+            else:
+                label = f"{labels[name]}:" if lay.units == 1 else f"{labels[name]} {k + 1}:"
+                cells.put(r0 + k, _LABEL_COL, "write_string", label, st.label)
+        for i in range(shape[0]):
+            for j in range(shape[1]):
+                r, c = r0 + i, c0 + j
+                if name == "new":
+                    cells.put(r, c, "write_formula", "=RAND()-0.5", fmt, values[i, j])
+                elif name == "used":
+                    fitted, first, mine = (_ref(*_at(lay, b, i, j)) for b in SWITCH)
+                    formula = f'=IF({switch}="start",{first},IF({switch}="mine",{mine},{fitted}))'
+                    cells.put(r, c, "write_formula", formula, fmt, values[i, j])
+                else:
+                    cells.put(r, c, "write_number", values[i, j], fmt)
+
+
+def _at(lay: _Layout, name: str, i: int, j: int) -> tuple[int, int]:
+    """The cell (i, j) of a parameter block."""
+    r0, c0, _, _ = lay.block(name)
+    return r0 + i, c0 + j
 
 
 def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> None:
