@@ -230,7 +230,16 @@ def test_the_workbook_holds_each_models_fit(built, lesson):
 @pytest.mark.slow
 def test_the_descent_sheet_computes_from_the_linear_sheets_own_cells(built):
     book = openpyxl.load_workbook(built.out / "titanic.xlsx")
-    assert book.sheetnames == ["all_rows", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    assert book.sheetnames == [
+        "all_rows",
+        "features",
+        "linear",
+        "nnet",
+        "mmult",
+        "sigmoid",
+        "descent",
+        "summary",
+    ]
     linear = book["linear"]
     header = next(r for r in range(1, 40) if linear.cell(r, 1).value == "Survived")
     names = [c.value for c in linear[header]]

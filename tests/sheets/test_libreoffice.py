@@ -26,11 +26,11 @@ from workbench.sheets.recalc import convert, recalculate_all
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 
 SHEET_XML = {
-    "linear": "sheet2",
-    "nnet": "sheet3",
-    "mmult": "sheet4",
-    "sigmoid": "sheet5",
-    "summary": "sheet6",
+    "linear": "sheet3",
+    "nnet": "sheet4",
+    "mmult": "sheet5",
+    "sigmoid": "sheet6",
+    "summary": "sheet7",
 }
 MODELS = {
     "linear": ("linear", False),
@@ -256,3 +256,9 @@ def test_the_lessons_solver_parameters_give_the_lessons_losses(lo, sheet):
     assert lo_result(lo, sheet, "Total loss:", "lo_lesson") == pytest.approx(
         LESSON["total_loss"][sheet], abs=1e-12
     )
+
+
+def test_the_features_sheet_finds_the_lessons_largest_age_and_fare(lo):
+    ws = lo["lo"]["features"]
+    found = {c.value: ws.cell(c.row, c.column + 1).value for row in ws.iter_rows() for c in row}
+    assert found["Max Age:"] == 80 and found["Max Fare:"] == 512.3292  # the lesson's Max: cells

@@ -28,7 +28,7 @@ from workbench.sheets.read_book import read_params
 from workbench.sheets.titanic_book import Fitted, write_titanic_book
 from workbench.titanic.data import TRAIN_CSV
 
-SHEETS = ["all_rows", "linear", "nnet", "mmult", "sigmoid", "summary"]
+SHEETS = ["all_rows", "features", "linear", "nnet", "mmult", "sigmoid", "summary"]
 RAW = ["Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch"]
 DERIVED = ["Age_N", "log_Fare", "Pclass_1", "Pclass_2", "Embark_S", "Embark_C", "Male", "Ones"]
 MODEL_COLUMNS = {
@@ -264,6 +264,7 @@ def test_summary_reads_the_model_sheets_live(small):
 def test_summary_chart_draws_every_history(small):
     with zipfile.ZipFile(small.path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        charts = [c for c in charts if "against" not in z.read(c).decode()]  # not the features sheet's two
         assert len(charts) == 1
         chart = z.read(charts[0]).decode()
     assert chart.count("<c:ser>") == len(small.histories) == 3
@@ -289,7 +290,8 @@ def test_summary_comparison_table_is_written_as_given(tmp_path, small):
     assert [ws.cell(r + 1, j).value for j in range(1, 6)] == ["linear", "lstsq", 0.1442271493073191, 0.79, 0]
     assert ws.cell(r + 2, 4).value is None  # NaN stays blank
     with zipfile.ZipFile(path) as z:
-        assert not [n for n in z.namelist() if n.startswith("xl/charts/")]  # no histories, no chart
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2 and all("against" in c for c in charts)  # the features sheet's: no histories
 
 
 # --- Solver ---------------------------------------------------------------------------------------
@@ -585,3 +587,67 @@ def test_torch_parameters_and_a_fit_without_a_random_start(tmp_path, small):
     texts = [c.value for row in ws.iter_rows(max_row=12) for c in row if isinstance(c.value, str)]
     assert "No random start: fitted in closed form." in texts and "Start:" not in texts
     np.testing.assert_array_equal(read_params(path)["linear"], rounded(small.fits["linear"].params))
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+def test_features_sheet_shows_each_columns_reason_excel_formula_and_pandas_line(small):
+    ws, linear = small.formulas["features"], small.formulas["linear"]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Column")
+    first = small.layout("linear")["first"]
+    rows = {ws.cell(r, 1).value: r for r in range(header + 1, header + 9)}
+    assert list(rows) == DERIVED
+    for name, r in rows.items():
+        col = small.column("linear", name)
+        why, _, on_linear, pandas = (ws.cell(r, c).value for c in range(2, 6))
+        assert len(why) > 40
+        assert on_linear == str(
+            linear[f"{col}{first}"].value
+        )  # the linear sheet's own formula, word for word
+        assert pandas.startswith(("rows[", "np.log10(rows[", "(rows[", "1.0"))
+    assert ws.cell(rows["Age_N"], 3).value == "=Age/MAX(Age)"
+    assert ws.cell(rows["log_Fare"], 3).value == "=LOG10(Fare+1)"
+    assert ws.cell(rows["Embark_C"], 3).value == '=IF(Embarked="C",1,0)'
+
+
+def test_features_sheet_finds_the_largest_values_and_counts_each_level_live(small):
+    ws, values, t = small.formulas["features"], small.values["features"], small.table
+    first, last = small.layout("linear")["first"], small.layout("linear")["last"]
+    for name, want in (
+        ("Age", t["Age"].max()),
+        ("Fare", t["Fare"].max()),
+        ("log_Fare", np.log10(t["Fare"] + 1).max()),
+    ):
+        r, c = _find(ws, f"Max {name}:")
+        col = small.column("linear", name)
+        assert ws.cell(r, c + 1).value == f"=MAX(linear!${col}${first}:${col}${last})"
+        assert values.cell(r, c + 1).value == pytest.approx(want, abs=1e-15)
+    counted = {}
+    r = _find(ws, "Category")[0] + 1
+    while ws.cell(r, 1).value:
+        counted[ws.cell(r, 1).value, ws.cell(r, 2).value] = (ws.cell(r, 3).value, values.cell(r, 3).value)
+        r += 1
+    assert [level for _, level in counted] == ["1", "2", "3", "S", "C", "Q", "male", "female"]
+    for (column, level), (formula, count) in counted.items():
+        assert formula.startswith(f"=COUNTIF(linear!${small.column('linear', column)}${first}:")
+        as_in_table = float(level) if column == "Pclass" else level
+        assert count == int((t[column] == as_in_table).sum())
+    notes = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    assert "n-1" in notes and "Pclass_3" in notes and "none: the baseline" in notes
+
+
+def _find(ws, text: str) -> tuple[int, int]:
+    return next((c.row, c.column) for row in ws.iter_rows() for c in row if c.value == text)
+
+
+def test_features_sheet_draws_fare_and_age_against_their_scaled_columns(small):
+    with zipfile.ZipFile(small.path) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    first, last = small.layout("linear")["first"], small.layout("linear")["last"]
+    features = [c for c in charts if "against" in c]
+    assert len(features) == 2
+    for chart, (x, y) in zip(features, (("Fare", "log_Fare"), ("Age", "Age_N")), strict=True):
+        xc, yc = small.column("linear", x), small.column("linear", y)
+        assert f"<c:f>linear!${xc}${first}:${xc}${last}</c:f>" in chart
+        assert f"<c:f>linear!${yc}${first}:${yc}${last}</c:f>" in chart

@@ -44,6 +44,7 @@ from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ..titanic.split import validation_split
 from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
+from .features_sheet import write_features_sheet
 from .model_sheets import MODEL_SHEETS, RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
@@ -231,6 +232,7 @@ def write_titanic_book(
     ) as book:
         st = styles(book)
         _all_rows_sheet(book, st, passengers)
+        _features(book, st, table)
         infos = [
             _model_sheet(book, st, sheet, table, params[sheet], starts[sheet], is_valid)
             for sheet in MODEL_SHEETS
@@ -239,6 +241,15 @@ def write_titanic_book(
             write(book)
         _summary_sheet(book, st, infos, comparison, histories, choice, units)
     return Path(path)
+
+
+def _features(book: xlsxwriter.Workbook, st: Styles, table: pd.DataFrame) -> None:
+    """The ``features`` sheet, reading the ``linear`` sheet's columns."""
+    lay, last = _Layout.of(SHEETS["linear"]), _Layout.of(SHEETS["linear"]).first + len(table) - 1
+    ranges = {name: ("linear", lay.first, last, _COL[name]) for name in COLUMNS}
+    refs = {name: _ref(lay.first, _COL[name]) for name in RAW}
+    refs["max_Age"] = _ref(lay.max_row, _COL["Age"], absolute=True)
+    write_features_sheet(book, st, table, ranges, row_example={d.name: d.formula(refs) for d in DERIVED})
 
 
 def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
