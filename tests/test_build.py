@@ -29,6 +29,7 @@ import openpyxl
 import pytest
 import snapshot
 import torch
+from plain_words import clipped_headings, jargon
 from small_book import INPUTS
 
 import workbench as wb
@@ -269,8 +270,10 @@ def test_the_summary_lists_every_run(built):
     top = next(i for i, r in enumerate(rows) if r[:3] == ["model", "method", "starts"])
     count = len(wb.titanic.train.RUNS)
     runs = [r[:2] for r in rows[top + 1 : top + 1 + count]]
-    assert runs == [[run.model, run.method] for run in wb.titanic.train.RUNS]
-    assert runs[0] == ["linear", "lstsq"] and runs[-1] == ["sigmoid", "lbfgs"]
+    plain = {"lstsq": "least squares", "lbfgs": "descent using past slopes", "gd": "gradient descent"}
+    plain["search"] = "many starts, exact minima"  # the technical names are in each cell's note
+    assert runs == [[run.model, plain[run.method]] for run in wb.titanic.train.RUNS]
+    assert runs[0] == ["linear", "least squares"] and runs[-1] == ["sigmoid", "descent using past slopes"]
     assert rows[top + 1 + count][0] is None
 
 
@@ -363,3 +366,10 @@ def test_every_sheet_fit_is_named_in_one_place(table):
     assert best.fit == {"model": "nnet"}  # the net's recipe in the registry, as fit() uses it
     with pytest.raises(WorkbenchError, match="no model sheet is called 'tree'"):
         build_module.fit_sheet("tree", table)
+
+
+@pytest.mark.slow
+def test_titanic_xlsx_speaks_plainly_and_cuts_off_no_heading(built):
+    path = built.out / "titanic.xlsx"
+    assert jargon(path) == []  # the technical terms live in the cells' notes
+    assert clipped_headings(path) == []

@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 import torch
 from openpyxl.worksheet.formula import ArrayFormula
+from plain_words import JARGON, clipped_headings, jargon
 from small_book import INPUTS, Book, rounded, write_book
 
 import workbench as wb
+import workbench.sheets.style
 import workbench.sheets.xlsx
 from workbench.errors import DataError, WorkbenchError, WorkbookError
 from workbench.sheets.read_book import read_params
@@ -287,7 +289,17 @@ def test_summary_comparison_table_is_written_as_given(tmp_path, small):
     ws = openpyxl.load_workbook(path)["summary"]
     r = next(r for r in range(1, 40) if ws.cell(r, 1).value == "model")
     assert [ws.cell(r, j).value for j in range(1, 6)] == list(comparison.columns)
-    assert [ws.cell(r + 1, j).value for j in range(1, 6)] == ["linear", "lstsq", 0.1442271493073191, 0.79, 0]
+    # a method by its plain name, the technical one in the cell's note
+    assert [ws.cell(r + 1, j).value for j in range(1, 6)] == [
+        "linear",
+        "least squares",
+        0.1442271493073191,
+        0.79,
+        0,
+    ]
+    assert ws.cell(r + 2, 2).value == "gradient descent" and ws.cell(r + 1, 2).comment.text.startswith(
+        "lstsq:"
+    )
     assert ws.cell(r + 2, 4).value is None  # NaN stays blank
     with zipfile.ZipFile(path) as z:
         charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
@@ -651,3 +663,27 @@ def test_features_sheet_draws_fare_and_age_against_their_scaled_columns(small):
         xc, yc = small.column("linear", x), small.column("linear", y)
         assert f"<c:f>linear!${xc}${first}:${xc}${last}</c:f>" in chart
         assert f"<c:f>linear!${yc}${first}:${yc}${last}</c:f>" in chart
+
+
+# --- plain words -----------------------------------------------------------------------------------
+
+
+def test_no_cell_text_uses_jargon(small):
+    assert jargon(small.path) == []
+    assert (
+        jargon_found_in(["the loss's Hessian", "numpy's lstsq", "gd+gn+lbfgs", "a gap"]) == 4
+    )  # it can fail
+
+
+def jargon_found_in(texts: list[str]) -> int:
+    return sum(bool(JARGON.search(t)) for t in texts)
+
+
+def test_no_heading_is_cut_off_by_its_column(small, tmp_path):
+    assert clipped_headings(small.path) == []
+    cramped = tmp_path / "cramped.xlsx"  # the test can fail: a heading wider than its column
+    with workbench.sheets.xlsx.new_workbook(cramped, title="t") as book:
+        ws, fmt = book.add_worksheet("s"), workbench.sheets.style.styles(book).header
+        ws.write_string(0, 0, "a heading far wider than its column", fmt)
+        ws.set_column(0, 0, 12)
+    assert clipped_headings(cramped) == ["s!A1: 'a heading far wider than its column' in width 12"]

@@ -48,7 +48,7 @@ from .features_sheet import write_features_sheet
 from .model_sheets import MODEL_SHEETS, RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
-from .style import Styles, set_up_page, styles
+from .style import HEADER_FILL, Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
 if TYPE_CHECKING:
@@ -588,6 +588,8 @@ def _model_sheet(
     ws.set_column(_AFTER, loss_col, 11)
     ws.set_column(loss_col - 1, loss_col - 1, 15)  # the losses' labels
     ws.set_column(loss_col + 1, loss_col + 1, 15)  # Set, and the accuracies' labels
+    if lay.mmult:  # the teaching example's product, under its heading "MMULT(Data, Coefs)"
+        ws.set_column(loss_col + 6, loss_col + 7, 10)
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
     fitted_cells = lay.cells("fitted")
@@ -886,18 +888,32 @@ def _summary_sheet(
         ws.insert_chart(3 + 22 * i, width + 1, chart)
     ws.set_column(0, 0, 12)
     ws.set_column(1, 1, 36)
-    ws.set_column(2, width, 15)
+    # Every column as wide as its longest heading (the loss-per-step table's headings wrap instead).
+    heads = [_SHEETS_HEADS, *(list(map(str, df.columns)) for _, df, _ in tables if df is not None)]
+    for j in range(2, width + 1):
+        ws.set_column(j, j, max([15, *(len(h[j]) + 2 for h in heads if j < len(h))]))
     set_up_page(ws)
     # Print the tables and the charts, not the (possibly long) chart data below them.
     ws.print_area(0, 0, max(row, 3 + 22 * len(charts)), width + 13)
+
+
+#: The headings of the summary's table of the model sheets' live results (:data:`RESULTS`).
+_SHEETS_HEADS = [
+    "Sheet",
+    "Model",
+    *(
+        {"Total loss:": "Total loss (all rows)", "Accuracy:": "Accuracy (all rows)"}.get(x, x.rstrip(":"))
+        for pair in zip(*RESULTS, strict=True)
+        for x in pair
+    ),
+]
 
 
 def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int) -> int:
     """Each model sheet's live results (:data:`RESULTS`); returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     labels = [label for pair in zip(*RESULTS, strict=True) for label in pair]  # losses, then accuracies
-    heads = {"Total loss:": "Total loss (all rows)", "Accuracy:": "Accuracy (all rows)"}
-    for j, head in enumerate(("Sheet", "Model", *(heads.get(x, x.rstrip(":")) for x in labels))):
+    for j, head in enumerate(_SHEETS_HEADS):
         ws.write_string(row + 1, j, head, st.header)
     for i, info in enumerate(infos):
         r = row + 2 + i
@@ -910,10 +926,48 @@ def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: i
     r = row + 2 + len(infos)
     nnet, mmult = (next(i for i in infos if i.sheet == s) for s in ("nnet", "mmult"))
     gap = float(np.max(np.abs(nnet.predictions - mmult.predictions)))
-    ws.write_string(r, 1, "largest |nnet - mmult| prediction gap", st.text)
+    ws.write_string(r, 1, "nnet vs mmult: largest difference", st.text)
+    ws.write_comment(r, 1, _SAME_NET_NOTE, {"x_scale": 2})
     formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
-    return r + 2
+    ws.write_string(r, 3, "between their predictions: the same net, so 0 but for rounding", st.note)
+    for i, line in enumerate(_LESSON_LINES, start=1):
+        ws.write_string(r + i, 0, line, st.note)
+    return r + len(_LESSON_LINES) + 2
+
+
+_SAME_NET_NOTE = (
+    "The largest of |nnet's prediction - mmult's prediction| over every row. The two sheets hold the"
+    " same parameters (mmult's are nnet's, transposed) and compute the same sums in another order, so"
+    " they differ only in the last digits a computer rounds (about 1e-16)."
+)
+
+#: The lesson's own numbers beside ours, and why they differ.
+_LESSON_LINES = (
+    "The lesson's own workbook ended with Total loss 0.1442 on linear and 0.1432 on nnet and mmult"
+    " (every row). Ours differ for two reasons:",
+    "linear: the yellow parameters are fitted on the train rows only, so on every row the loss is a little"
+    " above the lowest any line reaches there (0.1442, which the lesson's Solver found).",
+    "nnet: the lesson's Solver stopped in a local minimum: a dip where every small change of the"
+    " parameters raises the loss, though deeper dips exist elsewhere. Which dip Solver ends in depends on"
+    " the random start; workbench tries 256 starts and jumps between dips, and finds a lower one (Total"
+    " loss above).",
+)
+
+#: Plain names for the fitting methods in the comparison table, and the technical term, in a note.
+METHOD_NAMES = {
+    "lstsq": ("least squares", "lstsq: the exact best line, solved directly (scipy.linalg.lstsq)"),
+    "lbfgs": (
+        "descent using past slopes",
+        "lbfgs (L-BFGS): steps that also use how the slope changed lately",
+    ),
+    "gd": ("gradient descent", "gd: the lesson's loop: step against the slope, again and again"),
+    "search": (
+        "many starts, exact minima",
+        "search: 256 random starts, Gauss-Newton steps, the exact minimum of each start's activation"
+        " pattern, then hops across kinks while the loss falls",
+    ),
+}
 
 
 def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) -> None:
@@ -923,7 +977,12 @@ def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) 
     fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
     for i, values in enumerate(df.itertuples(index=False)):
         for j, v in enumerate(values):
-            _write_value(ws, row + 2 + i, j, v, fmts[j])
+            if df.columns[j] == "method" and v in METHOD_NAMES:
+                plain, note = METHOD_NAMES[v]
+                ws.write_string(row + 2 + i, j, plain, fmts[j])
+                ws.write_comment(row + 2 + i, j, note, {"x_scale": 2})
+            else:
+                _write_value(ws, row + 2 + i, j, v, fmts[j])
 
 
 def _bars(book: xlsxwriter.Workbook, kind: dict, title: str, x_name: str) -> Any:
@@ -976,8 +1035,14 @@ def _loss_per_step(
     check_rows(longest, row + 2, sheet="summary")
     ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
     ws.write_string(row + 1, 0, "step", st.header)
+    wrapped = book.add_format(
+        {"font_name": "Calibri", "font_size": 11, "bold": True, "bg_color": HEADER_FILL, "bottom": 1}
+        | {"align": "center", "valign": "vcenter", "text_wrap": True}
+    )
     for j, name in enumerate(curves, start=1):
-        ws.write_string(row + 1, j, name, st.header)
+        ws.write_string(row + 1, j, name, wrapped)
+    # Tall enough for the longest name wrapped in a column 15 wide (15 points a line).
+    ws.set_row(row + 1, 15 * math.ceil(max(map(len, curves)) / 13))
     series = list(curves.values())
     for e in range(longest):
         ws.write_number(row + 2 + e, 0, e, st.whole)
