@@ -687,3 +687,50 @@ def test_no_heading_is_cut_off_by_its_column(small, tmp_path):
         ws.write_string(0, 0, "a heading far wider than its column", fmt)
         ws.set_column(0, 0, 12)
     assert clipped_headings(cramped) == ["s!A1: 'a heading far wider than its column' in width 12"]
+
+
+# --- the learner's path ------------------------------------------------------------------------------
+
+
+def test_the_switch_picks_the_parameters_every_model_formula_reads(small):
+    names = {(n.get("localSheetId"), n["name"]): n["value"] for n in defined_names(small.path)}
+    for sheet, units in {"linear": 1, "nnet": 2, "sigmoid": 1}.items():
+        ws, values = small.formulas[sheet], small.values[sheet]
+        r, c = small.labelled(sheet, "Parameters:")
+        switch = f"${openpyxl.utils.get_column_letter(c + 1)}${r}"
+        assert values.cell(r, c + 1).value == "fitted"
+        rows = {}
+        for block in ("Fitted", "Start", "Mine", "New start", "In use"):
+            labels = [f"{block}:"] if units == 1 else [f"{block} {k}:" for k in range(1, units + 1)]
+            rows[block] = [small.labelled(sheet, label)[0] for label in labels]
+        for k in range(units):
+            for col in "GHIJKLMNOP":
+                fitted, start, mine = (f"{col}{rows[b][k]}" for b in ("Fitted", "Start", "Mine"))
+                used = ws[f"{col}{rows['In use'][k]}"].value
+                assert used == f'=IF({switch}="start",{start},IF({switch}="mine",{mine},{fitted}))'
+                assert values[mine].value == values[start].value  # the learner's cells begin as the start
+                assert values[f"{col}{rows['In use'][k]}"].value == values[fitted].value  # cached: fitted
+                new = f"{col}{rows['New start'][k]}"
+                assert ws[new].value == "=RAND()-0.5" and -0.5 <= values[new].value < 0.5
+        index = str(SHEETS.index(sheet))
+        assert names[index, "Mine"] == f"{sheet}!$G${rows['Mine'][0]}:$P${rows['Mine'][-1]}"
+        assert names[index, "Start"] == f"{sheet}!$G${rows['Start'][0]}:$P${rows['Start'][-1]}"
+    with zipfile.ZipFile(small.path) as z:
+        xml = z.read("xl/worksheets/sheet3.xml").decode()  # linear
+    assert '<dataValidation type="list"' in xml and '<formula1>"fitted,start,mine"</formula1>' in xml
+
+
+def test_the_notes_give_the_starts_loss_as_a_sum_and_an_average_beside_the_videos(small):
+    t = small.table
+    x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
+    losses = (x @ rounded(small.fits["linear"].start) - y) ** 2
+    notes = " ".join(str(small.values["linear"].cell(r, 1).value) for r in range(2, 6))
+    assert f"add up to {losses.sum():.2f} (Sum of losses:), {losses.mean():.2f} on average" in notes
+    assert "55.78" in notes and "1.03" in notes and "Data > Solver" in notes and "Tools > Solver" in notes
+    nnet = " ".join(str(small.values["nnet"].cell(r, 1).value) for r in range(2, 6))
+    assert "near 0.40" in nnet and "dead" in nnet
+    r, c = small.labelled("linear", "Sum of losses:")
+    assert small.formulas["linear"].cell(r, c + 1).value.startswith("=SUM(")
+    assert small.values["linear"].cell(r, c + 1).value == pytest.approx(
+        np.sum((x @ rounded(small.fits["linear"].params) - y) ** 2), rel=1e-12
+    )

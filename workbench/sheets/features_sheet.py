@@ -69,7 +69,7 @@ def write_features_sheet(
         " (siblings or spouses, parents or children aboard: 0 to 8) are used as they are."
     )
     ws.write_string(1, 0, note, st.note)
-    heads = ("Column", "Why", "Excel formula", "On linear, row 1", "pandas (rows: the table)")
+    heads = ("Column", "Why", "Excel formula", "On linear's first row", "pandas (rows: the table)")
     for j, head in enumerate(heads):
         ws.write_string(3, j, head, st.header)
     for i, d in enumerate(DERIVED):
@@ -83,7 +83,7 @@ def write_features_sheet(
         (("Fare", "log_Fare", "Fare against LOG10(Fare+1)"), ("Age", "Age_N", "Age against Age/MAX(Age)"))
     ):
         ws.insert_chart(3 + 20 * k, len(heads) + 1, _scatter(book, ranges[x], ranges[y], x, y, title))
-    for j, width in enumerate((12, 60, 22, 18, 38)):
+    for j, width in enumerate((14, 60, 22, 23, 38)):
         ws.set_column(j, j, width)
     set_up_page(ws)
 

@@ -3,10 +3,15 @@
 :func:`write_titanic_book` writes ``workbooks/titanic.xlsx``:
 
 * ``all_rows``: the CSV's passengers, the lesson's 8 columns, blanks blank, autofilter.
+* ``features``: each derived column's reason, Excel formula and pandas line, the largest values,
+  the n-1 dummy rule, two charts (:mod:`workbench.sheets.features_sheet`).
 * ``linear``, ``nnet``, ``mmult``: the lesson's sheets (see SPEC.md). Raw columns are
   values; each derived column is the formula of :data:`workbench.titanic.features.DERIVED`;
   predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
   templates of :mod:`workbench.titanic.models`. So Python and the workbook cannot drift apart.
+  Each model sheet's formulas read the parameters ``In use``, which its ``Parameters:`` switch
+  picks: the fitted ones (yellow, Solver's cells), their random start (grey) or the learner's own
+  (green, named ``Mine``); a ``New start`` row of ``=RAND()-0.5`` beside them is read by nothing.
 * ``sigmoid``: the linear model squashed into 0..1, with its own parameters.
 * any extra sheets (for example the ``descent`` sheet), then ``summary``: every model
   sheet's live total loss and accuracy, a comparison of training runs and a chart of
@@ -491,10 +496,15 @@ def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None)
         return "No random start: fitted in closed form."
     model, n = spec.model.name, len(table)
     average = models.mse(model, start, table, sigmoid=spec.sigmoid)
-    return (
+    ours = (
         "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). With Parameters: set to"
         f" start, the losses of all {n} rows add up to {average * n:.2f} (Sum of losses:), {average:.2f} on"
-        f" average (Total loss:). The video's linear sheet started at a sum of {VIDEO_START_SUM} and an"
+        " average (Total loss:)."
+    )
+    if spec.name != "linear":
+        return ours + " (The video's starting loss: see the linear sheet.)"
+    return ours + (
+        f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an"
         f" average of {VIDEO_START_AVERAGE}: another random draw, and its sum covered only part of the"
         f" rows (about {VIDEO_START_SUM / VIDEO_START_AVERAGE:.0f}, 55.78 / 1.03; over all 712 rows a sum"
         " of 55.78 would average 0.078, below the best any line reaches, 0.144)."
