@@ -297,7 +297,7 @@ def _lr_rows(
             "In the textbooks' words: 2 / the largest eigenvalue of the loss's Hessian (its matrix of"
             " second derivatives, here 2/n X^T X). A step longer than this overshoots the bottom of the"
             " valley by more than it started from, so every step lands higher: the loss grows without end.",
-            {"x_scale": 3, "y_scale": 2},
+            {"x_scale": 3, "y_scale": 2, "author": "workbench"},  # Gnumeric drops a comment without one
         )  # fmt: skip
 
 

@@ -937,7 +937,7 @@ def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: i
     nnet, mmult = (next(i for i in infos if i.sheet == s) for s in ("nnet", "mmult"))
     gap = float(np.max(np.abs(nnet.predictions - mmult.predictions)))
     ws.write_string(r, 1, "nnet vs mmult: largest difference", st.text)
-    ws.write_comment(r, 1, _SAME_NET_NOTE, {"x_scale": 2})
+    ws.write_comment(r, 1, _SAME_NET_NOTE, {"x_scale": 2, "author": "workbench"})
     formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
     ws.write_string(r, 3, "between their predictions: the same net, so 0 but for rounding", st.note)
@@ -990,7 +990,7 @@ def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) 
             if df.columns[j] == "method" and v in METHOD_NAMES:
                 plain, note = METHOD_NAMES[v]
                 ws.write_string(row + 2 + i, j, plain, fmts[j])
-                ws.write_comment(row + 2 + i, j, note, {"x_scale": 2})
+                ws.write_comment(row + 2 + i, j, note, {"x_scale": 2, "author": "workbench"})
             else:
                 _write_value(ws, row + 2 + i, j, v, fmts[j])
 
