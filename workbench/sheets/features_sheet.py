@@ -10,6 +10,7 @@ against ``LOG10(Fare+1)`` and Age against ``Age/MAX(Age)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,6 +24,9 @@ from .xlsx import chart_text
 
 #: The lesson's largest Age and Fare (its sheet's ``Max:`` cells, ``=MAX(Table13[Age])`` and ``[Fare]``).
 LESSON_MAX_AGE, LESSON_MAX_FARE = 80, 512.3292
+
+#: The table's column widths: Column, Why (wrapped), Excel formula, as on linear, pandas.
+WIDTHS = (14, 60, 22, 23, 38)
 
 #: Readable stand-ins for a formula's cells: ``=Age/MAX(Age)`` rather than ``=E15/$E$13``.
 _NAMES = {"Age": "Age", "Fare": "Fare", "Pclass": "Pclass", "Embarked": "Embarked", "Sex": "Sex"}
@@ -68,12 +72,13 @@ def write_features_sheet(
         " Python by the pandas line beside it (workbench/titanic/features.py holds both). SibSp and Parch"
         " (siblings or spouses, parents or children aboard: 0 to 8) are used as they are."
     )
-    ws.write_string(1, 0, note, st.note)
+    _wrapped(ws, st, 1, note)
     heads = ("Column", "Why", "Excel formula", "On linear's first row", "pandas (rows: the table)")
     for j, head in enumerate(heads):
         ws.write_string(3, j, head, st.header)
     for i, d in enumerate(DERIVED):
         excel = d.formula(_NAMES | {"max_Age": "MAX(Age)"})
+        ws.set_row(4 + i, 15 * math.ceil(len(d.why) / (WIDTHS[1] - 2)))  # the reason wraps
         for j, text in enumerate((d.name, d.why, excel, row_example[d.name], d.pandas)):
             ws.write_string(4 + i, j, text, wrap if j == 1 else st.text)
     row = 5 + len(DERIVED)
@@ -83,7 +88,7 @@ def write_features_sheet(
         (("Fare", "log_Fare", "Fare against LOG10(Fare+1)"), ("Age", "Age_N", "Age against Age/MAX(Age)"))
     ):
         ws.insert_chart(3 + 20 * k, len(heads) + 1, _scatter(book, ranges[x], ranges[y], x, y, title))
-    for j, width in enumerate((14, 60, 22, 23, 38)):
+    for j, width in enumerate(WIDTHS):
         ws.set_column(j, j, width)
     set_up_page(ws)
 
@@ -107,7 +112,7 @@ def _largest(ws, st: Styles, table: pd.DataFrame, ranges, row: int) -> int:
 def _dummies(ws, st: Styles, wrap, table: pd.DataFrame, ranges, row: int) -> None:
     """The n-1 rule, and each level counted live on the linear sheet."""
     ws.write_string(row, 0, "Dummy columns: n levels, n-1 columns", st.heading)
-    ws.write_string(row + 1, 0, _DUMMY_NOTE, st.note)
+    _wrapped(ws, st, row + 1, _DUMMY_NOTE)
     for j, head in enumerate(("Category", "Level", "Passengers", "Its column")):
         ws.write_string(row + 2, j, head, st.header)
     r = row + 3
@@ -122,6 +127,12 @@ def _dummies(ws, st: Styles, wrap, table: pd.DataFrame, ranges, row: int) -> Non
             text = f"none: the baseline (0 in {dummies})" if level == baseline else name
             ws.write_string(r, 3, text, st.text)
             r += 1
+
+
+def _wrapped(ws, st: Styles, row: int, text: str) -> None:
+    """A note wrapped across the table's columns, its row as tall as its lines."""
+    ws.set_row(row, 15 * math.ceil(len(text) / sum(WIDTHS)))
+    ws.merge_range(row, 0, row, len(WIDTHS) - 1, text, st.wrapped_note)
 
 
 def _range(where: tuple[str, int, int, int]) -> str:

@@ -25,6 +25,7 @@ class Styles:
 
     title: Format
     note: Format
+    wrapped_note: Format  # a note that wraps inside a merged block of cells
     heading: Format  # a bold block title, left-aligned
     header: Format
     label: Format  # a right-aligned bold label such as "Total loss:"
@@ -55,6 +56,7 @@ def styles(book: xlsxwriter.Workbook) -> Styles:
     return Styles(
         title=fmt(bold=True, font_size=14),
         note=fmt(italic=True, font_color="#404040", quote_prefix=True),
+        wrapped_note=fmt(italic=True, font_color="#404040", quote_prefix=True, text_wrap=True, valign="top"),
         heading=fmt(bold=True),
         header=fmt(bold=True, bg_color=HEADER_FILL, bottom=1, align="center", valign="vcenter"),
         label=fmt(bold=True, align="right"),

@@ -576,13 +576,16 @@ def _model_sheet(
     results = _totals(cells, st, lay, n, pred_col, loss_col, values)
     loss_sum = f"=SUM({_span(lay.first, loss_col, last, loss_col, absolute=True)})"
     cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
-    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.total, float(np.sum(values.loss)))
+    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     max_cell = _max_age(cells, st, lay, table)
 
     notes = [spec.note, _SOLVER_NOTE, _start_note(spec, table, start), _path_note(spec)]
     ws.write_string(0, 0, spec.title, st.title)
-    for i, note in enumerate(notes):
-        ws.write_string(1 + i, 0, note, st.note)
+    right = loss_col + (7 if lay.mmult else 2)  # the accuracies' values; on mmult, the MMULT example
+    widths = _widths(names, loss_col)
+    for i, note in enumerate(notes):  # wrapped across the sheet's width, not one endless line
+        ws.set_row(1 + i, 15 * math.ceil(len(note) / sum(widths[: right + 1])))
+        ws.merge_range(1 + i, 0, 1 + i, right, note, st.wrapped_note)
     cells.flush(ws)
     for j, name in enumerate([*COLUMNS, *names]):
         ws.write_string(lay.header, j, name, st.header)
@@ -592,16 +595,11 @@ def _model_sheet(
     array = (mmult, spec.model.units) if lay.mmult else None
     _write_rows(ws, st, lay, table, columns, max_cell, array)
 
-    widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
-    for j, name in enumerate(COLUMNS):
-        ws.set_column(j, j, widths.get(name, 9))
-    ws.set_column(_AFTER, loss_col, 11)
-    ws.set_column(loss_col - 1, loss_col - 1, 15)  # the losses' labels
-    ws.set_column(loss_col + 1, loss_col + 1, 15)  # Set, and the accuracies' labels
-    if lay.mmult:  # the teaching example's product, under its heading "MMULT(Data, Coefs)"
-        ws.set_column(loss_col + 6, loss_col + 7, 10)
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
+    ws.print_area(0, 0, last, right)
     fitted_cells = lay.cells("fitted")
     # Names a learner can type (Solver's variable cells: Mine) and check finds the blocks by.
     where = quote_sheetname(sheet)
@@ -610,6 +608,15 @@ def _model_sheet(
             book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
     define_solver(book, sheet, objective=results["Train loss:"], changing=fitted_cells)
     return _SheetInfo(sheet, results, preds_range, values.results, values.preds)
+
+
+def _widths(names: Sequence[str], loss_col: int) -> list[float]:
+    """Every column's width, from A to the MMULT example's last column."""
+    fixed = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
+    widths = [fixed.get(name, 9) for name in COLUMNS] + [11] * (loss_col + 8 - len(COLUMNS))
+    widths[loss_col - 1] = widths[loss_col + 1] = 15  # the losses' labels; Set and the accuracies' labels
+    widths[loss_col + 2 :] = [11, 8.43, 8.43, 8.43, 10, 10]  # on mmult: the example's MMULT under its heading
+    return widths
 
 
 @dataclass(frozen=True)
@@ -870,41 +877,50 @@ def _summary_sheet(
     the loss per step; the charts to the right."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
+    tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
+    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    tables = [(h, df if isinstance(df.index, pd.RangeIndex) else df.reset_index(), chart)
+              for h, df, chart in tables if df is not None and not df.empty]  # fmt: skip
+    # Every column as wide as its longest heading (the loss-per-step table's headings wrap instead).
+    heads = [_SHEETS_HEADS, *(list(map(str, df.columns)) for _, df, _ in tables)]
+    width = max(8, *(len(h) for h in heads))
+    widths = [
+        12,
+        36,
+        *(max([15, *(len(h[j]) + 2 for h in heads if j < len(h))]) for j in range(2, width + 1)),
+    ]
     note = (
         "Train: the rows the parameters were fitted on; valid: the rows held out (20%), never seen while"
         " fitting. A model that does better on train but worse on valid has learnt its training rows"
         " rather than what generalises (over-fitting)."
     )
-    ws.write_string(1, 0, note, st.note)
-    row = _sheets_table(ws, st, infos, row=3)
+    _wrapped(ws, st, 1, note, widths)
+    row = _sheets_table(ws, st, infos, 3, widths)
     if choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
-        ws.write_string(row + 1, 0, choice, st.note)
+        _wrapped(ws, st, row + 1, choice, widths)
         row += 3
-    width, charts = 8, []
-    tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
-    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    charts = []
     for heading, df, chart in tables:
-        if df is not None and not df.empty:
-            df = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
-            _table(ws, st, heading, df, row)
-            drawn = chart(book, row + 2, row + 1 + len(df), list(map(str, df.columns)))
-            charts += [drawn] if drawn is not None else []
-            width = max(width, len(df.columns))
-            row += len(df) + 3
+        _table(ws, st, heading, df, row)
+        drawn = chart(book, row + 2, row + 1 + len(df), list(map(str, df.columns)))
+        charts += [drawn] if drawn is not None else []
+        row += len(df) + 3
     if histories:
         charts.insert(0, _loss_per_step(book, ws, st, histories, row))
     for i, chart in enumerate(charts):
         ws.insert_chart(3 + 22 * i, width + 1, chart)
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 1, 36)
-    # Every column as wide as its longest heading (the loss-per-step table's headings wrap instead).
-    heads = [_SHEETS_HEADS, *(list(map(str, df.columns)) for _, df, _ in tables if df is not None)]
-    for j in range(2, width + 1):
-        ws.set_column(j, j, max([15, *(len(h[j]) + 2 for h in heads if j < len(h))]))
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
     set_up_page(ws)
     # Print the tables and the charts, not the (possibly long) chart data below them.
     ws.print_area(0, 0, max(row, 3 + 22 * len(charts)), width + 13)
+
+
+def _wrapped(ws: Worksheet, st: Styles, row: int, text: str, widths: Sequence[float]) -> None:
+    """A note wrapped across the columns of ``widths``, its row as tall as its lines."""
+    ws.set_row(row, 15 * math.ceil(len(text) / sum(widths)))  # first: constant_memory flushes rows
+    ws.merge_range(row, 0, row, len(widths) - 1, text, st.wrapped_note)
 
 
 #: The headings of the summary's table of the model sheets' live results (:data:`RESULTS`).
@@ -919,7 +935,9 @@ _SHEETS_HEADS = [
 ]
 
 
-def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int) -> int:
+def _sheets_table(
+    ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int, widths: Sequence[float]
+) -> int:
     """Each model sheet's live results (:data:`RESULTS`); returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     labels = [label for pair in zip(*RESULTS, strict=True) for label in pair]  # losses, then accuracies
@@ -942,7 +960,7 @@ def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: i
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
     ws.write_string(r, 3, "between their predictions: the same net, so 0 but for rounding", st.note)
     for i, line in enumerate(_LESSON_LINES, start=1):
-        ws.write_string(r + i, 0, line, st.note)
+        _wrapped(ws, st, r + i, line, widths)
     return r + len(_LESSON_LINES) + 2
 
 
