@@ -4,7 +4,8 @@ After Solver ran in Excel, or someone typed their own parameters, a workbook's
 model sheets hold new parameters and (once the spreadsheet recalculated) new losses
 and accuracies: on the train rows, the valid rows (the sheet's ``Set`` column) and every row.
 :func:`check_workbook` reads each model sheet's parameters
-(:func:`~workbench.sheets.read_book.read_params`) and the passengers in the sheet itself,
+(:func:`~workbench.sheets.read_book.read_params`; or, when the sheet's ``Parameters:`` switch
+says ``start`` or ``mine``, the cells it picks) and the passengers in the sheet itself,
 recomputes the three losses and accuracies in Python (:func:`~workbench.titanic.models.mse`,
 :func:`~workbench.titanic.models.accuracy`), and sets them beside the values stored in the
 file; with ``recalc=True`` also beside LibreOffice's, recomputed from the formulas.
