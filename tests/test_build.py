@@ -29,6 +29,7 @@ import openpyxl
 import pytest
 import snapshot
 import torch
+from plain_words import clipped_headings, jargon
 from small_book import INPUTS
 
 import workbench as wb
@@ -236,7 +237,16 @@ def test_the_workbook_holds_each_models_fit(built, lesson):
 @pytest.mark.slow
 def test_the_descent_sheet_computes_from_the_linear_sheets_own_cells(built):
     book = openpyxl.load_workbook(built.out / "titanic.xlsx")
-    assert book.sheetnames == ["all_rows", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    assert book.sheetnames == [
+        "all_rows",
+        "features",
+        "linear",
+        "nnet",
+        "mmult",
+        "sigmoid",
+        "descent",
+        "summary",
+    ]
     linear = book["linear"]
     header = next(r for r in range(1, 40) if linear.cell(r, 1).value == "Survived")
     names = [c.value for c in linear[header]]
@@ -266,8 +276,10 @@ def test_the_summary_lists_every_run(built):
     top = next(i for i, r in enumerate(rows) if r[:3] == ["model", "method", "starts"])
     count = len(wb.titanic.train.RUNS)
     runs = [r[:2] for r in rows[top + 1 : top + 1 + count]]
-    assert runs == [[run.model, run.method] for run in wb.titanic.train.RUNS]
-    assert runs[0] == ["linear", "lstsq"] and runs[-1] == ["sigmoid", "lbfgs"]
+    plain = {"lstsq": "least squares", "lbfgs": "descent using past slopes", "gd": "gradient descent"}
+    plain["search"] = "many starts, exact minima"  # the technical names are in each cell's note
+    assert runs == [[run.model, plain[run.method]] for run in wb.titanic.train.RUNS]
+    assert runs[0] == ["linear", "least squares"] and runs[-1] == ["sigmoid", "descent using past slopes"]
     assert rows[top + 1 + count][0] is None
 
 
@@ -301,12 +313,14 @@ def test_libreoffice_recomputes_every_stored_number_of_the_workbook(built, tmp_p
 
     path = built.out / "titanic.xlsx"
     theirs = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)
-    mine = openpyxl.load_workbook(path, data_only=True)
-    compared = dict.fromkeys(("linear", "nnet", "mmult", "sigmoid", "descent", "summary"), 0)
+    mine, formulas = openpyxl.load_workbook(path, data_only=True), openpyxl.load_workbook(path)
+    compared = dict.fromkeys(("features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"), 0)
     for sheet in compared:
         for row_mine, row_theirs in zip(mine[sheet].iter_rows(), theirs[sheet].iter_rows(), strict=False):
             for a, b in zip(row_mine, row_theirs, strict=False):
-                if isinstance(a.value, float):
+                if formulas[sheet][a.coordinate].value == "=RAND()-0.5":  # a new start: drawn anew
+                    assert -0.5 <= b.value < 0.5, f"{sheet}!{a.coordinate}"
+                elif isinstance(a.value, float):
                     assert b.value == pytest.approx(a.value, rel=1e-9, abs=1e-12), f"{sheet}!{a.coordinate}"
                     compared[sheet] += 1
     assert min(compared.values()) > 0, compared
@@ -360,3 +374,10 @@ def test_every_sheet_fit_is_named_in_one_place(table):
     assert best.fit == {"model": "nnet"}  # the net's recipe in the registry, as fit() uses it
     with pytest.raises(WorkbenchError, match="no model sheet is called 'tree'"):
         build_module.fit_sheet("tree", table)
+
+
+@pytest.mark.slow
+def test_titanic_xlsx_speaks_plainly_and_cuts_off_no_heading(built):
+    path = built.out / "titanic.xlsx"
+    assert jargon(path) == []  # the technical terms live in the cells' notes
+    assert clipped_headings(path) == []

@@ -279,7 +279,7 @@ def test_check_sees_parameters_typed_in_without_recalculation(capsys, tmp_path, 
     with zipfile.ZipFile(small.path) as src, zipfile.ZipFile(edited, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename == "xl/worksheets/sheet2.xml":  # the linear sheet
+            if item.filename == "xl/worksheets/sheet3.xml":  # the linear sheet
                 data, count = re.subn(
                     rf'(<c r="{cell}"[^>]*><v>)[^<]*(</v>)', r"\g<1>0.5\g<2>", data.decode()
                 )

@@ -29,7 +29,7 @@ def test_text_that_starts_like_a_formula_carries_excels_leading_apostrophe(tmp_p
                             cell.coordinate,
                         )  # F2 Enter keeps it text
                         found += 1
-    assert found >= 1  # the descent sheets' "= 2 / the largest eigenvalue ..."
+    assert found >= 1  # the descent sheets' "= 2 / how sharply the loss curves ..."
 
 
 def app_claim(path) -> str:

@@ -8,8 +8,10 @@ proves the comparison reads LibreOffice's results, not our cached ones.
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -24,11 +26,11 @@ from workbench.sheets.recalc import convert, recalculate_all
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 
 SHEET_XML = {
-    "linear": "sheet2",
-    "nnet": "sheet3",
-    "mmult": "sheet4",
-    "sigmoid": "sheet5",
-    "summary": "sheet6",
+    "linear": "sheet3",
+    "nnet": "sheet4",
+    "mmult": "sheet5",
+    "sigmoid": "sheet6",
+    "summary": "sheet7",
 }
 MODELS = {
     "linear": ("linear", False),
@@ -36,6 +38,43 @@ MODELS = {
     "mmult": ("mmult", False),
     "sigmoid": ("linear", True),
 }
+
+
+#: The parameters Excel's Solver left in the lesson's own workbook, and its total losses (fixtures/README.md).
+LESSON = json.loads((Path(__file__).parent.parent / "fixtures" / "lesson_params.json").read_text())
+
+
+def edit(src, dst, cells: dict[str, dict[str, float | str]]) -> None:
+    """Copy the xlsx ``src`` to ``dst`` with the listed cells holding new values, as a user types them."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            sheet = next((s for s, x in SHEET_XML.items() if info.filename == f"xl/worksheets/{x}.xml"), None)
+            for ref, value in cells.get(sheet, {}).items():
+                if isinstance(value, str):
+                    new = rf'<c r="{ref}"\g<1> t="inlineStr"><is><t>{value}</t></is></c>'.encode()
+                else:
+                    new = rf'<c r="{ref}"\g<1>><v>{float(value)!r}</v></c>'.encode()
+                data, n = re.subn(rf'<c r="{ref}"( s="\d+")?(?: t="s")?><v>[^<]*</v></c>'.encode(), new, data)
+                assert n == 1, (sheet, ref)
+            zout.writestr(info, data)
+
+
+def block(book, sheet: str, name: str) -> list[str]:
+    """The cells of a parameter block (Fitted, Mine) in the model's shape, row by row, as A1 references."""
+    if sheet == "mmult":
+        top = book.labelled(sheet, "SibSp")[0]
+        col = {"Fitted": "GH", "Mine": "MN"}[name]
+        return [f"{c}{top + i}" for i in range(10) for c in col]
+    labels = [f"{name}:"] if sheet != "nnet" else [f"{name} 1:", f"{name} 2:"]
+    return [
+        f"{get_column_letter(7 + j)}{book.labelled(sheet, label)[0]}" for label in labels for j in range(10)
+    ]
+
+
+def switch(book, sheet: str) -> str:
+    r, c = book.labelled(sheet, "Parameters:")
+    return f"{get_column_letter(c + 1)}{r}"
 
 
 def tamper(src, dst, cells: dict[str, list[str]]) -> None:
@@ -74,7 +113,19 @@ def lo(tmp_path_factory):
         f"R{rows['first'] + 7}",
     ]  # the MMULT array's first cell and another
     tamper(book.path, folder / "tampered.xlsx", broken)
-    out = recalculate_all([book.path, folder / "tampered.xlsx"], folder / "recalculated")
+    # The learner's path: the switch on start (nnet: on mine, holding the lesson's parameters) ...
+    switched = {sheet: {switch(book, sheet): "start"} for sheet in MODELS}
+    switched["nnet"] = {switch(book, "nnet"): "mine"} | dict(
+        zip(block(book, "nnet", "Mine"), np.ravel(LESSON["nnet"]), strict=True)
+    )
+    edit(book.path, folder / "switched.xlsx", switched)
+    # ... and the lesson's own Solver parameters pasted over the yellow cells.
+    lesson = {
+        s: dict(zip(block(book, s, "Fitted"), np.ravel(LESSON[s]), strict=True)) for s in LESSON["total_loss"]
+    }
+    edit(book.path, folder / "lesson.xlsx", lesson)
+    files = [book.path, folder / "tampered.xlsx", folder / "switched.xlsx", folder / "lesson.xlsx"]
+    out = recalculate_all(files, folder / "recalculated")
     return {
         "book": book,
         "broken": broken,
@@ -82,6 +133,9 @@ def lo(tmp_path_factory):
         "lo_path": out[0],
         "tampered": openpyxl.load_workbook(folder / "tampered.xlsx", data_only=True),
         "lo_tampered": openpyxl.load_workbook(out[1], data_only=True),
+        "lo_switched": openpyxl.load_workbook(out[2], data_only=True),
+        "switched_path": out[2],
+        "lo_lesson": openpyxl.load_workbook(out[3], data_only=True),
     }
 
 
@@ -118,18 +172,24 @@ def test_libreoffice_reaches_the_least_squares_floor_on_linear(lo):
 
 
 def test_every_number_libreoffice_computes_matches_the_cached_one(lo):
-    ours, theirs = lo["book"].values, lo["lo"]
-    compared = 0
+    ours, theirs, formulas = lo["book"].values, lo["lo"], lo["book"].formulas
+    compared = drawn = 0
     for sheet in ours.sheetnames:
         for row in ours[sheet].iter_rows():
             for cell in row:
-                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                formula = formulas[sheet][cell.coordinate].value
+                if isinstance(formula, str) and formula.startswith(
+                    "=RAND()"
+                ):  # drawn anew: only its range is known
+                    assert -0.5 <= theirs[sheet][cell.coordinate].value < 0.5
+                    drawn += theirs[sheet][cell.coordinate].value != cell.value
+                elif isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                     assert theirs[sheet][cell.coordinate].value == pytest.approx(cell.value, abs=1e-9), (
                         sheet,
                         cell.coordinate,
                     )
                     compared += 1
-    assert compared > 50_000
+    assert compared > 50_000 and drawn == 60  # every New start cell of the 4 sheets drew a new number
 
 
 def test_nnet_and_mmult_agree_in_libreoffice(lo):
@@ -138,7 +198,7 @@ def test_nnet_and_mmult_agree_in_libreoffice(lo):
             lo_column(lo, "nnet", name), lo_column(lo, "mmult", name), rtol=0, atol=1e-12
         )
     ws = lo["lo"]["summary"]
-    gap = next(r for r in range(1, 20) if ws.cell(r, 2).value == "largest |nnet - mmult| prediction gap")
+    gap = next(r for r in range(1, 20) if ws.cell(r, 2).value == "nnet vs mmult: largest difference")
     assert ws.cell(gap, 3).value < 1e-12
 
 
@@ -163,3 +223,42 @@ def test_every_sheet_exports_to_pdf(lo, tmp_path):
     pdf = convert(lo["book"].path, tmp_path, to="pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 100_000
+
+
+@pytest.mark.parametrize("sheet", list(MODELS))
+def test_the_switch_makes_the_sheet_compute_with_the_start_or_the_learners_cells(lo, sheet):
+    book = lo["book"]
+    model, squash = MODELS[sheet]
+    if sheet == "nnet":  # switched to mine, where the lesson's parameters were typed
+        params, want = np.array(LESSON["nnet"]), LESSON["total_loss"]["nnet"]
+    else:
+        fit = book.fits["nnet" if sheet == "mmult" else sheet]
+        params = rounded(fit.start).T if sheet == "mmult" else rounded(fit.start)
+        want = None
+    y = book.table["Survived"].to_numpy()
+    losses = (wb.predict(model, params, book.table, sigmoid=squash) - y) ** 2
+    total = lo_result(lo, sheet, "Total loss:", "lo_switched")
+    assert total == pytest.approx(np.mean(losses), abs=1e-12)
+    assert lo_result(lo, sheet, "Sum of losses:", "lo_switched") == pytest.approx(np.sum(losses), rel=1e-12)
+    if want is not None:
+        assert total == pytest.approx(want, abs=1e-12)  # Excel's own number for the lesson's parameters
+    elif sheet == "linear":
+        assert 0.3 < total < 3  # a random start: far above the fit, as the video's 1.03
+
+
+def test_check_follows_the_switch(lo):
+    result = wb.check_workbook(lo["switched_path"])
+    assert result.ok, result.report()
+
+
+@pytest.mark.parametrize("sheet", ["linear", "nnet", "mmult"])
+def test_the_lessons_solver_parameters_give_the_lessons_losses(lo, sheet):
+    assert lo_result(lo, sheet, "Total loss:", "lo_lesson") == pytest.approx(
+        LESSON["total_loss"][sheet], abs=1e-12
+    )
+
+
+def test_the_features_sheet_finds_the_lessons_largest_age_and_fare(lo):
+    ws = lo["lo"]["features"]
+    found = {c.value: ws.cell(c.row, c.column + 1).value for row in ws.iter_rows() for c in row}
+    assert found["Max Age:"] == 80 and found["Max Fare:"] == 512.3292  # the lesson's Max: cells

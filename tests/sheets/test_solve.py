@@ -75,7 +75,7 @@ def test_a_workbook_without_a_solver_model_or_the_sheet_is_refused(book, tmp_pat
         other.add_worksheet("linear").write(0, 0, 1)
     with pytest.raises(WorkbookError, match=r"sheet 'linear' has no Solver objective"):
         solver_model(plain, "linear")
-    with pytest.raises(WorkbookError, match=r"has no sheet 'nope' \(its sheets: all_rows, linear"):
+    with pytest.raises(WorkbookError, match=r"has no sheet 'nope' \(its sheets: all_rows, features, linear"):
         solver_model(book.path, "nope")
     assert main(["solve", str(plain)]) == 2
     assert main(["solve", str(tmp_path / "missing.xlsx")]) == 2

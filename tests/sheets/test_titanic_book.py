@@ -19,16 +19,18 @@ import pandas as pd
 import pytest
 import torch
 from openpyxl.worksheet.formula import ArrayFormula
+from plain_words import JARGON, clipped_headings, jargon
 from small_book import INPUTS, Book, rounded, write_book
 
 import workbench as wb
+import workbench.sheets.style
 import workbench.sheets.xlsx
 from workbench.errors import DataError, WorkbenchError, WorkbookError
 from workbench.sheets.read_book import read_params
 from workbench.sheets.titanic_book import Fitted, write_titanic_book
 from workbench.titanic.data import TRAIN_CSV
 
-SHEETS = ["all_rows", "linear", "nnet", "mmult", "sigmoid", "summary"]
+SHEETS = ["all_rows", "features", "linear", "nnet", "mmult", "sigmoid", "summary"]
 RAW = ["Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch"]
 DERIVED = ["Age_N", "log_Fare", "Pclass_1", "Pclass_2", "Embark_S", "Embark_C", "Male", "Ones"]
 MODEL_COLUMNS = {
@@ -144,8 +146,8 @@ def test_model_formulas(small):
     rows = {s: small.layout(s) for s in MODEL_COLUMNS}
     for sheet in ("linear", "nnet", "sigmoid"):
         ws, first, last = small.formulas[sheet], rows[sheet]["first"], rows[sheet]["last"]
-        labels = ["Fitted:"] if sheet != "nnet" else ["Fitted 1:", "Fitted 2:"]
-        fitted = [small.labelled(sheet, label)[0] for label in labels]
+        labels = ["In use:"] if sheet != "nnet" else ["In use 1:", "In use 2:"]
+        fitted = [small.labelled(sheet, label)[0] for label in labels]  # the rows the switch picks
         for r in (first, first + 1, last):
             if sheet == "linear":
                 assert ws[f"Q{r}"].value == f"=SUMPRODUCT(G{r}:P{r},$G${fitted[0]}:$P${fitted[0]})"
@@ -172,7 +174,8 @@ def test_mmult_is_one_array_formula_over_every_row(small):
     array = ws[f"Q{first}"].value
     assert isinstance(array, ArrayFormula)
     assert array.ref == f"Q{first}:R{last}"
-    assert array.text == f"=MMULT(G{first}:P{last},$G${block_top}:$H${block_top + 9})"
+    assert [ws.cell(block_top - 1, c).value for c in (19, 20)] == ["Used1", "Used2"]  # S, T
+    assert array.text == f"=MMULT(G{first}:P{last},$S${block_top}:$T${block_top + 9})"
     formulas = [c.value for row in ws[f"Q{first}:R{last}"] for c in row]
     assert sum(isinstance(v, (ArrayFormula, str)) for v in formulas) == 1  # the rest are its values
     # the 10 x 2 block holds nnet's two parameter rows as columns, labelled by input
@@ -263,6 +266,7 @@ def test_summary_reads_the_model_sheets_live(small):
 def test_summary_chart_draws_every_history(small):
     with zipfile.ZipFile(small.path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        charts = [c for c in charts if "against" not in z.read(c).decode()]  # not the features sheet's two
         assert len(charts) == 1
         chart = z.read(charts[0]).decode()
     assert chart.count("<c:ser>") == len(small.histories) == 3
@@ -285,10 +289,21 @@ def test_summary_comparison_table_is_written_as_given(tmp_path, small):
     ws = openpyxl.load_workbook(path)["summary"]
     r = next(r for r in range(1, 40) if ws.cell(r, 1).value == "model")
     assert [ws.cell(r, j).value for j in range(1, 6)] == list(comparison.columns)
-    assert [ws.cell(r + 1, j).value for j in range(1, 6)] == ["linear", "lstsq", 0.1442271493073191, 0.79, 0]
+    # a method by its plain name, the technical one in the cell's note
+    assert [ws.cell(r + 1, j).value for j in range(1, 6)] == [
+        "linear",
+        "least squares",
+        0.1442271493073191,
+        0.79,
+        0,
+    ]
+    assert ws.cell(r + 2, 2).value == "gradient descent" and ws.cell(r + 1, 2).comment.text.startswith(
+        "lstsq:"
+    )
     assert ws.cell(r + 2, 4).value is None  # NaN stays blank
     with zipfile.ZipFile(path) as z:
-        assert not [n for n in z.namelist() if n.startswith("xl/charts/")]  # no histories, no chart
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2 and all("against" in c for c in charts)  # the features sheet's: no histories
 
 
 # --- Solver ---------------------------------------------------------------------------------------
@@ -473,9 +488,9 @@ def test_a_too_tall_sheet_is_refused_before_any_sheet_is_written(tmp_path, small
         write_titanic_book(
             tmp_path / "t.xlsx", complete, small.table, small.fits, histories={"bad": [0.3, np.nan]}
         )
-    # all_rows (60 rows below 5) and linear (60 below 10) fit in 70 rows; nnet (60 below 12) doesn't.
-    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 70)
-    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 72 rows"):
+    # all_rows (60 rows below 5) and linear (60 below 14) fit in 75 rows; nnet (60 below 19) doesn't.
+    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 75)
+    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 79 rows"):
         write_titanic_book(tmp_path / "t.xlsx", complete, small.table, small.fits)
     assert written == []
     assert list(tmp_path.iterdir()) == []
@@ -584,3 +599,138 @@ def test_torch_parameters_and_a_fit_without_a_random_start(tmp_path, small):
     texts = [c.value for row in ws.iter_rows(max_row=12) for c in row if isinstance(c.value, str)]
     assert "No random start: fitted in closed form." in texts and "Start:" not in texts
     np.testing.assert_array_equal(read_params(path)["linear"], rounded(small.fits["linear"].params))
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+def test_features_sheet_shows_each_columns_reason_excel_formula_and_pandas_line(small):
+    ws, linear = small.formulas["features"], small.formulas["linear"]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Column")
+    first = small.layout("linear")["first"]
+    rows = {ws.cell(r, 1).value: r for r in range(header + 1, header + 9)}
+    assert list(rows) == DERIVED
+    for name, r in rows.items():
+        col = small.column("linear", name)
+        why, _, on_linear, pandas = (ws.cell(r, c).value for c in range(2, 6))
+        assert len(why) > 40
+        assert on_linear == str(
+            linear[f"{col}{first}"].value
+        )  # the linear sheet's own formula, word for word
+        assert pandas.startswith(("rows[", "np.log10(rows[", "(rows[", "1.0"))
+    assert ws.cell(rows["Age_N"], 3).value == "=Age/MAX(Age)"
+    assert ws.cell(rows["log_Fare"], 3).value == "=LOG10(Fare+1)"
+    assert ws.cell(rows["Embark_C"], 3).value == '=IF(Embarked="C",1,0)'
+
+
+def test_features_sheet_finds_the_largest_values_and_counts_each_level_live(small):
+    ws, values, t = small.formulas["features"], small.values["features"], small.table
+    first, last = small.layout("linear")["first"], small.layout("linear")["last"]
+    for name, want in (
+        ("Age", t["Age"].max()),
+        ("Fare", t["Fare"].max()),
+        ("log_Fare", np.log10(t["Fare"] + 1).max()),
+    ):
+        r, c = _find(ws, f"Max {name}:")
+        col = small.column("linear", name)
+        assert ws.cell(r, c + 1).value == f"=MAX(linear!${col}${first}:${col}${last})"
+        assert values.cell(r, c + 1).value == pytest.approx(want, abs=1e-15)
+    counted = {}
+    r = _find(ws, "Category")[0] + 1
+    while ws.cell(r, 1).value:
+        counted[ws.cell(r, 1).value, ws.cell(r, 2).value] = (ws.cell(r, 3).value, values.cell(r, 3).value)
+        r += 1
+    assert [level for _, level in counted] == ["1", "2", "3", "S", "C", "Q", "male", "female"]
+    for (column, level), (formula, count) in counted.items():
+        assert formula.startswith(f"=COUNTIF(linear!${small.column('linear', column)}${first}:")
+        as_in_table = float(level) if column == "Pclass" else level
+        assert count == int((t[column] == as_in_table).sum())
+    notes = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    assert "n-1" in notes and "Pclass_3" in notes and "none: the baseline" in notes
+
+
+def _find(ws, text: str) -> tuple[int, int]:
+    return next((c.row, c.column) for row in ws.iter_rows() for c in row if c.value == text)
+
+
+def test_features_sheet_draws_fare_and_age_against_their_scaled_columns(small):
+    with zipfile.ZipFile(small.path) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    first, last = small.layout("linear")["first"], small.layout("linear")["last"]
+    features = [c for c in charts if "against" in c]
+    assert len(features) == 2
+    for chart, (x, y) in zip(features, (("Fare", "log_Fare"), ("Age", "Age_N")), strict=True):
+        xc, yc = small.column("linear", x), small.column("linear", y)
+        assert f"<c:f>linear!${xc}${first}:${xc}${last}</c:f>" in chart
+        assert f"<c:f>linear!${yc}${first}:${yc}${last}</c:f>" in chart
+
+
+# --- plain words -----------------------------------------------------------------------------------
+
+
+def test_no_cell_text_uses_jargon(small):
+    assert jargon(small.path) == []
+    assert (
+        jargon_found_in(["the loss's Hessian", "numpy's lstsq", "gd+gn+lbfgs", "a gap"]) == 4
+    )  # it can fail
+
+
+def jargon_found_in(texts: list[str]) -> int:
+    return sum(bool(JARGON.search(t)) for t in texts)
+
+
+def test_no_heading_is_cut_off_by_its_column(small, tmp_path):
+    assert clipped_headings(small.path) == []
+    cramped = tmp_path / "cramped.xlsx"  # the test can fail: a heading wider than its column
+    with workbench.sheets.xlsx.new_workbook(cramped, title="t") as book:
+        ws, fmt = book.add_worksheet("s"), workbench.sheets.style.styles(book).header
+        ws.write_string(0, 0, "a heading far wider than its column", fmt)
+        ws.set_column(0, 0, 12)
+    assert clipped_headings(cramped) == ["s!A1: 'a heading far wider than its column' in width 12"]
+
+
+# --- the learner's path ------------------------------------------------------------------------------
+
+
+def test_the_switch_picks_the_parameters_every_model_formula_reads(small):
+    names = {(n.get("localSheetId"), n["name"]): n["value"] for n in defined_names(small.path)}
+    for sheet, units in {"linear": 1, "nnet": 2, "sigmoid": 1}.items():
+        ws, values = small.formulas[sheet], small.values[sheet]
+        r, c = small.labelled(sheet, "Parameters:")
+        switch = f"${openpyxl.utils.get_column_letter(c + 1)}${r}"
+        assert values.cell(r, c + 1).value == "fitted"
+        rows = {}
+        for block in ("Fitted", "Start", "Mine", "New start", "In use"):
+            labels = [f"{block}:"] if units == 1 else [f"{block} {k}:" for k in range(1, units + 1)]
+            rows[block] = [small.labelled(sheet, label)[0] for label in labels]
+        for k in range(units):
+            for col in "GHIJKLMNOP":
+                fitted, start, mine = (f"{col}{rows[b][k]}" for b in ("Fitted", "Start", "Mine"))
+                used = ws[f"{col}{rows['In use'][k]}"].value
+                assert used == f'=IF({switch}="start",{start},IF({switch}="mine",{mine},{fitted}))'
+                assert values[mine].value == values[start].value  # the learner's cells begin as the start
+                assert values[f"{col}{rows['In use'][k]}"].value == values[fitted].value  # cached: fitted
+                new = f"{col}{rows['New start'][k]}"
+                assert ws[new].value == "=RAND()-0.5" and -0.5 <= values[new].value < 0.5
+        index = str(SHEETS.index(sheet))
+        assert names[index, "Mine"] == f"{sheet}!$G${rows['Mine'][0]}:$P${rows['Mine'][-1]}"
+        assert names[index, "Start"] == f"{sheet}!$G${rows['Start'][0]}:$P${rows['Start'][-1]}"
+    with zipfile.ZipFile(small.path) as z:
+        xml = z.read("xl/worksheets/sheet3.xml").decode()  # linear
+    assert '<dataValidation type="list"' in xml and '<formula1>"fitted,start,mine"</formula1>' in xml
+
+
+def test_the_notes_give_the_starts_loss_as_a_sum_and_an_average_beside_the_videos(small):
+    t = small.table
+    x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
+    losses = (x @ rounded(small.fits["linear"].start) - y) ** 2
+    notes = " ".join(str(small.values["linear"].cell(r, 1).value) for r in range(2, 6))
+    assert f"add up to {losses.sum():.2f} (Sum of losses:), {losses.mean():.2f} on average" in notes
+    assert "55.78" in notes and "1.03" in notes and "Data > Solver" in notes and "Tools > Solver" in notes
+    nnet = " ".join(str(small.values["nnet"].cell(r, 1).value) for r in range(2, 6))
+    assert "near 0.40" in nnet and "dead" in nnet
+    r, c = small.labelled("linear", "Sum of losses:")
+    assert small.formulas["linear"].cell(r, c + 1).value.startswith("=SUM(")
+    assert small.values["linear"].cell(r, c + 1).value == pytest.approx(
+        np.sum((x @ rounded(small.fits["linear"].params) - y) ** 2), rel=1e-12
+    )

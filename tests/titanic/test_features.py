@@ -125,3 +125,12 @@ def test_prediction_table_on_training_rows_matches_the_lesson_table(table):
     filled = wb.prediction_table(wb.TRAIN_CSV)
     assert filled.shape == (891, 16)
     pd.testing.assert_frame_equal(filled.loc[table.index], table)
+
+
+@pytest.mark.parametrize("d", DERIVED, ids=lambda d: d.name)
+def test_each_pandas_line_computes_its_column(table, d):
+    """The pandas line the features sheet shows is what Python computes (evaluated here on the table)."""
+    column = lambda v: np.broadcast_to(np.asarray(v, dtype=float), (len(table),))
+    got = eval(d.pandas, {"np": np, "pd": pd}, {"rows": table})  # the library's own text, not input
+    np.testing.assert_array_equal(column(got), column(d.python(table, table["Age"].max())))
+    assert len(d.why) > 40 and "{" not in d.why

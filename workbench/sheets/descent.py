@@ -198,7 +198,8 @@ def write_descent_sheet(
     for t in range(lay.steps):
         _step_row(ws, st, fmt, lay, trajectory, t, (x, y), sums)
     ws.set_column(0, 0, 19 if floor is not None else 16)
-    ws.set_column(1, lay.sums_col + lay.width, 11)
+    # Wide enough for every heading, such as "grad log_Fare".
+    ws.set_column(1, lay.sums_col + lay.width, max(11, 1 + max(len(f"grad {p}") for p in param_names)))
     ws.set_column(lay.sums_col, lay.sums_col, 16)
     ws.freeze_panes(lay.first_step, 1)
     set_up_page(ws, header_row=lay.header_row)
@@ -322,9 +323,15 @@ def _lr_rows(
     if stable_lr is not None:
         ws.write_string(lay.lr_row + 1, 0, "diverges above lr:", st.label)
         ws.write_number(lay.lr_row + 1, 1, stable_lr, fmt.general)
-        ws.write_string(
-            lay.lr_row + 1, 3, "= 2 / the largest eigenvalue of the loss's Hessian, 2/n X^T X", st.note
-        )
+        plain = "= 2 / how sharply the loss curves along its steepest direction (the note says more)"
+        ws.write_string(lay.lr_row + 1, 3, plain, st.note)
+        ws.write_comment(
+            lay.lr_row + 1, 3,
+            "In the textbooks' words: 2 / the largest eigenvalue of the loss's Hessian (its matrix of"
+            " second derivatives, here 2/n X^T X). A step longer than this overshoots the bottom of the"
+            " valley by more than it started from, so every step lands higher: the loss grows without end.",
+            {"x_scale": 3, "y_scale": 2, "author": "workbench"},  # Gnumeric drops a comment without one
+        )  # fmt: skip
 
 
 def _summary_rows(

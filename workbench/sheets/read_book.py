@@ -94,14 +94,31 @@ def check_model_sheets(book: Book) -> None:
         )
 
 
-def _sheet_params(book: Book, sheet: str, model: str) -> np.ndarray:
+#: The label of a model sheet's switch cell (the value to its right): which parameters it computes with.
+SWITCH_LABEL = "Parameters:"
+
+#: What the switch may say, and the defined name of the cells each choice reads.
+SWITCH_NAMES = {"fitted": "solver_adj", "start": "Start", "mine": "Mine"}
+
+
+def block_params(book: Book, sheet: str, choice: str = "fitted") -> np.ndarray:
+    """One model sheet's parameters: the fitted (Solver's) cells, the random start's or the learner's.
+
+    ``choice`` is a value of the sheet's switch (:data:`SWITCH_NAMES`).
+    """
+    return _sheet_params(book, sheet, MODEL_SHEETS[sheet], SWITCH_NAMES[choice])
+
+
+def _sheet_params(book: Book, sheet: str, model: str, name: str = "solver_adj") -> np.ndarray:
     path: Path = book.path
-    row1, col1, row2, col2 = book.range(sheet, "solver_adj", "Solver parameter range")
+    what = "Solver parameter range" if name == "solver_adj" else f"{name} parameter range"
+    whose = "Solver's parameter range" if name == "solver_adj" else f"the {name} parameter range"
+    row1, col1, row2, col2 = book.range(sheet, name, what)
     shape = param_shape("mmult" if sheet == "mmult" else model)
     block = (row2 - row1 + 1, col2 - col1 + 1)
     if block != (shape if len(shape) == 2 else (1, *shape)):
         raise WorkbookError(
-            f"{path}: sheet {sheet!r}: Solver's parameter range"
+            f"{path}: sheet {sheet!r}: {whose}"
             f" {cell_name(row1, col1)}:{cell_name(row2, col2)}"
             f" has {block[0]} x {block[1]} cells; {model} needs {' x '.join(map(str, shape))}"
         )

@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 PARAM_FILL = "#FFF2CC"  # pale yellow: the cells Solver changes
 START_FILL = "#EDEDED"  # grey: the random start, kept for reference
 HEADER_FILL = "#DDEBF7"  # pale blue: column headings
+MINE_FILL = "#E2EFDA"  # pale green: the learner's own cells (and the switch that picks them)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Styles:
 
     title: Format
     note: Format
+    wrapped_note: Format  # a note that wraps inside a merged block of cells
     heading: Format  # a bold block title, left-aligned
     header: Format
     label: Format  # a right-aligned bold label such as "Total loss:"
@@ -36,6 +38,7 @@ class Styles:
     value: Format  # a computed value such as a prediction or a loss
     param: Format  # a parameter Solver changes
     start: Format  # a random starting parameter
+    mine: Format  # a cell the learner types into (their own parameters, a switch)
     total: Format  # a total loss
     percent: Format  # an accuracy
     small: Format  # a scientific number such as a gap of 1e-9
@@ -53,6 +56,7 @@ def styles(book: xlsxwriter.Workbook) -> Styles:
     return Styles(
         title=fmt(bold=True, font_size=14),
         note=fmt(italic=True, font_color="#404040", quote_prefix=True),
+        wrapped_note=fmt(italic=True, font_color="#404040", quote_prefix=True, text_wrap=True, valign="top"),
         heading=fmt(bold=True),
         header=fmt(bold=True, bg_color=HEADER_FILL, bottom=1, align="center", valign="vcenter"),
         label=fmt(bold=True, align="right"),
@@ -65,6 +69,7 @@ def styles(book: xlsxwriter.Workbook) -> Styles:
         value=fmt(num_format="0.0000"),
         param=fmt(num_format="0.0000", bg_color=PARAM_FILL, **box),
         start=fmt(num_format="0.0000", bg_color=START_FILL, italic=True, font_color="#595959", **box),
+        mine=fmt(num_format="0.0000", bg_color=MINE_FILL, **box),
         total=fmt(num_format="0.00000000", bold=True, border=2),
         percent=fmt(num_format="0.00%", bold=True, border=2),
         small=fmt(num_format="0.00E+00"),

@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 import xlsxwriter
 from numpy.typing import ArrayLike
+from xlsxwriter.utility import quote_sheetname
 
 from ..errors import WorkbenchError
 from ..limits import check_memory
@@ -53,11 +54,14 @@ from .titanic_book import (
     _Layout,
     _model_columns,
     _parameter_block,
+    _path_note,
     _ref,
     _RowOrdered,
     _SheetInfo,
     _span,
     _summary_sheet,
+    _switch,
+    _teaching_example,
     _totals,
     _Values,
     write_plan,
@@ -184,10 +188,10 @@ def _layout(sheet: str, prep: Prepared) -> _Layout:
     """The Titanic sheet's layout, with a row for fills and room for mmult's teaching example;
     every model sheet's data start on the same row, so that a row reads the linear sheet's row."""
     p, fills = len(prep.features), any(f.fill is not None for f in prep.features)
-    base = {s: _Layout.of(SHEETS[s], inputs=p).max_row for s in SHEETS}
-    room = {s: max(0, 8 - p) if s == "mmult" else 0 for s in SHEETS}
+    base = {s: _Layout.of(SHEETS[s], inputs=p, first_input=1).max_row for s in SHEETS}
+    room = {s: max(0, 10 - p) if s == "mmult" else 0 for s in SHEETS}  # the example: 5 rows from top + 6
     common = max(base[s] + room[s] for s in SHEETS) + fills
-    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet])
+    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet], first_input=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,12 +205,19 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     fit = fits["nnet" if sheet == "mmult" else sheet]
     start = None if fit.start is None else np.asarray(fit.start, dtype="float64")
     start = start.T.copy() if sheet == "mmult" and start is not None else start
-    fitted_cells = _parameter_block(cells, st, spec.model, lay.top, params, start, grid)
     values = _values(spec, prep, params, is_valid, results)
     columns = _model_columns(spec, st, lay, values, grid)
     names = [c.name for c in columns]
     pred_col, loss_col = grid.after + names.index("Preds"), grid.after + names.index("Loss")
+    switch = _switch(ws, cells, st, lay.top, loss_col)
+    _parameter_block(cells, st, lay, params, start, switch, grid)
+    if lay.mmult:
+        _teaching_example(cells, st, lay.top + 6, loss_col - 1)
     refs = _totals(cells, st, lay, n, pred_col, loss_col, values, results)
+    last = lay.first + n - 1
+    loss_sum = f"=SUM({_span(lay.first, loss_col, last, loss_col, absolute=True)})"
+    cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
+    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     if sheet == "linear":
         plan, heads = _data_plan(cells, st, prep, grid, lay)
     else:
@@ -219,14 +230,17 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     cells.flush(ws)
     for j, head in enumerate([*heads, *names]):
         ws.write_string(lay.header, j, head, st.header)
-    last = lay.first + n - 1
-    mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=fitted_cells)
+    mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=lay.cells("used"))
     array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
     write_plan(ws, lay.first, n, plan, columns, array, grid.after)
     ws.set_column(0, grid.after + len(columns), 11)
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
-    define_solver(book, sheet, objective=refs["Train loss:"], changing=fitted_cells)
+    where = quote_sheetname(sheet)
+    for name in ("Start", "Mine"):  # as on titanic.xlsx: Solver's cells from the learner's own
+        if name != "Start" or start is not None:
+            book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
+    define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("fitted"))
     preds = _span(lay.first, pred_col, last, pred_col, absolute=True)
     return _SheetInfo(sheet, refs, preds, values.results, values.preds)
 
@@ -247,6 +261,9 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
         if prep.target.kind == "binary"
         else "RMSE = SQRT(loss), in the target's own units."
     )
+    dead = (
+        " Some starts end with every ReLU below 0 on every row (dead): Solver cannot move them; draw another."
+    )
     return [
         f"{what} Loss = (Preds - {y})^2; Total loss = the mean of Loss (MSE).",
         "Yellow: the parameters, fitted on the train rows only (column Set); Data > Solver is set up to"
@@ -254,6 +271,7 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
         "Grey: the random start they were fitted from (RAND()-0.5, pasted as values)."
         if has_start
         else "No random start: fitted in closed form (least squares), the floor no fit goes below.",
+        _path_note(SHEETS[sheet], dead),
     ]
 
 

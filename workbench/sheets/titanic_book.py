@@ -3,10 +3,15 @@
 :func:`write_titanic_book` writes ``workbooks/titanic.xlsx``:
 
 * ``all_rows``: the CSV's passengers, the lesson's 8 columns, blanks blank, autofilter.
+* ``features``: each derived column's reason, Excel formula and pandas line, the largest values,
+  the n-1 dummy rule, two charts (:mod:`workbench.sheets.features_sheet`).
 * ``linear``, ``nnet``, ``mmult``: the lesson's sheets (see SPEC.md). Raw columns are
   values; each derived column is the formula of :data:`workbench.titanic.features.DERIVED`;
   predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
   templates of :mod:`workbench.titanic.models`. So Python and the workbook cannot drift apart.
+  Each model sheet's formulas read the parameters ``In use``, which its ``Parameters:`` switch
+  picks: the fitted ones (yellow, Solver's cells), their random start (grey) or the learner's own
+  (green, named ``Mine``); a ``New start`` row of ``=RAND()-0.5`` beside them is read by nothing.
 * ``sigmoid``: the linear model squashed into 0..1, with its own parameters.
 * any extra sheets (for example the ``descent`` sheet), then ``summary``: every model
   sheet's live total loss and accuracy, a comparison of training runs and a chart of
@@ -44,10 +49,11 @@ from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ..titanic.split import validation_split
 from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
+from .features_sheet import write_features_sheet
 from .model_sheets import MODEL_SHEETS, RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
-from .style import Styles, set_up_page, styles
+from .style import HEADER_FILL, Styles, set_up_page, styles
 from .xlsx import chart_text, check_rows, new_workbook
 
 if TYPE_CHECKING:
@@ -264,6 +270,7 @@ def write_titanic_book(
     ) as book:
         st = styles(book)
         _all_rows_sheet(book, st, passengers)
+        _features(book, st, table)
         infos = [
             _model_sheet(book, st, sheet, table, params[sheet], starts[sheet], is_valid)
             for sheet in MODEL_SHEETS
@@ -272,6 +279,15 @@ def write_titanic_book(
             write(book)
         _summary_sheet(book, st, infos, comparison, histories, choice, units)
     return Path(path)
+
+
+def _features(book: xlsxwriter.Workbook, st: Styles, table: pd.DataFrame) -> None:
+    """The ``features`` sheet, reading the ``linear`` sheet's columns."""
+    lay, last = _Layout.of(SHEETS["linear"]), _Layout.of(SHEETS["linear"]).first + len(table) - 1
+    ranges = {name: ("linear", lay.first, last, _COL[name]) for name in COLUMNS}
+    refs = {name: _ref(lay.first, _COL[name]) for name in RAW}
+    refs["max_Age"] = _ref(lay.max_row, _COL["Age"], absolute=True)
+    write_features_sheet(book, st, table, ranges, row_example={d.name: d.formula(refs) for d in DERIVED})
 
 
 def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
@@ -291,14 +307,26 @@ def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
     return f"{where}!{inputs}", f"{where}!{_span(first, 0, first + rows - 1, 0, absolute=True)}"
 
 
+#: The parameter blocks of a model sheet, in order: the fitted parameters (yellow, Solver's
+#: cells), their random start (grey), the learner's own (green), a live RAND()-0.5 draw, and
+#: the parameters in use (formulas that follow the switch), which every model formula reads.
+BLOCKS = ("fitted", "start", "mine", "new", "used")
+
+#: What the switch cell may say: which block the sheet computes with.
+SWITCH = ("fitted", "start", "mine")
+
+#: The seed of the cached values of the RAND()-0.5 cells (a spreadsheet draws anew on opening).
+NEW_DRAW_SEED = 2022
+
+
 @dataclass(frozen=True)
 class _Layout:
     """Where a model sheet puts things (0-based rows), computed once from the sheet alone.
 
-    Title on row 0, then the notes (the sheet's, Solver's, the start's), a blank row, the
-    parameter block from ``top`` (a header row, then the fitted rows and the start rows,
-    or for an MMULT model a 10 x units block), ``Max:`` on ``max_row``, the column
-    headers on ``header``, the data from ``first``.
+    Title on row 0, then the notes, a blank row, the parameter blocks of :data:`BLOCKS`
+    from ``top`` (a header row, then a row per linear unit for each block, one under the
+    other; for an MMULT model 10 x units blocks side by side), ``Max:`` on ``max_row``,
+    the column headers on ``header``, the data from ``first``.
     """
 
     notes: int
@@ -306,16 +334,35 @@ class _Layout:
     max_row: int
     header: int
     first: int
+    units: int
+    mmult: bool
+    inputs: int = len(FEATURES)
+    first_input: int = _FIRST_INPUT
 
     @classmethod
-    def of(cls, sheet: ModelSheet, inputs: int = len(FEATURES), extra: int = 0) -> _Layout:
-        """``inputs``: the model's inputs; ``extra``: rows between the parameters and ``Max:``."""
-        notes = 3  # the sheet's note, Solver's, the start's
+    def of(
+        cls, sheet: ModelSheet, inputs: int = len(FEATURES), extra: int = 0, first_input: int = _FIRST_INPUT
+    ) -> _Layout:
+        """``inputs``: the model's inputs, whose columns start at ``first_input``; ``extra``: rows
+        between the parameters and ``Max:``."""
+        notes = 4  # the sheet's note, Solver's, the start's, the learner's path
         top = 1 + notes + 1
-        units = sheet.model.units
-        max_row = top + inputs + 1 if sheet.model.lin_excel == "mmult" else top + 2 * units + 1
-        max_row += extra
-        return cls(notes, top, max_row, max_row + 1, max_row + 2)
+        units, mmult = sheet.model.units, sheet.model.lin_excel == "mmult"
+        max_row = (top + inputs + 1 if mmult else top + len(BLOCKS) * units + 1) + extra
+        return cls(notes, top, max_row, max_row + 1, max_row + 2, units, mmult, inputs, first_input)
+
+    def block(self, name: str) -> tuple[int, int, int, int]:
+        """The 0-based (first row, first column, last row, last column) of a parameter block."""
+        b = BLOCKS.index(name)
+        if self.mmult:  # inputs x units blocks side by side, a blank column between them
+            col = self.first_input + b * (self.units + 1)
+            return self.top + 1, col, self.top + self.inputs, col + self.units - 1
+        row = self.top + 1 + b * self.units
+        return row, self.first_input, row + self.units - 1, self.first_input + self.inputs - 1
+
+    def cells(self, name: str) -> str:
+        """A parameter block's absolute range, e.g. ``$G$7:$P$7``."""
+        return _span(*self.block(name), absolute=True)
 
 
 def _check_fits(
@@ -469,15 +516,70 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
 # linear, nnet, mmult, sigmoid
 
 _SOLVER_NOTE = (
-    "Yellow: the parameters, fitted on the train rows only (column Set). Data > Solver is set up to change"
-    " them to minimise the Train loss (GRG Nonlinear, unconstrained); the valid rows are kept out, to show"
-    " how the model does on passengers it never saw. Total loss and Accuracy use every row, as the"
-    " lesson's sheet does. Accuracy: share of rows where Preds > 0.5 matches Survived."
+    "Yellow: the parameters, fitted on the train rows only (column Set). Solver is set up to change"
+    " them to minimise the Train loss (Excel: Data > Solver; if Data has no Solver, turn it on in"
+    " File > Options > Add-ins > Manage Excel Add-ins > Go > Solver Add-in; GRG Nonlinear, unconstrained."
+    " LibreOffice: Tools > Solver, then give it the Train loss cell and the yellow cells, Minimum). The"
+    " valid rows are kept out, to show how the model does on passengers it never saw. Total loss and"
+    " Accuracy use every row, as the lesson's sheet does. Accuracy: share of rows where Preds > 0.5"
+    " matches Survived."
 )
-_START_NOTE = (
-    "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). Paste it over the"
-    " yellow cells to rerun Solver from scratch."
+
+#: The lesson video's starting loss on its linear sheet: the sum, then the average (2022 lesson 3, 1:15:06).
+VIDEO_START_SUM, VIDEO_START_AVERAGE = 55.78, 1.03
+
+
+def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None) -> str:
+    """Grey: the random start; its loss as a sum and as the average, beside the video's."""
+    if start is None:
+        return "No random start: fitted in closed form."
+    model, n = spec.model.name, len(table)
+    average = models.mse(model, start, table, sigmoid=spec.sigmoid)
+    ours = (
+        "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). With Parameters: set to"
+        f" start, the losses of all {n} rows add up to {average * n:.2f} (Sum of losses:), {average:.2f} on"
+        " average (Total loss:)."
+    )
+    if spec.name != "linear":
+        return ours + " (The video's starting loss: see the linear sheet.)"
+    return ours + (
+        f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an"
+        f" average of {VIDEO_START_AVERAGE}: another random draw, and its sum covered only part of the"
+        f" rows (about {VIDEO_START_SUM / VIDEO_START_AVERAGE:.0f}, 55.78 / 1.03; over all 712 rows a sum"
+        " of 55.78 would average 0.078, below the best any line reaches, 0.144)."
+    )
+
+
+#: Why some nets stop early, for a sheet of two or more ReLUs (:func:`_path_note`).
+DEAD_RELUS = (
+    " Some starts end near 0.40: both ReLUs are below 0 on every row (dead), so every prediction is 0"
+    " and the loss is the share of survivors; a small change of their parameters changes nothing,"
+    " so Solver cannot move. Draw another start."
 )
+
+
+def _path_note(spec: ModelSheet, dead: str = DEAD_RELUS) -> str:
+    """The learner's path from a random start to Solver, without copying the sheet's cells by hand;
+    ``dead``: why some nets stop early, added on a sheet of more than one unit."""
+    note = (
+        "Your turn: set Parameters: (the green cell at the top right) to start to see the random start's"
+        " loss, to mine to use your own cells (green, plain numbers; they begin as the start), or back to"
+        " fitted. Solver from your cells: Parameters: mine, then in Solver's dialog change the variable"
+        " cells to Mine (the green cells' name). A new start: copy the New start cells (RAND()-0.5, drawn"
+        " again at every recalculation, F9), paste them onto the green cells as values only (Paste"
+        " Special > Values), and run Solver again."
+    )
+    return note + (dead if spec.model.units > 1 else "")
+
+
+def _switch(ws: Worksheet, cells: _RowOrdered, st: Styles, row: int, col: int) -> str:
+    """The switch cell (``fitted``, ``start`` or ``mine``, a drop-down list) at (row, col); its reference."""
+    cells.put(row, col - 1, "write_string", "Parameters:", st.label)
+    cells.put(row, col, "write_string", SWITCH[0], st.mine)
+    message = "fitted: the yellow cells (Solver's); start: the grey random start; mine: your green cells."
+    rule = {"validate": "list", "source": list(SWITCH), "input_title": "Parameters in use"}
+    ws.data_validation(row, col, row, col, rule | {"input_message": message})
+    return _ref(row, col, absolute=True)
 
 
 @dataclass(frozen=True)
@@ -503,44 +605,60 @@ def _model_sheet(
     check_rows(n, lay.first, sheet=sheet)
     ws = book.add_worksheet(sheet)
     cells = _RowOrdered()
-    fitted_cells = _parameter_block(cells, st, spec.model, lay.top, params, start)
     values = _Values.of(spec, table, params, is_valid)
     columns = _model_columns(spec, st, lay, values)
     names = [col.name for col in columns]
     pred_col, loss_col = _AFTER + names.index("Preds"), _AFTER + names.index("Loss")
     last = lay.first + n - 1
     preds_range = _span(lay.first, pred_col, last, pred_col, absolute=True)
+    switch = _switch(ws, cells, st, lay.top, loss_col)
+    _parameter_block(cells, st, lay, params, start, switch)
+    if lay.mmult:
+        _teaching_example(cells, st, lay.top + 6, loss_col - 1)
     results = _totals(cells, st, lay, n, pred_col, loss_col, values)
+    loss_sum = f"=SUM({_span(lay.first, loss_col, last, loss_col, absolute=True)})"
+    cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
+    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     max_cell = _max_age(cells, st, lay, table)
 
-    notes = [
-        spec.note,
-        _SOLVER_NOTE,
-        _START_NOTE if start is not None else "No random start: fitted in closed form.",
-    ]
+    notes = [spec.note, _SOLVER_NOTE, _start_note(spec, table, start), _path_note(spec)]
     ws.write_string(0, 0, spec.title, st.title)
-    for i, note in enumerate(notes):
-        ws.write_string(1 + i, 0, note, st.note)
+    right = loss_col + (7 if lay.mmult else 2)  # the accuracies' values; on mmult, the MMULT example
+    widths = _widths(names, loss_col)
+    for i, note in enumerate(notes):  # wrapped across the sheet's width, not one endless line
+        ws.set_row(1 + i, 15 * math.ceil(len(note) / sum(widths[: right + 1])))
+        ws.merge_range(1 + i, 0, 1 + i, right, note, st.wrapped_note)
     cells.flush(ws)
     for j, name in enumerate([*COLUMNS, *names]):
         ws.write_string(lay.header, j, name, st.header)
     mmult = models.MMULT_EXCEL.format(
-        inputs=_span(lay.first, _FIRST_INPUT, last, _LAST_INPUT), params=fitted_cells
+        inputs=_span(lay.first, _FIRST_INPUT, last, _LAST_INPUT), params=lay.cells("used")
     )
-    array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
+    array = (mmult, spec.model.units) if lay.mmult else None
     _write_rows(ws, st, lay, table, columns, max_cell, array)
 
-    widths = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
-    for j, name in enumerate(COLUMNS):
-        ws.set_column(j, j, widths.get(name, 9))
-    ws.set_column(_AFTER, loss_col, 11)
-    ws.set_column(loss_col + 1, loss_col + 1, 15)  # Set, and the accuracies' labels
-    if array is not None:
-        ws.set_column(_FIRST_INPUT, _FIRST_INPUT + 1, 9)
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
+    ws.print_area(0, 0, last, right)
+    fitted_cells = lay.cells("fitted")
+    # Names a learner can type (Solver's variable cells: Mine) and check finds the blocks by.
+    where = quote_sheetname(sheet)
+    for name in ("Start", "Mine"):
+        if name != "Start" or start is not None:
+            book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
     define_solver(book, sheet, objective=results["Train loss:"], changing=fitted_cells)
     return _SheetInfo(sheet, results, preds_range, values.results, values.preds)
+
+
+def _widths(names: Sequence[str], loss_col: int) -> list[float]:
+    """Every column's width, from A to the MMULT example's last column."""
+    fixed = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
+    widths = [fixed.get(name, 9) for name in COLUMNS] + [11] * (loss_col + 8 - len(COLUMNS))
+    widths[loss_col - 1] = widths[loss_col + 1] = 15  # the losses' labels; Set and the accuracies' labels
+    widths[loss_col + 2 :] = [11, 8.43, 8.43, 8.43, 10, 10]  # on mmult: the example's MMULT under its heading
+    return widths
 
 
 @dataclass(frozen=True)
@@ -580,7 +698,8 @@ def _model_columns(
     c, units, first, last = grid.after, spec.model.units, grid.first_input, grid.last_input
 
     def sumproduct(k: int) -> Callable[[int], str]:  # unit k's parameter row, for SUMPRODUCT
-        params = _span(lay.top + 1 + k, first, lay.top + 1 + k, last, absolute=True)
+        row = lay.block("used")[0] + k  # the parameters in use, which follow the switch
+        params = _span(row, first, row, last, absolute=True)
         return lambda r: models.PREDICT_EXCEL.format(inputs=grid.inputs(r, r), params=params)
 
     columns: list[_Column] = []
@@ -732,52 +851,63 @@ def write_plan(
 def _parameter_block(
     cells: _RowOrdered,
     st: Styles,
-    model: models.Model,
-    top: int,
+    lay: _Layout,
     params: np.ndarray,
     start: np.ndarray | None,
+    switch: str,
     grid: Grid = TITANIC_GRID,
-) -> str:
-    """The fitted parameters (yellow) and their random start (grey), from row ``top`` down.
+) -> None:
+    """The parameter blocks of :data:`BLOCKS`, from row ``lay.top`` down.
 
-    A row per linear unit for linear, nnet and sigmoid; a 10 x 2 block for mmult, with the
-    teaching example beside it. Returns the fitted cells' range; :class:`_Layout` says
-    where the block ends.
+    Fitted (yellow, Solver's plain-number cells), start (grey), mine (green, plain numbers
+    that begin as the start, or as the fitted parameters without one), new (``=RAND()-0.5``,
+    read by nothing: the learner pastes its values where they want them), and used:
+    ``=IF(switch="start",start,IF(switch="mine",mine,fitted))`` cell by cell, which the model
+    formulas read. ``switch`` is the switch cell's absolute reference.
     """
-    first, last, label_col, labels = grid.first_input, grid.last_input, grid.label_col, grid.labels
-    if model.lin_excel == "mmult":
-        units = model.units
-        fitted_cells = _span(top + 1, first, top + len(labels), first + 1, absolute=True)
-        for k, head in enumerate(("Param1", "Param2")):
-            cells.put(top, first + k, "write_string", head, st.header)
-            if start is not None:
-                cells.put(top, first + 3 + k, "write_string", f"Start{k + 1}", st.header)
-        cells.put(top, label_col, "write_string", "Input", st.header)
-        for i, label in enumerate(labels):
-            cells.put(top + 1 + i, label_col, "write_string", label, st.label)
-            for k in range(units):
-                cells.put(top + 1 + i, first + k, "write_number", params[i, k], st.param)
-                if start is not None:
-                    cells.put(top + 1 + i, first + 3 + k, "write_number", start[i, k], st.start)
-        _teaching_example(cells, st, top + 4, first + 6)
+    shape = (lay.inputs, lay.units) if lay.mmult else (lay.units, lay.inputs)
+    params, start = params.reshape(shape), None if start is None else start.reshape(shape)
+    mine = params if start is None else start
+    draw = uniform_start(shape, NEW_DRAW_SEED)
+    content = {"fitted": (params, st.param), "start": (start, st.start), "mine": (mine, st.mine)}
+    content |= {"new": (draw, st.start), "used": (params, st.value)}
+    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "Used"}
+    labels = {"fitted": "Fitted", "start": "Start", "mine": "Mine", "new": "New start", "used": "In use"}
+    if lay.mmult:
+        cells.put(lay.top, grid.label_col, "write_string", "Input", st.header)
+        for i, label in enumerate(grid.labels):
+            cells.put(lay.top + 1 + i, grid.label_col, "write_string", label, st.label)
     else:
-        rows = params.reshape(-1, len(labels))
-        units = len(rows)
-        fitted_cells = _span(top + 1, first, top + units, last, absolute=True)
-        for j, label in enumerate(labels):
-            cells.put(top, first + j, "write_string", label, st.header)
-        for k, row in enumerate(rows):
-            label = "Fitted:" if units == 1 else f"Fitted {k + 1}:"
-            cells.put(top + 1 + k, label_col, "write_string", label, st.label)
-            for j, v in enumerate(row):
-                cells.put(top + 1 + k, first + j, "write_number", v, st.param)
-        if start is not None:
-            for k, row in enumerate(start.reshape(-1, len(labels))):
-                label = "Start:" if units == 1 else f"Start {k + 1}:"
-                cells.put(top + 1 + units + k, label_col, "write_string", label, st.label)
-                for j, v in enumerate(row):
-                    cells.put(top + 1 + units + k, first + j, "write_number", v, st.start)
-    return fitted_cells
+        for j, label in enumerate(grid.labels):
+            cells.put(lay.top, grid.first_input + j, "write_string", label, st.header)
+    for name in BLOCKS:
+        values, fmt = content[name]
+        if values is None:  # no random start: fitted in closed form
+            continue
+        r0, c0, _, _ = lay.block(name)
+        for k in range(lay.units):
+            if lay.mmult:
+                cells.put(lay.top, c0 + k, "write_string", f"{heads[name]}{k + 1}", st.header)
+            else:
+                label = f"{labels[name]}:" if lay.units == 1 else f"{labels[name]} {k + 1}:"
+                cells.put(r0 + k, grid.label_col, "write_string", label, st.label)
+        for i in range(shape[0]):
+            for j in range(shape[1]):
+                r, c = r0 + i, c0 + j
+                if name == "new":
+                    cells.put(r, c, "write_formula", "=RAND()-0.5", fmt, values[i, j])
+                elif name == "used":
+                    fitted, first, mine = (_ref(*_at(lay, b, i, j)) for b in SWITCH)
+                    formula = f'=IF({switch}="start",{first},IF({switch}="mine",{mine},{fitted}))'
+                    cells.put(r, c, "write_formula", formula, fmt, values[i, j])
+                else:
+                    cells.put(r, c, "write_number", values[i, j], fmt)
+
+
+def _at(lay: _Layout, name: str, i: int, j: int) -> tuple[int, int]:
+    """The cell (i, j) of a parameter block."""
+    r0, c0, _, _ = lay.block(name)
+    return r0 + i, c0 + j
 
 
 def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> None:
@@ -823,52 +953,77 @@ def _summary_sheet(
     the loss per step; the charts to the right."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
+    tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
+    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    tables = [(h, df if isinstance(df.index, pd.RangeIndex) else df.reset_index(), chart)
+              for h, df, chart in tables if df is not None and not df.empty]  # fmt: skip
+    # Every column as wide as its longest heading (the loss-per-step table's headings wrap instead).
+    heads = [_sheets_heads(results), *(list(map(str, df.columns)) for _, df, _ in tables)]
+    width = max(8, *(len(h) for h in heads))
+    widths = [
+        12,
+        36,
+        *(max([15, *(len(h[j]) + 2 for h in heads if j < len(h))]) for j in range(2, width + 1)),
+    ]
     note = (
         "Train: the rows the parameters were fitted on; valid: the rows held out (20%), never seen while"
         " fitting. A model that does better on train but worse on valid has learnt its training rows"
         " rather than what generalises (over-fitting)."
     )
-    ws.write_string(1, 0, note, st.note)
-    row = _sheets_table(ws, st, infos, row=3, results=results)
+    _wrapped(ws, st, 1, note, widths)
+    row = _sheets_table(ws, st, infos, 3, widths, results)
     if choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
-        ws.write_string(row + 1, 0, choice, st.note)
+        _wrapped(ws, st, row + 1, choice, widths)
         row += 3
-    width, charts = 8, []
-    tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
-    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    charts = []
     for heading, df, chart in tables:
-        if df is not None and not df.empty:
-            df = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
-            _table(ws, st, heading, df, row)
-            drawn = chart(book, row + 2, row + 1 + len(df), list(map(str, df.columns)))
-            charts += [drawn] if drawn is not None else []
-            width = max(width, len(df.columns))
-            row += len(df) + 3
+        _table(ws, st, heading, df, row)
+        drawn = chart(book, row + 2, row + 1 + len(df), list(map(str, df.columns)))
+        charts += [drawn] if drawn is not None else []
+        row += len(df) + 3
     if histories:
         charts.insert(0, _loss_per_step(book, ws, st, histories, row))
     for i, chart in enumerate(charts):
         ws.insert_chart(3 + 22 * i, width + 1, chart)
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 1, 36)
-    ws.set_column(2, width, 15)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
     set_up_page(ws)
     # Print the tables and the charts, not the (possibly long) chart data below them.
     ws.print_area(0, 0, max(row, 3 + 22 * len(charts)), width + 13)
 
 
+def _wrapped(ws: Worksheet, st: Styles, row: int, text: str, widths: Sequence[float]) -> None:
+    """A note wrapped across the columns of ``widths``, its row as tall as its lines."""
+    ws.set_row(row, 15 * math.ceil(len(text) / sum(widths)))  # first: constant_memory flushes rows
+    ws.merge_range(row, 0, row, len(widths) - 1, text, st.wrapped_note)
+
+
+_HEADS = {
+    "Total loss:": "Total loss (all rows)",
+    "Accuracy:": "Accuracy (all rows)",
+    "RMSE:": "RMSE (all rows)",
+}
+
+
+def _sheets_heads(results: Sequence[tuple[str, str]] = RESULTS) -> list[str]:
+    """The headings of the summary's table of the model sheets' live ``results``."""
+    labels = [x for pair in zip(*results, strict=True) for x in pair]  # losses, then accuracies
+    return ["Sheet", "Model", *(_HEADS.get(x, x.rstrip(":")) for x in labels)]
+
+
 def _sheets_table(
-    ws: Worksheet, st: Styles, infos: Sequence[_SheetInfo], row: int, results: Sequence = RESULTS
+    ws: Worksheet,
+    st: Styles,
+    infos: Sequence[_SheetInfo],
+    row: int,
+    widths: Sequence[float],
+    results: Sequence[tuple[str, str]] = RESULTS,
 ) -> int:
     """Each model sheet's live results (:data:`RESULTS`); returns the row below the table."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     labels = [label for pair in zip(*results, strict=True) for label in pair]  # losses, then accuracies
-    heads = {
-        "Total loss:": "Total loss (all rows)",
-        "Accuracy:": "Accuracy (all rows)",
-        "RMSE:": "RMSE (all rows)",
-    }
-    for j, head in enumerate(("Sheet", "Model", *(heads.get(x, x.rstrip(":")) for x in labels))):
+    for j, head in enumerate(_sheets_heads(results)):
         ws.write_string(row + 1, j, head, st.header)
     for i, info in enumerate(infos):
         r = row + 2 + i
@@ -881,10 +1036,48 @@ def _sheets_table(
     r = row + 2 + len(infos)
     nnet, mmult = (next(i for i in infos if i.sheet == s) for s in ("nnet", "mmult"))
     gap = float(np.max(np.abs(nnet.predictions - mmult.predictions)))
-    ws.write_string(r, 1, "largest |nnet - mmult| prediction gap", st.text)
+    ws.write_string(r, 1, "nnet vs mmult: largest difference", st.text)
+    ws.write_comment(r, 1, _SAME_NET_NOTE, {"x_scale": 2, "author": "workbench"})
     formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
-    return r + 2
+    ws.write_string(r, 3, "between their predictions: the same net, so 0 but for rounding", st.note)
+    for i, line in enumerate(_LESSON_LINES, start=1):
+        _wrapped(ws, st, r + i, line, widths)
+    return r + len(_LESSON_LINES) + 2
+
+
+_SAME_NET_NOTE = (
+    "The largest of |nnet's prediction - mmult's prediction| over every row. The two sheets hold the"
+    " same parameters (mmult's are nnet's, transposed) and compute the same sums in another order, so"
+    " they differ only in the last digits a computer rounds (about 1e-16)."
+)
+
+#: The lesson's own numbers beside ours, and why they differ.
+_LESSON_LINES = (
+    "The lesson's own workbook ended with Total loss 0.1442 on linear and 0.1432 on nnet and mmult"
+    " (every row). Ours differ for two reasons:",
+    "linear: the yellow parameters are fitted on the train rows only, so on every row the loss is a little"
+    " above the lowest any line reaches there (0.1442, which the lesson's Solver found).",
+    "nnet: the lesson's Solver stopped in a local minimum: a dip where every small change of the"
+    " parameters raises the loss, though deeper dips exist elsewhere. Which dip Solver ends in depends on"
+    " the random start; workbench tries 256 starts and jumps between dips, and finds a lower one (Total"
+    " loss above).",
+)
+
+#: Plain names for the fitting methods in the comparison table, and the technical term, in a note.
+METHOD_NAMES = {
+    "lstsq": ("least squares", "lstsq: the exact best line, solved directly (scipy.linalg.lstsq)"),
+    "lbfgs": (
+        "descent using past slopes",
+        "lbfgs (L-BFGS): steps that also use how the slope changed lately",
+    ),
+    "gd": ("gradient descent", "gd: the lesson's loop: step against the slope, again and again"),
+    "search": (
+        "many starts, exact minima",
+        "search: 256 random starts, Gauss-Newton steps, the exact minimum of each start's activation"
+        " pattern, then hops across kinks while the loss falls",
+    ),
+}
 
 
 def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) -> None:
@@ -894,7 +1087,12 @@ def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) 
     fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
     for i, values in enumerate(df.itertuples(index=False)):
         for j, v in enumerate(values):
-            _write_value(ws, row + 2 + i, j, v, fmts[j])
+            if df.columns[j] == "method" and v in METHOD_NAMES:
+                plain, note = METHOD_NAMES[v]
+                ws.write_string(row + 2 + i, j, plain, fmts[j])
+                ws.write_comment(row + 2 + i, j, note, {"x_scale": 2, "author": "workbench"})
+            else:
+                _write_value(ws, row + 2 + i, j, v, fmts[j])
 
 
 def _bars(book: xlsxwriter.Workbook, kind: dict, title: str, x_name: str) -> Any:
@@ -947,8 +1145,14 @@ def _loss_per_step(
     check_rows(longest, row + 2, sheet="summary")
     ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
     ws.write_string(row + 1, 0, "step", st.header)
+    wrapped = book.add_format(
+        {"font_name": "Calibri", "font_size": 11, "bold": True, "bg_color": HEADER_FILL, "bottom": 1}
+        | {"align": "center", "valign": "vcenter", "text_wrap": True}
+    )
     for j, name in enumerate(curves, start=1):
-        ws.write_string(row + 1, j, name, st.header)
+        ws.write_string(row + 1, j, name, wrapped)
+    # Tall enough for the longest name wrapped in a column 15 wide (15 points a line).
+    ws.set_row(row + 1, 15 * math.ceil(max(map(len, curves)) / 13))
     series = list(curves.values())
     for e in range(longest):
         ws.write_number(row + 2 + e, 0, e, st.whole)

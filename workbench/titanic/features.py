@@ -37,16 +37,20 @@ RAW = ("Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch")
 class Derived:
     """One derived column: its meaning, its pandas computation and its Excel formula.
 
-    ``python(rows, max_age)`` computes the column from the raw columns. ``excel`` is
-    the same computation as a formula template: ``{Age}``, ``{Fare}``, ``{Pclass}``,
+    ``python(rows, max_age)`` computes the column from the raw columns; ``pandas`` is that
+    computation as one line of pandas, for reading (a test checks the two agree). ``excel``
+    is the same computation as a formula template: ``{Age}``, ``{Fare}``, ``{Pclass}``,
     ``{Embarked}``, ``{Sex}`` stand for the row's raw cells and ``{max_Age}`` for the
     cell holding the maximum Age. A template without a leading ``=`` is a constant.
+    ``why`` is the reason the lesson makes the column, in plain words.
     """
 
     name: str
     meaning: str
     python: Callable[[pd.DataFrame, float], pd.Series | float]
     excel: str
+    pandas: str = ""
+    why: str = ""
 
     def formula(self, cells: Mapping[str, str]) -> str:
         """The Excel formula (or constant) for one row, given its cell references."""
@@ -57,19 +61,35 @@ def _is(column: str, value: object) -> Callable[[pd.DataFrame, float], pd.Series
     return lambda rows, _max_age: (rows[column] == value).astype("float64")
 
 
+_DUMMY = "a yes/no (1/0) column, so a parameter can add or take away a fixed amount for {}"
+
 DERIVED: tuple[Derived, ...] = (
     Derived("Age_N", "age scaled into 0..1 by the maximum age",
-            lambda rows, max_age: rows["Age"] / max_age, "={Age}/{max_Age}"),
+            lambda rows, max_age: rows["Age"] / max_age, "={Age}/{max_Age}",
+            'rows["Age"] / rows["Age"].max()',
+            "Ages run from under 1 to 80; divided by the largest, every age lies between 0 and 1, like the"
+            " yes/no columns, so no column's size swamps the others when multiplied by a random parameter"),
     Derived("log_Fare", "base-10 log of fare + 1 (tames a few huge fares; not scaled further)",
-            lambda rows, _: np.log10(rows["Fare"] + 1), "=LOG10({Fare}+1)"),
-    Derived("Pclass_1", "1 for first class", _is("Pclass", 1), "=IF({Pclass}=1,1,0)"),
+            lambda rows, _: np.log10(rows["Fare"] + 1), "=LOG10({Fare}+1)",
+            'np.log10(rows["Fare"] + 1)',
+            "Most fares are under 30 but a few reach 512: money is like that. The log squeezes the few"
+            " huge fares together and spreads the many small ones (it ends up between 0 and 2.7); +1 keeps"
+            " a fare of 0 at 0 instead of minus infinity"),
+    Derived("Pclass_1", "1 for first class", _is("Pclass", 1), "=IF({Pclass}=1,1,0)",
+            '(rows["Pclass"] == 1).astype(float)', _DUMMY.format("first class")),
     Derived("Pclass_2", "1 for second class (third class is the baseline: n levels, n-1 dummies)",
-            _is("Pclass", 2), "=IF({Pclass}=2,1,0)"),
-    Derived("Embark_S", "1 for Southampton", _is("Embarked", "S"), '=IF({Embarked}="S",1,0)'),
+            _is("Pclass", 2), "=IF({Pclass}=2,1,0)", '(rows["Pclass"] == 2).astype(float)',
+            _DUMMY.format("second class") + "; third class has no column (0 in both says third class)"),
+    Derived("Embark_S", "1 for Southampton", _is("Embarked", "S"), '=IF({Embarked}="S",1,0)',
+            '(rows["Embarked"] == "S").astype(float)', _DUMMY.format("boarding at Southampton")),
     Derived("Embark_C", "1 for Cherbourg (Queenstown is the baseline)",
-            _is("Embarked", "C"), '=IF({Embarked}="C",1,0)'),
-    Derived("Male", "1 for a man", _is("Sex", "male"), '=IF({Sex}="male",1,0)'),
-    Derived("Ones", "always 1: its parameter is the intercept", lambda rows, _: 1.0, "1"),
+            _is("Embarked", "C"), '=IF({Embarked}="C",1,0)', '(rows["Embarked"] == "C").astype(float)',
+            _DUMMY.format("boarding at Cherbourg") + "; Queenstown (Q) has no column (0 in both says Q)"),
+    Derived("Male", "1 for a man", _is("Sex", "male"), '=IF({Sex}="male",1,0)',
+            '(rows["Sex"] == "male").astype(float)', _DUMMY.format("men") + "; women are the 0s"),
+    Derived("Ones", "always 1: its parameter is the intercept", lambda rows, _: 1.0, "1", "1.0",
+            "Always 1: its parameter is then added to every prediction as it is (the constant b of"
+            " y = mx + b), so the model needs no separate constant"),
 )  # fmt: skip
 
 #: The 10 model inputs, in the lesson's order. SibSp and Parch are used unscaled.
