@@ -191,7 +191,8 @@ def _layout(sheet: str, prep: Prepared) -> _Layout:
     base = {s: _Layout.of(SHEETS[s], inputs=p, first_input=1).max_row for s in SHEETS}
     room = {s: max(0, 10 - p) if s == "mmult" else 0 for s in SHEETS}  # the example: 5 rows from top + 6
     common = max(base[s] + room[s] for s in SHEETS) + fills
-    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet], first_input=1)
+    first_input = _grid(prep, sheet).first_input  # the parameters sit above their inputs
+    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet], first_input=first_input)
 
 
 # ---------------------------------------------------------------------------------------------
