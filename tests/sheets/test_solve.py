@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import openpyxl
 import pytest
 import torch
 import xlsxwriter
@@ -35,6 +36,24 @@ def floor(table) -> float:
     y = table["Survived"].to_numpy(dtype=float)[kept]
     w = np.linalg.lstsq(x, y, rcond=None)[0]
     return float(np.mean((x @ w - y) ** 2))
+
+
+def test_solve_refuses_a_sheet_whose_switch_reads_other_cells_than_solvers(book, tmp_path):
+    """With Parameters: on start or mine the loss does not follow the yellow cells Solver changes."""
+    assert solver_model(book.path, "nnet").switch == "fitted"
+    edited = openpyxl.load_workbook(book.path)
+    ws = edited["nnet"]
+    label = next(c for row in ws.iter_rows() for c in row if c.value == "Parameters:")
+    ws.cell(label.row, label.column + 1).value = "Mine"
+    edited.save(tmp_path / "mine.xlsx")
+    assert solver_model(tmp_path / "mine.xlsx", "nnet").switch == "mine"
+    before = (tmp_path / "mine.xlsx").read_bytes()
+    with pytest.raises(
+        WorkbookError, match=r"'nnet''s Parameters: switch says mine.*set the switch to fitted"
+    ):
+        solve_workbook(tmp_path / "mine.xlsx", "nnet")
+    assert (tmp_path / "mine.xlsx").read_bytes() == before
+    assert solver_model(tmp_path / "mine.xlsx", "linear").switch == "fitted"  # each sheet has its own
 
 
 def test_bfgs_on_finite_differences_finds_a_least_squares_optimum():

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..errors import WorkbenchError, WorkbookError
 from ..files import check_target, write_bytes
+from .read_book import SWITCH_LABEL
 from .recalc import _PROFILE, find_soffice
 from .xlsx_reader import Book
 
@@ -68,6 +69,7 @@ class SolverModel:
     objective: tuple[int, int]
     changing: tuple[tuple[int, int], tuple[int, int]]
     start: tuple[tuple[int, int], tuple[int, int]] | None
+    switch: str = "fitted"  # the sheet's Parameters: switch, lower case ("fitted" without one)
 
 
 def solver_model(path: str | os.PathLike[str], sheet: str) -> SolverModel:
@@ -85,7 +87,16 @@ def solver_model(path: str | os.PathLike[str], sheet: str) -> SolverModel:
         r0, c0, r1, c1 = book.range(sheet, "solver_adj", "Solver parameter range")
         changing = ((r0 - 1, c0 - 1), (r1 - 1, c1 - 1))
         cells = dict(book.rows(sheet, last=r1 + 2))
-    return SolverModel((r - 1, c - 1), changing, _start_block(cells, changing))
+    return SolverModel((r - 1, c - 1), changing, _start_block(cells, changing), _switch(cells))
+
+
+def _switch(cells: dict[int, dict[int, object]]) -> str:
+    """What the sheet's ``Parameters:`` switch says, as its formulas read it (case does not matter)."""
+    for row in cells.values():
+        for col, value in row.items():
+            if value == SWITCH_LABEL:
+                return str(row.get(col + 1, "fitted")).lower()
+    return "fitted"
 
 
 def _start_block(
@@ -154,6 +165,11 @@ def solve_workbook(
     if not seconds >= 0 or not bound > 0:
         raise WorkbenchError(f"solve needs seconds >= 0 and bound > 0; got seconds {seconds}, bound {bound}")
     model = solver_model(path, sheet)
+    if model.switch in ("start", "mine"):
+        raise WorkbookError(
+            f"{path}: sheet {sheet!r}'s Parameters: switch says {model.switch}, so its loss follows those"
+            " cells, not the yellow ones Solver changes; set the switch to fitted first"
+        )
     if from_start and model.start is None:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no grey random start to begin from")
     soffice, python = _libreoffice()
