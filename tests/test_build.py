@@ -269,6 +269,20 @@ def test_the_descent_sheet_computes_from_the_linear_sheets_own_cells(built):
     assert not any("descent_data" in f for f in formulas)
 
 
+def test_the_titanic_descent_sheet_names_the_seven_steps_and_ends_beside_its_floor(built, lesson):
+    ws = openpyxl.load_workbook(built.out / "titanic.xlsx", data_only=True)["descent"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    h = next(i for i, r in enumerate(rows) if r[0] == "step")
+    assert [v for v in rows[h - 1] if v] == [
+        "6 repeat", "1 initialise (step 0), 5 step", "2 predict, 3 loss", "4 gradient"
+    ]  # fmt: skip
+    values = {r[0]: r[1] for r in rows if isinstance(r[0], str) and r[0].endswith(":")}
+    assert values["Least-squares floor:"] == pytest.approx(lesson["floor"], rel=1e-9)  # all 712 rows
+    last = max(i for i, r in enumerate(rows) if isinstance(r[0], int))
+    assert values["Final loss:"] == pytest.approx(rows[last][rows[h].index("loss (MSE)")], rel=1e-12)
+    assert lesson["floor"] < values["Final loss:"] < 1.1 * lesson["floor"]  # 100 steps: near, not at it
+
+
 @pytest.mark.slow
 def test_the_summary_lists_every_run(built):
     ws = openpyxl.load_workbook(built.out / "titanic.xlsx")["summary"]

@@ -1282,6 +1282,8 @@ def add_titanic_descent_sheet(
             " linear sheet's Solver minimises the train rows' loss instead.)"
         ],
         stable_lr=max_stable_lr(x),
+        floor=_floor(x, y),
+        bands=True,
     )
     return trajectory
 
