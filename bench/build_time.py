@@ -115,7 +115,7 @@ def stages(repeat: int, tmp: Path) -> str:
     seconds = best["seconds"]
     note = (
         f"build_all's own split: load {seconds['load']:.2f} s, fit {seconds['fit']:.2f} s, write"
-        f" {seconds['write']:.2f} s'; {best['files']} files; fastest of {repeat}."
+        f" {seconds['write']:.2f} s; {best['files']} files; fastest of {repeat}."
     )
     return table(rows, title="Stages of this checkout's build") + "\n" + note + "\n"
 
