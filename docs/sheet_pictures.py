@@ -23,7 +23,11 @@ from workbench.sheets.recalc import convert_all
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "pictures"
 #: The sheets pictured, per workbook.
-SHEETS = {"titanic": ["linear", "nnet", "mmult", "descent", "summary"], "line": ["descent"]}
+SHEETS = {
+    "titanic": ["features", "linear", "nnet", "mmult", "descent", "summary"],
+    "line": ["by_hand", "descent"],
+    "relu": ["held_out"],
+}
 
 
 def first_pages(pdf: Path) -> dict[str, int]:
