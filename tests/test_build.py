@@ -171,9 +171,8 @@ def test_the_readme_quotes_the_committed_workbooks_numbers(root):
     assert [row[0] for row in table] == ["linear", "nnet", "sigmoid", "descent"]
     for sheet, loss, percent in table:
         ws = book[sheet]
-        if sheet == "descent":  # the loss column's last step
-            header = [c.value for c in ws[9]]
-            stored = ws.cell(ws.max_row, header.index("loss (MSE)") + 1).value
+        if sheet == "descent":  # the loss after the last step
+            stored = next(row[1] for row in ws.iter_rows(values_only=True) if row[0] == "Final loss:")
         else:
             cells = {
                 c.value: ws.cell(c.row, c.column + 1).value for row in ws.iter_rows(max_row=12) for c in row

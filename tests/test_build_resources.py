@@ -97,5 +97,9 @@ def test_memory_of_a_fit_is_flat_in_its_steps(options, steps, per_step):
     few, many = _fit_peak(**options, **{steps: 20}), _fit_peak(**options, **{steps: 400})
     assert many["history"] > few["history"] + 100  # the longer run did take more steps
     grown = many["added"] - few["added"]
-    assert grown < 30 * MB, grown  # noise of the allocator, not a copy per step
+    # A copy per step would add 380 steps' worth (11 GB of Jacobians). What remains is the
+    # allocator's: glibc keeps freed Jacobian-sized blocks on its heap once its mmap threshold has
+    # moved up, so the peak wanders from run to run (measured 41-197 MB over 20 -> 400 steps, and
+    # no more over 1,000 steps than over 400): a bound of a few steps' worth, not of every step's.
+    assert grown < max(30 * MB, 8 * per_step), grown
     assert grown < (many["history"] - few["history"]) * per_step

@@ -350,7 +350,7 @@ def _summary_rows(
     ws.write_string(r + 1, 3, "final / floor:", st.label)
     ws.write_formula(r + 1, 4, f"={_abs(r, 1)}/{_abs(r + 1, 1)}", fmt.general, final / floor)
     ws.write_string(
-        r + 1, 5, "the floor: the lowest loss any parameters reach (numpy's lstsq on the data)", st.note
+        r + 1, 5, "the floor: the lowest loss any parameters reach (least squares, solved by numpy)", st.note
     )
 
 
