@@ -9,6 +9,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from cells import right_of
 
 import workbench as wb
 from workbench.sheets.recalc import recalculate
@@ -26,15 +27,6 @@ def diabetes(tmp_path_factory):
     return prep, path
 
 
-def labelled(ws, label: str):
-    """The value right of the first cell holding ``label``."""
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.value == label:
-                return ws.cell(cell.row, cell.column + 1).value
-    raise KeyError(label)
-
-
 def test_a_numeric_target_has_no_sigmoid_sheet_and_rmse_instead_of_accuracy(diabetes):
     _, path = diabetes
     book = openpyxl.load_workbook(path)
@@ -42,10 +34,10 @@ def test_a_numeric_target_has_no_sigmoid_sheet_and_rmse_instead_of_accuracy(diab
     values = openpyxl.load_workbook(path, data_only=True)
     for sheet in ("linear", "nnet", "mmult"):
         ws = book[sheet]
-        assert labelled(ws, "Valid RMSE:") == f"=SQRT({_ref_left(ws, 'Valid loss:')})"
+        assert right_of(ws, "Valid RMSE:") == f"=SQRT({_ref_left(ws, 'Valid loss:')})"
         with pytest.raises(KeyError):
-            labelled(ws, "Train accuracy:")
-        loss, rmse = labelled(values[sheet], "Train loss:"), labelled(values[sheet], "Train RMSE:")
+            right_of(ws, "Train accuracy:")
+        loss, rmse = right_of(values[sheet], "Train loss:"), right_of(values[sheet], "Train RMSE:")
         assert rmse == pytest.approx(math.sqrt(loss), rel=1e-15)
 
 
@@ -85,7 +77,7 @@ def test_the_linear_sheet_is_at_the_least_squares_floor_of_its_train_rows(diabet
     x = rows[list(prep.feature_names)].to_numpy(float)
     w = np.linalg.lstsq(x[train], y[train], rcond=None)[0]
     floor = float(np.mean((x[train] @ w - y[train]) ** 2))
-    assert labelled(ws, "Train loss:") == pytest.approx(floor, rel=1e-12)
+    assert right_of(ws, "Train loss:") == pytest.approx(floor, rel=1e-12)
     assert 0.2 < train.mean() < 0.9 and (~train).sum() == int(0.2 * len(rows))
 
 
@@ -124,7 +116,7 @@ def test_the_lesson_recipe_writes_the_lessons_table_and_its_floor(tmp_path):
     train, _ = wb.titanic.split.validation_split(table)
     x, y = train[features].to_numpy(float), train["Survived"].to_numpy(float)
     floor = float(np.mean((x @ np.linalg.lstsq(x, y, rcond=None)[0] - y) ** 2))
-    assert labelled(ws, "Train loss:") == pytest.approx(floor, rel=1e-12)
+    assert right_of(ws, "Train loss:") == pytest.approx(floor, rel=1e-12)
     assert (sheet.Set == "train").sum() == len(train)
 
 

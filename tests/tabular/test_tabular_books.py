@@ -18,6 +18,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from cells import right_of
 
 from workbench.build import build_table
 from workbench.sheets.recalc import recalculate_all
@@ -65,14 +66,6 @@ def data_rows(ws) -> pd.DataFrame:
     return pd.DataFrame([r[:width] for r in rows[at + 1 :]], columns=range(width)).set_axis(
         list(rows[at][:width]), axis=1
     )
-
-
-def labelled(ws, label: str):
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.value == label:
-                return ws.cell(cell.row, cell.column + 1).value
-    raise KeyError(label)
 
 
 def assert_recomputed(result, recomputed: Path, engine: str) -> None:
@@ -138,6 +131,6 @@ def test_the_linear_sheet_sits_at_the_least_squares_floor(built, name):
     assert np.allclose(x, result.prepared.X, rtol=1e-12, atol=0)  # LibreOffice's features are pandas'
     w = np.linalg.lstsq(x[train], y[train], rcond=None)[0]
     floor = float(np.mean((x[train] @ w - y[train]) ** 2))
-    assert labelled(ws, "Train loss:") == pytest.approx(floor, rel=1e-9)
+    assert right_of(ws, "Train loss:") == pytest.approx(floor, rel=1e-9)
     right = "Valid accuracy:" if result.prepared.target.kind == "binary" else "Valid RMSE:"
-    assert isinstance(labelled(ws, right), float)
+    assert isinstance(right_of(ws, right), float)
