@@ -242,51 +242,13 @@ def _build(
         if progress is not None:
             progress(name, done, total)
 
-    titanic_seed = SEED if seed is None else seed
-    inputs, target = input_ranges(len(table))
-    files: list[Path] = []
     stage("write titanic.xlsx", 0)
-    files.append(
-        write_titanic_book(
-            out / "titanic.xlsx",
-            passengers,
-            table,
-            fits,
-            comparison=comparison,
-            histories=histories,
-            valid=valid_rows.index,
-            choice=why,
-            units=units,
-            extra_sheets=[
-                lambda book: add_titanic_descent_sheet(
-                    book, table, seed=titanic_seed, inputs=inputs, target=target
-                )
-            ],
-        )
-    )
+    files = [_titanic_book(out, passengers, table, fits, comparison, histories, valid_rows, why, units, seed)]
     stage("write pictures", 1)
-    lstsq = (comparison.model == "linear") & (comparison.method == "lstsq")
-    floor = float(comparison.train_loss[lstsq].iloc[0])
-    files.append(
-        pictures.loss_png(
-            histories,
-            out / "titanic_loss.png",
-            title="Titanic: training loss by step",
-            floor=floor,
-            xlabel="step (gd epochs; the best net then takes Gauss-Newton steps)",
-            floor_label="linear model's least-squares floor",
-            ylabel="MSE on the train rows (log scale)",
-        )
-    )
-    files.append(
-        pictures.overfitting_png(
-            units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
-            title="Titanic: more ReLUs fit the train rows better, the valid rows worse",
-        )
-    )  # fmt: skip
+    files += _titanic_pictures(out, comparison, histories, units)
     stage("write submission.csv", 2)
-    fill = FillValues.from_training(table)
     best = fits[chosen]
+    fill = FillValues.from_training(table)
     kaggle = kaggle_submission(best.model, best.params, TEST_CSV, fill=fill, sigmoid=best.sigmoid)
     files.append(write_submission(out / "submission.csv", kaggle))
     stage("write regressions", 3)
@@ -365,6 +327,52 @@ def build_table(
         write_tabular_book(path, prepared, fits, seed=seed)
     seconds = {"load": loaded - began, "fit": fitted - loaded, "write": time.perf_counter() - fitted}
     return TableBuildResult(path, prepared, fits, seconds)
+
+
+def _titanic_book(
+    out: Path,
+    passengers: pd.DataFrame,
+    table: pd.DataFrame,
+    fits: dict[str, train.Fit],
+    comparison: pd.DataFrame,
+    histories: dict[str, np.ndarray],
+    valid_rows: pd.DataFrame,
+    why: str,
+    units: pd.DataFrame,
+    seed: int | None,
+) -> Path:
+    """``titanic.xlsx``: the model sheets, the descent sheet on the linear sheet's cells, the summary."""
+    inputs, target = input_ranges(len(table))
+    seed = SEED if seed is None else seed
+
+    def descent(book) -> None:
+        add_titanic_descent_sheet(book, table, seed=seed, inputs=inputs, target=target)
+
+    return write_titanic_book(
+        out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
+        valid=valid_rows.index, choice=why, units=units, extra_sheets=[descent],
+    )  # fmt: skip
+
+
+def _titanic_pictures(
+    out: Path, comparison: pd.DataFrame, histories: dict[str, np.ndarray], units: pd.DataFrame
+) -> list[Path]:
+    """The Titanic fits' loss curves, and train against valid loss as the net sums more ReLUs."""
+    lstsq = (comparison.model == "linear") & (comparison.method == "lstsq")
+    curves = pictures.loss_png(
+        histories,
+        out / "titanic_loss.png",
+        title="Titanic: training loss by step",
+        floor=float(comparison.train_loss[lstsq].iloc[0]),
+        xlabel="step (gd epochs; the best net then takes Gauss-Newton steps)",
+        floor_label="linear model's least-squares floor",
+        ylabel="MSE on the train rows (log scale)",
+    )
+    more = pictures.overfitting_png(
+        units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
+        title="Titanic: more ReLUs fit the train rows better, the valid rows worse",
+    )  # fmt: skip
+    return [curves, more]
 
 
 def _writable_folder(out: str | os.PathLike[str]) -> Path:
