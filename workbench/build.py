@@ -86,7 +86,7 @@ from .sheets.regression_book import write_regression_book
 from .sheets.tabular_book import book_memory, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .tabular import Prepared, prepare, read_table
-from .tabular.fit import TableFit, fit_memory, fit_prepared, scores
+from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
 from .titanic import train
 from .titanic.data import TEST_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
@@ -271,15 +271,16 @@ class TableBuildResult:
 
     def report(self) -> str:
         """The recipe in words, each fit's train and valid scores, and what was written."""
-        valid = valid_mask(len(self.prepared.table))
+        prep, valid = self.prepared, valid_mask(len(self.prepared.table))
+        binary = prep.target.kind == "binary"
+        extra, show = ("accuracy", "{:.2%}") if binary else ("rmse", "{:.6g}")
         lines = []
         for sheet, fit in self.fits.items():
-            train, held = scores(self.prepared, fit, ~valid), scores(self.prepared, fit, valid)
-            extra = "accuracy" if "accuracy" in train else "rmse"
-            show = (lambda v: f"{v:.2%}") if extra == "accuracy" else (lambda v: f"{v:.6g}")
+            preds = predict(fit, prep.X)
+            (t, ts), (v, vs) = (scores(preds[m], prep.y[m], binary=binary) for m in (~valid, valid))
             lines.append(
-                f"{sheet}: {fit.method}; train loss {train['loss']:.10g}, {extra} {show(train[extra])};"
-                f" valid loss {held['loss']:.10g}, {extra} {show(held[extra])}"
+                f"{sheet}: {fit.method}; train loss {t:.10g}, {extra} {show.format(ts)};"
+                f" valid loss {v:.10g}, {extra} {show.format(vs)}"
             )
         fits = "\n".join(lines)
         took = ", ".join(f"{stage} {s:.1f} s" for stage, s in self.seconds.items())

@@ -36,7 +36,7 @@ from ..errors import WorkbenchError
 from ..limits import check_memory
 from ..numerics import DTYPE, STABLE_SIGMOID_EXCEL, uniform_start
 from ..regression import descend, max_stable_lr
-from ..tabular.fit import TableFit
+from ..tabular.fit import TableFit, scores
 from ..tabular.recipe import Prepared
 from ..titanic import models
 from ..titanic.split import valid_mask
@@ -285,14 +285,11 @@ def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, resu
         lin = (w_rows @ x.T).numpy().reshape(-1, len(y))
         out = spec.model.forward(w, x)
         preds = (torch.sigmoid(out) if spec.sigmoid else out).numpy()
-    loss = (preds - y) ** 2
     values = {}
     for (left, right), rows in zip(results, (~is_valid, is_valid, np.ones_like(is_valid)), strict=True):
-        values[left] = float(np.mean(loss[rows]))
-        hit = (preds[rows] > 0.5) == (y[rows] == 1)
-        values[right] = float(np.sqrt(values[left])) if "RMSE" in right else float(np.mean(hit))
+        values[left], values[right] = scores(preds[rows], y[rows], binary="RMSE" not in right)
     sets = np.where(is_valid, "valid", "train").astype(object)
-    return _Values(lin, preds, loss, sets, values)
+    return _Values(lin, preds, (preds - y) ** 2, sets, values)
 
 
 def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: _Layout):

@@ -89,22 +89,18 @@ def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = No
 
 def predict(fit: TableFit, x: np.ndarray) -> np.ndarray:
     """``fit``'s predictions for the rows of ``x`` (``Prepared.X`` or some of its rows)."""
-    w, x = (
-        torch.as_tensor(fit.params, dtype=DTYPE),
-        torch.as_tensor(np.asarray(x, dtype="float64"), dtype=DTYPE),
-    )
+    # torch.tensor copies: Prepared.X is read-only, which torch.as_tensor would warn about.
+    w, x = torch.tensor(fit.params, dtype=DTYPE), torch.tensor(np.asarray(x, dtype="float64"), dtype=DTYPE)
     with torch.no_grad():
         out = relu_sum(w, x) if fit.model == "nnet" else linear(w, x)
         return (torch.sigmoid(out) if fit.sigmoid else out).numpy()
 
 
-def scores(prep: Prepared, fit: TableFit, rows: np.ndarray) -> dict[str, float]:
-    """``fit``'s loss (MSE) on the ``rows`` (a mask) of ``prep``, and its accuracy (0/1 target) or RMSE."""
-    preds, y = predict(fit, prep.X[rows]), prep.y[rows]
+def scores(preds: np.ndarray, y: np.ndarray, *, binary: bool) -> tuple[float, float]:
+    """The MSE of ``preds`` against ``y``, then the accuracy (a 0/1 target: a prediction above 0.5
+    counts as 1) or, for a numeric target, the RMSE: what a model sheet shows for a set of rows."""
     loss = float(np.mean((preds - y) ** 2))
-    if prep.target.kind == "binary":
-        return {"loss": loss, "accuracy": float(np.mean((preds > 0.5) == (y == 1)))}
-    return {"loss": loss, "rmse": loss**0.5}
+    return loss, float(np.mean((preds > 0.5) == (y == 1))) if binary else float(np.sqrt(loss))
 
 
 def _mse(forward, x: torch.Tensor, y: torch.Tensor):
