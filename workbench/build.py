@@ -499,8 +499,6 @@ def _line_learning_rates(data: Dataset, result: RegressionFit, out: Path) -> lis
                 follow=few,
             )
         )
-    best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
-    floor = float(np.mean((result.phi @ best - data.y) ** 2))
     finals = lr_sweep(data, LINE_LR_SWEEP)
     title = f"line: loss after {result.trajectory.epochs} steps, by learning rate"
     sweep = pictures.lr_sweep_png(
@@ -509,7 +507,7 @@ def _line_learning_rates(data: Dataset, result: RegressionFit, out: Path) -> lis
         out / "line_lr_sweep.png",
         title=title,
         limit=limit,
-        floor=floor,
+        floor=result.floor,
         chosen=data.lr,
     )
     return [*files, sweep]
@@ -602,17 +600,13 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
             runs.update(_line_variants(data, result, seed))
             written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
             written.extend(_line_learning_rates(data, result, out))
-        floor = None
-        if result.model != "relu":
-            best = np.linalg.lstsq(result.phi, data.y, rcond=None)[0]
-            floor = float(np.mean((result.phi @ best - data.y) ** 2))
         title = f"{name}: loss after each update (lr {result.trajectory.lr:g})"
         written.append(
             pictures.loss_png(
                 runs,
                 out / f"{name}_loss.png",
                 title=title,
-                floor=floor,
+                floor=result.floor,
                 xlabel="update (one step of the parameters)",
             )
         )
