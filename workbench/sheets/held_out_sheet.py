@@ -47,14 +47,10 @@ def add_held_out_sheet(book: Workbook, st: Styles, more: MoreUnits, x_train: Blo
     for row, note in enumerate(_NOTES, start=1):
         ws.write_string(row, 0, note, st.note)
     _parameters(ws, st, more)
-    rows = {
-        "train": (first_train, [f"={_ref(x_train, i)}" for i in range(n_train)], y_train,
-                  more.fits[0].data.x[:, 0], more.fits[0].data.y),
-        "held out": (first_valid, list(more.x_valid[:, 0]), None, more.x_valid[:, 0], more.y_valid),
-    }  # fmt: skip
     _points_header(ws, st, more, top)
-    for name, (first, xs, y_block, x_values, y_values) in rows.items():
-        _points(ws, st, more, name, first, xs, y_block, x_values, y_values)
+    data = more.fits[0].data
+    _points(ws, st, more, "train", first_train, data.x[:, 0], data.y, links=(x_train, y_train))
+    _points(ws, st, more, "held out", first_valid, more.x_valid[:, 0], more.y_valid)
     _summary(ws, st, more, (first_train, first_train + n_train - 1), (first_valid, first_valid + n_valid - 1))
     _chart(book, ws, more)
     ws.set_column(0, 0, 12)
@@ -72,7 +68,7 @@ def _words(units: tuple[int, ...]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _param_cols(more: MoreUnits, i: int) -> tuple[int, int]:
+def _param_cols(i: int) -> tuple[int, int]:
     """The columns of sum ``i``'s slopes m and intercepts b."""
     return 1 + 2 * i, 2 + 2 * i
 
@@ -80,7 +76,7 @@ def _param_cols(more: MoreUnits, i: int) -> tuple[int, int]:
 def _parameters(ws, st: Styles, more: MoreUnits) -> None:
     ws.write_string(_PARAMS - 1, 0, "ReLU", st.header)
     for i, (k, fit) in enumerate(zip(more.units, more.fits, strict=True)):
-        cm, cb = _param_cols(more, i)
+        cm, cb = _param_cols(i)
         ws.write_string(_PARAMS - 1, cm, f"m ({_label(k)})", st.header)
         ws.write_string(_PARAMS - 1, cb, f"b ({_label(k)})", st.header)
         for j, (m, b) in enumerate(fit.params.reshape(k, 2)):
@@ -99,21 +95,24 @@ def _points_header(ws, st: Styles, more: MoreUnits, top: int) -> None:
         ws.write_string(top, c, head, st.header)
 
 
-def _points(ws, st: Styles, more: MoreUnits, name: str, first: int, xs, y_block, x_values, y_values) -> None:
-    for i, x in enumerate(xs):
+def _points(
+    ws, st: Styles, more: MoreUnits, name: str, first: int, xs, ys, links: tuple[Block, Block] | None = None
+) -> None:
+    """One row per point: x and y (formulas on the ``links`` blocks' cells, or numbers), then each
+    sum of ReLUs' prediction."""
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         r = first + i
         ws.write_string(r, 0, name)
-        if isinstance(x, str):
-            ws.write_formula(r, 1, x, st.number, float(x_values[i]))
-            ws.write_formula(r, 2, f"={_ref(y_block, i)}", st.number, float(y_values[i]))
-        else:
-            ws.write_number(r, 1, float(x), st.number)
-            ws.write_number(r, 2, float(y_values[i]), st.number)
+        for c, v, block in ((1, x, links and links[0]), (2, y, links and links[1])):
+            if block:
+                ws.write_formula(r, c, f"={_ref(block, i)}", st.number, float(v))
+            else:
+                ws.write_number(r, c, float(v), st.number)
         x_cell = xl_rowcol_to_cell(r, 1, col_abs=True)
         for u, (k, fit) in enumerate(zip(more.units, more.fits, strict=True)):
-            m, b = (_column(c, k) for c in _param_cols(more, u))
+            m, b = (_column(c, k) for c in _param_cols(u))
             w = fit.params.reshape(k, 2)
-            value = float(np.maximum(w[:, 0] * x_values[i] + w[:, 1], 0).sum())
+            value = float(np.maximum(w[:, 0] * x + w[:, 1], 0).sum())
             ws.write_formula(
                 r, 3 + u, f"=SUMPRODUCT(({m}*{x_cell}+{b}>0)*({m}*{x_cell}+{b}))", st.number, value
             )
