@@ -190,10 +190,10 @@ def descent_gif(
     grid = _grid(result)
     fig, ax = _figure(4.8, 3.6)
     ax.scatter(data.x[:, 0], data.y, s=14, color=POINTS, zorder=3)
-    (line,) = ax.plot(grid, result.predict(path_params[0], grid), color=CURVE, lw=2.2, animated=True)
-    curves = [result.predict(path_params[t], grid) for t in steps] if follow else [data.y]
-    low, high = min(map(np.min, curves)), max(map(np.max, curves))
-    low, high = min(low, data.y.min()), max(high, data.y.max())
+    curves = {t: result.predict(path_params[t], grid) for t in steps}
+    (line,) = ax.plot(grid, curves[steps[0]], color=CURVE, lw=2.2, animated=True)
+    shown = [data.y, *curves.values()] if follow else [data.y]
+    low, high = min(map(np.min, shown)), max(map(np.max, shown))
     ax.set_ylim(low - 0.5 * (high - low), high + 0.5 * (high - low))
     ax.set_xlabel(data.x_names[0])
     ax.set_ylabel(data.y_name)
@@ -207,7 +207,7 @@ def descent_gif(
     frames = []
     for t in steps:
         canvas.restore_region(background)
-        line.set_ydata(result.predict(path_params[t], grid))
+        line.set_ydata(curves[t])
         label.set_text(f"step {t:3d}  MSE {losses[t]:.4f}")
         ax.draw_artist(line)
         ax.draw_artist(label)
