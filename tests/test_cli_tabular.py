@@ -62,10 +62,20 @@ def test_a_text_target_of_more_than_two_values(capsys, tmp_path):
     refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "colour"], "3 values")
 
 
-def test_a_category_with_too_many_levels_names_it_and_the_option(capsys, tmp_path):
+def test_a_category_with_too_many_levels_lumps_the_rare_ones(capsys, tmp_path):
     frame = good(60).assign(town=[f"t{i % 15}" for i in range(60)])
     path = csv(tmp_path, frame)
-    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "'town' (15 levels)", "--drop")
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "town_other: 1 where town is none of the 9 most common levels" in out
+    assert "the 6 least common levels (24 rows) share one column" in out
+
+
+def test_hints_speak_the_command_line(capsys, tmp_path):
+    frame = good(30).assign(**{f"x{j}": np.arange(30.0) ** (1 + j / 7) for j in range(20)})
+    path = csv(tmp_path, frame)
+    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "e.g. --drop ")
+    assert "drop=[" not in err
 
 
 def test_too_few_rows(capsys, tmp_path):

@@ -245,7 +245,9 @@ def _build_table(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .build import build_table
+    from .tabular import hints
 
+    hints.STYLE.set("cli")  # the recipe's hints name flags (--drop x), not keywords (drop=['x'])
     imported = time.perf_counter() - args.began
     recipe = {k: getattr(args, k) for k in ("drop", "log", "category", "numeric") if getattr(args, k)}
     result = build_table(

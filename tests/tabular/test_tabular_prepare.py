@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench.tabular import MAX_FEATURES, prepare, read_table
+from workbench.tabular import MAX_LEVELS, prepare, read_table
 from workbench.titanic import TRAIN_CSV
 
 
@@ -154,7 +154,7 @@ def test_fill_titanic_uses_medians_of_the_rows(titanic):
 
 
 def test_target_errors(titanic):
-    with pytest.raises(wb.DataError, match=r"train.csv: no column 'survived' to predict \(--target\)"):
+    with pytest.raises(wb.DataError, match=r"train.csv: no column 'survived' to predict \(target=\)"):
         prepare(titanic, "survived")
     with pytest.raises(wb.DataError, match=r"target column 'Embarked' is text with 3 values \('S' \(644\)"):
         prepare(titanic, "Embarked")
@@ -168,21 +168,50 @@ def test_too_few_rows_suggests_fill(titanic):
         Age=np.where(i < 18, np.nan, i), Fare=np.where((i >= 18) & (i < 36), np.nan, i)
     )
     with pytest.raises(
-        wb.DataError, match=r"too few rows: .*4 rows kept.* pass missing='fill'.*\(Age 18, Fare 18"
+        wb.DataError,
+        match=r"too few rows: .*\(Age 18, Fare 18\); 4 rows kept.* missing='fill' .* drop=\['Age', 'Fare'\]",
     ):
         prepare(few, "Survived")
     assert len(prepare(few, "Survived", missing="fill").table) == 40
 
 
 def test_too_many_levels_and_features(titanic):
-    with pytest.raises(wb.DataError, match=rf"are more than the {MAX_FEATURES} a sheet shows; 'Name' alone"):
+    # Name, forced to a category, makes a dummy per passenger: more than a fit of 712 rows takes
+    with pytest.raises(wb.DataError, match=r"for 712 rows; .* leave out 1 column, e.g. drop=\['Name'\]"):
         prepare(titanic, "Survived", category=["Name"])
-    cabin = titanic.assign(Deck=titanic["Ticket"].str[:2])
-    n = cabin.dropna(subset=["Age", "Embarked"])["Deck"].nunique()
-    with pytest.raises(
-        wb.DataError, match=rf"'Deck' \({n} levels\): more than 10 .*drop=\['Deck'\] \(--drop\)"
-    ):
-        prepare(cabin, "Survived")
+    deck = titanic.assign(Deck=titanic["Ticket"].str[:2])
+    kept = deck.dropna(subset=["Age", "Embarked"])["Deck"]
+    assert kept.nunique() > MAX_LEVELS
+    prep = prepare(deck, "Survived")
+    made = [f for f in prep.features if f.source == "Deck"]
+    top = kept.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[:9]
+    assert [f.level for f in made[:-1]] == sorted(top[1:])
+    assert made[-1].name == "Deck_other" and made[-1].kept == tuple(top)
+    assert prep.table["Deck_other"].sum() == (~kept.isin(top)).sum()
+
+
+def test_the_budget_shrinks_the_widest_categories_evenly():
+    rng = np.random.default_rng(3)
+    # 60 rows take 30 features: 4 categories of 10 levels (9 dummies each) must shrink
+    frame = pd.DataFrame({f"c{j}": rng.choice(list("abcdefghij"), 60) for j in range(4)})
+    frame["n"] = rng.integers(0, 8, 60)  # whole numbers with 8 levels: 7 dummies, or one number
+    frame["y"] = rng.normal(size=60)
+    prep = prepare(frame, "y")
+    assert len(prep.features) == 30
+    per = pd.Series([f.source for f in prep.features if f.source]).value_counts()
+    n = next(f for f in prep.features if f.source == "n")
+    assert per["n"] == 1 and "taken as a number, not 7 dummies" in n.reason
+    assert sorted(per.drop("n")) == [7, 7, 7, 7]  # 29 - 1 shared out: no category cut to the bone
+    assert all("a fit of 60 rows takes at most 30 features" in f.reason for f in prep.features[:-1])
+
+
+def test_a_table_too_wide_for_its_rows_names_every_column_to_leave_out():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(30, 20)), columns=[f"x{j}" for j in range(20)])
+    frame["y"] = rng.normal(size=30)
+    # 20 numbers and Ones are 21 features; 30 rows take 15: six columns must go, named at once
+    with pytest.raises(wb.DataError, match=r"21 features .* for 30 rows; .* leave out 6 columns, e.g. drop="):
+        prepare(frame, "y")
 
 
 def test_bad_options(titanic):

@@ -339,7 +339,7 @@ def _feature_column(cells, st, f, j: int, col: dict[str, int], lay: _Layout, las
         cells.put(lay.max_row - 1, c, "write_formula", f.fill_excel.format(range=span), st.number, f.fill)
         refs["fill_col"] = _ref(lay.max_row - 1, c, absolute=True)
     template = f.formula({**refs, "col": _ref(_MARK_ROW, c)})
-    return (j, template, values, st.whole if f.kind == "dummy" else st.feature)
+    return (j, template, values, st.whole if f.kind in ("dummy", "other") else st.feature)
 
 
 def _cells(values: pd.Series) -> np.ndarray:

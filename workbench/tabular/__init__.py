@@ -27,8 +27,9 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
    like Pclass), become n-1 dummy columns. The baseline, which gets no column, is the most
    common level (ties: the first in sorted order), so the intercept describes the largest
    group. (The lesson's own baselines follow no single rule: Pclass_3 is the most common
-   class, Embark_Q the least common port.) Text with more levels that is not free text is an
-   error naming it and its count: pass ``drop=`` or ``category=``.
+   class, Embark_Q the least common port.) Text with more levels that is not free text keeps
+   its 9 most common levels and lumps the rest into one ``<column>_other`` dummy (as
+   scikit-learn's one-hot encoder with ``max_categories``); ``category=`` keeps every level.
 5. **Numbers** are divided by their largest absolute value, so they lie in -1..1, as the
    lesson divides Age by MAX(Age). A non-negative column whose maximum is at least 10 times its
    median (``LONG_TAIL``) is long-tailed: LOG10(x+1) first, as the lesson does with Fare, then
@@ -36,7 +37,10 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
    dummies.
 6. **Ones**: a column of ones, whose parameter is the intercept.
 7. **Size.** At most 200 features (``MAX_FEATURES``, dummies and Ones included; the lesson has
-   10) and at least twice as many rows as features (and at least 10, ``MIN_ROWS``).
+   10) and at least twice as many rows as features (and at least 10, ``MIN_ROWS``). Over that
+   budget, the recipe itself shrinks the widest category one level at a time (whole numbers
+   become one scaled number; text lumps one more level into ``other``) and says why; only
+   when every category is down to one column does it refuse, naming every column to leave out.
 
 ``recipe="lesson"`` is the special case for Kaggle's Titanic ``train.csv``: exactly
 :func:`workbench.lesson_table`, made by the Titanic code itself.

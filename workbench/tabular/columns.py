@@ -103,47 +103,80 @@ def _filled(values: pd.Series, fill: float | None) -> str:
     return f"; {gaps} missing value{'s' * (gaps > 1)} filled with the median {num(fill)} of the rows"
 
 
-def dummies(source: str, values: pd.Series, why: str, taken: set[str]) -> list[Feature]:
+def dummies(
+    source: str, values: pd.Series, why: str, taken: set[str], keep: int | None = None, lumped: str = ""
+) -> list[Feature]:
     """One 0/1 column per level but the most common one, the baseline (ties: the first in order).
 
+    With ``keep``, only the ``keep`` most common levels (the baseline among them) are told
+    apart; every other level is lumped into one ``<source>_other`` column (scikit-learn's
+    one-hot encoder does the same with ``max_categories``), and ``lumped`` says why.
     A missing value (``missing="fill"``) counts as the baseline: all its dummies are 0.
     """
     counts = values.value_counts(dropna=True)
     levels = sorted(counts.index)
-    baseline = max(levels, key=lambda v: (counts[v], -levels.index(v)))
+    order = {v: i for i, v in enumerate(levels)}
+    ranked = sorted(levels, key=lambda v: (-counts[v], order[v]))
+    baseline = ranked[0]
+    kept = ranked if keep is None or keep >= len(ranked) else ranked[:keep]
+    rest = [v for v in levels if v not in set(kept)]
     gaps = int(values.isna().sum())
-    n = len(values)
+    n_dummies = len(kept) - 1 + bool(rest)
     words = (
-        f"{source}: {why}; {len(levels)} levels, so {len(levels) - 1}"
-        f" {'dummy' if len(levels) == 2 else 'dummies'};"
-        f" the baseline {shown(baseline)}, the most common ({counts[baseline]} of {n} rows), gets none:"
+        f"{source}: {why}; {len(levels)} levels, so {n_dummies}"
+        f" {'dummy' if n_dummies == 1 else 'dummies'};"
+        f" the baseline {shown(baseline)}, the most common ({counts[baseline]} of {len(values)} rows),"
+        " gets none:"
         " the intercept (Ones) stands for it"
         + (f"; its {gaps} missing values count as the baseline" if gaps else "")
     )
-    out = []
-    for level in levels:
-        if level == baseline:
-            continue
-        cell = excel_literal(level)
-        # A blank cell equals 0 in a numeric comparison: test for blank first.
-        excel = (
-            f'=IF({{col}}="",0,IF({{col}}={cell},1,0))'
-            if gaps and not isinstance(level, str)
-            else f"=IF({{col}}={cell},1,0)"
+    if rest:
+        words += (
+            f"; the {len(rest)} least common levels ({int(counts[rest].sum())} rows) share one column,"
+            f" {source}_other{lumped}"
         )
-        out.append(
-            Feature(
-                unique_name(f"{source}_{level_text(level)}", taken),
-                source,
-                "dummy",
-                f"1 where {source} is {shown(level)}, else 0. {words}",
-                lambda raw, level=level: (raw[source] == level).astype("float64"),
-                excel,
-                level=level,
-                baseline=baseline,
-            )
-        )
+    out = [_dummy(source, level, baseline, words, gaps, taken) for level in levels if level in kept[1:]]
+    if rest:
+        out.append(_other(source, kept, baseline, words, gaps, taken))
     return out
+
+
+def _dummy(source, level, baseline, words: str, gaps: int, taken: set[str]) -> Feature:
+    cell = excel_literal(level)
+    # A blank cell equals 0 in a numeric comparison: test for blank first.
+    excel = (
+        f'=IF({{col}}="",0,IF({{col}}={cell},1,0))'
+        if gaps and not isinstance(level, str)
+        else f"=IF({{col}}={cell},1,0)"
+    )
+    return Feature(
+        unique_name(f"{source}_{level_text(level)}", taken),
+        source,
+        "dummy",
+        f"1 where {source} is {shown(level)}, else 0. {words}",
+        lambda raw: (raw[source] == level).astype("float64"),
+        excel,
+        level=level,
+        baseline=baseline,
+    )
+
+
+def _other(source, kept: list, baseline, words: str, gaps: int, taken: set[str]) -> Feature:
+    """1 where the level is none of ``kept`` (a missing value counts as the baseline: 0)."""
+    named = ",".join(f"{{col}}={excel_literal(v)}" for v in kept)
+    excel = f"=IF(OR({named}),0,1)"
+    if gaps:
+        excel = f'=IF({{col}}="",0,IF(OR({named}),0,1))'
+    return Feature(
+        unique_name(f"{source}_other", taken),
+        source,
+        "other",
+        f"1 where {source} is none of the {len(kept)} most common levels, else 0. {words}",
+        lambda raw: (raw[source].notna() & ~raw[source].isin(kept)).astype("float64"),
+        excel,
+        baseline=baseline,
+        kept=tuple(kept),
+    )
 
 
 def ones(taken: set[str]) -> Feature:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import DataError, WorkbenchError
 from . import columns as C
+from . import hints
 from .read import missing_markers, typed_column
 from .recipe import Feature, LeftOut, Prepared, Target
 
@@ -136,7 +137,7 @@ def _options(frame, target, drop, log, category, numeric, missing, source) -> Op
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")
         raise DataError(
-            f"{where}no column {target!r} to predict (--target); the columns are {shown}",
+            f"{where}no column {target!r} to predict ({hints.keyword('target')}); the columns are {shown}",
             path=source,
             column=str(target),
         )
@@ -149,12 +150,18 @@ def _options(frame, target, drop, log, category, numeric, missing, source) -> Op
     for option, names in sets.items():
         for n in sorted(names):
             if n not in frame.columns:
-                raise WorkbenchError(f"{where}{option}= names {n!r}, which is not a column of the table")
+                raise WorkbenchError(
+                    f"{where}{hints.keyword(option)} names {n!r}, which is not a column of the table"
+                )
             if n == target:
-                raise WorkbenchError(f"{option}= names the target {n!r}; the target is never a feature")
+                raise WorkbenchError(
+                    f"{hints.keyword(option)} names the target {n!r}; the target is never a feature"
+                )
             others = [o for o, s in sets.items() if o != option and n in s]
             if others:
-                raise WorkbenchError(f"{n!r} is in both {option}= and {others[0]}=; choose one")
+                raise WorkbenchError(
+                    f"{n!r} is in both {hints.keyword(option)} and {hints.keyword(others[0])}; choose one"
+                )
     return Options(target, sets["drop"], sets["log"], sets["category"], sets["numeric"], missing == "fill")
 
 
@@ -186,7 +193,7 @@ def _typed(frame: pd.DataFrame, markers: frozenset[str], source: str | None) -> 
         else:
             raise DataError(
                 f"{source or 'the table'}: column {name!r} holds {col.dtype} values, neither"
-                f" numbers nor text: convert it, or pass drop=[{name!r}]",
+                f" numbers nor text: convert it, or pass {hints.option('drop', [name])}",
                 path=source,
                 column=name,
             )
@@ -207,7 +214,7 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
         gaps = n - len(present)
         why = None
         if name in opts.drop:
-            why = ("drop", "you asked to leave it out (drop=)")
+            why = ("drop", f"you asked to leave it out ({hints.keyword('drop')})")
         elif present.empty:
             why = ("empty", "no row has a value")
         elif levels == 1:
@@ -228,13 +235,14 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
             why = (
                 "free text",
                 f"an identifier or free text: {levels} different values in {len(present)}"
-                f" rows (like Titanic's Name and Ticket); pass category=[{name!r}] to use it anyway",
+                f" rows (like Titanic's Name and Ticket); pass {hints.option('category', [name])}"
+                " to use it anyway",
             )
         elif col.dtype != object and levels == n > MAX_LEVELS and (present % 1 == 0).all():
             why = (
                 "identifier",
                 f"an identifier: a different whole number on each of the {n} rows (like"
-                f" PassengerId); pass numeric=[{name!r}] to use it anyway",
+                f" PassengerId); pass {hints.option('numeric', [name])} to use it anyway",
             )
         if why is None:
             candidates.append(name)
@@ -259,62 +267,137 @@ def _rows(data: pd.DataFrame, candidates: list[str], opts: Options, n_read: int,
     return keep, note + f"; {int(keep.sum())} rows kept"
 
 
+@dataclass
+class _Plan:
+    """What one column becomes: a number (one feature) or a category showing at most ``cap``
+    levels, the lumped ``other`` included (``None``: every level)."""
+
+    name: str
+    category: bool
+    levels: int
+    whole: bool
+    cap: int | None = None
+    lumped: str = ""
+
+    @property
+    def width(self) -> int:
+        """How many features the column makes."""
+        return min(self.levels, self.cap or self.levels) - 1 if self.category else 1
+
+
 def _features(data: pd.DataFrame, candidates: list[str], opts: Options, source: str | None):
     """The features of the kept rows, in column order, then Ones; and columns constant on them."""
-    taken = {opts.target}
-    features: list[Feature] = []
-    left_out: list[LeftOut] = []
-    too_many: list[tuple[str, int]] = []
+    plans, left_out = [], []
     for name in candidates:
-        col = data[name]
-        present = col.dropna()
-        levels = present.nunique()
-        if levels <= 1:
+        plan = _plan(name, data[name], opts)
+        if plan is None:
             left_out.append(
                 LeftOut(name, "constant", "holds one value on every row kept: it cannot tell rows apart")
             )
-            continue
-        text = col.dtype == object
-        whole = not text and bool((present % 1 == 0).all())
-        if name in opts.category or (
-            name not in opts.log | opts.numeric and (text or (whole and levels <= MAX_LEVELS))
-        ):
-            if name not in opts.category and levels > MAX_LEVELS:
-                too_many.append((name, levels))
-                continue
-            features += C.dummies(name, col, _category_words(name, opts, text, levels), taken)
-        elif text:
-            option = "log" if name in opts.log else "numeric"
-            raise WorkbenchError(f"{option}= names {name!r}, which holds text, not numbers")
         else:
-            features.append(_number(name, col, opts, source, taken))
-    if too_many:
-        shown = ", ".join(f"{n!r} ({k} levels)" for n, k in too_many)
-        names = ", ".join(repr(n) for n, _ in too_many)
-        where = f"{source}: " if source else ""
-        raise DataError(
-            f"{where}{shown}: more than {MAX_LEVELS} levels make too many dummies for a"
-            f" category; pass drop=[{names}] (--drop) to leave out, or category=[{names}]"
-            " (--category) to make the dummies anyway",
-            path=source,
-            column=too_many[0][0],
-        )
+            plans.append(plan)
+    _fit_budget(plans, len(data), opts, source)
+    taken = {opts.target}
+    features: list[Feature] = []
+    for plan in plans:
+        col = data[plan.name]
+        if plan.category:
+            why = _category_words(plan.name, opts, col.dtype == object, plan.levels)
+            features += C.dummies(plan.name, col, why, taken, keep=_keep(plan), lumped=plan.lumped)
+        else:
+            features.append(_number(plan.name, col, opts, source, taken, plan.lumped))
     features.append(C.ones(taken))
     return features, left_out
 
 
+def _plan(name: str, col: pd.Series, opts: Options) -> _Plan | None:
+    """The column's first plan (``None``: constant on the kept rows); a category of more than
+    :data:`MAX_LEVELS` levels keeps its most common ones and lumps the rest."""
+    present = col.dropna()
+    levels = present.nunique()
+    if levels <= 1:
+        return None
+    text = col.dtype == object
+    whole = not text and bool((present % 1 == 0).all())
+    if name in opts.category:
+        return _Plan(name, True, levels, whole)
+    if name in opts.log | opts.numeric:
+        if text:
+            option = "log" if name in opts.log else "numeric"
+            raise WorkbenchError(f"{hints.keyword(option)} names {name!r}, which holds text, not numbers")
+        return _Plan(name, False, levels, whole)
+    if text and levels > MAX_LEVELS:
+        lumped = f": a category shows at most {MAX_LEVELS} levels (as scikit-learn's max_categories)"
+        return _Plan(name, True, levels, whole, MAX_LEVELS, lumped)
+    return _Plan(name, text or (whole and levels <= MAX_LEVELS), levels, whole)
+
+
+def _keep(plan: _Plan) -> int | None:
+    """How many levels keep their own column (the baseline included), the rest lumped."""
+    if plan.cap is None or plan.levels <= plan.cap:
+        return None
+    return plan.cap - 1
+
+
+def _fit_budget(plans: list[_Plan], n_rows: int, opts: Options, source: str | None) -> None:
+    """Shrink the widest categories until the features fit a sheet and the rows; else refuse,
+    naming every column to leave out at once."""
+    budget = min(MAX_FEATURES, n_rows // 2) - 1  # Ones is the last feature
+    bound = (
+        f"a sheet shows at most {MAX_FEATURES} features"
+        if n_rows // 2 >= MAX_FEATURES
+        else f"a fit of {n_rows} rows takes at most {n_rows // 2} features (twice as many rows)"
+    )
+    total = sum(p.width for p in plans)
+    # One level at a time from the widest category, so the cut is shared out evenly.
+    while total > budget:
+        shrink = [p for p in plans if p.category and p.width > 1 and p.name not in opts.category]
+        if not shrink:
+            break
+        widest = max(shrink, key=lambda p: (p.width, p.whole))  # a tie: whole numbers become one number
+        if widest.whole:
+            widest.lumped = f"; taken as a number, not {widest.width} dummies: {bound}"
+            widest.category = False
+        else:
+            widest.cap, widest.lumped = widest.width, f": {bound}"
+        total = sum(p.width for p in plans)
+    over = sum(p.width for p in plans) - budget
+    if over > 0 and n_rows >= MIN_ROWS:
+        _refuse_size(plans, over, budget, n_rows, source)
+
+
+def _refuse_size(plans: list[_Plan], over: int, budget: int, n_rows: int, source: str | None) -> None:
+    drop, freed = [], 0
+    for p in sorted(plans, key=lambda p: -p.width):
+        if freed >= over:
+            break
+        drop.append(p.name)
+        freed += p.width
+    where = f"{source}: " if source else ""
+    raise DataError(
+        f"{where}{sum(p.width for p in plans) + 1} features (Ones included) for {n_rows} rows; a fit needs at"
+        f" least twice as many rows as features and a sheet shows at most {MAX_FEATURES}, so {budget + 1}"
+        f" at most: leave out {len(drop)} {'column' if len(drop) == 1 else 'columns'},"
+        f" e.g. {hints.option('drop', drop)}",
+        path=source,
+        column=drop[0],
+    )
+
+
 def _category_words(name: str, opts: Options, text: bool, levels: int) -> str:
     if name in opts.category:
-        return "you asked for dummies (category=)"
+        return f"you asked for dummies ({hints.keyword('category')})"
     if text:
         return f"text with {levels} levels: a category"
     return (
         f"whole numbers with only {levels} different values, taken as categories like the lesson's"
-        f" Pclass (pass numeric=[{name!r}] to scale them as numbers)"
+        f" Pclass (pass {hints.option('numeric', [name])} to scale them as numbers)"
     )
 
 
-def _number(name: str, col: pd.Series, opts: Options, source: str | None, taken: set[str]) -> Feature:
+def _number(
+    name: str, col: pd.Series, opts: Options, source: str | None, taken: set[str], lumped: str = ""
+) -> Feature:
     present = col.dropna()
     fill = float(present.median()) if opts.fill and len(present) < len(col) else None
     low, high = float(present.min()), float(present.max())
@@ -326,42 +409,34 @@ def _number(name: str, col: pd.Series, opts: Options, source: str | None, taken:
                 path=source,
                 column=name,
             )
-        return C.log_scaled(
-            C.unique_name(f"log_{name}_N", taken), name, col, fill, "you asked for a log (log=)"
-        )
+        why = f"you asked for a log ({hints.keyword('log')})"
+        return C.log_scaled(C.unique_name(f"log_{name}_N", taken), name, col, fill, why)
     if name not in opts.numeric and C.is_long_tailed(col):
         why = f"{name} is long-tailed ({C.tail_words(col)}, at least {C.LONG_TAIL:g}x)"
         return C.log_scaled(C.unique_name(f"log_{name}_N", taken), name, col, fill, why)
     if name in opts.numeric:
-        why = "you asked to scale it as a number (numeric=)"
+        why = f"you asked to scale it as a number ({hints.keyword('numeric')})"
     elif low < 0:
         why = f"{name} is numbers from {C.num(low)} to {C.num(high)}, some negative (so no log)"
     else:
         why = f"{name} is numbers from {C.num(low)} to {C.num(high)}, not long-tailed ({C.tail_words(col)})"
+    why += lumped
     return C.scaled(C.unique_name(f"{name}_N", taken), name, col, fill, why)
 
 
 def _check_size(features, n_rows, note, candidates, data, opts: Options, source) -> None:
-    """Refuse more features than a sheet shows, or fewer rows than a fit needs."""
-    where = f"{source}: " if source else ""
-    if len(features) > MAX_FEATURES:
-        per = pd.Series([f.source for f in features if f.source]).value_counts()
-        raise DataError(
-            f"{where}{len(features)} features (dummies and Ones included) are more than the"
-            f" {MAX_FEATURES} a sheet shows; {per.index[0]!r} alone makes {per.iloc[0]}: pass"
-            f" drop=[{per.index[0]!r}] (--drop)",
-            path=source,
-            column=str(per.index[0]),
-        )
+    """Refuse fewer rows than a fit needs (the features were kept within the rows by the budget)."""
     need = max(MIN_ROWS, 2 * len(features))
     if n_rows >= need:
         return
-    advice = "use a larger table or drop= some columns"
-    if not opts.fill:
-        gaps = data[candidates].isna().sum().sort_values(ascending=False)
-        worst = ", ".join(f"{c} {k}" for c, k in gaps.head(3).items() if k)
-        advice = "pass missing='fill' (--missing fill) to fill gaps from the rows instead" + (
-            f", or drop= the columns with most gaps ({worst})" if worst else ""
+    where = f"{source}: " if source else ""
+    advice = "use a larger table"
+    gaps = data[candidates].isna().sum().sort_values(ascending=False)
+    if not opts.fill and gaps.any():
+        worst = [c for c, k in gaps.head(3).items() if k]
+        advice = (
+            f"pass {hints.option('missing', 'fill')} to fill gaps from the rows instead of dropping"
+            f" those rows, or {hints.option('drop', worst)} (the columns with most gaps)"
         )
     raise DataError(
         f"{where}too few rows: {note}, and a fit of {len(features)} features needs at least"

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..files import read_csv, to_float
+from . import hints
 
 #: What real files write for a missing value; ``na=`` adds more.
 MISSING = ("", "NA", "N/A", "NaN", "nan", "?")
@@ -96,7 +97,7 @@ def typed_column(
         raise DataError(
             f"{source or 'the table'}: column {name!r}, {where} has {values[i][:40]!r} where"
             f" {n_numbers} of its {n_present} values are numbers; if it marks a missing value pass"
-            f" na=[{values[i][:40]!r}] (--na), else correct it",
+            f" {hints.option('na', [values[i][:40]])}, else correct it",
             path=source,
             column=name,
             row=int(index[i]) if isinstance(index[i], (int, np.integer)) else None,

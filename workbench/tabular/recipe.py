@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 #: Kinds of feature: ``scaled`` (x / max |x|), ``log_scaled`` (LOG10(x+1) / max of that),
-#: ``dummy`` (1 for one level, else 0), ``ones`` (the intercept's column). The lesson recipe
-#: also has ``raw`` (used as it is: SibSp, Parch) and ``log`` (LOG10(x+1) unscaled: Fare).
-KINDS = ("scaled", "log_scaled", "dummy", "ones", "raw", "log")
+#: ``dummy`` (1 for one level, else 0), ``other`` (1 for any level but the ``kept`` ones: the
+#: rare levels lumped), ``ones`` (the intercept's column). The lesson recipe also has ``raw``
+#: (used as it is: SibSp, Parch) and ``log`` (LOG10(x+1) unscaled: Fare).
+KINDS = ("scaled", "log_scaled", "dummy", "other", "ones", "raw", "log")
 
 
 def _literal(value: float | str | None) -> str:
@@ -38,8 +39,9 @@ class Feature:
 
     ``python(raw)`` takes the kept rows' raw columns (NaN where missing) and returns the
     float64 column (a float for ``Ones``). ``scale`` and ``fill`` are the numbers that the
-    ``{max_col}`` and ``{fill_col}`` cells recompute; ``level`` is a dummy's level and
-    ``baseline`` the level of the same column that has no dummy.
+    ``{max_col}`` and ``{fill_col}`` cells recompute; ``level`` is a dummy's level,
+    ``baseline`` the level of the same column that has no dummy, and ``kept`` the levels an
+    ``other`` column is 0 for.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Feature:
     fill_excel: str | None = None
     level: float | str | None = None
     baseline: float | str | None = None
+    kept: tuple[float | str, ...] = ()
 
     def formula(self, cells: Mapping[str, str]) -> str:
         """The Excel formula (or constant) for one row, given ``col``, ``max_col``, ``fill_col``."""
@@ -66,6 +69,9 @@ class Feature:
         x = col if self.fill is None else f"{col}.fillna({col}.median())"
         if self.kind == "dummy":
             return f"({col} == {_literal(self.level)}).astype(float)"
+        if self.kind == "other":
+            kept = ", ".join(map(_literal, self.kept))
+            return f"({col}.notna() & ~{col}.isin([{kept}])).astype(float)"
         return {
             "scaled": f"{x} / {col}.abs().max()",
             "log_scaled": f"np.log10({x} + 1) / np.log10({col}.max() + 1)",

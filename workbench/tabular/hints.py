@@ -1,0 +1,32 @@
+"""A hint names an option as its reader gives it: a keyword of :func:`prepare` or a flag of the CLI.
+
+Messages from :mod:`workbench.tabular` tell the user what to change. A Python caller passes
+``drop=['home.dest']``; a command-line user types ``--drop home.dest``. The command line sets
+:data:`STYLE` to ``"cli"`` for the call, and every hint follows it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+#: ``"python"`` (keywords, the default) or ``"cli"`` (flags, as ``workbench build --data`` takes them).
+STYLE: ContextVar[str] = ContextVar("workbench_hint_style", default="python")
+
+
+def option(name: str, values: str | Iterable[str]) -> str:
+    """``drop=['a', 'b']`` or ``--drop a b``; one value (``missing='fill'``) or ``--missing fill``."""
+    if STYLE.get() != "cli":
+        return f"{name}={values!r}" if isinstance(values, str) else f"{name}={list(values)!r}"
+    flag = "--" + name.replace("_", "-")
+    values = [values] if isinstance(values, str) else list(values)
+    # A name that starts with '-' reads as a flag of its own: only --drop=-x passes it.
+    plain = [shlex.quote(v) for v in values if not v.startswith("-")]
+    dashed = [f"{flag}={shlex.quote(v)}" for v in values if v.startswith("-")]
+    return " ".join(([flag, *plain] if plain else []) + dashed)
+
+
+def keyword(name: str) -> str:
+    """An option's name alone: ``drop=`` or ``--drop``."""
+    return f"--{name.replace('_', '-')}" if STYLE.get() == "cli" else f"{name}="
