@@ -73,6 +73,7 @@ def test_every_pandas_line_computes_its_column(recipe):
     path = wb.TRAIN_CSV if kind == "lesson" else PENGUINS_CSV
     prep = prepare(read_table(path), target, recipe=kind, missing=missing)
     for record in (prep.target, *prep.features):
-        got = eval(record.pandas, {"df": prep.raw, "np": np})
+        train = np.ones(len(prep.raw), bool) if prep.valid is None else ~prep.valid
+        got = eval(record.pandas, {"df": prep.raw, "np": np, "train": train})
         want = prep.table[record.name].to_numpy()
         assert np.allclose(np.broadcast_to(got, want.shape), want, rtol=1e-15, atol=0), record.pandas

@@ -15,6 +15,7 @@ import pytest
 import workbench as wb
 from workbench.tabular import MAX_LEVELS, prepare, read_table
 from workbench.titanic import TRAIN_CSV
+from workbench.titanic.split import valid_mask
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +142,15 @@ def test_overrides_numeric_log_category_drop(titanic):
     np.testing.assert_allclose(prep.table["SibSp_N"], prep.raw["SibSp"] / prep.raw["SibSp"].max(), rtol=1e-15)
 
 
-def test_fill_titanic_uses_medians_of_the_rows(titanic):
+def test_fill_titanic_uses_medians_of_the_train_rows(titanic):
     prep = prepare(titanic, "Survived", missing="fill")
     assert len(prep.table) == 891 and not prep.table.isna().any().any()
     age = next(f for f in prep.features if f.source == "Age")
-    assert age.fill == pd.read_csv(TRAIN_CSV)["Age"].median() == 28.0
+    train = pd.read_csv(TRAIN_CSV)["Age"][~valid_mask(891)]  # the valid rows are never looked at
+    assert age.fill == train.median() and age.scale == train.max()
+    assert age.scale == 74 < pd.read_csv(TRAIN_CSV)["Age"].max()  # the oldest passenger (80) is a valid row
     assert age.excel == '=IF({col}="",{fill_col},{col})/{max_col}' and age.fill_excel == "=MEDIAN({range})"
-    assert prep.table[age.name].iloc[5] == 28.0 / 80.0  # row 6, Mr James Moran, has no age
+    assert prep.table[age.name].iloc[5] == train.median() / train.max()  # row 6, Mr Moran, has no age
 
 
 # errors
@@ -181,10 +184,11 @@ def test_too_many_levels_and_features(titanic):
         prepare(titanic, "Survived", category=["Name"])
     deck = titanic.assign(Deck=titanic["Ticket"].str[:2])
     kept = deck.dropna(subset=["Age", "Embarked"])["Deck"]
-    assert kept.nunique() > MAX_LEVELS
+    train = kept[~valid_mask(len(kept))]
+    assert train.nunique() > MAX_LEVELS
     prep = prepare(deck, "Survived")
     made = [f for f in prep.features if f.source == "Deck"]
-    top = kept.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[:9]
+    top = train.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[:9]
     assert [f.level for f in made[:-1]] == sorted(top[1:])
     assert made[-1].name == "Deck_other" and made[-1].kept == tuple(top)
     assert prep.table["Deck_other"].sum() == (~kept.isin(top)).sum()

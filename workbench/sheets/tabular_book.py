@@ -114,11 +114,18 @@ def write_tabular_book(
     if not isinstance(prep, Prepared):
         raise WorkbenchError(f"write_tabular_book takes a Prepared table; got {type(prep).__name__}")
     n = len(prep.table)
-    is_valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
+    default = valid_mask(n) if prep.valid is None else prep.valid
+    is_valid = default if valid is None else np.asarray(valid, dtype=bool)
     if is_valid.shape != (n,) or is_valid.all() or not is_valid.any():
         raise WorkbenchError(
             f"valid: one True or False per row of the table ({n}), with rows in each set;"
             f" got {int(is_valid.sum())} True of shape {is_valid.shape}"
+        )
+    if prep.valid is not None and not np.array_equal(is_valid, prep.valid):
+        # the sheet's statistics read the train rows of its Set column: they must be the recipe's
+        raise WorkbenchError(
+            "valid: the recipe's statistics (largest values, fills, levels) come from the train rows of"
+            " prep.valid; write the book with valid=prep.valid, or prepare the table again"
         )
     params = _check_fits(prep, fits)
     for sheet in params:
@@ -220,6 +227,7 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
     cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     if sheet == "linear":
+        assert grid.after + names.index("Set") == _set_col(grid)
         plan, heads = _data_plan(cells, st, prep, grid, lay)
     else:
         plan = [(0, None, prep.y, st.whole if prep.target.kind == "binary" else st.number)]
@@ -292,8 +300,14 @@ def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, resu
     return _Values(lin, preds, (preds - y) ** 2, sets, values)
 
 
+def _set_col(grid: Grid) -> int:
+    """The linear sheet's Set column: its model columns are Preds, Loss, Set."""
+    return grid.after + 2
+
+
 def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: _Layout):
-    """The target, the columns as read and the features' formulas; scales and fills above the header."""
+    """The target, the columns as read and the features' formulas; scales and fills above the header,
+    from the train rows (the Set column says which) unless the recipe's statistics are the lesson's."""
     n, first = len(prep.table), lay.first
     last = first + n - 1
     target = prep.target
@@ -311,12 +325,15 @@ def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: 
         heads.append(name)
         text = prep.raw[name].dtype == object
         plan.append((col[name], None, _cells(prep.raw[name]), st.category if text else st.number))
-    cells.put(lay.max_row, grid.label_col, "write_string", "Max:", st.label)
+    train = "" if prep.valid is None else ", train rows"
+    cells.put(lay.max_row, grid.label_col, "write_string", f"Max{train}:", st.label)
     if any(f.fill is not None for f in prep.features):
-        cells.put(lay.max_row - 1, 0, "write_string", "Fill (median):", st.label)
+        cells.put(lay.max_row - 1, 0, "write_string", f"Fill (median{train}):", st.label)
+    j = _set_col(grid)
+    sets = None if prep.valid is None else _span(lay.first, j, last, j, absolute=True)
     for j, f in enumerate(prep.features, start=grid.first_input):
         heads.append(f.name)
-        plan.append(_feature_column(cells, st, f, j, col, lay, last, prep))
+        plan.append(_feature_column(cells, st, f, (j, col), lay, last, prep, sets))
     return plan, heads
 
 
@@ -324,22 +341,38 @@ def _target_head(prep: Prepared) -> str:
     return f"{prep.target.name} (0/1)" if _mapped(prep) else prep.target.name
 
 
-def _feature_column(cells, st, f, j: int, col: dict[str, int], lay: _Layout, last: int, prep: Prepared):
-    """One feature: its scale and fill cells (if any) and its column's row template."""
-    values = prep.table[f.name].to_numpy(dtype="float64")
+def _feature_column(cells, st, f, where: tuple[int, dict[str, int]], lay, last: int, prep, sets: str | None):
+    """One feature: its scale and fill cells (if any) and its column's row template.
+
+    With ``sets`` (the Set column's cells), a statistic reads the train rows' values only: an
+    array formula over ``IF((sets="train")*(cells<>""),cells)`` (the blank test keeps an empty
+    cell out of a MEDIAN in every engine, as it is kept out of a plain range)."""
+    (j, col), values = where, prep.table[f.name].to_numpy(dtype="float64")
     if f.kind == "ones":
         return (j, None, values, st.whole)
     c = col[f.source]
     refs = {"max_col": "", "fill_col": ""}
     span = _span(lay.first, c, last, c, absolute=True)
+    write, span = (
+        ("write_formula", span)
+        if sets is None
+        else ("write_array_formula", f'IF(({sets}="train")*({span}<>""),{span})')
+    )
     if f.scale_excel:
-        cells.put(lay.max_row, j, "write_formula", f.scale_excel.format(range=span), st.value, f.scale)
+        _statistic(cells, write, lay.max_row, j, f.scale_excel.format(range=span), st.value, f.scale)
         refs["max_col"] = _ref(lay.max_row, j, absolute=True)
     if f.fill_excel:
-        cells.put(lay.max_row - 1, c, "write_formula", f.fill_excel.format(range=span), st.number, f.fill)
+        _statistic(cells, write, lay.max_row - 1, c, f.fill_excel.format(range=span), st.number, f.fill)
         refs["fill_col"] = _ref(lay.max_row - 1, c, absolute=True)
     template = f.formula({**refs, "col": _ref(_MARK_ROW, c)})
     return (j, template, values, st.whole if f.kind in ("dummy", "other") else st.feature)
+
+
+def _statistic(cells: _RowOrdered, write: str, row: int, col: int, formula: str, fmt, value) -> None:
+    if write == "write_array_formula":
+        cells.put(row, col, write, row, col, "{" + formula + "}", fmt, value)
+    else:
+        cells.put(row, col, write, formula, fmt, value)
 
 
 def _cells(values: pd.Series) -> np.ndarray:
@@ -355,8 +388,14 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
     ws = book.add_worksheet("features")
     lay = _layout("linear", prep)
     ws.write_string(0, 0, f"features: how {name} becomes the lesson's kind of table", st.title)
+    seen = (
+        "Every largest value, fill and level comes from the train rows only (train: Set is train):"
+        " the valid rows stay unseen, like Kaggle's test rows."
+        if prep.valid is not None
+        else "The largest Age is the lesson's, over every kept row."
+    )
     notes = (
-        f"Recipe {prep.recipe!r}. Rows: {prep.rows_note}.",
+        f"Recipe {prep.recipe!r}. Rows: {prep.rows_note}. {seen}",
         "Each row: a column of the model sheets, why it is there, and the same computation in pandas"
         " (df: the kept rows) and in Excel (as on the linear sheet's first row). After: a live link to"
         " that cell.",

@@ -1,7 +1,9 @@
 """Build the recipe's records for one column: scaled or logged numbers, dummies, ones, the target.
 
-Each builder takes the column's values in the kept rows and returns records whose pandas
-computation and Excel template compute the same numbers (see :mod:`workbench.tabular.recipe`).
+Each builder takes the column's values in the train rows (every statistic, a largest value, a
+median, the levels and their counts, comes from them alone: the valid rows stay unseen, as a
+test set) and how many kept rows miss a value, and returns records whose pandas computation and
+Excel template compute the same numbers on every row (see :mod:`workbench.tabular.recipe`).
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ def tail_words(values: pd.Series) -> str:
     return f"max {num(top)} is {ratio} its median {num(median)}"
 
 
-def scaled(name: str, source: str, values: pd.Series, fill: float | None, why: str) -> Feature:
-    """x / max |x| (after filling): a number in -1..1, the lesson's Age_N."""
+def scaled(name: str, source: str, values: pd.Series, fill: float | None, why: str, gaps: int = 0) -> Feature:
+    """x / max |x| of the train rows (after filling): a number in -1..1, the lesson's Age_N."""
     x = values if fill is None else values.fillna(fill)
     scale = float(max(x.max(), -x.min()))
     cell = "{col}" if fill is None else 'IF({col}="",{fill_col},{col})'
@@ -65,8 +67,8 @@ def scaled(name: str, source: str, values: pd.Series, fill: float | None, why: s
         name,
         source,
         "scaled",
-        f"{why}: divided by its largest absolute value {num(scale)}, so it lies in -1..1"
-        f" (the lesson's Age / MAX(Age)){_filled(values, fill)}",
+        f"{why}: divided by its largest absolute value on the train rows, {num(scale)}, so it lies in"
+        f" -1..1 (the lesson's Age / MAX(Age)){_filled(gaps, fill)}",
         lambda raw: (raw[source] if fill is None else raw[source].fillna(fill)) / scale,
         f"={cell}/{{max_col}}",
         scale,
@@ -76,7 +78,9 @@ def scaled(name: str, source: str, values: pd.Series, fill: float | None, why: s
     )
 
 
-def log_scaled(name: str, source: str, values: pd.Series, fill: float | None, why: str) -> Feature:
+def log_scaled(
+    name: str, source: str, values: pd.Series, fill: float | None, why: str, gaps: int = 0
+) -> Feature:
     """LOG10(x+1) / LOG10(max+1): a long-tailed count or amount spread over 0..1."""
     x = values if fill is None else values.fillna(fill)
     scale = float(np.log10(x.max() + 1))
@@ -86,7 +90,7 @@ def log_scaled(name: str, source: str, values: pd.Series, fill: float | None, wh
         source,
         "log_scaled",
         f"{why}: LOG10(x+1) first, as the lesson does with Fare, then divided by the largest"
-        f" log {num(scale)}, so it lies in 0..1{_filled(values, fill)}",
+        f" log on the train rows, {num(scale)}, so it lies in 0..1{_filled(gaps, fill)}",
         lambda raw: np.log10((raw[source] if fill is None else raw[source].fillna(fill)) + 1) / scale,
         f"=LOG10({cell}+1)/{{max_col}}",
         scale,
@@ -96,22 +100,28 @@ def log_scaled(name: str, source: str, values: pd.Series, fill: float | None, wh
     )
 
 
-def _filled(values: pd.Series, fill: float | None) -> str:
-    gaps = int(values.isna().sum())
+def _filled(gaps: int, fill: float | None) -> str:
     if fill is None or not gaps:
         return ""
-    return f"; {gaps} missing value{'s' * (gaps > 1)} filled with the median {num(fill)} of the rows"
+    return f"; {gaps} missing value{'s' * (gaps > 1)} filled with the median {num(fill)} of the train rows"
 
 
 def dummies(
-    source: str, values: pd.Series, why: str, taken: set[str], keep: int | None = None, lumped: str = ""
+    source: str,
+    values: pd.Series,
+    why: str,
+    taken: set[str],
+    keep: int | None = None,
+    lumped: str = "",
+    gaps: int = 0,
 ) -> list[Feature]:
     """One 0/1 column per level but the most common one, the baseline (ties: the first in order).
 
     With ``keep``, only the ``keep`` most common levels (the baseline among them) are told
     apart; every other level is lumped into one ``<source>_other`` column (scikit-learn's
     one-hot encoder does the same with ``max_categories``), and ``lumped`` says why.
-    A missing value (``missing="fill"``) counts as the baseline: all its dummies are 0.
+    A missing value (``missing="fill"``) counts as the baseline: all its dummies are 0; so does
+    a level the train rows never show, unless it is lumped into ``other``.
     """
     counts = values.value_counts(dropna=True)
     levels = sorted(counts.index)
@@ -120,19 +130,18 @@ def dummies(
     baseline = ranked[0]
     kept = ranked if keep is None or keep >= len(ranked) else ranked[:keep]
     rest = [v for v in levels if v not in set(kept)]
-    gaps = int(values.isna().sum())
     n_dummies = len(kept) - 1 + bool(rest)
     words = (
         f"{source}: {why}; {len(levels)} levels, so {n_dummies}"
         f" {'dummy' if n_dummies == 1 else 'dummies'};"
-        f" the baseline {shown(baseline)}, the most common ({counts[baseline]} of {len(values)} rows),"
+        f" the baseline {shown(baseline)}, the most common ({counts[baseline]} of {len(values)} train rows),"
         " gets none:"
         " the intercept (Ones) stands for it"
         + (f"; its {gaps} missing values count as the baseline" if gaps else "")
     )
     if rest:
         words += (
-            f"; the {len(rest)} least common levels ({int(counts[rest].sum())} rows) share one column,"
+            f"; the {len(rest)} least common levels ({int(counts[rest].sum())} train rows) share one column,"
             f" {source}_other{lumped}"
         )
     out = [_dummy(source, level, baseline, words, gaps, taken) for level in levels if level in kept[1:]]
@@ -171,7 +180,8 @@ def _other(source, kept: list, baseline, words: str, gaps: int, taken: set[str])
         unique_name(f"{source}_other", taken),
         source,
         "other",
-        f"1 where {source} is none of the {len(kept)} most common levels, else 0. {words}",
+        f"1 where {source} is none of the {len(kept)} most common levels (a level the train rows never show"
+        f" too), else 0. {words}",
         lambda raw: (raw[source].notna() & ~raw[source].isin(kept)).astype("float64"),
         excel,
         baseline=baseline,

@@ -64,14 +64,16 @@ def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = No
     Args:
         prep: a table from :func:`~workbench.tabular.prepare`.
         seed: seeds every random start.
-        valid: ``True`` for the validation rows (never fitted on); by default
-            :func:`~workbench.titanic.split.valid_mask` of the table's rows (20%, seed 42).
+        valid: ``True`` for the validation rows (never fitted on); by default ``prep.valid``,
+            the rows the recipe's statistics left out (:func:`~workbench.titanic.split.valid_mask`
+            of the table's rows: 20%, seed 42).
     """
     if not isinstance(prep, Prepared):
         raise WorkbenchError(f"fit_prepared takes a Prepared table (prepare()); got {type(prep).__name__}")
     check_seed(seed)
     n = len(prep.table)
-    valid = valid_mask(n) if valid is None else np.asarray(valid, dtype=bool)
+    default = valid_mask(n) if prep.valid is None else prep.valid
+    valid = default if valid is None else np.asarray(valid, dtype=bool)
     if valid.shape != (n,) or valid.all():
         raise WorkbenchError(
             f"valid: one True or False per row of the table ({n}), some False; got {valid.shape}"

@@ -101,6 +101,7 @@ def _feature(name: str, kept: pd.DataFrame, max_age: float) -> Feature:
             excel,
             scale=max_age,
             scale_excel="=MAX({range})",
+            stats="df",
         )
     if name == "log_Fare":
         return Feature(name, source, "log", f"{d.meaning}, as the lesson does", python, excel)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, WorkbenchError
+from ..titanic.split import valid_mask
 from . import columns as C
 from . import hints
 from .read import missing_markers, typed_column
@@ -98,7 +99,10 @@ def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | 
     data = data[has_target]
     candidates, left_out = _first_pass(data, opts)
     rows, rows_note = _rows(data, candidates, opts, len(frame), int((~has_target).sum()))
-    features, more_left_out = _features(data.loc[rows], candidates, opts, source)
+    kept = data.loc[rows]
+    # The fits hold these rows out; so do the recipe's statistics (largest values, fills, levels).
+    valid = valid_mask(len(kept)) if len(kept) >= MIN_ROWS else np.zeros(len(kept), dtype=bool)
+    features, more_left_out = _features(kept, kept[~valid], candidates, opts, source)
     _check_size(features, int(rows.sum()), rows_note, candidates, data, opts, source)
     constant = {x.column for x in more_left_out}
     raw = data.loc[rows, [target, *(c for c in candidates if c not in constant)]]
@@ -113,6 +117,7 @@ def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | 
         rows_note,
         "auto",
         source,
+        valid,
     )
 
 
@@ -285,14 +290,17 @@ class _Plan:
         return min(self.levels, self.cap or self.levels) - 1 if self.category else 1
 
 
-def _features(data: pd.DataFrame, candidates: list[str], opts: Options, source: str | None):
-    """The features of the kept rows, in column order, then Ones; and columns constant on them."""
+def _features(
+    data: pd.DataFrame, train: pd.DataFrame, candidates: list[str], opts: Options, source: str | None
+):
+    """The features of the kept rows from the ``train`` rows' statistics, in column order, then
+    Ones; and the columns constant on the train rows."""
     plans, left_out = [], []
     for name in candidates:
-        plan = _plan(name, data[name], opts)
+        plan = _plan(name, train[name], opts)
         if plan is None:
             left_out.append(
-                LeftOut(name, "constant", "holds one value on every row kept: it cannot tell rows apart")
+                LeftOut(name, "constant", "holds one value on every train row: it cannot tell rows apart")
             )
         else:
             plans.append(plan)
@@ -300,12 +308,12 @@ def _features(data: pd.DataFrame, candidates: list[str], opts: Options, source: 
     taken = {opts.target}
     features: list[Feature] = []
     for plan in plans:
-        col = data[plan.name]
+        col, gaps = train[plan.name], int(data[plan.name].isna().sum())
         if plan.category:
             why = _category_words(plan.name, opts, col.dtype == object, plan.levels)
-            features += C.dummies(plan.name, col, why, taken, keep=_keep(plan), lumped=plan.lumped)
+            features += C.dummies(plan.name, col, why, taken, _keep(plan), plan.lumped, gaps)
         else:
-            features.append(_number(plan.name, col, opts, source, taken, plan.lumped))
+            features.append(_number(plan.name, col, data[plan.name], opts, source, taken, plan.lumped))
     features.append(C.ones(taken))
     return features, left_out
 
@@ -396,32 +404,35 @@ def _category_words(name: str, opts: Options, text: bool, levels: int) -> str:
 
 
 def _number(
-    name: str, col: pd.Series, opts: Options, source: str | None, taken: set[str], lumped: str = ""
+    name: str, col: pd.Series, kept: pd.Series, opts: Options, source: str | None, taken: set[str], lumped=""
 ) -> Feature:
-    present = col.dropna()
-    fill = float(present.median()) if opts.fill and len(present) < len(col) else None
+    """A number column scaled (or logged) by its train rows ``col``; ``kept``: every kept row's
+    value (the signs a log needs are checked on all of them)."""
+    present, gaps = col.dropna(), int(kept.isna().sum())
+    fill = float(present.median()) if opts.fill and gaps else None
     low, high = float(present.min()), float(present.max())
+    negative = float(kept.min()) < 0
     if name in opts.log:
-        if low < 0:
+        if negative:
             raise DataError(
-                f"{source + ': ' if source else ''}log= names {name!r}, which has negative values"
-                f" (min {C.num(low)}); LOG10(x+1) needs x >= 0",
+                f"{source + ': ' if source else ''}{hints.keyword('log')} names {name!r}, which has negative"
+                f" values (min {C.num(float(kept.min()))}); LOG10(x+1) needs x >= 0",
                 path=source,
                 column=name,
             )
         why = f"you asked for a log ({hints.keyword('log')})"
-        return C.log_scaled(C.unique_name(f"log_{name}_N", taken), name, col, fill, why)
-    if name not in opts.numeric and C.is_long_tailed(col):
+        return C.log_scaled(C.unique_name(f"log_{name}_N", taken), name, col, fill, why, gaps)
+    if name not in opts.numeric and not negative and C.is_long_tailed(col):
         why = f"{name} is long-tailed ({C.tail_words(col)}, at least {C.LONG_TAIL:g}x)"
-        return C.log_scaled(C.unique_name(f"log_{name}_N", taken), name, col, fill, why)
+        return C.log_scaled(C.unique_name(f"log_{name}_N", taken), name, col, fill, why, gaps)
     if name in opts.numeric:
         why = f"you asked to scale it as a number ({hints.keyword('numeric')})"
-    elif low < 0:
-        why = f"{name} is numbers from {C.num(low)} to {C.num(high)}, some negative (so no log)"
+    elif negative:
+        why = f"{name} is numbers from {C.num(float(kept.min()))} to {C.num(high)}, some negative (so no log)"
     else:
         why = f"{name} is numbers from {C.num(low)} to {C.num(high)}, not long-tailed ({C.tail_words(col)})"
     why += lumped
-    return C.scaled(C.unique_name(f"{name}_N", taken), name, col, fill, why)
+    return C.scaled(C.unique_name(f"{name}_N", taken), name, col, fill, why, gaps)
 
 
 def _check_size(features, n_rows, note, candidates, data, opts: Options, source) -> None:

@@ -41,7 +41,8 @@ class Feature:
     float64 column (a float for ``Ones``). ``scale`` and ``fill`` are the numbers that the
     ``{max_col}`` and ``{fill_col}`` cells recompute; ``level`` is a dummy's level,
     ``baseline`` the level of the same column that has no dummy, and ``kept`` the levels an
-    ``other`` column is 0 for.
+    ``other`` column is 0 for. ``stats`` is the rows the statistics come from, as pandas:
+    ``df[train]`` (the train rows: the auto recipe) or ``df`` (every kept row: the lesson's).
     """
 
     name: str
@@ -57,6 +58,7 @@ class Feature:
     level: float | str | None = None
     baseline: float | str | None = None
     kept: tuple[float | str, ...] = ()
+    stats: str = "df[train]"
 
     def formula(self, cells: Mapping[str, str]) -> str:
         """The Excel formula (or constant) for one row, given ``col``, ``max_col``, ``fill_col``."""
@@ -64,17 +66,18 @@ class Feature:
 
     @property
     def pandas(self) -> str:
-        """The computation as one line of pandas on the kept rows ``df`` (``np`` is numpy)."""
-        col = f"df[{self.source!r}]"
-        x = col if self.fill is None else f"{col}.fillna({col}.median())"
+        """The computation as one line of pandas on the kept rows ``df`` (``np`` is numpy,
+        ``train`` the train rows' mask)."""
+        col, stat = f"df[{self.source!r}]", f"{self.stats}[{self.source!r}]"
+        x = col if self.fill is None else f"{col}.fillna({stat}.median())"
         if self.kind == "dummy":
             return f"({col} == {_literal(self.level)}).astype(float)"
         if self.kind == "other":
             kept = ", ".join(map(_literal, self.kept))
             return f"({col}.notna() & ~{col}.isin([{kept}])).astype(float)"
         return {
-            "scaled": f"{x} / {col}.abs().max()",
-            "log_scaled": f"np.log10({x} + 1) / np.log10({col}.max() + 1)",
+            "scaled": f"{x} / {stat}.abs().max()",
+            "log_scaled": f"np.log10({x} + 1) / np.log10({stat}.max() + 1)",
             "log": f"np.log10({x} + 1)",
             "raw": x,
             "ones": "1.0",
@@ -125,6 +128,8 @@ class Prepared:
     in :attr:`features` order, ending with ``Ones`` (the lesson recipe keeps
     :func:`workbench.lesson_table`'s columns exactly, raw ones included). ``raw`` holds the
     same rows' source columns as read (NaN where a value was missing and is filled).
+    ``valid`` marks the validation rows, whose values no statistic of the recipe has seen
+    (``None``: the lesson's recipe, whose statistics are the lesson's, over every row).
     """
 
     table: pd.DataFrame
@@ -137,6 +142,7 @@ class Prepared:
     rows_note: str
     recipe: str
     source: str | None = None
+    valid: np.ndarray | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
