@@ -139,3 +139,17 @@ def test_the_report_gives_each_sheet_s_train_and_valid_scores_as_its_cells(capsy
         cells = labelled(book[sheet])
         assert f"train loss {cells['Train loss:']:.10g}, accuracy {cells['Train accuracy:']:.2%}" in line
         assert f"valid loss {cells['Valid loss:']:.10g}, accuracy {cells['Valid accuracy:']:.2%}" in line
+
+
+def test_a_leak_is_flagged_in_the_report_and_kept_on_request(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "y": rng.normal(size=60)})
+    frame["y_cents"] = (frame.y * 100).round()
+    path = csv(tmp_path, frame)
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(out), "-q"]) == 0
+    report = capsys.readouterr().out
+    assert "left out 'y_cents': warning: alone it explains" in report and "--keep-leak y_cents" in report
+    argv = ["build", "--data", str(path), "--target", "y", "--out", str(out), "--keep-leak", "y_cents"]
+    assert main(argv) == 0
+    assert "y_cents_N" in capsys.readouterr().out

@@ -210,10 +210,11 @@ def _one_line(e: BaseException) -> str:
 def _build(args: argparse.Namespace) -> int:
     if args.target is not None:
         return _build_table(args)
-    table_only = [o for o in ("drop", "log", "category", "numeric", "na") if getattr(args, o)]
+    table_only = [o for o in ("drop", "log", "category", "numeric", "na", "keep_leak") if getattr(args, o)]
     table_only += [o for o, d in (("missing", "drop"), ("recipe", "auto")) if getattr(args, o) != d]
     if table_only:
-        raise WorkbenchError(f"--{table_only[0]} is for a table of your own: give --target COLUMN too")
+        flag = table_only[0].replace("_", "-")
+        raise WorkbenchError(f"--{flag} is for a table of your own: give --target COLUMN too")
     from . import stamp
 
     out = WORKBOOKS if args.out is None else args.out
@@ -249,7 +250,8 @@ def _build_table(args: argparse.Namespace) -> int:
 
     hints.STYLE.set("cli")  # the recipe's hints name flags (--drop x), not keywords (drop=['x'])
     imported = time.perf_counter() - args.began
-    recipe = {k: getattr(args, k) for k in ("drop", "log", "category", "numeric") if getattr(args, k)}
+    named = ("drop", "log", "category", "numeric", "keep_leak")
+    recipe = {k: getattr(args, k) for k in named if getattr(args, k)}
     result = build_table(
         args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
         na=args.na or (), missing=args.missing, recipe=args.recipe, **recipe,
@@ -528,6 +530,7 @@ def _parser() -> argparse.ArgumentParser:
         ("category", "columns to turn into dummies whatever their levels"),
         ("numeric", "columns to scale as numbers (e.g. whole numbers with few values)"),
         ("na", "more values that mean missing (besides empty, NA, N/A, NaN, nan, ?)"),
+        ("keep-leak", "columns to use even though alone they predict the target almost perfectly"),
     ):
         table.add_argument(f"--{name}", nargs="+", action="extend", metavar="NAME", help=what)
     table.add_argument(

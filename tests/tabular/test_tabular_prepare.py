@@ -231,3 +231,50 @@ def test_bad_options(titanic):
         prepare(titanic, "Survived", missing="zero")
     with pytest.raises(wb.DataError, match="log= names 'x', which has negative values"):
         prepare(pd.DataFrame({"x": np.arange(-5.0, 15), "y": np.arange(20.0)}), "y", log="x")
+
+
+# leaks: a column that alone predicts the target
+
+
+def _weather(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    precip = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(5, n).round(1) + 0.1)
+    frame = pd.DataFrame({"temp": rng.normal(15, 5, n).round(1), "precip": precip})
+    frame["rain"] = np.where(precip > 0, "Yes", "No")  # rain is a function of precip: a leak
+    return frame
+
+
+def test_a_column_computed_from_the_target_is_left_out_with_a_warning():
+    frame = _weather()
+    prep = prepare(frame, "rain")
+    leak = {c.column: c for c in prep.left_out}["precip"]
+    assert leak.why == "leak" and leak.reason.startswith("warning: alone it explains 100.0% of 'rain'")
+    assert "keep_leak=['precip']" in leak.reason and "precip" not in prep.raw
+    assert "left out 'precip': warning:" in prep.explain()
+    kept = prepare(frame, "rain", keep_leak=["precip"])
+    assert "precip" in kept.raw and not any(c.why == "leak" for c in kept.left_out)
+
+
+def test_a_monotone_function_of_a_numeric_target_is_a_leak_and_a_noisy_predictor_is_not():
+    rng = np.random.default_rng(1)
+    wage = np.exp(rng.normal(4.5, 0.4, 200))
+    frame = pd.DataFrame({"wage": wage, "logwage": np.log(wage), "age": rng.integers(18, 65, 200)})
+    frame["hours"] = wage / 20 + rng.normal(0, 2, 200)  # strongly related, but not a function of wage
+    prep = prepare(frame, "wage")
+    assert [c.column for c in prep.left_out if c.why == "leak"] == ["logwage"]
+    # the share is computed here by hand: a monotone curve through logwage is wage itself
+    train = ~valid_mask(200)
+    x, y = frame["hours"].to_numpy()[train], wage[train]
+    line = np.polyval(np.polyfit(x, y, 1), x)
+    assert 1 - np.sum((y - line) ** 2) / np.sum((y - y.mean()) ** 2) < 0.98  # hours is no leak
+
+
+def test_a_category_whose_levels_give_the_target_is_a_leak_and_small_tables_are_not_judged():
+    rng = np.random.default_rng(2)
+    survived = rng.integers(0, 2, 100)
+    boat = np.where(survived == 1, rng.choice(["7", "13", "C"], 100), None)  # a lifeboat: only survivors
+    frame = pd.DataFrame({"age": rng.uniform(1, 80, 100), "boat": boat, "survived": survived})
+    prep = prepare(frame, "survived", category=["boat"], missing="fill")
+    assert {c.column: c.why for c in prep.left_out}["boat"] == "leak"
+    few = prepare(frame.iloc[:20], "survived", category=["boat"], missing="fill")  # 16 train rows
+    assert not any(c.why == "leak" for c in few.left_out)

@@ -18,7 +18,10 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
 2. **Left out**, each with its reason: ``drop=`` columns; empty and constant columns; columns
    missing on more than half the rows (``MAX_MISSING``); identifiers and free text: text with
    more than 10 levels, different on at least half its rows (``FREE_TEXT_SHARE``, like Name
-   and Ticket), or whole numbers different on every row (like PassengerId).
+   and Ticket), or whole numbers different on every row (like PassengerId); and leaks: a
+   column that alone explains at least 98% of the target on the train rows (``LEAK``: each
+   level's mean, or the best rising or falling curve through a number), like logwage for
+   wage, is left out with a warning (``keep_leak=`` keeps it).
 3. **Missing values.** ``missing="drop"`` (the lesson's way) drops rows missing a value in a
    used column; ``missing="fill"`` fills numbers with the median of the rows and counts a
    missing category as its baseline (the most common level). Empty, NA, N/A, NaN, nan and ?
@@ -49,13 +52,14 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
 from __future__ import annotations
 
 from .columns import LONG_TAIL
-from .prepare import FREE_TEXT_SHARE, MAX_FEATURES, MAX_LEVELS, MAX_MISSING, MIN_ROWS, prepare
+from .prepare import FREE_TEXT_SHARE, LEAK, MAX_FEATURES, MAX_LEVELS, MAX_MISSING, MIN_ROWS, prepare
 from .read import MISSING, read_table
 from .recipe import KINDS, Feature, LeftOut, Prepared, Target
 
 __all__ = [
     "FREE_TEXT_SHARE",
     "KINDS",
+    "LEAK",
     "LONG_TAIL",
     "MAX_FEATURES",
     "MAX_LEVELS",

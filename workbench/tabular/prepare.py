@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import isotonic_regression
 
 from ..errors import DataError, WorkbenchError
 from ..titanic.split import valid_mask
@@ -26,6 +27,13 @@ MAX_MISSING = 0.5
 MAX_FEATURES = 200
 #: The fewest rows kept: at least this many, and at least twice the number of features.
 MIN_ROWS = 10
+#: A column that alone explains at least this share of the target's variance on the train rows
+#: (the best rising or falling curve through a number, each level's mean for a category) is a
+#: leak: computed from the target (logwage for wage) or known only after it (a lifeboat for
+#: survival). Real predictors stay far below: on the tables the tests use, at most 0.96.
+LEAK = 0.98
+#: Fewer train rows than this prove nothing either way: no leak is looked for.
+LEAK_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Options:
     category: frozenset[str]
     numeric: frozenset[str]
     fill: bool
+    keep_leak: frozenset[str] = frozenset()
 
 
 def prepare(
@@ -51,6 +60,7 @@ def prepare(
     missing: str = "drop",
     na: Iterable[str] = (),
     recipe: str = "auto",
+    keep_leak: Iterable[str] = (),
 ) -> Prepared:
     """Turn a table into the lesson's kind of table: scaled numbers, dummies, ones, a target.
 
@@ -64,6 +74,8 @@ def prepare(
         missing: ``"drop"`` rows missing a used value (the lesson's way), or ``"fill"`` them
             with the median (numbers) or the most common level (categories) of the rows.
         na: more text values that mean missing, besides empty, NA, N/A, NaN, nan and ?.
+        keep_leak: columns to use even though alone they predict the target almost perfectly
+            on the train rows (:data:`LEAK`); by default such a column is left out, with a warning.
         recipe: ``"auto"`` (the rules of :mod:`workbench.tabular`) or ``"lesson"`` (Kaggle's
             Titanic only: exactly :func:`workbench.lesson_table`).
 
@@ -87,7 +99,7 @@ def prepare(
     if recipe != "auto":
         raise WorkbenchError(f"recipe must be 'auto' or 'lesson'; got {recipe!r}")
     source = frame.attrs.get("source")
-    opts = _options(frame, target, drop, log, category, numeric, missing, source)
+    opts = _options(frame, target, drop, log, category, numeric, missing, source, keep_leak)
     return _auto(frame, _typed(frame, missing_markers(na), source), opts, source)
 
 
@@ -102,6 +114,9 @@ def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | 
     kept = data.loc[rows]
     # The fits hold these rows out; so do the recipe's statistics (largest values, fills, levels).
     valid = valid_mask(len(kept)) if len(kept) >= MIN_ROWS else np.zeros(len(kept), dtype=bool)
+    leaks = _leaks(kept[~valid], target_rec, candidates, opts)
+    left_out += leaks
+    candidates = [c for c in candidates if c not in {x.column for x in leaks}]
     features, more_left_out = _features(kept, kept[~valid], candidates, opts, source)
     _check_size(features, int(rows.sum()), rows_note, candidates, data, opts, source)
     constant = {x.column for x in more_left_out}
@@ -137,7 +152,7 @@ def _names(value: Iterable[str], option: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _options(frame, target, drop, log, category, numeric, missing, source) -> Options:
+def _options(frame, target, drop, log, category, numeric, missing, source, keep_leak=()) -> Options:
     where = f"{source}: " if source else ""
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")
@@ -167,7 +182,14 @@ def _options(frame, target, drop, log, category, numeric, missing, source) -> Op
                 raise WorkbenchError(
                     f"{n!r} is in both {hints.keyword(option)} and {hints.keyword(others[0])}; choose one"
                 )
-    return Options(target, sets["drop"], sets["log"], sets["category"], sets["numeric"], missing == "fill")
+    keep = _names(keep_leak, "keep_leak")
+    for n in sorted(keep - set(frame.columns)):
+        raise WorkbenchError(
+            f"{where}{hints.keyword('keep_leak')} names {n!r}, which is not a column of the table"
+        )
+    return Options(
+        target, sets["drop"], sets["log"], sets["category"], sets["numeric"], missing == "fill", keep
+    )
 
 
 def _typed(frame: pd.DataFrame, markers: frozenset[str], source: str | None) -> pd.DataFrame:
@@ -254,6 +276,63 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
         else:
             left_out.append(LeftOut(name, *why))
     return candidates, left_out
+
+
+def _leaks(train: pd.DataFrame, target: Target, candidates: list[str], opts: Options) -> list[LeftOut]:
+    """The columns that alone explain at least :data:`LEAK` of the target on the train rows."""
+    if len(train) < LEAK_ROWS:
+        return []
+    y = np.asarray(target.python(train), dtype="float64")
+    out = []
+    for name in candidates:
+        col = train[name]
+        share = _explained(col, y)
+        if share < LEAK or name in opts.keep_leak:
+            continue
+        how = (
+            "each of its levels' mean"
+            if col.dtype == object
+            else "the best rising or falling curve through it"
+        )
+        out.append(
+            LeftOut(
+                name,
+                "leak",
+                f"warning: alone it explains {share:.1%} of {target.name!r} on the train rows ({how}):"
+                " a column computed from the target, or known only after it, predicts nothing a new row"
+                f" could use; pass {hints.option('keep_leak', [name])} to use it anyway",
+            )
+        )
+    return out
+
+
+def _explained(col: pd.Series, y: np.ndarray) -> float:
+    """The share of ``y``'s variance that ``col`` alone explains: each level's mean (text; a
+    missing value is a level of its own), or the best monotone curve (numbers, where present)."""
+    if _by_level(col):
+        if col.nunique() > len(col) / 5:  # a few rows a level: its means would fit any target
+            return 0.0
+        groups = col.astype(object).fillna("\0missing").to_numpy()
+        means = pd.Series(y).groupby(groups).transform("mean").to_numpy()
+        return _r2(y, means)
+    ok = col.notna().to_numpy()
+    x, t = col.to_numpy(dtype="float64")[ok], y[ok]
+    if len(t) < LEAK_ROWS:
+        return 0.0
+    _, at = np.unique(x, return_inverse=True)
+    weight = np.bincount(at).astype("float64")
+    mean = np.bincount(at, t) / weight  # tied values share one point of the curve
+    fits = (isotonic_regression(mean, weights=weight, increasing=up).x[at] for up in (True, False))
+    return max(_r2(t, fit) for fit in fits)
+
+
+def _by_level(col: pd.Series) -> bool:
+    return col.dtype == object or col.nunique() <= MAX_LEVELS
+
+
+def _r2(y: np.ndarray, fit: np.ndarray) -> float:
+    total = float(np.sum((y - y.mean()) ** 2))
+    return 0.0 if total == 0 else 1.0 - float(np.sum((y - fit) ** 2)) / total
 
 
 def _rows(data: pd.DataFrame, candidates: list[str], opts: Options, n_read: int, no_target: int):
