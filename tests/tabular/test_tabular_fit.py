@@ -77,3 +77,17 @@ def test_every_pandas_line_computes_its_column(recipe):
         got = eval(record.pandas, {"df": prep.raw, "np": np, "train": train})
         want = prep.table[record.name].to_numpy()
         assert np.allclose(np.broadcast_to(got, want.shape), want, rtol=1e-15, atol=0), record.pandas
+
+
+def test_a_near_tie_gets_no_weights_of_1e17():
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
+    frame["c"] = frame.a - frame.b + 1e-13 * rng.normal(size=120)  # independent only by rounding noise
+    frame["y"] = frame.a + rng.normal(0, 0.1, 120)
+    prep = prepare(frame, "y")
+    fit = fit_prepared(prep, seed=0)["linear"]
+    assert np.abs(fit.params).max() < 1e3
+    # the floor, computed here with numpy's own cutoff on the train rows
+    x, y = prep.X[~prep.valid], prep.y[~prep.valid]
+    w = np.linalg.lstsq(x, y, rcond=None)[0]
+    assert fit.train_loss == pytest.approx(np.mean((x @ w - y) ** 2), rel=1e-9)

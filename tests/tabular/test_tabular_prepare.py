@@ -278,3 +278,26 @@ def test_a_category_whose_levels_give_the_target_is_a_leak_and_small_tables_are_
     assert {c.column: c.why for c in prep.left_out}["boat"] == "leak"
     few = prepare(frame.iloc[:20], "survived", category=["boat"], missing="fill")  # 16 train rows
     assert not any(c.why == "leak" for c in few.left_out)
+
+
+def test_what_the_train_rows_cannot_tell_apart_is_left_out():
+    rng = np.random.default_rng(5)
+    n = 200
+    garage = rng.choice(["attached", "detached", "none"], n, p=[0.6, 0.3, 0.1])
+    frame = pd.DataFrame(
+        {
+            "garage_type": garage,
+            # "No_Garage" in a second column on exactly the same rows: its dummy duplicates the first's
+            "garage_finish": np.where(garage == "none", "none", rng.choice(["fin", "unf"], n)),
+            "a": rng.uniform(1, 2, n),
+            "b": rng.uniform(1, 2, n),
+        }
+    )
+    frame["total"] = frame.a + frame.b  # scaled by one maximum each: still a sum of the other two
+    frame["price"] = 3 * frame.a - frame.b + (garage == "none") + rng.normal(0, 0.1, n)
+    prep = prepare(frame, "price")
+    out = {c.column: c.reason for c in prep.left_out if c.why == "duplicate"}
+    assert out["garage_finish_none"].startswith("it equals garage_type_none on every train row")
+    assert len(out) == 2 and next(k for k in out if k != "garage_finish_none") in ("total_N", "b_N", "a_N")
+    x = prep.X[~prep.valid]
+    assert np.linalg.matrix_rank(x) == x.shape[1]  # what is left has full rank on the train rows

@@ -110,7 +110,10 @@ def _mse(forward, x: torch.Tensor, y: torch.Tensor):
 
 
 def _linear(x: torch.Tensor, y: torch.Tensor) -> TableFit:
-    w = scipy.linalg.lstsq(x.numpy(), y.numpy())[0]
+    # numpy's cutoff: singular values below it are rounding noise, not the data's (the recipe has
+    # left out what the train rows cannot tell apart; this keeps a near-tie from weights of 1e17)
+    cond = max(x.shape) * np.finfo("float64").eps
+    w = scipy.linalg.lstsq(x.numpy(), y.numpy(), cond=cond)[0]
     return TableFit("linear", "lstsq", w, None, float(np.mean((x.numpy() @ w - y.numpy()) ** 2)))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 from scipy.optimize import isotonic_regression
 
 from ..errors import DataError, WorkbenchError
@@ -34,6 +35,11 @@ MIN_ROWS = 10
 LEAK = 0.98
 #: Fewer train rows than this prove nothing either way: no leak is looked for.
 LEAK_ROWS = 20
+#: A feature whose train-row values lie this close (relative to their own size) to a sum of
+#: the features before it adds nothing the fit can tell apart: its weight would be arbitrary,
+#: and least squares on such a table returns weights of 1e17 that cancel out (a duplicate
+#: dummy: No_Garage in four garage columns).
+DEPENDENT = 1e-9
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | 
     left_out += leaks
     candidates = [c for c in candidates if c not in {x.column for x in leaks}]
     features, more_left_out = _features(kept, kept[~valid], candidates, opts, source)
+    features, duplicates = _independent(features, kept[~valid])
+    more_left_out += duplicates
     _check_size(features, int(rows.sum()), rows_note, candidates, data, opts, source)
     constant = {x.column for x in more_left_out}
     raw = data.loc[rows, [target, *(c for c in candidates if c not in constant)]]
@@ -134,6 +142,31 @@ def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | 
         source,
         valid,
     )
+
+
+def _independent(features: list[Feature], train: pd.DataFrame) -> tuple[list[Feature], list[LeftOut]]:
+    """The features less those that the train rows cannot tell apart from the ones before them
+    (Ones first), each left out with its reason."""
+    n = len(train)
+    if n < len(features):
+        return features, []
+    order = [features[-1], *features[:-1]]  # the intercept is never the one left out
+    x = np.column_stack([np.broadcast_to(np.asarray(f.python(train), "float64"), (n,)) for f in order])
+    kept, out = list(range(len(order))), []
+    while True:
+        r = scipy.linalg.qr(x[:, kept], mode="r")[0]
+        size = np.linalg.norm(x[:, kept], axis=0)
+        small = np.flatnonzero(np.abs(np.diag(r)) <= DEPENDENT * np.maximum(size, 1e-300))
+        if not len(small):
+            break
+        k = kept.pop(int(small[0]))
+        same = next((order[j].name for j in kept if np.array_equal(x[:, j], x[:, k])), None)
+        how = f"it equals {same} on every train row" if same else "on the train rows it is a sum of others"
+        out.append(
+            LeftOut(order[k].name, "duplicate", f"{how}: the fit cannot tell them apart, so it is left out")
+        )
+    keep = {order[j].name for j in kept}
+    return [f for f in features if f.name in keep], out
 
 
 def _table(raw: pd.DataFrame, target: Target, features: list[Feature]) -> pd.DataFrame:
