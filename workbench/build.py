@@ -83,7 +83,7 @@ from .regression import (
 )
 from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
-from .sheets.tabular_book import book_memory, write_tabular_book
+from .sheets.tabular_book import book_memory, summary_lines, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
@@ -282,7 +282,7 @@ class TableBuildResult:
                 f"{sheet}: {fit.method}; train loss {t:.10g}, {extra} {show.format(ts)};"
                 f" valid loss {v:.10g}, {extra} {show.format(vs)}"
             )
-        fits = "\n".join(lines)
+        fits = "\n".join([*lines, "", *summary_lines(prep, valid)])
         took = ", ".join(f"{stage} {s:.1f} s" for stage, s in self.seconds.items())
         total = sum(self.seconds.values())
         return f"{self.prepared.explain()}\n\n{fits}\n\nwrote {self.path} in {total:.1f} s ({took})"

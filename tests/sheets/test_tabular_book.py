@@ -146,3 +146,48 @@ def test_the_sigmoid_sheet_survives_rows_far_beyond_exps_range(tmp_path):
     assert compared > 60 * 3
     preds = data_rows(theirs).Preds
     assert preds.min() < 1e-100 and preds.max() == 1.0
+
+
+def _sheet_text(path) -> str:
+    book = openpyxl.load_workbook(path)
+    return " ".join(
+        v
+        for ws in book
+        for row in ws.iter_rows(values_only=True)
+        for v in row
+        if isinstance(v, str) and not v.startswith("=")  # words, not formulas
+    )
+
+
+def test_the_summary_speaks_of_its_own_table_and_its_bar_to_clear(diabetes, tmp_path):
+    prep, path = diabetes
+    text = _sheet_text(path)
+    assert "0.1442" not in text and "256" not in text and "lesson's Solver" not in text
+    train, valid = prep.y[~prep.valid], prep.y[prep.valid]
+    rmse = np.sqrt(np.mean((valid - train.mean()) ** 2))  # the mean of the train rows, for every valid row
+    assert f"predicting the train rows' mean, {train.mean():.4g}, gives a valid RMSE of {rmse:.4g}" in text
+    rows = int((~prep.valid).sum())
+    assert f"the best of {min(64, max(8, 2_000_000 // (rows * len(prep.features))))} random starts" in text
+    # a 0/1 target: the most common train value, right on the valid rows this often
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=80), "won": rng.choice(["no", "yes"], 80, p=[0.7, 0.3])})
+    small = prepare(frame, "won")
+    out = write_tabular_book(tmp_path / "won.xlsx", small, fit_prepared(small, seed=0))
+    y = frame["won"].loc[small.raw.index].to_numpy()[small.valid]
+    hit = np.mean(y == "no")
+    assert (
+        f"always predicting 'no' (0), the train rows' most common value, is right on {hit:.2%}"
+        in _sheet_text(out)
+    )
+
+
+def test_a_target_of_few_whole_numbers_is_said_to_look_like_labels():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "kind": rng.integers(0, 3, 60)})
+    prep = prepare(frame, "kind")
+    from workbench.sheets.tabular_book import summary_lines
+
+    said = " ".join(summary_lines(prep, prep.valid))
+    assert "only the whole numbers 0, 1, 2: if they name classes" in said
+    frame["kind"] = frame["kind"] + rng.normal(0, 0.1, 60)  # amounts: nothing said
+    assert "whole numbers" not in " ".join(summary_lines(prepare(frame, "kind"), prep.valid))

@@ -36,7 +36,8 @@ from ..errors import WorkbenchError
 from ..limits import check_memory
 from ..numerics import DTYPE, STABLE_SIGMOID_EXCEL, uniform_start
 from ..regression import descend, max_stable_lr
-from ..tabular.fit import TableFit, scores
+from ..tabular import columns as C
+from ..tabular.fit import TableFit, net_starts, scores
 from ..tabular.recipe import Prepared
 from ..titanic import models
 from ..titanic.split import valid_mask
@@ -141,8 +142,47 @@ def write_tabular_book(
             for sheet, p in params.items()
         ]
         _descent_sheet(book, prep, _grid(prep), seed)
-        _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results)
+        lines = summary_lines(prep, is_valid)
+        _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
     return Path(path)
+
+
+def summary_lines(prep: Prepared, is_valid: np.ndarray) -> tuple[str, ...]:
+    """What the summary says of this table alone: the score of predicting one value for every row
+    (the bar a model must clear), how the net was fitted, and whether the target looks like labels."""
+    y_train, y_valid = prep.y[~is_valid], prep.y[is_valid]
+    inputs = len(prep.features)
+    if prep.target.kind == "binary":
+        one = float(y_train.mean() >= 0.5)
+        level = next(v for v, k in prep.target.mapping if k == one)
+        hit = float(np.mean(y_valid == one))
+        bar = (
+            f"The bar to clear: always predicting {C.shown(level)} ({one:g}), the train rows' most common"
+            f" value, is right on {hit:.2%} of the valid rows. A sheet whose valid accuracy is no higher"
+            " has learnt nothing a guess does not know."
+        )
+    else:
+        mean = float(y_train.mean())
+        rmse = float(np.sqrt(np.mean((y_valid - mean) ** 2)))
+        bar = (
+            f"The bar to clear: always predicting the train rows' mean, {C.num(mean)}, gives a valid RMSE"
+            f" of {C.num(rmse)}. A sheet whose valid RMSE is no lower has learnt nothing the mean does"
+            " not know."
+        )
+    starts = net_starts(int((~is_valid).sum()), inputs)
+    net = (
+        f"nnet and mmult: the best of {starts} random starts (RAND()-0.5), each improved a few steps, the"
+        " best then finished; another start can end in another dip of the loss, higher or lower."
+    )
+    values = np.unique(prep.y)
+    labels = (
+        f"The target holds only the whole numbers {', '.join(C.num(v) for v in values)}: if they name"
+        " classes rather than amounts, predicting them as one number is the wrong tool (a class lies"
+        " between no two others); make one 0/1 target per class instead."
+        if prep.target.kind == "numeric" and len(values) <= 10 and np.all(values % 1 == 0)
+        else None
+    )
+    return tuple(x for x in (bar, net, labels) if x)
 
 
 def _check_fits(prep: Prepared, fits: Mapping[str, TableFit]) -> dict[str, np.ndarray]:

@@ -948,9 +948,11 @@ def _summary_sheet(
     choice: str | None,
     units: pd.DataFrame | None,
     results: Sequence[tuple[str, str]] = RESULTS,
+    lines: Sequence[str] = (),
 ) -> None:
-    """Top to bottom: the model sheets' live results, the choice, the runs, the over-fitting table,
-    the loss per step; the charts to the right."""
+    """Top to bottom: the model sheets' live results, ``lines`` about them (default: the lesson's
+    numbers beside ours), the choice, the runs, the over-fitting table, the loss per step; the
+    charts to the right."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
@@ -971,7 +973,7 @@ def _summary_sheet(
         " rather than what generalises (over-fitting)."
     )
     _wrapped(ws, st, 1, note, widths)
-    row = _sheets_table(ws, st, infos, 3, widths, results)
+    row = _sheets_table(ws, st, infos, 3, widths, results, lines or _LESSON_LINES)
     if choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
         _wrapped(ws, st, row + 1, choice, widths)
@@ -1019,8 +1021,9 @@ def _sheets_table(
     row: int,
     widths: Sequence[float],
     results: Sequence[tuple[str, str]] = RESULTS,
+    lines: Sequence[str] = (),
 ) -> int:
-    """Each model sheet's live results (:data:`RESULTS`); returns the row below the table."""
+    """Each model sheet's live results (:data:`RESULTS`), then ``lines``; returns the row below."""
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     labels = [label for pair in zip(*results, strict=True) for label in pair]  # losses, then accuracies
     for j, head in enumerate(_sheets_heads(results)):
@@ -1041,9 +1044,9 @@ def _sheets_table(
     formula = f"=MAX(ABS(nnet!{nnet.preds}-mmult!{mmult.preds}))"
     ws.write_array_formula(r, 2, r, 2, formula, st.small, gap)
     ws.write_string(r, 3, "between their predictions: the same net, so 0 but for rounding", st.note)
-    for i, line in enumerate(_LESSON_LINES, start=1):
+    for i, line in enumerate(lines, start=1):
         _wrapped(ws, st, r + i, line, widths)
-    return r + len(_LESSON_LINES) + 2
+    return r + len(lines) + 2
 
 
 _SAME_NET_NOTE = (
