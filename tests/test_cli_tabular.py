@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import openpyxl
 import pandas as pd
+import pytest
 
 from workbench.cli import main
 
@@ -41,7 +42,8 @@ def test_a_csv_becomes_its_workbook(capsys, tmp_path):
         warnings.simplefilter("error")  # no warning from pandas or torch reaches the user
         assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
     book = openpyxl.load_workbook(tmp_path / "o" / "class data.xlsx")
-    assert book.sheetnames == ["features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    shown = ["features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    assert book.sheetnames == [*shown, "recipe"] and book["recipe"].sheet_state == "veryHidden"
     out, err = capsys.readouterr()
     assert out.count("colour_") >= 2 and "baseline" in out  # the recipe, explained
     assert err == ""
@@ -153,3 +155,53 @@ def test_a_leak_is_flagged_in_the_report_and_kept_on_request(capsys, tmp_path):
     argv = ["build", "--data", str(path), "--target", "y", "--out", str(out), "--keep-leak", "y_cents"]
     assert main(argv) == 0
     assert "y_cents_N" in capsys.readouterr().out
+
+
+def _preds_on_sheet(book, sheet: str) -> list[float]:
+    ws = openpyxl.load_workbook(book, data_only=True)[sheet]
+    rows = list(ws.iter_rows(values_only=True))
+    at = next(i for i, r in enumerate(rows) if "Preds" in r)
+    j = rows[at].index("Preds")
+    return [r[j] for r in rows[at + 1 :]]
+
+
+@pytest.mark.parametrize("sheet", ["linear", "nnet", "mmult", "sigmoid"])
+def test_predict_with_a_tables_workbook_gives_its_sheets_predictions(capsys, tmp_path, sheet):
+    frame = good(60).assign(colour=lambda f: f.colour.where(f.index % 7 != 3))  # gaps, filled
+    path = csv(tmp_path, frame)
+    out = tmp_path / "out"
+    assert (
+        main(["build", "--data", str(path), "--target", "y", "--out", str(out), "--missing", "fill", "-q"])
+        == 0
+    )
+    book = out / "table.xlsx"
+    preds = tmp_path / "preds.csv"
+    argv = ["predict", "--params", str(book), "--data", str(path), "--out", str(preds), "--model", sheet]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert f"wrote {preds}: 60 rows" in said and f"({sheet} sheet of {book}, fitted parameters)" in said
+    got = pd.read_csv(preds)
+    assert list(got.columns) == ["row", "y"] and list(got.row) == list(range(1, 61))
+    # the sheet's own predictions (Python's cached values), as 0/1: the CSV's rows are the book's rows
+    want = [int(p > 0.5) for p in _preds_on_sheet(book, sheet)]
+    assert list(got.y) == want
+
+
+def test_predict_refuses_rows_the_recipe_cannot_take(capsys, tmp_path):
+    path = csv(tmp_path, good(60))
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(out), "-q"]) == 0
+    new = csv(tmp_path, good(5).assign(x=["1", "", "3", "4", "5"]), "new.csv")
+    argv = [
+        "predict",
+        "--params",
+        str(out / "table.xlsx"),
+        "--data",
+        str(new),
+        "--out",
+        str(tmp_path / "p.csv"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "column 'x' is missing on 1 rows (first: row 2); the recipe dropped such rows" in err
+    assert not (tmp_path / "p.csv").exists()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import os
 import sys
 import time
@@ -345,6 +347,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from .sheets.table_reader import is_table_book
+
+    if args.params is not None and str(args.params).lower().endswith(".xlsx") and is_table_book(args.params):
+        return _predict_table(args)
     from .build import SEED, fit_sheet
     from .files import check_target
     from .limits import check_seed
@@ -380,6 +386,36 @@ def _predict(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {len(frame)} passengers, {survived} predicted to survive"
         f" ({found.kind}, parameters from {found.source})"
     )
+    return OK
+
+
+def _predict_table(args: argparse.Namespace) -> int:
+    """``predict --params BOOK.xlsx --data NEW.csv``: new rows by a table's workbook and its recipe."""
+    from .files import check_target, write_text
+    from .sheets.table_reader import read_recipe, read_sheet_params
+    from .tabular import read_table
+    from .tabular.fit import TableFit, predict
+    from .tabular.stored import apply
+
+    check_target(args.out)
+    if args.data is None or args.test is not None:
+        raise WorkbenchError(f"{args.params} is a table's workbook: give the rows to predict as --data FILE")
+    recipe, sheet = read_recipe(args.params), args.model or "nnet"
+    params, choice = read_sheet_params(args.params, sheet, len(recipe.features))
+    frame = read_table(args.data)
+    x, notes = apply(recipe, frame, str(args.data))
+    model = "nnet" if sheet in ("nnet", "mmult") else "linear"
+    preds = predict(TableFit(model, "", params, None, float("nan"), sheet == "sigmoid"), x)
+    binary = recipe.target.kind == "binary"
+    shown = [int(p > 0.5) if binary else float(p) for p in preds]
+    text = io.StringIO()
+    rows = [("row", recipe.target.name), *zip(frame.index, shown, strict=True)]
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    write_text(args.out, text.getvalue())
+    ones = f"; {shown.count(1)} predicted 1" if binary else ""
+    print(f"wrote {args.out}: {len(frame)} rows{ones} ({sheet} sheet of {args.params}, {choice} parameters)")
+    for note in notes:
+        print(note)
     return OK
 
 

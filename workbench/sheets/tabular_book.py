@@ -37,6 +37,7 @@ from ..limits import check_memory
 from ..numerics import DTYPE, STABLE_SIGMOID_EXCEL, uniform_start
 from ..regression import descend, max_stable_lr
 from ..tabular import columns as C
+from ..tabular import stored
 from ..tabular.fit import TableFit, net_starts, scores
 from ..tabular.recipe import Prepared
 from ..titanic import models
@@ -144,7 +145,17 @@ def write_tabular_book(
         _descent_sheet(book, prep, _grid(prep), seed)
         lines = summary_lines(prep, is_valid)
         _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
+        _recipe_sheet(book, prep)
     return Path(path)
+
+
+def _recipe_sheet(book: xlsxwriter.Workbook, prep: Prepared) -> None:
+    """The recipe as JSON, so that the workbook alone predicts new rows (``workbench predict``)."""
+    ws = book.add_worksheet(stored.SHEET)
+    ws.very_hidden()
+    text = stored.dumps(prep)
+    for i in range(0, len(text), stored.CHUNK):
+        ws.write_string(i // stored.CHUNK, 0, text[i : i + stored.CHUNK])
 
 
 def summary_lines(prep: Prepared, is_valid: np.ndarray) -> tuple[str, ...]:

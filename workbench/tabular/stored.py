@@ -1,0 +1,161 @@
+"""A recipe as JSON: kept inside its workbook, and applied to new rows of the same kind.
+
+A table's workbook holds the recipe that made it (a hidden ``recipe`` sheet), so a user who
+has only the workbook can predict new rows the way its sheets would: the train rows' largest
+values and fills, the same levels. Every feature is computed from its record's fields alone
+(:func:`compute`): kind, source, scale, fill, level, kept levels; a test checks that this
+gives :attr:`Prepared.table` for every recipe, so the stored recipe cannot drift from the book.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .recipe import Feature, Prepared, Target
+
+#: The record fields kept (``python`` is rebuilt from them by :func:`compute`).
+FIELDS = ("name", "source", "kind", "reason", "excel", "scale", "scale_excel", "fill", "fill_excel")
+FIELDS += ("level", "baseline", "kept", "stats")
+VERSION = 1
+#: The hidden sheet of a table's workbook that keeps its recipe (in cells of at most CHUNK characters).
+SHEET, CHUNK = "recipe", 30_000
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What :func:`apply` needs: the target's record, the features, how missing values were met."""
+
+    target: Target
+    features: tuple[Feature, ...]
+    missing: str
+
+
+def compute(f: Feature, raw: pd.DataFrame) -> np.ndarray:
+    """The feature's column for the rows of ``raw`` (source columns as read, NaN where missing)."""
+    if f.kind == "ones":
+        return np.ones(len(raw))
+    x = raw[f.source]
+    if f.kind == "dummy":
+        return (x == f.level).to_numpy(dtype="float64")
+    if f.kind == "other":
+        return (x.notna() & ~x.isin(list(f.kept))).to_numpy(dtype="float64")
+    x = (x if f.fill is None else x.fillna(f.fill)).to_numpy(dtype="float64")
+    return {
+        "scaled": lambda: x / f.scale,
+        "log_scaled": lambda: np.log10(x + 1) / f.scale,
+        "log": lambda: np.log10(x + 1),
+        "raw": lambda: x,
+    }[f.kind]()
+
+
+def dumps(prep: Prepared) -> str:
+    """The recipe of ``prep`` as JSON text."""
+    t = prep.target
+    target = {"name": t.name, "kind": t.kind, "metric": t.metric, "reason": t.reason, "excel": t.excel}
+    target["mapping"] = [list(pair) for pair in t.mapping]
+    features = [{k: _plain(getattr(f, k)) for k in FIELDS} for f in prep.features]
+    recipe = {"version": VERSION, "target": target, "features": features, "missing": prep.missing}
+    return json.dumps(recipe, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def loads(text: str, where: str) -> Recipe:
+    """A :class:`Recipe` from :func:`dumps`'s text; ``where`` names it in errors."""
+    try:
+        data = json.loads(text)
+        if data.get("version") != VERSION:
+            raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
+        t = data["target"]
+        mapping = tuple((v, int(k)) for v, k in t["mapping"])
+        python = _target_python(t, mapping)
+        target = Target(t["name"], t["kind"], t["metric"], t["reason"], python, t["excel"], mapping)
+        features = tuple(_feature(f) for f in data["features"])
+        return Recipe(target, features, str(data["missing"]))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise DataError(f"{where}: holds no recipe workbench can read ({e})") from None
+
+
+def _feature(fields: dict) -> Feature:
+    values = {k: fields[k] for k in FIELDS}
+    values["kept"] = tuple(values["kept"])
+    record = Feature(python=lambda raw: 0.0, **values)
+    return Feature(python=lambda raw, f=record: compute(f, raw), **values)
+
+
+def _target_python(t: dict, mapping: tuple):
+    name = t["name"]
+    if t["kind"] == "numeric" or t["excel"] == "={col}":
+        return lambda raw: raw[name].astype("float64")
+    one = next(v for v, k in mapping if k == 1)
+    return lambda raw: (raw[name] == one).astype("float64")
+
+
+def _plain(value):
+    """A field as JSON holds it: numpy numbers as Python's, tuples as lists."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def apply(recipe: Recipe, frame: pd.DataFrame, source: str) -> tuple[np.ndarray, list[str]]:
+    """The feature matrix of new rows (``frame`` from :func:`~workbench.tabular.read_table`), and
+    what was done that the user should know (levels the train rows never showed).
+
+    Raises:
+        DataError: a used column missing, text where the recipe reads numbers, or a missing value
+            the recipe cannot fill (it dropped such rows); every column at fault named at once.
+    """
+    used = list(dict.fromkeys(f.source for f in recipe.features if f.source))
+    absent = [c for c in used if c not in frame.columns]
+    if absent:
+        raise DataError(
+            f"{source}: has no column {', '.join(map(repr, absent))}, which the recipe uses", path=source
+        )
+    problems, notes = [], []
+    for name in used:
+        col, made = frame[name], [f for f in recipe.features if f.source == name]
+        problems += _problems(name, col, made, recipe.missing)
+        notes += _unseen(name, col, made)
+    if problems:
+        raise DataError(f"{source}: " + "; ".join(problems), path=source, column=used[0])
+    raw = frame[used]
+    return np.column_stack([compute(f, raw) for f in recipe.features]), notes
+
+
+def _problems(name: str, col: pd.Series, made: list[Feature], missing: str) -> list[str]:
+    numeric = any(f.kind in ("scaled", "log_scaled", "log", "raw") for f in made)
+    out = []
+    if numeric and not pd.api.types.is_numeric_dtype(col):
+        words = (col.notna() & pd.to_numeric(col, errors="coerce").isna()).to_numpy()
+        row = col.index[words.argmax()]
+        word = str(col.loc[row])[:40]
+        out.append(f"column {name!r}, row {row} holds {word!r} where the recipe reads numbers")
+    gaps = col.isna().to_numpy()
+    where = f"column {name!r} is missing on {int(gaps.sum())} rows (first: row {col.index[gaps.argmax()]})"
+    if gaps.any() and missing != "fill":
+        out.append(f"{where}; the recipe dropped such rows, so it cannot predict them")
+    elif gaps.any() and any(f.fill is None for f in made if f.kind in ("scaled", "log_scaled", "log", "raw")):
+        out.append(f"{where}, and its train rows had no gap to learn a fill from")
+    return out
+
+
+def _unseen(name: str, col: pd.Series, made: list[Feature]) -> list[str]:
+    dummies = [f for f in made if f.kind in ("dummy", "other")]
+    if not dummies or any(f.kind == "other" for f in dummies):
+        return []  # no dummies, or every level but the kept ones is "other" by design
+    known = {dummies[0].baseline, *(f.level for f in dummies if f.kind == "dummy")}
+    known |= {v for f in dummies for v in f.kept}
+    new = col[col.notna() & ~col.isin(list(known))]
+    if new.empty:
+        return []
+    shown = ", ".join(map(repr, new.value_counts().index[:3])) + (", ..." if new.nunique() > 3 else "")
+    return [
+        f"{len(new)} rows have a {name} the train rows never showed ({shown}): counted as the baseline"
+        " (every dummy 0)"
+    ]
