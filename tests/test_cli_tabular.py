@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+import workbench as wb
 from workbench.cli import main
 
 
@@ -205,3 +206,50 @@ def test_predict_refuses_rows_the_recipe_cannot_take(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "column 'x' is missing on 1 rows (first: row 2); the recipe dropped such rows" in err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_check_recomputes_a_tables_workbook(capsys, tmp_path):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=50), "kind": rng.choice(["a", "b", "c"], 50)})
+    frame["price"] = 1000 * (frame.x + (frame.kind == "a")) + rng.normal(0, 100, 50)
+    path = csv(tmp_path, frame)
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(path), "--target", "price", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(out / "table.xlsx")]) == 0
+    report = capsys.readouterr().out
+    lines = report.splitlines()
+    assert "rmse (Python)" in lines[1] and sum(line.endswith("agree") for line in lines) == 9  # 3 sheets x 3
+    linear = next(line.split() for line in lines if line.startswith("linear"))
+    # Python's own numbers, by hand: least squares on the train rows, scored on all 50 rows
+    prep = wb.tabular.prepare(wb.tabular.read_table(path), "price")
+    x, y = prep.X, prep.y
+    w = np.linalg.lstsq(x[~prep.valid], y[~prep.valid], rcond=None)[0]
+    assert float(linear[2]) == pytest.approx(np.mean((x @ w - y) ** 2), rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_check_follows_a_learners_own_parameters_in_a_tables_workbook(capsys, tmp_path):
+    path = csv(tmp_path, good(60))
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(out), "-q"]) == 0
+    book = openpyxl.load_workbook(out / "table.xlsx")
+    ws = book["linear"]
+    cells = {c.value: c for row in ws.iter_rows(max_row=30) for c in row if isinstance(c.value, str)}
+    switch = ws.cell(cells["Parameters:"].row, cells["Parameters:"].column + 1)
+    switch.value = "mine"
+    block = ws[ws.defined_names["Mine"].attr_text.split("!")[1]][0]  # the learner's green cells
+    # typed by the learner; not round, so that no prediction lands on 0.5 exactly, where the order
+    # of a sum decides which side rounding falls on
+    mine = [0.137 * (j + 1) - 0.21 for j in range(len(block))]
+    for cell, v in zip(block, mine, strict=True):
+        cell.value = v
+    book.save(out / "mine.xlsx")  # openpyxl keeps no calculated value: LibreOffice recomputes them
+    capsys.readouterr()
+    assert main(["check", str(out / "mine.xlsx"), "--recalc"]) == 0
+    report = capsys.readouterr().out
+    linear = next(line.split() for line in report.splitlines() if line.startswith("linear"))
+    prep = wb.tabular.prepare(wb.tabular.read_table(path), "y")
+    assert float(linear[2]) == pytest.approx(np.mean((prep.X @ np.array(mine) - prep.y) ** 2), rel=1e-12)
+    assert linear[3] == "-" and float(linear[4]) == pytest.approx(float(linear[2]), rel=1e-9)

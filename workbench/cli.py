@@ -340,8 +340,11 @@ def _params_frame(fitted: Fit) -> pd.DataFrame:
 
 def _check(args: argparse.Namespace) -> int:
     from .sheets.check import check_workbook
+    from .sheets.table_check import check_table_book
+    from .sheets.table_reader import is_table_book
 
-    result = check_workbook(args.workbook, recalc=args.recalc)
+    table = str(args.workbook).lower().endswith(".xlsx") and is_table_book(args.workbook)
+    result = (check_table_book if table else check_workbook)(args.workbook, recalc=args.recalc)
     print(result.report())
     return OK if result.ok else DISAGREE
 

@@ -30,7 +30,8 @@ from .model_sheets import MODEL_SHEETS, RESULTS
 from .read_book import SWITCH_LABEL, SWITCH_NAMES, block_params, check_model_sheets, read_params
 from .xlsx_reader import Book, cell_name
 
-#: Largest difference between Python's value and the file's that still counts as agreeing.
+#: Largest difference between Python's value and the file's that still counts as agreeing
+#: (relative to the value beyond 1).
 TOLERANCE = 1e-9
 
 
@@ -72,7 +73,10 @@ class SheetCheck:
     def ok(self) -> bool:
         """Every stored value agrees with Python's, and there is at least one."""
         pairs = self.stored
-        return bool(pairs) and all(abs(mine - theirs) <= TOLERANCE for mine, theirs in pairs)
+        # relative beyond 1: a table's loss in squared dollars carries rounding of its own size
+        return bool(pairs) and all(
+            abs(mine - theirs) <= TOLERANCE * max(1.0, abs(mine)) for mine, theirs in pairs
+        )
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class CheckResult:
     path: Path
     sheets: tuple[SheetCheck, ...]
     recalculated: bool
+    metric: str = "accuracy"  # or "rmse": a numeric target's (any table's workbook)
 
     @property
     def ok(self) -> bool:
@@ -90,7 +95,14 @@ class CheckResult:
     def report(self) -> str:
         """A table of the values, sheet by sheet, and a verdict a learner can act on."""
         columns = ["Python", "file", *(["LibreOffice"] if self.recalculated else [])]
-        head = ["sheet", "rows", *(f"loss ({c})" for c in columns), *(f"accuracy ({c})" for c in columns), ""]
+        head = [
+            "sheet",
+            "rows",
+            *(f"loss ({c})" for c in columns),
+            *(f"{self.metric} ({c})" for c in columns),
+        ]
+        head.append("")
+        shown = _percent if self.metric == "accuracy" else _loss
         rows = []
         for sheet in self.sheets:
             for s in (sheet, *sheet.sets):  # every row, then the train and valid rows under it
@@ -98,7 +110,7 @@ class CheckResult:
                 accs = [s.accuracy, s.file_accuracy, *([s.libreoffice_accuracy] if self.recalculated else [])]
                 verdict = "agree" if s.ok else ("no stored values" if not s.stored else "DISAGREE")
                 name = s.sheet if s.rows_in == "all" else f"  {s.rows_in}"
-                rows.append([name, str(s.rows), *map(_loss, losses), *map(_percent, accs), verdict])
+                rows.append([name, str(s.rows), *map(_loss, losses), *map(shown, accs), verdict])
         widths = [max(len(r[j]) for r in [head, *rows]) for j in range(len(head))]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()

@@ -21,3 +21,10 @@ RESULTS: tuple[tuple[str, str], ...] = (
     ("Valid loss:", "Valid accuracy:"),
     ("Total loss:", "Accuracy:"),
 )
+
+#: The same for a numeric target (any table's workbook): RMSE, in the target's units, for accuracy.
+RMSE_RESULTS: tuple[tuple[str, str], ...] = (
+    ("Train loss:", "Train RMSE:"),
+    ("Valid loss:", "Valid RMSE:"),
+    ("Total loss:", "RMSE:"),
+)

@@ -43,7 +43,7 @@ from ..tabular.recipe import Prepared
 from ..titanic import models
 from ..titanic.split import valid_mask
 from .descent import Block, write_descent_sheet
-from .model_sheets import RESULTS
+from .model_sheets import RESULTS, RMSE_RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import Styles, set_up_page, styles
@@ -71,7 +71,6 @@ from .titanic_book import (
 from .xlsx import check_rows, new_workbook
 
 #: The results of a numeric target: its RMSE where a 0/1 target has its accuracy.
-RMSE_RESULTS = (("Train loss:", "Train RMSE:"), ("Valid loss:", "Valid RMSE:"), ("Total loss:", "RMSE:"))
 
 #: The descent sheet's steps; its learning rate is half the largest stable one, rounded.
 DESCENT_EPOCHS = 100
