@@ -389,6 +389,11 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
         " (df: the kept rows) and in Excel (as on the linear sheet's first row). After: a live link to"
         " that cell.",
     )
+    if any("EXACT(" in x.excel for x in (prep.target, *prep.features)):
+        notes += (
+            'Text is compared with EXACT(cell, "level"), which tells "a" from "A" as pandas\' == does;'
+            " a spreadsheet's = ignores case, and would count both as one level.",
+        )
     for i, note in enumerate(notes, start=1):
         ws.write_string(i, 0, note, st.note)
     heads = ("Column", "From", "Kind", "Why", "pandas", "Excel (first row)", "Before", "After")

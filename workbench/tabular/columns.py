@@ -36,11 +36,29 @@ def shown(level: float | str) -> str:
     return repr(level) if isinstance(level, str) else level_text(level)
 
 
+#: Excel refuses a text constant of more than 255 characters in a formula: a longer level is
+#: joined (&) from pieces of at most this many (a character beyond Unicode's first plane is 2).
+LITERAL_PIECE = 120
+
+
 def excel_literal(level: float | str) -> str:
     """A level as an Excel literal: text in double quotes (a quote doubled), a number as is."""
     if isinstance(level, str):
-        return '"' + level.replace('"', '""') + '"'
+        pieces = [level[i : i + LITERAL_PIECE] for i in range(0, len(level), LITERAL_PIECE)] or [""]
+        return "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
     return level_text(level)
+
+
+def is_level(level: float | str) -> str:
+    """A condition true where the row's cell ``{col}`` holds ``level``, as pandas' ``==`` tests it.
+
+    Text is compared with EXACT: a spreadsheet's ``=`` ignores case, and each engine folds
+    letters its own way (LibreOffice and Gnumeric take 'a' = 'A', Greek sigma = final sigma,
+    'TRUE' = 'true'; Gnumeric also 'ß' = 'ss'), so ``=`` would merge levels that pandas keeps apart.
+    """
+    if isinstance(level, str):
+        return f"EXACT({{col}},{excel_literal(level)})"
+    return f"{{col}}={excel_literal(level)}"
 
 
 def is_long_tailed(values: pd.Series) -> bool:
@@ -124,12 +142,11 @@ def dummies(source: str, values: pd.Series, why: str, taken: set[str]) -> list[F
     for level in levels:
         if level == baseline:
             continue
-        cell = excel_literal(level)
         # A blank cell equals 0 in a numeric comparison: test for blank first.
         excel = (
-            f'=IF({{col}}="",0,IF({{col}}={cell},1,0))'
+            f'=IF({{col}}="",0,IF({is_level(level)},1,0))'
             if gaps and not isinstance(level, str)
-            else f"=IF({{col}}={cell},1,0)"
+            else f"=IF({is_level(level)},1,0)"
         )
         out.append(
             Feature(
@@ -205,7 +222,7 @@ def _binary(name: str, pair: list) -> Target:
     else:
         order = "in alphabetical order" if isinstance(low, str) else "the smaller is 0"
         how = f"{shown(low)} -> 0 and {shown(high)} -> 1 ({order})"
-        excel = f"=IF({{col}}={excel_literal(high)},1,0)"
+        excel = f"=IF({is_level(high)},1,0)"
     return Target(
         name,
         "binary",
