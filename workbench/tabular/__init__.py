@@ -18,7 +18,9 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
 2. **Left out**, each with its reason: ``drop=`` columns; empty and constant columns; columns
    missing on more than half the rows (``MAX_MISSING``); identifiers and free text: text with
    more than 10 levels, different on at least half its rows (``FREE_TEXT_SHARE``, like Name
-   and Ticket), or whole numbers different on every row (like PassengerId).
+   and Ticket), or whole numbers different on every row (like PassengerId); a DataFrame's
+   dates and times (a spreadsheet counts days from a start that differs between programs; a
+   CSV's dates are text).
 3. **Missing values.** ``missing="drop"`` (the lesson's way) drops rows missing a value in a
    used column; ``missing="fill"`` fills numbers with the median of the rows and counts a
    missing category as its baseline (the most common level). Empty, NA, N/A, NaN, nan and ?
@@ -28,7 +30,9 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
    common level (ties: the first in sorted order), so the intercept describes the largest
    group. (The lesson's own baselines follow no single rule: Pclass_3 is the most common
    class, Embark_Q the least common port.) Text with more levels that is not free text is an
-   error naming it and its count: pass ``drop=`` or ``category=``.
+   error naming it and its count: pass ``drop=`` or ``category=``. A dummy of text tests its
+   level with EXACT, case and all, as pandas' ``==`` does (a spreadsheet's ``=`` takes 'a' for
+   'A'). A DataFrame's booleans are the numbers 0 and 1.
 5. **Numbers** are divided by their largest absolute value, so they lie in -1..1, as the
    lesson divides Age by MAX(Age). A non-negative column whose maximum is at least 10 times its
    median (``LONG_TAIL``) is long-tailed: LOG10(x+1) first, as the lesson does with Fare, then

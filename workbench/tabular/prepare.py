@@ -86,16 +86,54 @@ def prepare(
         raise WorkbenchError(f"recipe must be 'auto' or 'lesson'; got {recipe!r}")
     source = frame.attrs.get("source")
     opts = _options(frame, target, drop, log, category, numeric, missing, source)
-    return _auto(frame, _typed(frame, missing_markers(na), source), opts, source)
+    dates = _dates(frame, opts)
+    kept = frame.drop(columns=[d.column for d in dates])
+    return _auto(frame, _typed(kept, missing_markers(na), source), opts, source, dates)
 
 
-def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | None) -> Prepared:
+def _dates(frame: pd.DataFrame, opts: Options) -> list[LeftOut]:
+    """Columns of dates, times or durations (a DataFrame's, not a CSV's: a CSV's dates are text),
+    left out: a spreadsheet stores a date as a count of days from a start that differs between
+    programs and settings (1900 or 1904), so a formula of it would not give pandas' number."""
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        if name in opts.drop or not (
+            pd.api.types.is_datetime64_any_dtype(col)
+            or pd.api.types.is_timedelta64_dtype(col)
+            or isinstance(col.dtype, pd.PeriodDtype)
+        ):
+            continue
+        for option, names in (("log", opts.log), ("category", opts.category), ("numeric", opts.numeric)):
+            if name in names or name == opts.target:
+                what = "--target" if name == opts.target else f"{option}="
+                raise WorkbenchError(
+                    f"{what} names {name!r}, which holds {col.dtype} values (dates or times): convert"
+                    " them to numbers (such as the year) or to text first"
+                )
+        out.append(
+            LeftOut(
+                name,
+                "dates",
+                f"dates or times ({col.dtype}): a spreadsheet counts days from a start that differs"
+                " between programs, so its formulas would not give pandas' numbers; convert them to"
+                " numbers (such as the year) or text to use them",
+            )
+        )
+    return out
+
+
+def _auto(
+    frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | None, dates: list[LeftOut]
+) -> Prepared:
     """The rules of :mod:`workbench.tabular` in order: the target, the columns, the rows, the features."""
     target = opts.target
     has_target = data[target].notna().to_numpy()
     target_rec = C.target(target, data[target], source)
     data = data[has_target]
     candidates, left_out = _first_pass(data, opts)
+    at = {name: i for i, name in enumerate(frame.columns)}
+    left_out = sorted(dates + left_out, key=lambda x: at[x.column])
     rows, rows_note = _rows(data, candidates, opts, len(frame), int((~has_target).sum()))
     features, more_left_out = _features(data.loc[rows], candidates, opts, source)
     _check_size(features, int(rows.sum()), rows_note, candidates, data, opts, source)

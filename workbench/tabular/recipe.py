@@ -103,8 +103,8 @@ class Target:
 @dataclass(frozen=True)
 class LeftOut:
     """A column that is not a feature: ``why`` is one of ``drop`` (the user's), ``empty``,
-    ``constant``, ``mostly missing``, ``identifier``, ``free text``, ``lesson``; ``reason``
-    says it in words."""
+    ``constant``, ``mostly missing``, ``identifier``, ``free text``, ``dates`` (a DataFrame's
+    dates or times), ``lesson``; ``reason`` says it in words."""
 
     column: str
     why: str
