@@ -42,11 +42,13 @@ LITERAL_PIECE = 120
 
 
 def excel_literal(level: float | str) -> str:
-    """A level as an Excel literal: text in double quotes (a quote doubled), a number as is."""
+    """A level as an Excel literal: text in double quotes (a quote doubled), a number written as
+    an .xlsx cell holds it (16 significant digits: an engine computing in more digits, as Gnumeric
+    does, then reads the literal and the cell as one number)."""
     if isinstance(level, str):
         pieces = [level[i : i + LITERAL_PIECE] for i in range(0, len(level), LITERAL_PIECE)] or [""]
         return "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
-    return level_text(level)
+    return f"{float(level):.16G}"
 
 
 def is_level(level: float | str) -> str:

@@ -128,6 +128,7 @@ def _auto(
 ) -> Prepared:
     """The rules of :mod:`workbench.tabular` in order: the target, the columns, the rows, the features."""
     target = opts.target
+    data = _as_cells(data, opts)
     has_target = data[target].notna().to_numpy()
     target_rec = C.target(target, data[target], source)
     data = data[has_target]
@@ -151,6 +152,23 @@ def _auto(
         "auto",
         source,
     )
+
+
+def _as_cells(data: pd.DataFrame, opts: Options) -> pd.DataFrame:
+    """Numbers a formula tests for equality (a category's levels, a 0/1 target's two values) as an
+    .xlsx cell keeps them, to 16 significant digits: every spreadsheet reads 1234567890123456789 as
+    1234567890123457024, and pandas must compare the same number (two values that differ only in
+    the 17th digit are one level)."""
+    out = data
+    for name in data.columns:
+        col = data[name]
+        levels = col.dropna().unique()
+        if col.dtype == object or (len(levels) > MAX_LEVELS and name not in opts.category):
+            continue
+        kept = {v: float(f"{v:.16g}") for v in levels}
+        if any(k != v for k, v in kept.items()):
+            out = out.assign(**{name: col.map(kept)})
+    return out
 
 
 def _table(raw: pd.DataFrame, target: Target, features: list[Feature]) -> pd.DataFrame:
