@@ -26,6 +26,10 @@ MAX_FEATURES = 200
 MIN_ROWS = 10
 
 
+#: A column the user left out, and the reason shown.
+DROPPED = ("drop", "you asked to leave it out (drop=)")
+
+
 @dataclass(frozen=True)
 class Options:
     """The user's choices, checked: column names in ``drop``, ``log``, ``category``, ``numeric``."""
@@ -98,11 +102,14 @@ def _dates(frame: pd.DataFrame, opts: Options) -> list[LeftOut]:
     out = []
     for name in frame.columns:
         col = frame[name]
-        if name in opts.drop or not (
+        if not (
             pd.api.types.is_datetime64_any_dtype(col)
             or pd.api.types.is_timedelta64_dtype(col)
             or isinstance(col.dtype, pd.PeriodDtype)
         ):
+            continue
+        if name in opts.drop:
+            out.append(LeftOut(name, *DROPPED))
             continue
         for option, names in (("log", opts.log), ("category", opts.category), ("numeric", opts.numeric)):
             if name in names or name == opts.target:
@@ -263,7 +270,7 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
         gaps = n - len(present)
         why = None
         if name in opts.drop:
-            why = ("drop", "you asked to leave it out (drop=)")
+            why = DROPPED
         elif present.empty:
             why = ("empty", "no row has a value")
         elif levels == 1:
