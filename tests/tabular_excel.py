@@ -1,7 +1,8 @@
 """A tiny evaluator for the simple Excel formulas of workbench.tabular's recipe records.
 
-Written for the tests, independently of workbench: it knows IF, OR, LOG10, MAX, MIN, MEDIAN,
-=, +, -, / and Excel's blank cell (equal to "" and to 0). Cells are the placeholders
+Written for the tests, independently of workbench: it knows IF, OR, EXACT, LOG10, MAX, MIN,
+MEDIAN, =, +, -, / and Excel's blank cell (equal to "" and to 0; EXACT reads it as ""). Cells
+are the placeholders
 {col}, {max_col}, {fill_col} and {range} of workbench.tabular.recipe.
 """
 
@@ -32,6 +33,7 @@ def _flat(args):
 NAMES = {
     "_if": lambda cond, a, b: a if cond else b,
     "_or": lambda *a: any(a),
+    "_exact": lambda a, b: ("" if a is BLANK else a) == b,  # text, case and all
     "_log10": math.log10,
     "_max": lambda *a: max(_flat(a)),
     "_min": lambda *a: min(_flat(a)),
@@ -45,7 +47,7 @@ def evaluate(template: str, *, col=None, max_col=None, fill_col=None, cells=None
         return float(template)
     expr = template[1:].format(col="_c", max_col="_m", fill_col="_f", range="_R")
     expr = re.sub(r"(?<![<>=])=(?!=)", "==", expr)
-    for fn in ("IF", "OR", "LOG10", "MAX", "MIN", "MEDIAN"):
+    for fn in ("IF", "OR", "EXACT", "LOG10", "MAX", "MIN", "MEDIAN"):
         expr = re.sub(rf"\b{fn}\(", f"_{fn.lower()}(", expr)
     assert re.fullmatch(r'[\w\s().,+\-*/=<>"]*', expr), expr
     env = dict(NAMES, _c=BLANK if col is None else col, _m=max_col, _f=fill_col, _R=cells)

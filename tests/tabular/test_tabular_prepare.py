@@ -301,3 +301,95 @@ def test_what_the_train_rows_cannot_tell_apart_is_left_out():
     assert len(out) == 2 and next(k for k in out if k != "garage_finish_none") in ("total_N", "b_N", "a_N")
     x = prep.X[~prep.valid]
     assert np.linalg.matrix_rank(x) == x.shape[1]  # what is left has full rank on the train rows
+
+
+# what a spreadsheet cannot tell apart, or tells apart differently
+
+
+def test_text_levels_are_compared_exactly(tmp_path):
+    """'a' and 'A' are two levels, as pandas' == says; the formulas compare with EXACT, not = (which
+    ignores case in every spreadsheet), and the tests' evaluator agrees with pandas on every row."""
+    from tabular_excel import evaluate
+
+    rows = ["a", "A", "b", "a", "A", "a", "b", "A", "a", "b", "A", "a"]
+    path = write(tmp_path, "c,t\n" + "".join(f"{c},{t}\n" for c, t in zip(rows, "YyYyyYYyyYyY", strict=True)))
+    prep = prepare(read_table(path), "t")
+    assert prep.target.mapping == (("Y", 0), ("y", 1)) and prep.target.excel == '=IF(EXACT({col},"y"),1,0)'
+    dummies = {f.level: f for f in prep.features if f.kind == "dummy"}
+    train = [c for c, valid in zip(rows, prep.valid, strict=True) if not valid]
+    baseline = max(sorted(set(train)), key=train.count)  # the train rows' most common (ties: first)
+    assert set(dummies) == {"a", "A", "b"} - {baseline}
+    f = next(iter(dummies.values()))
+    assert f.excel == f'=IF(EXACT({{col}},"{f.level}"),1,0)'
+    for level, f in dummies.items():
+        assert [evaluate(f.excel, col=c) for c in rows] == [int(c == level) for c in rows]
+    assert evaluate(f.excel) == 0  # a blank cell is no level
+
+
+def test_long_text_levels_are_joined_from_short_constants():
+    """Excel refuses a text constant over 255 characters: a longer level is joined from pieces."""
+    import re
+
+    from workbench.tabular.columns import excel_literal
+
+    level = 'say "hi" ' * 40 + "\N{GRINNING FACE}" * 30
+    literal = excel_literal(level)
+    pieces = re.findall(r'"((?:[^"]|"")*)"', literal)
+    assert "&".join(f'"{p}"' for p in pieces) == literal
+    assert "".join(p.replace('""', '"') for p in pieces) == level
+    assert max(len(p.replace('""', '"').encode("utf-16-le")) // 2 for p in pieces) <= 255
+    assert excel_literal("") == '""' and excel_literal(3.0) == "3" and excel_literal(-0.5) == "-0.5"
+
+
+def test_accents_typed_two_ways_are_one_level(tmp_path):
+    """é as one character and as e plus a combining accent: Gnumeric's EXACT takes them for one
+    text, so the reader does too (Unicode NFC)."""
+    composed, combined = "\N{LATIN SMALL LETTER E WITH ACUTE}", "e\N{COMBINING ACUTE ACCENT}"
+    path = write(
+        tmp_path, "a,y\n" + "".join(f"{v},{i}\n" for i, v in enumerate([composed, combined, "e"] * 4))
+    )
+    column = read_table(path)["a"]
+    assert column.tolist() == [composed, composed, "e"] * 4
+    prep = prepare(read_table(path), "y")
+    assert [f.level for f in prep.features if f.kind == "dummy"] == ["e"]  # é (8 rows) is the baseline
+
+
+def test_numbers_a_formula_compares_are_read_as_a_cell_keeps_them():
+    """An .xlsx cell keeps 16 significant digits: two whole numbers differing in the 17th are one
+    level, and the formula's literal is written as the cell is."""
+    big, bigger = 1234567890123456768.0, 1234567890123456512.0
+    assert big != bigger and f"{big:.16g}" == f"{bigger:.16g}"
+    frame = pd.DataFrame({"w": [big, bigger, 3.0, 3.0, 3.0] + [0.0] * 5, "y": np.arange(10.0)})
+    prep = prepare(frame, "y")
+    dummies = [f for f in prep.features if f.kind == "dummy"]
+    assert len(dummies) == 2 and prep.raw["w"].nunique() == 3
+    one = next(f for f in dummies if f.level > 10)
+    assert one.level == float(f"{big:.16g}") and one.excel == "=IF({col}=1.234567890123457E+18,1,0)"
+    assert prep.table[one.name].tolist() == [1.0, 1.0] + [0.0] * 8
+
+
+def test_booleans_are_numbers_and_dates_are_left_out():
+    """A DataFrame's booleans are 0 and 1 (a dummy); its dates and times are left out with the reason,
+    and named as the target or in an option they are an error."""
+    n = 20
+    frame = pd.DataFrame(
+        {
+            "b": np.arange(n) % 3 == 0,
+            "when": pd.date_range("2020-01-01", periods=n, freq="D"),
+            "took": pd.to_timedelta(np.arange(n) % 4, "h"),
+            "x": np.linspace(-1, 2, n),
+            "y": np.arange(n) % 2 == 0,
+        }
+    )
+    prep = prepare(frame, "y")
+    b = next(f for f in prep.features if f.source == "b")
+    assert (b.kind, b.level, b.baseline) == ("dummy", 1.0, 0.0)
+    assert prep.table["b_1"].tolist() == (np.arange(n) % 3 == 0).astype(float).tolist()
+    assert prep.y.tolist() == (np.arange(n) % 2 == 0).astype(float).tolist()
+    assert [(c.column, c.why) for c in prep.left_out] == [("when", "dates"), ("took", "dates")]
+    assert "differs between programs" in prep.left_out[0].reason
+    assert [c.column for c in prepare(frame, "y", drop=["when"]).left_out] == ["when", "took"]
+    assert prepare(frame, "y", drop=["when"]).left_out[0].why == "drop"
+    for options, what in (({"category": ["when"]}, "category="), ({}, "target=")):
+        with pytest.raises(wb.WorkbenchError, match=rf"{what} names 'when', which holds datetime64"):
+            prepare(frame, "when" if what == "target=" else "y", **options)

@@ -50,6 +50,7 @@ from .style import Styles, set_up_page, styles
 from .titanic_book import (
     _MARK,
     _MARK_ROW,
+    BLOCKS,
     SHEETS,
     Grid,
     Plan,
@@ -238,7 +239,15 @@ def _grid(prep: Prepared, sheet: str = "linear") -> Grid:
     if sheet == "linear":
         return Grid(first, last, last + 1, labels, STABLE_SIGMOID_EXCEL)
     p = len(labels)
-    return Grid(1, p, p + 1, labels, STABLE_SIGMOID_EXCEL, data_sheet="linear", data_cols=(first, last))
+    after = max(p + 1, _mmult_blocks_end(p) + 2) if sheet == "mmult" else p + 1
+    return Grid(1, p, after, labels, STABLE_SIGMOID_EXCEL, data_sheet="linear", data_cols=(first, last))
+
+
+def _mmult_blocks_end(p: int) -> int:
+    """The last column of mmult's parameter blocks, which stand side by side, p rows tall: the
+    model's columns start right of them, so that the switch, the losses and the example beside
+    the blocks never cover a parameter cell, however few the inputs."""
+    return _Layout.of(SHEETS["mmult"], inputs=p, first_input=1).block(BLOCKS[-1])[3]
 
 
 def _layout(sheet: str, prep: Prepared) -> _Layout:
@@ -259,7 +268,7 @@ def _layout(sheet: str, prep: Prepared) -> _Layout:
 def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -> _SheetInfo:
     spec, lay, n = SHEETS[sheet], _layout(sheet, prep), len(prep.table)
     ws = book.add_worksheet(sheet)
-    cells = _RowOrdered()
+    cells = _OneWriter()
     fit = fits["nnet" if sheet == "mmult" else sheet]
     start = None if fit.start is None else np.asarray(fit.start, dtype="float64")
     start = start.T.copy() if sheet == "mmult" and start is not None else start
@@ -281,8 +290,7 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
         plan, heads = _data_plan(cells, st, prep, grid, lay)
     else:
         plan = [(0, None, prep.y, st.whole if prep.target.kind == "binary" else st.number)]
-        blank = [""] * (grid.last_input - grid.first_input)
-        heads = [_target_head(prep), "inputs: on the linear sheet", *blank]
+        heads = [_target_head(prep), "inputs: on the linear sheet", *[""] * (grid.after - 2)]
     ws.write_string(0, 0, spec.title, st.title)
     for i, note in enumerate(_notes(sheet, prep, start is not None)):
         ws.write_string(1 + i, 0, note, st.note)
@@ -302,6 +310,26 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("fitted"))
     preds = _span(lay.first, pred_col, last, pred_col, absolute=True)
     return _SheetInfo(sheet, refs, preds, values.results, values.preds)
+
+
+class _OneWriter(_RowOrdered):
+    """A model sheet's heading cells, each written once: a table's feature count moves the blocks,
+    the losses and the example, and a cell written twice would hide one of them (a parameter
+    In use overwritten by a label reads as text, and every formula reading it says #VALUE!)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._taken: dict[tuple[int, int], str] = {}
+
+    def put(self, row: int, col: int, method: str, *args) -> None:
+        # (An array formula's other cells are written next, with its values: they count as its own.)
+        last_row, last_col = args[:2] if method == "merge_range" else (row, col)
+        for r in range(row, last_row + 1):
+            for c in range(col, last_col + 1):
+                if (r, c) in self._taken:
+                    raise RuntimeError(f"layout: {_ref(r, c)} written by {self._taken[r, c]}, then {method}")
+                self._taken[r, c] = method
+        super().put(row, col, method, *args)
 
 
 def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
@@ -450,6 +478,11 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
         " (df: the kept rows) and in Excel (as on the linear sheet's first row). After: a live link to"
         " that cell.",
     )
+    if any("EXACT(" in x.excel for x in (prep.target, *prep.features)):
+        notes += (
+            'Text is compared with EXACT(cell, "level"), which tells "a" from "A" as pandas\' == does;'
+            " a spreadsheet's = ignores case, and would count both as one level.",
+        )
     for i, note in enumerate(notes, start=1):
         ws.write_string(i, 0, note, st.note)
     heads = ("Column", "From", "Kind", "Why", "pandas", "Excel (first row)", "Before", "After")

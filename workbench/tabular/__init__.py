@@ -18,10 +18,11 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
 2. **Left out**, each with its reason: ``drop=`` columns; empty and constant columns; columns
    missing on more than half the rows (``MAX_MISSING``); identifiers and free text: text with
    more than 10 levels, different on at least half its rows (``FREE_TEXT_SHARE``, like Name
-   and Ticket), or whole numbers different on every row (like PassengerId); and leaks: a
-   column that alone explains at least 98% of the target on the train rows (``LEAK``: each
-   level's mean, or the best rising or falling curve through a number), like logwage for
-   wage, is left out with a warning (``keep_leak=`` keeps it).
+   and Ticket), or whole numbers different on every row (like PassengerId); a DataFrame's
+   dates and times (a spreadsheet counts days from a start that differs between programs; a
+   CSV's dates are text); and leaks: a column that alone explains at least 98% of the target
+   on the train rows (``LEAK``: each level's mean, or the best rising or falling curve through
+   a number), like logwage for wage, is left out with a warning (``keep_leak=`` keeps it).
 3. **Missing values.** ``missing="drop"`` (the lesson's way) drops rows missing a value in a
    used column; ``missing="fill"`` fills numbers with the median of the rows and counts a
    missing category as its baseline (the most common level). Empty, NA, N/A, NaN, nan and ?
@@ -33,6 +34,8 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
    class, Embark_Q the least common port.) Text with more levels that is not free text keeps
    its 9 most common levels and lumps the rest into one ``<column>_other`` dummy (as
    scikit-learn's one-hot encoder with ``max_categories``); ``category=`` keeps every level.
+   A dummy of text tests its level with EXACT, case and all, as pandas' ``==`` does (a
+   spreadsheet's ``=`` takes 'a' for 'A'). A DataFrame's booleans are the numbers 0 and 1.
 5. **Numbers** are divided by their largest absolute value, so they lie in -1..1, as the
    lesson divides Age by MAX(Age). A non-negative column whose maximum is at least 10 times its
    median (``LONG_TAIL``) is long-tailed: LOG10(x+1) first, as the lesson does with Fare, then

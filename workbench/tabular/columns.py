@@ -38,11 +38,31 @@ def shown(level: float | str) -> str:
     return repr(level) if isinstance(level, str) else level_text(level)
 
 
+#: Excel refuses a text constant of more than 255 characters in a formula: a longer level is
+#: joined (&) from pieces of at most this many (a character beyond Unicode's first plane is 2).
+LITERAL_PIECE = 120
+
+
 def excel_literal(level: float | str) -> str:
-    """A level as an Excel literal: text in double quotes (a quote doubled), a number as is."""
+    """A level as an Excel literal: text in double quotes (a quote doubled), a number written as
+    an .xlsx cell holds it (16 significant digits: an engine computing in more digits, as Gnumeric
+    does, then reads the literal and the cell as one number)."""
     if isinstance(level, str):
-        return '"' + level.replace('"', '""') + '"'
-    return level_text(level)
+        pieces = [level[i : i + LITERAL_PIECE] for i in range(0, len(level), LITERAL_PIECE)] or [""]
+        return "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
+    return f"{float(level):.16G}"
+
+
+def is_level(level: float | str) -> str:
+    """A condition true where the row's cell ``{col}`` holds ``level``, as pandas' ``==`` tests it.
+
+    Text is compared with EXACT: a spreadsheet's ``=`` ignores case, and each engine folds
+    letters its own way (LibreOffice and Gnumeric take 'a' = 'A', Greek sigma = final sigma,
+    'TRUE' = 'true'; Gnumeric also 'ß' = 'ss'), so ``=`` would merge levels that pandas keeps apart.
+    """
+    if isinstance(level, str):
+        return f"EXACT({{col}},{excel_literal(level)})"
+    return f"{{col}}={excel_literal(level)}"
 
 
 def is_long_tailed(values: pd.Series) -> bool:
@@ -151,12 +171,11 @@ def dummies(
 
 
 def _dummy(source, level, baseline, words: str, gaps: int, taken: set[str]) -> Feature:
-    cell = excel_literal(level)
     # A blank cell equals 0 in a numeric comparison: test for blank first.
     excel = (
-        f'=IF({{col}}="",0,IF({{col}}={cell},1,0))'
+        f'=IF({{col}}="",0,IF({is_level(level)},1,0))'
         if gaps and not isinstance(level, str)
-        else f"=IF({{col}}={cell},1,0)"
+        else f"=IF({is_level(level)},1,0)"
     )
     return Feature(
         unique_name(f"{source}_{level_text(level)}", taken),
@@ -172,7 +191,7 @@ def _dummy(source, level, baseline, words: str, gaps: int, taken: set[str]) -> F
 
 def _other(source, kept: list, baseline, words: str, gaps: int, taken: set[str]) -> Feature:
     """1 where the level is none of ``kept`` (a missing value counts as the baseline: 0)."""
-    named = ",".join(f"{{col}}={excel_literal(v)}" for v in kept)
+    named = ",".join(is_level(v) for v in kept)
     excel = f"=IF(OR({named}),0,1)"
     if gaps:
         excel = f'=IF({{col}}="",0,IF(OR({named}),0,1))'
@@ -248,7 +267,7 @@ def _binary(name: str, pair: list) -> Target:
     else:
         order = "in alphabetical order" if isinstance(low, str) else "the smaller is 0"
         how = f"{shown(low)} -> 0 and {shown(high)} -> 1 ({order})"
-        excel = f"=IF({{col}}={excel_literal(high)},1,0)"
+        excel = f"=IF({is_level(high)},1,0)"
     return Target(
         name,
         "binary",

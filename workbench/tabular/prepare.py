@@ -42,6 +42,11 @@ LEAK_ROWS = 20
 DEPENDENT = 1e-9
 
 
+def _dropped() -> tuple[str, str]:
+    """A column the user left out, and the reason shown (in the caller's words: drop= or --drop)."""
+    return ("drop", f"you asked to leave it out ({hints.keyword('drop')})")
+
+
 @dataclass(frozen=True)
 class Options:
     """The user's choices, checked: column names in ``drop``, ``log``, ``category``, ``numeric``."""
@@ -106,16 +111,58 @@ def prepare(
         raise WorkbenchError(f"recipe must be 'auto' or 'lesson'; got {recipe!r}")
     source = frame.attrs.get("source")
     opts = _options(frame, target, drop, log, category, numeric, missing, source, keep_leak)
-    return _auto(frame, _typed(frame, missing_markers(na), source), opts, source)
+    dates = _dates(frame, opts)
+    kept = frame.drop(columns=[d.column for d in dates])
+    return _auto(frame, _typed(kept, missing_markers(na), source), opts, source, dates)
 
 
-def _auto(frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | None) -> Prepared:
+def _dates(frame: pd.DataFrame, opts: Options) -> list[LeftOut]:
+    """Columns of dates, times or durations (a DataFrame's, not a CSV's: a CSV's dates are text),
+    left out: a spreadsheet stores a date as a count of days from a start that differs between
+    programs and settings (1900 or 1904), so a formula of it would not give pandas' number."""
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        if not (
+            pd.api.types.is_datetime64_any_dtype(col)
+            or pd.api.types.is_timedelta64_dtype(col)
+            or isinstance(col.dtype, pd.PeriodDtype)
+        ):
+            continue
+        if name in opts.drop:
+            out.append(LeftOut(name, *_dropped()))
+            continue
+        for option, names in (("log", opts.log), ("category", opts.category), ("numeric", opts.numeric)):
+            if name in names or name == opts.target:
+                what = hints.keyword("target" if name == opts.target else option)
+                raise WorkbenchError(
+                    f"{what} names {name!r}, which holds {col.dtype} values (dates or times): convert"
+                    " them to numbers (such as the year) or to text first"
+                )
+        out.append(
+            LeftOut(
+                name,
+                "dates",
+                f"dates or times ({col.dtype}): a spreadsheet counts days from a start that differs"
+                " between programs, so its formulas would not give pandas' numbers; convert them to"
+                " numbers (such as the year) or text to use them",
+            )
+        )
+    return out
+
+
+def _auto(
+    frame: pd.DataFrame, data: pd.DataFrame, opts: Options, source: str | None, dates: list[LeftOut]
+) -> Prepared:
     """The rules of :mod:`workbench.tabular` in order: the target, the columns, the rows, the features."""
     target = opts.target
+    data = _as_cells(data, opts)
     has_target = data[target].notna().to_numpy()
     target_rec = C.target(target, data[target], source)
     data = data[has_target]
     candidates, left_out = _first_pass(data, opts)
+    at = {name: i for i, name in enumerate(frame.columns)}
+    left_out = sorted(dates + left_out, key=lambda x: at[x.column])
     rows, rows_note = _rows(data, candidates, opts, len(frame), int((~has_target).sum()))
     kept = data.loc[rows]
     # The fits hold these rows out; so do the recipe's statistics (largest values, fills, levels).
@@ -167,6 +214,23 @@ def _independent(features: list[Feature], train: pd.DataFrame) -> tuple[list[Fea
         )
     keep = {order[j].name for j in kept}
     return [f for f in features if f.name in keep], out
+
+
+def _as_cells(data: pd.DataFrame, opts: Options) -> pd.DataFrame:
+    """Numbers a formula tests for equality (a category's levels, a 0/1 target's two values) as an
+    .xlsx cell keeps them, to 16 significant digits: every spreadsheet reads 1234567890123456789 as
+    1234567890123457024, and pandas must compare the same number (two values that differ only in
+    the 17th digit are one level)."""
+    out = data
+    for name in data.columns:
+        col = data[name]
+        levels = col.dropna().unique()
+        if col.dtype == object or (len(levels) > MAX_LEVELS and name not in opts.category):
+            continue
+        kept = {v: float(f"{v:.16g}") for v in levels}
+        if any(k != v for k, v in kept.items()):
+            out = out.assign(**{name: col.map(kept)})
+    return out
 
 
 def _table(raw: pd.DataFrame, target: Target, features: list[Feature]) -> pd.DataFrame:
@@ -274,7 +338,7 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
         gaps = n - len(present)
         why = None
         if name in opts.drop:
-            why = ("drop", f"you asked to leave it out ({hints.keyword('drop')})")
+            why = _dropped()
         elif present.empty:
             why = ("empty", "no row has a value")
         elif levels == 1:

@@ -6,12 +6,14 @@ when every value that is not a missing marker is a plain decimal number; otherwi
 text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
 words) is refused, naming the first word's row: usually the word marks a missing value
 (``na=["unknown"]``) or is a typing slip. (Titanic's Ticket, 74% numbers and hundreds of
-different words, is text.)
+different words, is text.) Text is read in Unicode's composed form (NFC): an accented letter
+typed as one character or as a letter and a combining mark is one level, as a spreadsheet sees it.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -85,6 +87,9 @@ def typed_column(
     ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
     ``lines`` gives their line in the file, when there is one).
     """
+    # One spelling of each text: Gnumeric's EXACT takes an accent typed as one character or as
+    # a letter and a combining mark to be the same text; pandas would make them two levels.
+    values = [None if v is None else unicodedata.normalize("NFC", v) for v in values]
     present = [v is not None and v not in markers for v in values]
     numbers = [to_float(v) if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)

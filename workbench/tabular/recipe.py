@@ -112,9 +112,9 @@ class Target:
 @dataclass(frozen=True)
 class LeftOut:
     """A column that is not a feature: ``why`` is one of ``drop`` (the user's), ``empty``,
-    ``constant``, ``mostly missing``, ``identifier``, ``free text``, ``leak``, ``lesson``, or
-    ``duplicate`` (then ``column`` names a feature the train rows cannot tell apart from the
-    others); ``reason`` says it in words."""
+    ``constant``, ``mostly missing``, ``identifier``, ``free text``, ``dates`` (a DataFrame's
+    dates or times), ``leak``, ``lesson``, or ``duplicate`` (then ``column`` names a feature the
+    train rows cannot tell apart from the others); ``reason`` says it in words."""
 
     column: str
     why: str
