@@ -282,6 +282,8 @@ def _features(data: pd.DataFrame, candidates: list[str], opts: Options, source: 
             if name not in opts.category and levels > MAX_LEVELS:
                 too_many.append((name, levels))
                 continue
+            if levels > MAX_FEATURES:  # its dummies and Ones alone are too many: refused before making them
+                raise _too_many_features(f"at least {levels}", name, levels - 1, source)
             features += C.dummies(name, col, _category_words(name, opts, text, levels), taken)
         elif text:
             option = "log" if name in opts.log else "numeric"
@@ -341,18 +343,23 @@ def _number(name: str, col: pd.Series, opts: Options, source: str | None, taken:
     return C.scaled(C.unique_name(f"{name}_N", taken), name, col, fill, why)
 
 
+def _too_many_features(total: int | str, column: str, makes: int, source: str | None) -> DataError:
+    where = f"{source}: " if source else ""
+    return DataError(
+        f"{where}{total} features (dummies and Ones included) are more than the"
+        f" {MAX_FEATURES} a sheet shows; {column!r} alone makes {makes}: pass"
+        f" drop=[{column!r}] (--drop)",
+        path=source,
+        column=column,
+    )
+
+
 def _check_size(features, n_rows, note, candidates, data, opts: Options, source) -> None:
     """Refuse more features than a sheet shows, or fewer rows than a fit needs."""
     where = f"{source}: " if source else ""
     if len(features) > MAX_FEATURES:
         per = pd.Series([f.source for f in features if f.source]).value_counts()
-        raise DataError(
-            f"{where}{len(features)} features (dummies and Ones included) are more than the"
-            f" {MAX_FEATURES} a sheet shows; {per.index[0]!r} alone makes {per.iloc[0]}: pass"
-            f" drop=[{per.index[0]!r}] (--drop)",
-            path=source,
-            column=str(per.index[0]),
-        )
+        raise _too_many_features(len(features), str(per.index[0]), int(per.iloc[0]), source)
     need = max(MIN_ROWS, 2 * len(features))
     if n_rows >= need:
         return
