@@ -101,6 +101,61 @@ def test_memory_stays_flat_in_epochs_and_within_the_estimate():
     assert need / 3 < big - base <= need, (big - base, need)
 
 
+READ = """
+import sys
+from workbench.tabular import read_table
+from workbench.files import read_memory, _count
+def peak():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+before = peak()
+try:
+    read_table(sys.argv[1])
+except Exception as e:
+    print(e)
+with open(sys.argv[1], "rb") as f:
+    print(peak() - before, read_memory(*_count(f)))
+"""
+
+
+def read_peak(path: Path, budget: str) -> tuple[str, int, int]:
+    """What reading ``path`` in a fresh process said, the memory it added at its peak, and the estimate."""
+    env = dict(os.environ, **{ENV_BUDGET: budget})
+    done = subprocess.run([sys.executable, "-c", READ, str(path)], capture_output=True, text=True, env=env)
+    *said, numbers = done.stdout.splitlines()
+    added, estimate = map(int, numbers.split())
+    return "\n".join(said), added, estimate
+
+
+def test_a_csv_too_big_for_the_budget_is_refused_before_it_is_read(tmp_path):
+    # Short rows cost most per byte: 3 million of them (12 MB) took 1.35 GB under a 256 MiB budget.
+    path = tmp_path / "short_rows.csv"
+    path.write_text("a,b\n" + "0,1\n1,2\n" * 150_000)  # 1.2 MB
+    said, added, estimate = read_peak(path, "64MiB")
+    # 300,001 line ends and commas: a row more than the line ends, a field more per row than its commas
+    counted = "(1,200,004 bytes: at most 300,002 rows, 600,003 fields)"
+    assert said.startswith(f"reading {path} {counted} would need about"), said
+    assert "more than the budget of 64.0 MiB" in said and estimate > 64 * 2**20
+    assert added < 8 * 2**20, added  # a count of lines and commas, not the rows
+    said, added, estimate = read_peak(path, "1GiB")
+    assert said == "" and estimate / 3 < added <= estimate, (added, estimate)
+
+
+def test_a_category_of_100000_levels_is_refused_at_once():
+    import time
+
+    import pandas as pd
+
+    from workbench.tabular import prepare
+
+    n = 100_000
+    frame = pd.DataFrame({"town": [f"t{i}" for i in range(n)], "x": range(n), "y": [i % 2 for i in range(n)]})
+    began = time.process_time()
+    with pytest.raises(DataError, match=r"at least 100000 features .* 'town' alone makes 99999: pass drop"):
+        prepare(frame, "y", category=["town"])
+    assert time.process_time() - began < 3  # it took 103 s, making 99,999 dummies before refusing
+
+
 # --- 4. validate before writing ---------------------------------------------------------------
 
 
