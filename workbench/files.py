@@ -464,10 +464,10 @@ def open_regular(
 #: The largest CSV file read.
 MAX_CSV_BYTES = 1 * 2**30
 
-#: The memory reading a CSV takes, as read_table holds it at its peak (measured: see
-#: tests/test_read_memory.py): per row (its list, its line number, pandas' index), per
-#: field (a pointer in the row, a str object, a float or pointer in its column) and per
-#: byte of the file (the text of the fields).
+#: The memory reading a CSV takes, as read_table holds it at its peak, with room to spare
+#: (tests/test_hostile_inputs.py measures it): per row (its list, its line number, a
+#: column's scratch lists while it is typed), per field (a pointer in the row, a str object,
+#: a float or pointer in its column) and per byte of the file (the text of the fields).
 MEMORY_PER_ROW = 250
 MEMORY_PER_FIELD = 90
 MEMORY_PER_BYTE = 2
