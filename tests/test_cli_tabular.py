@@ -33,7 +33,7 @@ def refused(capsys, tmp_path, argv: list[str], *words: str) -> str:
     assert err.count("\n") == 1 and err.startswith("workbench: error: "), err
     for w in words:
         assert w in err, (w, err)
-    assert not out.exists() or not any(out.iterdir())  # nothing written
+    assert not out.exists()  # nothing written, not even the folder
     return err
 
 
@@ -253,3 +253,49 @@ def test_check_follows_a_learners_own_parameters_in_a_tables_workbook(capsys, tm
     prep = wb.tabular.prepare(wb.tabular.read_table(path), "y")
     assert float(linear[2]) == pytest.approx(np.mean((prep.X @ np.array(mine) - prep.y) ** 2), rel=1e-12)
     assert linear[3] == "-" and float(linear[4]) == pytest.approx(float(linear[2]), rel=1e-9)
+
+
+def usage_error(capsys, argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1, err
+    return err
+
+
+def test_a_column_named_like_an_option_is_given_with_an_equals_sign(capsys, tmp_path):
+    path = csv(tmp_path, good().rename(columns={"y": "--drop"}))
+    argv = ["build", "--data", str(path), "--target", "--drop", "--out", str(tmp_path / "o"), "-q"]
+    err = usage_error(capsys, argv)
+    assert "argument --target: expected one argument" in err, err
+    assert "a value that starts with '-' is written with '=': --target=--drop" in err
+    assert "--drop=-x" in usage_error(capsys, ["build", "--data", str(path), "--drop", "-x", "--target", "y"])
+    argv[3:5] = ["--target=--drop"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("target '--drop': two values")
+    book = openpyxl.load_workbook(tmp_path / "o" / "table.xlsx")
+    assert any(c.value == "--drop" for row in book["linear"].iter_rows(max_row=40) for c in row)
+
+
+def test_text_the_terminal_cannot_encode_is_escaped_not_a_crash(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    path = csv(tmp_path, good().rename(columns={"colour": "côté \u03c3"}))
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="ascii") for _ in range(2))
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)  # as PYTHONIOENCODING=ascii makes them
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
+    assert main(["build", "--data", str(path), "--target", "côté \u03c3", "--out", str(tmp_path / "o")]) == 2
+    out.flush(), err.flush()
+    printed, said = (s.buffer.getvalue().decode("ascii") for s in (out, err))
+    assert "c\\xf4t\\xe9 \\u03c3" in printed  # the header, as escapes
+    assert said.startswith("workbench: error: ") and "c\\xf4t\\xe9 \\u03c3" in said, said
+
+
+def test_a_name_of_255_characters_is_written(capsys, tmp_path):
+    path = csv(tmp_path, good(), "a" * 246 + ".csv")
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["a" * 246 + ".xlsx"]
+    long = csv(tmp_path, good(), "b" * 251 + ".csv")  # its workbook's name would be 256: too long
+    refused(capsys, tmp_path, ["build", "--data", str(long), "--target", "y"], "File name too long")

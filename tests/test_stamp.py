@@ -13,13 +13,19 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from workbench import stamp
 from workbench.build import OUTPUTS
+from workbench.cli import main
+from workbench.files import output_folder, write_bytes
 from workbench.stamp import STAMP
+
+#: The outputs of the small builds these tests stamp.
+TWO = ("a.xlsx", "b.png")
 
 
 @pytest.fixture
@@ -34,20 +40,52 @@ def stamped(tmp_path: Path) -> tuple[Path, str]:
 
 def test_an_unchanged_build_is_reusable_and_says_what_it_holds(stamped):
     out, build_key = stamped
-    assert stamp.reusable(out, build_key) == "the report"
+    assert stamp.reusable(out, build_key, TWO) == "the report"
     held = json.loads((out / STAMP).read_text())
     assert held["files"]["a.xlsx"] == hashlib.sha256(b"workbook").hexdigest()
 
 
 def test_another_key_or_a_changed_missing_or_replaced_output_is_not_reusable(stamped):
     out, build_key = stamped
-    assert stamp.reusable(out, stamp.key(None, 4)) is None
+    assert stamp.reusable(out, stamp.key(None, 4), TWO) is None
     (out / "a.xlsx").write_bytes(b"saved after Solver ran")
-    assert stamp.reusable(out, build_key) is None
+    assert stamp.reusable(out, build_key, TWO) is None
     (out / "a.xlsx").unlink()
-    assert stamp.reusable(out, build_key) is None
+    assert stamp.reusable(out, build_key, TWO) is None
     os.mkfifo(out / "a.xlsx")  # never opened for a blocking read: refused at once
-    assert stamp.reusable(out, build_key) is None
+    assert stamp.reusable(out, build_key, TWO) is None
+
+
+def edit(out: Path, change) -> None:
+    held = json.loads((out / STAMP).read_text())
+    change(held["files"])
+    (out / STAMP).write_text(json.dumps(held))
+
+
+def test_the_outputs_come_from_the_build_not_from_the_stamp(stamped):
+    out, build_key = stamped
+    (out / "b.png").unlink()  # deleted, and left out of the stamp's list
+    edit(out, lambda files: files.pop("b.png"))
+    assert stamp.reusable(out, build_key, TWO) is None
+    (out / "b.png").write_bytes(b"garbage")  # replaced, while the stamp lists only the other
+    assert stamp.reusable(out, build_key, TWO) is None
+    assert stamp.reusable(out, build_key, ("a.xlsx",)) == "the report"  # a build of a.xlsx alone
+
+
+@pytest.mark.parametrize(
+    "name", ["../a.xlsx", "sub/../a.xlsx", "/etc/passwd", "a\x00.xlsx", "", ".", "x" * 5000]
+)
+def test_a_stamp_listing_a_file_the_build_does_not_write_is_ignored(stamped, name):
+    out, build_key = stamped
+    digest = hashlib.sha256(b"workbook").hexdigest()
+    edit(out, lambda files: files.update({name: digest}))
+    assert stamp.reusable(out, build_key, TWO) is None
+    edit(out, lambda files: files.pop("a.xlsx"))  # in place of an output
+    assert stamp.reusable(out, build_key, TWO) is None
+
+
+def test_the_outputs_stamp_knows_are_the_builds():
+    assert stamp.OUTPUTS == OUTPUTS  # kept literal in stamp.py, so a kept build never imports torch
 
 
 @pytest.mark.parametrize(
@@ -65,7 +103,7 @@ def test_another_key_or_a_changed_missing_or_replaced_output_is_not_reusable(sta
 def test_a_stamp_that_makes_no_sense_is_ignored(tmp_path, text):
     (tmp_path / "a.xlsx").write_bytes(b"workbook")
     (tmp_path / STAMP).write_text(text.replace('"K"', json.dumps("K")))
-    assert stamp.reusable(tmp_path, "K") is None
+    assert stamp.reusable(tmp_path, "K", ("a.xlsx",)) is None
 
 
 def test_a_stamp_that_is_not_a_regular_file_is_ignored_without_blocking(tmp_path):
@@ -135,3 +173,91 @@ def test_the_command_keeps_an_unchanged_build_without_loading_torch(tmp_path):
     forced = run_build(tmp_path, "--force")
     assert forced.returncode == 0 and "nothing changed" not in forced.stdout
     assert all(written(tmp_path)[n] > t for n, t in before.items())
+
+
+# --- the command, with a stand-in for the build (the real one: the slow test above) -------------
+
+
+@dataclass(frozen=True)
+class Built:
+    files: tuple[Path, ...]
+    seconds: dict[str, float]
+
+    def report(self) -> str:
+        return f"built {len(self.files)} files"
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[Path]:
+    """``workbench build`` with build_all writing a few bytes per output; lists each build's folder."""
+    import workbench.build
+
+    done: list[Path] = []
+
+    def build_all(data, out, *, seed=None, progress=None):
+        with output_folder(out) as folder:  # as the real one: the command's lock, taken again
+            files = tuple(write_bytes(folder / name, f"{name} {seed}".encode()) for name in OUTPUTS)
+        done.append(Path(out))
+        return Built(files, {"fit": 0.0})
+
+    monkeypatch.setattr(workbench.build, "build_all", build_all)
+    return done
+
+
+def build(capsys, out: Path, *options: str) -> tuple[int, str, str]:
+    status = main(["build", "--out", str(out), "--quiet", *options])
+    printed = capsys.readouterr()
+    return status, printed.out, printed.err
+
+
+def test_a_kept_build_needs_every_output_the_build_writes(capsys, tmp_path, builds):
+    assert build(capsys, tmp_path)[0] == 0 and len(builds) == 1
+    status, out, _ = build(capsys, tmp_path)
+    assert status == 0 and "nothing changed" in out and len(builds) == 1
+    (tmp_path / "relu_units.png").unlink()
+    edit(tmp_path, lambda files: files.pop("relu_units.png"))
+    assert build(capsys, tmp_path)[0] == 0 and len(builds) == 2  # rebuilt, not vouched for
+    (tmp_path / "line.xlsx").write_bytes(b"garbage")
+    edit(tmp_path, lambda files: files.pop("line.xlsx"))
+    assert build(capsys, tmp_path)[0] == 0 and len(builds) == 3
+    assert (tmp_path / "line.xlsx").read_bytes() == b"line.xlsx None"
+    edit(tmp_path, lambda files: files.update({"../line.xlsx": files["line.xlsx"]}))
+    status, out, err = build(capsys, tmp_path)
+    assert (status, err) == (0, "") and "nothing changed" not in out and len(builds) == 4
+
+
+@pytest.mark.parametrize("make", [os.mkdir, os.mkfifo])
+def test_a_stamp_that_cannot_be_written_is_refused_before_the_build(capsys, tmp_path, builds, make):
+    (tmp_path / "titanic.xlsx").write_bytes(b"an earlier build's")
+    make(tmp_path / STAMP)
+    status, _, err = build(capsys, tmp_path)
+    assert status == 2 and err.count("\n") == 1 and f"cannot write {tmp_path / STAMP}" in err, err
+    assert builds == [] and (tmp_path / "titanic.xlsx").read_bytes() == b"an earlier build's"
+
+
+HOLD = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_second_build_into_a_folder_being_built_is_refused(capsys, tmp_path, builds):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        status, _, err = build(capsys, tmp_path, "--seed", "2")
+        assert status == 2 and err.count("\n") == 1, err
+        assert "another workbench is writing into it" in err
+        table = tmp_path / "t.csv"
+        table.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+        assert main(["build", "--data", str(table), "--target", "y", "--out", str(tmp_path), "-q"]) == 2
+        assert "another workbench is writing into it" in capsys.readouterr().err
+    finally:
+        holder.communicate("")
+    assert builds == [] and sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+    assert build(capsys, tmp_path, "--seed", "2")[0] == 0 and builds == [tmp_path]  # free again

@@ -67,7 +67,7 @@ import pandas as pd
 
 from . import pictures, regression
 from .errors import WorkbenchError
-from .files import check_target
+from .files import check_target, output_folder
 from .limits import check_memory, check_seed
 from .numerics import one_thread
 from .regression import (
@@ -88,7 +88,7 @@ from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
 from .titanic import train
-from .titanic.data import TEST_CSV, load_titanic
+from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
 from .titanic.split import VALID_PCT, valid_mask, validation_split
@@ -198,8 +198,9 @@ def build_all(
 
     Args:
         data: a Kaggle ``train.csv``; the bundled one by default.
-        out: the folder to write (created if missing); existing files are replaced,
-            each only by a complete new one.
+        out: the folder to write (created if missing, and removed again if the build fails
+            before writing into it); existing files are replaced, each only by a complete new
+            one. The folder is locked while the build runs: a second build into it is refused.
         seed: seeds every random start. ``None``: seed :data:`SEED` for the Titanic
             fits, and each small regression keeps its own recipe's seed.
         progress: called as ``progress(stage, done, total)`` while fitting and writing.
@@ -209,18 +210,19 @@ def build_all(
 
     Raises:
         DataError: ``data`` is not a Titanic training CSV.
-        WorkbenchError: ``seed`` is not a 32-bit seed, ``out`` cannot be written, an output
-            name is taken by something other than a regular file, there are fewer than
+        WorkbenchError: ``seed`` is not a 32-bit seed, ``out`` cannot be written or another
+            build is writing into it, an output name is taken by something other than a
+            regular file we may write (or by ``data`` itself), there are fewer than
             :data:`MIN_ROWS` passengers, or the build would need more memory than the budget
             (:mod:`workbench.limits`). All of it is checked before anything is fitted or written.
     """
     if seed is not None:
         check_seed(seed)
-    folder = _writable_folder(out)
-    for name in OUTPUTS:
-        check_target(folder / name)
-    with one_thread():  # see the module docstring: same numbers, far less time on a shared machine
-        return _build(data, folder, seed, progress)
+    with output_folder(out) as folder:
+        for name in OUTPUTS:
+            check_target(folder / name, inputs=[TRAIN_CSV if data is None else data])
+        with one_thread():  # see the module docstring: same numbers, far less time on a shared machine
+            return _build(data, folder, seed, progress)
 
 
 def _build(
@@ -302,7 +304,8 @@ def build_table(
     Args:
         data: the CSV file (:func:`~workbench.tabular.read_table`).
         target: the column to predict (:func:`~workbench.tabular.prepare`).
-        out: the folder to write (created if missing).
+        out: the folder to write (created if missing, and removed again if the build fails;
+            locked while the build runs, as :func:`build_all` does).
         seed: seeds every random start (default :data:`SEED`).
         na: more values that mean missing.
         recipe: ``drop``, ``log``, ``category``, ``numeric``, ``missing``, ``recipe`` as
@@ -313,9 +316,15 @@ def build_table(
     """
     seed = SEED if seed is None else seed
     check_seed(seed)
-    folder = _writable_folder(out)
-    path = folder / f"{Path(data).stem}.xlsx"
-    check_target(path)
+    with output_folder(out) as folder:
+        path = folder / f"{Path(data).stem}.xlsx"
+        check_target(path, inputs=[data])
+        return _build_table(data, target, path, seed, na, recipe)
+
+
+def _build_table(
+    data: str | os.PathLike[str], target: str, path: Path, seed: int, na: Sequence[str], recipe: dict
+) -> TableBuildResult:
     began = time.perf_counter()
     with one_thread():
         prepared = prepare(read_table(data, na=na), target, na=na, **recipe)
@@ -374,25 +383,6 @@ def _titanic_pictures(
         title="Titanic: more ReLUs fit the train rows better, the valid rows worse",
     )  # fmt: skip
     return [curves, more]
-
-
-def _writable_folder(out: str | os.PathLike[str]) -> Path:
-    """``out`` as an existing folder we may write into (created, empty, if missing), or a clear error."""
-    if not str(out).strip():
-        raise WorkbenchError("the output folder is empty; give a folder name (e.g. --out workbooks)")
-    out = Path(out)
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise WorkbenchError(f"cannot write to the folder {out}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise WorkbenchError(f"cannot write to the folder {out}: permission denied")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise WorkbenchError(f"cannot write to the folder {out}: {e.strerror or e}") from None
-    return out
 
 
 def _check_size(data: str | os.PathLike[str] | None, raw: int, rows: int) -> None:

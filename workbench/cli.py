@@ -19,6 +19,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import sys
 import time
 import traceback
@@ -161,7 +162,10 @@ examples:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``workbench`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    _robust_output()
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _Parser.argv = tuple(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -186,6 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _robust_output() -> None:
+    """Print any text the terminal's encoding cannot show as escapes (``\\xe9``), never fail on it.
+
+    A header or file name may hold any character; ``PYTHONIOENCODING=ascii`` or a C locale
+    would otherwise end the command in a UnicodeEncodeError.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
 
 
 def _threads(command: str) -> contextlib.AbstractContextManager[None]:
@@ -218,25 +235,28 @@ def _build(args: argparse.Namespace) -> int:
         flag = table_only[0].replace("_", "-")
         raise WorkbenchError(f"--{flag} is for a table of your own: give --target COLUMN too")
     from . import stamp
+    from .files import output_folder
 
     out = WORKBOOKS if args.out is None else args.out
     build_key = stamp.key(args.data, args.seed)
-    # A blank folder name is no folder: build_all refuses it, saying why.
-    kept = None if args.force or not out.strip() else stamp.reusable(out, build_key)
-    if kept is not None:
-        print(f"{kept}\n\n{out}: nothing changed since this build, so its files are kept (--force rebuilds)")
-        return OK
+    # Locked from the stamp's reading to its writing: no other build's files get vouched for.
+    with output_folder(out) as folder:
+        kept = None if args.force else stamp.reusable(folder, build_key)
+        if kept is not None:
+            kept += f"\n\n{out}: nothing changed since this build, so its files are kept (--force rebuilds)"
+            print(kept)
+            return OK
+        stamp.check(folder, args.data)  # before the build replaces any output, not after
+        from dataclasses import replace
 
-    from dataclasses import replace
+        from .build import build_all
 
-    from .build import build_all
-
-    imported = time.perf_counter() - args.began
-    with _progress(args) as bar:
-        result = build_all(args.data, out, seed=args.seed, progress=bar)
-    # The import (torch, pandas, matplotlib) is part of what a user waits for: report it too.
-    report = replace(result, seconds={"import": imported, **result.seconds}).report()
-    stamp.write(out, build_key, list(result.files), report)
+        imported = time.perf_counter() - args.began
+        with _progress(args) as bar:
+            result = build_all(args.data, folder, seed=args.seed, progress=bar)
+        # The import (torch, pandas, matplotlib) is part of what a user waits for: report it too.
+        report = replace(result, seconds={"import": imported, **result.seconds}).report()
+        stamp.write(folder, build_key, list(result.files), report)
     print(report)
     return OK
 
@@ -263,7 +283,7 @@ def _build_table(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from .titanic.data import load_titanic
+    from .titanic.data import TRAIN_CSV, load_titanic
     from .titanic.features import lesson_table
     from .titanic.submission import write_params
     from .titanic.train import fit
@@ -271,7 +291,7 @@ def _fit(args: argparse.Namespace) -> int:
     if args.json is not None:
         from .files import check_target
 
-        check_target(args.json)  # before the fit, not after it
+        check_target(args.json, inputs=[args.data or TRAIN_CSV])  # before the fit, not after it
     table = lesson_table(load_titanic(args.data))
     options = {
         "lr": args.lr,
@@ -358,11 +378,12 @@ def _predict(args: argparse.Namespace) -> int:
     from .files import check_target
     from .limits import check_seed
     from .sheets.read_book import load_params
-    from .titanic.data import TEST_CSV, load_titanic
+    from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import FillValues, lesson_table
     from .titanic.submission import Params, kaggle_submission, write_submission
 
-    check_target(args.out)  # before any reading or fitting
+    # Before any reading or fitting; never one of the files it reads.
+    check_target(args.out, inputs=[args.data or TRAIN_CSV, args.test or TEST_CSV, args.params])
     if args.seed is not None:
         check_seed(args.seed, "--seed")
     table = lesson_table(load_titanic(args.data))
@@ -495,8 +516,26 @@ class _progress:
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage mistake reported as one line like every other error."""
 
+    #: The command line being parsed (set by :func:`main`), to say how to pass a value like ``--drop``.
+    argv: tuple[str, ...] = ()
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(ERROR, f"{PROG}: error: {message}; see `{self.prog} --help`\n")
+        hint = _dash_hint(message, self.argv)
+        self.exit(ERROR, f"{PROG}: error: {message}{hint}; see `{self.prog} --help`\n")
+
+
+def _dash_hint(message: str, argv: Sequence[str]) -> str:
+    """How to give an option a value starting with ``-`` (a column named ``--drop``), if that was the slip.
+
+    argparse reads ``--target --drop`` as two options; ``--target=--drop`` is one option and its value.
+    """
+    found = re.fullmatch(r"argument (--[\w-]+)(?:/-\w)?: expected (?:one|at least one) argument", message)
+    if found is None:
+        return ""
+    option = found.group(1)
+    after = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == option and argv[i + 1].startswith("-")]
+    value = after[0] if after else "-VALUE"
+    return f" (a value that starts with '-' is written with '=': {option}={value})"
 
 
 def _parser() -> argparse.ArgumentParser:

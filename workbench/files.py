@@ -2,21 +2,31 @@
 
 Every output (workbook, CSV, picture, JSON) goes through :func:`atomic_path`:
 
-* **What may be replaced.** A missing name or an existing regular file. A folder, a
-  FIFO, a device (``/dev/full``, ``/dev/null``) or a socket at the output path is refused
-  before anything is written (:func:`check_target`). A symbolic link is followed: the
-  regular file it points at is replaced and the link stays (as editors save through a
-  link); a link to something missing or to a special file is refused.
+* **What may be replaced.** A missing name or an existing regular file that the user may
+  write. Anything else at the output's name is refused with one line before anything is
+  written (:func:`check_target`): a symbolic link (never followed: a link to a file
+  elsewhere would have that file replaced; the folders on the way may be links), a folder,
+  a FIFO, a device (``/dev/full``, ``/dev/null``), a socket, a file the user may not
+  write or that is marked read-only for everyone (0444: refused even for root), and
+  any file the command reads (``--data``, ``--test``, ``--params``), whatever its name.
+  The check is made again when the new file is complete, just before it replaces the
+  old one.
+* **Rights.** A file replaced keeps its permissions (a 0600 file stays 0600) and, when
+  root replaces it, its owner and group.
 * **Where the bytes go first.** On Linux, into an anonymous file (``O_TMPFILE``) in the
   target's folder: it has no name, so a run killed at any moment, even by SIGKILL, leaves
-  nothing behind. Only when it is complete is it given a hidden name and, at once,
+  nothing behind. Only when it is complete is it given a short hidden name
+  (``.wbXXXXXXXX.tmp``, so a target name of 255 characters still works) and, at once,
   renamed over the target (:func:`os.replace` needs the same filesystem, hence the same
   folder; the hidden name lives for two system calls). Elsewhere (no ``O_TMPFILE``) it is
-  a hidden ``.NAME.XXXX.tmp`` file in that folder, removed on every exit Python sees (an
-  exception, Ctrl-C); only SIGKILL can leave one there.
+  such a hidden file from the start, removed on every exit Python sees (an exception,
+  Ctrl-C); only SIGKILL can leave one there.
 * **Errors.** A failed write (a full disk, say) is a :class:`WorkbenchError` naming the
   target: ``cannot write out/titanic.xlsx: No space left on device``; the old file is
-  untouched.
+  untouched. :func:`atomic_file` drops every write after the first failure, so a writer
+  that tries again when it is collected (``ZipFile.__del__``) adds no second error.
+* **Folders.** :func:`output_folder` makes an output folder, locks it for one writer at a
+  time, and removes it again if it made it and the job failed before writing into it.
 
 Scratch files of a writer (XlsxWriter's per-part files) go to :func:`scratch_folder`, a
 private folder in the system's temporary folder, removed on every exit path.
@@ -30,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import fcntl
 import io
 import math
 import os
@@ -37,40 +48,58 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DataError, WorkbenchError
 from .limits import check_memory, size_text
 
 
-def check_target(target: str | os.PathLike[str]) -> Path:
-    """The regular file that writing ``target`` will create or replace, or a WorkbenchError.
+def check_target(
+    target: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str] | None] = ()
+) -> Path:
+    """``target`` if writing it may create or replace it, else a WorkbenchError saying why not.
 
-    Follows a symbolic link to the file it points at. Refuses an empty name, a folder,
-    and anything but a regular file.
+    Refuses an empty name; anything at the name but a regular file (a symbolic link, a
+    folder, a FIFO, a device, a socket); a file the user may not write, or that is marked
+    read-only (no write permission for anyone, e.g. 0444: refused even for root, who could
+    write it); a folder the user may not write into; and any of ``inputs`` (the files the
+    command reads: an output never replaces its own input, whatever its name).
     """
     if not str(target).strip():
         raise WorkbenchError("the output file name is empty; give a file name")
     target = Path(target)
+    info = _existing(target)
+    if info is None:
+        _check_folder(target)
+        return target
+    for source in inputs:
+        if source is not None and _same_file(info, source):
+            raise WorkbenchError(
+                f"cannot write {target}: it is the input file {source}; workbench never replaces"
+                " its input: write the output elsewhere (another --out)"
+            )
+    _check_folder(target)
+    return target
+
+
+def _existing(target: Path) -> os.stat_result | None:
+    """The status of the regular file ``target`` that we may replace, None if there is none, else an error."""
     try:
         info = os.lstat(target)
     except FileNotFoundError:
-        return target
+        return None
     except NotADirectoryError:
         above = next((p for p in target.parents if p.exists()), target.parent)
         raise WorkbenchError(f"cannot write {target}: {above} is a file, not a folder") from None
     except OSError as e:
         raise WorkbenchError(f"cannot write {target}: {e.strerror or e}") from None
     if stat.S_ISLNK(info.st_mode):
-        real = Path(os.path.realpath(target))
-        try:
-            info = os.stat(real)
-        except OSError:
-            raise WorkbenchError(
-                f"cannot write {target}: it is a symbolic link to {real}, which does not exist"
-            ) from None
-        target = real
+        raise WorkbenchError(
+            f"cannot write {target}: it is a symbolic link (to {os.readlink(target)});"
+            " workbench replaces only regular files: name the file itself, or remove the link"
+        )
     if stat.S_ISDIR(info.st_mode):
         raise WorkbenchError(f"cannot write {target}: it is a folder; give a file name")
     if not stat.S_ISREG(info.st_mode):
@@ -78,7 +107,29 @@ def check_target(target: str | os.PathLike[str]) -> Path:
             f"cannot write {target}: it is not a regular file (a device, FIFO or socket);"
             " workbench replaces only regular files"
         )
-    return target
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & 0o222 or not os.access(target, os.W_OK):
+        why = "it is read-only" if not mode & 0o222 else "you may not write it"
+        raise WorkbenchError(
+            f"cannot write {target}: {why} (mode {mode:04o}) and workbench does not replace a file"
+            " you may not write: make it writable or give another name"
+        )
+    return info
+
+
+def _check_folder(target: Path) -> None:
+    """Refuse a target whose folder (or, if missing, the nearest folder above it) we may not write into."""
+    folder = next((p for p in target.parents if p.exists()), Path("."))
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise WorkbenchError(f"cannot write {target}: the folder {folder} is not writable for you")
+
+
+def _same_file(info: os.stat_result, source: str | os.PathLike[str]) -> bool:
+    try:
+        other = os.stat(source)
+    except (OSError, ValueError):
+        return False
+    return (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino)
 
 
 @contextlib.contextmanager
@@ -86,23 +137,101 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a path to write the whole file to; on success it replaces ``target`` at once.
 
     If the ``with`` block raises (or is interrupted), ``target`` is left as it was and
-    no file is left behind (see the module docstring). The path is valid in this
+    no file is left behind (see the module docstring). A file replaced keeps its
+    permissions (and, when run as root, its owner). The path is valid in this
     process only (on Linux, a ``/proc/self/fd`` link): another program must write into a
     folder of its own, and its bytes be moved into place with :func:`write_bytes`.
     """
-    name = Path(target)
     target = check_target(target)
     folder = target.parent if str(target.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise WorkbenchError(f"cannot write {name}: {e.strerror or e}") from None
+        raise WorkbenchError(f"cannot write {target}: {e.strerror or e}") from None
     try:
         with _anonymous(folder) as (tmp, finish):
             yield tmp
             finish(target)
     except OSError as e:
-        raise WorkbenchError(f"cannot write {name}: {e.strerror or e}") from e
+        raise WorkbenchError(f"cannot write {target}: {e.strerror or e}") from e
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """:func:`atomic_path`'s file, open for writing and seeking (as a zip writer needs).
+
+    Once a write has failed (a full disk), the file takes no more bytes and raises no more
+    errors: a writer that writes again when it is collected (``ZipFile.__del__`` writes its
+    central directory) then fails quietly, and the first error alone is reported.
+    """
+    with atomic_path(target) as tmp:
+        f = _Doomable(open(tmp, "w+b"))  # noqa: SIM115 - closed below, on every path
+        try:
+            yield f
+            f.close()
+        except BaseException:
+            f.doom()
+            raise
+
+
+class _Doomable(io.RawIOBase):
+    """A file whose writes, after its first failure (or :meth:`doom`), are dropped without a word.
+
+    A doomed file still keeps a position (seek, write and tell move it as on a file), so a
+    writer's arithmetic on offsets (a zip's central directory) raises nothing either.
+    """
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f, self._doomed, self._pos = f, False, 0
+
+    def doom(self) -> None:
+        if not self._doomed:
+            self._doomed = True
+            with contextlib.suppress(OSError, ValueError):
+                self._pos = self._f.tell()
+            with contextlib.suppress(OSError):
+                self._f.close()
+
+    def _try(self, call, *args):
+        try:
+            return call(*args)
+        except OSError:
+            self.doom()
+            raise
+
+    def write(self, b) -> int:
+        if self._doomed:
+            self._pos += len(b)
+            return len(b)
+        return self._try(self._f.write, b)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self._doomed:
+            self._pos = offset + (self._pos if whence == io.SEEK_CUR else 0)
+            return self._pos
+        return self._try(self._f.seek, offset, whence)
+
+    def tell(self) -> int:
+        return self._pos if self._doomed else self._try(self._f.tell)
+
+    def truncate(self, size: int | None = None) -> int:
+        return self._pos if self._doomed else self._try(self._f.truncate, size)
+
+    def flush(self) -> None:
+        if not self._doomed and not self._f.closed:
+            self._try(self._f.flush)
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            if not self._doomed:
+                self._try(self._f.close)
+            super().close()
 
 
 @contextlib.contextmanager
@@ -118,7 +247,9 @@ def _anonymous(folder: Path) -> Iterator[tuple[Path, object]]:
     proc = Path(f"/proc/self/fd/{fd}")
 
     def finish(target: Path) -> None:
-        fd_tmp, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        _keep_rights(target, lambda mode: os.fchmod(fd, mode), lambda uid, gid: os.fchown(fd, uid, gid))
+        # A short hidden name, whatever the target's length (a 251-character name is legal).
+        fd_tmp, tmp = tempfile.mkstemp(prefix=".wb", suffix=".tmp", dir=folder)
         os.close(fd_tmp)
         os.unlink(tmp)  # linkat cannot replace a file: give the finished file this free name, then rename
         # A directory descriptor makes os.link call linkat(AT_SYMLINK_FOLLOW), which links the
@@ -140,6 +271,20 @@ def _anonymous(folder: Path) -> Iterator[tuple[Path, object]]:
         os.close(fd)
 
 
+def _keep_rights(target: Path, chmod, chown) -> None:
+    """Give the new file the rights of the file it replaces: its permissions, and as root its owner.
+
+    Checked again here, when the new file is complete: something put at the name since the
+    writing began (a link, a FIFO, a read-only file) is refused as at the start.
+    """
+    info = _existing(target)
+    if info is None:
+        return
+    chmod(stat.S_IMODE(info.st_mode) & 0o777)
+    if os.geteuid() == 0:  # only root may give a file away; others' new files are their own
+        chown(info.st_uid, info.st_gid)
+
+
 def _tmpfile(folder: Path, umask: int) -> int | None:
     """A descriptor of a new anonymous file in ``folder``, or None where there is no such thing."""
     flag = getattr(os, "O_TMPFILE", None)
@@ -156,12 +301,13 @@ def _tmpfile(folder: Path, umask: int) -> int | None:
 @contextlib.contextmanager
 def _named(folder: Path, umask: int) -> Iterator[tuple[Path, object]]:
     """The portable way: a hidden temporary file beside the target, removed on failure."""
-    fd, tmp = tempfile.mkstemp(prefix=".workbench.", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".wb", suffix=".tmp", dir=folder)
     os.close(fd)
     tmp_path = Path(tmp)
 
     def finish(target: Path) -> None:
         os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs get normal rights
+        _keep_rights(target, lambda mode: os.chmod(tmp_path, mode), lambda u, g: os.chown(tmp_path, u, g))
         os.replace(tmp_path, target)
 
     try:
@@ -169,6 +315,83 @@ def _named(folder: Path, umask: int) -> Iterator[tuple[Path, object]]:
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def output_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """The folder ``out``, made if missing, locked for one writer; removed again if the block fails.
+
+    The lock (``flock`` on the folder itself) is held until the block ends: another
+    workbench writing into the same folder at once (a second build) is refused, not
+    mixed in. In one process the lock is re-entrant (``build`` holds it while
+    :func:`~workbench.build.build_all`, which takes it too, writes). Folders made here
+    are removed if the block raises and they are still empty: an error leaves no empty
+    folder behind.
+    """
+    if not str(out).strip():
+        raise WorkbenchError("the output folder is empty; give a folder name (e.g. --out workbooks)")
+    out = Path(out)
+    made = _make_folder(out)
+    try:
+        with _locked(out):
+            yield out
+    except BaseException:
+        for folder in made:  # deepest first; rmdir removes only an empty folder
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _make_folder(out: Path) -> list[Path]:
+    """Make ``out`` and the folders above it that are missing; return those made, deepest first."""
+    missing = [p for p in (out, *out.parents) if not p.exists()]
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise WorkbenchError(f"cannot write to the folder {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise WorkbenchError(f"cannot write to the folder {out}: permission denied")
+    made = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            made.insert(0, folder)
+    except OSError as e:
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise WorkbenchError(f"cannot write to the folder {out}: {e.strerror or e}") from None
+    return made
+
+
+_held: dict[tuple[int, int], int] = {}
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise WorkbenchError(f"cannot write to the folder {folder}: {e.strerror or e}") from None
+    try:
+        info = os.fstat(fd)
+        key = (info.st_dev, info.st_ino)
+        if key not in _held:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WorkbenchError(
+                    f"cannot write to the folder {folder}: another workbench is writing into it"
+                    " (a build); wait for it to finish, or write elsewhere (another --out)"
+                ) from None
+        _held[key] = _held.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+            if not _held[key]:
+                del _held[key]
+    finally:
+        os.close(fd)  # closing the descriptor that holds it releases the lock
 
 
 @contextlib.contextmanager
@@ -238,31 +461,94 @@ def open_regular(
         raise
 
 
-#: The largest CSV file read, and the memory reading one takes per byte of file (its rows as
-#: Python strings, then as columns: measured about 14 bytes per byte for Kaggle's layout).
+#: The largest CSV file read.
 MAX_CSV_BYTES = 1 * 2**30
-MEMORY_PER_BYTE = 20
+
+#: The memory reading a CSV takes, as read_table holds it at its peak, with room to spare
+#: (tests/test_hostile_inputs.py measures it): per row (its list, its line number, a
+#: column's scratch lists while it is typed), per field (a pointer in the row, a str object,
+#: a float or pointer in its column) and per byte of the file (the text of the fields).
+MEMORY_PER_ROW = 250
+MEMORY_PER_FIELD = 90
+MEMORY_PER_BYTE = 2
+
+
+def read_memory(rows: int, fields: int, size: int) -> int:
+    """The memory :func:`read_csv` and a reader typing its columns take for a file of ``size`` bytes."""
+    return rows * MEMORY_PER_ROW + fields * MEMORY_PER_FIELD + size * MEMORY_PER_BYTE
+
+
+def _count(raw: io.BufferedReader) -> tuple[int, int, int]:
+    """At most how many rows and fields the file holds, and its size, read in chunks (no more memory).
+
+    A line break or comma inside quotes is counted too, so both are upper bounds.
+    """
+    rows = fields = size = 0
+    newlines = returns = 0
+    while chunk := raw.read(2**20):
+        size += len(chunk)
+        newlines += chunk.count(b"\n")
+        returns += chunk.count(b"\r")
+        fields += chunk.count(b",")
+    rows = max(newlines, returns) + 1  # "\r\n", "\n" or an old Mac's "\r" ends a line
+    return rows, fields + rows, size
 
 
 def read_csv(path: Path, *, rows_are: str) -> tuple[list[str], list[list[str]], list[int]]:
     """Return the header, the data rows (fields stripped) and each row's line number.
 
     ``rows_are`` names what the rows hold (e.g. ``"passenger rows"``) in the
-    messages about an empty file or a file with a header only.
+    messages about an empty file or a file with a header only. The memory the rows will
+    take is estimated from a first pass that counts lines and commas, and refused above
+    the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
     """
     try:
         raw = open_regular(path, what="a CSV file", max_bytes=MAX_CSV_BYTES)
-        size = raw.seek(0, io.SEEK_END)
-        raw.seek(0)
-        check_memory(size * MEMORY_PER_BYTE, f"reading {path} ({size:,} bytes)", "the size of the file")
     except DataError:
         raise
     except WorkbenchError as e:
         raise DataError(str(e), path=path) from None
+    with raw:
+        try:
+            rows, fields, size = _count(raw)
+            raw.seek(0)
+        except OSError as e:
+            raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
+        what = f"reading {path} ({size:,} bytes: at most {rows:,} rows, {fields:,} fields)"
+        try:
+            check_memory(read_memory(rows, fields, size), what, "the size of the file")
+        except WorkbenchError as e:
+            raise DataError(str(e), path=path) from None
+        header, rows_read, lines = _parse(path, raw)
+    if header is None:
+        raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
+    return header, rows_read, lines
+
+
+def _parse(path: Path, raw: io.BufferedReader) -> tuple[list[str] | None, list[list[str]], list[int]]:
+    """The header, the rows and their line numbers; blank lines skipped, row widths checked."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
     try:
-        with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            records = [(reader.line_num, r) for r in reader if any(v.strip() for v in r)]
+        f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(f)
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if header is None:
+                header = _header(path, values)
+            elif len(values) != len(header):
+                raise DataError(
+                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(values)} fields,"
+                    f" the header has {len(header)}",
+                    path=path,
+                    row=len(rows) + 1,
+                )
+            else:
+                rows.append([v.strip() for v in values])
+                lines.append(reader.line_num)
+        f.detach()  # the caller closes the file
     except UnicodeDecodeError as e:
         raise DataError(
             f"{path}: is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start});"
@@ -273,24 +559,15 @@ def read_csv(path: Path, *, rows_are: str) -> tuple[list[str], list[list[str]], 
         raise DataError(f"{path}: not a readable CSV file ({e})", path=path) from None
     except OSError as e:
         raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
+    return header, rows, lines
 
-    if not records:
-        raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
-    header = [h.strip() for h in records[0][1]]
+
+def _header(path: Path, values: list[str]) -> list[str]:
+    header = [h.strip() for h in values]
     for i, name in enumerate(header):
         if name in header[:i]:
             raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
-    rows, lines = [], []
-    for i, (line, values) in enumerate(records[1:], start=1):
-        if len(values) != len(header):
-            raise DataError(
-                f"{path}: row {i} (line {line}) has {len(values)} fields, the header has {len(header)}",
-                path=path,
-                row=i,
-            )
-        rows.append([v.strip() for v in values])
-        lines.append(line)
-    return header, rows, lines
+    return header
 
 
 _INTEGER = re.compile(r"[+-]?\d{1,30}")

@@ -19,8 +19,14 @@ The key covers:
   committed ``workbooks/``, are rebuilt rather than reused.
 
 An output edited since (a workbook saved after running Solver in it) no longer has its
-sha256, so the build runs and replaces it, as a build without a stamp would.
-A stamp that cannot be read or makes no sense is ignored, never trusted.
+sha256, so the build runs and replaces it, as a build without a stamp would. Which files
+must be there comes from what the build writes (:data:`OUTPUTS`), not from the stamp: an
+output deleted, or replaced while the stamp was edited to leave it out, is rebuilt.
+A stamp that cannot be read or makes no sense (a name it lists that the build does not
+write, ``../x`` say) is ignored, never trusted; a folder or FIFO at its name is refused
+before the build starts. ``workbench build`` holds the output folder's lock
+(:func:`workbench.files.output_folder`) from reading the stamp to writing it, so a second
+build into the folder is refused and never vouched for.
 """
 
 from __future__ import annotations
@@ -32,13 +38,25 @@ import os
 import platform
 import re
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from .errors import WorkbenchError
-from .files import MAX_CSV_BYTES, open_regular, write_text
+from .files import MAX_CSV_BYTES, check_target, open_regular, write_text
 
 #: The stamp's name in the output folder.
 STAMP = ".workbench-build.json"
+
+#: Every file ``workbench build`` writes (:data:`workbench.build.OUTPUTS`, which imports torch to
+#: know them: a kept build answers without it; tests/test_stamp.py checks the two agree).
+OUTPUTS = (
+    "titanic.xlsx", "titanic_loss.png", "titanic_overfitting.png", "submission.csv",
+    "line.xlsx", "line_fit.png", "line_descent.gif", "line_lr_too_low.gif", "line_lr_too_high.gif",
+    "line_lr_sweep.png", "line_loss.png",
+    "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
+    "speed.xlsx", "speed_fit.png", "speed_loss.png",
+    "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",
+)  # fmt: skip
 
 #: Environment variables that choose the math libraries' code paths, hence the last bits.
 DISPATCH = (
@@ -60,20 +78,30 @@ def key(data: str | os.PathLike[str] | None, seed: int | None) -> str:
     return h.hexdigest()
 
 
-def reusable(out: str | os.PathLike[str], build_key: str) -> str | None:
-    """The stored report if ``out`` holds a complete build made with ``build_key``, else ``None``."""
+def reusable(out: str | os.PathLike[str], build_key: str, outputs: Collection[str] = OUTPUTS) -> str | None:
+    """The stored report if ``out`` holds a complete build made with ``build_key``, else ``None``.
+
+    Complete: each of ``outputs`` (what this build would write, not what the stamp lists)
+    is in ``out`` with the sha256 the stamp holds for it, and the stamp lists no other file.
+    """
     stamp = _read(Path(out) / STAMP)
     if stamp is None or stamp.get("key") != build_key:
         return None
     files, report = stamp.get("files"), stamp.get("report")
-    if not isinstance(files, dict) or not files or not isinstance(report, str):
+    if not isinstance(files, dict) or set(files) != set(outputs) or not isinstance(report, str):
         return None
-    for name, digest in files.items():
-        if not (isinstance(digest, str) and _SHA256.fullmatch(digest)) or Path(name).name != name:
+    for name in outputs:
+        digest = files[name]
+        if not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
             return None
         if _digest(Path(out) / name) != digest:
             return None
     return report
+
+
+def check(out: str | os.PathLike[str], data: str | os.PathLike[str] | None) -> None:
+    """Refuse a build whose stamp could not be written (a folder or FIFO at its name), before it runs."""
+    check_target(Path(out) / STAMP, inputs=[data])
 
 
 def write(out: str | os.PathLike[str], build_key: str, files: list[Path], report: str) -> Path:

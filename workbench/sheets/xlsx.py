@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterator
 from xlsxwriter.exceptions import XlsxWriterException
 
 from ..errors import WorkbenchError
-from ..files import atomic_path, scratch_folder
+from ..files import atomic_file, scratch_folder
 from ._xlsxwriter_private import Workbook, Worksheet
 
 __all__ = ["CREATED", "MAX_ROWS", "Workbook", "Worksheet", "chart_text", "check_rows", "new_workbook"]
@@ -57,9 +57,9 @@ def new_workbook(
     (the name without its sheet, e.g. ``"solver_opt"``) are hidden from Excel's
     Name Manager, on every sheet that defines them.
     """
-    with atomic_path(path) as tmp, scratch_folder() as scratch:
+    with atomic_file(path) as f, scratch_folder() as scratch:
         book = Workbook(
-            str(tmp),
+            f,  # a file, not a name: once a write fails it drops the rest (see files.atomic_file)
             {
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
