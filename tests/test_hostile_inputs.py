@@ -151,7 +151,7 @@ def test_a_category_of_100000_levels_is_refused_at_once():
     n = 100_000
     frame = pd.DataFrame({"town": [f"t{i}" for i in range(n)], "x": range(n), "y": [i % 2 for i in range(n)]})
     began = time.process_time()
-    with pytest.raises(DataError, match=r"features \(Ones included\) for 100000 rows; .* e\.g\. drop=\['town'\]"):
+    with pytest.raises(DataError, match=r"for 100000 rows; .* e\.g\. drop=\['town'\]"):
         prepare(frame, "y", category=["town"])
     assert time.process_time() - began < 3  # it took 103 s, making 99,999 dummies before refusing
 
