@@ -438,8 +438,8 @@ def choose(comparison: pd.DataFrame) -> tuple[str, str]:
 
     Among the runs shown on a model sheet (``comparison.sheet``), the lowest valid loss: the
     valid rows are the only passengers no fit has seen, as Kaggle's test passengers. The loss
-    (MSE), not the accuracy: on a few hundred rows one passenger moves accuracy by a step,
-    while the loss changes smoothly.
+    (MSE), not the accuracy: the lessons' reason, a small change of the parameters rarely
+    changes the accuracy (its gradient is zero almost everywhere), while the loss moves.
     """
     shown = comparison[comparison.sheet != ""]
     row = shown.loc[shown.valid_loss.idxmin()]
@@ -447,7 +447,8 @@ def choose(comparison: pd.DataFrame) -> tuple[str, str]:
     why = (
         f"submission.csv uses the {sheet} sheet's model ({row.model}, {row.method}): of the model sheets,"
         " its valid loss (MSE on the held-out rows, which no fit saw) is the lowest. Loss rather than"
-        " accuracy, because on so few rows one passenger moves accuracy by a step. Its parameters are"
+        " accuracy, as the lessons say: a small change of the parameters rarely changes the accuracy, so"
+        " it has no useful gradient, while the loss always moves. Its parameters are"
         " those on its sheet, fitted on the train rows only."
     )
     return sheet, why

@@ -54,6 +54,10 @@ class Dataset:
     recipe: str
     units: int = 1
     seed: int | None = None
+    #: The lesson's own starting parameters, where it had fixed ones, and where they come from
+    #: (or, without them, how ``start`` is drawn): the by_hand sheet says which it starts at.
+    lesson_start: tuple[float, ...] | None = None
+    start_from: str = ""
 
     @property
     def n(self) -> int:
@@ -92,6 +96,8 @@ def line(seed: int = 0, n: int = 100) -> Dataset:
             f" (torch.Generator seed {seed}). Model [x, 1] @ (a1, a2) from (-1, 1), lr 0.1."
         ),
         seed=seed,
+        lesson_start=(-1.0, 1.0),
+        start_from="its a = tensor(-1., 1)",
     )
 
 
@@ -138,6 +144,8 @@ def quadratic(seed: int = 42) -> Dataset:
             " Model a x^2 + b x + c from (1.5, 1.5, 1.5), lr 0.01."
         ),
         seed=seed,
+        lesson_start=(1.5, 1.5, 1.5),
+        start_from="its sliders",
     )
 
 
@@ -170,6 +178,7 @@ def speed(seed: int = 0) -> Dataset:
             " Model a t^2 + b t + c from a standard normal start, lr 1e-5."
         ),
         seed=seed,
+        start_from="drawn at random, like the book's torch.randn(3)",
     )
 
 
@@ -194,6 +203,9 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
             " relu(m1 x + b1) + relu(m2 x + b2) + ..., kinks starting evenly spread over x, lr 0.03."
         ),
         seed=seed,
+        # The 2022 notebook's double ReLU: @interact(m1=-1.5, b1=-1.5, m2=1.5, b2=1.5).
+        lesson_start=(-1.5, -1.5, 1.5, 1.5) if units == 2 else None,
+        start_from="its sliders, drawn with no points to fit" if units == 2 else "kinks spread over x",
     )
 
 

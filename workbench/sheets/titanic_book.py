@@ -542,11 +542,16 @@ def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None)
     )
     if spec.name != "linear":
         return ours + " (The video's starting loss: see the linear sheet.)"
+    rows, floor = (
+        VIDEO_START_SUM / VIDEO_START_AVERAGE,
+        _floor(models.inputs(table).numpy(), models.targets(table).numpy()),
+    )
     return ours + (
-        f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an"
-        f" average of {VIDEO_START_AVERAGE}: another random draw, and its sum covered only part of the"
-        f" rows (about {VIDEO_START_SUM / VIDEO_START_AVERAGE:.0f}, 55.78 / 1.03; over all 712 rows a sum"
-        " of 55.78 would average 0.078, below the best any line reaches, 0.144)."
+        f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an average of"
+        f" {VIDEO_START_AVERAGE}: another random draw. Our guess, as the video does not say: its sum"
+        f" covered only about {rows:.0f} rows ({VIDEO_START_SUM} / {VIDEO_START_AVERAGE}), since over all"
+        f" {n} rows a sum of {VIDEO_START_SUM} would average {VIDEO_START_SUM / n:.3f}, below the best any"
+        f" line reaches there, {floor:.3f}."
     )
 
 
@@ -871,7 +876,7 @@ def _parameter_block(
     draw = uniform_start(shape, NEW_DRAW_SEED)
     content = {"fitted": (params, st.param), "start": (start, st.start), "mine": (mine, st.mine)}
     content |= {"new": (draw, st.start), "used": (params, st.value)}
-    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "Used"}
+    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "In use "}
     labels = {"fitted": "Fitted", "start": "Start", "mine": "Mine", "new": "New start", "used": "In use"}
     if lay.mmult:
         cells.put(lay.top, grid.label_col, "write_string", "Input", st.header)
