@@ -85,6 +85,7 @@ from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
 from .sheets.tabular_book import book_memory, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
+from .sheets.trend import loss_trend
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
 from .titanic import train
@@ -234,7 +235,9 @@ def _build(
 
     train_rows, valid_rows = validation_split(table)
     fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
-    units = train.more_units(train_rows, valid_rows, seed=SEED if seed is None else seed)
+    units = train.more_units(
+        train_rows, valid_rows, seed=SEED if seed is None else seed, net=fits["nnet"].params
+    )
     chosen, why = choose(comparison)
     fitted = time.perf_counter()
 
@@ -371,7 +374,7 @@ def _titanic_pictures(
     )
     more = pictures.overfitting_png(
         units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
-        title="Titanic: more ReLUs fit the train rows better, the valid rows worse",
+        title=f"Titanic, more ReLUs: {loss_trend(units.units, units.train_loss, units.valid_loss)}",
     )  # fmt: skip
     return [curves, more]
 
@@ -613,7 +616,8 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
         )
         if units is not None:
             written.append(pictures.relu_units_png(list(units.fits), out / "relu_units.png"))
-            title = f"{name}: more ReLUs fit the {data.n} points closer, not {len(units.y_valid)} new ones"
+            trend = loss_trend(units.units, units.train_loss, units.valid_loss, valid_name="held-out")
+            title = f"{name}, {data.n} points and {len(units.y_valid)} new ones: {trend}"
             written.append(
                 pictures.overfitting_png(
                     units.units, units.train_loss, units.valid_loss, out / "relu_overfitting.png",

@@ -471,7 +471,7 @@ def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_
     ws, formulas = book["held_out"], openpyxl.load_workbook(path)["held_out"]
     top = header_row(ws, "set")
     x_train, y_train = column(ws, top + 1, 2, 20), column(ws, top + 1, 3, 20)
-    x_new, y_new = column(ws, top + 21, 2, 20), column(ws, top + 21, 3, 20)
+    x_new, y_new = column(ws, top + 21, 2, 19), column(ws, top + 21, 3, 19)
     np.testing.assert_array_equal(x_train, d.x[:, 0])
     np.testing.assert_array_equal(y_train, d.y)
     assert formulas.cell(top + 1, 2).value == "=data!$B5" and formulas.cell(top + 1, 3).value == "=data!$A5"
@@ -594,3 +594,18 @@ def test_model_charts_keep_their_axes_at_the_edges(tmp_path):
     assert len(points) == 2  # by_hand's and model's
     for chart in points:
         assert chart.count('<c:crosses val="min"/>') == 2 and 'val="autoZero"' not in chart
+
+
+def test_the_held_out_note_says_what_its_losses_show(tmp_path):
+    d = r.relu()
+    more = r.more_units(d, *r.held_out(d), units=(1, 2, 4), epochs=200)
+    path = write_regression_book(r.fit_dataset(d, epochs=2), tmp_path / "relu.xlsx", held_out=more)
+    ws = openpyxl.load_workbook(path, data_only=True)["held_out"]
+    row = header_row(ws, "ReLUs") + 1
+    train, held = column(ws, row, 3, 3), column(ws, row, 4, 3)
+    note = " ".join(str(ws.cell(r, 1).value) for r in range(2, 5))
+    best = (1, 2, 4)[int(np.argmin(held))]
+    assert ("train loss falls at every size" in note) == bool(train[0] > train[1] > train[2])
+    at = "the most, 4 ReLUs" if best == 4 else f"{best} ReLU"
+    assert f"held-out loss lowest at {at}" in note
+    assert ("(over-fitting)" in note.split("Here:")[1].split(".")[0]) == (best != 4)

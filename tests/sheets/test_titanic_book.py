@@ -765,3 +765,22 @@ def test_the_videos_row_count_is_said_to_be_a_guess(small):
     assert "Our guess, as the video does not say" in notes and "about 54 rows" in notes
     assert f"over all {len(t)} rows a sum of 55.78 would average {55.78 / len(t):.3f}" in notes
     assert f"below the best any line reaches there, {floor:.3f}" in notes
+
+
+@pytest.mark.parametrize("valid", [[0.14, 0.12, 0.11, 0.13], [0.14, 0.12, 0.11, 0.10]])
+def test_the_sweeps_heading_says_what_its_numbers_show(tmp_path, small, valid):
+    units = pd.DataFrame(
+        {"units": [1, 2, 4, 8], "parameters": [10, 20, 40, 80], "train_loss": [0.15, 0.14, 0.13, 0.12],
+         "valid_loss": valid}
+    )  # fmt: skip
+    path = tmp_path / "t.xlsx"
+    write_titanic_book(path, small.passengers, small.table, small.fits, units=units)
+    ws = openpyxl.load_workbook(path)["summary"]
+    r = next(r for r in range(1, 60) if str(ws.cell(r, 1).value).startswith("More ReLUs"))
+    heading = ws.cell(r, 1).value
+    table = [[ws.cell(r + 2 + i, j).value for j in (1, 3, 4)] for i in range(4)]
+    best = min(table, key=lambda row: row[2])[0]
+    rises = best != table[-1][0]
+    assert "train loss falls at every size" in heading
+    assert (f"lowest at {best} ReLUs, higher with more (over-fitting)" in heading) == rises
+    assert ("no over-fitting yet" in heading) == (not rises)

@@ -115,9 +115,7 @@ def _lesson3_points(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """
     x32 = np.linspace(-2, 2, 20).astype("float32")
     fx = (3 * x32**2 + 2 * x32 + 1).astype("float64")
-    rng = np.random.RandomState(seed)
-    y = fx * (1 + rng.normal(scale=0.15, size=fx.shape)) + rng.normal(scale=1.5, size=fx.shape)
-    return x32.astype("float64"), y
+    return x32.astype("float64"), _noisy(fx, np.random.RandomState(seed))
 
 
 def quadratic(seed: int = 42) -> Dataset:
@@ -212,16 +210,25 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
 def held_out(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """New points for the ``quadratic`` or ``relu`` dataset, ``(x, y)``, to score a fit on.
 
-    The same recipe drawn again (see :func:`_lesson3_points`): the same 20 x and the same
-    curve, with the noise of numpy seed ``data.seed + 1``. A fit that learned the curve
-    scores on them about as on its own points; one that learned its points' noise does not.
+    One x in each gap between neighbouring x of the data, at a uniform place in it, and y from
+    the same curve and the same kind of noise (see :func:`_lesson3_points`), all drawn with numpy
+    seed ``data.seed + 1``. Between the points is where a fit's extra bends show: a fit that
+    learned the curve scores on them about as on its own points; one that learned its points'
+    noise does not.
     """
     if data.name not in ("quadratic", "relu") or data.seed is None:
         raise WorkbenchError(
             f"held-out points are drawn for the quadratic and relu datasets; not for {data.name}"
         )
-    x, y = _lesson3_points(data.seed + 1)
-    return x[:, None], y
+    rng = np.random.RandomState(data.seed + 1)
+    xs = np.sort(data.x[:, 0])
+    x = xs[:-1] + rng.uniform(size=len(xs) - 1) * np.diff(xs)
+    return x[:, None], _noisy(3 * x**2 + 2 * x + 1, rng)
+
+
+def _noisy(fx: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+    """The course notebook's ``add_noise(f(x), 0.15, 1.5)``: f(x) (1 + normal(0, 0.15)) + normal(0, 1.5)."""
+    return fx * (1 + rng.normal(scale=0.15, size=fx.shape)) + rng.normal(scale=1.5, size=fx.shape)
 
 
 def scale_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -54,6 +54,7 @@ from .model_sheets import MODEL_SHEETS, RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import HEADER_FILL, Styles, set_up_page, styles
+from .trend import loss_trend
 from .xlsx import chart_text, check_rows, new_workbook
 
 if TYPE_CHECKING:
@@ -959,7 +960,10 @@ def _summary_sheet(
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
-    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    if units is not None:
+        known = not units.empty and {"units", "train_loss", "valid_loss"} <= set(units.columns)
+        trend = f": {loss_trend(units.units, units.train_loss, units.valid_loss)}" if known else ""
+        tables.append((f"More ReLUs{trend}", units, _units_chart))
     tables = [(h, df if isinstance(df.index, pd.RangeIndex) else df.reset_index(), chart)
               for h, df, chart in tables if df is not None and not df.empty]  # fmt: skip
     # Every column as wide as its longest heading (the loss-per-step table's headings wrap instead).
@@ -1127,7 +1131,7 @@ def _units_chart(book: xlsxwriter.Workbook, first: int, last: int, columns: list
     if not {"units", "train_loss", "valid_loss"} <= set(columns):
         return None
     kind = {"type": "scatter", "subtype": "straight_with_markers"}
-    chart = _bars(book, kind, "More ReLUs: train loss falls, valid loss rises", "ReLUs summed")
+    chart = _bars(book, kind, "Train and valid loss by the number of ReLUs", "ReLUs summed")
     chart.set_x_axis({"name": "ReLUs summed (log scale)", "log_base": 2})
     u = columns.index("units")
     for name in ("train_loss", "valid_loss"):
