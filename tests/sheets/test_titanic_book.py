@@ -784,3 +784,28 @@ def test_the_sweeps_heading_says_what_its_numbers_show(tmp_path, small, valid):
     assert "train loss falls at every size" in heading
     assert (f"lowest at {best} ReLUs, higher with more (over-fitting)" in heading) == rises
     assert ("no over-fitting yet" in heading) == (not rises)
+
+
+def test_the_summary_measures_how_much_valid_below_train_is_the_splits_luck(small):
+    """The share is recounted here from the split's own recipe (torch.randperm, seeds 0 to 999)."""
+    t = small.table
+    x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
+    lower = 0
+    for seed in range(1000):
+        perm = torch.randperm(len(t), generator=torch.Generator().manual_seed(seed)).numpy()
+        valid = np.isin(np.arange(len(t)), perm[: int(0.2 * len(t))])
+        w = np.linalg.lstsq(x[~valid], y[~valid], rcond=None)[0]
+        lower += np.mean((x[valid] @ w - y[valid]) ** 2) < np.mean((x[~valid] @ w - y[~valid]) ** 2)
+    texts = [str(c.value) for row in small.values["summary"].iter_rows(max_row=30) for c in row if c.value]
+    note = next(s for s in texts if "random 80%/20% splits" in s)
+    assert f"below its train loss on {lower / 1000:.0%} of them" in note
+    values = {}
+    for sheet in ("linear", "nnet", "mmult", "sigmoid"):
+        r, c = small.labelled(sheet, "Train loss:")
+        values[sheet] = (
+            small.values[sheet].cell(r, c + 1).value,
+            small.values[sheet].cell(r + 1, c + 1).value,
+        )
+    below = [s for s, (train, valid) in values.items() if valid < train]
+    assert note.startswith("Every model sheet") == (len(below) == 4)
+    assert f"(linear: {values['linear'][1]:.3f} against {values['linear'][0]:.3f})" in note

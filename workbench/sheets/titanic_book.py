@@ -46,7 +46,7 @@ from ..numerics import uniform_start
 from ..regression import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
-from ..titanic.split import validation_split
+from ..titanic.split import LUCK_SPLITS, VALID_PCT, valid_below_train, validation_split
 from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
 from .features_sheet import write_features_sheet
@@ -278,8 +278,27 @@ def write_titanic_book(
         ]
         for write in extra_sheets:
             write(book)
-        _summary_sheet(book, st, infos, comparison, histories, choice, units)
+        luck = _split_note(infos, valid_below_train(table), LUCK_SPLITS)
+        _summary_sheet(book, st, infos, comparison, histories, choice, units, luck=luck)
     return Path(path)
+
+
+def _split_note(infos: Sequence[_SheetInfo], share: float, splits: int) -> str:
+    """Valid loss below train loss, said where the losses are: the luck of one split, measured."""
+    below = [i.sheet for i in infos if i.values["Valid loss:"] < i.values["Train loss:"]]
+    linear = next(i for i in infos if i.sheet == "linear").values
+    if len(below) == len(infos):
+        who = "Every model sheet has its valid loss below its train loss"
+    elif below:
+        who = f"{', '.join(below)} {'has' if len(below) == 1 else 'have'} a valid loss below the train loss"
+    else:
+        who = "No model sheet has its valid loss below its train loss"
+    return (
+        f"{who} (linear: {linear['Valid loss:']:.3f} against {linear['Train loss:']:.3f})."
+        " A valid loss below the train loss is mostly the luck of which rows one split holds out: over"
+        f" {splits:,} other random {1 - VALID_PCT:.0%}/{VALID_PCT:.0%} splits of these rows, the linear"
+        f" model's valid loss came out below its train loss on {share:.0%} of them."
+    )
 
 
 def _features(book: xlsxwriter.Workbook, st: Styles, table: pd.DataFrame) -> None:
@@ -954,9 +973,11 @@ def _summary_sheet(
     choice: str | None,
     units: pd.DataFrame | None,
     results: Sequence[tuple[str, str]] = RESULTS,
+    luck: str = "",
 ) -> None:
-    """Top to bottom: the model sheets' live results, the choice, the runs, the over-fitting table,
-    the loss per step; the charts to the right."""
+    """Top to bottom: the model sheets' live results (and ``luck``: how much their valid losses owe
+    to the split), the choice, the runs, the over-fitting table, the loss per step; the charts to
+    the right."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
@@ -981,6 +1002,9 @@ def _summary_sheet(
     )
     _wrapped(ws, st, 1, note, widths)
     row = _sheets_table(ws, st, infos, 3, widths, results)
+    if luck:
+        _wrapped(ws, st, row - 1, luck, widths)
+        row += 1
     if choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
         _wrapped(ws, st, row + 1, choice, widths)
