@@ -85,7 +85,7 @@ from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
 from .sheets.tabular_book import book_memory, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
-from .sheets.trend import loss_trend
+from .sheets.trend import loss_trend, rate_trend
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
 from .titanic import train
@@ -486,12 +486,12 @@ def _line_learning_rates(data: Dataset, result: RegressionFit, out: Path) -> lis
     """The line's descent at a rate too low and one too high, animated, and every rate's end."""
     limit = max_stable_lr(result.phi)
     files = []
-    for (lr, steps), name, why in (
-        (LINE_LR_TOO_LOW, "line_lr_too_low.gif", "too low: it barely moves in {steps} steps"),
-        (LINE_LR_TOO_HIGH, "line_lr_too_high.gif", "too high: every step overshoots further"),
+    for (lr, steps), name in (
+        (LINE_LR_TOO_LOW, "line_lr_too_low.gif"),
+        (LINE_LR_TOO_HIGH, "line_lr_too_high.gif"),
     ):
         descent = fit_dataset(data, lr=lr, epochs=steps)
-        title = f"line, lr {lr:g}: {why.format(steps=steps)}"
+        title = f"line, {rate_trend(lr, descent.losses, result.floor)}"
         few = steps < 50  # the one that flies off: slower frames, and a y axis that follows it
         files.append(
             pictures.descent_gif(

@@ -296,7 +296,7 @@ def _split_note(infos: Sequence[_SheetInfo], share: float, splits: int) -> str:
     return (
         f"{who} (linear: {linear['Valid loss:']:.3f} against {linear['Train loss:']:.3f})."
         " A valid loss below the train loss is mostly the luck of which rows one split holds out: over"
-        f" {splits:,} other random {1 - VALID_PCT:.0%}/{VALID_PCT:.0%} splits of these rows, the linear"
+        f" {splits:,} random {1 - VALID_PCT:.0%}/{VALID_PCT:.0%} splits of these rows (seeded), the linear"
         f" model's valid loss came out below its train loss on {share:.0%} of them."
     )
 

@@ -30,3 +30,14 @@ def loss_trend(units: ArrayLike, train: ArrayLike, valid: ArrayLike, *, valid_na
 
 def _relus(k: float) -> str:
     return f"{k:.0f} ReLU{'s' if k != 1 else ''}"
+
+
+def rate_trend(lr: float, losses: ArrayLike, floor: float) -> str:
+    """What descent at one learning rate did, from its losses: for the line's animations' titles."""
+    losses = np.asarray(losses, dtype="float64")
+    steps = len(losses) - 1
+    if np.all(np.diff(losses) > 0):
+        return f"lr {lr:g}: the loss grows at every step ({losses[0]:.3g} to {losses[-1]:.3g} in {steps})"
+    if losses[-1] > losses[0]:
+        return f"lr {lr:g}: the loss grows from {losses[0]:.3g} to {losses[-1]:.3g} in {steps} steps"
+    return f"lr {lr:g}: after {steps} steps the loss is {losses[-1] / floor:.3g} times the lowest"
