@@ -85,6 +85,7 @@ from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
 from .sheets.tabular_book import book_memory, summary_lines, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
+from .sheets.trend import loss_trend, rate_trend
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
 from .titanic import train
@@ -236,7 +237,9 @@ def _build(
 
     train_rows, valid_rows = validation_split(table)
     fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
-    units = train.more_units(train_rows, valid_rows, seed=SEED if seed is None else seed)
+    units = train.more_units(
+        train_rows, valid_rows, seed=SEED if seed is None else seed, net=fits["nnet"].params
+    )
     chosen, why = choose(comparison)
     fitted = time.perf_counter()
 
@@ -380,7 +383,7 @@ def _titanic_pictures(
     )
     more = pictures.overfitting_png(
         units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
-        title="Titanic: more ReLUs fit the train rows better, the valid rows worse",
+        title=f"Titanic, more ReLUs: {loss_trend(units.units, units.train_loss, units.valid_loss)}",
     )  # fmt: skip
     return [curves, more]
 
@@ -428,8 +431,8 @@ def choose(comparison: pd.DataFrame) -> tuple[str, str]:
 
     Among the runs shown on a model sheet (``comparison.sheet``), the lowest valid loss: the
     valid rows are the only passengers no fit has seen, as Kaggle's test passengers. The loss
-    (MSE), not the accuracy: on a few hundred rows one passenger moves accuracy by a step,
-    while the loss changes smoothly.
+    (MSE), not the accuracy: the lessons' reason, a small change of the parameters rarely
+    changes the accuracy (its gradient is zero almost everywhere), while the loss moves.
     """
     shown = comparison[comparison.sheet != ""]
     row = shown.loc[shown.valid_loss.idxmin()]
@@ -437,7 +440,8 @@ def choose(comparison: pd.DataFrame) -> tuple[str, str]:
     why = (
         f"submission.csv uses the {sheet} sheet's model ({row.model}, {row.method}): of the model sheets,"
         " its valid loss (MSE on the held-out rows, which no fit saw) is the lowest. Loss rather than"
-        " accuracy, because on so few rows one passenger moves accuracy by a step. Its parameters are"
+        " accuracy, as the lessons say: a small change of the parameters rarely changes the accuracy, so"
+        " it has no useful gradient, while the loss always moves. Its parameters are"
         " those on its sheet, fitted on the train rows only."
     )
     return sheet, why
@@ -472,12 +476,12 @@ def _line_learning_rates(data: Dataset, result: RegressionFit, out: Path) -> lis
     """The line's descent at a rate too low and one too high, animated, and every rate's end."""
     limit = max_stable_lr(result.phi)
     files = []
-    for (lr, steps), name, why in (
-        (LINE_LR_TOO_LOW, "line_lr_too_low.gif", "too low: it barely moves in {steps} steps"),
-        (LINE_LR_TOO_HIGH, "line_lr_too_high.gif", "too high: every step overshoots further"),
+    for (lr, steps), name in (
+        (LINE_LR_TOO_LOW, "line_lr_too_low.gif"),
+        (LINE_LR_TOO_HIGH, "line_lr_too_high.gif"),
     ):
         descent = fit_dataset(data, lr=lr, epochs=steps)
-        title = f"line, lr {lr:g}: {why.format(steps=steps)}"
+        title = f"line, {rate_trend(lr, descent.losses, result.floor)}"
         few = steps < 50  # the one that flies off: slower frames, and a y axis that follows it
         files.append(
             pictures.descent_gif(
@@ -602,7 +606,8 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
         )
         if units is not None:
             written.append(pictures.relu_units_png(list(units.fits), out / "relu_units.png"))
-            title = f"{name}: more ReLUs fit the {data.n} points closer, not {len(units.y_valid)} new ones"
+            trend = loss_trend(units.units, units.train_loss, units.valid_loss, valid_name="held-out")
+            title = f"{name}, {data.n} points and {len(units.y_valid)} new ones: {trend}"
             written.append(
                 pictures.overfitting_png(
                     units.units, units.train_loss, units.valid_loss, out / "relu_overfitting.png",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -296,6 +297,6 @@ def overfitting_png(
     ax.set_xticks(u, [f"{v:g}" for v in u])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("MSE" + (" (log scale)" if ax.get_yscale() == "log" else ""))
-    ax.set_title(title, fontsize=11)
+    ax.set_title("\n".join(textwrap.wrap(title, 72)), fontsize=10)  # a title computed from the numbers
     ax.legend(frameon=False)
     return _save_png(fig, path)

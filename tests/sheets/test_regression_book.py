@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import numpy as np
 import openpyxl
 import pytest
 import torch
+from openpyxl.formula import Tokenizer
+from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 import workbench as wb
 from workbench import regression as r
@@ -59,8 +62,9 @@ def test_model_sheet_draws_the_step_shown_and_predicts_with_sumproduct(line_book
     first = header_row(descent, "step") + 1  # step 0
     assert ws["A4"].value == "show step:" and ws["B4"].value == 100
     rows = f"{first}:$B${first + 100}"
-    assert ws["B6"].value == f"=INDEX(descent!$B${rows},$B$4+1)"
-    assert ws["C6"].value == f"=INDEX(descent!$C${rows.replace('B', 'C')},$B$4+1)"
+    step = "MIN(MAX(INT($B$4),0),100)"
+    assert ws["B6"].value == f"=INDEX(descent!$B${rows},{step}+1)"
+    assert ws["C6"].value == f"=INDEX(descent!$C${rows.replace('B', 'C')},{step}+1)"
     h = header_row(ws, "x")
     assert [c.value for c in ws[h]][:4] == ["x", "y", "prediction", "loss"]
     assert ws.cell(h + 1, 1).value == "=data!B5" and ws.cell(h + 1, 2).value == "=data!A5"
@@ -403,7 +407,15 @@ def test_typed_cells_drive_the_sheets_in_libreoffice(tmp_path):
     lr_row = next(i for i in range(1, 12) if mini.cell(i, 1).value == "lr:")
     mini.cell(lr_row, 2).value = 0.05
     book.save(tmp_path / "typed.xlsx")
-    (done,) = recalculate_all([tmp_path / "typed.xlsx"], tmp_path / "out")
+    for step in (101, -1):  # pasted past the validation: the nearest step is drawn, not an error
+        book["model"]["B4"] = step
+        book.save(tmp_path / f"step{step}.xlsx")
+    done, *clamped = recalculate_all(
+        [tmp_path / "typed.xlsx", tmp_path / "step101.xlsx", tmp_path / "step-1.xlsx"], tmp_path / "out"
+    )
+    for path, step in zip(clamped, (100, 0), strict=True):
+        drawn = openpyxl.load_workbook(path, data_only=True)["model"]
+        np.testing.assert_allclose([drawn["B6"].value, drawn["C6"].value], result.trajectory.params[step])
     got = openpyxl.load_workbook(done, data_only=True)
 
     model = got["model"]
@@ -459,7 +471,7 @@ def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_
     ws, formulas = book["held_out"], openpyxl.load_workbook(path)["held_out"]
     top = header_row(ws, "set")
     x_train, y_train = column(ws, top + 1, 2, 20), column(ws, top + 1, 3, 20)
-    x_new, y_new = column(ws, top + 21, 2, 20), column(ws, top + 21, 3, 20)
+    x_new, y_new = column(ws, top + 21, 2, 19), column(ws, top + 21, 3, 19)
     np.testing.assert_array_equal(x_train, d.x[:, 0])
     np.testing.assert_array_equal(y_train, d.y)
     assert formulas.cell(top + 1, 2).value == "=data!$B5" and formulas.cell(top + 1, 3).value == "=data!$A5"
@@ -472,3 +484,128 @@ def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_
         assert ws.cell(row, 3).value == pytest.approx(np.mean((predict(x_train) - y_train) ** 2), rel=1e-12)
         assert ws.cell(row, 4).value == pytest.approx(np.mean((predict(x_new) - y_new) ** 2), rel=1e-12)
         assert formulas.cell(row, 3).value.startswith("=SUMXMY2(")
+
+
+# --- issue 22: what the sheets say is what their cells hold ---------------------------------------
+
+#: The lessons' own fixed starts, from their notebooks: the 2019 line's ``a = tensor(-1., 1)``, the
+#: 2022 quadratic's sliders at 1.5, and its double ReLU's ``@interact(m1=-1.5, b1=-1.5, m2=1.5, b2=1.5)``.
+LESSON_STARTS = {"line": (-1, 1), "quadratic": (1.5, 1.5, 1.5), "relu": (-1.5, -1.5, 1.5, 1.5)}
+
+
+@pytest.mark.parametrize("name", ["line", "quadratic", "speed", "relu"])
+def test_by_hand_says_truly_where_its_yellow_cells_start(tmp_path, name):
+    result = r.fit_dataset(r.load_dataset(name), epochs=2)
+    write_regression_book(result, tmp_path / f"{name}.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / f"{name}.xlsx")["by_hand"]
+    start = np.asarray(result.trajectory.params[0], dtype=float).ravel()
+    rows = [r for r in range(1, 15) if str(ws.cell(r, 1).value).startswith(("yours:", "unit "))]
+    width = start.size // len(rows)
+    yellow = [ws.cell(r, c).value for r in rows for c in range(2, 2 + width)]
+    np.testing.assert_allclose(yellow, start, rtol=1e-15)  # what the cells hold (16 digits)
+    said = ws["A2"].value
+    number = r"-?\d[\d.]*(?:e[-+]?\d+)?"
+    claims = re.search(rf"They start at (the lesson's start, )?({number}(?:, {number})*)", said)
+    assert claims, said
+    assert [float(v) for v in claims.group(2).split(", ")] == pytest.approx(
+        start, abs=5e-3 * abs(start).max()
+    )
+    lesson = LESSON_STARTS.get(name)
+    is_lessons = lesson is not None and np.array_equal(start, np.asarray(lesson, dtype=float))
+    assert bool(claims.group(1)) == is_lessons, said
+    assert (name in ("line", "quadratic")) == is_lessons  # relu's kinks and speed's draw are not the lesson's
+    if lesson is not None and not is_lessons:
+        assert "not at the lesson's " + ", ".join(f"{v:g}" for v in lesson) in said
+
+
+def test_the_step_cell_refuses_what_the_sheet_cannot_draw(line_book):
+    path, _ = line_book
+    with zipfile.ZipFile(path) as z:
+        names = {
+            openpyxl.load_workbook(path).sheetnames[i]: f"xl/worksheets/sheet{i + 1}.xml" for i in range(4)
+        }
+        model, by_hand = (z.read(names[s]).decode() for s in ("model", "by_hand"))
+    step = re.search(r'<dataValidation type="whole"[^>]*sqref="B4"[^>]*>.*?</dataValidation>', model, re.S)
+    assert step and "<formula1>0</formula1><formula2>100</formula2>" in step.group(0)
+    assert 'errorStyle="' not in step.group(0) or 'errorStyle="stop"' in step.group(0)  # stop: refused
+    assert re.search(r'<dataValidation type="decimal" operator="greaterThan"[^>]*>', by_hand)
+
+
+def _refs(formula: str, sheet: str, absolute: bool = False) -> set[tuple[str, str]]:
+    """Every cell a formula reads (``absolute``: through $A$1 references only), as (sheet, A1 cell)."""
+    out = set()
+    for token in Tokenizer(formula).items:
+        if token.type != "OPERAND" or token.subtype != "RANGE":
+            continue
+        where, _, cells = token.value.rpartition("!")
+        if absolute and not re.fullmatch(r"\$[A-Z]+\$\d+(:\$[A-Z]+\$\d+)?", cells):
+            continue
+        c1, r1, c2, r2 = range_boundaries(cells.replace("$", ""))
+        out |= {
+            (where.strip("'") or sheet, f"{get_column_letter(c)}{r}")
+            for r in range(r1, r2 + 1)
+            for c in range(c1, c2 + 1)
+        }
+    return out
+
+
+def _cells(ref: str) -> set[str]:
+    c1, r1, c2, r2 = range_boundaries(ref.replace("$", ""))
+    return {f"{get_column_letter(c)}{r}" for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
+
+
+def test_every_number_a_formula_reads_is_data_or_a_marked_setting(tmp_path):
+    """A number that formulas read as a setting ($A$1) must be marked: yellow (the sheet follows it) or
+    grey (a start, a reference value); not a lone plain number that looks like a setting."""
+    data = r.line()
+    record = r.sgd_steps(data, seed=0)
+    write_regression_book(r.fit_dataset(data, epochs=3), tmp_path / "line.xlsx", minibatch=record)
+    book = openpyxl.load_workbook(tmp_path / "line.xlsx")
+    read = set()
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    read |= _refs(getattr(c.value, "text", c.value), ws.title, absolute=True)
+    unmarked = []
+    for sheet, cell in sorted(read):
+        ws = book[sheet]
+        c = ws[cell]
+        in_array = any(c.coordinate in _cells(ref) for ref in ws.array_formulae.values())
+        # Left out: the data, an array formula's own values, and the floor (numpy's answer, shown
+        # beside the final loss it is compared with; not a setting).
+        if sheet == "data" or not isinstance(c.value, int | float) or in_array:
+            continue
+        if "floor" in str(ws.cell(c.row, c.column - 1).value):
+            continue
+        filled = c.fill.fgColor.rgb in ("FFFFF2CC", "FFEDEDED")
+        if not filled:
+            unmarked.append(f"{sheet}!{cell}")
+    assert unmarked == []
+    assert book["minibatch"]["E5"].value.startswith("=COLUMNS(")  # the batch size is counted, not typed
+
+
+def test_model_charts_keep_their_axes_at_the_edges(tmp_path):
+    """At 0, the default, x from -2 to 2 would put the y axis and its name over the points."""
+    write_regression_book(r.fit_dataset(r.relu(), epochs=2), tmp_path / "relu.xlsx")
+    with zipfile.ZipFile(tmp_path / "relu.xlsx") as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    points = [c for c in charts if "the points and the model" in c]
+    assert len(points) == 2  # by_hand's and model's
+    for chart in points:
+        assert chart.count('<c:crosses val="min"/>') == 2 and 'val="autoZero"' not in chart
+
+
+def test_the_held_out_note_says_what_its_losses_show(tmp_path):
+    d = r.relu()
+    more = r.more_units(d, *r.held_out(d), units=(1, 2, 4), epochs=200)
+    path = write_regression_book(r.fit_dataset(d, epochs=2), tmp_path / "relu.xlsx", held_out=more)
+    ws = openpyxl.load_workbook(path, data_only=True)["held_out"]
+    row = header_row(ws, "ReLUs") + 1
+    train, held = column(ws, row, 3, 3), column(ws, row, 4, 3)
+    note = " ".join(str(ws.cell(r, 1).value) for r in range(2, 5))
+    best = (1, 2, 4)[int(np.argmin(held))]
+    assert ("train loss falls at every size" in note) == bool(train[0] > train[1] > train[2])
+    at = "the most, 4 ReLUs" if best == 4 else f"{best} ReLU"
+    assert f"held-out loss lowest at {at}" in note
+    assert ("(over-fitting)" in note.split("Here:")[1].split(".")[0]) == (best != 4)

@@ -174,7 +174,7 @@ def test_mmult_is_one_array_formula_over_every_row(small):
     array = ws[f"Q{first}"].value
     assert isinstance(array, ArrayFormula)
     assert array.ref == f"Q{first}:R{last}"
-    assert [ws.cell(block_top - 1, c).value for c in (19, 20)] == ["Used1", "Used2"]  # S, T
+    assert [ws.cell(block_top - 1, c).value for c in (19, 20)] == ["In use 1", "In use 2"]  # S, T
     assert array.text == f"=MMULT(G{first}:P{last},$S${block_top}:$T${block_top + 9})"
     formulas = [c.value for row in ws[f"Q{first}:R{last}"] for c in row]
     assert sum(isinstance(v, (ArrayFormula, str)) for v in formulas) == 1  # the rest are its values
@@ -734,3 +734,78 @@ def test_the_notes_give_the_starts_loss_as_a_sum_and_an_average_beside_the_video
     assert small.values["linear"].cell(r, c + 1).value == pytest.approx(
         np.sum((x @ rounded(small.fits["linear"].params) - y) ** 2), rel=1e-12
     )
+
+
+# --- issue 22: what the sheets say is what their cells hold ---------------------------------------
+
+
+def test_the_features_note_gives_the_ranges_the_linear_sheet_holds(small):
+    note = small.values["features"]["A2"].value
+    for name, words in (("SibSp", "siblings or spouses aboard"), ("Parch", "parents or children aboard")):
+        col = small.column("linear", name)
+        first, last = small.layout("linear")["first"], small.layout("linear")["last"]
+        held = [small.values["linear"][f"{col}{r}"].value for r in range(first, last + 1)]
+        assert f"{words}: {min(held):.0f} to {max(held):.0f}" in note
+    assert f"on these {last - first + 1} rows" in note
+
+
+def test_the_parameter_blocks_are_named_alike_on_every_sheet(small):
+    """mmult's columns carry the words nnet's rows do ("In use", not "Used")."""
+    nnet = {str(c.value) for row in small.formulas["nnet"].iter_rows(max_row=20) for c in row if c.value}
+    mmult = {str(c.value) for row in small.formulas["mmult"].iter_rows(max_row=20) for c in row if c.value}
+    assert {"In use 1:", "In use 2:"} <= nnet and {"In use 1", "In use 2"} <= mmult
+    assert not any(v.startswith("Used") for v in nnet | mmult)
+
+
+def test_the_videos_row_count_is_said_to_be_a_guess(small):
+    t = small.table
+    x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
+    floor = np.mean((x @ np.linalg.lstsq(x, y, rcond=None)[0] - y) ** 2)
+    notes = " ".join(str(small.values["linear"].cell(r, 1).value) for r in range(2, 6))
+    assert "Our guess, as the video does not say" in notes and "about 54 rows" in notes
+    assert f"over all {len(t)} rows a sum of 55.78 would average {55.78 / len(t):.3f}" in notes
+    assert f"below the best any line reaches there, {floor:.3f}" in notes
+
+
+@pytest.mark.parametrize("valid", [[0.14, 0.12, 0.11, 0.13], [0.14, 0.12, 0.11, 0.10]])
+def test_the_sweeps_heading_says_what_its_numbers_show(tmp_path, small, valid):
+    units = pd.DataFrame(
+        {"units": [1, 2, 4, 8], "parameters": [10, 20, 40, 80], "train_loss": [0.15, 0.14, 0.13, 0.12],
+         "valid_loss": valid}
+    )  # fmt: skip
+    path = tmp_path / "t.xlsx"
+    write_titanic_book(path, small.passengers, small.table, small.fits, units=units)
+    ws = openpyxl.load_workbook(path)["summary"]
+    r = next(r for r in range(1, 60) if str(ws.cell(r, 1).value).startswith("More ReLUs"))
+    heading = ws.cell(r, 1).value
+    table = [[ws.cell(r + 2 + i, j).value for j in (1, 3, 4)] for i in range(4)]
+    best = min(table, key=lambda row: row[2])[0]
+    rises = best != table[-1][0]
+    assert "train loss falls at every size" in heading
+    assert (f"lowest at {best} ReLUs, higher with more (over-fitting)" in heading) == rises
+    assert ("no over-fitting yet" in heading) == (not rises)
+
+
+def test_the_summary_measures_how_much_valid_below_train_is_the_splits_luck(small):
+    """The share is recounted here from the split's own recipe (torch.randperm, seeds 0 to 999)."""
+    t = small.table
+    x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
+    lower = 0
+    for seed in range(1000):
+        perm = torch.randperm(len(t), generator=torch.Generator().manual_seed(seed)).numpy()
+        valid = np.isin(np.arange(len(t)), perm[: int(0.2 * len(t))])
+        w = np.linalg.lstsq(x[~valid], y[~valid], rcond=None)[0]
+        lower += np.mean((x[valid] @ w - y[valid]) ** 2) < np.mean((x[~valid] @ w - y[~valid]) ** 2)
+    texts = [str(c.value) for row in small.values["summary"].iter_rows(max_row=30) for c in row if c.value]
+    note = next(s for s in texts if "random 80%/20% splits" in s)
+    assert f"below its train loss on {lower / 1000:.0%} of them" in note
+    values = {}
+    for sheet in ("linear", "nnet", "mmult", "sigmoid"):
+        r, c = small.labelled(sheet, "Train loss:")
+        values[sheet] = (
+            small.values[sheet].cell(r, c + 1).value,
+            small.values[sheet].cell(r + 1, c + 1).value,
+        )
+    below = [s for s, (train, valid) in values.items() if valid < train]
+    assert note.startswith("Every model sheet") == (len(below) == 4)
+    assert f"(linear: {values['linear'][1]:.3f} against {values['linear'][0]:.3f})" in note

@@ -7,7 +7,7 @@ import numpy as np
 import openpyxl
 import pytest
 import torch
-from small_book import write_small_book
+from small_book import INPUTS, write_small_book
 
 import workbench as wb
 
@@ -125,3 +125,15 @@ def test_more_relus_fit_train_better_and_valid_worse(table):
     assert list(frame.parameters) == [80, 320]
     eight, wide = frame.iloc[0], frame.iloc[1]
     assert wide.train_loss < eight.train_loss - 0.01 and wide.valid_loss > eight.valid_loss + 0.01
+
+
+def test_the_sweep_fits_every_size_at_least_as_well_as_the_net_it_is_given(table):
+    """The nnet sheet's net competes for the 2-ReLU row, and each larger net starts from the one
+    before it split in parts: no size ends above a smaller one on the train rows."""
+    train, valid = wb.validation_split(table)
+    x, y = train[INPUTS].to_numpy(float), train["Survived"].to_numpy(float)
+    line = np.linalg.lstsq(x, y, rcond=None)[0]
+    net = np.stack([line, np.zeros_like(line)])  # a ReLU of the best line, and a dead one
+    frame = wb.more_units(train, valid, units=(1, 2, 4), net=net, starts=1, iterations=30)
+    given = np.mean((np.maximum(x @ net.T, 0).sum(1) - y) ** 2)
+    assert frame.train_loss[1] <= given + 1e-15 and frame.train_loss[2] <= frame.train_loss[1] + 1e-15

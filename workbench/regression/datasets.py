@@ -54,6 +54,10 @@ class Dataset:
     recipe: str
     units: int = 1
     seed: int | None = None
+    #: The lesson's own starting parameters, where it had fixed ones, and where they come from
+    #: (or, without them, how ``start`` is drawn): the by_hand sheet says which it starts at.
+    lesson_start: tuple[float, ...] | None = None
+    start_from: str = ""
 
     @property
     def n(self) -> int:
@@ -92,6 +96,8 @@ def line(seed: int = 0, n: int = 100) -> Dataset:
             f" (torch.Generator seed {seed}). Model [x, 1] @ (a1, a2) from (-1, 1), lr 0.1."
         ),
         seed=seed,
+        lesson_start=(-1.0, 1.0),
+        start_from="its a = tensor(-1., 1)",
     )
 
 
@@ -109,9 +115,7 @@ def _lesson3_points(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """
     x32 = np.linspace(-2, 2, 20).astype("float32")
     fx = (3 * x32**2 + 2 * x32 + 1).astype("float64")
-    rng = np.random.RandomState(seed)
-    y = fx * (1 + rng.normal(scale=0.15, size=fx.shape)) + rng.normal(scale=1.5, size=fx.shape)
-    return x32.astype("float64"), y
+    return x32.astype("float64"), _noisy(fx, np.random.RandomState(seed))
 
 
 def quadratic(seed: int = 42) -> Dataset:
@@ -138,6 +142,8 @@ def quadratic(seed: int = 42) -> Dataset:
             " Model a x^2 + b x + c from (1.5, 1.5, 1.5), lr 0.01."
         ),
         seed=seed,
+        lesson_start=(1.5, 1.5, 1.5),
+        start_from="its sliders",
     )
 
 
@@ -170,6 +176,7 @@ def speed(seed: int = 0) -> Dataset:
             " Model a t^2 + b t + c from a standard normal start, lr 1e-5."
         ),
         seed=seed,
+        start_from="drawn at random, like the book's torch.randn(3)",
     )
 
 
@@ -194,22 +201,34 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
             " relu(m1 x + b1) + relu(m2 x + b2) + ..., kinks starting evenly spread over x, lr 0.03."
         ),
         seed=seed,
+        # The 2022 notebook's double ReLU: @interact(m1=-1.5, b1=-1.5, m2=1.5, b2=1.5).
+        lesson_start=(-1.5, -1.5, 1.5, 1.5) if units == 2 else None,
+        start_from="its sliders, drawn with no points to fit" if units == 2 else "kinks spread over x",
     )
 
 
 def held_out(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """New points for the ``quadratic`` or ``relu`` dataset, ``(x, y)``, to score a fit on.
 
-    The same recipe drawn again (see :func:`_lesson3_points`): the same 20 x and the same
-    curve, with the noise of numpy seed ``data.seed + 1``. A fit that learned the curve
-    scores on them about as on its own points; one that learned its points' noise does not.
+    One x in each gap between neighbouring x of the data, at a uniform place in it, and y from
+    the same curve and the same kind of noise (see :func:`_lesson3_points`), all drawn with numpy
+    seed ``data.seed + 1``. Between the points is where a fit's extra bends show: a fit that
+    learned the curve scores on them about as on its own points; one that learned its points'
+    noise does not.
     """
     if data.name not in ("quadratic", "relu") or data.seed is None:
         raise WorkbenchError(
             f"held-out points are drawn for the quadratic and relu datasets; not for {data.name}"
         )
-    x, y = _lesson3_points(data.seed + 1)
-    return x[:, None], y
+    rng = np.random.RandomState(data.seed + 1)
+    xs = np.sort(data.x[:, 0])
+    x = xs[:-1] + rng.uniform(size=len(xs) - 1) * np.diff(xs)
+    return x[:, None], _noisy(3 * x**2 + 2 * x + 1, rng)
+
+
+def _noisy(fx: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+    """The course notebook's ``add_noise(f(x), 0.15, 1.5)``: f(x) (1 + normal(0, 0.15)) + normal(0, 1.5)."""
+    return fx * (1 + rng.normal(scale=0.15, size=fx.shape)) + rng.normal(scale=1.5, size=fx.shape)
 
 
 def scale_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

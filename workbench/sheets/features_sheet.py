@@ -69,8 +69,8 @@ def write_features_sheet(
     note = (
         "The model multiplies each input by a parameter and adds them up, so the inputs should be numbers"
         " of a similar size. Each column is computed on the model sheets by the Excel formula shown, and in"
-        " Python by the pandas line beside it (workbench/titanic/features.py holds both). SibSp and Parch"
-        " (siblings or spouses, parents or children aboard: 0 to 8) are used as they are."
+        " Python by the pandas line beside it (workbench/titanic/features.py holds both). "
+        + _counts_note(table)
     )
     _wrapped(ws, st, 1, note)
     heads = ("Column", "Why", "Excel formula", "On linear's first row", "pandas (rows: the table)")
@@ -91,6 +91,15 @@ def write_features_sheet(
     for j, width in enumerate(WIDTHS):
         ws.set_column(j, j, width)
     set_up_page(ws)
+
+
+def _counts_note(table: pd.DataFrame) -> str:
+    """SibSp and Parch, used as they are, with the range each runs over on these rows."""
+    sib, par = (f"{table[c].min():.0f} to {table[c].max():.0f}" for c in ("SibSp", "Parch"))
+    return (
+        f"SibSp (siblings or spouses aboard: {sib} on these {len(table)} rows) and Parch (parents or"
+        f" children aboard: {par}) are used as they are."
+    )
 
 
 def _largest(ws, st: Styles, table: pd.DataFrame, ranges, row: int) -> int:

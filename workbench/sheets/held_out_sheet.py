@@ -20,17 +20,23 @@ from xlsxwriter.workbook import Workbook
 from ..regression import MoreUnits
 from .descent import Block
 from .style import Styles, set_up_page
+from .trend import loss_trend
 
 SHEET = "held_out"
 _SUMMARY, _PARAMS = 5, 11  # first rows (0-based) of the losses table and of the parameters
-_NOTES = (
-    "The new points come from the same curve and the same kind of noise, drawn again"
-    " (the recipe's numpy seed + 1). No fit saw them.",
-    "Too few ReLUs fit neither set (under-fitting). More ReLUs keep lowering the train loss, but not"
-    " the held-out loss: the extra bends follow the noise of the points they were fitted on (over-fitting).",
-    "Each prediction is SUMPRODUCT((m*x+b>0)*(m*x+b)): every ReLU of the sum, relu(m x + b), added up."
-    " Type other m and b to see both losses move.",
-)
+
+
+def _notes(more: MoreUnits) -> tuple[str, ...]:
+    """The sheet's notes; what the losses do is computed from them (:func:`loss_trend`)."""
+    trend = loss_trend(more.units, more.train_loss, more.valid_loss, valid_name="held-out")
+    return (
+        "The new points lie between the data's x, one in each gap, on the same curve with the same kind"
+        " of noise (the recipe's numpy seed + 1). No fit saw them.",
+        f"Here: {trend}. Too few ReLUs fit neither set (under-fitting); bends that follow the noise of"
+        " the points fitted would show as a held-out loss that rises with more ReLUs (over-fitting).",
+        "Each prediction is SUMPRODUCT((m*x+b>0)*(m*x+b)): every ReLU of the sum, relu(m x + b), added up."
+        " Type other m and b to see both losses move.",
+    )
 
 
 def add_held_out_sheet(book: Workbook, st: Styles, more: MoreUnits, x_train: Block, y_train: Block) -> None:
@@ -44,7 +50,7 @@ def add_held_out_sheet(book: Workbook, st: Styles, more: MoreUnits, x_train: Blo
         f"{SHEET}: sums of {_words(more.units)} ReLUs fitted on the data sheet's points, scored on new ones"
     )
     ws.write_string(0, 0, title, st.title)
-    for row, note in enumerate(_NOTES, start=1):
+    for row, note in enumerate(_notes(more), start=1):
         ws.write_string(row, 0, note, st.note)
     _parameters(ws, st, more)
     _points_header(ws, st, more, top)

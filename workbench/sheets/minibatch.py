@@ -140,7 +140,9 @@ def _top_rows(ws: Worksheet, st: Styles, lay: _Layout, record: SGDSteps, xy, flo
     ws.write_string(r, 0, "lr:", st.label)
     ws.write_number(r, 1, record.lr, st.param)
     ws.write_string(r, 3, "batch size:", st.label)
-    ws.write_number(r, 4, lay.batch, st.whole)
+    # Counted from the batch's point columns, not typed: each row lists exactly this many points.
+    points = f"{_abs(lay.header, 1)}:{_abs(lay.header, lay.batch)}"
+    ws.write_formula(r, 4, f"=COLUMNS({points})", st.whole, lay.batch)
     ws.write_string(r, 6, "n:", st.label)
     ws.write_formula(r, 7, f"=ROWS({xy[1]})", st.whole, xy[1].rows)
     final = float(record.losses[-1])

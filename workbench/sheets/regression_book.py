@@ -41,7 +41,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import numerics
 from ..errors import WorkbenchError
-from ..regression import Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of
+from ..regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of
 from .descent import Block, DescentSheet, write_descent_sheet
 from .held_out_sheet import add_held_out_sheet
 from .minibatch import write_minibatch_sheet
@@ -394,7 +394,7 @@ def _model_sheet(
         ws.write_string(0, 0, f"by_hand: {_formula_text(result)}, parameters typed by you", st.title)
         lines = [
             "Type numbers into the yellow cells: the loss and the chart follow (the spreadsheet twin of the"
-            " lesson's sliders). They start at the lesson's starting guess; descent never changes them.",
+            f" lesson's sliders). {start_sentence(result.data, params)} Descent never changes them.",
             "Right: each parameter's gradient by formula, and the loss with the parameter nudged up and down"
             " by h: (loss at +h minus loss at -h) / 2h is what nudging estimates, the derivative.",
             *notes,
@@ -438,6 +438,22 @@ def _model_sheet(
     set_up_page(ws, header_row=lay.header)
 
 
+def start_sentence(data: Dataset, start: np.ndarray) -> str:
+    """Where the by_hand sheet's yellow cells start: the lesson's own start, or how they were drawn."""
+    start = np.asarray(start, dtype="float64").ravel()
+    nums = ", ".join(f"{v:.3g}" for v in start)
+    lesson = data.lesson_start
+    if lesson is not None and np.array_equal(start, np.asarray(lesson, dtype="float64")):
+        return f"They start at the lesson's start, {nums} ({data.start_from})."
+    if lesson is not None:
+        theirs = ", ".join(f"{v:.3g}" for v in lesson)
+        return (
+            f"They start at {nums}, where descent starts, not at the lesson's {theirs} ({data.start_from})."
+        )
+    how = f": {data.start_from}" if data.start_from else ""
+    return f"They start at {nums}, where descent starts{how}."
+
+
 def _control_row(
     ws: Worksheet, st: Styles, lay: _Layout, descent: DescentSheet | None, steps: int, typed: Format
 ) -> None:
@@ -447,10 +463,25 @@ def _control_row(
         ws.write_string(r, 0, "nudge h:", st.label)
         ws.write_number(r, 1, NUDGE, typed)
         ws.write_string(r, 2, "how far each parameter is nudged up and down", st.note)
+        rule = {"validate": "decimal", "criteria": ">", "value": 0}
+        ws.data_validation(r, 1, r, 1, rule | _refusal("h must be a number above 0"))
     else:
         ws.write_string(r, 0, "show step:", st.label)
         ws.write_number(r, 1, steps, typed)
         ws.write_string(r, 2, f"0 (the start) to {steps} (the last): which row of descent to draw", st.note)
+        rule = {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": steps}
+        ws.data_validation(r, 1, r, 1, rule | _refusal(f"type a whole step number from 0 to {steps}"))
+
+
+def _refusal(message: str) -> dict[str, object]:
+    """A data validation's message: Excel and LibreOffice refuse the typed value and say why."""
+    return {"error_title": "Not a value this sheet can use", "error_message": message}
+
+
+def _step_shown(lay: _Layout, steps: int) -> str:
+    """The step the model sheet draws: the yellow cell's, made a whole number from 0 to ``steps``
+    (a pasted 101 or -1 draws the last or the first step rather than an error)."""
+    return f"MIN(MAX(INT({_abs(lay.top - 1, 1)}),0),{steps})"
 
 
 def _parameter_rows(
@@ -472,7 +503,7 @@ def _parameter_rows(
                 ws.write_number(top + 1 + k, 1 + j, params[k, j], st.param)
             else:
                 column = descent.param_columns[k * width + j]
-                formula = f"=INDEX({column},{_abs(lay.top - 1, 1)}+1)"
+                formula = f"=INDEX({column},{_step_shown(lay, result.trajectory.epochs)}+1)"
                 ws.write_formula(top + 1 + k, 1 + j, formula, st.value, params[k, j])
     if lay.linear:
         row = top + 1 + lay.units
@@ -646,8 +677,11 @@ def _model_chart(
     what = "the points and the model's curve" if lay.d_x == 1 else "predictions against the truth"
     # Names from the user's CSV (its file name, its header) stay text: see chart_text.
     chart.set_title({"name": chart_text(f"{data.name}: {what}"), "name_font": {"size": 12}})
-    chart.set_x_axis({"name": chart_text(x_name), "major_gridlines": {"visible": False}})
-    chart.set_y_axis({"name": chart_text(data.y_name if lay.d_x == 1 else f"predicted {data.y_name}")})
+    # Each axis at the other's lowest value: at 0 (the default), x running from -2 to 2 would put
+    # the y axis, its numbers and its name over the middle of the points.
+    edge = {"crossing": "min"}
+    chart.set_x_axis({"name": chart_text(x_name), "major_gridlines": {"visible": False}} | edge)
+    chart.set_y_axis({"name": chart_text(data.y_name if lay.d_x == 1 else f"predicted {data.y_name}")} | edge)
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 620, "height": 380})
     ws.insert_chart(lay.header, chart_col, chart)

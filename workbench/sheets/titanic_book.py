@@ -46,7 +46,7 @@ from ..numerics import uniform_start
 from ..regression import Trajectory, descend, max_stable_lr
 from ..titanic import models
 from ..titanic.features import COLUMNS, DERIVED, FEATURES, RAW
-from ..titanic.split import validation_split
+from ..titanic.split import LUCK_SPLITS, VALID_PCT, valid_below_train, validation_split
 from ..titanic.submission import Params
 from .descent import Block, write_descent_sheet
 from .features_sheet import write_features_sheet
@@ -54,6 +54,7 @@ from .model_sheets import MODEL_SHEETS, RESULTS
 from .solver_names import NAMES as SOLVER_NAMES
 from .solver_names import define_solver
 from .style import HEADER_FILL, Styles, set_up_page, styles
+from .trend import loss_trend
 from .xlsx import chart_text, check_rows, new_workbook
 
 if TYPE_CHECKING:
@@ -277,8 +278,27 @@ def write_titanic_book(
         ]
         for write in extra_sheets:
             write(book)
-        _summary_sheet(book, st, infos, comparison, histories, choice, units)
+        luck = _split_note(infos, valid_below_train(table), LUCK_SPLITS)
+        _summary_sheet(book, st, infos, comparison, histories, choice, units, luck=luck)
     return Path(path)
+
+
+def _split_note(infos: Sequence[_SheetInfo], share: float, splits: int) -> str:
+    """Valid loss below train loss, said where the losses are: the luck of one split, measured."""
+    below = [i.sheet for i in infos if i.values["Valid loss:"] < i.values["Train loss:"]]
+    linear = next(i for i in infos if i.sheet == "linear").values
+    if len(below) == len(infos):
+        who = "Every model sheet has its valid loss below its train loss"
+    elif below:
+        who = f"{', '.join(below)} {'has' if len(below) == 1 else 'have'} a valid loss below the train loss"
+    else:
+        who = "No model sheet has its valid loss below its train loss"
+    return (
+        f"{who} (linear: {linear['Valid loss:']:.3f} against {linear['Train loss:']:.3f})."
+        " A valid loss below the train loss is mostly the luck of which rows one split holds out: over"
+        f" {splits:,} random {1 - VALID_PCT:.0%}/{VALID_PCT:.0%} splits of these rows (seeded), the linear"
+        f" model's valid loss came out below its train loss on {share:.0%} of them."
+    )
 
 
 def _features(book: xlsxwriter.Workbook, st: Styles, table: pd.DataFrame) -> None:
@@ -542,11 +562,16 @@ def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None)
     )
     if spec.name != "linear":
         return ours + " (The video's starting loss: see the linear sheet.)"
+    rows, floor = (
+        VIDEO_START_SUM / VIDEO_START_AVERAGE,
+        _floor(models.inputs(table).numpy(), models.targets(table).numpy()),
+    )
     return ours + (
-        f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an"
-        f" average of {VIDEO_START_AVERAGE}: another random draw, and its sum covered only part of the"
-        f" rows (about {VIDEO_START_SUM / VIDEO_START_AVERAGE:.0f}, 55.78 / 1.03; over all 712 rows a sum"
-        " of 55.78 would average 0.078, below the best any line reaches, 0.144)."
+        f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an average of"
+        f" {VIDEO_START_AVERAGE}: another random draw. Our guess, as the video does not say: its sum"
+        f" covered only about {rows:.0f} rows ({VIDEO_START_SUM} / {VIDEO_START_AVERAGE}), since over all"
+        f" {n} rows a sum of {VIDEO_START_SUM} would average {VIDEO_START_SUM / n:.3f}, below the best any"
+        f" line reaches there, {floor:.3f}."
     )
 
 
@@ -871,7 +896,7 @@ def _parameter_block(
     draw = uniform_start(shape, NEW_DRAW_SEED)
     content = {"fitted": (params, st.param), "start": (start, st.start), "mine": (mine, st.mine)}
     content |= {"new": (draw, st.start), "used": (params, st.value)}
-    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "Used"}
+    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "In use "}
     labels = {"fitted": "Fitted", "start": "Start", "mine": "Mine", "new": "New start", "used": "In use"}
     if lay.mmult:
         cells.put(lay.top, grid.label_col, "write_string", "Input", st.header)
@@ -949,14 +974,18 @@ def _summary_sheet(
     units: pd.DataFrame | None,
     results: Sequence[tuple[str, str]] = RESULTS,
     lines: Sequence[str] = (),
+    luck: str = "",
 ) -> None:
     """Top to bottom: the model sheets' live results, ``lines`` about them (default: the lesson's
-    numbers beside ours), the choice, the runs, the over-fitting table, the loss per step; the
-    charts to the right."""
+    numbers beside ours) and ``luck`` (how much their valid losses owe to the split), the choice,
+    the runs, the over-fitting table, the loss per step; the charts to the right."""
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
     tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
-    tables.append(("More ReLUs: train loss falls, valid loss rises (over-fitting)", units, _units_chart))
+    if units is not None:
+        known = not units.empty and {"units", "train_loss", "valid_loss"} <= set(units.columns)
+        trend = f": {loss_trend(units.units, units.train_loss, units.valid_loss)}" if known else ""
+        tables.append((f"More ReLUs{trend}", units, _units_chart))
     tables = [(h, df if isinstance(df.index, pd.RangeIndex) else df.reset_index(), chart)
               for h, df, chart in tables if df is not None and not df.empty]  # fmt: skip
     # Every column as wide as its longest heading (the loss-per-step table's headings wrap instead).
@@ -974,6 +1003,9 @@ def _summary_sheet(
     )
     _wrapped(ws, st, 1, note, widths)
     row = _sheets_table(ws, st, infos, 3, widths, results, lines or _LESSON_LINES)
+    if luck:
+        _wrapped(ws, st, row - 1, luck, widths)
+        row += 1
     if choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
         _wrapped(ws, st, row + 1, choice, widths)
@@ -1125,7 +1157,7 @@ def _units_chart(book: xlsxwriter.Workbook, first: int, last: int, columns: list
     if not {"units", "train_loss", "valid_loss"} <= set(columns):
         return None
     kind = {"type": "scatter", "subtype": "straight_with_markers"}
-    chart = _bars(book, kind, "More ReLUs: train loss falls, valid loss rises", "ReLUs summed")
+    chart = _bars(book, kind, "Train and valid loss by the number of ReLUs", "ReLUs summed")
     chart.set_x_axis({"name": "ReLUs summed (log scale)", "log_base": 2})
     u = columns.index("units")
     for name in ("train_loss", "valid_loss"):

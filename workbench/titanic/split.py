@@ -20,6 +20,7 @@ import torch
 
 from ..errors import WorkbenchError
 from ..limits import check_seed
+from .models import inputs, targets
 
 #: The course notebook's split: 20% of the rows, seed 42.
 VALID_PCT, SPLIT_SEED = 0.2, 42
@@ -60,3 +61,24 @@ def validation_split(
     """
     mask = valid_mask(len(table), valid_pct, seed)
     return table[~mask], table[mask]
+
+
+#: How many seeded splits :func:`valid_below_train` draws.
+LUCK_SPLITS = 1000
+
+
+def valid_below_train(table: pd.DataFrame, splits: int = LUCK_SPLITS, valid_pct: float = VALID_PCT) -> float:
+    """The share of random splits on which the linear model does better on its valid rows than on
+    its train rows: how much one split's "valid loss below train loss" is luck.
+
+    Split ``k`` is :func:`valid_mask` with seed ``k`` (0 to ``splits - 1``); on each, the linear
+    model's least-squares fit on the train rows, then its mean squared error on both sets.
+    """
+    x, y = inputs(table).numpy(), targets(table).numpy()
+    lower = 0
+    for seed in range(splits):
+        valid = valid_mask(len(table), valid_pct, seed)
+        w = np.linalg.lstsq(x[~valid], y[~valid], rcond=None)[0]
+        errors = (x @ w - y) ** 2
+        lower += int(errors[valid].mean() < errors[~valid].mean())
+    return lower / splits

@@ -638,6 +638,8 @@ def comparison(runs: Sequence[Run], fits: Sequence[Fit], valid: pd.DataFrame) ->
 #: its iterations per start (enough to show the trend; the widest nets are not yet at a minimum).
 UNITS = (1, 2, 4, 8, 16, 32)
 UNITS_STARTS, UNITS_ITERATIONS = 3, 200
+#: How far each split ReLU is moved apart (times a RAND()-0.5 draw), so the parts can part ways.
+NUDGE = 0.1
 
 
 def more_units(
@@ -648,14 +650,17 @@ def more_units(
     seed: int = 0,
     starts: int = UNITS_STARTS,
     iterations: int = UNITS_ITERATIONS,
+    net: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Over-fitting made visible: the ``nnet`` sheet's model with more ReLUs, fitted on ``train``.
 
     Each net sums ``u`` ReLUs of linear units (``nnet`` is ``u = 2``), fitted by L-BFGS from
-    ``starts`` random starts (``RAND()-0.5``, seeded), keeping the one with the lowest train
-    loss, so the choice never looks at ``valid``. More ReLUs fit the train rows ever closer;
-    past a few, the valid loss rises: the net learns its training passengers, not what
-    carries over to new ones.
+    ``starts`` random starts (``RAND()-0.5``, seeded), and from the net before it with each ReLU
+    split in equal parts (the same predictions: a net is never fitted worse than a smaller one);
+    the lowest train loss wins, so the choice never looks at ``valid``. ``net``: the ``nnet``
+    sheet's parameters, which compete for the 2-ReLU row, so the sweep is fitted at least as
+    well as the sheet. More ReLUs fit the train rows ever closer; whether the valid loss
+    follows, the numbers say.
 
     Returns:
         Columns ``units, parameters, train_loss, valid_loss, train_accuracy, valid_accuracy``.
@@ -666,12 +671,23 @@ def more_units(
     for u in units:
         _check_count("units", u, 1)
     x, y, xv, yv = inputs(train), targets(train), inputs(valid), targets(valid)
-    rows = []
+    loss_fn: Loss = lambda w: ((relu_sum(w, x) - y) ** 2).mean(-1)
+    rows, before = [], None
     for u in units:
-        loss_fn: Loss = lambda w: ((relu_sum(w, x) - y) ** 2).mean(-1)
         begins = torch.from_numpy(uniform_start((starts, u, x.shape[1]), seed))
-        fitted = [_lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
-        w = min(fitted, key=lambda found: found[1][-1])[0]
+        found = [_lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
+        if net is not None and np.shape(net) == (u, x.shape[1]):
+            given = torch.as_tensor(np.asarray(net, dtype="float64"))
+            found.append((given, [loss_fn(given).item()], 0))
+        if before is not None and u % len(before) == 0:
+            split = (before / (u // len(before))).repeat(u // len(before), 1)
+            nudge = torch.from_numpy(uniform_start((u, x.shape[1]), seed + u)) * NUDGE
+            found += [
+                (split, [loss_fn(split).item()], 0),
+                _lbfgs(loss_fn, split + nudge, iterations, finish=False),
+            ]
+        w = min(found, key=lambda f: f[1][-1])[0]
+        before = w
         row = {"units": u, "parameters": w.numel()}
         with torch.no_grad():
             for name, (xs, ys) in (("train", (x, y)), ("valid", (xv, yv))):

@@ -1,0 +1,25 @@
+"""The words headings and picture titles take from the losses under them."""
+
+from __future__ import annotations
+
+from workbench.sheets.trend import loss_trend, rate_trend
+
+
+def test_the_trend_names_the_size_with_the_lowest_valid_loss():
+    units = [1, 2, 4, 8]
+    assert loss_trend(units, [4, 3, 2, 1], [5, 4, 3, 3.5]) == (
+        "train loss falls at every size; valid loss lowest at 4 ReLUs, higher with more (over-fitting)"
+    )
+    assert loss_trend(units, [4, 3, 2, 1], [5, 4, 3, 2], valid_name="held-out") == (
+        "train loss falls at every size; held-out loss lowest at the most, 8 ReLUs (no over-fitting yet)"
+    )
+    assert loss_trend(units, [4, 3, 3, 1], [1, 4, 3, 2]).startswith(
+        "train loss lowest at 8 ReLUs; valid loss lowest at 1 ReLU, higher"
+    )
+
+
+def test_the_rate_words_follow_the_losses():
+    assert rate_trend(1.1, [1, 2, 4, 8], 0.5) == "lr 1.1: the loss grows at every step (1 to 8 in 3)"
+    assert rate_trend(0.01, [8, 6, 5, 4], 0.5) == "lr 0.01: after 3 steps the loss is 8 times the lowest"
+    assert rate_trend(0.5, [8, 1, 2, 0.5], 0.5).endswith("is 1 times the lowest")
+    assert rate_trend(1.1, [2, 1, 3, 9], 0.5) == "lr 1.1: the loss grows from 2 to 9 in 3 steps"
