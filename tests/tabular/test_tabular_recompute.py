@@ -373,3 +373,15 @@ def test_model_formulas_read_parameters_in_use_for_the_most_features(tmp_path):
     prep = prepare(frame, "y")
     assert len(prep.features) == p
     assert_parameters_in_use(write_tabular_book(tmp_path / "t.xlsx", prep, _hand_fits(prep)), p)
+
+
+def test_a_heading_cell_written_twice_is_refused():
+    """The writer's own guard: a cell of a model sheet's heading area is written once, a merged
+    range counting as all its cells, so no feature count can hide a parameter under a label."""
+    from workbench.sheets.tabular_book import _OneWriter
+
+    cells = _OneWriter()
+    cells.put(3, 2, "merge_range", 3, 4, "Data", None)
+    cells.put(3, 5, "write_string", "next to it", None)
+    with pytest.raises(RuntimeError, match=r"layout: D4 written by merge_range, then write_number"):
+        cells.put(3, 3, "write_number", 0.5, None)
