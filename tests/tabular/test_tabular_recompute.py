@@ -10,7 +10,7 @@ user builds it (``build_table``):
   ``TRUE``/``true``), in a feature and in the target;
 * dates and booleans as a CSV holds them (text), with blanks filled;
 * text a spreadsheet could read as a formula or number (leading ``=``, ``+``, ``-``, ``@``,
-  quotes, commas), a level longer than Excel's 255-character text constant, characters beyond
+  quotes, commas, braces), a level longer than Excel's 255-character text constant, characters beyond
   Unicode's first plane;
 * a DataFrame's booleans (with gaps), dates, categories and strings (``frame``);
 * whole numbers as categories (negative, beyond 2**53, two that differ in the 17th digit, with
@@ -109,6 +109,9 @@ def tables() -> dict[str, tuple[list[str], list[list[str]], str, dict]]:
         "t",
         {"category": ["s"]},
     )
+    braces = _pick(rng, ["{x}", "a}", "{col}", "b"])  # a template's own placeholders' marks
+    target = _pick(rng, ["{a}", "b}"])
+    out["braces"] = (["s", "x", "t"], list(zip(braces, _numbers(rng), target, strict=True)), "t", {})
     accents = _pick(rng, ["é", "e\u0301", "É", "e"])  # é twice: composed, and e + a combining accent
     out["accents"] = (["a", "x", "y"], list(zip(accents, _numbers(rng), _numbers(rng), strict=True)), "y", {})
     # The last two differ in the 17th digit, beyond what a cell keeps: one level.
