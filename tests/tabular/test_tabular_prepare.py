@@ -393,3 +393,16 @@ def test_booleans_are_numbers_and_dates_are_left_out():
     for options, what in (({"category": ["when"]}, "category="), ({}, "target=")):
         with pytest.raises(wb.WorkbenchError, match=rf"{what} names 'when', which holds datetime64"):
             prepare(frame, "when" if what == "target=" else "y", **options)
+
+
+def test_braces_in_text_are_text_not_placeholders(tmp_path):
+    """A level or a target value with { or } (a template's own marks) is written into the formula as it is."""
+    rows = "".join(
+        f"{s},{t},{i}\n"
+        for i, (s, t) in enumerate(zip(["{x}", "a}", "{col}", "b"] * 4, ["{a}", "b}"] * 8, strict=True))
+    )
+    prep = prepare(read_table(write(tmp_path, "s,t,x\n" + rows)), "t")
+    assert prep.target.excel.format(col="B8") == '=IF(EXACT(B8,"{a}"),1,0)'
+    formulas = {f.level: f.formula({"col": "C8"}) for f in prep.features if f.kind == "dummy"}
+    # 'a}', first in order of four levels as common, is the baseline
+    assert formulas == {level: f'=IF(EXACT(C8,"{level}"),1,0)' for level in ("b", "{col}", "{x}")}

@@ -10,7 +10,7 @@ user builds it (``build_table``):
   ``TRUE``/``true``), in a feature and in the target;
 * dates and booleans as a CSV holds them (text), with blanks filled;
 * text a spreadsheet could read as a formula or number (leading ``=``, ``+``, ``-``, ``@``,
-  quotes, commas), a level longer than Excel's 255-character text constant, characters beyond
+  quotes, commas, braces), a level longer than Excel's 255-character text constant, characters beyond
   Unicode's first plane;
 * a DataFrame's booleans (with gaps), dates, categories and strings (``frame``);
 * whole numbers as categories (negative, beyond 2**53, two that differ in the 17th digit, with
@@ -109,6 +109,9 @@ def tables() -> dict[str, tuple[list[str], list[list[str]], str, dict]]:
         "t",
         {"category": ["s"]},
     )
+    braces = _pick(rng, ["{x}", "a}", "{col}", "b"])  # a template's own placeholders' marks
+    target = _pick(rng, ["{a}", "b}"])
+    out["braces"] = (["s", "x", "t"], list(zip(braces, _numbers(rng), target, strict=True)), "t", {})
     accents = _pick(rng, ["é", "e\u0301", "É", "e"])  # é twice: composed, and e + a combining accent
     out["accents"] = (["a", "x", "y"], list(zip(accents, _numbers(rng), _numbers(rng), strict=True)), "y", {})
     # The last two differ in the 17th digit, beyond what a cell keeps: one level.
@@ -373,3 +376,15 @@ def test_model_formulas_read_parameters_in_use_for_the_most_features(tmp_path):
     prep = prepare(frame, "y")
     assert len(prep.features) == p
     assert_parameters_in_use(write_tabular_book(tmp_path / "t.xlsx", prep, _hand_fits(prep)), p)
+
+
+def test_a_heading_cell_written_twice_is_refused():
+    """The writer's own guard: a cell of a model sheet's heading area is written once, a merged
+    range counting as all its cells, so no feature count can hide a parameter under a label."""
+    from workbench.sheets.tabular_book import _OneWriter
+
+    cells = _OneWriter()
+    cells.put(3, 2, "merge_range", 3, 4, "Data", None)
+    cells.put(3, 5, "write_string", "next to it", None)
+    with pytest.raises(RuntimeError, match=r"layout: D4 written by merge_range, then write_number"):
+        cells.put(3, 3, "write_number", 0.5, None)

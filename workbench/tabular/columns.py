@@ -54,15 +54,15 @@ def excel_literal(level: float | str) -> str:
 
 
 def is_level(level: float | str) -> str:
-    """A condition true where the row's cell ``{col}`` holds ``level``, as pandas' ``==`` tests it.
+    """A template's condition, true where the row's cell ``{col}`` holds ``level``, as pandas' ``==``
+    tests it.
 
     Text is compared with EXACT: a spreadsheet's ``=`` ignores case, and each engine folds
     letters its own way (LibreOffice and Gnumeric take 'a' = 'A', Greek sigma = final sigma,
     'TRUE' = 'true'; Gnumeric also 'ß' = 'ss'), so ``=`` would merge levels that pandas keeps apart.
     """
-    if isinstance(level, str):
-        return f"EXACT({{col}},{excel_literal(level)})"
-    return f"{{col}}={excel_literal(level)}"
+    literal = excel_literal(level).replace("{", "{{").replace("}", "}}")  # a template's own braces
+    return f"EXACT({{col}},{literal})" if isinstance(level, str) else f"{{col}}={literal}"
 
 
 def is_long_tailed(values: pd.Series) -> bool:
