@@ -288,7 +288,9 @@ def check_objective(doc, sheet_name: str, target, switch_words: str) -> None:
     if target.getError() == 0:
         raise WrongSheet(f"{objective}, the Train loss Solver minimises{switch_words}, is {shown}")
     because = root_error(doc, target)
-    raise WrongSheet(f"{objective}, the Train loss Solver minimises{switch_words}, is {shown}, because {because}")
+    raise WrongSheet(
+        f"{objective}, the Train loss Solver minimises{switch_words}, is {shown}, because {because}"
+    )
 
 
 def solve_sheet(ctx, spec: dict) -> dict:
