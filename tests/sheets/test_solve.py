@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import stat
@@ -23,11 +24,13 @@ from small_book import write_book, write_small_book
 
 import workbench as wb
 import workbench.sheets.solve
+import workbench.sheets.titanic_book
 from workbench.cli import main
 from workbench.errors import WorkbenchError, WorkbookError
 from workbench.sheets.check import check_workbook
 from workbench.sheets.read_book import read_params
-from workbench.sheets.solve import solve_workbook, solver_model
+from workbench.sheets.recalc import find_soffice, private_profile
+from workbench.sheets.solve import solve_workbook, solver_model, uno_python
 from workbench.sheets.uno_solver import bfgs
 
 
@@ -301,3 +304,85 @@ def test_solve_works_on_any_tables_book(tmp_path, capsys):
     preds = np.maximum(x @ w.T, 0).sum(axis=1)
     y = np.array([r[0] for r in train], dtype=float)
     assert np.mean((preds - y) ** 2) == pytest.approx(result.loss, rel=1e-9)
+
+
+# --- the model sheets' Solver notes, checked against what the solvers do
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_the_notes_account_of_libreoffices_own_solver_engines_on_the_linear_sheet(book, floor, tmp_path):
+    """From the grey start, as a learner would: each engine of LibreOffice's Tools > Solver."""
+    model = solver_model(book.path, "linear")
+    swarm = "com.sun.star.comp.Calc.SwarmSolver"
+    runs = [
+        {"engine": "com.sun.star.comp.Calc.CoinMPSolver", "bound": None, "options": {}},
+        {"engine": "com.sun.star.comp.Calc.LpsolveSolver", "bound": None, "options": {}},
+        {"engine": swarm, "bound": None, "options": {"Timeout": 5000}},  # milliseconds
+        {"engine": swarm, "bound": 1, "options": {"Timeout": 10000}},  # every fitted parameter is inside
+    ]
+    with private_profile("test") as (scratch, _):
+        spec = {
+            "soffice": find_soffice(),
+            "profile": str(scratch / "profile"),
+            "pipe": f"workbench-test-{os.getpid()}",
+            "src": str(book.path),
+            "sheet": "linear",
+            "objective": model.objective,
+            "changing": model.changing,
+            "start": model.start,
+            "runs": runs,
+        }
+        driver = Path(__file__).with_name("lo_engines.py")
+        done = subprocess.run([uno_python(), str(driver), json.dumps(spec)], capture_output=True, text=True)
+    coin, lpsolve, unbounded, limited = map(json.loads, done.stdout.splitlines())
+    note = workbench.sheets.titanic_book._SOLVER_NOTE
+    for linear_engine in (coin, lpsolve):
+        assert not linear_engine["success"] and linear_engine["status"].rstrip(".") in note
+    start = wb.mse("linear", np.asarray(book.fits["linear"].start), wb.validation_split(book.table)[0])
+    assert unbounded["start"] == pytest.approx(start, rel=1e-12)
+    assert "runs off to huge numbers" in note and unbounded["loss"] > 1e6
+    assert "even with the yellow cells limited stops short of the best" in note
+    assert floor + 1e-4 < limited["loss"] < start
+    assert "workbench solve FILE --sheet SHEET" in note  # the way that reaches it (tested above)
+
+
+def bfgs_ends(starts: int, seed: int) -> tuple[np.ndarray, float, float]:
+    """Where BFGS (like Excel's GRG, a local method) ends on the nnet sheet's train loss from
+    ``starts`` seeded RAND()-0.5 starts; with the linear model's best and the all-dead loss."""
+    from scipy.optimize import minimize
+
+    train, _ = wb.validation_split(wb.lesson_table())
+    x = train[list(wb.FEATURES)].to_numpy(dtype=float)
+    y = train["Survived"].to_numpy(dtype=float)
+
+    def loss(w):
+        lin = x @ w.reshape(2, -1).T
+        err = np.maximum(lin, 0).sum(axis=1) - y
+        return float(np.mean(err**2)), (2 / len(y) * ((err[:, None] * (lin > 0)).T @ x)).ravel()
+
+    rng = np.random.default_rng(seed)
+    ends = [
+        minimize(
+            loss, rng.uniform(-0.5, 0.5, 2 * x.shape[1]), jac=True, method="BFGS", options={"gtol": 1e-9}
+        ).fun
+        for _ in range(starts)
+    ]
+    best_line = float(np.mean((x @ np.linalg.lstsq(x, y, rcond=None)[0] - y) ** 2))
+    return np.array(ends), best_line, float(np.mean(y**2))
+
+
+@pytest.mark.slow
+def test_the_nnet_note_says_where_solver_ends_from_random_starts():
+    ends, best_line, dead = bfgs_ends(200, seed=0)  # bench/nnet_starts.py prints the table
+    note = workbench.sheets.titanic_book.DEAD_RELUS
+    shares = {
+        "1 in 5 ended near 0.39": np.mean(np.abs(ends - dead) < 1e-9),
+        "2 in 3 near the linear model's loss": np.mean(np.abs(ends - best_line) < 0.005),
+        "1 in 100 lower than 0.135": np.mean(ends < 0.135),
+    }
+    assert round(dead, 2) == 0.39 and "From 200 random starts" in note
+    for words, share in shares.items():
+        assert words in note
+        n, d = (int(w) for w in words.split()[:3:2])
+        assert abs(share - n / d) < 0.25 * n / d, (words, share)  # the words round the share
