@@ -386,3 +386,13 @@ def test_the_nnet_note_says_where_solver_ends_from_random_starts():
         assert words in note
         n, d = (int(w) for w in words.split()[:3:2])
         assert abs(share - n / d) < 0.25 * n / d, (words, share)  # the words round the share
+
+
+def test_a_workbook_libreoffice_has_open_is_refused(small, capsys, monkeypatch):
+    monkeypatch.setattr(workbench.sheets.solve, "_libreoffice", lambda: ("soffice", "python3"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(small.path.parent / "cache"))
+    lock = small.path.with_name(".~lock.small.xlsx#")
+    lock.write_text(",someone,host,04.12.2026 20:00,file:///home/someone/.config/libreoffice/4;\n")
+    before = small.path.read_bytes()
+    refused_in_one_line(capsys, ["solve", str(small.path)], "LibreOffice has it open", ".~lock.small.xlsx#")
+    assert small.path.read_bytes() == before and lock.exists()

@@ -183,6 +183,7 @@ def solve_workbook(
     # LibreOffice is another process: it saves into a private folder, and the bytes are then
     # moved into place atomically (atomic_path's path is valid in this process only).
     with _locked(path, target), _terminated_as_interrupt(), private_profile("solve") as (scratch, held):
+        _check_not_open(path, target)
         out = scratch / path.name
         spec = {
             "soffice": soffice,
@@ -218,6 +219,17 @@ def _check_writable(path: Path, target: Path) -> None:
         )
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise WorkbenchError(f"cannot write {path}: its folder {target.parent} is not writable")
+
+
+def _check_not_open(path: Path, target: Path) -> None:
+    """Refuse a workbook LibreOffice has open (its ``.~lock.NAME#`` beside it): saving over it
+    would lose the open copy's edits, or be lost when it is saved."""
+    lock = target.with_name(f".~lock.{target.name}#")
+    if lock.exists():
+        raise WorkbenchError(
+            f"{path}: LibreOffice has it open ({lock.name} is beside it); close it there first"
+            " (or, if LibreOffice is not running, delete that file)"
+        )
 
 
 @contextlib.contextmanager

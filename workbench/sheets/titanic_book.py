@@ -519,7 +519,7 @@ _SOLVER_NOTE = (
     "Yellow: the parameters, fitted on the train rows only (column Set). Solver changes them to make the"
     " Train loss smallest. Excel: Data > Solver (turn it on: File > Options > Add-ins), GRG Nonlinear,"
     " ready set up. LibreOffice 7.4's Tools > Solver cannot finish it: its linear engines answer"
-    " \"The model is not linear\", its Swarm engine runs off to huge numbers, and even with the yellow"
+    ' "The model is not linear", its Swarm engine runs off to huge numbers, and even with the yellow'
     " cells limited stops short of the best. Use workbench solve FILE --sheet SHEET instead: LibreOffice"
     " recalculating this sheet, downhill steps as Excel's. Total loss and Accuracy (Preds > 0.5 matches"
     " Survived) use every row, valid rows too."
