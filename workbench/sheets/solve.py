@@ -4,9 +4,9 @@ Every model sheet of a workbook written by ``workbench build`` carries Excel's S
 model as hidden names: ``solver_opt``, the cell to minimise (the train loss), and
 ``solver_adj``, the yellow parameter cells. :func:`solve_workbook` hands that model
 to LibreOffice, headless: BFGS steps on finite differences minimise from the cells'
-values, as Excel's GRG Nonlinear would, then LibreOffice's nonlinear solver
-(``SwarmSolver``, differential evolution) searches the box ``[-bound, bound]`` for
-``seconds`` and, if it lands lower, its answer is polished too. Every loss on the way
+values, as Excel's GRG Nonlinear would; on request (``seconds`` > 0) LibreOffice's nonlinear
+solver (``SwarmSolver``, differential evolution) then searches the box ``[-bound, bound]``
+for ``seconds`` and, if it lands lower, its answer is polished too. Every loss on the way
 is LibreOffice recalculating the sheet. The workbook is saved by
 LibreOffice (as a user saving from LibreOffice would), in place and atomically, so
 ``workbench check`` reads the result back.
@@ -42,8 +42,9 @@ from .xlsx_reader import Book
 
 #: Default half-width of the box the swarm searches: every fitted parameter of the lesson lies inside.
 BOUND = 5.0
-#: Default seconds of LibreOffice's swarm search, after the local polish.
-SECONDS = 10.0
+#: Default seconds of LibreOffice's swarm search after the polish: none, as it never landed lower
+#: than the polish on the lesson's sheets (bench/solve_phases.py); ``--seconds`` turns it on.
+SECONDS = 0.0
 
 Progress = Callable[[dict], None]
 
