@@ -53,7 +53,8 @@ def main() -> None:
         "below 0.140": ends < 0.140,
         "below 0.135": ends < 0.135,
     }
-    print(f"{args.starts} starts (seed {args.seed}), BFGS on {len(y)} train rows; lowest end {ends.min():.4f}\n")
+    print(f"{args.starts} starts (seed {args.seed}), BFGS on {len(y)} train rows", end="; ")
+    print(f"lowest end {ends.min():.4f}\n")
     print("| where the run ends | starts | share |")
     print("|---|---:|---:|")
     for name, hit in bins.items():
