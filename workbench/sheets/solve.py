@@ -11,6 +11,12 @@ is LibreOffice recalculating the sheet. The workbook is saved by
 LibreOffice (as a user saving from LibreOffice would), in place and atomically, so
 ``workbench check`` reads the result back.
 
+Before LibreOffice starts, it refuses a workbook the user cannot write, one LibreOffice has
+open, and one another ``solve`` holds (an ``flock`` on the file); the driver refuses a sheet
+whose objective is an error, naming the cell the error comes from. LibreOffice's profile is a
+:func:`~workbench.sheets.recalc.private_profile`: removed on every exit Python sees (SIGTERM
+is turned into one), and reclaimed by the next run after a SIGKILL.
+
 LibreOffice's ``uno`` module is rarely importable from a virtual environment, so the
 work happens in :mod:`workbench.sheets.uno_solver`, run by a Python that has it (the
 system's ``python3`` with ``python3-uno`` on Debian and Ubuntu; set
