@@ -694,7 +694,10 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--sheet", default="linear", help="the sheet to solve (default linear)")
     solve.add_argument("--from-start", action="store_true", help="first paste the grey random start")
     solve.add_argument(
-        "--seconds", type=float, default=10.0, help="seconds of swarm search (default 10; 0: none)"
+        "--seconds",
+        type=float,
+        default=0.0,
+        help="seconds of swarm search after the polish (default 0: none)",
     )
     solve.add_argument("--bound", type=float, default=5.0, help="the swarm's box [-BOUND, BOUND] (default 5)")
     solve.add_argument("--no-polish", action="store_true", help="the swarm alone, no BFGS")
@@ -705,8 +708,8 @@ _SOLVE_HELP = """\
 The lesson's Solver step without Excel: minimise a sheet's train loss by changing its
 yellow parameters (the sheet's Solver model), in LibreOffice, then save the workbook in
 place. BFGS steps on finite differences minimise from the sheet's values (Excel's GRG
-Nonlinear works that way), then LibreOffice's nonlinear solver (SwarmSolver,
-differential evolution) searches every parameter in [-BOUND, BOUND] for SECONDS and,
+Nonlinear works that way); with --seconds, LibreOffice's nonlinear solver (SwarmSolver,
+differential evolution) then searches every parameter in [-BOUND, BOUND] for SECONDS and,
 if it lands lower, is polished too; every loss is LibreOffice recalculating the sheet.
 Needs LibreOffice and its Python bridge (apt-get install -y libreoffice-calc python3-uno).
 Afterwards `workbench check FILE` compares the file with Python."""

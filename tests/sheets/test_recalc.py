@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import openpyxl
 import pytest
 
 import workbench.sheets.recalc
 from workbench.errors import WorkbenchError
-from workbench.sheets.recalc import convert, convert_all, recalculate, recalculate_all
+from workbench.sheets.recalc import (
+    convert,
+    convert_all,
+    private_profile,
+    recalculate,
+    recalculate_all,
+    reclaim_stale_profiles,
+)
 from workbench.sheets.xlsx import new_workbook
 
 
@@ -67,3 +78,35 @@ def test_bad_arguments_are_refused(tmp_path, monkeypatch):
     with pytest.raises(WorkbenchError, match="distinct names"):
         convert_all([a, twin], tmp_path / "out")
     assert convert_all([], tmp_path / "out") == []
+
+
+def test_a_profile_left_by_a_run_killed_by_sigkill_is_removed_by_the_next_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "workbench" / "libreoffice"
+    hold = (
+        "import os, sys, time\n"
+        "from workbench.sheets.recalc import private_profile\n"
+        "with private_profile('solve') as (scratch, held):\n"
+        "    print(scratch, flush=True)\n"
+        "    time.sleep(float(sys.argv[1]))\n"
+    )
+    killed = subprocess.Popen([sys.executable, "-c", hold, "60"], stdout=subprocess.PIPE, text=True)
+    stale = Path(killed.stdout.readline().strip())
+    killed.kill()  # SIGKILL: no finally runs
+    killed.wait()
+    killed.stdout.close()
+    assert stale.name.startswith(f"solve-{killed.pid}-") and (stale / "profile" / "user").is_dir()
+    living = subprocess.Popen([sys.executable, "-c", hold, "60"], stdout=subprocess.PIPE, text=True)
+    busy = Path(living.stdout.readline().strip())
+    try:
+        assert not stale.exists()  # the next run removed the dead run's folder
+        with private_profile("solve") as (mine, _):
+            assert (mine / "profile" / "user" / "registrymodifications.xcu").is_file()
+            assert busy.is_dir()  # a living run's folder stays
+        assert not mine.exists()
+    finally:
+        living.kill()
+        living.wait()
+        living.stdout.close()
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", busy.name]
+    assert reclaim_stale_profiles(folder) == [busy] and [p.name for p in folder.iterdir()] == [".lock"]

@@ -9,11 +9,13 @@ copy: every number in that copy was computed by LibreOffice from the formulas.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import WorkbenchError
@@ -29,6 +31,86 @@ _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
  <prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
 """
+
+
+#: The file whose lock marks a private profile folder in use (see :func:`private_profile`).
+_IN_USE = "in-use.lock"
+
+
+def profiles_folder() -> Path:
+    """Where LibreOffice's private profiles live: a per-user cache folder (created private)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "workbench" / "libreoffice"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    except OSError:
+        pass  # no writable home: the system's temporary folder, one sub-folder per user
+    folder = Path(tempfile.gettempdir()) / f"workbench-libreoffice-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def reclaim_stale_profiles(folder: Path) -> list[Path]:
+    """Remove the profile folders whose run is gone (killed by SIGKILL, say); returns them.
+
+    A run holds an exclusive ``flock`` on its folder's lock file for as long as it, its
+    driver or LibreOffice lives (the descriptor is inherited): a lock we can take is stale.
+    Call it holding :func:`_profiles_lock`, so no folder is taken while being made.
+    """
+    removed = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            fd = os.open(entry / _IN_USE, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        except BlockingIOError:
+            pass  # in use
+        finally:
+            os.close(fd)
+    return removed
+
+
+@contextlib.contextmanager
+def _profiles_lock(folder: Path) -> Iterator[None]:
+    fd = os.open(folder / ".lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def private_profile(purpose: str) -> Iterator[tuple[Path, int]]:
+    """A private folder for one LibreOffice run: ``profile/`` (recalculate-on-load settings) and
+    its outputs; yields (the folder, the descriptor of its held lock, for child processes to inherit).
+
+    The folder is removed on every exit Python sees (an error, Ctrl-C, SIGTERM turned into
+    an exception). It lives in :func:`profiles_folder`, named ``PURPOSE-PID-...``, so a run
+    killed by SIGKILL leaves it where the next run finds and removes it.
+    """
+    folder = profiles_folder()
+    with _profiles_lock(folder):
+        reclaim_stale_profiles(folder)
+        scratch = Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=folder))
+        fd = os.open(scratch / _IN_USE, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        user = scratch / "profile" / "user"
+        user.mkdir(parents=True)
+        (user / "registrymodifications.xcu").write_text(_PROFILE)
+        yield scratch, fd
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.close(fd)
 
 
 def find_soffice() -> str | None:
@@ -107,13 +189,10 @@ def _run_soffice(
     soffice: str, paths: list[Path], out_dir: Path, to: str, timeout: float
 ) -> subprocess.CompletedProcess[str]:
     """One headless LibreOffice, in a fresh profile of its own, converting ``paths`` into ``out_dir``."""
-    with tempfile.TemporaryDirectory(prefix="workbench-lo-") as profile:
-        user = Path(profile) / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(_PROFILE)
+    with private_profile("convert") as (scratch, held):
         cmd = [
             soffice,
-            f"-env:UserInstallation={Path(profile).as_uri()}",
+            f"-env:UserInstallation={(scratch / 'profile').as_uri()}",
             "--headless",
             "--norestore",
             "--convert-to",
@@ -123,7 +202,7 @@ def _run_soffice(
             *map(str, paths),
         ]
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, pass_fds=(held,))
         except subprocess.TimeoutExpired:
             names = ", ".join(src.name for src in paths)
             raise WorkbenchError(f"LibreOffice took over {timeout:g} s to convert {names}") from None

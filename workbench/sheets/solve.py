@@ -4,12 +4,18 @@ Every model sheet of a workbook written by ``workbench build`` carries Excel's S
 model as hidden names: ``solver_opt``, the cell to minimise (the train loss), and
 ``solver_adj``, the yellow parameter cells. :func:`solve_workbook` hands that model
 to LibreOffice, headless: BFGS steps on finite differences minimise from the cells'
-values, as Excel's GRG Nonlinear would, then LibreOffice's nonlinear solver
-(``SwarmSolver``, differential evolution) searches the box ``[-bound, bound]`` for
-``seconds`` and, if it lands lower, its answer is polished too. Every loss on the way
+values, as Excel's GRG Nonlinear would; on request (``seconds`` > 0) LibreOffice's nonlinear
+solver (``SwarmSolver``, differential evolution) then searches the box ``[-bound, bound]``
+for ``seconds`` and, if it lands lower, its answer is polished too. Every loss on the way
 is LibreOffice recalculating the sheet. The workbook is saved by
 LibreOffice (as a user saving from LibreOffice would), in place and atomically, so
 ``workbench check`` reads the result back.
+
+Before LibreOffice starts, it refuses a workbook the user cannot write, one LibreOffice has
+open, and one another ``solve`` holds (an ``flock`` on the file); the driver refuses a sheet
+whose objective is an error, naming the cell the error comes from. LibreOffice's profile is a
+:func:`~workbench.sheets.recalc.private_profile`: removed on every exit Python sees (SIGTERM
+is turned into one), and reclaimed by the next run after a SIGKILL.
 
 LibreOffice's ``uno`` module is rarely importable from a virtual environment, so the
 work happens in :mod:`workbench.sheets.uno_solver`, run by a Python that has it (the
@@ -19,27 +25,32 @@ system's ``python3`` with ``python3-uno`` on Debian and Ubuntu; set
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WorkbenchError, WorkbookError
 from ..files import check_target, write_bytes
 from .read_book import SWITCH_LABEL
-from .recalc import _PROFILE, find_soffice
+from .recalc import find_soffice, private_profile
 from .xlsx_reader import Book
 
 #: Default half-width of the box the swarm searches: every fitted parameter of the lesson lies inside.
 BOUND = 5.0
-#: Default seconds of LibreOffice's swarm search, after the local polish.
-SECONDS = 10.0
+#: Default seconds of LibreOffice's swarm search after the polish: none, as it never landed lower
+#: than the polish on the lesson's sheets (bench/solve_phases.py); ``--seconds`` turns it on.
+SECONDS = 0.0
 
 Progress = Callable[[dict], None]
 
@@ -172,20 +183,21 @@ def solve_workbook(
         )
     if from_start and model.start is None:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no grey random start to begin from")
+    target = check_target(path)  # a folder, FIFO or device at the path is refused before LibreOffice starts
+    _check_writable(path, target)
     soffice, python = _libreoffice()
-    check_target(path)  # a folder, FIFO or device at the path is refused before LibreOffice starts
     began = time.perf_counter()
-    # LibreOffice is another process: it saves into this private folder, and the bytes are
-    # then moved into place atomically (atomic_path's path is valid in this process only).
-    with tempfile.TemporaryDirectory(prefix="workbench-solve-") as scratch:
-        profile, out = Path(scratch) / "profile", Path(scratch) / path.name
-        (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE)
+    # LibreOffice is another process: it saves into a private folder, and the bytes are then
+    # moved into place atomically (atomic_path's path is valid in this process only).
+    with _locked(path, target), _terminated_as_interrupt(), private_profile("solve") as (scratch, held):
+        _check_not_open(path, target)
+        out = scratch / path.name
         spec = {
             "soffice": soffice,
-            "profile": str(profile),
+            "profile": str(scratch / "profile"),
+            "held": held,
             "pipe": f"workbench-solve-{os.getpid()}-{time.monotonic_ns()}",
-            "src": str(path.resolve()),
+            "src": str(target.resolve()),
             "out": str(out),
             "sheet": sheet,
             "objective": model.objective,
@@ -195,13 +207,76 @@ def solve_workbook(
             "seconds": seconds,
             "polish": polish,
         }
-        done = _run_driver(python, spec, progress)
+        done = _run_driver(python, spec, progress, path)
         if not out.is_file() or out.stat().st_size == 0:
             raise WorkbenchError(f"LibreOffice did not save {path}; the file is unchanged")
         write_bytes(path, out.read_bytes())
     return SolveResult(
         path, sheet, done["start_loss"], done["loss"], tuple(done["params"]), time.perf_counter() - began
     )
+
+
+def _check_writable(path: Path, target: Path) -> None:
+    """Refuse a file the user cannot write: root may write anything, so the mode bits count too."""
+    mode = target.stat().st_mode
+    if not os.access(target, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise WorkbenchError(
+            f"cannot write {path}: it is read-only ({stat.filemode(mode)}); solve saves into the workbook,"
+            " so make it writable (chmod u+w) or solve a copy"
+        )
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise WorkbenchError(f"cannot write {path}: its folder {target.parent} is not writable")
+
+
+def _check_not_open(path: Path, target: Path) -> None:
+    """Refuse a workbook LibreOffice has open (its ``.~lock.NAME#`` beside it): saving over it
+    would lose the open copy's edits, or be lost when it is saved."""
+    lock = target.with_name(f".~lock.{target.name}#")
+    if lock.exists():
+        raise WorkbenchError(
+            f"{path}: LibreOffice has it open ({lock.name} is beside it); close it there first"
+            " (or, if LibreOffice is not running, delete that file)"
+        )
+
+
+@contextlib.contextmanager
+def _locked(path: Path, target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the workbook while solving it: a second solve of it is refused.
+
+    The lock is on the file itself (no lock file is left behind); the solved bytes replace
+    it under a new inode, which a later solve locks in turn.
+    """
+    fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkbenchError(
+                f"{path}: another workbench solve is working on this workbook; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so every ``finally`` (LibreOffice, its profile) runs."""
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+
+    def stop(signum, frame) -> None:
+        raise Terminated(f"stopped by signal {signum}")
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _libreoffice() -> tuple[str, str]:
@@ -219,29 +294,56 @@ def _libreoffice() -> tuple[str, str]:
     return soffice, python
 
 
-def _run_driver(python: str, spec: dict, progress: Progress | None) -> dict:
+def _run_driver(python: str, spec: dict, progress: Progress | None, path: Path) -> dict:
     driver = Path(__file__).with_name("uno_solver.py")
+    office = None
     with subprocess.Popen(
-        [python, str(driver), json.dumps(spec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [python, str(driver), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=(spec["held"],),  # the profile stays marked in use while the driver lives
     ) as proc:
         try:
-            done, failure = None, None
+            done, failure, wrong = None, None, None
             for line in proc.stdout:
                 event = json.loads(line)
                 if event["event"] == "progress" and progress is not None:
                     progress(event)
+                elif event["event"] == "started":
+                    office = event["office"]
                 elif event["event"] == "done":
                     done = event
                 elif event["event"] == "error":
                     failure = event["message"]
+                elif event["event"] == "wrong":
+                    wrong = event["message"]
             proc.wait()
-        except BaseException:  # Ctrl-C reached the driver too: let it shut LibreOffice down
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        except BaseException:  # Ctrl-C or SIGTERM: let the driver shut LibreOffice down
+            _stop(proc)
             raise
+        finally:
+            _kill_group(office)  # LibreOffice, should the driver have died without stopping it
+        if wrong is not None:
+            raise WorkbookError(f"{path}: {wrong}; the file is unchanged")
         if done is None:
             detail = failure or (proc.stderr.read().strip().splitlines() or ["no output"])[-1]
             raise WorkbenchError(f"LibreOffice could not solve sheet {spec['sheet']!r}: {detail}")
     return done
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _kill_group(office: int | None) -> None:
+    """SIGKILL LibreOffice's process group (its own session, started by the driver), if still there."""
+    if office is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(office, signal.SIGKILL)

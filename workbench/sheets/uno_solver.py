@@ -111,8 +111,9 @@ def bfgs(
 # --- LibreOffice ------------------------------------------------------------------------------------
 
 
-def start_office(soffice: str, profile: str, pipe: str) -> subprocess.Popen:
-    """A headless LibreOffice in its own process group, listening on ``pipe``."""
+def start_office(soffice: str, profile: str, pipe: str, held: tuple[int, ...] = ()) -> subprocess.Popen:
+    """A headless LibreOffice in its own process group, listening on ``pipe``; it inherits the
+    descriptors ``held`` (the lock marking its profile in use)."""
     return subprocess.Popen(
         [
             soffice,
@@ -126,6 +127,7 @@ def start_office(soffice: str, profile: str, pipe: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches this script, which then shuts the office down
+        pass_fds=held,
     )
 
 
@@ -206,6 +208,91 @@ def run_swarm(smgr, ctx, doc, sheet_index: int, objective, cells, spec: dict) ->
     return list(solver.Solution)
 
 
+#: LibreOffice's numbered errors a sheet can show, in words (its help's "Error Codes in Calc").
+ERR_WORDS = {
+    "Err:502": " (an invalid argument)",
+    "Err:504": " (a wrong list of arguments)",
+    "Err:522": " (a circular reference: the formula reads its own result)",
+    "Err:523": " (a calculation that does not converge)",
+}
+
+
+class WrongSheet(Exception):
+    """The objective cannot be minimised as the sheet stands (it is an error): the learner's to fix."""
+
+
+def a1(sheet_name: str, row: int, col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{sheet_name}!{letters}{row + 1}"
+
+
+def first_of(ranges, besides: tuple[int, int, int] | None = None) -> tuple[int, int, int] | None:
+    """The first cell (sheet, row, col) of ``ranges`` (XSheetCellRanges) other than ``besides``, or None."""
+    found = []
+    for r in ranges.getRangeAddresses() if ranges is not None and ranges.Count else ():
+        first = (r.Sheet, r.StartRow, r.StartColumn)
+        first = _second(r) if first == besides else first
+        if first is not None:
+            found.append(first)
+    return min(found) if found else None
+
+
+def _second(r) -> tuple[int, int, int] | None:
+    """The cell after a range's top-left one (its top-left may be the asking cell itself)."""
+    if r.EndColumn > r.StartColumn:
+        return (r.Sheet, r.StartRow, r.StartColumn + 1)
+    if r.EndRow > r.StartRow:
+        return (r.Sheet, r.StartRow + 1, r.StartColumn)
+    return None
+
+
+def root_error(doc, cell) -> str:
+    """Where an error cell's error comes from, in words: follows the first error cell among each
+    cell's direct inputs down to one whose inputs hold no error, and names a text cell it reads."""
+    from com.sun.star.sheet.CellFlags import STRING
+    from com.sun.star.sheet.FormulaResult import ERROR
+
+    names = list(doc.Sheets.ElementNames)
+    here = cell.CellAddress
+    where = (here.Sheet, here.Row, here.Column)
+    seen = {where}
+    while True:  # LibreOffice lists a cell among its own precedents: skip it, and never loop
+        inputs = cell.queryPrecedents(False)
+        nxt = first_of(inputs.queryFormulaCells(ERROR), where) if inputs.Count else None
+        if nxt is None or nxt in seen:
+            break
+        where = nxt
+        seen.add(where)
+        cell = doc.Sheets.getByIndex(where[0]).getCellByPosition(where[2], where[1])
+    shown = cell.getString() or "an error"
+    said = f"{a1(names[where[0]], where[1], where[2])} is {shown}{ERR_WORDS.get(shown, '')}"
+    inputs = cell.queryPrecedents(False)
+    text = first_of(inputs.queryContentCells(STRING), where) if inputs.Count else None
+    if text is not None:
+        words = doc.Sheets.getByIndex(text[0]).getCellByPosition(text[2], text[1]).getString()
+        said += f": it reads {a1(names[text[0]], text[1], text[2])}, which holds the text {words[:40]!r}"
+    return said
+
+
+def check_objective(doc, sheet_name: str, target, switch_words: str) -> None:
+    """Refuse an objective that is an error or not a finite number, naming the cell to fix."""
+    if target.getError() == 0 and math.isfinite(target.getValue()):
+        return
+    here = target.CellAddress
+    objective = a1(sheet_name, here.Row, here.Column)
+    shown = target.getString() or "not a number"
+    if target.getError() == 0:
+        raise WrongSheet(f"{objective}, the Train loss Solver minimises{switch_words}, is {shown}")
+    because = root_error(doc, target)
+    raise WrongSheet(
+        f"{objective}, the Train loss Solver minimises{switch_words}, is {shown}, because {because}"
+    )
+
+
 def solve_sheet(ctx, spec: dict) -> dict:
     import uno
 
@@ -237,6 +324,7 @@ def solve_sheet(ctx, spec: dict) -> dict:
             start = sheet.getCellRangeByPosition(t0, s0, t1, s1).getDataArray()
             put([float(v) for row in start for v in row])
         x0 = [float(v) for row in block.getDataArray() for v in row]
+        check_objective(doc, spec["sheet"], target, " from the grey start" if spec["start"] else "")
         f0 = loss(x0)
         say("progress", phase="start", loss=f0)
         began = time.monotonic()
@@ -251,6 +339,7 @@ def solve_sheet(ctx, spec: dict) -> dict:
             if f_swarm < f_best:
                 best, f_best = bfgs(loss, swarm, report=report) if spec["polish"] else (swarm, f_swarm)
         put(best)
+        check_objective(doc, spec["sheet"], target, " at the best parameters found")
         final = target.getValue()
         doc.storeToURL(
             uno.systemPathToFileUrl(spec["out"]),
@@ -261,23 +350,37 @@ def solve_sheet(ctx, spec: dict) -> dict:
         doc.close(True)
 
 
+def interrupted(signum, frame) -> None:
+    """Ctrl-C or SIGTERM: stop once, and let the shutdown of LibreOffice run undisturbed."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
-    """``argv[0]``: JSON with soffice, profile, pipe, src, out, sheet, objective [row, col],
-    changing [[row, col], [row, col]], start (the same, or null), bound, seconds, polish."""
+    """``argv[0]``: JSON with soffice, profile, held (a descriptor to pass on), pipe, src, out,
+    sheet, objective [row, col], changing [[row, col], [row, col]], start (the same, or null),
+    bound, seconds, polish."""
     spec = json.loads(argv[0])
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupted)
     # LibreOffice locks an open file with .~lock.NAME# beside it; a Ctrl-C can leave it behind.
     folder, name = os.path.split(spec["src"])
     lock = os.path.join(folder, f".~lock.{name}#")
     locked_before = os.path.exists(lock)
-    office = start_office(spec["soffice"], spec["profile"], spec["pipe"])
+    office = start_office(spec["soffice"], spec["profile"], spec["pipe"], (spec["held"],))
     desktop = None
     try:
+        say("started", office=office.pid)
         ctx = connect(spec["pipe"], office)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         say("done", **solve_sheet(ctx, spec))
         return 0
     except KeyboardInterrupt:
         return 130
+    except WrongSheet as e:
+        say("wrong", message=" ".join(str(e).split()))
+        return 1
     except Exception as e:
         say("error", message=" ".join(str(e).split()) or type(e).__name__)
         return 1
