@@ -323,7 +323,8 @@ def output_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
 
     The lock (``flock`` on the folder itself) is held until the block ends: another
     workbench writing into the same folder at once (a second build) is refused, not
-    mixed in. In one process the lock is re-entrant (``build`` holds it while
+    mixed in (on a filesystem that has no locks, some network mounts, it is not
+    locked). In one process the lock is re-entrant (``build`` holds it while
     :func:`~workbench.build.build_all`, which takes it too, writes). Folders made here
     are removed if the block raises and they are still empty: an error leaves no empty
     folder behind.
@@ -383,6 +384,10 @@ def _locked(folder: Path) -> Iterator[None]:
                     f"cannot write to the folder {folder}: another workbench is writing into it"
                     " (a build); wait for it to finish, or write elsewhere (another --out)"
                 ) from None
+            except OSError as e:
+                if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                    raise WorkbenchError(f"cannot lock the folder {folder}: {e.strerror or e}") from None
+                # A filesystem without locks (some network mounts): write unlocked, as before.
         _held[key] = _held.get(key, 0) + 1
         try:
             yield
