@@ -292,6 +292,8 @@ def test_outputs_replace_only_regular_files(tmp_path, capsys):
     assert fifo.is_fifo() and (tmp_path / "folder").is_dir()
     assert main(["predict", "--out", "/dev/full"]) == 2 and Path("/dev/full").is_char_device()
     assert "not a regular file" in capsys.readouterr().err
+    with pytest.raises(WorkbenchError, match=r"cannot write 'a\\x00b': embedded null byte"):
+        wb.write_submission("a\x00b", wb.kaggle_submission("linear", [0.0] * 9 + [1.0]))
 
 
 def test_a_symlink_at_an_output_is_refused_and_what_it_points_at_untouched(tmp_path, capsys):

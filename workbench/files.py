@@ -71,10 +71,7 @@ def check_target(
         raise WorkbenchError("the output file name is empty; give a file name")
     target = Path(target)
     info = _existing(target)
-    if info is None:
-        _check_folder(target)
-        return target
-    for source in inputs:
+    for source in inputs if info is not None else ():
         if source is not None and _same_file(info, source):
             raise WorkbenchError(
                 f"cannot write {target}: it is the input file {source}; workbench never replaces"
@@ -95,6 +92,8 @@ def _existing(target: Path) -> os.stat_result | None:
         raise WorkbenchError(f"cannot write {target}: {above} is a file, not a folder") from None
     except OSError as e:
         raise WorkbenchError(f"cannot write {target}: {e.strerror or e}") from None
+    except ValueError as e:  # a NUL in the name
+        raise WorkbenchError(f"cannot write {str(target)!r}: {e}") from None
     if stat.S_ISLNK(info.st_mode):
         raise WorkbenchError(
             f"cannot write {target}: it is a symbolic link (to {os.readlink(target)});"
