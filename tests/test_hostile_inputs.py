@@ -409,6 +409,12 @@ def test_a_file_the_user_may_not_write_is_refused(tmp_path, monkeypatch):
     with pytest.raises(WorkbenchError, match=r"theirs.csv: you may not write it \(mode 0644\)"):
         wb.write_submission(theirs, frame)
     assert theirs.read_text() == "someone else's\n"
+    shut = tmp_path / "shut"
+    shut.mkdir()
+    monkeypatch.setattr(workbench.files.os, "access", lambda path, mode: Path(path) != shut)
+    with pytest.raises(WorkbenchError, match=rf"new.csv: the folder {shut} is not writable for you"):
+        wb.write_submission(shut / "new" / "new.csv", frame)
+    assert list(shut.iterdir()) == []
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
