@@ -292,6 +292,8 @@ def test_outputs_replace_only_regular_files(tmp_path, capsys):
     assert fifo.is_fifo() and (tmp_path / "folder").is_dir()
     assert main(["predict", "--out", "/dev/full"]) == 2 and Path("/dev/full").is_char_device()
     assert "not a regular file" in capsys.readouterr().err
+    with pytest.raises(WorkbenchError, match=r"cannot write 'a\\x00b': embedded null byte"):
+        wb.write_submission("a\x00b", wb.kaggle_submission("linear", [0.0] * 9 + [1.0]))
 
 
 def test_a_symlink_at_an_output_is_refused_and_what_it_points_at_untouched(tmp_path, capsys):
@@ -364,6 +366,12 @@ def test_a_replaced_file_keeps_its_mode_and_a_read_only_file_is_refused(tmp_path
         old.chmod(mode)
         wb.write_submission(old, frame)
         assert old.read_text().startswith("PassengerId") and stat.S_IMODE(old.stat().st_mode) == mode
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"model": "linear", "params": [0.1] * 10}))
+    private = tmp_path / "old_600.csv"
+    private.write_text("old\n")
+    assert main(["predict", "--params", str(params), "--out", str(private), "-q"]) == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600 and private.read_text().startswith("PassengerId")
     read_only = tmp_path / "read_only.csv"
     read_only.write_text("keep me\n")
     read_only.chmod(0o444)  # refused even for root, who could write it
@@ -372,6 +380,22 @@ def test_a_replaced_file_keeps_its_mode_and_a_read_only_file_is_refused(tmp_path
     assert main(["predict", "--params", "nope.json", "--out", str(read_only)]) == 2
     assert "read-only" in capsys.readouterr().err
     assert read_only.read_text() == "keep me\n" and stat.S_IMODE(read_only.stat().st_mode) == 0o444
+
+
+@pytest.mark.libreoffice
+def test_solve_refuses_a_read_only_or_linked_workbook_before_libreoffice_starts(tmp_path, capsys):
+    from small_book import write_small_book
+
+    book = write_small_book(tmp_path / "titanic.xlsx").path
+    before = book.read_bytes()
+    book.chmod(0o444)
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(book)
+    for path, said in ((book, "it is read-only (mode 0444)"), (link, "it is a symbolic link")):
+        assert main(["solve", str(path), "--seconds", "0", "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err, err
+    assert book.read_bytes() == before and stat.S_IMODE(book.stat().st_mode) == 0o444
 
 
 def test_a_file_the_user_may_not_write_is_refused(tmp_path, monkeypatch):
@@ -385,6 +409,12 @@ def test_a_file_the_user_may_not_write_is_refused(tmp_path, monkeypatch):
     with pytest.raises(WorkbenchError, match=r"theirs.csv: you may not write it \(mode 0644\)"):
         wb.write_submission(theirs, frame)
     assert theirs.read_text() == "someone else's\n"
+    shut = tmp_path / "shut"
+    shut.mkdir()
+    monkeypatch.setattr(workbench.files.os, "access", lambda path, mode: Path(path) != shut)
+    with pytest.raises(WorkbenchError, match=rf"new.csv: the folder {shut} is not writable for you"):
+        wb.write_submission(shut / "new" / "new.csv", frame)
+    assert list(shut.iterdir()) == []
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")

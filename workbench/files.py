@@ -71,10 +71,7 @@ def check_target(
         raise WorkbenchError("the output file name is empty; give a file name")
     target = Path(target)
     info = _existing(target)
-    if info is None:
-        _check_folder(target)
-        return target
-    for source in inputs:
+    for source in inputs if info is not None else ():
         if source is not None and _same_file(info, source):
             raise WorkbenchError(
                 f"cannot write {target}: it is the input file {source}; workbench never replaces"
@@ -95,6 +92,8 @@ def _existing(target: Path) -> os.stat_result | None:
         raise WorkbenchError(f"cannot write {target}: {above} is a file, not a folder") from None
     except OSError as e:
         raise WorkbenchError(f"cannot write {target}: {e.strerror or e}") from None
+    except ValueError as e:  # a NUL in the name
+        raise WorkbenchError(f"cannot write {str(target)!r}: {e}") from None
     if stat.S_ISLNK(info.st_mode):
         raise WorkbenchError(
             f"cannot write {target}: it is a symbolic link (to {os.readlink(target)});"
@@ -323,7 +322,8 @@ def output_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
 
     The lock (``flock`` on the folder itself) is held until the block ends: another
     workbench writing into the same folder at once (a second build) is refused, not
-    mixed in. In one process the lock is re-entrant (``build`` holds it while
+    mixed in (on a filesystem that has no locks, some network mounts, it is not
+    locked). In one process the lock is re-entrant (``build`` holds it while
     :func:`~workbench.build.build_all`, which takes it too, writes). Folders made here
     are removed if the block raises and they are still empty: an error leaves no empty
     folder behind.
@@ -383,6 +383,10 @@ def _locked(folder: Path) -> Iterator[None]:
                     f"cannot write to the folder {folder}: another workbench is writing into it"
                     " (a build); wait for it to finish, or write elsewhere (another --out)"
                 ) from None
+            except OSError as e:
+                if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                    raise WorkbenchError(f"cannot lock the folder {folder}: {e.strerror or e}") from None
+                # A filesystem without locks (some network mounts): write unlocked, as before.
         _held[key] = _held.get(key, 0) + 1
         try:
             yield
