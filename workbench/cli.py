@@ -270,15 +270,18 @@ def _build_table(args: argparse.Namespace) -> int:
     from .build import build_table
     from .tabular import hints
 
-    hints.STYLE.set("cli")  # the recipe's hints name flags (--drop x), not keywords (drop=['x'])
     imported = time.perf_counter() - args.began
     named = ("drop", "log", "category", "numeric", "keep_leak")
     recipe = {k: getattr(args, k) for k in named if getattr(args, k)}
-    result = build_table(
-        args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
-        na=args.na or (), missing=args.missing, recipe=args.recipe, **recipe,
-    )  # fmt: skip
-    print(replace(result, seconds={"import": imported, **result.seconds}).report())
+    said = hints.STYLE.set("cli")  # the recipe's hints name flags (--drop x), not keywords (drop=['x'])
+    try:
+        result = build_table(
+            args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
+            na=args.na or (), missing=args.missing, recipe=args.recipe, **recipe,
+        )  # fmt: skip
+        print(replace(result, seconds={"import": imported, **result.seconds}).report())
+    finally:
+        hints.STYLE.reset(said)  # main() may be called again, from Python, in this process
     return OK
 
 
