@@ -210,10 +210,6 @@ class _SheetInfo:
     predictions: np.ndarray
 
 
-# ---------------------------------------------------------------------------------------------
-# Public API
-
-
 def write_titanic_book(
     path: str | os.PathLike[str],
     passengers: pd.DataFrame,
