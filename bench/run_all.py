@@ -9,6 +9,7 @@ repository root::
     .venv/bin/python bench/run_all.py --quick                  # every script in seconds (CI runs this)
     .venv/bin/python bench/run_all.py --write                  # everything, into bench/RESULTS.md
     .venv/bin/python bench/run_all.py --write --only fit_quality
+    .venv/bin/python bench/run_all.py --write --only fit_quality -- --seeds 2   # arguments for it
 
 Each script also runs alone (see its docstring), e.g. to time one change against an
 older checkout: ``bench/workbook_scale.py --baseline before=DIR``.
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="every script with --quick: seconds each")
     parser.add_argument("--write", action="store_true", help="also write bench/RESULTS.md")
     parser.add_argument("--only", help="run only the scripts whose names contain this, e.g. recalc")
+    parser.add_argument("more", nargs="*", help="after --: more arguments for each script run")
     args = parser.parse_args()
 
     machine_table = table([{"": k, "value": v} for k, v in machine().items()], title="Machine")
@@ -86,7 +88,7 @@ def main() -> None:
     for heading, script, full in SCRIPTS:
         if args.only and args.only not in script:
             continue
-        text, ok = run(heading, script, ["--quick"] if args.quick else full)
+        text, ok = run(heading, script, [*(["--quick"] if args.quick else full), *args.more])
         show(text)
         ran[f"## {heading}"] = text
         failed += [] if ok else [script]
