@@ -14,8 +14,8 @@ patterns. What this script measures, from the minimum ``fit("nnet")`` returns:
 Run from the repository root::
 
     .venv/bin/python bench/net_minimum.py
-    .venv/bin/python bench/net_minimum.py --quick   # seconds: from a short gd fit, 8 rows, 4 near each
-                                                    # kink, 16 starts (CI runs it)
+    .venv/bin/python bench/net_minimum.py --quick   # seconds: from a short gd fit, 4 rows, 3 near each
+                                                    # kink, 8 starts (CI runs it)
 """
 
 from __future__ import annotations
@@ -105,12 +105,12 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="seconds: from a short gd fit, 8 rows, 4 near each kink, 16 starts",
+        help="seconds: from a short gd fit, 4 rows, 3 near each kink, 8 starts",
     )
     args = parser.parse_args()
-    rows, nearest = (8, 4) if args.quick else (None, 30)
+    rows, nearest = (4, 3) if args.quick else (None, 30)
     if args.quick:
-        args.starts = 16
+        args.starts = 8
     if not args.quick:  # run_all.py prints it once
         show(table([machine()], title="machine"))
     t = wb.lesson_table(wb.load_titanic())
