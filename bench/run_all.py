@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def run(heading: str, script: str, args: list[str]) -> tuple[str, bool]:
     """One script's section of the report, and whether it succeeded."""
     print(f"{script} ...", file=sys.stderr, flush=True)
     began, when = time.perf_counter(), dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()[0]
     done = subprocess.run(
         [sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -63,7 +65,8 @@ def run(heading: str, script: str, args: list[str]) -> tuple[str, bool]:
     command = " ".join([f"bench/{script}", *args])
     if done.returncode != 0:
         return f"## {heading}\n\n`{command}` failed (exit {done.returncode}) after {took:.0f} s.\n", False
-    return f"## {heading}\n\n`{command}`: {when}, {took:.0f} s.\n\n{done.stdout.strip()}\n", True
+    busy = f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after on {os.cpu_count()} cores"
+    return f"## {heading}\n\n`{command}`: {when}, {took:.0f} s, {busy}.\n\n{done.stdout.strip()}\n", True
 
 
 def sections(text: str) -> dict[str, str]:
