@@ -8,7 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
+from small_book import write_small_book
+
+from workbench.errors import WorkbenchError
+from workbench.sheets.titanic_book import Fitted, add_model_sheet
+from workbench.sheets.xlsx import new_workbook
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -44,6 +50,29 @@ def test_the_private_name_check_finds_both_kinds():
 def test_bench_reads_only_public_names_of_workbench():
     used = {p.name: private_uses(p.read_text()) for p in sorted(BENCH.glob("*.py"))}
     assert {name: found for name, found in used.items() if found} == {}
+
+
+def test_a_model_sheet_written_alone_is_the_books_own(tmp_path):
+    book = write_small_book(tmp_path / "titanic.xlsx", rows=40)
+    fits = {sheet: Fitted(book.params[sheet]) for sheet in ("linear", "nnet", "sigmoid")}
+    for sheet in ("nnet", "mmult"):
+        alone = tmp_path / f"{sheet}.xlsx"
+        with new_workbook(alone, title=sheet) as out:
+            add_model_sheet(out, sheet, book.table, fits)
+        whole, single = (openpyxl.load_workbook(p)[sheet] for p in (book.path, alone))
+        cells = [
+            [(c.value.text if hasattr(c.value, "text") else c.value) for c in row]
+            for row in whole.iter_rows()
+        ]
+        assert cells == [
+            [(c.value.text if hasattr(c.value, "text") else c.value) for c in row]
+            for row in single.iter_rows()
+        ]
+    with (
+        new_workbook(tmp_path / "bad.xlsx", title="bad") as out,
+        pytest.raises(WorkbenchError, match="no model sheet is called 'tree'"),
+    ):
+        add_model_sheet(out, "tree", book.table, fits)
 
 
 @pytest.mark.slow
