@@ -328,6 +328,7 @@ def test_bad_arguments_raise_with_the_choices(args, kwargs, match, table):
         wb.fit(*args[:1], table, *args[1:], **kwargs)
 
 
+@pytest.mark.slow
 def test_compare_fits_on_train_and_scores_on_valid(table):
     frame = wb.compare(table, starts=8)
     assert list(frame.columns) == [
