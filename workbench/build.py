@@ -248,8 +248,13 @@ def _build(
     fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
     units = train.more_units(train_rows, valid_rows, seed=SEED if seed is None else seed)
     chosen, why = choose(comparison, len(table))
+
     # The course's last step before submitting: the chosen model, fitted again on every row.
-    submitted = fit_sheet(chosen, table, seed=SEED if seed is None else seed, every_row=True)
+    def tick(done: int, total: int) -> None:
+        if progress is not None:
+            progress(f"fit {chosen} on every row", done, total)
+
+    submitted = fit_sheet(chosen, table, seed=SEED if seed is None else seed, every_row=True, progress=tick)
     fitted = time.perf_counter()
 
     def stage(name: str, done: int, total: int = 4) -> None:
