@@ -19,8 +19,9 @@ other defaults (Gauss-Newton steps, L-BFGS finish).
 
 Run from the repository root::
 
-    .venv/bin/python bench/batched_starts.py            # about 2 minutes
+    .venv/bin/python bench/batched_starts.py
     .venv/bin/python bench/batched_starts.py --sizes 256 --repeat 5
+    .venv/bin/python bench/batched_starts.py --quick    # seconds: K = 1 and 16, a few epochs (CI runs it)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import argparse
 import time
 
 import torch
-from common import show, table
+from common import quick_options, show, table
 
 import workbench as wb
 from workbench.gd import gradient_descent
@@ -94,21 +95,17 @@ def speed(loss, sizes: list[int], epochs: int, loop_cap: int, repeat: int) -> st
     return table(rows, title=title)
 
 
-def quality(loss, sizes: list[int], epochs: int) -> str:
+def quality(loss, sizes: list[int], epochs: int, quick: bool) -> str:
     rows = []
     for k in sizes:
         starts = torch.from_numpy(wb.start_params("nnet", 0, k))
         with one_thread():
             params, _, seconds = descend(loss, starts, epochs)
             gd_best = loss(params).min().item()
-        fitted = wb.fit(
-            "nnet",
-            wb.lesson_table(),
-            method="gd",
-            seed=0,
-            starts=k,
-            polish=min(wb.MODELS["nnet"].recipe.polish, k),
-        )
+        options = {"method": "gd", "starts": k, "polish": min(wb.MODELS["nnet"].recipe.polish, k)}
+        if quick:
+            options = {**quick_options("nnet", options), "starts": k}
+        fitted = wb.fit("nnet", wb.lesson_table(), seed=0, **options)
         rows.append({
             "K": k,
             f"best after gd ({epochs} epochs)": f"{gd_best:.6f}",
@@ -135,13 +132,16 @@ def main() -> None:
     parser.add_argument("--loop-cap", type=int, default=64, help="loop over at most this many starts")
     parser.add_argument("--repeat", type=int, default=3, help="time each the fastest of this many runs")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="numbers of starts K, e.g. 256")
+    parser.add_argument("--quick", action="store_true", help="seconds: K = 1 and 16, 10 epochs, one run")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.epochs, args.repeat, args.loop_cap = "1,16", 10, 1, 4
     lesson = wb.lesson_table()
     x, y = inputs(lesson), targets(lesson)
     loss = lambda w: ((forward("nnet", w, x) - y) ** 2).mean(-1)  # the lesson's MSE, one per start
     sizes = [int(k) for k in args.sizes.split(",")]
     show(speed(loss, sizes, args.epochs, args.loop_cap, args.repeat))
-    show(quality(loss, sizes, args.epochs))
+    show(quality(loss, sizes, args.epochs, args.quick))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ Two tables:
 
 Run from the repository root::
 
-    .venv/bin/python bench/build_time.py                       # about a minute
+    .venv/bin/python bench/build_time.py
     .venv/bin/python bench/build_time.py --baseline HEAD~3 --repeat 5
+    .venv/bin/python bench/build_time.py --quick     # seconds: no before/after, the stages of one
+                                                     # build of 100 passengers (CI runs it)
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ from pathlib import Path
 
 from common import ROOT, run_child, run_measured, show, table
 
+from workbench.titanic.data import TRAIN_CSV
+
 BUILD = "import sys; from workbench.cli import main; sys.exit(main(['build', '--out', sys.argv[1]]))"
 
 
-def child(out: str) -> dict[str, object]:
-    """Import, then build into ``out``, timing every stage the progress callback names."""
+def child(out: str, data: str | None = None) -> dict[str, object]:
+    """Import, then build ``data`` (the bundled train.csv by default) into ``out``, timing every
+    stage the progress callback names."""
     start = time.perf_counter()
     from workbench.build import build_all
 
@@ -52,7 +57,7 @@ def child(out: str) -> dict[str, object]:
             stages[current["name"]] = stages.get(current["name"], 0.0) + now - current["since"]
             current.update(name=stage, since=now)
 
-    result = build_all(out=out, progress=progress)
+    result = build_all(data, out=out, progress=progress)
     now = time.perf_counter()
     stages[current["name"]] = stages.get(current["name"], 0.0) + now - current["since"]
     return {"stages": stages, "seconds": result.seconds, "files": len(result.files)}
@@ -104,8 +109,9 @@ def before_after(baseline: str, repeat: int, tmp: Path) -> tuple[str, str]:
     return table(rows, title=head), same
 
 
-def stages(repeat: int, tmp: Path) -> str:
-    runs = [run_child([__file__, "--child", str(tmp / f"stages{i}")]) for i in range(repeat)]
+def stages(repeat: int, tmp: Path, data: Path | None = None) -> str:
+    given = ["--data", str(data)] if data else []
+    runs = [run_child([__file__, "--child", str(tmp / f"stages{i}"), *given]) for i in range(repeat)]
     best = min(runs, key=lambda r: sum(r["stages"].values()))
     total = sum(best["stages"].values())
     rows = [
@@ -126,10 +132,20 @@ def main() -> None:
     )
     parser.add_argument("--baseline", help="git revision to compare with (default: git merge-base HEAD main)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (medians compared)")
+    parser.add_argument(
+        "--quick", action="store_true", help="seconds: no before/after, one build of 100 passengers"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)  # the child's train.csv
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child)))
+        print(json.dumps(child(args.child, args.data)))
+        return
+    if args.quick:
+        with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+            few = Path(tmp) / "train_100.csv"
+            few.write_text("".join(TRAIN_CSV.read_text().splitlines(keepends=True)[:101]))
+            show(stages(1, Path(tmp), few))
         return
     baseline = args.baseline or git("merge-base", "HEAD", "main")
     load = os.getloadavg()[0]

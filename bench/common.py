@@ -249,3 +249,17 @@ def book_fits(table: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
         "nnet": Fitted(start(2, 10), start(2, 10)),
         "sigmoid": Fitted(start(10), start(10)),
     }
+
+
+#: ``--quick``: every fit's effort cut to this (where its method takes the option), so each
+#: script runs in seconds. The numbers then only show that the script still runs.
+QUICK = {"starts": 4, "epochs": 10, "iterations": 20, "gauss_newton": 2, "polish": 1}
+
+
+def quick_options(model: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``wb.fit(model, ..., **options)``'s options with the effort of :data:`QUICK`."""
+    import workbench as wb
+    from workbench.titanic.train import OPTIONS
+
+    method = options.get("method") or wb.MODELS[model].recipe.method
+    return {**options, **{k: v for k, v in QUICK.items() if k in OPTIONS[method]}}

@@ -13,8 +13,9 @@ Each fit runs in a fresh process (its own peak memory), one torch thread, seed b
 Time is given as wall and CPU seconds and as a ratio to the 16,384-start search of the
 same seed, measured in this run. Run from the repository root::
 
-    .venv/bin/python bench/net_search.py             # seeds 0-9 for search; about 10 minutes
-    .venv/bin/python bench/net_search.py --quick     # seed 0 only, without the 16,384 starts
+    .venv/bin/python bench/net_search.py             # seeds 0-9 for search
+    .venv/bin/python bench/net_search.py --quick     # seconds: seed 0, the lesson's loop cut short
+                                                     # (CI runs it)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 import sys
 import time
 
-from common import machine, peak_rss_mb, run_child, show, table
+from common import machine, peak_rss_mb, quick_options, run_child, show, table
 
 RECIPES = {
     "search (default)": {"method": "search"},
@@ -35,14 +36,16 @@ RECIPES = {
     },
 }  # fmt: skip
 BASELINE = "gd, 16,384 starts + 20 Gauss-Newton + L-BFGS of 2"
+LESSON_LOOP = "gd, 256 starts x 5,000 epochs (the lesson's loop, batched)"
 
 
-def child(recipe: str, seed: int) -> None:
+def child(recipe: str, seed: int, quick: bool) -> None:
     import workbench as wb
 
     table = wb.lesson_table(wb.load_titanic())
+    options = quick_options("nnet", RECIPES[recipe]) if quick else RECIPES[recipe]
     began, cpu = time.perf_counter(), time.process_time()
-    fitted = wb.fit("nnet", table, seed=seed, **RECIPES[recipe])
+    fitted = wb.fit("nnet", table, seed=seed, **options)
     print(json.dumps({
         "loss": fitted.loss, "wall": time.perf_counter() - began, "cpu": time.process_time() - cpu,
         "peak": peak_rss_mb(),
@@ -51,21 +54,25 @@ def child(recipe: str, seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="seed 0, without the 16,384 starts")
+    parser.add_argument(
+        "--quick", action="store_true", help="seconds: seed 0, only the lesson's loop, cut to a few steps"
+    )
     parser.add_argument("--seeds", type=int, default=10, help="seeds of the default search (0..N-1)")
     parser.add_argument("--child", nargs=2, metavar=("RECIPE", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child[0], int(args.child[1]))
-    show(table([machine()], title="machine"))
+        return child(args.child[0], int(args.child[1]), args.quick)
+    if not args.quick:  # run_all.py prints it once
+        show(table([machine()], title="machine"))
     rows = []
     for seed in [0] if args.quick else range(args.seeds):
-        # The long searches run on seed 0 only: they take minutes each.
+        # The long searches run on seed 0 only.
         names = [n for n in RECIPES if seed == 0 or n == "search (default)"]
-        names = [n for n in names if not (args.quick and n == BASELINE)]
+        names = [n for n in names if not (args.quick and n != LESSON_LOOP)]
         # 16,384 starts at once need about 6.6 GiB, above workbench's default budget of 2 GiB.
         budget = {"WORKBENCH_MEMORY_BUDGET": "8GiB"}
-        runs = {name: run_child([__file__, "--child", name, str(seed)], env=budget) for name in names}
+        quick = ["--quick"] if args.quick else []
+        runs = {name: run_child([__file__, "--child", name, str(seed), *quick], env=budget) for name in names}
         base = runs.get(BASELINE)
         for name, r in runs.items():
             ratio = round(r["wall"] / base["wall"], 4) if base else ""

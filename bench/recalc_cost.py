@@ -25,8 +25,9 @@ LibreOffice, one after the other, with the ratios.
 Run from the repository root (needs LibreOffice and the system Python's ``uno`` module:
 Debian's python3-uno)::
 
-    .venv/bin/python bench/recalc_cost.py                  # 712 and 10,000 rows (a few minutes)
+    .venv/bin/python bench/recalc_cost.py                  # 712 and 10,000 rows
     .venv/bin/python bench/recalc_cost.py --sizes 712 --kinds descent,titanic.xlsx --before main
+    .venv/bin/python bench/recalc_cost.py --quick          # seconds: 712 rows, two kinds (CI runs it)
 """
 
 from __future__ import annotations
@@ -45,20 +46,27 @@ from common import ROOT, book_fits, run_child, show, synthetic_passengers, table
 
 import workbench as wb
 from workbench.sheets import recalc
-from workbench.sheets.style import styles
 from workbench.sheets.titanic_book import (
-    _check_fits,
-    _model_sheet,
+    add_model_sheet,
     add_titanic_descent_sheet,
+    input_ranges,
     write_titanic_book,
 )
 from workbench.sheets.xlsx import new_workbook
 
 SIZES = (712, 10_000)
 KINDS = ("linear", "nnet", "mmult", "sigmoid", "descent", "titanic.xlsx")
-# LibreOffice's "never recalculate on load" (1) instead of recalc.py's "always" (0): lo_calc
-# times loading and recalculating separately.
-_LOAD_ONLY = recalc._PROFILE.replace("<value>0</value>", "<value>1</value>")
+# A LibreOffice profile that never recalculates on load (1; workbench.sheets.recalc's says
+# "always", 0): lo_calc times loading and recalculating separately.
+_LOAD_ONLY = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+ <prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+ <prop oor:name="ODFRecalcMode" oor:op="fuse"><value>1</value></prop></item>
+</oor:items>
+"""
 _UNO_PYTHON = "/usr/bin/python3"
 
 
@@ -66,8 +74,6 @@ def write(kind: str, path: Path, passengers, lesson) -> None:
     """One workbook holding only the sheet kind ``kind`` (or the whole book)."""
     fits = book_fits(lesson)
     if kind == "titanic.xlsx":
-        from workbench.sheets.titanic_book import input_ranges
-
         inputs, target = input_ranges(len(lesson))
         descent = lambda book: add_titanic_descent_sheet(book, lesson, inputs=inputs, target=target)
         write_titanic_book(path, passengers, lesson, fits, extra_sheets=[descent])
@@ -75,9 +81,8 @@ def write(kind: str, path: Path, passengers, lesson) -> None:
     with new_workbook(path, title=kind) as book:
         if kind == "descent":
             add_titanic_descent_sheet(book, lesson)
-        else:  # the writer's own sheet function, alone in a workbook
-            params, starts = _check_fits(fits)
-            _model_sheet(book, styles(book), kind, lesson, params[kind], starts[kind])
+        else:
+            add_model_sheet(book, kind, lesson, fits)
 
 
 def formulas(path: Path) -> int:
@@ -231,8 +236,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each")
     parser.add_argument("--before", metavar="REF", help="also time the workbooks git commit REF writes")
     parser.add_argument("--recalculate", action="store_true", help="also time recalc.recalculate()")
+    parser.add_argument("--quick", action="store_true", help="seconds: 712 rows, linear and descent, twice")
     parser.add_argument("--write-to", help=argparse.SUPPRESS)  # write_before's child: write and exit
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.kinds, args.repeat = "712", "linear,descent", 2  # 2: typing must change a value
     sizes, kinds = [int(s) for s in args.sizes.split(",")], args.kinds.split(",")
     if args.write_to:
         books = write_all(Path(args.write_to), sizes, kinds)

@@ -17,6 +17,8 @@ target), written as a CSV. Measured in one run:
 Run from the repository root (LibreOffice, and the system Python's ``uno`` for the inside timings)::
 
     .venv/bin/python bench/tabular_build.py [--rows 10000] [--repeat 3]
+    .venv/bin/python bench/tabular_build.py --quick   # seconds: 300 rows, once, no Titanic baseline,
+                                                      # no recalculate() (CI runs it)
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def titanic_writer(n: int, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def libreoffice(books: dict[str, Path], repeat: int, tmp: Path) -> list[dict]:
+def libreoffice(books: dict[str, Path], repeat: int, tmp: Path, recalculate: bool = True) -> list[dict]:
     inside = inside_libreoffice([{"path": str(p), "typed": []} for p in books.values()], repeat) or {}
     rows = []
     for name, path in books.items():
@@ -100,7 +102,7 @@ def libreoffice(books: dict[str, Path], repeat: int, tmp: Path) -> list[dict]:
                 "load s": round(got["load"], 2) if got else "",
                 "calculateAll s": round(min(got["calc"]), 2) if got else "",
                 "LibreOffice peak MB": round(got["peak MB"]) if got else "",
-                "recalculate() s": round(recalculate_seconds(path, tmp / "lo"), 2),
+                "recalculate() s": round(recalculate_seconds(path, tmp / "lo"), 2) if recalculate else "",
             }
         )
     return rows
@@ -110,25 +112,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--quick", action="store_true", help="seconds: 300 rows, once, no Titanic baseline, no recalculate()"
+    )
     args = parser.parse_args()
-    show(table([machine()], title="Machine"))
+    if args.quick:
+        args.rows, args.repeat = 300, 1
+    if not args.quick:  # run_all.py prints it once
+        show(table([machine()], title="Machine"))
     with tempfile.TemporaryDirectory(prefix="bench-tabular-") as tmp:
         tmp = Path(tmp)
         csv = tmp / f"synthetic_{args.rows}.csv"
         synthetic(args.rows).to_csv(csv, index=False)
-        cases = {
-            "titanic lesson (baseline)": (TRAIN_CSV, "Survived", "lesson"),
-            csv.stem: (csv, "target", "auto"),
-        }
+        baseline = "titanic lesson (baseline)"
+        cases = {baseline: (TRAIN_CSV, "Survived", "lesson"), csv.stem: (csv, "target", "auto")}
+        if args.quick:  # the same code as the table's build, one process less
+            del cases[baseline]
         rows = builds(cases, tmp, args.repeat)
-        base, ours = rows
-        ratio = {"table": "ratio (10k / baseline)"}
-        ratio |= {k: round(ours[k] / base[k], 2) for k in ("build s", "CPU s", "peak MB", "write s")}
-        show(
-            table(
-                [*rows, ratio], title="workbench build --data --target (median of --repeat, fresh processes)"
-            )
-        )
+        ours = rows[-1]
+        if len(rows) == 2:
+            ratio = {"table": f"ratio ({args.rows:,} rows / baseline)"}
+            ratio |= {k: round(ours[k] / rows[0][k], 2) for k in ("build s", "CPU s", "peak MB", "write s")}
+            rows.append(ratio)
+        show(table(rows, title="workbench build --data --target (median of --repeat, fresh processes)"))
         book = tmp / csv.stem / f"{csv.stem}.xlsx"
         titanic = tmp / f"titanic_{args.rows}.xlsx"
         writer_s = titanic_writer(args.rows, titanic)
@@ -136,9 +142,9 @@ def main() -> None:
             f"titanic.xlsx's writer, {args.rows:,} passengers (no fitting): {writer_s:.2f} s;"
             f" the table's write / it: {ours['write s'] / writer_s:.2f}\n"
         )
-        books = {"titanic lesson (baseline)": tmp / "titanic lesson (baseline)" / "train.xlsx"}
+        books = {baseline: tmp / baseline / "train.xlsx"} if baseline in cases else {}
         books |= {f"titanic.xlsx writer, {args.rows:,} rows": titanic, csv.stem: book}
-        lo = libreoffice(books, args.repeat, tmp)
+        lo = libreoffice(books, args.repeat, tmp, recalculate=not args.quick)
         show(table(lo, title="LibreOffice: every formula recomputed"))
     checks = {"build s": ours["build s"], "LibreOffice calculateAll s": lo[-1]["calculateAll s"]}
     show(

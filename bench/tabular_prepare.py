@@ -7,6 +7,7 @@ CSV file and read back, as a user's file would be. Peak memory is the step's own
 (tracemalloc, in a second run, since tracing slows the code)::
 
     .venv/bin/python bench/tabular_prepare.py [--rows 10000,100000]
+    .venv/bin/python bench/tabular_prepare.py --quick     # seconds: 500 rows, once (CI runs it)
 """
 
 from __future__ import annotations
@@ -71,8 +72,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="10000", help="comma-separated row counts (default 10000)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="seconds: 500 rows, once")
     args = parser.parse_args()
-    show(table([machine()], title="Machine"))
+    if args.quick:
+        args.rows, args.repeats = "500", 1
+    if not args.quick:  # run_all.py prints it once
+        show(table([machine()], title="Machine"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.rows.split(",")):

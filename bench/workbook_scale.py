@@ -11,8 +11,9 @@ an Excel sheet holds must be refused at once, with nothing written.
 
 Run from the repository root::
 
-    .venv/bin/python bench/workbook_scale.py                     # all sizes (1M rows: minutes)
-    .venv/bin/python bench/workbook_scale.py --sizes 712,10000   # quick
+    .venv/bin/python bench/workbook_scale.py                     # all sizes
+    .venv/bin/python bench/workbook_scale.py --sizes 712,10000
+    .venv/bin/python bench/workbook_scale.py --quick             # seconds: 712 rows, streamed (CI runs it)
     # before/after in one run: DIR holds an older checkout, e.g. git archive <commit> | tar -x -C DIR
     .venv/bin/python bench/workbook_scale.py --sizes 712,10000 --baseline before=DIR
 """
@@ -106,6 +107,7 @@ def main() -> None:
         "--baseline-up-to", type=int, default=10_000, help="time the baselines up to this size"
     )
     parser.add_argument("--no-limit", action="store_true", help="skip the over-the-limit check")
+    parser.add_argument("--quick", action="store_true", help="seconds: 712 rows, streamed, no limit check")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--streamed", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-limit", action="store_true", help=argparse.SUPPRESS)
@@ -117,6 +119,8 @@ def main() -> None:
         print(json.dumps(child_over_limit()))
         return
 
+    if args.quick:
+        args.sizes, args.in_memory_up_to, args.no_limit = "712", 0, True
     sizes = [int(s) for s in args.sizes.split(",")]
     codes = [tuple(b.split("=", 1)) for b in args.baseline] + [("current", None)]
     results = []

@@ -209,7 +209,10 @@ def test_the_build_is_a_few_files_and_prints_its_runs(built, lesson):
         ["sigmoid", "lbfgs"],
     ]
     assert runs[0][5] == runs[1][5] == f"{lesson['train_floor']:.6f}"
-    assert lines[8] == "submission.csv: the nnet sheet's model, the lowest valid loss of the model sheets"
+    assert lines[8].startswith(
+        "submission.csv: the nnet sheet's model, the lowest valid loss of the model sheets,"
+        " fitted again on all 712 rows (train and valid) before predicting: loss "
+    )
     assert runs[5][2] == str(NNET_RECIPE.starts)
     written = re.search(r"wrote (\d+) files to (.+) in [\d.]+ s \(import [\d.]+ s, load", lines[-1])
     assert written and int(written.group(1)) == len(outputs(built.out))
@@ -268,6 +271,7 @@ def test_the_descent_sheet_computes_from_the_linear_sheets_own_cells(built):
     assert not any("descent_data" in f for f in formulas)
 
 
+@pytest.mark.slow
 def test_the_titanic_descent_sheet_names_the_seven_steps_and_ends_beside_its_floor(built, lesson):
     ws = openpyxl.load_workbook(built.out / "titanic.xlsx", data_only=True)["descent"]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
@@ -297,8 +301,9 @@ def test_the_summary_lists_every_run(built):
 
 
 @pytest.mark.slow
-def test_the_submission_is_the_nnet_sheets_predictions(built):
-    w = read_params(built.out / "titanic.xlsx")["nnet"]
+def test_the_submission_is_the_chosen_net_fitted_again_on_every_row(built, table, lesson):
+    # The nnet sheet's run (the net's default method) with the build's seed, on all 712 rows.
+    net = wb.fit("nnet", table, seed=0)
     x = prediction_table(TEST_CSV)[INPUTS].to_numpy(dtype=float)
     with open(TEST_CSV, newline="", encoding="utf-8-sig") as f:
         ids = [int(row["PassengerId"]) for row in csv.DictReader(f)]
@@ -306,7 +311,19 @@ def test_the_submission_is_the_nnet_sheets_predictions(built):
         rows = list(csv.reader(f))
     assert rows[0] == ["PassengerId", "Survived"]
     assert [int(r[0]) for r in rows[1:]] == ids
-    assert [int(r[1]) for r in rows[1:]] == (relu_sum(x, w) > 0.5).astype(int).tolist()
+    assert [int(r[1]) for r in rows[1:]] == (relu_sum(x, net.params) > 0.5).astype(int).tolist()
+    loss = np.mean((relu_sum(lesson["x"], net.params) - lesson["y"]) ** 2)
+    accuracy = np.mean((relu_sum(lesson["x"], net.params) > 0.5) == lesson["y"])
+    said = f"fitted again on all 712 rows (train and valid) before predicting: loss {loss:.6f}"
+    assert f"{said}, accuracy {accuracy:.2%}" in built.stdout
+    # The sheet keeps the train rows' fit: another net, whose loss on the train rows is lower.
+    sheet = read_params(built.out / "titanic.xlsx")["nnet"]
+    kept = lesson["kept"]
+    on_train = lambda w: np.mean((relu_sum(lesson["x"][kept], w) - lesson["y"][kept]) ** 2)
+    assert on_train(sheet) < on_train(net.params)
+    summary = openpyxl.load_workbook(built.out / "titanic.xlsx")["summary"]
+    texts = [c for row in summary.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any("fitted again, the same way, on all 712 rows (train and valid)" in t for t in texts)
 
 
 @pytest.mark.slow

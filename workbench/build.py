@@ -18,10 +18,12 @@ writes into ``out``:
 * ``titanic_overfitting.png``: train and valid loss of nets summing more and more ReLUs
   (:func:`~workbench.titanic.train.more_units`).
 * ``submission.csv``: Kaggle's submission for ``test.csv`` from the model sheet with the
-  lowest valid loss (:func:`choose`).
+  lowest valid loss (:func:`choose`), that model fitted again on every row, train and valid,
+  as the course does before submitting.
 
-Every fit sees only the train rows of :func:`~workbench.titanic.split.validation_split`
-(80%, seed 42, as the course notebook); the valid rows score it.
+Every fit of the comparison sees only the train rows of
+:func:`~workbench.titanic.split.validation_split` (80%, seed 42, as the course notebook); the
+valid rows score it. Only the submission's model, once chosen, is fitted on every row.
 * the small regressions' workbooks and pictures (:func:`write_regression_outputs`),
   with the line's descent animated at three learning rates and a sweep of rates.
 
@@ -160,8 +162,11 @@ class BuildResult:
             vs_linear_floor, sheet``, where ``vs_linear_floor`` is the train loss minus the
             least-squares floor of ``linear`` and ``sheet`` names the workbook sheet showing
             that run. The summary sheet shows this table.
-        chosen: the model sheet whose parameters made ``submission.csv`` (see :func:`choose`).
+        chosen: the model sheet whose model made ``submission.csv`` (see :func:`choose`).
         seconds: wall time of each stage: ``load``, ``fit``, ``write``.
+        submitted: the chosen sheet's run fitted again on all ``rows`` rows (train and valid),
+            whose predictions are ``submission.csv``.
+        rows: the passengers of the lesson table (every row with an Age).
     """
 
     out: Path
@@ -170,6 +175,8 @@ class BuildResult:
     comparison: pd.DataFrame
     chosen: str = "nnet"
     seconds: dict[str, float] = field(default_factory=dict)
+    submitted: train.Fit | None = None
+    rows: int = 0
 
     def report(self) -> str:
         """The comparison as a short text table, then what was written and how long it took."""
@@ -180,6 +187,11 @@ class BuildResult:
         table += (
             f"\nsubmission.csv: the {self.chosen} sheet's model, the lowest valid loss of the model sheets"
         )
+        if self.submitted is not None:
+            table += (
+                f", fitted again on all {self.rows} rows (train and valid) before predicting:"
+                f" loss {self.submitted.loss:.6f}, accuracy {self.submitted.accuracy:.2%}"
+            )
         seconds = self.seconds
         took = ", ".join(f"{stage} {s:.1f} s" for stage, s in seconds.items())
         return (
@@ -240,7 +252,14 @@ def _build(
     units = train.more_units(
         train_rows, valid_rows, seed=SEED if seed is None else seed, net=fits["nnet"].params
     )
-    chosen, why = choose(comparison)
+    chosen, why = choose(comparison, len(table))
+
+    # The course's last step before submitting: the chosen model, fitted again on every row.
+    def tick(done: int, total: int) -> None:
+        if progress is not None:
+            progress(f"fit {chosen} on every row", done, total)
+
+    submitted = fit_sheet(chosen, table, seed=SEED if seed is None else seed, every_row=True, progress=tick)
     fitted = time.perf_counter()
 
     def stage(name: str, done: int, total: int = 4) -> None:
@@ -252,9 +271,10 @@ def _build(
     stage("write pictures", 1)
     files += _titanic_pictures(out, comparison, histories, units)
     stage("write submission.csv", 2)
-    best = fits[chosen]
     fill = FillValues.from_training(table)
-    kaggle = kaggle_submission(best.model, best.params, TEST_CSV, fill=fill, sigmoid=best.sigmoid)
+    kaggle = kaggle_submission(
+        submitted.model, submitted.params, TEST_CSV, fill=fill, sigmoid=submitted.sigmoid
+    )
     files.append(write_submission(out / "submission.csv", kaggle))
     stage("write regressions", 3)
     files.extend(write_regression_outputs(out, seed=seed))
@@ -262,7 +282,7 @@ def _build(
     written = time.perf_counter()
 
     seconds = {"load": loaded - began, "fit": fitted - loaded, "write": written - fitted}
-    return BuildResult(out, tuple(files), fits, comparison, chosen, seconds)
+    return BuildResult(out, tuple(files), fits, comparison, chosen, seconds, submitted, len(table))
 
 
 @dataclass(frozen=True)
@@ -414,25 +434,30 @@ def fit_sheet(
     table: pd.DataFrame,
     *,
     seed: int = SEED,
+    every_row: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> train.Fit:
     """Fit one model sheet's parameters as :func:`build_all` does: the run of
     :data:`~workbench.titanic.train.RUNS` that the sheet shows, on the train rows of ``table``
-    (:func:`~workbench.titanic.split.validation_split`), seen as the sheet's model."""
+    (:func:`~workbench.titanic.split.validation_split`), seen as the sheet's model; with
+    ``every_row``, on all of ``table``, as the build fits the chosen sheet for Kaggle."""
     shown = {s: r for r in train.RUNS for s in r.sheets}
     if sheet not in shown:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; choose one of {', '.join(shown)}")
-    fitted = train.run(shown[sheet], validation_split(table)[0], seed=seed, progress=progress)
+    rows = table if every_row else validation_split(table)[0]
+    fitted = train.run(shown[sheet], rows, seed=seed, progress=progress)
     return fitted if sheet == "sigmoid" else fitted.as_model(sheet)
 
 
-def choose(comparison: pd.DataFrame) -> tuple[str, str]:
+def choose(comparison: pd.DataFrame, rows: int) -> tuple[str, str]:
     """The model sheet for Kaggle's test set, and why, in a sentence for the summary.
 
     Among the runs shown on a model sheet (``comparison.sheet``), the lowest valid loss: the
     valid rows are the only passengers no fit has seen, as Kaggle's test passengers. The loss
     (MSE), not the accuracy: the lessons' reason, a small change of the parameters rarely
     changes the accuracy (its gradient is zero almost everywhere), while the loss moves.
+    ``rows``: every passenger of the table, train and valid, which the chosen model is fitted
+    on again for the submission.
     """
     shown = comparison[comparison.sheet != ""]
     row = shown.loc[shown.valid_loss.idxmin()]
@@ -441,8 +466,9 @@ def choose(comparison: pd.DataFrame) -> tuple[str, str]:
         f"submission.csv uses the {sheet} sheet's model ({row.model}, {row.method}): of the model sheets,"
         " its valid loss (MSE on the held-out rows, which no fit saw) is the lowest. Loss rather than"
         " accuracy, as the lessons say: a small change of the parameters rarely changes the accuracy, so"
-        " it has no useful gradient, while the loss always moves. Its parameters are"
-        " those on its sheet, fitted on the train rows only."
+        " it has no useful gradient, while the loss always moves. Then, as the course does before"
+        f" submitting, the same model is fitted again, the same way, on all {rows} rows (train and"
+        " valid); its sheet keeps the parameters fitted on the train rows."
     )
     return sheet, why
 

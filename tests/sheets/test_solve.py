@@ -51,6 +51,7 @@ def floor(table) -> float:
     return float(np.mean((x @ w - y) ** 2))
 
 
+@pytest.mark.slow
 def test_solve_refuses_a_sheet_whose_switch_reads_other_cells_than_solvers(book, tmp_path):
     """With Parameters: on start or mine the loss does not follow the yellow cells Solver changes."""
     assert solver_model(book.path, "nnet").switch == "fitted"

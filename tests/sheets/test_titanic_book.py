@@ -190,7 +190,7 @@ def test_mmult_teaching_example(small):
     array = ws.cell(r + 1, c).value
     assert isinstance(array, ArrayFormula) and array.text.startswith("=MMULT(")
     cached = [[small.values["mmult"].cell(r + 1 + i, c + j).value for j in range(2)] for i in range(3)]
-    assert cached == [[15, 27], [7, 15], [23, 39]]  # SPEC.md's worked example
+    assert cached == [[15, 27], [7, 15], [23, 39]]  # the lesson's worked example
 
 
 def test_cached_values_are_pythons_numbers(small):

@@ -84,6 +84,7 @@ def test_a_push_moves_one_unit_along_one_row_just_across_its_kink(data, near_min
         assert x[i] @ v[k] == pytest.approx(-1e-3 if margins[k, i] > 0 else 1e-3, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_the_default_net_fit_finds_a_lower_minimum_than_any_search_before(table, data):
     x, y = data
     fitted = wb.fit("nnet", table, seed=0)

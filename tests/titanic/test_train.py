@@ -14,7 +14,7 @@ from workbench.titanic.features import FEATURES
 from workbench.titanic.models import forward, inputs, targets
 from workbench.titanic.train import GN_HALVINGS, GN_RIDGE, gauss_newton_steps
 
-# The least-squares floor of `linear` on the lesson's 712 rows (SPEC.md); recomputed below.
+# The least-squares floor of `linear` on the lesson's 712 rows; recomputed below.
 FLOOR = 0.1442271493073191
 
 
@@ -328,6 +328,7 @@ def test_bad_arguments_raise_with_the_choices(args, kwargs, match, table):
         wb.fit(*args[:1], table, *args[1:], **kwargs)
 
 
+@pytest.mark.slow
 def test_compare_fits_on_train_and_scores_on_valid(table):
     frame = wb.compare(table, starts=8)
     assert list(frame.columns) == [

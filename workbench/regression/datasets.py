@@ -64,9 +64,6 @@ class Dataset:
         return len(self.y)
 
 
-# --- models -------------------------------------------------------------------
-
-
 def line(seed: int = 0, n: int = 100) -> Dataset:
     """The 2019 lesson's line: ``y = 3 x + 2 + noise``.
 
@@ -399,6 +396,3 @@ def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
             row.append(number)
         rows.append(row)
     return header, rows
-
-
-# --- fitting ------------------------------------------------------------------

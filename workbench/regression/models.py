@@ -79,9 +79,6 @@ def max_stable_lr(phi: np.ndarray) -> float:
     return float(2 / np.linalg.eigvalsh(hessian)[-1])
 
 
-# --- datasets -----------------------------------------------------------------
-
-
 def relu_start(x: np.ndarray, units: int) -> np.ndarray:
     """A start for ``units`` ReLUs of one input: kinks spread evenly inside x's range.
 

@@ -5,9 +5,8 @@ Two things XlsxWriter's public API cannot do:
 * **Hidden defined names** (:class:`Workbook`): Excel keeps its Solver model in hidden names,
   sorted as Excel sorts them; XlsxWriter writes the flag only for its own names. Overrides
   ``Workbook._prepare_defined_names``.
-* **Speed** (:class:`Worksheet`): a workbook written about three times faster, to the same
-  bytes (712 rows: 1.37 -> 0.48 s of CPU; 10,000 rows: 15.8 -> 5.5 s; measured with
-  XlsxWriter 3.3.1). Overrides ``Worksheet._write_formula``, ``_write_cell`` and
+* **Speed** (:class:`Worksheet`): a workbook written faster, to the same bytes (measured in
+  bench/RESULTS.md, item 3). Overrides ``Worksheet._write_formula``, ``_write_cell`` and
   ``_write_single_row``, and reads the module's ``re_dynamic_function``,
   ``CellNumberTuple`` and ``CellFormulaTuple``.
 
@@ -50,8 +49,8 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
 
     Writing a formula, XlsxWriter searches it for a dynamic-array function, then runs
     about 30 regular-expression substitutions that prefix such functions (``FILTER``,
-    ``XLOOKUP``, ...) with ``_xlfn.``: most of the ~60 us a formula cell cost, which
-    made a million-row workbook take over an hour. The substitutions look for exactly
+    ``XLOOKUP``, ...) with ``_xlfn.``: most of what a formula cell cost (bench/README.md,
+    item 3). The substitutions look for exactly
     the names of the searched pattern, ``re_dynamic_function`` (plus its
     ``\\SINGLE\\(`` typo, which matches ``INGLE(`` after any character), so when that
     one search finds nothing and future functions are off, none of them can change

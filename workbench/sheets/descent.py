@@ -529,6 +529,3 @@ def _loss_chart(
     chart.set_legend({"none": True})
     chart.set_size({"width": 620, "height": 360})
     ws.insert_chart(*at, chart)
-
-
-# --- the Titanic linear model -----------------------------------------------------------------

@@ -732,6 +732,3 @@ def _curve(
 
 def _abs(row: int, col: int) -> str:
     return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
-
-
-# --- everything for `workbench build` --------------------------------------------------------

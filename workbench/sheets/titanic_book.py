@@ -5,7 +5,7 @@
 * ``all_rows``: the CSV's passengers, the lesson's 8 columns, blanks blank, autofilter.
 * ``features``: each derived column's reason, Excel formula and pandas line, the largest values,
   the n-1 dummy rule, two charts (:mod:`workbench.sheets.features_sheet`).
-* ``linear``, ``nnet``, ``mmult``: the lesson's sheets (see SPEC.md). Raw columns are
+* ``linear``, ``nnet``, ``mmult``: the lesson's sheets (docs/LESSON.md). Raw columns are
   values; each derived column is the formula of :data:`workbench.titanic.features.DERIVED`;
   predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
   templates of :mod:`workbench.titanic.models`. So Python and the workbook cannot drift apart.
@@ -211,10 +211,6 @@ class _SheetInfo:
     predictions: np.ndarray
 
 
-# ---------------------------------------------------------------------------------------------
-# Public API
-
-
 def write_titanic_book(
     path: str | os.PathLike[str],
     passengers: pd.DataFrame,
@@ -325,6 +321,24 @@ def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
     where = quote_sheetname(sheet)
     inputs = _span(first, _FIRST_INPUT, first + rows - 1, _LAST_INPUT, absolute=True)
     return f"{where}!{inputs}", f"{where}!{_span(first, 0, first + rows - 1, 0, absolute=True)}"
+
+
+def add_model_sheet(
+    book: xlsxwriter.Workbook,
+    sheet: str,
+    table: pd.DataFrame,
+    fits: Mapping[str, Fit | Params],
+    valid: ArrayLike | None = None,
+) -> None:
+    """The model sheet ``sheet`` of :func:`write_titanic_book`, alone in the open ``book``.
+
+    ``table``, ``fits`` and ``valid`` as :func:`write_titanic_book` takes them (every sheet's
+    fits are checked, as there); for example to time one sheet kind (bench/recalc_cost.py).
+    """
+    params, starts = _check_fits(fits)
+    if sheet not in MODEL_SHEETS:
+        raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
+    _model_sheet(book, styles(book), sheet, table, params[sheet], starts[sheet], _valid_rows(table, valid))
 
 
 #: The parameter blocks of a model sheet, in order: the fitted parameters (yellow, Solver's
@@ -937,7 +951,7 @@ def _at(lay: _Layout, name: str, i: int, j: int) -> tuple[int, int]:
 
 
 def _teaching_example(cells: _RowOrdered, st: Styles, row: int, col: int) -> None:
-    """The lesson's MMULT by hand: 3 data rows times 2 coefficient sets (SPEC.md)."""
+    """The lesson's MMULT by hand: 3 data rows times 2 coefficient sets (docs/LESSON.md)."""
     data = np.array([[1.0, 2, 1], [0, 1, 1], [2, 3, 1]])
     coefs = np.array([[2.0, 5], [6, 7], [1, 8]])  # the sets [2,6,1] and [5,7,8], as columns
     product = data @ coefs

@@ -9,8 +9,8 @@
 * is written to a temporary file and moved into place only when complete;
 * can mark defined names hidden (Excel keeps its Solver model in hidden names;
   XlsxWriter can write the flag but only sets it on its own names);
-* writes a workbook about three times faster than stock XlsxWriter, to the same bytes
-  (see :mod:`workbench.sheets._xlsxwriter_private`).
+* writes a workbook faster than stock XlsxWriter, to the same bytes
+  (see :mod:`workbench.sheets._xlsxwriter_private`; bench/RESULTS.md, item 3, times it).
 
 XlsxWriter is used for writing because it can store each formula's computed value
 beside the formula (openpyxl cannot); openpyxl is used for reading workbooks back.
