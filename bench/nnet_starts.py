@@ -33,7 +33,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="seconds: 5 starts (the shares mean nothing)")
     args = parser.parse_args()
+    if args.quick:
+        args.starts = 5
     table = wb.lesson_table()
     train, _ = wb.validation_split(table)
     x = train[list(wb.FEATURES)].to_numpy(dtype=float)

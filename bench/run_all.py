@@ -42,6 +42,8 @@ SCRIPTS = [
     ("7. The net's default search", "net_search.py", []),
     ("8. The net's minimum: the evidence", "net_minimum.py", []),
     ("9. Any CSV's workbook", "tabular_build.py", []),
+    ("10. A learner's Solver run on nnet, from random starts", "nnet_starts.py", []),
+    ("11. What each phase of workbench solve gains", "solve_phases.py", []),
 ]
 
 HEAD = """# Benchmark results

@@ -58,7 +58,10 @@ def main() -> None:
     parser.add_argument("--sheets", default="linear,nnet")
     parser.add_argument("--runs", type=int, default=3, help="runs of each sheet but linear (1)")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="linear once, no swarm: that it still runs")
     args = parser.parse_args()
+    if args.quick:
+        args.sheets, args.seconds = "linear", 0.0
     print(
         "| sheet | run | start | after polish (s) | polish within 1e-9 of its end at (s, step of steps)"
         " | swarm's answer (s) | after re-polish (s) | final | total s |"
