@@ -43,7 +43,7 @@ def test_a_csv_becomes_its_workbook(capsys, tmp_path):
         warnings.simplefilter("error")  # no warning from pandas or torch reaches the user
         assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
     book = openpyxl.load_workbook(tmp_path / "o" / "class data.xlsx")
-    shown = ["features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary"]
+    shown = ["features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary", "notes"]
     assert book.sheetnames == [*shown, "recipe"] and book["recipe"].sheet_state == "veryHidden"
     out, err = capsys.readouterr()
     assert out.count("colour_") >= 2 and "baseline" in out  # the recipe, explained

@@ -30,7 +30,7 @@ def diabetes(tmp_path_factory):
 def test_a_numeric_target_has_no_sigmoid_sheet_and_rmse_instead_of_accuracy(diabetes):
     _, path = diabetes
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["features", "linear", "nnet", "mmult", "descent", "summary", "recipe"]
+    assert book.sheetnames == ["features", "linear", "nnet", "mmult", "descent", "summary", "notes", "recipe"]
     assert book["recipe"].sheet_state == "veryHidden"  # the recipe, for predict: not a learner's sheet
     values = openpyxl.load_workbook(path, data_only=True)
     for sheet in ("linear", "nnet", "mmult"):

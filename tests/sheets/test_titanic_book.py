@@ -30,7 +30,25 @@ from workbench.sheets.read_book import read_params
 from workbench.sheets.titanic_book import Fitted, write_titanic_book
 from workbench.titanic.data import TRAIN_CSV
 
-SHEETS = ["all_rows", "features", "linear", "nnet", "mmult", "sigmoid", "summary"]
+
+def notes_of(small, sheet: str) -> str:
+    """The words the notes sheet holds for ``sheet`` (under its heading, to the next heading)."""
+    rows = [r[0] for r in small.values["notes"].iter_rows(min_row=3, values_only=True) if r[0]]
+    at = rows.index(sheet)
+    following = [i for i, r in enumerate(rows) if i > at and r in SHEETS]
+    return " ".join(rows[at + 1 : following[0] if following else None])
+
+
+def test_no_more_than_about_60_words_of_notes_above_the_passengers(small):
+    """The lesson's own sheets had none: a model sheet keeps its own line and a pointer to the rest."""
+    for sheet in ("linear", "nnet", "mmult", "sigmoid"):
+        ws = small.formulas[sheet]
+        notes = [ws.cell(r, 1).value for r in range(2, 4)]
+        assert sum(len(str(n).split()) for n in notes) <= 60, sheet
+        assert "the notes sheet" in notes[1] and notes_of(small, sheet)  # the rest is there, not lost
+
+
+SHEETS = ["all_rows", "features", "linear", "nnet", "mmult", "sigmoid", "summary", "notes"]
 RAW = ["Survived", "Embarked", "Pclass", "Sex", "Age", "Fare", "SibSp", "Parch"]
 DERIVED = ["Age_N", "log_Fare", "Pclass_1", "Pclass_2", "Embark_S", "Embark_C", "Male", "Ones"]
 MODEL_COLUMNS = {
@@ -437,7 +455,12 @@ def test_extra_sheets_go_between_the_models_and_the_summary(tmp_path, small):
     path = write_titanic_book(
         tmp_path / "t.xlsx", small.passengers, small.table, small.fits, extra_sheets=[descent]
     )
-    assert openpyxl.load_workbook(path, read_only=True).sheetnames == [*SHEETS[:-1], "descent", "summary"]
+    assert openpyxl.load_workbook(path, read_only=True).sheetnames == [
+        *SHEETS[:-2],
+        "descent",
+        "summary",
+        "notes",
+    ]
 
 
 def test_constant_memory_writes_the_same_cells(tmp_path, small):
@@ -595,9 +618,10 @@ def test_the_full_workbook_has_the_lessons_891_and_712_rows(tmp_path):
 def test_torch_parameters_and_a_fit_without_a_random_start(tmp_path, small):
     fits = small.fits | {"linear": Fitted(torch.tensor(small.fits["linear"].params), None)}
     path = write_titanic_book(tmp_path / "t.xlsx", small.passengers, small.table, fits)
-    ws = openpyxl.load_workbook(path)["linear"]
-    texts = [c.value for row in ws.iter_rows(max_row=12) for c in row if isinstance(c.value, str)]
-    assert "No random start: fitted in closed form." in texts and "Start:" not in texts
+    book = openpyxl.load_workbook(path)
+    texts = [c.value for row in book["linear"].iter_rows(max_row=12) for c in row if isinstance(c.value, str)]
+    notes = [c.value for row in book["notes"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert "No random start: fitted in closed form." in notes and "Start:" not in texts
     np.testing.assert_array_equal(read_params(path)["linear"], rounded(small.fits["linear"].params))
 
 
@@ -724,10 +748,10 @@ def test_the_notes_give_the_starts_loss_as_a_sum_and_an_average_beside_the_video
     t = small.table
     x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
     losses = (x @ rounded(small.fits["linear"].start) - y) ** 2
-    notes = " ".join(str(small.values["linear"].cell(r, 1).value) for r in range(2, 6))
+    notes = notes_of(small, "linear")
     assert f"add up to {losses.sum():.2f} (Sum of losses:), {losses.mean():.2f} on average" in notes
     assert "55.78" in notes and "1.03" in notes and "Data > Solver" in notes and "workbench solve" in notes
-    nnet = " ".join(str(small.values["nnet"].cell(r, 1).value) for r in range(2, 6))
+    nnet = notes_of(small, "nnet")
     assert "near 0.39" in nnet and "dead" in nnet
     r, c = small.labelled("linear", "Sum of losses:")
     assert small.formulas["linear"].cell(r, c + 1).value.startswith("=SUM(")
@@ -761,7 +785,7 @@ def test_the_videos_row_count_is_said_to_be_a_guess(small):
     t = small.table
     x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
     floor = np.mean((x @ np.linalg.lstsq(x, y, rcond=None)[0] - y) ** 2)
-    notes = " ".join(str(small.values["linear"].cell(r, 1).value) for r in range(2, 6))
+    notes = notes_of(small, "linear")
     assert "Our guess, as the video does not say" in notes and "about 54 rows" in notes
     assert f"over all {len(t)} rows a sum of 55.78 would average {55.78 / len(t):.3f}" in notes
     assert f"below the best any line reaches there, {floor:.3f}" in notes

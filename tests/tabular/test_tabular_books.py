@@ -75,7 +75,7 @@ def assert_recomputed(result, recomputed: Path, engine: str) -> None:
         theirs = openpyxl.load_workbook(recomputed, data_only=True)
     sheets = ["linear", "nnet", "mmult", "descent", "summary", "features"]
     sheets += ["sigmoid"] if result.prepared.target.kind == "binary" else []
-    assert {*sheets, "recipe"} == set(mine.sheetnames)  # recipe: JSON text for predict, no number
+    assert {*sheets, "notes", "recipe"} == set(mine.sheetnames)  # notes: words; recipe: JSON for predict
     # A prediction near 0 is a sum of terms the size of the target, so it carries their rounding:
     # on a target in dollars (the census) that is 1e-10 absolute. The floor scales with the target.
     floor = 1e-12 * max(1.0, float(np.abs(result.prepared.y).max()))

@@ -51,6 +51,7 @@ from .titanic_book import (
     _MARK,
     _MARK_ROW,
     BLOCKS,
+    POINTER,
     SHEETS,
     Grid,
     Plan,
@@ -67,6 +68,7 @@ from .titanic_book import (
     _teaching_example,
     _totals,
     _Values,
+    notes_sheet,
     write_plan,
 )
 from .xlsx import check_rows, new_workbook
@@ -145,6 +147,7 @@ def write_tabular_book(
         _descent_sheet(book, prep, _grid(prep), seed)
         lines = summary_lines(prep, is_valid)
         _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
+        notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
         _recipe_sheet(book, prep)
     return Path(path)
 
@@ -292,7 +295,9 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
         plan = [(0, None, prep.y, st.whole if prep.target.kind == "binary" else st.number)]
         heads = [_target_head(prep), "inputs: on the linear sheet", *[""] * (grid.after - 2)]
     ws.write_string(0, 0, spec.title, st.title)
-    for i, note in enumerate(_notes(sheet, prep, start is not None)):
+    own, *more = _notes(sheet, prep, start is not None)  # the rest: on the notes sheet
+    pointer = POINTER if start is not None else POINTER.replace(" Grey: the random start.", "")
+    for i, note in enumerate((own, pointer)):
         ws.write_string(1 + i, 0, note, st.note)
     cells.flush(ws)
     for j, head in enumerate([*heads, *names]):
@@ -309,7 +314,7 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
             book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
     define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("fitted"))
     preds = _span(lay.first, pred_col, last, pred_col, absolute=True)
-    return _SheetInfo(sheet, refs, preds, values.results, values.preds)
+    return _SheetInfo(sheet, refs, preds, values.results, values.preds, tuple(more))
 
 
 class _OneWriter(_RowOrdered):
@@ -353,8 +358,9 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
     )
     return [
         f"{what} Loss = (Preds - {y})^2; Total loss = the mean of Loss (MSE).",
-        "Yellow: the parameters, fitted on the train rows only (column Set); Data > Solver is set up to"
-        f" change them to minimise the Train loss. The valid rows are held out. {score}",
+        "Yellow: the parameters, fitted on the train rows only (column Set); Excel's Data > Solver is set"
+        " up to change them to minimise the Train loss (LibreOffice's Tools > Solver cannot finish this"
+        f" fit: use workbench solve FILE --sheet SHEET). The valid rows are held out. {score}",
         "Grey: the random start they were fitted from (RAND()-0.5, pasted as values)."
         if has_start
         else "No random start: fitted in closed form (least squares), the floor no fit goes below.",

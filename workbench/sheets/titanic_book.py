@@ -209,6 +209,7 @@ class _SheetInfo:
     preds: str  # absolute range of the predictions
     values: dict[str, float]  # label -> Python's value
     predictions: np.ndarray
+    notes: tuple[str, ...] = ()  # the sheet's longer words, on the notes sheet
 
 
 def write_titanic_book(
@@ -276,7 +277,28 @@ def write_titanic_book(
             write(book)
         luck = _split_note(infos, valid_below_train(table), LUCK_SPLITS)
         _summary_sheet(book, st, infos, comparison, histories, choice, units, luck=luck)
+        notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
     return Path(path)
+
+
+def notes_sheet(book: xlsxwriter.Workbook, st: Styles, notes: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """The model sheets' longer words, a heading per sheet: what the sheets leave out above their rows."""
+    ws = book.add_worksheet("notes")
+    title = "notes: how to run Solver on each sheet, where its start came from, what to try"
+    ws.write_string(0, 0, title, st.title)
+    widths = [14] * 10
+    intro = "Each model sheet keeps one line above its rows; its longer words are here, under its name."
+    ws.write_string(1, 0, intro, st.note)
+    row = 2
+    for sheet, lines in notes:
+        ws.write_string(row, 0, sheet, st.heading)
+        for line in lines:
+            row += 1
+            _wrapped(ws, st, row, line, widths)
+        row += 2
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    set_up_page(ws)
 
 
 def _split_note(infos: Sequence[_SheetInfo], share: float, splits: int) -> str:
@@ -549,6 +571,18 @@ def _all_rows_sheet(book: xlsxwriter.Workbook, st: Styles, passengers: pd.DataFr
 # ---------------------------------------------------------------------------------------------
 # linear, nnet, mmult, sigmoid
 
+#: The one line under a model sheet's own note: the colours, and where the longer words are.
+POINTER = (
+    "Yellow: fitted on the train rows (column Set). Grey: the random start. Green: yours"
+    " (Parameters: mine). How to run Solver, what to try: the notes sheet."
+)
+
+#: How the MMULT is entered, for the mmult sheet's notes.
+ARRAY_NOTE = (
+    "The MMULT is a legacy array formula (Ctrl+Shift+Enter), for Excel 2010-2019 and LibreOffice:"
+    " Excel 365 shows it in braces, {=MMULT(...)}, where the lesson typed a spilled dynamic array."
+)
+
 _SOLVER_NOTE = (
     "Yellow: the parameters, fitted on the train rows only (column Set). Solver changes them to make the"
     " Train loss smallest. Excel: Data > Solver (turn it on: File > Options > Add-ins), GRG Nonlinear,"
@@ -661,13 +695,21 @@ def _model_sheet(
     cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     max_cell = _max_age(cells, st, lay, table)
 
-    notes = [spec.note, _SOLVER_NOTE, _start_note(spec, table, start), _path_note(spec)]
+    # Above the passengers, only what the sheet computes and where the rest is (the lesson's sheets
+    # had no notes at all): how to run Solver, the start, the learner's path go to the notes sheet.
+    more = (
+        *((ARRAY_NOTE,) if lay.mmult else ()),
+        _SOLVER_NOTE,
+        _start_note(spec, table, start),
+        _path_note(spec),
+    )
     ws.write_string(0, 0, spec.title, st.title)
     right = loss_col + (7 if lay.mmult else 2)  # the accuracies' values; on mmult, the MMULT example
     widths = _widths(names, loss_col)
-    for i, note in enumerate(notes):  # wrapped across the sheet's width, not one endless line
+    for i, note in enumerate((spec.note, POINTER)):  # wrapped across the sheet's width
         ws.set_row(1 + i, 15 * math.ceil(len(note) / sum(widths[: right + 1])))
         ws.merge_range(1 + i, 0, 1 + i, right, note, st.wrapped_note)
+    ws.write_comment(2, 0, "\n\n".join(more), {"x_scale": 6, "y_scale": 8, "author": "workbench"})
     cells.flush(ws)
     for j, name in enumerate([*COLUMNS, *names]):
         ws.write_string(lay.header, j, name, st.header)
@@ -689,7 +731,7 @@ def _model_sheet(
         if name != "Start" or start is not None:
             book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
     define_solver(book, sheet, objective=results["Train loss:"], changing=fitted_cells)
-    return _SheetInfo(sheet, results, preds_range, values.results, values.preds)
+    return _SheetInfo(sheet, results, preds_range, values.results, values.preds, more)
 
 
 def _widths(names: Sequence[str], loss_col: int) -> list[float]:

@@ -174,9 +174,7 @@ MODELS: dict[str, Model] = {
             sheet="mmult",
             title="mmult: the same neural net as one matrix multiplication",
             note="Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, parameters): the inputs"
-            " times the 10 x 2 parameter block (nnet's rows as columns). Then as on nnet. It is a legacy"
-            " array formula (Ctrl+Shift+Enter), for Excel 2010-2019 and LibreOffice: Excel 365 shows it"
-            " in braces, {=MMULT(...)}, where the lesson typed a spilled dynamic array.",
+            " times the 10 x 2 parameter block (nnet's rows as columns). Then as on nnet.",
             what="nnet as one MMULT",
             recipe=_NET,
             relu_sum=True,
