@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "pictures"
 #: The sheets pictured, per workbook.
 SHEETS = {
-    "titanic": ["features", "linear", "nnet", "mmult", "descent", "summary"],
+    "titanic": ["features", "linear", "nnet", "mmult", "descent", "summary", "notes"],
     "line": ["by_hand", "descent"],
     "relu": ["held_out"],
 }
