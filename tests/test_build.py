@@ -248,6 +248,7 @@ def test_the_descent_sheet_computes_from_the_linear_sheets_own_cells(built):
         "sigmoid",
         "descent",
         "summary",
+        "notes",
     ]
     linear = book["linear"]
     header = next(r for r in range(1, 40) if linear.cell(r, 1).value == "Survived")
