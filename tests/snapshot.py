@@ -44,6 +44,10 @@ ABS = 1e-12
 #: Pictures: share of pixels that may differ by more than PIXEL_LEVELS (of 255) in a channel.
 PIXEL_SHARE = 0.005
 PIXEL_LEVELS = 8
+#: ... in the over-fitting picture, whose numbers may differ freely (see :func:`titanic_policy`):
+#: its curves move with them. Its title, the conclusion drawn from them, is the summary's heading
+#: too, a string, and strings are compared exactly.
+FREE_PIXEL_SHARE = 0.03
 
 
 @dataclass(frozen=True)
@@ -228,8 +232,9 @@ def _show(cell: Cell | None) -> str:
     return f"{cell.formula.split('[')[0]}" if cell.formula else repr(cell.value)
 
 
-def compare_pictures(committed: bytes, fresh: bytes) -> list[str]:
-    """How two PNG or GIF pictures differ beyond anti-aliasing noise (none: the same picture)."""
+def compare_pictures(committed: bytes, fresh: bytes, share: float = PIXEL_SHARE) -> list[str]:
+    """How two PNG or GIF pictures differ beyond anti-aliasing noise, or beyond ``share`` of their
+    pixels (none: the same picture)."""
     old, new = Image.open(io.BytesIO(committed)), Image.open(io.BytesIO(fresh))
     if (old.format, old.size) != (new.format, new.size):
         return [f"{old.format} {old.size} -> {new.format} {new.size}"]
@@ -239,9 +244,9 @@ def compare_pictures(committed: bytes, fresh: bytes) -> list[str]:
         return [f"{len(frames_old)} frames -> {len(frames_new)} frames"]
     out = []
     for k, (a, b) in enumerate(zip(frames_old, frames_new, strict=True)):
-        share = float((np.abs(a - b).max(axis=2) > PIXEL_LEVELS).mean())
-        if share > PIXEL_SHARE:
-            out.append(f"frame {k}: {share:.2%} of the pixels differ (at most {PIXEL_SHARE:.1%} may)")
+        moved = float((np.abs(a - b).max(axis=2) > PIXEL_LEVELS).mean())
+        if moved > share:
+            out.append(f"frame {k}: {moved:.2%} of the pixels differ (at most {share:.1%} may)")
     return out
 
 

@@ -130,6 +130,8 @@ def compare_outputs(committed: dict[str, bytes], fresh: Path) -> list[str]:
                 else snapshot.default_policy
             )
             lines = snapshot.compare_books(old, new, policy).differences
+        elif name == "titanic_overfitting.png":  # its numbers may differ freely, its title may not
+            lines = snapshot.compare_pictures(old, new, snapshot.FREE_PIXEL_SHARE)
         elif name.endswith((".png", ".gif")):
             lines = snapshot.compare_pictures(old, new)
         elif name == "submission.csv":  # the net's predictions: another winning start may flip a few

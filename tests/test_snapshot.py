@@ -129,6 +129,13 @@ def test_pictures_may_differ_in_a_few_pixels_only():
         "frame 0: 2.00% of the pixels differ (at most 0.5% may)"
     ]
     assert snapshot.compare_pictures(picture(base), picture(base[:99])) == ["PNG (200, 100) -> PNG (200, 99)"]
+    # the over-fitting picture's share: 2% passes, 4% does not
+    assert snapshot.compare_pictures(picture(base), picture(blot), snapshot.FREE_PIXEL_SHARE) == []
+    more = base.copy()
+    more[:20, :40] = 255 - more[:20, :40]  # 4%
+    assert snapshot.compare_pictures(picture(base), picture(more), snapshot.FREE_PIXEL_SHARE) == [
+        "frame 0: 4.00% of the pixels differ (at most 3.0% may)"
+    ]
 
 
 def test_a_csv_may_change_only_the_allowed_share_of_rows():
