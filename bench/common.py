@@ -44,7 +44,7 @@ def machine() -> dict[str, str]:
     import torch
     import xlsxwriter
 
-    from workbench.sheets.recalc import find_soffice
+    from workbench.sheets.engines.recalc import find_soffice
 
     soffice = find_soffice()
     lo = "not installed"
@@ -238,7 +238,7 @@ def book_fits(table: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     The writer fits nothing, so its speed does not depend on how good they are.
     """
     from workbench import FEATURES
-    from workbench.sheets.titanic_book import Fitted
+    from workbench.sheets.books.titanic import Fitted
 
     rng = np.random.default_rng(seed)
     x = table[list(FEATURES)].to_numpy(dtype="float64")

@@ -14,7 +14,7 @@ LibreOffice (bench/lo_calc.py, through its ``uno`` Python module):
   ``titanic.xlsx``), is set and ``calculate()`` recomputes the formulas that depend on
   it (the slowest of ``--repeat``; each typing changes the value).
 * ``peak MB``: LibreOffice's peak resident memory while the workbook was open.
-* ``recalculate() s`` (with ``--recalculate``): :func:`workbench.sheets.recalc.recalculate`,
+* ``recalculate() s`` (with ``--recalculate``): :func:`workbench.sheets.engines.recalc.recalculate`,
   the project's path (a fresh headless LibreOffice: start, load with a full
   recalculation, save a copy), as the tests and ``workbench check`` pay it. Wall time, once.
 
@@ -45,18 +45,18 @@ from pathlib import Path
 from common import ROOT, book_fits, run_child, show, synthetic_passengers, table
 
 import workbench as wb
-from workbench.sheets import recalc
-from workbench.sheets.titanic_book import (
+from workbench.sheets.books.titanic import (
     add_model_sheet,
     add_titanic_descent_sheet,
     input_ranges,
     write_titanic_book,
 )
-from workbench.sheets.xlsx import new_workbook
+from workbench.sheets.engines import recalc
+from workbench.sheets.write.xlsx import new_workbook
 
 SIZES = (712, 10_000)
 KINDS = ("linear", "nnet", "mmult", "sigmoid", "descent", "titanic.xlsx")
-# A LibreOffice profile that never recalculates on load (1; workbench.sheets.recalc's says
+# A LibreOffice profile that never recalculates on load (1; workbench.sheets.engines.recalc's says
 # "always", 0): lo_calc times loading and recalculating separately.
 _LOAD_ONLY = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"
@@ -268,7 +268,7 @@ def main() -> None:
         f" of {args.repeat}; lr typed s / param typed s: after setting the descent's lr, or a model"
         " sheet's first parameter, calculate() (only what depends on it), slowest of"
         f" {args.repeat}; load s: opening it; peak MB: LibreOffice's peak resident memory with the"
-        " workbook open; recalculate() s: workbench.sheets.recalc.recalculate, a fresh headless"
+        " workbook open; recalculate() s: workbench.sheets.engines.recalc.recalculate, a fresh headless"
         " LibreOffice that loads, recalculates and saves (start-up included).\n"
     )
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common import ROOT
 
-from workbench.sheets.solve import solve_workbook
+from workbench.sheets.engines.solve import solve_workbook
 
 
 def phases(sheet: str, seconds: float) -> dict[str, float]:

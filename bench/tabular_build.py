@@ -12,7 +12,7 @@ target), written as a CSV. Measured in one run:
   (:func:`workbench.write_titanic_book`, synthetic passengers, no fitting). Ratios: 10k table / baseline.
 * **LibreOffice**: inside one running LibreOffice (bench/lo_calc.py): opening each workbook and
   ``calculateAll()`` (every formula recomputed; the fastest of ``--repeat``), and its peak memory;
-  and :func:`workbench.sheets.recalc.recalculate` (start, load, recalculate, save a copy), once.
+  and :func:`workbench.sheets.engines.recalc.recalculate` (start, load, recalculate, save a copy), once.
 
 Run from the repository root (LibreOffice, and the system Python's ``uno`` for the inside timings)::
 

@@ -36,7 +36,7 @@ SIZES = (712, 10_000, 100_000, 1_000_000)
 def child(rows: int, streamed: bool) -> dict[str, object]:
     """Write one workbook of ``rows`` lesson rows; runs in its own process."""
     import workbench as wb
-    from workbench.sheets.titanic_book import write_titanic_book
+    from workbench.sheets.books.titanic import write_titanic_book
 
     passengers = synthetic_passengers(rows)
     lesson = wb.lesson_table(passengers)
@@ -62,8 +62,8 @@ def child_over_limit() -> dict[str, object]:
     """One lesson row more than the tallest model sheet (mmult) can hold below its headings."""
     import workbench as wb
     from workbench.errors import WorkbenchError
-    from workbench.sheets.titanic_book import write_titanic_book
-    from workbench.sheets.xlsx import MAX_ROWS
+    from workbench.sheets.books.titanic import write_titanic_book
+    from workbench.sheets.write.xlsx import MAX_ROWS
 
     rows = MAX_ROWS - 17  # mmult's data start on row 19 (1-based), so 1,048,558 rows fit
     passengers = synthetic_passengers(rows)

@@ -1,7 +1,7 @@
 """Pictures of the workbooks as LibreOffice prints them, for the README (not run by the tests).
 
 Recalculates ``workbooks/*.xlsx`` in LibreOffice (every formula recomputed from
-scratch, see :mod:`workbench.sheets.recalc`), exports them to PDF, and turns the first
+scratch, see :mod:`workbench.sheets.engines.recalc`), exports them to PDF, and turns the first
 page of each sheet into ``docs/pictures/<book>_<sheet>.png`` with poppler's
 ``pdftoppm`` (Debian: ``apt-get install -y libreoffice-calc poppler-utils``)::
 
@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from workbench.sheets.recalc import convert_all
+from workbench.sheets.engines.recalc import convert_all
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "pictures"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.sheets.recalc import find_soffice
+from workbench.sheets.engines.recalc import find_soffice
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ import openpyxl
 
 #: Words that must not appear in a cell's text (formulas are not text).
 JARGON = re.compile(r"hessian|eigenvalue|lstsq|gd\+gn\+lbfgs|\bgap\b", re.IGNORECASE)
-HEADER_FILL = "FFDDEBF7"  # workbench.sheets.style.HEADER_FILL, as openpyxl reads it back
+HEADER_FILL = "FFDDEBF7"  # workbench.sheets.write.style.HEADER_FILL, as openpyxl reads it back
 PADDING = 0.7109375  # XlsxWriter stores a column of width w as w + 5 pixels (0.7109375)
 
 

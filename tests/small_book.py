@@ -22,7 +22,7 @@ import torch
 
 import workbench as wb
 from workbench.gd import gradient_descent
-from workbench.sheets.titanic_book import Fitted, write_titanic_book
+from workbench.sheets.books.titanic import Fitted, write_titanic_book
 from workbench.titanic.models import forward, inputs, targets
 
 INPUTS = [

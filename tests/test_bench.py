@@ -13,8 +13,8 @@ import pytest
 from small_book import write_small_book
 
 from workbench.errors import WorkbenchError
-from workbench.sheets.titanic_book import Fitted, add_model_sheet
-from workbench.sheets.xlsx import new_workbook
+from workbench.sheets.books.titanic import Fitted, add_model_sheet
+from workbench.sheets.write.xlsx import new_workbook
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

@@ -6,7 +6,7 @@ temporary folder; the tests read what it wrote. Expected numbers come from plain
 
 The staleness test compares that fresh build with the committed ``workbooks/`` (as git
 holds them) byte for byte. Bytes are the right measure because they are deterministic: every random start
-is seeded, workbooks carry fixed dates (workbench.sheets.xlsx), PNGs carry no software or date
+is seeded, workbooks carry fixed dates (workbench.sheets.write.xlsx), PNGs carry no software or date
 metadata and GIF frames share one palette (workbench.pictures), and the fits give the
 same bits on one torch thread or two (checked below). They depend on the library
 versions, which constraints.txt pins for CI.
@@ -37,8 +37,8 @@ import workbench.titanic.train
 from workbench import build as build_module
 from workbench.build import NNET_RECIPE, build_all
 from workbench.errors import DataError, WorkbenchError
-from workbench.sheets.check import check_workbook
-from workbench.sheets.read_book import read_params
+from workbench.sheets.read.check import check_workbook
+from workbench.sheets.read.read_book import read_params
 from workbench.stamp import STAMP
 from workbench.titanic.data import TEST_CSV
 from workbench.titanic.features import prediction_table
@@ -342,7 +342,7 @@ def test_pictures_carry_no_software_or_date_metadata(built):
 @pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_recomputes_every_stored_number_of_the_workbook(built, tmp_path):
-    from workbench.sheets.recalc import recalculate
+    from workbench.sheets.engines.recalc import recalculate
 
     path = built.out / "titanic.xlsx"
     theirs = openpyxl.load_workbook(recalculate(path, tmp_path), data_only=True)

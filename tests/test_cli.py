@@ -337,7 +337,7 @@ def test_check_recalc_lets_libreoffice_recompute_what_the_user_typed(capsys, tmp
 
 
 def test_check_recalc_without_libreoffice_is_a_clear_error(capsys, small, monkeypatch):
-    monkeypatch.setattr("workbench.sheets.recalc.find_soffice", lambda: None)
+    monkeypatch.setattr("workbench.sheets.engines.recalc.find_soffice", lambda: None)
     status, _, err = run(capsys, "check", "--recalc", str(small.path))
     assert status == 2
     assert "LibreOffice is not installed" in one_error_line(err)

@@ -432,7 +432,7 @@ def test_root_replacing_a_users_file_leaves_it_theirs(tmp_path):
 FULL_DISK = """
 import gc, resource, signal, sys
 import workbench as wb
-from workbench.sheets.regression_book import write_regression_book
+from workbench.sheets.books.regression import write_regression_book
 from workbench.regression import fit_dataset, load_dataset
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 fit = fit_dataset(load_dataset("line"))
@@ -503,7 +503,7 @@ def test_a_full_disk_is_one_error_and_no_second_one_when_the_writer_is_collected
     import io
 
     from workbench.regression import fit_dataset, load_dataset
-    from workbench.sheets.regression_book import write_regression_book
+    from workbench.sheets.books.regression import write_regression_book
 
     fit = fit_dataset(load_dataset("line"))
     target = tmp_path / "line.xlsx"
@@ -534,7 +534,7 @@ def test_a_full_disk_is_one_error_and_no_second_one_when_the_writer_is_collected
 
 def test_chart_names_from_user_data_stay_text(tmp_path):
     from workbench.regression import fit_dataset, read_dataset
-    from workbench.sheets.regression_book import write_regression_book
+    from workbench.sheets.books.regression import write_regression_book
 
     path = tmp_path / "q!A1.csv"
     path.write_text("data!B2,=cmd|' /C calc'!A0\n1,2\n2,4\n3,7\n")

@@ -31,7 +31,7 @@ SIBLINGS_APART = {("titanic", "regression"), ("regression", "titanic"), ("titani
 
 
 def part(module: str) -> str:
-    """``workbench.sheets.read_book`` -> ``sheets``; ``workbench.gd`` -> ``gd``."""
+    """``workbench.sheets.read.read_book`` -> ``sheets``; ``workbench.gd`` -> ``gd``."""
     return module.split(".")[1]
 
 
@@ -85,6 +85,45 @@ def test_imports_point_down(path: Path):
 
 def test_the_check_sees_imports():
     """The reader resolves relative and lazy imports, so the test above can fail."""
-    found = imports(PACKAGE / "sheets" / "read_book.py")
+    found = imports(PACKAGE / "sheets" / "read" / "read_book.py")
     assert {"workbench.titanic.models", "workbench.sheets.model_sheets", "workbench.errors"} <= found
-    assert "workbench.sheets.read_book" in imports(PACKAGE / "cli.py")  # imported inside a function
+    assert "workbench.sheets.read.read_book" in imports(PACKAGE / "cli.py")  # imported inside a function
+
+
+def private_imports(path: Path) -> list[str]:
+    """The private names (``_x``) ``path`` takes from another workbench module, by import or attribute."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    modules = set()  # names bound to workbench modules: import workbench.x as m, from . import m
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("workbench")):
+            for a in node.names:
+                if a.name.startswith("_") and not a.name.startswith("__"):
+                    found.append(f"{node.module}.{a.name}")
+                modules.add(a.asname or a.name)
+        elif isinstance(node, ast.Import):
+            modules |= {
+                a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("workbench")
+            }
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_takes_another_ones_private_names(path: Path):
+    """Whatever a module shares is public: a private name is free to change inside its module."""
+    assert private_imports(path) == []
+
+
+def test_the_private_name_check_sees_them(tmp_path: Path):
+    source = "from .titanic import _Layout, Grid\nfrom . import recalc\nrecalc._PROFILE\nx._y\n"
+    (tmp_path / "m.py").write_text(source, encoding="utf-8")
+    assert private_imports(tmp_path / "m.py") == ["titanic._Layout", "recalc._PROFILE"]

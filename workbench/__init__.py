@@ -45,31 +45,31 @@ _EXPORTS = {
     "start_params": "titanic.train",
     "more_units": "titanic.train",
     "validation_split": "titanic.split",
-    "recalculate": "sheets.recalc",
-    "write_titanic_book": "sheets.titanic_book",
-    "Fitted": "sheets.titanic_book",
-    "read_params": "sheets.read_book",
+    "recalculate": "sheets.engines.recalc",
+    "write_titanic_book": "sheets.books.titanic",
+    "Fitted": "sheets.books.titanic",
+    "read_params": "sheets.read.read_book",
     "DATASETS": "regression",
     "Dataset": "regression",
     "load_dataset": "regression",
     "read_dataset": "regression",
     "fit_dataset": "regression",
     "sgd": "regression",
-    "write_descent_sheet": "sheets.descent",
-    "add_titanic_descent_sheet": "sheets.titanic_book",
-    "write_regression_book": "sheets.regression_book",
+    "write_descent_sheet": "sheets.write.descent",
+    "add_titanic_descent_sheet": "sheets.books.titanic",
+    "write_regression_book": "sheets.books.regression",
     "write_regression_outputs": "build",
     "build_all": "build",
     "BuildResult": "build",
     "build_table": "build",
     "TableBuildResult": "build",
     "fit_prepared": "tabular.fit",
-    "write_tabular_book": "sheets.tabular_book",
-    "check_workbook": "sheets.check",
+    "write_tabular_book": "sheets.books.tabular",
+    "check_workbook": "sheets.read.check",
     "kaggle_submission": "titanic.submission",
     "write_submission": "titanic.submission",
     "write_params": "titanic.submission",
-    "load_params": "sheets.read_book",
+    "load_params": "sheets.read.read_book",
     "Params": "titanic.submission",
 }
 
@@ -93,13 +93,13 @@ if TYPE_CHECKING:
     from .build import BuildResult, TableBuildResult, build_all, build_table, write_regression_outputs
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
-    from .sheets.check import check_workbook
-    from .sheets.descent import write_descent_sheet
-    from .sheets.read_book import load_params, read_params
-    from .sheets.recalc import recalculate
-    from .sheets.regression_book import write_regression_book
-    from .sheets.tabular_book import write_tabular_book
-    from .sheets.titanic_book import Fitted, add_titanic_descent_sheet, write_titanic_book
+    from .sheets.books.regression import write_regression_book
+    from .sheets.books.tabular import write_tabular_book
+    from .sheets.books.titanic import Fitted, add_titanic_descent_sheet, write_titanic_book
+    from .sheets.engines.recalc import recalculate
+    from .sheets.read.check import check_workbook
+    from .sheets.read.read_book import load_params, read_params
+    from .sheets.write.descent import write_descent_sheet
     from .tabular.fit import fit_prepared
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table

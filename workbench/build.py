@@ -84,10 +84,10 @@ from .regression import (
     sgd_steps,
 )
 from .regression import Fit as RegressionFit
-from .sheets.regression_book import write_regression_book
-from .sheets.tabular_book import book_memory, summary_lines, write_tabular_book
-from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
-from .sheets.trend import loss_trend, rate_trend
+from .sheets.books.regression import write_regression_book
+from .sheets.books.tabular import book_memory, summary_lines, write_tabular_book
+from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
+from .sheets.write.trend import loss_trend, rate_trend
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
 from .titanic import train

@@ -2,7 +2,7 @@
 
 Each subcommand is a thin layer over the library: ``build`` over
 :func:`workbench.build.build_all`, ``fit`` over :func:`workbench.titanic.train.fit`, ``check``
-over :func:`workbench.sheets.check.check_workbook`, ``predict`` over
+over :func:`workbench.sheets.read.check.check_workbook`, ``predict`` over
 :func:`workbench.titanic.submission.kaggle_submission`, ``compare`` over
 :func:`workbench.titanic.train.compare`. Modules that import torch are imported only when a
 command runs, so ``workbench --help`` answers at once.
@@ -362,9 +362,9 @@ def _params_frame(fitted: Fit) -> pd.DataFrame:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .sheets.check import check_workbook
-    from .sheets.table_check import check_table_book
-    from .sheets.table_reader import is_table_book
+    from .sheets.read.check import check_workbook
+    from .sheets.read.table_check import check_table_book
+    from .sheets.read.table_reader import is_table_book
 
     table = str(args.workbook).lower().endswith(".xlsx") and is_table_book(args.workbook)
     result = (check_table_book if table else check_workbook)(args.workbook, recalc=args.recalc)
@@ -373,14 +373,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .sheets.table_reader import is_table_book
+    from .sheets.read.table_reader import is_table_book
 
     if args.params is not None and str(args.params).lower().endswith(".xlsx") and is_table_book(args.params):
         return _predict_table(args)
     from .build import SEED, fit_sheet
     from .files import check_target
     from .limits import check_seed
-    from .sheets.read_book import load_params
+    from .sheets.read.read_book import load_params
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import FillValues, lesson_table
     from .titanic.submission import Params, kaggle_submission, write_submission
@@ -419,7 +419,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _predict_table(args: argparse.Namespace) -> int:
     """``predict --params BOOK.xlsx --data NEW.csv``: new rows by a table's workbook and its recipe."""
     from .files import check_target, write_text
-    from .sheets.table_reader import read_recipe, read_sheet_params
+    from .sheets.read.table_reader import read_recipe, read_sheet_params
     from .tabular import read_table
     from .tabular.fit import TableFit, predict
     from .tabular.stored import apply
@@ -724,7 +724,7 @@ examples:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from .sheets.solve import solve_workbook
+    from .sheets.engines.solve import solve_workbook
 
     with _progress(args) as bar:
         show = None if bar is None else (lambda event: bar.status(_solve_status(args.sheet, event)))

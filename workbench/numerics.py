@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.linalg
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -63,6 +64,22 @@ def relu_sum_jacobian(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 #: The predictors by name, as :class:`workbench.regression.Trajectory` records its ``kind``.
 KERNELS = {"linear": linear, "relu_sum": relu_sum}
+
+
+def least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The parameters ``w`` that make ``mean((x @ w - y) ** 2)`` smallest (the smallest such ``w``).
+
+    Singular values below ``max(x.shape) * eps`` of the largest are rounding noise, not the
+    data's (numpy's cutoff): a near-tie of columns then gives no weights of 1e17.
+    """
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    return scipy.linalg.lstsq(x, y, cond=max(x.shape) * np.finfo("float64").eps)[0]
+
+
+def least_squares_floor(x: np.ndarray, y: np.ndarray) -> float:
+    """The lowest mean squared error any linear parameters reach on ``x``, ``y``."""
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    return float(np.mean((x @ least_squares(x, y) - y) ** 2))
 
 
 def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Run one of LibreOffice's own Solver engines on a sheet, as a learner's Tools > Solver does.
 
-Run by a Python that has LibreOffice's ``uno`` module (see ``workbench.sheets.solve.uno_python``),
+Run by a Python that has LibreOffice's ``uno`` module (see ``workbench.sheets.engines.solve.uno_python``),
 from ``test_solve.py``. Argument: JSON with soffice, profile, pipe, src, sheet, objective [row, col],
 changing [[row, col], [row, col]], start (the same: pasted before each run), runs: a list of
 {engine (a service name), bound (the limiting conditions: every changing cell >= -bound and

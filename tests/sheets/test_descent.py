@@ -15,10 +15,10 @@ import pytest
 
 import workbench as wb
 from workbench import regression as r
-from workbench.sheets.descent import Block, write_descent_sheet
-from workbench.sheets.recalc import recalculate
-from workbench.sheets.titanic_book import add_titanic_descent_sheet
-from workbench.sheets.xlsx import new_workbook
+from workbench.sheets.books.titanic import add_titanic_descent_sheet
+from workbench.sheets.engines.recalc import recalculate
+from workbench.sheets.write.descent import Block, write_descent_sheet
+from workbench.sheets.write.xlsx import new_workbook
 from workbench.titanic.features import FEATURES
 from workbench.titanic.models import inputs, targets
 

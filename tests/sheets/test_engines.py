@@ -27,7 +27,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 import workbench as wb
-from workbench.sheets.recalc import recalculate_all
+from workbench.sheets.engines.recalc import recalculate_all
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 import workbench as wb
-from workbench.sheets.recalc import find_soffice
-from workbench.sheets.xlsx import new_workbook
+from workbench.sheets.engines.recalc import find_soffice
+from workbench.sheets.write.xlsx import new_workbook
 
 
 @pytest.mark.slow

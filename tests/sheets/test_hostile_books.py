@@ -18,7 +18,7 @@ from small_book import write_small_book
 import workbench as wb
 from workbench.cli import main
 from workbench.errors import WorkbookError
-from workbench.sheets import xlsx_reader
+from workbench.sheets.read import xlsx_reader
 
 
 @pytest.fixture(scope="module")

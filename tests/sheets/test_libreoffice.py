@@ -20,8 +20,8 @@ from openpyxl.utils import get_column_letter
 from small_book import rounded, write_book
 
 import workbench as wb
-from workbench.sheets.read_book import read_params
-from workbench.sheets.recalc import convert, recalculate_all
+from workbench.sheets.engines.recalc import convert, recalculate_all
+from workbench.sheets.read.read_book import read_params
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 

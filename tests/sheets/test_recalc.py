@@ -9,9 +9,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import workbench.sheets.recalc
+import workbench.sheets.engines.recalc
 from workbench.errors import WorkbenchError
-from workbench.sheets.recalc import (
+from workbench.sheets.engines.recalc import (
     convert,
     convert_all,
     private_profile,
@@ -19,7 +19,7 @@ from workbench.sheets.recalc import (
     recalculate_all,
     reclaim_stale_profiles,
 )
-from workbench.sheets.xlsx import new_workbook
+from workbench.sheets.write.xlsx import new_workbook
 
 
 def small_book(path, wrong: float):
@@ -61,13 +61,13 @@ def test_a_workbook_libreoffice_cannot_load_is_an_error_not_a_stale_result(tmp_p
 
 
 def test_without_libreoffice_the_error_says_how_to_install_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(workbench.sheets.recalc, "find_soffice", lambda: None)
+    monkeypatch.setattr(workbench.sheets.engines.recalc, "find_soffice", lambda: None)
     with pytest.raises(WorkbenchError, match="apt-get install -y libreoffice-calc"):
         recalculate(small_book(tmp_path / "a.xlsx", 0), tmp_path / "out")
 
 
 def test_bad_arguments_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(workbench.sheets.recalc, "find_soffice", lambda: "/nonexistent/soffice")
+    monkeypatch.setattr(workbench.sheets.engines.recalc, "find_soffice", lambda: "/nonexistent/soffice")
     a = small_book(tmp_path / "a.xlsx", 0)
     with pytest.raises(WorkbenchError, match=r"missing\.xlsx: no such workbook"):
         convert(tmp_path / "missing.xlsx", tmp_path / "out")
@@ -85,7 +85,7 @@ def test_a_profile_left_by_a_run_killed_by_sigkill_is_removed_by_the_next_run(tm
     folder = tmp_path / "workbench" / "libreoffice"
     hold = (
         "import os, sys, time\n"
-        "from workbench.sheets.recalc import private_profile\n"
+        "from workbench.sheets.engines.recalc import private_profile\n"
         "with private_profile('solve') as (scratch, held):\n"
         "    print(scratch, flush=True)\n"
         "    time.sleep(float(sys.argv[1]))\n"

@@ -15,8 +15,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 import workbench as wb
 from workbench import regression as r
 from workbench.build import write_regression_outputs
-from workbench.sheets.recalc import recalculate_all
-from workbench.sheets.regression_book import CURVE_POINTS, write_regression_book
+from workbench.sheets.books.regression import CURVE_POINTS, write_regression_book
+from workbench.sheets.engines.recalc import recalculate_all
 
 OUTPUTS = [
     "line.xlsx", "line_fit.png", "line_descent.gif",

@@ -23,15 +23,15 @@ import xlsxwriter
 from small_book import write_book, write_small_book
 
 import workbench as wb
-import workbench.sheets.solve
-import workbench.sheets.titanic_book
+import workbench.sheets.engines.solve
+import workbench.sheets.write.model_sheet
 from workbench.cli import main
 from workbench.errors import WorkbenchError, WorkbookError
-from workbench.sheets.check import check_workbook
-from workbench.sheets.read_book import read_params
-from workbench.sheets.recalc import find_soffice, private_profile
-from workbench.sheets.solve import solve_workbook, solver_model, uno_python
-from workbench.sheets.uno_solver import bfgs
+from workbench.sheets.engines.recalc import find_soffice, private_profile
+from workbench.sheets.engines.solve import solve_workbook, solver_model, uno_python
+from workbench.sheets.engines.uno_solver import bfgs
+from workbench.sheets.read.check import check_workbook
+from workbench.sheets.read.read_book import read_params
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +116,11 @@ def test_a_workbook_without_a_solver_model_or_the_sheet_is_refused(book, tmp_pat
 
 def test_without_libreoffice_or_its_python_bridge_nothing_is_written(book, tmp_path, monkeypatch, capsys):
     before = book.path.read_bytes()
-    monkeypatch.setattr(workbench.sheets.solve, "find_soffice", lambda: None)
+    monkeypatch.setattr(workbench.sheets.engines.solve, "find_soffice", lambda: None)
     with pytest.raises(WorkbenchError, match="LibreOffice is not installed"):
         solve_workbook(book.path, "linear")
-    monkeypatch.setattr(workbench.sheets.solve, "find_soffice", lambda: "/usr/bin/soffice")
-    monkeypatch.setattr(workbench.sheets.solve, "uno_python", lambda: None)
+    monkeypatch.setattr(workbench.sheets.engines.solve, "find_soffice", lambda: "/usr/bin/soffice")
+    monkeypatch.setattr(workbench.sheets.engines.solve, "uno_python", lambda: None)
     assert main(["solve", str(book.path), "--sheet", "nnet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "apt-get install -y python3-uno" in err
@@ -188,7 +188,7 @@ def test_a_read_only_workbook_is_refused_even_for_root(small, capsys):
 
 
 def test_a_second_solve_of_the_same_workbook_is_refused_while_the_first_holds_it(small, capsys, monkeypatch):
-    monkeypatch.setattr(workbench.sheets.solve, "_libreoffice", lambda: ("soffice", "python3"))
+    monkeypatch.setattr(workbench.sheets.engines.solve, "_libreoffice", lambda: ("soffice", "python3"))
     before = small.path.read_bytes()
     fd = os.open(small.path, os.O_RDONLY)  # what the first solve holds while it works
     try:
@@ -340,7 +340,7 @@ def test_the_notes_account_of_libreoffices_own_solver_engines_on_the_linear_shee
         driver = Path(__file__).with_name("lo_engines.py")
         done = subprocess.run([uno_python(), str(driver), json.dumps(spec)], capture_output=True, text=True)
     coin, lpsolve, unbounded, limited = map(json.loads, done.stdout.splitlines())
-    note = workbench.sheets.titanic_book._SOLVER_NOTE
+    note = workbench.sheets.write.model_sheet.SOLVER_NOTE
     for linear_engine in (coin, lpsolve):
         assert not linear_engine["success"] and linear_engine["status"].rstrip(".") in note
     start = wb.mse("linear", np.asarray(book.fits["linear"].start), wb.validation_split(book.table)[0])
@@ -379,7 +379,7 @@ def bfgs_ends(starts: int, seed: int) -> tuple[np.ndarray, float, float]:
 @pytest.mark.slow
 def test_the_nnet_note_says_where_solver_ends_from_random_starts():
     ends, best_line, dead = bfgs_ends(200, seed=0)  # bench/nnet_starts.py prints the table
-    note = workbench.sheets.titanic_book.DEAD_RELUS
+    note = workbench.sheets.write.model_sheet.DEAD_RELUS
     shares = {
         "1 in 5 ended near 0.39": np.mean(np.abs(ends - dead) < 1e-9),
         "2 in 3 near the linear model's loss": np.mean(np.abs(ends - best_line) < 0.005),
@@ -393,7 +393,7 @@ def test_the_nnet_note_says_where_solver_ends_from_random_starts():
 
 
 def test_a_workbook_libreoffice_has_open_is_refused(small, capsys, monkeypatch):
-    monkeypatch.setattr(workbench.sheets.solve, "_libreoffice", lambda: ("soffice", "python3"))
+    monkeypatch.setattr(workbench.sheets.engines.solve, "_libreoffice", lambda: ("soffice", "python3"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(small.path.parent / "cache"))
     lock = small.path.with_name(".~lock.small.xlsx#")
     lock.write_text(",someone,host,04.12.2026 20:00,file:///home/someone/.config/libreoffice/4;\n")

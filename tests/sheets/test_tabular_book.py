@@ -12,8 +12,8 @@ import pytest
 from cells import right_of
 
 import workbench as wb
-from workbench.sheets.recalc import recalculate
-from workbench.sheets.tabular_book import write_tabular_book
+from workbench.sheets.books.tabular import write_tabular_book
+from workbench.sheets.engines.recalc import recalculate
 from workbench.tabular import prepare, read_table
 from workbench.tabular.fit import fit_prepared
 
@@ -186,7 +186,7 @@ def test_a_target_of_few_whole_numbers_is_said_to_look_like_labels():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.normal(size=60), "kind": rng.integers(0, 3, 60)})
     prep = prepare(frame, "kind")
-    from workbench.sheets.tabular_book import summary_lines
+    from workbench.sheets.books.tabular import summary_lines
 
     said = " ".join(summary_lines(prep, prep.valid))
     assert "only the whole numbers 0, 1, 2: if they name classes" in said

@@ -23,11 +23,11 @@ from plain_words import JARGON, clipped_headings, jargon
 from small_book import INPUTS, Book, rounded, write_book
 
 import workbench as wb
-import workbench.sheets.style
-import workbench.sheets.xlsx
+import workbench.sheets.write.style
+import workbench.sheets.write.xlsx
 from workbench.errors import DataError, WorkbenchError, WorkbookError
-from workbench.sheets.read_book import read_params
-from workbench.sheets.titanic_book import Fitted, write_titanic_book
+from workbench.sheets.books.titanic import Fitted, write_titanic_book
+from workbench.sheets.read.read_book import read_params
 from workbench.titanic.data import TRAIN_CSV
 
 
@@ -482,7 +482,7 @@ def _plain(value):
 
 @pytest.mark.parametrize("constant_memory", [False, True])
 def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch, constant_memory):
-    import workbench.sheets.titanic_book as book
+    import workbench.sheets.write.grid as book
 
     def write(path):
         write_titanic_book(path, small.passengers, small.table, small.fits, histories=small.histories,
@@ -495,7 +495,7 @@ def test_rows_written_in_blocks_give_the_same_bytes(tmp_path, small, monkeypatch
 
 
 def test_more_rows_than_excel_holds_are_refused(tmp_path, small, monkeypatch):
-    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 60)
+    monkeypatch.setattr(workbench.sheets.write.xlsx, "MAX_ROWS", 60)
     path = tmp_path / "t.xlsx"
     with pytest.raises(WorkbenchError, match=r"at most 60 rows"):
         write_titanic_book(path, small.passengers, small.table, small.fits)
@@ -506,13 +506,15 @@ def test_a_too_tall_sheet_is_refused_before_any_sheet_is_written(tmp_path, small
     complete = small.passengers[small.passengers["PassengerId"].isin(small.table.index)]
     assert len(complete) == len(small.table) == 60
     written = []
-    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "add_worksheet", lambda self, *a: written.append(a))
+    monkeypatch.setattr(
+        workbench.sheets.write.xlsx.Workbook, "add_worksheet", lambda self, *a: written.append(a)
+    )
     with pytest.raises(WorkbenchError, match=r"loss history 'bad'"):
         write_titanic_book(
             tmp_path / "t.xlsx", complete, small.table, small.fits, histories={"bad": [0.3, np.nan]}
         )
     # all_rows (60 rows below 5) and linear (60 below 14) fit in 75 rows; nnet (60 below 19) doesn't.
-    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 75)
+    monkeypatch.setattr(workbench.sheets.write.xlsx, "MAX_ROWS", 75)
     with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 79 rows"):
         write_titanic_book(tmp_path / "t.xlsx", complete, small.table, small.fits)
     assert written == []
@@ -706,8 +708,8 @@ def jargon_found_in(texts: list[str]) -> int:
 def test_no_heading_is_cut_off_by_its_column(small, tmp_path):
     assert clipped_headings(small.path) == []
     cramped = tmp_path / "cramped.xlsx"  # the test can fail: a heading wider than its column
-    with workbench.sheets.xlsx.new_workbook(cramped, title="t") as book:
-        ws, fmt = book.add_worksheet("s"), workbench.sheets.style.styles(book).header
+    with workbench.sheets.write.xlsx.new_workbook(cramped, title="t") as book:
+        ws, fmt = book.add_worksheet("s"), workbench.sheets.write.style.styles(book).header
         ws.write_string(0, 0, "a heading far wider than its column", fmt)
         ws.set_column(0, 0, 12)
     assert clipped_headings(cramped) == ["s!A1: 'a heading far wider than its column' in width 12"]

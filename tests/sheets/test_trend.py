@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.sheets.trend import loss_trend, rate_trend
+from workbench.sheets.write.trend import loss_trend, rate_trend
 
 
 def test_the_trend_names_the_size_with_the_lowest_valid_loss():

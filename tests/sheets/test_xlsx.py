@@ -15,7 +15,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.format import Format
 
 from workbench.errors import WorkbenchError
-from workbench.sheets.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
+from workbench.sheets.write.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
 
 
 def write(path, *, hidden=(), constant_memory=False):
@@ -205,9 +205,9 @@ def books():
 @pytest.mark.parametrize("constant_memory", [False, True], ids=["in-memory", "streamed"])
 def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, constant_memory):
     """The Titanic workbook (every sheet kind, the descent sheet) and a regression workbook."""
-    import workbench.sheets.xlsx
-    from workbench.sheets.regression_book import write_regression_book
-    from workbench.sheets.titanic_book import add_titanic_descent_sheet, write_titanic_book
+    import workbench.sheets.write.xlsx
+    from workbench.sheets.books.regression import write_regression_book
+    from workbench.sheets.books.titanic import add_titanic_descent_sheet, write_titanic_book
 
     passengers, table, fits, histories, line = books
 
@@ -222,7 +222,9 @@ def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, co
         return {p.name: p.read_bytes() for p in folder.iterdir()}
 
     ours = write(tmp_path / "ours")
-    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
+    monkeypatch.setattr(
+        workbench.sheets.write.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet
+    )
     stock = write(tmp_path / "stock")
     assert ours.keys() == stock.keys() == {"titanic.xlsx", "line.xlsx"}
     for name in ours:
@@ -249,7 +251,7 @@ def test_the_private_xlsxwriter_api_we_override_is_still_there():
 
     import xlsxwriter.workbook
 
-    from workbench.sheets._xlsxwriter_private import PRIVATE_API
+    from workbench.sheets.write._xlsxwriter_private import PRIVATE_API
 
     major, minor = (int(v) for v in version("xlsxwriter").split(".")[:2])
     assert (3, 1) <= (major, minor) < (3, 4), "pyproject.toml allows xlsxwriter>=3.1,<3.4"

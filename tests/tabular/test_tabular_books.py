@@ -21,7 +21,7 @@ import pytest
 from cells import right_of
 
 from workbench.build import build_table
-from workbench.sheets.recalc import recalculate_all
+from workbench.sheets.engines.recalc import recalculate_all
 
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 palmerpenguins = pytest.importorskip("palmerpenguins")

@@ -42,8 +42,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from workbench.build import build_table
-from workbench.sheets.recalc import recalculate_all
-from workbench.sheets.tabular_book import write_tabular_book
+from workbench.sheets.books.tabular import write_tabular_book
+from workbench.sheets.engines.recalc import recalculate_all
 from workbench.tabular import MAX_FEATURES, prepare, read_table
 from workbench.tabular.fit import TableFit, fit_prepared
 
@@ -381,7 +381,7 @@ def test_model_formulas_read_parameters_in_use_for_the_most_features(tmp_path):
 def test_a_heading_cell_written_twice_is_refused():
     """The writer's own guard: a cell of a model sheet's heading area is written once, a merged
     range counting as all its cells, so no feature count can hide a parameter under a label."""
-    from workbench.sheets.tabular_book import _OneWriter
+    from workbench.sheets.books.tabular import _OneWriter
 
     cells = _OneWriter()
     cells.put(3, 2, "merge_range", 3, 4, "Data", None)

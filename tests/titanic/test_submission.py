@@ -16,7 +16,7 @@ import pytest
 from small_book import INPUTS, write_small_book
 
 from workbench.errors import WorkbenchError, WorkbookError
-from workbench.sheets.read_book import load_params
+from workbench.sheets.read.read_book import load_params
 from workbench.titanic.data import TEST_CSV
 from workbench.titanic.features import prediction_table
 from workbench.titanic.submission import Params, kaggle_submission, write_params, write_submission

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from ..errors import DivergenceError, WorkbenchError
 from ..gd import gradient_descent
-from ..numerics import DTYPE, KERNELS, one_thread, uniform_start
+from ..numerics import DTYPE, KERNELS, least_squares_floor, one_thread, uniform_start
 from .datasets import Dataset
 from .models import design, kind, max_stable_lr, param_names, param_shape, relu_start
 
@@ -121,8 +121,7 @@ class Fit:
         """
         if self.model == "relu":
             return None
-        best = np.linalg.lstsq(self.phi, self.data.y, rcond=None)[0]
-        return float(np.mean((self.phi @ best - self.data.y) ** 2))
+        return least_squares_floor(self.phi, self.data.y)
 
     def loss_and_gradient(self, params: ArrayLike) -> tuple[float, np.ndarray]:
         """The MSE of ``params`` on the data and its gradient (autograd), shaped like ``params``."""

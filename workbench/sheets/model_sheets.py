@@ -1,7 +1,7 @@
 """The model sheets of ``titanic.xlsx`` and the model each holds.
 
-One small table the writer (:mod:`workbench.sheets.titanic_book`), the reader
-(:mod:`workbench.sheets.read_book`) and :mod:`workbench.sheets.check` share, taken
+One small table the writer (:mod:`workbench.sheets.books.titanic`), the reader
+(:mod:`workbench.sheets.read.read_book`) and :mod:`workbench.sheets.read.check` share, taken
 from the model registry: a sheet per model, and ``sigmoid``, the ``linear`` model
 squashed into 0..1.
 """

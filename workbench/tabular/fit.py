@@ -17,14 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import torch
 
 from ..errors import WorkbenchError
 from ..limits import check_memory, check_seed
-from ..numerics import DTYPE, linear, one_thread, relu_sum, uniform_start
+from ..numerics import DTYPE, least_squares, linear, one_thread, relu_sum, uniform_start
 from ..titanic.split import valid_mask
-from ..titanic.train import LBFGS_ITERATIONS, _lbfgs, gauss_newton_steps
+from ..titanic.train import LBFGS_ITERATIONS, gauss_newton_steps, lbfgs
 from .recipe import Prepared
 
 #: The net's random starts: as many as fit a budget of rows x inputs x starts, between 8 and 64
@@ -110,10 +109,7 @@ def _mse(forward, x: torch.Tensor, y: torch.Tensor):
 
 
 def _linear(x: torch.Tensor, y: torch.Tensor) -> TableFit:
-    # numpy's cutoff: singular values below it are rounding noise, not the data's (the recipe has
-    # left out what the train rows cannot tell apart; this keeps a near-tie from weights of 1e17)
-    cond = max(x.shape) * np.finfo("float64").eps
-    w = scipy.linalg.lstsq(x.numpy(), y.numpy(), cond=cond)[0]
+    w = least_squares(x.numpy(), y.numpy())
     return TableFit("linear", "lstsq", w, None, float(np.mean((x.numpy() @ w - y.numpy()) ** 2)))
 
 
@@ -122,12 +118,12 @@ def _net(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
     found, losses = gauss_newton_steps("nnet", begins, x, y, False, NET_STEPS)
     best = int(torch.argmin(losses[-1]))
     loss_fn = _mse(relu_sum, x, y)
-    params, history, _ = _lbfgs(loss_fn, found[best], LBFGS_ITERATIONS)
+    params, history, _ = lbfgs(loss_fn, found[best], LBFGS_ITERATIONS)
     return TableFit("nnet", "gauss-newton, lbfgs", params.numpy(), begins[best].numpy(), history[-1])
 
 
 def _sigmoid(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
     start = torch.from_numpy(uniform_start((x.shape[1],), seed))
     loss_fn = _mse(lambda w, x: torch.sigmoid(linear(w, x)), x, y)
-    params, history, _ = _lbfgs(loss_fn, start, LBFGS_ITERATIONS)
+    params, history, _ = lbfgs(loss_fn, start, LBFGS_ITERATIONS)
     return TableFit("linear", "lbfgs", params.numpy(), start.numpy(), history[-1], sigmoid=True)

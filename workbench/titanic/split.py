@@ -20,6 +20,7 @@ import torch
 
 from ..errors import WorkbenchError
 from ..limits import check_seed
+from ..numerics import least_squares
 from .models import inputs, targets
 
 #: The course notebook's split: 20% of the rows, seed 42.
@@ -78,7 +79,7 @@ def valid_below_train(table: pd.DataFrame, splits: int = LUCK_SPLITS, valid_pct:
     lower = 0
     for seed in range(splits):
         valid = valid_mask(len(table), valid_pct, seed)
-        w = np.linalg.lstsq(x[~valid], y[~valid], rcond=None)[0]
+        w = least_squares(x[~valid], y[~valid])
         errors = (x @ w - y) ** 2
         lower += int(errors[valid].mean() < errors[~valid].mean())
     return lower / splits

@@ -10,7 +10,7 @@ and a prediction above 0.5 counts as survived::
 
 Parameters travel between commands as a JSON file (:func:`write_params`, what
 ``workbench fit --json`` writes) or inside a workbook, for example after Solver ran
-in Excel (:func:`~workbench.sheets.read_book.read_params`); :func:`~workbench.load_params` reads both.
+in Excel (:func:`~workbench.sheets.read.read_book.read_params`); :func:`~workbench.load_params` reads both.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ import torch
 from ..errors import DivergenceError, WorkbenchError
 from ..gd import gradient_descent
 from ..limits import check_memory, check_seed
-from ..numerics import DTYPE, one_thread, relu_sum, uniform_start
+from ..numerics import DTYPE, least_squares, one_thread, relu_sum, uniform_start
 from . import patterns
 from .models import accuracy, forward, get, inputs, jacobian, mse, param_shape, targets
 from .split import SPLIT_SEED, VALID_PCT, validation_split
@@ -308,7 +308,7 @@ def _fit_lstsq(model: str, x, y, loss_fn, *, sigmoid: bool, **_: object) -> _Fit
             "lstsq is the closed-form optimum of the linear model without a sigmoid;"
             f" fit {model}{' with sigmoid' if sigmoid else ''} with method 'gd' or 'lbfgs'"
         )
-    params = torch.as_tensor(scipy.linalg.lstsq(x.numpy(), y.numpy())[0], dtype=DTYPE)
+    params = torch.as_tensor(least_squares(x.numpy(), y.numpy()), dtype=DTYPE)
     loss = loss_fn(params).item()
     return _Fitted(params, torch.zeros_like(params), [loss], np.array([loss]))
 
@@ -322,7 +322,7 @@ def _fit_lbfgs(
     begins = torch.from_numpy(start_params(model, seed, starts))
     runs = []
     for k in range(starts):
-        runs.append(_lbfgs(loss_fn, begins[k], iterations))
+        runs.append(lbfgs(loss_fn, begins[k], iterations))
         if progress is not None:
             progress(k + 1, starts)
     finals = np.array([run[1][-1] for run in runs])
@@ -361,7 +361,7 @@ def _fit_gd(
     # L-BFGS finishes the `polish` best starts; the best finish wins (ties: the better start).
     finished = np.inf
     for done, k in enumerate(np.argsort(finals, kind="stable")[:polish], start=1):
-        polished, steps, nit = _lbfgs(loss_fn, found[k], LBFGS_ITERATIONS)
+        polished, steps, nit = lbfgs(loss_fn, found[k], LBFGS_ITERATIONS)
         if steps[-1] < finished:
             finished, params, best, iterations = steps[-1], polished, int(k), nit
             history = np.concatenate([path[:, k].numpy(), steps[1:]])
@@ -675,7 +675,7 @@ def more_units(
     rows, before = [], None
     for u in units:
         begins = torch.from_numpy(uniform_start((starts, u, x.shape[1]), seed))
-        found = [_lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
+        found = [lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
         if net is not None and np.shape(net) == (u, x.shape[1]):
             given = torch.as_tensor(np.asarray(net, dtype="float64"))
             found.append((given, [loss_fn(given).item()], 0))
@@ -684,7 +684,7 @@ def more_units(
             nudge = torch.from_numpy(uniform_start((u, x.shape[1]), seed + u)) * NUDGE
             found += [
                 (split, [loss_fn(split).item()], 0),
-                _lbfgs(loss_fn, split + nudge, iterations, finish=False),
+                lbfgs(loss_fn, split + nudge, iterations, finish=False),
             ]
         w = min(found, key=lambda f: f[1][-1])[0]
         before = w
@@ -757,7 +757,7 @@ def gauss_newton_steps(
     return params, torch.stack(history)
 
 
-def _lbfgs(
+def lbfgs(
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
     start: torch.Tensor,
     iterations: int,

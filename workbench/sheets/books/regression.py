@@ -13,14 +13,14 @@
 * ``model``: the same table and chart for one row of ``descent``, chosen by a yellow
   step-number cell (``INDEX`` into the descent's columns; the last step at first):
   type 0, 1, 2 ... and the chart replays the descent.
-* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.sheets.descent`),
+* ``descent``: the spreadsheet's own gradient descent (:mod:`workbench.sheets.write.descent`),
   with its loss chart, ``Final loss:`` beside ``Least-squares floor:``, and its
   columns banded by fastbook's seven steps. Type a new learning rate there and the
   model sheet follows.
 * optional: ``descent_scaled`` (the descent on inputs scaled to -1..1, for
-  ``speed``), and ``minibatch`` (:mod:`workbench.sheets.minibatch`, for ``line``).
+  ``speed``), and ``minibatch`` (:mod:`workbench.sheets.write.minibatch`, for ``line``).
 * ``held_out`` (``relu`` only, given :class:`~workbench.regression.MoreUnits`): sums of 1, 2,
-  4, 8 ReLUs fitted on the points and scored on new ones (:mod:`workbench.sheets.held_out_sheet`).
+  4, 8 ReLUs fitted on the points and scored on new ones (:mod:`workbench.sheets.write.held_out_sheet`).
 
 Every formula caches the value Python computed. :func:`write_regression_outputs`
 writes every lesson dataset's workbook and pictures, for ``workbench build``.
@@ -39,14 +39,14 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from .. import numerics
-from ..errors import WorkbenchError
-from ..regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of
-from .descent import Block, DescentSheet, write_descent_sheet
-from .held_out_sheet import add_held_out_sheet
-from .minibatch import write_minibatch_sheet
-from .style import PARAM_FILL, Styles, set_up_page, styles
-from .xlsx import chart_text, check_rows, new_workbook
+from ... import numerics
+from ...errors import WorkbenchError
+from ...regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of
+from ..write.descent import Block, DescentSheet, write_descent_sheet
+from ..write.held_out_sheet import add_held_out_sheet
+from ..write.minibatch import write_minibatch_sheet
+from ..write.style import PARAM_FILL, Styles, set_up_page, styles
+from ..write.xlsx import chart_text, check_rows, new_workbook
 
 #: Points on the model sheet's fitted curve.
 CURVE_POINTS = 41
@@ -580,7 +580,7 @@ def _moved_values(lay: _Layout, lin: np.ndarray, k: int, shift: np.ndarray) -> n
 
 
 def _least_squares(result: Fit) -> np.ndarray:
-    return np.linalg.lstsq(result.phi, result.data.y, rcond=None)[0]
+    return numerics.least_squares(result.phi, result.data.y)
 
 
 def _point_row(

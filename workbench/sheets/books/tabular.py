@@ -7,7 +7,7 @@
   formula, a row's value before and after; the columns left out and why.
 * ``linear``: the target in column A, the columns as read, then each feature as its recipe's
   formula (scales and fills are formulas above the header), then the model's columns, as
-  :mod:`workbench.sheets.titanic_book` writes them (its :class:`~workbench.sheets.titanic_book.Grid`
+  :mod:`workbench.sheets.books.titanic` writes them (its :class:`~workbench.sheets.write.grid.Grid`
   says where). ``nnet``, ``mmult``, and ``sigmoid`` for a 0/1 target: the target, the parameters
   and the model's columns, reading the inputs of the ``linear`` sheet's same row. Train and valid
   loss beside the parameters, with accuracy for a 0/1 target and RMSE for a numeric one; Solver
@@ -32,46 +32,38 @@ import xlsxwriter
 from numpy.typing import ArrayLike
 from xlsxwriter.utility import quote_sheetname
 
-from ..errors import WorkbenchError
-from ..limits import check_memory
-from ..numerics import DTYPE, STABLE_SIGMOID_EXCEL, uniform_start
-from ..regression import descend, max_stable_lr
-from ..tabular import columns as C
-from ..tabular import stored
-from ..tabular.fit import TableFit, net_starts, scores
-from ..tabular.recipe import Prepared
-from ..titanic import models
-from ..titanic.split import valid_mask
-from .descent import Block, write_descent_sheet
-from .model_sheets import RESULTS, RMSE_RESULTS
-from .solver_names import NAMES as SOLVER_NAMES
-from .solver_names import define_solver
-from .style import Styles, set_up_page, styles
-from .titanic_book import (
-    _MARK,
-    _MARK_ROW,
+from ...errors import WorkbenchError
+from ...limits import check_memory
+from ...numerics import DTYPE, STABLE_SIGMOID_EXCEL, least_squares_floor, uniform_start
+from ...regression import descend, max_stable_lr
+from ...tabular import columns as C
+from ...tabular import stored
+from ...tabular.fit import TableFit, net_starts, scores
+from ...tabular.recipe import Prepared
+from ...titanic import models
+from ...titanic.split import valid_mask
+from ..model_sheets import RESULTS, RMSE_RESULTS
+from ..write.descent import Block, write_descent_sheet
+from ..write.grid import MARK, MARK_ROW, Grid, Plan, RowOrdered, ref, span, write_plan
+from ..write.model_sheet import (
     BLOCKS,
     POINTER,
     SHEETS,
-    Grid,
-    Plan,
-    _Layout,
-    _model_columns,
-    _parameter_block,
-    _path_note,
-    _ref,
-    _RowOrdered,
-    _SheetInfo,
-    _span,
-    _summary_sheet,
-    _switch,
-    _teaching_example,
-    _totals,
-    _Values,
-    notes_sheet,
-    write_plan,
+    Layout,
+    SheetInfo,
+    Values,
+    model_columns,
+    parameter_block,
+    path_note,
+    switch_cell,
+    teaching_example,
+    totals,
 )
-from .xlsx import check_rows, new_workbook
+from ..write.solver_names import NAMES as SOLVER_NAMES
+from ..write.solver_names import define_solver
+from ..write.style import Styles, set_up_page, styles
+from ..write.summary import notes_sheet, summary_sheet
+from ..write.xlsx import check_rows, new_workbook
 
 #: The results of a numeric target: its RMSE where a 0/1 target has its accuracy.
 
@@ -146,7 +138,7 @@ def write_tabular_book(
         ]
         _descent_sheet(book, prep, _grid(prep), seed)
         lines = summary_lines(prep, is_valid)
-        _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
+        summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
         notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
         _recipe_sheet(book, prep)
     return Path(path)
@@ -250,25 +242,25 @@ def _mmult_blocks_end(p: int) -> int:
     """The last column of mmult's parameter blocks, which stand side by side, p rows tall: the
     model's columns start right of them, so that the switch, the losses and the example beside
     the blocks never cover a parameter cell, however few the inputs."""
-    return _Layout.of(SHEETS["mmult"], inputs=p, first_input=1).block(BLOCKS[-1])[3]
+    return Layout.of(SHEETS["mmult"], inputs=p, first_input=1).block(BLOCKS[-1])[3]
 
 
-def _layout(sheet: str, prep: Prepared) -> _Layout:
+def _layout(sheet: str, prep: Prepared) -> Layout:
     """The Titanic sheet's layout, with a row for fills and room for mmult's teaching example;
     every model sheet's data start on the same row, so that a row reads the linear sheet's row."""
     p, fills = len(prep.features), any(f.fill is not None for f in prep.features)
-    base = {s: _Layout.of(SHEETS[s], inputs=p, first_input=1).max_row for s in SHEETS}
+    base = {s: Layout.of(SHEETS[s], inputs=p, first_input=1).max_row for s in SHEETS}
     room = {s: max(0, 10 - p) if s == "mmult" else 0 for s in SHEETS}  # the example: 5 rows from top + 6
     common = max(base[s] + room[s] for s in SHEETS) + fills
     first_input = _grid(prep, sheet).first_input  # the parameters sit above their inputs
-    return _Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet], first_input=first_input)
+    return Layout.of(SHEETS[sheet], inputs=p, extra=common - base[sheet], first_input=first_input)
 
 
 # ---------------------------------------------------------------------------------------------
 # the model sheets
 
 
-def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -> _SheetInfo:
+def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -> SheetInfo:
     spec, lay, n = SHEETS[sheet], _layout(sheet, prep), len(prep.table)
     ws = book.add_worksheet(sheet)
     cells = _OneWriter()
@@ -276,16 +268,16 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     start = None if fit.start is None else np.asarray(fit.start, dtype="float64")
     start = start.T.copy() if sheet == "mmult" and start is not None else start
     values = _values(spec, prep, params, is_valid, results)
-    columns = _model_columns(spec, st, lay, values, grid)
+    columns = model_columns(spec, st, lay, values, grid)
     names = [c.name for c in columns]
     pred_col, loss_col = grid.after + names.index("Preds"), grid.after + names.index("Loss")
-    switch = _switch(ws, cells, st, lay.top, loss_col)
-    _parameter_block(cells, st, lay, params, start, switch, grid)
+    switch = switch_cell(ws, cells, st, lay.top, loss_col)
+    parameter_block(cells, st, lay, params, start, switch, grid)
     if lay.mmult:
-        _teaching_example(cells, st, lay.top + 6, loss_col - 1)
-    refs = _totals(cells, st, lay, n, pred_col, loss_col, values, results)
+        teaching_example(cells, st, lay.top + 6, loss_col - 1)
+    refs = totals(cells, st, lay, n, pred_col, loss_col, values, results)
     last = lay.first + n - 1
-    loss_sum = f"=SUM({_span(lay.first, loss_col, last, loss_col, absolute=True)})"
+    loss_sum = f"=SUM({span(lay.first, loss_col, last, loss_col, absolute=True)})"
     cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
     cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     if sheet == "linear":
@@ -313,11 +305,11 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
         if name != "Start" or start is not None:
             book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
     define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("fitted"))
-    preds = _span(lay.first, pred_col, last, pred_col, absolute=True)
-    return _SheetInfo(sheet, refs, preds, values.results, values.preds, tuple(more))
+    preds = span(lay.first, pred_col, last, pred_col, absolute=True)
+    return SheetInfo(sheet, refs, preds, values.results, values.preds, tuple(more))
 
 
-class _OneWriter(_RowOrdered):
+class _OneWriter(RowOrdered):
     """A model sheet's heading cells, each written once: a table's feature count moves the blocks,
     the losses and the example, and a cell written twice would hide one of them (a parameter
     In use overwritten by a label reads as text, and every formula reading it says #VALUE!)."""
@@ -332,7 +324,7 @@ class _OneWriter(_RowOrdered):
         for r in range(row, last_row + 1):
             for c in range(col, last_col + 1):
                 if (r, c) in self._taken:
-                    raise RuntimeError(f"layout: {_ref(r, c)} written by {self._taken[r, c]}, then {method}")
+                    raise RuntimeError(f"layout: {ref(r, c)} written by {self._taken[r, c]}, then {method}")
                 self._taken[r, c] = method
         super().put(row, col, method, *args)
 
@@ -364,11 +356,11 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
         "Grey: the random start they were fitted from (RAND()-0.5, pasted as values)."
         if has_start
         else "No random start: fitted in closed form (least squares), the floor no fit goes below.",
-        _path_note(SHEETS[sheet], dead),
+        path_note(SHEETS[sheet], dead),
     ]
 
 
-def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, results) -> _Values:
+def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, results) -> Values:
     """Python's numbers for a model sheet, with the registry's forward passes (any number of inputs)."""
     x, y = torch.tensor(prep.X, dtype=DTYPE), prep.y.copy()
     w = torch.tensor(params, dtype=DTYPE)
@@ -381,7 +373,7 @@ def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, resu
     for (left, right), rows in zip(results, (~is_valid, is_valid, np.ones_like(is_valid)), strict=True):
         values[left], values[right] = scores(preds[rows], y[rows], binary="RMSE" not in right)
     sets = np.where(is_valid, "valid", "train").astype(object)
-    return _Values(lin, preds, (preds - y) ** 2, sets, values)
+    return Values(lin, preds, (preds - y) ** 2, sets, values)
 
 
 def _set_col(grid: Grid) -> int:
@@ -389,7 +381,7 @@ def _set_col(grid: Grid) -> int:
     return grid.after + 2
 
 
-def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: _Layout):
+def _data_plan(cells: RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: Layout):
     """The target, the columns as read and the features' formulas; scales and fills above the header,
     from the train rows (the Set column says which) unless the recipe's statistics are the lesson's."""
     n, first = len(prep.table), lay.first
@@ -402,7 +394,7 @@ def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: 
     if _mapped(prep):
         heads.append(target.name)
         plan.append((1, None, _cells(prep.raw[target.name]), st.category))
-        plan.append((0, target.excel.format(col=_ref(_MARK_ROW, 1)), prep.y, st.whole))
+        plan.append((0, target.excel.format(col=ref(MARK_ROW, 1)), prep.y, st.whole))
     else:
         plan.append((0, None, prep.y, st.whole if target.kind == "binary" else st.number))
     for name in raw:
@@ -414,7 +406,7 @@ def _data_plan(cells: _RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: 
     if any(f.fill is not None for f in prep.features):
         cells.put(lay.max_row - 1, 0, "write_string", f"Fill (median{train}):", st.label)
     j = _set_col(grid)
-    sets = None if prep.valid is None else _span(lay.first, j, last, j, absolute=True)
+    sets = None if prep.valid is None else span(lay.first, j, last, j, absolute=True)
     for j, f in enumerate(prep.features, start=grid.first_input):
         heads.append(f.name)
         plan.append(_feature_column(cells, st, f, (j, col), lay, last, prep, sets))
@@ -436,23 +428,23 @@ def _feature_column(cells, st, f, where: tuple[int, dict[str, int]], lay, last: 
         return (j, None, values, st.whole)
     c = col[f.source]
     refs = {"max_col": "", "fill_col": ""}
-    span = _span(lay.first, c, last, c, absolute=True)
-    write, span = (
-        ("write_formula", span)
+    column = span(lay.first, c, last, c, absolute=True)
+    write, column = (
+        ("write_formula", column)
         if sets is None
-        else ("write_array_formula", f'IF(({sets}="train")*({span}<>""),{span})')
+        else ("write_array_formula", f'IF(({sets}="train")*({column}<>""),{column})')
     )
     if f.scale_excel:
-        _statistic(cells, write, lay.max_row, j, f.scale_excel.format(range=span), st.value, f.scale)
-        refs["max_col"] = _ref(lay.max_row, j, absolute=True)
+        _statistic(cells, write, lay.max_row, j, f.scale_excel.format(range=column), st.value, f.scale)
+        refs["max_col"] = ref(lay.max_row, j, absolute=True)
     if f.fill_excel:
-        _statistic(cells, write, lay.max_row - 1, c, f.fill_excel.format(range=span), st.number, f.fill)
-        refs["fill_col"] = _ref(lay.max_row - 1, c, absolute=True)
-    template = f.formula({**refs, "col": _ref(_MARK_ROW, c)})
+        _statistic(cells, write, lay.max_row - 1, c, f.fill_excel.format(range=column), st.number, f.fill)
+        refs["fill_col"] = ref(lay.max_row - 1, c, absolute=True)
+    template = f.formula({**refs, "col": ref(MARK_ROW, c)})
     return (j, template, values, st.whole if f.kind in ("dummy", "other") else st.feature)
 
 
-def _statistic(cells: _RowOrdered, write: str, row: int, col: int, formula: str, fmt, value) -> None:
+def _statistic(cells: RowOrdered, write: str, row: int, col: int, formula: str, fmt, value) -> None:
     if write == "write_array_formula":
         cells.put(row, col, write, row, col, "{" + formula + "}", fmt, value)
     else:
@@ -517,7 +509,7 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
         if before is not None and not pd.isna(before):
             (ws.write_string if isinstance(before, str) else ws.write_number)(i, 6, before, st.number)
         after = float(prep.table[column].iloc[0])
-        ws.write_formula(i, 7, f"=linear!{_ref(first, j)}", st.feature, after)
+        ws.write_formula(i, 7, f"=linear!{ref(first, j)}", st.feature, after)
     r = 6 + len(rows)
     ws.write_string(r, 0, "Left out", st.heading)
     if not prep.left_out:
@@ -531,10 +523,10 @@ def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid:
     set_up_page(ws, header_row=4)
 
 
-def _linear_formulas(st: Styles, prep: Prepared, grid: Grid, lay: _Layout) -> dict[int, str]:
+def _linear_formulas(st: Styles, prep: Prepared, grid: Grid, lay: Layout) -> dict[int, str]:
     """Column -> the formula the linear sheet's first data row holds there (from the same plan)."""
-    plan, _ = _data_plan(_RowOrdered(), st, prep, grid, lay)
-    return {j: t.replace(_MARK, str(lay.first + 1)) for j, t, _, _ in plan if t is not None}
+    plan, _ = _data_plan(RowOrdered(), st, prep, grid, lay)
+    return {j: t.replace(MARK, str(lay.first + 1)) for j, t, _, _ in plan if t is not None}
 
 
 def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: int) -> None:
@@ -546,8 +538,7 @@ def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: 
         x, y, uniform_start((x.shape[1],), seed), kind="linear", lr=lr, epochs=DESCENT_EPOCHS
     )
     first, n = _layout("linear", prep).first, len(y)
-    best = np.linalg.lstsq(x, y, rcond=None)[0]
-    floor = float(np.mean((x @ best - y) ** 2))
+    floor = least_squares_floor(x, y)
     write_descent_sheet(
         book,
         trajectory,

@@ -4,7 +4,7 @@ After Solver ran in Excel, or someone typed their own parameters, a workbook's
 model sheets hold new parameters and (once the spreadsheet recalculated) new losses
 and accuracies: on the train rows, the valid rows (the sheet's ``Set`` column) and every row.
 :func:`check_workbook` reads each model sheet's parameters
-(:func:`~workbench.sheets.read_book.read_params`; or, when the sheet's ``Parameters:`` switch
+(:func:`~workbench.sheets.read.read_book.read_params`; or, when the sheet's ``Parameters:`` switch
 says ``start`` or ``mine``, the cells it picks) and the passengers in the sheet itself,
 recomputes the three losses and accuracies in Python (:func:`~workbench.titanic.models.mse`,
 :func:`~workbench.titanic.models.accuracy`), and sets them beside the values stored in the
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import WorkbookError
-from ..titanic.features import RAW, lesson_table
-from ..titanic.models import accuracy, mse
-from .model_sheets import MODEL_SHEETS, RESULTS
+from ...errors import WorkbookError
+from ...titanic.features import RAW, lesson_table
+from ...titanic.models import accuracy, mse
+from ..model_sheets import MODEL_SHEETS, RESULTS
 from .read_book import SWITCH_LABEL, SWITCH_NAMES, block_params, check_model_sheets, read_params
 from .xlsx_reader import Book, cell_name
 
@@ -156,7 +156,7 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
     params |= _switched(path, {sheet: values[3] for sheet, values in stored.items()})
     recalculated = None
     if recalc:
-        from .recalc import recalculate
+        from ..engines.recalc import recalculate
 
         with tempfile.TemporaryDirectory(prefix="workbench-check-") as tmp:
             recalculated = _stored_values(recalculate(path, tmp))

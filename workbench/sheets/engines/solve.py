@@ -14,11 +14,11 @@ LibreOffice (as a user saving from LibreOffice would), in place and atomically, 
 Before LibreOffice starts, it refuses a workbook the user cannot write, one LibreOffice has
 open, and one another ``solve`` holds (an ``flock`` on the file); the driver refuses a sheet
 whose objective is an error, naming the cell the error comes from. LibreOffice's profile is a
-:func:`~workbench.sheets.recalc.private_profile`: removed on every exit Python sees (SIGTERM
+:func:`~workbench.sheets.engines.recalc.private_profile`: removed on every exit Python sees (SIGTERM
 is turned into one), and reclaimed by the next run after a SIGKILL.
 
 LibreOffice's ``uno`` module is rarely importable from a virtual environment, so the
-work happens in :mod:`workbench.sheets.uno_solver`, run by a Python that has it (the
+work happens in :mod:`workbench.sheets.engines.uno_solver`, run by a Python that has it (the
 system's ``python3`` with ``python3-uno`` on Debian and Ubuntu; set
 ``WORKBENCH_UNO_PYTHON`` to choose another).
 """
@@ -40,11 +40,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import WorkbenchError, WorkbookError
-from ..files import check_target, write_bytes
-from .read_book import SWITCH_LABEL
+from ...errors import WorkbenchError, WorkbookError
+from ...files import check_target, write_bytes
+from ..read.read_book import SWITCH_LABEL
+from ..read.xlsx_reader import Book
 from .recalc import find_soffice, private_profile
-from .xlsx_reader import Book
 
 #: Default half-width of the box the swarm searches: every fitted parameter of the lesson lies inside.
 BOUND = 5.0

@@ -38,7 +38,7 @@ TRANSPOSE element by element as LibreOffice and Google Sheets do. Every cell cac
 the value Python computed (:func:`workbench.regression.fits.descend`, and numpy for
 the sums), and a forced LibreOffice recalculation reproduces it to 1e-9.
 
-The writer knows nothing of Titanic: :func:`workbench.sheets.titanic_book.add_titanic_descent_sheet`
+The writer knows nothing of Titanic: :func:`workbench.sheets.books.titanic.add_titanic_descent_sheet`
 gives it the lesson's ``linear`` model (10 parameters, 712 rows), and the regression
 workbooks give it theirs.
 """
@@ -57,9 +57,9 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from .. import numerics
-from ..errors import WorkbenchError
-from ..regression import Trajectory
+from ... import numerics
+from ...errors import WorkbenchError
+from ...regression import Trajectory
 from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import check_rows
 
@@ -146,7 +146,7 @@ def write_descent_sheet(
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
 
     Args:
-        book: an open XlsxWriter workbook (see :func:`workbench.sheets.xlsx.new_workbook`).
+        book: an open XlsxWriter workbook (see :func:`workbench.sheets.write.xlsx.new_workbook`).
         trajectory: the descent to redo (:func:`workbench.regression.fits.descend`); its
             values are cached in the cells, its ``lr`` goes into the lr cell and its
             first row of parameters is the start.

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..errors import WorkbenchError
+from ...errors import WorkbenchError
 
 # /org.openoffice.Office.Calc/Formula/Load: 0 = always recalculate, 1 = never,
 # 2 = ask. The default for files not written by LibreOffice is "never".

@@ -8,7 +8,7 @@ so Python can evaluate what was found in Excel::
     params = wb.read_params("workbooks/titanic.xlsx")
     wb.mse("nnet", params["nnet"], wb.lesson_table())
 
-The file is read by :mod:`workbench.sheets.xlsx_reader`, which trusts nothing in it: sizes
+The file is read by :mod:`workbench.sheets.read.xlsx_reader`, which trusts nothing in it: sizes
 are bounded, XML entities refused, and only the rows down to the parameters are read.
 Parameters are only ever the finite numbers in the named cells.
 
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WorkbenchError, WorkbookError
-from ..files import open_regular
-from ..titanic.models import param_shape
-from ..titanic.submission import KINDS, MAX_JSON_BYTES, Params, params_from_json
-from .model_sheets import MODEL_SHEETS
+from ...errors import WorkbenchError, WorkbookError
+from ...files import open_regular
+from ...titanic.models import param_shape
+from ...titanic.submission import KINDS, MAX_JSON_BYTES, Params, params_from_json
+from ..model_sheets import MODEL_SHEETS
 from .xlsx_reader import MAX_FILE_BYTES, Book, cell_name
 
 

@@ -1,6 +1,6 @@
 """Run LibreOffice's nonlinear solver on one sheet's Solver model, then polish (run by LibreOffice's Python).
 
-:mod:`workbench.sheets.solve` runs this file with a Python that has LibreOffice's ``uno``
+:mod:`workbench.sheets.engines.solve` runs this file with a Python that has LibreOffice's ``uno``
 module (on Debian and Ubuntu the system python3, with ``python3-uno``), because that
 module is rarely importable from a virtual environment. It takes one JSON argument
 (see :func:`main`) and prints one JSON object per line: ``progress`` while it works,

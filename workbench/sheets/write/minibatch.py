@@ -24,8 +24,8 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from ..errors import WorkbenchError
-from ..regression import SGDSteps
+from ...errors import WorkbenchError
+from ...regression import SGDSteps
 from .descent import Block
 from .style import Styles, set_up_page
 from .xlsx import check_rows

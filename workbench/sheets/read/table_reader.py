@@ -1,7 +1,7 @@
 """Read any table's workbook back (``workbench build --data F --target C``): its recipe, and a
 model sheet's parameters as the sheet computes with them (the ``Parameters:`` switch followed).
 
-The file is read by :mod:`workbench.sheets.xlsx_reader`, which trusts nothing in it; the
+The file is read by :mod:`workbench.sheets.read.xlsx_reader`, which trusts nothing in it; the
 recipe is the JSON of :mod:`workbench.tabular.stored`, kept on the hidden sheet ``recipe``.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WorkbookError
-from ..tabular.stored import SHEET as RECIPE_SHEET
-from ..tabular.stored import Recipe, loads
+from ...errors import WorkbookError
+from ...tabular.stored import SHEET as RECIPE_SHEET
+from ...tabular.stored import Recipe, loads
 from .read_book import SWITCH_LABEL, SWITCH_NAMES
 from .xlsx_reader import Book, cell_name
 

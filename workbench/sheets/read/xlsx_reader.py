@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.parsers import expat
 
-from ..errors import WorkbenchError, WorkbookError
-from ..files import open_regular
+from ...errors import WorkbenchError, WorkbookError
+from ...files import open_regular
 
 MAX_FILE_BYTES = 256 * 2**20
 MAX_ENTRIES = 10_000

@@ -1,6 +1,6 @@
 """``workbench check`` for any table's workbook: does each model sheet still say what Python computes?
 
-As :mod:`workbench.sheets.check` does for ``titanic.xlsx``: each model sheet's parameters (those
+As :mod:`workbench.sheets.read.check` does for ``titanic.xlsx``: each model sheet's parameters (those
 its ``Parameters:`` switch picks, after Solver or typing) are evaluated in Python on the rows of
 the ``linear`` sheet itself (its columns as read, through the book's own recipe), and the losses
 and accuracies (or RMSEs) of the train, valid and all rows are set beside the values stored in
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import WorkbookError
-from ..tabular.stored import Recipe, apply
+from ...errors import WorkbookError
+from ...tabular.stored import Recipe, apply
+from ..model_sheets import RESULTS, RMSE_RESULTS
 from .check import CheckResult, SheetCheck
-from .model_sheets import RESULTS, RMSE_RESULTS
 from .table_reader import SHAPES, read_recipe, read_sheet_params
 from .xlsx_reader import Book, cell_name
 
@@ -36,7 +36,7 @@ def check_table_book(path: str | os.PathLike[str], *, recalc: bool = False) -> C
     stored = _stored(path, results)
     theirs = {}
     if recalc:
-        from .recalc import recalculate
+        from ..engines.recalc import recalculate
 
         with tempfile.TemporaryDirectory(prefix="workbench-check-") as tmp:
             theirs = _stored(recalculate(path, tmp), results)

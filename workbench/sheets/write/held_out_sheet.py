@@ -17,7 +17,7 @@ import numpy as np
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
-from ..regression import MoreUnits
+from ...regression import MoreUnits
 from .descent import Block
 from .style import Styles, set_up_page
 from .trend import loss_trend

@@ -7,7 +7,7 @@ lesson's own workbook: minimise (``solver_typ`` 2) with GRG Nonlinear
 (``solver_eng`` 1), variables allowed to be negative (``solver_neg`` 2), no
 constraints (``solver_num`` 0).
 
-Give :data:`NAMES` to :func:`workbench.sheets.xlsx.new_workbook` as ``hidden_names`` so
+Give :data:`NAMES` to :func:`workbench.sheets.write.xlsx.new_workbook` as ``hidden_names`` so
 they stay out of the user's Name Manager, as Excel's own are.
 """
 

@@ -18,7 +18,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..titanic.features import DERIVED
+from ...titanic.features import DERIVED
 from .style import Styles, set_up_page
 from .xlsx import chart_text
 

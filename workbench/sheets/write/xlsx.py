@@ -10,7 +10,7 @@
 * can mark defined names hidden (Excel keeps its Solver model in hidden names;
   XlsxWriter can write the flag but only sets it on its own names);
 * writes a workbook faster than stock XlsxWriter, to the same bytes
-  (see :mod:`workbench.sheets._xlsxwriter_private`; bench/RESULTS.md, item 3, times it).
+  (see :mod:`workbench.sheets.write._xlsxwriter_private`; bench/RESULTS.md, item 3, times it).
 
 XlsxWriter is used for writing because it can store each formula's computed value
 beside the formula (openpyxl cannot); openpyxl is used for reading workbooks back.
@@ -26,8 +26,8 @@ from collections.abc import Collection, Iterator
 
 from xlsxwriter.exceptions import XlsxWriterException
 
-from ..errors import WorkbenchError
-from ..files import atomic_file, scratch_folder
+from ...errors import WorkbenchError
+from ...files import atomic_file, scratch_folder
 from ._xlsxwriter_private import Workbook, Worksheet
 
 __all__ = ["CREATED", "MAX_ROWS", "Workbook", "Worksheet", "chart_text", "check_rows", "new_workbook"]

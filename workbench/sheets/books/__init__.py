@@ -1,0 +1,1 @@
+"""Whole workbooks, composed of the sheet kinds of :mod:`workbench.sheets.write`."""

@@ -1,0 +1,1 @@
+"""Spreadsheet engines driven from Python: LibreOffice recalculation and Solver."""

@@ -1,0 +1,1 @@
+"""Workbooks read back: the hardened reader, parameters, checks."""

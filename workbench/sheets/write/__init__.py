@@ -1,0 +1,1 @@
+"""Sheet kinds, and what their writers share (see :mod:`workbench.sheets`)."""

@@ -1,0 +1,162 @@
+"""What every sheet writer shares: A1 references, row templates, rows written in order.
+
+A data column is one formula template (a marker for the row number) and Python's values;
+:func:`write_plan` writes such columns a block of rows at a time, top to bottom, so
+``constant_memory`` streams; :class:`RowOrdered` collects a heading's few cells so their order
+does not matter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from ...titanic import models
+from .style import Styles
+
+
+def ref(row: int, col: int, *, absolute: bool = False) -> str:
+    return xl_rowcol_to_cell(row, col, row_abs=absolute, col_abs=absolute)
+
+
+def span(r1: int, c1: int, r2: int, c2: int, *, absolute: bool = False) -> str:
+    return f"{ref(r1, c1, absolute=absolute)}:{ref(r2, c2, absolute=absolute)}"
+
+
+# A 0-based row far below any sheet's last row: its number, "987654321", marks where a
+# row's own number goes in a formula template (see row_template).
+MARK_ROW = 987_654_320
+MARK = str(MARK_ROW + 1)
+
+
+# The rows per block the writers turn into Python objects at a time (fast to write; 4 times
+# numpy's memory), so memory stays bounded in rows. Any size writes the same bytes.
+BLOCK_ROWS = 50_000
+
+
+def row_blocks(n: int) -> Iterator[slice]:
+    """Rows 0..n-1 in slices of ``BLOCK_ROWS``."""
+    return (slice(lo, min(lo + BLOCK_ROWS, n)) for lo in range(0, n, BLOCK_ROWS))
+
+
+def row_template(formula: Callable[[int], str], row: int) -> str:
+    """``formula(r)`` for every row ``r`` at once: the formula of the marker row.
+
+    ``template.replace(MARK, str(r + 1))`` is then ``formula(r)``, checked here on ``row``.
+    """
+    template = formula(MARK_ROW)
+    if template.replace(MARK, str(row + 1)) != formula(row):
+        raise AssertionError(f"{formula(row)!r} is not a formula of its row number alone")
+    return template
+
+
+class RowOrdered:
+    """Cells of a sheet's heading area, written out sorted by row.
+
+    With ``constant_memory`` XlsxWriter keeps only the current row, so a cell written
+    above it is lost; collecting the few heading cells first makes order not matter.
+    """
+
+    def __init__(self) -> None:
+        self._cells: list[tuple[int, int, str, tuple[Any, ...]]] = []
+
+    def put(self, row: int, col: int, method: str, *args: Any) -> None:
+        self._cells.append((row, col, method, args))
+
+    def flush(self, ws: Worksheet) -> None:
+        for row, col, method, args in sorted(self._cells, key=lambda c: c[0]):  # stable: keeps col order
+            getattr(ws, method)(row, col, *args)
+        self._cells.clear()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A model column: header, per-row formula (None: filled by an array formula) and cached values."""
+
+    name: str
+    formula: Callable[[int], str] | None
+    values: np.ndarray
+    fmt: Any
+
+
+#: A sheet's data columns: (column, row template or None for values, values, format).
+Plan = list[tuple[int, str | None, np.ndarray, Any]]
+
+
+def write_plan(
+    ws: Worksheet,
+    first: int,
+    n: int,
+    plan: Plan,
+    columns: Sequence[Column],
+    array: tuple[str, int] | None,
+    after: int,
+) -> None:
+    """Write ``plan``, then the model ``columns`` from ``after``: ``n`` rows from ``first``."""
+    plan = list(plan)
+    for j, col in enumerate(columns, start=after):
+        template = None if col.formula is None else row_template(col.formula, first)
+        values = col.values if col.values.dtype == object else np.asarray(col.values, dtype="float64")
+        plan.append((j, template, values, col.fmt))
+    array_col = after if array is not None else -1
+    for rows in row_blocks(n):  # Python's floats and strings, a block of rows at a time
+        block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
+        for i in range(rows.stop - rows.start):
+            r = first + rows.start + i
+            row = str(r + 1)
+            for j, template, values, fmt in block:
+                if template is not None:
+                    ws.write_formula(r, j, template.replace(MARK, row), fmt, values[i])
+                elif j == array_col and r == first:
+                    formula, width = array
+                    ws.write_array_formula(
+                        first, after, first + n - 1, after + width - 1, formula, fmt, values[i]
+                    )
+                elif values[i] is None:  # a blank cell (a value missing in a table's file)
+                    continue
+                elif isinstance(values[i], str):
+                    ws.write_string(r, j, values[i], fmt)
+                else:  # raw numbers, and the array's other cells: its values, as Excel stores them
+                    ws.write_number(r, j, float(values[i]), fmt)
+
+
+def wrapped(ws: Worksheet, st: Styles, row: int, text: str, widths: Sequence[float]) -> None:
+    """A note wrapped across the columns of ``widths``, its row as tall as its lines."""
+    ws.set_row(row, 15 * math.ceil(len(text) / sum(widths)))  # first: constant_memory flushes rows
+    ws.merge_range(row, 0, row, len(widths) - 1, text, st.wrapped_note)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where a model sheet's inputs and model columns are: the Titanic sheets' or another table's.
+
+    The parameters sit above columns ``first_input .. last_input``, where the inputs are
+    (SUMPRODUCT and MMULT read them as one range), or, with ``data_sheet``, the inputs are that
+    sheet's columns ``data_cols`` on the same rows. The target is column A, the model's columns
+    start at ``after``; ``labels`` head the parameter columns, and ``sigmoid_excel`` is the
+    sigmoid sheet's template.
+    """
+
+    first_input: int
+    last_input: int
+    after: int
+    labels: tuple[str, ...]
+    sigmoid_excel: str = models.SIGMOID_EXCEL
+    data_sheet: str = ""
+    data_cols: tuple[int, int] | None = None
+
+    @property
+    def label_col(self) -> int:
+        return self.first_input - 1
+
+    def inputs(self, r1: int, r2: int) -> str:
+        """The inputs of rows ``r1 .. r2`` (relative references)."""
+        first, last = self.data_cols or (self.first_input, self.last_input)
+        cells = span(r1, first, r2, last)
+        return f"{quote_sheetname(self.data_sheet)}!{cells}" if self.data_sheet else cells
