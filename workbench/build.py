@@ -89,11 +89,12 @@ from .sheets.books.tabular import book_memory, summary_lines, write_tabular_book
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .sheets.write.trend import loss_trend, rate_trend
 from .tabular import Prepared, prepare, read_table
-from .tabular.fit import TableFit, fit_memory, fit_prepared, predict, scores
+from .tabular.fit import TableFit, fit_memory, fit_prepared, predict
 from .titanic import train
 from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
+from .titanic.sheet_values import scores
 from .titanic.split import VALID_PCT, valid_mask, validation_split
 from .titanic.submission import kaggle_submission, write_submission
 

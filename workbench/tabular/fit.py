@@ -97,13 +97,6 @@ def predict(fit: TableFit, x: np.ndarray) -> np.ndarray:
         return (torch.sigmoid(out) if fit.sigmoid else out).numpy()
 
 
-def scores(preds: np.ndarray, y: np.ndarray, *, binary: bool) -> tuple[float, float]:
-    """The MSE of ``preds`` against ``y``, then the accuracy (a 0/1 target: a prediction above 0.5
-    counts as 1) or, for a numeric target, the RMSE: what a model sheet shows for a set of rows."""
-    loss = float(np.mean((preds - y) ** 2))
-    return loss, float(np.mean((preds > 0.5) == (y == 1))) if binary else float(np.sqrt(loss))
-
-
 def _mse(forward, x: torch.Tensor, y: torch.Tensor):
     return lambda w: ((forward(w, x) - y) ** 2).mean(-1)
 

@@ -27,20 +27,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 import xlsxwriter
 from numpy.typing import ArrayLike
 from xlsxwriter.utility import quote_sheetname
 
 from ...errors import WorkbenchError
 from ...limits import check_memory
-from ...numerics import DTYPE, STABLE_SIGMOID_EXCEL, least_squares_floor, uniform_start
+from ...numerics import STABLE_SIGMOID_EXCEL, least_squares_floor, uniform_start
 from ...regression import descend, max_stable_lr
 from ...tabular import columns as C
 from ...tabular import stored
-from ...tabular.fit import TableFit, net_starts, scores
+from ...tabular.fit import TableFit, net_starts
 from ...tabular.recipe import Prepared
 from ...titanic import models
+from ...titanic.sheet_values import SheetValues, sheet_values
 from ...titanic.split import valid_mask
 from ..model_sheets import RESULTS, RMSE_RESULTS
 from ..write.descent import Block, write_descent_sheet
@@ -51,7 +51,6 @@ from ..write.model_sheet import (
     SHEETS,
     Layout,
     SheetInfo,
-    Values,
     model_columns,
     parameter_block,
     path_note,
@@ -360,20 +359,9 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
     ]
 
 
-def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, results) -> Values:
+def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, results) -> SheetValues:
     """Python's numbers for a model sheet, with the registry's forward passes (any number of inputs)."""
-    x, y = torch.tensor(prep.X, dtype=DTYPE), prep.y.copy()
-    w = torch.tensor(params, dtype=DTYPE)
-    w_rows = w.T.contiguous() if spec.model.lin_excel == "mmult" else w
-    with torch.no_grad():
-        lin = (w_rows @ x.T).numpy().reshape(-1, len(y))
-        out = spec.model.forward(w, x)
-        preds = (torch.sigmoid(out) if spec.sigmoid else out).numpy()
-    values = {}
-    for (left, right), rows in zip(results, (~is_valid, is_valid, np.ones_like(is_valid)), strict=True):
-        values[left], values[right] = scores(preds[rows], y[rows], binary="RMSE" not in right)
-    sets = np.where(is_valid, "valid", "train").astype(object)
-    return Values(lin, preds, (preds - y) ** 2, sets, values)
+    return sheet_values(spec.model, spec.sigmoid, prep.X, prep.y.copy(), params, is_valid, results)
 
 
 def _set_col(grid: Grid) -> int:

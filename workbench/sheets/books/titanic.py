@@ -43,9 +43,10 @@ from ...numerics import least_squares_floor, uniform_start
 from ...regression import Trajectory, descend, max_stable_lr
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ...titanic.sheet_values import SheetValues, sheet_values
 from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
 from ...titanic.submission import Params
-from ..model_sheets import MODEL_SHEETS
+from ..model_sheets import MODEL_SHEETS, RESULTS
 from ..write.all_rows import write_all_rows_sheet
 from ..write.descent import Block, write_descent_sheet
 from ..write.features_sheet import write_features_sheet
@@ -119,20 +120,20 @@ def write_titanic_book(
     for sheet in MODEL_SHEETS:
         check_rows(len(table), Layout.of(SHEETS[sheet]).first, sheet=sheet)
     histories = {k: loss_curve(k, v) for k, v in (histories or {}).items()}
+    # Every number the sheets cache, before the first is written.
+    sheets = _sheet_arguments(table, params, starts, is_valid)
+    luck = valid_below_train(table)
     with new_workbook(
         path, title="Titanic: fast.ai lesson 3", constant_memory=constant_memory, hidden_names=SOLVER_NAMES
     ) as book:
         st = styles(book)
         write_all_rows_sheet(book, st, passengers)
         _features(book, st, table)
-        infos = [
-            write_model_sheet(book, st, sheet, table, params[sheet], starts[sheet], is_valid)
-            for sheet in MODEL_SHEETS
-        ]
+        infos = [write_model_sheet(book, st, sheet, table, *sheets[sheet]) for sheet in MODEL_SHEETS]
         for write in extra_sheets:
             write(book)
-        luck = split_note(infos, valid_below_train(table), LUCK_SPLITS)
-        summary_sheet(book, st, infos, comparison, histories, choice, units, luck=luck)
+        luck_note = split_note(infos, luck, LUCK_SPLITS)
+        summary_sheet(book, st, infos, comparison, histories, choice, units, luck=luck_note)
         notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
     return Path(path)
 
@@ -178,9 +179,28 @@ def add_model_sheet(
     params, starts = _check_fits(fits)
     if sheet not in MODEL_SHEETS:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
-    write_model_sheet(
-        book, styles(book), sheet, table, params[sheet], starts[sheet], _valid_rows(table, valid)
-    )
+    arguments = _sheet_arguments(table, {sheet: params[sheet]}, starts, _valid_rows(table, valid))
+    write_model_sheet(book, styles(book), sheet, table, *arguments[sheet])
+
+
+def _sheet_arguments(
+    table: pd.DataFrame,
+    params: Mapping[str, np.ndarray],
+    starts: Mapping[str, np.ndarray | None],
+    is_valid: np.ndarray,
+) -> dict[str, tuple[np.ndarray, np.ndarray | None, SheetValues, float | None, float]]:
+    """Per model sheet of ``params``: its parameters, start, values, the start's loss and the floor."""
+    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
+    floor = least_squares_floor(x, y)
+    out = {}
+    for sheet, p in params.items():
+        spec, start = SHEETS[sheet], starts[sheet]
+        values = sheet_values(spec.model, spec.sigmoid, x, y, p, is_valid, RESULTS)
+        start_loss = (
+            None if start is None else models.mse(spec.model.name, start, table, sigmoid=spec.sigmoid)
+        )
+        out[sheet] = (p, start, values, start_loss, floor)
+    return out
 
 
 def _check_fits(

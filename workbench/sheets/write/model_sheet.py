@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname
 from xlsxwriter.worksheet import Worksheet
 
-from ...numerics import least_squares_floor, uniform_start
+from ...numerics import uniform_start
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ...titanic.sheet_values import SheetValues
 from ..model_sheets import MODEL_SHEETS, RESULTS
 from .grid import Column, Grid, Plan, RowOrdered, ref, row_template, span, write_plan
 from .solver_names import define_solver
@@ -176,12 +176,10 @@ SOLVER_NOTE = (
 VIDEO_START_SUM, VIDEO_START_AVERAGE = 55.78, 1.03
 
 
-def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None) -> str:
-    """Grey: the random start; its loss as a sum and as the average, beside the video's."""
-    if start is None:
+def _start_note(spec: ModelSheet, n: int, average: float | None, floor: float) -> str:
+    """Grey: the random start; its loss (``average``) as a sum and as the average, beside the video's."""
+    if average is None:
         return "No random start: fitted in closed form."
-    model, n = spec.model.name, len(table)
-    average = models.mse(model, start, table, sigmoid=spec.sigmoid)
     ours = (
         "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). With Parameters: set to"
         f" start, the losses of all {n} rows add up to {average * n:.2f} (Sum of losses:), {average:.2f} on"
@@ -189,10 +187,7 @@ def _start_note(spec: ModelSheet, table: pd.DataFrame, start: np.ndarray | None)
     )
     if spec.name != "linear":
         return ours + " (The video's starting loss: see the linear sheet.)"
-    rows, floor = (
-        VIDEO_START_SUM / VIDEO_START_AVERAGE,
-        least_squares_floor(models.inputs(table).numpy(), models.targets(table).numpy()),
-    )
+    rows = VIDEO_START_SUM / VIDEO_START_AVERAGE
     return ours + (
         f" The video's linear sheet started at a sum of {VIDEO_START_SUM} and an average of"
         f" {VIDEO_START_AVERAGE}: another random draw. Our guess, as the video does not say: its sum"
@@ -242,13 +237,17 @@ def write_model_sheet(
     table: pd.DataFrame,
     params: np.ndarray,
     start: np.ndarray | None,
-    is_valid: np.ndarray,
+    values: SheetValues,
+    start_loss: float | None,
+    floor: float,
 ) -> SheetInfo:
+    """The model sheet ``sheet`` of ``table``'s rows: ``params`` (yellow) and their ``start`` (grey);
+    ``values``: Python's numbers for its formulas; ``start_loss``: the start's loss on every row;
+    ``floor``: the least-squares floor on every row (its notes say both)."""
     spec, lay, n = SHEETS[sheet], Layout.of(SHEETS[sheet]), len(table)
     check_rows(n, lay.first, sheet=sheet)
     ws = book.add_worksheet(sheet)
     cells = RowOrdered()
-    values = Values.of(spec, table, params, is_valid)
     columns = model_columns(spec, st, lay, values)
     names = [col.name for col in columns]
     pred_col, loss_col = AFTER + names.index("Preds"), AFTER + names.index("Loss")
@@ -269,7 +268,7 @@ def write_model_sheet(
     more = (
         *((ARRAY_NOTE,) if lay.mmult else ()),
         SOLVER_NOTE,
-        _start_note(spec, table, start),
+        _start_note(spec, len(table), start_loss, floor),
         path_note(spec),
     )
     ws.write_string(0, 0, spec.title, st.title)
@@ -312,38 +311,8 @@ def _widths(names: Sequence[str], loss_col: int) -> list[float]:
     return widths
 
 
-@dataclass(frozen=True)
-class Values:
-    """Python's numbers for a model sheet, computed with the model code the fits use."""
-
-    lin: np.ndarray  # (units, n): every linear unit's value
-    preds: np.ndarray
-    loss: np.ndarray
-    sets: np.ndarray  # "train" or "valid" per row
-    results: dict[str, float]  # label of RESULTS -> value
-
-    @classmethod
-    def of(cls, spec: ModelSheet, table: pd.DataFrame, params: np.ndarray, is_valid: np.ndarray) -> Values:
-        model, squash = spec.model.name, spec.sigmoid
-        x = models.inputs(table)
-        y = table["Survived"].to_numpy(dtype="float64")
-        # One parameter row per linear unit (an MMULT model's columns as rows), so every sheet's
-        # Lin columns come from the same product, computed as nnet computes them.
-        w = models.as_params(model, params)
-        w_rows = w.T.contiguous() if spec.model.lin_excel == "mmult" else w
-        with torch.no_grad():
-            lin = (w_rows @ x.T).numpy().reshape(-1, len(table))
-        preds = models.predict(model, params, table, sigmoid=squash)
-        results = {}
-        for (loss, accuracy), rows in zip(RESULTS, (table[~is_valid], table[is_valid], table), strict=True):
-            results[loss] = models.mse(model, params, rows, sigmoid=squash)
-            results[accuracy] = models.accuracy(model, params, rows, sigmoid=squash)
-        sets = np.where(is_valid, "valid", "train").astype(object)
-        return cls(lin, preds, (preds - y) ** 2, sets, results)
-
-
 def model_columns(
-    spec: ModelSheet, st: Styles, lay: Layout, v: Values, grid: Grid = TITANIC_GRID
+    spec: ModelSheet, st: Styles, lay: Layout, v: SheetValues, grid: Grid = TITANIC_GRID
 ) -> list[Column]:
     """The model's columns right of the data: Lin (or Preds), ReLUs or the sigmoid, Preds, Loss."""
     c, units, first, last = grid.after, spec.model.units, grid.first_input, grid.last_input
@@ -383,7 +352,7 @@ def totals(
     n: int,
     pred_col: int,
     loss_col: int,
-    v: Values,
+    v: SheetValues,
     results: Sequence[tuple[str, str]] = RESULTS,
 ) -> dict[str, str]:
     """The losses (left) and accuracies (right) of :data:`RESULTS` beside the parameters, a row
