@@ -211,11 +211,13 @@ def test_the_command_lines_choices_are_the_registrys(capsys):
     import re
 
     from workbench.cli import main
+    from workbench.sheets.model_sheets import MODEL_SHEETS
     from workbench.titanic.train import METHODS
 
     for argv, expected in (
         (["fit", "no-such-model"], wb.MODELS),
         (["fit", "linear", "--method", "x"], METHODS),
+        (["predict", "--model", "x"], MODEL_SHEETS),  # a sheet's parameters: the models, and sigmoid
     ):
         with pytest.raises(SystemExit) as stop:
             main(argv)
