@@ -67,27 +67,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import pictures, regression
+from . import pictures
 from .errors import WorkbenchError
 from .files import check_target, output_folder
+from .lessons import LESSONS, write_lesson
 from .limits import check_memory, check_seed
 from .numerics import one_thread
-from .regression import (
-    DATASETS,
-    Dataset,
-    fit_dataset,
-    load_dataset,
-    lr_sweep,
-    max_stable_lr,
-    scaled,
-    sgd,
-    sgd_steps,
-)
-from .regression import Fit as RegressionFit
-from .sheets.books.regression import write_regression_book
 from .sheets.books.tabular import book_memory, summary_lines, write_tabular_book
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
-from .sheets.write.trend import loss_trend, rate_trend
+from .sheets.write.trend import loss_trend
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict
 from .titanic import train
@@ -110,28 +98,8 @@ SEED = 0
 #: (:data:`workbench.titanic.models.MODELS`), as :func:`~workbench.fit` uses it by default.
 NNET_RECIPE: Recipe = MODELS["nnet"].recipe
 
-#: The line's learning rates too low and too high (above ``2 / lambda_max``, about 1.0) to
-#: animate, as the 2019 lesson asks students to try, with the steps each animation draws:
-#: the high one's loss grows at every step, so a few steps show it flying off.
-LINE_LR_TOO_LOW, LINE_LR_TOO_HIGH = (0.01, 100), (1.1, 12)
-
-#: The line's learning rates that ``line_lr_sweep.png`` tries, 100 steps each.
-LINE_LR_SWEEP = tuple(float(v) for v in np.geomspace(1e-3, 1.5, 23))
-
-LINE_LR_OUTPUTS = ("line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png")
-
 #: The files :func:`write_regression_outputs` writes, in order.
-REGRESSION_OUTPUTS: tuple[str, ...] = tuple(
-    name
-    for d in DATASETS
-    for name in (
-        f"{d}.xlsx",
-        f"{d}_fit.png",
-        *(["line_descent.gif", *LINE_LR_OUTPUTS] if d == "line" else []),
-        f"{d}_loss.png",
-        *(["relu_units.png", "relu_overfitting.png"] if d == "relu" else []),
-    )
-)
+REGRESSION_OUTPUTS: tuple[str, ...] = tuple(name for lesson in LESSONS.values() for name in lesson.files)
 
 #: Every file :func:`build_all` writes into ``out``, in order.
 OUTPUTS: tuple[str, ...] = (
@@ -499,97 +467,6 @@ def _fit_all(
 # --- the small regressions ----------------------------------------------------------------
 
 
-def _line_learning_rates(data: Dataset, result: RegressionFit, out: Path) -> list[Path]:
-    """The line's descent at a rate too low and one too high, animated, and every rate's end."""
-    limit = max_stable_lr(result.phi)
-    files = []
-    for (lr, steps), name in (
-        (LINE_LR_TOO_LOW, "line_lr_too_low.gif"),
-        (LINE_LR_TOO_HIGH, "line_lr_too_high.gif"),
-    ):
-        descent = fit_dataset(data, lr=lr, epochs=steps)
-        title = f"line, {rate_trend(lr, descent.losses, result.floor)}"
-        few = steps < 50  # the one that flies off: slower frames, and a y axis that follows it
-        files.append(
-            pictures.descent_gif(
-                descent,
-                out / name,
-                every=1 if few else 2,
-                frame_ms=250 if few else 60,
-                title=title,
-                follow=few,
-            )
-        )
-    finals = lr_sweep(data, LINE_LR_SWEEP)
-    title = f"line: loss after {result.trajectory.epochs} steps, by learning rate"
-    sweep = pictures.lr_sweep_png(
-        LINE_LR_SWEEP,
-        finals,
-        out / "line_lr_sweep.png",
-        title=title,
-        limit=limit,
-        floor=result.floor,
-        chosen=data.lr,
-    )
-    return [*files, sweep]
-
-
-def _line_variants(data: Dataset, result: RegressionFit, seed: int | None) -> dict[str, np.ndarray]:
-    """Loss curves to set beside the line's full-batch descent, over as many updates.
-
-    Mini-batch SGD makes ``n / batch`` updates an epoch, so it runs for the epochs that
-    give the same number of updates. The lesson's ``update()`` zeroes the gradient after
-    each step (``a.grad.zero_()``); the last curve shows what forgetting it does.
-    """
-    updates = result.trajectory.epochs
-    batch = 10
-    per_epoch = -(-data.n // batch)
-    minibatch = sgd(
-        data, batch_size=batch, epochs=max(1, updates // per_epoch), seed=0 if seed is None else seed
-    )
-    forgot = fit_dataset(data, zero_grad=False).losses
-    return {
-        f"mini-batch SGD ({batch} points per update)": minibatch.update_losses,
-        "full batch, forgetting a.grad.zero_() (gradients pile up)": forgot,
-    }
-
-
-#: What the 2019 lesson printed every 10 steps (its data were not seeded).
-LESSON_LINE_LOSSES = (8.8945, 1.6115, 0.5759, 0.2435, 0.1356, 0.1006, 0.0892, 0.0855, 0.0843, 0.0839)
-
-
-#: What the 2022 lesson's video showed at a = b = c = 1.5 (its points are not the published notebook's).
-VIDEO_QUADRATIC = {"mse": 11.46, "after one step": 10.11}
-
-
-def _by_hand_notes(result) -> list[str]:
-    """The quadratic's start beside the video's: the video ran on other noise than the notebook's."""
-    if (result.data.name, result.model, result.data.seed) != ("quadratic", "quadratic", 42):
-        return []
-    loss, grad = result.loss_and_gradient(result.trajectory.params[0])
-    after = result.losses[1]
-    ones = result.loss_and_gradient(np.ones(3))
-
-    def signs(g):
-        return ", ".join(f"{name} {v:+.3g}" for name, v in zip(result.param_names, g, strict=True))
-
-    video = (
-        f"The video started here, at 1.5, 1.5, 1.5, with an MSE of {VIDEO_QUADRATIC['mse']} and every"
-        f" gradient negative ({VIDEO_QUADRATIC['after one step']} after one step of lr 0.01)."
-    )
-    ours = (
-        "These are the course notebook's points (numpy seed 42; its mean absolute error at 1.1 is the"
-        f" notebook's 2.42): at 1.5 their MSE is {loss:.4g} and the gradients are {signs(grad)}"
-        f" ({after:.4g} after one step). The video ran on other noise, which it does not show."
-    )
-    ones_after = result.loss_and_gradient(np.ones(3) - result.trajectory.lr * ones[1])[0]
-    like = (
-        "Type 1 into each yellow cell of by_hand for a start like the video's:"
-        f" MSE {ones[0]:.4g}, gradients {signs(ones[1])} ({ones_after:.4g} after one step)."
-    )
-    return [video, ours, like]
-
-
 def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
     """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
 
@@ -597,49 +474,4 @@ def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | Non
     notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
     """
     out = Path(out_dir)
-    written: list[Path] = []
-    for name in DATASETS:
-        data = load_dataset(name, seed=seed)
-        result = fit_dataset(data)
-        notes: list[str] = []
-        if name == "line":
-            ours = ", ".join(f"{v:.4f}" for v in result.losses[:100:10])
-            lesson = ", ".join(f"{v:.4f}" for v in LESSON_LINE_LOSSES)
-            notes.append(f"Loss every 10 steps here: {ours}. The lesson's unseeded run printed: {lesson}.")
-        notes += _by_hand_notes(result)  # the quadratic's start beside the video's, on descent too
-        units = regression.more_units(data, *regression.held_out(data)) if name == "relu" else None
-        extras = {
-            "by_hand_notes": _by_hand_notes(result),
-            "scaled": fit_dataset(scaled(data)) if name == "speed" else None,
-            "minibatch": sgd_steps(data, seed=0 if seed is None else seed) if name == "line" else None,
-            "held_out": units,
-        }
-        written.append(write_regression_book(result, out / f"{name}.xlsx", notes=notes, **extras))
-        written.append(pictures.fit_png(result, out / f"{name}_fit.png"))
-        runs = {f"full-batch gradient descent (all {data.n} points per update)": result.losses}
-        if name == "line":
-            runs.update(_line_variants(data, result, seed))
-            written.append(pictures.descent_gif(result, out / f"{name}_descent.gif"))
-            written.extend(_line_learning_rates(data, result, out))
-        title = f"{name}: loss after each update (lr {result.trajectory.lr:g})"
-        written.append(
-            pictures.loss_png(
-                runs,
-                out / f"{name}_loss.png",
-                title=title,
-                floor=result.floor,
-                xlabel="update (one step of the parameters)",
-            )
-        )
-        if units is not None:
-            written.append(pictures.relu_units_png(list(units.fits), out / "relu_units.png"))
-            trend = loss_trend(units.units, units.train_loss, units.valid_loss, valid_name="held-out")
-            title = f"{name}, {data.n} points and {len(units.y_valid)} new ones: {trend}"
-            written.append(
-                pictures.overfitting_png(
-                    units.units, units.train_loss, units.valid_loss, out / "relu_overfitting.png",
-                    title=title, xlabel="ReLUs summed", valid_label="held out (new points)",
-                    train_label="train (the points fitted)", best_label="lowest held-out loss",
-                )
-            )  # fmt: skip
-    return written
+    return [path for lesson in LESSONS.values() for path in write_lesson(lesson, out, seed)]

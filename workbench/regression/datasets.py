@@ -18,6 +18,7 @@ Before Titanic, the lessons teach gradient descent on toy data. Each is a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,6 @@ from ..errors import DataError, WorkbenchError
 from ..files import read_csv, to_float
 from ..numerics import DTYPE, uniform_start
 from .models import design, max_stable_lr, param_shape, relu_start
-
-DATASETS: tuple[str, ...] = ("line", "quadratic", "speed", "relu")
 
 
 @dataclass(frozen=True)
@@ -204,6 +203,11 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
     )
 
 
+#: The lessons' datasets by name: each a function of a ``seed`` keyword (the one registry).
+MAKERS: dict[str, Callable[..., Dataset]] = {f.__name__: f for f in (line, quadratic, speed, relu)}
+DATASETS: tuple[str, ...] = tuple(MAKERS)
+
+
 def held_out(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """New points for the ``quadratic`` or ``relu`` dataset, ``(x, y)``, to score a fit on.
 
@@ -279,10 +283,9 @@ def scaled(data: Dataset, *, lr: float | None = None) -> Dataset:
 
 def load_dataset(name: str, *, seed: int | None = None) -> Dataset:
     """One of :data:`DATASETS` by name; ``seed=None`` uses the recipe's default seed."""
-    makers = {"line": line, "quadratic": quadratic, "speed": speed, "relu": relu}
-    if name not in makers:
+    if name not in MAKERS:
         raise WorkbenchError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    return makers[name]() if seed is None else makers[name](seed=seed)
+    return MAKERS[name]() if seed is None else MAKERS[name](seed=seed)
 
 
 def read_dataset(
