@@ -204,7 +204,15 @@ def relu(seed: int = 42, units: int = 2) -> Dataset:
 
 
 #: The lessons' datasets by name: each a function of a ``seed`` keyword (the one registry).
-MAKERS: dict[str, Callable[..., Dataset]] = {f.__name__: f for f in (line, quadratic, speed, relu)}
+MAKERS: dict[str, Callable[..., Dataset]] = {
+    make.__name__: make
+    for make in (
+        line,
+        quadratic,
+        speed,
+        relu,
+    )
+}
 DATASETS: tuple[str, ...] = tuple(MAKERS)
 
 

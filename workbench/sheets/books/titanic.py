@@ -43,6 +43,7 @@ from ...numerics import least_squares_floor, uniform_start
 from ...regression import Trajectory, descend, max_stable_lr
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ...titanic.models import MODELS
 from ...titanic.sheet_values import SheetValues, sheet_values
 from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
 from ...titanic.submission import Params
@@ -164,6 +165,14 @@ def input_ranges(rows: int, sheet: str = "linear") -> tuple[str, str]:
     return f"{where}!{inputs}", f"{where}!{span(first, 0, first + rows - 1, 0, absolute=True)}"
 
 
+def params_range(sheet: str = "linear") -> str:
+    """The absolute range of a model sheet's yellow parameters, the cells its formulas read (after
+    Solver, the fitted ones), e.g. ``"linear!$G$7:$P$7"``."""
+    if sheet not in MODEL_SHEETS:
+        raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
+    return f"{quote_sheetname(sheet)}!{Layout.of(SHEETS[sheet]).cells('used')}"
+
+
 def add_model_sheet(
     book: xlsxwriter.Workbook,
     sheet: str,
@@ -206,11 +215,14 @@ def _sheet_arguments(
 def _check_fits(
     fits: Mapping[str, Fit | Params],
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
-    missing = [s for s in ("linear", "nnet", "sigmoid") if s not in fits]
+    # A sheet whose model is another's transposed (mmult: nnet's) may be left out: it reuses those.
+    derived = {s: SHEETS[s].model.transpose_of for s in MODEL_SHEETS if SHEETS[s].model.transpose_of}
+    missing = [s for s in MODEL_SHEETS if s not in fits and s not in derived]
     if missing:
+        optional = f"; {', '.join(derived)} may be left out" if derived else ""
         raise WorkbenchError(
             f"write_titanic_book needs parameters for the sheet {missing[0]!r}"
-            f" (got {', '.join(map(repr, fits)) or 'none'}; mmult may be left out)"
+            f" (got {', '.join(map(repr, fits)) or 'none'}{optional})"
         )
     unknown = [s for s in fits if s not in MODEL_SHEETS]
     if unknown:
@@ -223,7 +235,7 @@ def _check_fits(
         if sheet in fits:
             fit, transpose = fits[sheet], False
         else:  # the lesson's mmult sheet reuses nnet's parameters, transposed
-            fit, transpose = fits["nnet"], True
+            fit, transpose = fits[MODELS[derived[sheet]].sheet], True
         start = getattr(fit, "start", None)
         params[sheet] = _as_params(sheet, model, fit.params, transpose, "fitted")
         starts[sheet] = None if start is None else _as_params(sheet, model, start, transpose, "starting")
