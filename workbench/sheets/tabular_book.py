@@ -50,6 +50,7 @@ from .style import Styles, set_up_page, styles
 from .titanic_book import (
     _MARK,
     _MARK_ROW,
+    BLOCK_ROWS,
     BLOCKS,
     POINTER,
     SHEETS,
@@ -78,16 +79,22 @@ from .xlsx import check_rows, new_workbook
 #: The descent sheet's steps; its learning rate is half the largest stable one, rounded.
 DESCENT_EPOCHS = 100
 
-#: Memory XlsxWriter holds per cell until the file is saved (about 200 bytes measured, with margin).
-BYTES_PER_CELL = 300
+#: Memory XlsxWriter holds per cell until the file is saved (about 200 bytes measured, with margin),
+#: unless it streams (``constant_memory``): then a sheet holds its columns' numbers (8 bytes a cell)
+#: and a block of :data:`~workbench.sheets.titanic_book.BLOCK_ROWS` rows as Python objects.
+BYTES_PER_CELL, STREAMED_BYTES_PER_CELL, BLOCK_BYTES_PER_CELL = 300, 40, 100
 
 
-def book_memory(prep: Prepared) -> int:
+def book_memory(prep: Prepared, *, constant_memory: bool = True) -> int:
     """About how many bytes :func:`write_tabular_book` needs for ``prep``'s cells."""
     rows, p = len(prep.table), len(prep.features)
     linear = 1 + _mapped(prep) + len(_raw_columns(prep)) + p + 4
     others = 3 * (1 + 7)  # nnet, mmult, sigmoid: the target and the model's columns
-    return BYTES_PER_CELL * (rows * (linear + others) + 2 * DESCENT_EPOCHS * p + p * p)
+    small = 2 * DESCENT_EPOCHS * p + p * p
+    if not constant_memory:
+        return BYTES_PER_CELL * (rows * (linear + others) + small)
+    block = min(rows, BLOCK_ROWS) * linear  # the widest sheet's block
+    return STREAMED_BYTES_PER_CELL * rows * linear + BLOCK_BYTES_PER_CELL * block + BYTES_PER_CELL * small
 
 
 def write_tabular_book(
@@ -98,6 +105,7 @@ def write_tabular_book(
     valid: ArrayLike | None = None,
     seed: int = 0,
     title: str | None = None,
+    constant_memory: bool = True,
 ) -> Path:
     """Write ``prep``'s workbook to ``path`` (whole or not at all) and return the path.
 
@@ -109,6 +117,9 @@ def write_tabular_book(
             :func:`~workbench.titanic.split.valid_mask`'s 20%, seed 42, as the fits use.
         seed: seeds the descent sheet's random start.
         title: the workbook's title (default: the file's name).
+        constant_memory: stream each sheet's rows to disk as they are written (XlsxWriter keeps
+            one row in memory, not every cell until the file is saved); False keeps every cell,
+            for the same cells (text then goes to XlsxWriter's shared table, not into each cell).
 
     Raises:
         WorkbenchError: fits missing or of the wrong shape, a ``valid`` that is not a mask of
@@ -134,17 +145,20 @@ def write_tabular_book(
     params = _check_fits(prep, fits)
     for sheet in params:
         check_rows(n, _layout(sheet, prep).first, sheet=sheet)
-    check_memory(book_memory(prep), f"writing {Path(path).name} ({n:,} rows)", "the number of rows")
+    need = book_memory(prep, constant_memory=constant_memory)
+    check_memory(need, f"writing {Path(path).name} ({n:,} rows)", "the number of rows")
     results = RESULTS if prep.target.kind == "binary" else RMSE_RESULTS
     name = title or Path(path).stem
-    with new_workbook(path, title=name, hidden_names=SOLVER_NAMES) as book:
+    with new_workbook(path, title=name, hidden_names=SOLVER_NAMES, constant_memory=constant_memory) as book:
         st = styles(book)
         _features_sheet(book, st, prep, _grid(prep), name)
         infos = [
             _model_sheet(book, st, sheet, prep, _grid(prep, sheet), p, fits, is_valid, results)
             for sheet, p in params.items()
         ]
-        _descent_sheet(book, prep, _grid(prep), seed)
+        sorted_book = _RowSortedBook(book)
+        _descent_sheet(sorted_book, prep, _grid(prep), seed)  # its sums stand beside its first steps
+        sorted_book.flush()
         lines = summary_lines(prep, is_valid)
         _summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
         notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
@@ -335,6 +349,49 @@ class _OneWriter(_RowOrdered):
                     raise RuntimeError(f"layout: {_ref(r, c)} written by {self._taken[r, c]}, then {method}")
                 self._taken[r, c] = method
         super().put(row, col, method, *args)
+
+
+class _RowSortedBook:
+    """``book`` whose sheets keep their cells until :meth:`flush`, then write them sorted by row.
+
+    With ``constant_memory`` XlsxWriter keeps only the current row and drops a cell written
+    above it; the descent sheet writes its sums beside steps it has already written. Its few
+    hundred cells are kept here instead. Anything but a cell (columns, panes, charts) goes
+    straight to the sheet."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self._book = book
+        self._sheets: list[_RowSortedSheet] = []
+
+    def add_worksheet(self, name: str | None = None) -> _RowSortedSheet:
+        sheet = _RowSortedSheet(self._book.add_worksheet(name))
+        self._sheets.append(sheet)
+        return sheet
+
+    def flush(self) -> None:
+        for sheet in self._sheets:
+            sheet.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._book, name)
+
+
+class _RowSortedSheet(_RowOrdered):
+    """A sheet's cells (``write_*``, ``merge_range``, ``write_comment``), kept, then written by row."""
+
+    _KEPT = ("write", "merge_range")
+
+    def __init__(self, ws) -> None:
+        super().__init__()
+        self._ws = ws
+
+    def flush(self) -> None:  # type: ignore[override]
+        super().flush(self._ws)
+
+    def __getattr__(self, name: str):
+        if name.startswith(self._KEPT):
+            return lambda row, col, *args: self.put(row, col, name, *args)
+        return getattr(self._ws, name)
 
 
 def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
