@@ -85,7 +85,7 @@ from .regression import (
 )
 from .regression import Fit as RegressionFit
 from .sheets.regression_book import write_regression_book
-from .sheets.tabular_book import book_memory, summary_lines, write_tabular_book
+from .sheets.tabular_book import book_memory, check_table_rows, summary_lines, write_tabular_book
 from .sheets.titanic_book import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .sheets.trend import loss_trend, rate_trend
 from .tabular import Prepared, prepare, read_table
@@ -351,6 +351,10 @@ def _build_table(
     began = time.perf_counter()
     with one_thread():
         prepared = prepare(read_table(data, na=na), target, na=na, **recipe)
+        try:  # before the fits: a sheet's limit is known from the rows alone
+            check_table_rows(prepared)
+        except WorkbenchError as e:
+            raise WorkbenchError(f"{Path(data).name}: {len(prepared.table):,} rows kept; {e}") from None
         rows, inputs = int(len(prepared.table) * (1 - VALID_PCT)) + 1, len(prepared.features)
         what = f"building {path.name} ({len(prepared.table):,} rows, {inputs} features)"
         check_memory(fit_memory(rows, inputs) + book_memory(prepared), what, "the number of rows")

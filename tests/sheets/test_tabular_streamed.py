@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
+from workbench.errors import WorkbenchError
 from workbench.sheets.tabular_book import book_memory, write_tabular_book
 from workbench.tabular import prepare
 from workbench.tabular.fit import fit_prepared
@@ -74,3 +75,24 @@ def test_a_streamed_book_holds_the_cells_of_the_book_written_whole(tmp_path, mis
 def test_a_streamed_book_is_estimated_at_a_fraction_of_the_whole_one():
     prep = prepare(_table(2_000), "label")
     assert book_memory(prep) < book_memory(prep, constant_memory=False) / 4
+
+
+def test_more_rows_than_a_sheet_holds_are_refused_before_fitting(tmp_path, monkeypatch):
+    import workbench.build
+    import workbench.sheets.xlsx
+
+    csv = tmp_path / "big.csv"
+    _table(240).to_csv(csv, index=False)
+    kept = len(_table(240).dropna())  # the recipe's default drops a row missing a value
+    monkeypatch.setattr(workbench.sheets.xlsx, "MAX_ROWS", 200)  # Excel's 1,048,576, made small
+
+    def never(*_a, **_k):
+        raise AssertionError("fitted a table that no sheet can hold")
+
+    monkeypatch.setattr(workbench.build, "fit_prepared", never)
+    out = tmp_path / "out"
+    with pytest.raises(
+        WorkbenchError, match=rf"^big\.csv: {kept} rows kept; sheet 'linear' needs .* at most 200 rows"
+    ):
+        workbench.build.build_table(csv, "label", out)
+    assert not out.exists()

@@ -201,8 +201,9 @@ def fit_memory(
 
     gd runs every start on every row at once, so it needs ``starts x rows`` numbers for each
     tensor of its forward and backward pass; Gauss-Newton adds a ``(starts, rows, P)``
-    jacobian; the loss history keeps one number per start and epoch, and one Python float per
-    epoch for the returned start. L-BFGS and least squares run one start at a time.
+    jacobian (for at most :func:`gn_chunk` starts at a time); the loss history keeps one number
+    per start and epoch, and one Python float per epoch for the returned start. L-BFGS and least
+    squares run one start at a time.
     """
     size = math.prod(param_shape(model))
     if method == "search":  # Gauss-Newton on every start at once, then one start at a time
@@ -210,7 +211,9 @@ def fit_memory(
         epochs, gauss_newton = 0, max(gauss_newton, 1)
     elif method != "gd":
         return rows * (GD_BYTES + 8 * GN_COPIES * size) + (LBFGS_OPTIONS["maxfun"] + 1) * 64
-    work = starts * rows * (GD_BYTES + (8 * (GN_COPIES * size + GN_EXTRA) if gauss_newton else 0))
+    work = starts * rows * (GD_BYTES + (8 * GN_EXTRA if gauss_newton else 0))
+    if gauss_newton:  # the Jacobians of as many starts as a step builds at once
+        work += min(starts, gn_chunk(rows, size)) * rows * 8 * GN_COPIES * size
     return work + (epochs + gauss_newton + 1) * (starts * 16 + 64)
 
 
