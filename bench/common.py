@@ -263,3 +263,110 @@ def quick_options(model: str, options: dict[str, Any]) -> dict[str, Any]:
 
     method = options.get("method") or wb.MODELS[model].recipe.method
     return {**options, **{k: v for k, v in QUICK.items() if k in OPTIONS[method]}}
+
+
+# --- the floor: the same cells written by XlsxWriter alone -----------------------------------------
+
+#: The floor's process: the imports of a build (torch, pandas, scipy), then stock XlsxWriter writes
+#: the cells of :func:`dump_cells` (no formats, no logic), one book per dumped workbook. Its own
+#: CPU seconds reading the dump are printed, so that :func:`floor` leaves them out.
+FLOOR = """
+import marshal, sys, time
+import pandas, scipy, scipy.linalg, scipy.optimize, torch, xlsxwriter
+read = 0.0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        t = time.process_time()
+        try:
+            item = marshal.load(f)
+        except EOFError:
+            break
+        read += time.process_time() - t
+        if isinstance(item, str):  # a new book
+            book = xlsxwriter.Workbook(sys.argv[2] + "/" + item, {
+                "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+            continue
+        if item[0] == "close":
+            book.close()
+            continue
+        sheet, rows = item
+        ws = book.get_worksheet_by_name(sheet) or book.add_worksheet(sheet)
+        for r, c, kind, a, b in rows:
+            if kind == 0:
+                ws.write_number(r, c, a)
+            elif kind == 1:
+                ws.write_string(r, c, a)
+            else:
+                ws.write_formula(r, c, a, None, b)
+print(read)
+"""
+
+
+def dump_cells(books: Sequence[Path], dump: Path, block: int = 20_000) -> int:
+    """Every cell of ``books`` (numbers, text, formulas with their values) into ``dump`` for
+    :data:`FLOOR`, a block of rows at a time; returns the number of formulas."""
+    import marshal
+    import re
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    formulas = 0
+    with dump.open("wb") as out:
+        for path in books:
+            marshal.dump(path.name, out)
+            with zipfile.ZipFile(path) as z:
+                strings = []
+                if "xl/sharedStrings.xml" in z.namelist():
+                    for _, el in iterparse(z.open("xl/sharedStrings.xml")):
+                        if el.tag == ns + "si":
+                            strings.append("".join(t.text or "" for t in el.iter(ns + "t")))
+                            el.clear()
+                book = z.read("xl/workbook.xml").decode()
+                rels = z.read("xl/_rels/workbook.xml.rels").decode()
+                targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="([^"]+)"', rels))
+                targets |= {k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*Id="(rId\d+)"', rels)}
+                for name, rid in re.findall(r'<sheet name="([^"]+)" sheetId="\d+"[^>]*r:id="(rId\d+)"', book):
+                    rows: list[tuple] = []
+                    for _, el in iterparse(z.open("xl/" + targets[rid].lstrip("/").removeprefix("xl/"))):
+                        if el.tag != ns + "c":
+                            if el.tag == ns + "row" and len(rows) >= block:
+                                marshal.dump((name, rows), out)
+                                rows = []
+                            continue
+                        r, c = _rowcol(el.get("r"))
+                        kind, f, v = el.get("t"), el.find(ns + "f"), el.find(ns + "v")
+                        value = None if v is None else v.text
+                        if f is not None and f.text:
+                            formulas += 1
+                            number = float(value) if value and kind is None else (value or 0)
+                            rows.append((r, c, 2, "=" + f.text, number))
+                        elif kind == "s":
+                            rows.append((r, c, 1, strings[int(value)], None))
+                        elif kind == "inlineStr":
+                            rows.append((r, c, 1, "".join(t.text or "" for t in el.iter(ns + "t")), None))
+                        elif value is not None:
+                            rows.append((r, c, 0, float(value), None))
+                        el.clear()
+                    marshal.dump((name, rows), out)
+            marshal.dump(("close", None), out)
+    return formulas
+
+
+def _rowcol(ref: str) -> tuple[int, int]:
+    letters = ref.rstrip("0123456789")
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(ref[len(letters) :]) - 1, col - 1
+
+
+def floor(dump: Path, out: Path) -> dict[str, float]:
+    """:data:`FLOOR` run on ``dump`` (books into the folder ``out``): wall and CPU seconds (less
+    its reading of the dump) and its peak memory, as :func:`run_measured` gives them."""
+    out.mkdir(parents=True, exist_ok=True)
+    said = out / "read_cpu.txt"
+    script = FLOOR.replace("print(read)", f"open({str(said)!r}, 'w').write(str(read))")
+    got = run_measured([sys.executable, "-c", script, str(dump), str(out)])
+    read = float(said.read_text())
+    return got | {"cpu_s": got["cpu_s"] - read, "main_cpu_s": got["main_cpu_s"] - read}

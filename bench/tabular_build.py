@@ -14,9 +14,16 @@ target), written as a CSV. Measured in one run:
   ``calculateAll()`` (every formula recomputed; the fastest of ``--repeat``), and its peak memory;
   and :func:`workbench.sheets.engines.recalc.recalculate` (start, load, recalculate, save a copy), once.
 
+* **floor** (issue 26 item 5): a process that imports torch, pandas and scipy and has stock
+  XlsxWriter write the very cells of the table's workbook, read back from it (no formats, no
+  logic: :data:`common.FLOOR`), taking turns with the build; the build's CPU seconds over the
+  floor's, and the build's peak memory. ``--baseline REV`` adds the same build by the code of
+  ``REV`` (a ``git worktree``; its memory budget raised to 8 GiB, as an older estimate may refuse).
+
 Run from the repository root (LibreOffice, and the system Python's ``uno`` for the inside timings)::
 
     .venv/bin/python bench/tabular_build.py [--rows 10000] [--repeat 3]
+    .venv/bin/python bench/tabular_build.py --rows 100000 --repeat 2 --floor-only --baseline HEAD~3
     .venv/bin/python bench/tabular_build.py --quick   # seconds: 300 rows, once, no Titanic baseline,
                                                       # no recalculate() (CI runs it)
 """
@@ -26,13 +33,25 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import book_fits, machine, run_child, run_measured, show, synthetic_passengers, table
+from common import (
+    ROOT,
+    book_fits,
+    dump_cells,
+    floor,
+    machine,
+    run_child,
+    run_measured,
+    show,
+    synthetic_passengers,
+    table,
+)
 from recalc_cost import inside_libreoffice, recalculate_seconds
 from tabular_prepare import synthetic
 
@@ -40,6 +59,9 @@ import workbench as wb
 from workbench.titanic.data import TRAIN_CSV
 
 LIMITS = {"build s": 30.0, "LibreOffice calculateAll s": 5.0}
+
+#: Issue 26 item 5, for 100,000 rows: the build's CPU over the floor's, and its peak memory.
+GOALS = {"CPU / floor": 1.2, "peak MB": 800}
 
 STAGES = """
 import json, sys, time
@@ -80,6 +102,50 @@ def builds(cases: dict[str, tuple[Path, str, str]], out: Path, repeat: int) -> l
     return rows
 
 
+def against_floor(csv: Path, tmp: Path, repeat: int, baseline: str | None) -> list[dict]:
+    """The table's build (and ``baseline``'s) against the floor writing the same cells, taking turns."""
+    trees = {"build (this checkout)": (ROOT, {})}
+    if baseline:
+        code = tmp / "baseline"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run(
+            [*git, "worktree", "add", "--detach", str(code), baseline], check=True, capture_output=True
+        )
+        rev = subprocess.run(
+            [*git, "rev-parse", "--short", baseline], capture_output=True, text=True
+        ).stdout.strip()
+        trees[f"build ({rev})"] = (code, {"WORKBENCH_MEMORY_BUDGET": "8GiB"})
+    runs: dict[str, list[dict]] = {name: [] for name in [*trees, "floor"]}
+    dump = tmp / "cells.dump"
+    try:
+        for i in range(repeat):
+            for name, (tree, env) in trees.items():
+                out = tmp / f"floor_build{i}_{len(runs[name])}_{tree.name}"
+                env = {**env, "PYTHONPATH": str(tree)}
+                runs[name].append(run_measured(command(csv, "target", out, "auto"), env=env, cwd=tmp))
+                if not dump.exists():
+                    formulas = dump_cells([out / f"{csv.stem}.xlsx"], dump)
+            runs["floor"].append(floor(dump, tmp / f"floor{i}"))
+    finally:
+        if baseline:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
+    floor_cpu = statistics.median(r["cpu_s"] for r in runs["floor"])
+    rows = []
+    for name, got in runs.items():
+        median = {k: statistics.median(r[k] for r in got) for k in ("wall_s", "cpu_s", "main_mb")}
+        rows.append(
+            {
+                "": name,
+                "wall s": round(median["wall_s"], 1),
+                "CPU s": round(median["cpu_s"], 1),
+                "CPU / floor": round(median["cpu_s"] / floor_cpu, 2),
+                "peak MB": round(median["main_mb"]),
+            }
+        )
+    rows[-1][""] = f"floor: XlsxWriter alone, the same {formulas:,} formulas"
+    return rows
+
+
 def titanic_writer(n: int, path: Path) -> float:
     """Seconds to write titanic.xlsx's sheets for ``n`` synthetic passengers (no fitting)."""
     passengers = synthetic_passengers(n)
@@ -115,6 +181,10 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="seconds: 300 rows, once, no Titanic baseline, no recalculate()"
     )
+    parser.add_argument("--floor-only", action="store_true", help="only the build against the floor")
+    parser.add_argument(
+        "--baseline", help="git revision whose build runs beside this one's (with --floor-only)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rows, args.repeat = 300, 1
@@ -124,6 +194,21 @@ def main() -> None:
         tmp = Path(tmp)
         csv = tmp / f"synthetic_{args.rows}.csv"
         synthetic(args.rows).to_csv(csv, index=False)
+        if args.floor_only or args.rows >= 50_000:
+            rows = against_floor(csv, tmp, args.repeat, args.baseline)
+            show(
+                table(
+                    rows,
+                    title=f"{args.rows:,} rows: workbench build --data against the floor (median of runs)",
+                )
+            )
+            ours = rows[0]
+            show(
+                json.dumps(
+                    {k: {"measured": ours[k], "goal": v, "ok": ours[k] <= v} for k, v in GOALS.items()}
+                )
+            )
+            return
         baseline = "titanic lesson (baseline)"
         cases = {baseline: (TRAIN_CSV, "Survived", "lesson"), csv.stem: (csv, "target", "auto")}
         if args.quick:  # the same code as the table's build, one process less

@@ -73,7 +73,7 @@ from .files import check_target, output_folder
 from .lessons import LESSONS, write_lesson
 from .limits import check_memory, check_seed
 from .numerics import one_thread
-from .sheets.books.tabular import book_memory, summary_lines, write_tabular_book
+from .sheets.books.tabular import book_memory, check_table_rows, summary_lines, write_tabular_book
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .sheets.write.trend import loss_trend
 from .tabular import Prepared, prepare, read_table
@@ -320,6 +320,10 @@ def _build_table(
     began = time.perf_counter()
     with one_thread():
         prepared = prepare(read_table(data, na=na), target, na=na, **recipe)
+        try:  # before the fits: a sheet's limit is known from the rows alone
+            check_table_rows(prepared)
+        except WorkbenchError as e:
+            raise WorkbenchError(f"{Path(data).name}: {len(prepared.table):,} rows kept; {e}") from None
         rows, inputs = int(len(prepared.table) * (1 - VALID_PCT)) + 1, len(prepared.features)
         what = f"building {path.name} ({len(prepared.table):,} rows, {inputs} features)"
         check_memory(fit_memory(rows, inputs) + book_memory(prepared), what, "the number of rows")

@@ -51,6 +51,12 @@ def _mse(kind_: str, phi: torch.Tensor, y: torch.Tensor):
     return lambda p: ((KERNELS[kind_](p, phi) - y) ** 2).mean(-1)
 
 
+#: Every step's gradient comes from one backward pass over the steps' predictions, in groups of
+#: steps whose predictions take at most this many bytes: a big table's hundred steps of every row
+#: at once would hold several copies of (steps x rows) numbers. The lesson's tables take one group.
+STEPS_BATCH_BYTES = 8 * 2**20
+
+
 def descend(
     phi: ArrayLike,
     y: ArrayLike,
@@ -85,7 +91,10 @@ def descend(
     with one_thread():
         done = gradient_descent(loss, start_t, lr=lr, epochs=epochs, zero_grad=zero_grad)
         steps = torch.stack(seen).requires_grad_(True)
-        mse(steps).sum().backward()  # every step's gradient at once: the loss is batched over steps
+        # every step's gradient at once: the loss is batched over steps
+        group = max(1, STEPS_BATCH_BYTES // (8 * x.shape[0] * (start_t.numel() // x.shape[1])))
+        for lo in range(0, len(steps), group):
+            mse(steps if group >= len(steps) else steps[lo : lo + group]).sum().backward()
     return Trajectory(
         kind, float(lr), steps.detach().numpy(), done.history.numpy(), steps.grad.numpy(), zero_grad
     )

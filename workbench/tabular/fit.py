@@ -23,13 +23,18 @@ from ..errors import WorkbenchError
 from ..limits import check_memory, check_seed
 from ..numerics import DTYPE, least_squares, linear, one_thread, relu_sum, uniform_start
 from ..titanic.split import valid_mask
-from ..titanic.train import LBFGS_ITERATIONS, gauss_newton_steps, lbfgs
+from ..titanic.train import LBFGS_ITERATIONS, gauss_newton_steps, gn_chunk, lbfgs
 from .recipe import Prepared
 
 #: The net's random starts: as many as fit a budget of rows x inputs x starts, between 8 and 64
 #: (more starts find lower minima; on the lesson's 570 train rows 64 reach MSE 0.1342, 8 0.1357);
 #: and the Gauss-Newton steps each takes before the best is finished by L-BFGS.
 NET_BUDGET, NET_STARTS, NET_STEPS = 2_000_000, (8, 64), 10
+
+#: What a fit holds beyond Python's and torch's own: copies of each Jacobian and of the inputs,
+#: and numbers per start and row (its predictions, ReLUs and losses), measured with margin
+#: (bench/tabular_build.py: 92,233 rows x 34 features take about 120 MB; this says 226 MB).
+FIT_COPIES, FIT_PER_START = 3, 12
 
 
 def net_starts(rows: int, inputs: int) -> int:
@@ -39,9 +44,12 @@ def net_starts(rows: int, inputs: int) -> int:
 
 
 def fit_memory(rows: int, inputs: int) -> int:
-    """About how many bytes :func:`fit_prepared` needs: Gauss-Newton's Jacobian of every start
-    (starts x rows x 2 inputs, float64) and its few working copies."""
-    return 8 * 4 * net_starts(rows, inputs) * rows * 2 * inputs
+    """About how many bytes :func:`fit_prepared` needs: the train rows' inputs (a few copies),
+    Gauss-Newton's Jacobians (rows x 2 inputs, float64, for :func:`~workbench.titanic.train.gn_chunk`
+    starts at a time) and their working copies, and every start's predictions."""
+    starts, size = net_starts(rows, inputs), 2 * inputs
+    at_once = min(starts, gn_chunk(rows, size))
+    return 8 * rows * (FIT_COPIES * (at_once * size + inputs) + FIT_PER_START * starts)
 
 
 @dataclass(frozen=True)

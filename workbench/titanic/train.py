@@ -77,6 +77,11 @@ LBFGS_OPTIONS = {"ftol": 1e-15, "gtol": 1e-10, "maxfun": 20_000}
 GN_HALVINGS = 10
 GN_RIDGE = 1e-9
 
+#: Gauss-Newton's (starts, rows, P) Jacobian is built for as many starts at a time as fit in this
+#: many bytes (at least one): each start's step solves its own normal equations, so a big table
+#: holds one start's Jacobian, not every start's (the lesson's 256 starts on 891 rows: 36 MB, one go).
+GN_CHUNK_BYTES = 64 * 2**20
+
 #: Newton steps at most after each L-BFGS run (see :func:`_newton`); two or three suffice.
 NEWTON_STEPS = 6
 
@@ -196,8 +201,9 @@ def fit_memory(
 
     gd runs every start on every row at once, so it needs ``starts x rows`` numbers for each
     tensor of its forward and backward pass; Gauss-Newton adds a ``(starts, rows, P)``
-    jacobian; the loss history keeps one number per start and epoch, and one Python float per
-    epoch for the returned start. L-BFGS and least squares run one start at a time.
+    jacobian (for at most :func:`gn_chunk` starts at a time); the loss history keeps one number
+    per start and epoch, and one Python float per epoch for the returned start. L-BFGS and least
+    squares run one start at a time.
     """
     size = math.prod(param_shape(model))
     if method == "search":  # Gauss-Newton on every start at once, then one start at a time
@@ -205,7 +211,9 @@ def fit_memory(
         epochs, gauss_newton = 0, max(gauss_newton, 1)
     elif method != "gd":
         return rows * (GD_BYTES + 8 * GN_COPIES * size) + (LBFGS_OPTIONS["maxfun"] + 1) * 64
-    work = starts * rows * (GD_BYTES + (8 * (GN_COPIES * size + GN_EXTRA) if gauss_newton else 0))
+    work = starts * rows * (GD_BYTES + (8 * GN_EXTRA if gauss_newton else 0))
+    if gauss_newton:  # the Jacobians of as many starts as a step builds at once
+        work += min(starts, gn_chunk(rows, size)) * rows * 8 * GN_COPIES * size
     return work + (epochs + gauss_newton + 1) * (starts * 16 + 64)
 
 
@@ -733,14 +741,13 @@ def gauss_newton_steps(
     history = []
     with torch.no_grad():
         loss = loss_fn(params)
+        chunk = gn_chunk(len(x), params[0].numel())
         for i in range(1, iterations + 1):
-            jac = jacobian(model, params, x, sigmoid=sigmoid)  # (K, n, P)
-            flat = params.reshape(len(params), -1, 1)  # (K, P, 1)
-            # Linearised at params, the predictions are pred + jac @ (new - params); fit them to y.
-            aim = y[..., None] - forward(model, params, x, sigmoid=sigmoid)[..., None] + jac @ flat
-            jac_t = jac.transpose(-1, -2)
-            new = torch.linalg.solve(jac_t @ jac + ridge, jac_t @ aim)
-            step = (new - flat).reshape(params.shape)
+            steps = [
+                _gauss_newton_step(model, params[k : k + chunk], x, y, sigmoid, ridge)
+                for k in range(0, len(params), chunk)
+            ]
+            step = steps[0] if len(steps) == 1 else torch.cat(steps)
             moved = torch.zeros_like(loss, dtype=torch.bool)
             for halving in range(GN_HALVINGS + 1):
                 trial = params + step / 2**halving
@@ -755,6 +762,25 @@ def gauss_newton_steps(
             if progress is not None:
                 progress(i)
     return params, torch.stack(history)
+
+
+def gn_chunk(rows: int, size: int) -> int:
+    """How many starts' Jacobians (``rows`` x ``size`` parameters each) a Gauss-Newton step builds
+    at once: :data:`GN_CHUNK_BYTES`' worth, at least one."""
+    return max(1, GN_CHUNK_BYTES // (8 * rows * size))
+
+
+def _gauss_newton_step(
+    model: str, params: torch.Tensor, x: torch.Tensor, y: torch.Tensor, sigmoid: bool, ridge: torch.Tensor
+) -> torch.Tensor:
+    """The full Gauss-Newton step of each start in ``params`` (before any halving)."""
+    jac = jacobian(model, params, x, sigmoid=sigmoid)  # (K, n, P)
+    flat = params.reshape(len(params), -1, 1)  # (K, P, 1)
+    # Linearised at params, the predictions are pred + jac @ (new - params); fit them to y.
+    aim = y[..., None] - forward(model, params, x, sigmoid=sigmoid)[..., None] + jac @ flat
+    jac_t = jac.transpose(-1, -2)
+    new = torch.linalg.solve(jac_t @ jac + ridge, jac_t @ aim)
+    return (new - flat).reshape(params.shape)
 
 
 def lbfgs(

@@ -65,8 +65,14 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
     formulas and write the same bytes as stock XlsxWriter.
     """
 
-    def _write_formula(self, row, col, formula, cell_format=None, value=0):  # type: ignore[no-untyped-def]
-        if (
+    def plain_formula(self, formula: object) -> bool:
+        """Whether XlsxWriter's substitutions leave ``formula`` alone (it is then stored as written).
+
+        The answer is the same for every formula that differs from ``formula`` only where a digit
+        stands for a digit (a row template and each of its rows): the test reads names, brackets
+        and the first and last characters, and a digit in a digit's place moves no word boundary
+        (``re_dynamic_function`` names no digit)."""
+        return not (
             _DYNAMIC is None
             or self.use_future_functions
             or not isinstance(formula, str)
@@ -74,7 +80,20 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
             or formula[-1:] == "}"
             or "INGLE(" in formula
             or _DYNAMIC.search(formula)
-        ):
+        )
+
+    def write_plain_formula(self, row: int, col: int, formula: str, cell_format, value) -> int:  # type: ignore[no-untyped-def]
+        """``write_formula`` of a formula :meth:`plain_formula` passed (or that differs from one
+        passed only digit for digit), without testing it again: a column's rows share a template."""
+        if self._check_dimensions(row, col):
+            return -1
+        if self.constant_memory and row > self.previous_row:
+            self._write_single_row(row)
+        self.table[row][col] = _Formula(formula[1:], cell_format, value)
+        return 0
+
+    def _write_formula(self, row, col, formula, cell_format=None, value=0):  # type: ignore[no-untyped-def]
+        if not self.plain_formula(formula):
             return super()._write_formula(row, col, formula, cell_format, value)
         # XlsxWriter's own steps for a formula that its substitutions leave alone.
         if self._check_dimensions(row, col):

@@ -105,6 +105,9 @@ def write_plan(
         values = col.values if col.values.dtype == object else np.asarray(col.values, dtype="float64")
         plan.append((j, template, values, col.fmt))
     array_col = after if array is not None else -1
+    # A template's rows differ from it digit for digit: XlsxWriter's test of a formula, once per column.
+    plain = getattr(ws, "plain_formula", lambda _: False)
+    write = {t: ws.write_plain_formula if plain(t) else ws.write_formula for _, t, _, _ in plan if t}
     for rows in row_blocks(n):  # Python's floats and strings, a block of rows at a time
         block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
         for i in range(rows.stop - rows.start):
@@ -112,7 +115,7 @@ def write_plan(
             row = str(r + 1)
             for j, template, values, fmt in block:
                 if template is not None:
-                    ws.write_formula(r, j, template.replace(MARK, row), fmt, values[i])
+                    write[template](r, j, template.replace(MARK, row), fmt, values[i])
                 elif j == array_col and r == first:
                     formula, width = array
                     ws.write_array_formula(
