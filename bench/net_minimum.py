@@ -32,7 +32,8 @@ import workbench as wb
 from workbench.numerics import one_thread
 from workbench.titanic import patterns
 from workbench.titanic.models import inputs, targets
-from workbench.titanic.train import gauss_newton_steps, start_params
+from workbench.titanic.steps import gauss_newton_steps
+from workbench.titanic.train import start_params
 
 
 def finish_all(starts: np.ndarray, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:

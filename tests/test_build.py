@@ -294,11 +294,11 @@ def test_the_summary_lists_every_run(built):
     ws = openpyxl.load_workbook(built.out / "titanic.xlsx")["summary"]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     top = next(i for i, r in enumerate(rows) if r[:3] == ["model", "method", "starts"])
-    count = len(wb.titanic.train.RUNS)
+    count = len(wb.titanic.compare.RUNS)
     runs = [r[:2] for r in rows[top + 1 : top + 1 + count]]
     plain = {"lstsq": "least squares", "lbfgs": "descent using past slopes", "gd": "gradient descent"}
     plain["search"] = "many starts, exact minima"  # the technical names are in each cell's note
-    assert runs == [[run.model, plain[run.method]] for run in wb.titanic.train.RUNS]
+    assert runs == [[run.model, plain[run.method]] for run in wb.titanic.compare.RUNS]
     assert runs[0] == ["linear", "least squares"] and runs[-1] == ["sigmoid", "descent using past slopes"]
     assert rows[top + 1 + count][0] is None
 
@@ -401,9 +401,9 @@ def test_bad_data_fails_before_any_fitting_and_writes_nothing(tmp_path, monkeypa
 
 
 def test_every_sheet_fit_is_named_in_one_place(table):
-    shown = [sheet for run in wb.titanic.train.RUNS for sheet in run.sheets]
+    shown = [sheet for run in wb.titanic.compare.RUNS for sheet in run.sheets]
     assert sorted(shown) == ["linear", "mmult", "nnet", "sigmoid"]  # each sheet shown by one run
-    (best,) = [run for run in wb.titanic.train.RUNS if "nnet" in run.sheets]
+    (best,) = [run for run in wb.titanic.compare.RUNS if "nnet" in run.sheets]
     assert best.fit == {"model": "nnet"}  # the net's recipe in the registry, as fit() uses it
     with pytest.raises(WorkbenchError, match="no model sheet is called 'tree'"):
         build_module.fit_sheet("tree", table)

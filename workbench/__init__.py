@@ -41,9 +41,9 @@ _EXPORTS = {
     "uniform_start": "titanic.models",
     "fit": "titanic.train",
     "Fit": "titanic.train",
-    "compare": "titanic.train",
+    "compare": "titanic.compare",
     "start_params": "titanic.train",
-    "more_units": "titanic.train",
+    "more_units": "titanic.compare",
     "validation_split": "titanic.split",
     "recalculate": "sheets.engines.recalc",
     "write_titanic_book": "sheets.books.titanic",
@@ -101,9 +101,10 @@ if TYPE_CHECKING:
     from .sheets.read.read_book import load_params, read_params
     from .sheets.write.descent import write_descent_sheet
     from .tabular.fit import fit_prepared
+    from .titanic.compare import compare, more_units
     from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
     from .titanic.features import DERIVED, FEATURES, FillValues, lesson_table, prediction_table
     from .titanic.models import MODELS, accuracy, mse, param_shape, predict, uniform_start
     from .titanic.split import validation_split
     from .titanic.submission import Params, kaggle_submission, write_params, write_submission
-    from .titanic.train import Fit, compare, fit, more_units, start_params
+    from .titanic.train import Fit, fit, start_params

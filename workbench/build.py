@@ -16,7 +16,7 @@ writes into ``out``:
   (a comparison of the training runs below and their loss curves).
 * ``titanic_loss.png``: those loss curves.
 * ``titanic_overfitting.png``: train and valid loss of nets summing more and more ReLUs
-  (:func:`~workbench.titanic.train.more_units`).
+  (:func:`~workbench.titanic.compare.more_units`).
 * ``submission.csv``: Kaggle's submission for ``test.csv`` from the model sheet with the
   lowest valid loss (:func:`choose`), that model fitted again on every row, train and valid,
   as the course does before submitting.
@@ -78,7 +78,7 @@ from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write
 from .sheets.write.trend import loss_trend
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import TableFit, fit_memory, fit_prepared, predict
-from .titanic import train
+from .titanic import compare, train
 from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
@@ -218,7 +218,7 @@ def _build(
 
     train_rows, valid_rows = validation_split(table)
     fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
-    units = train.more_units(
+    units = compare.more_units(
         train_rows, valid_rows, seed=SEED if seed is None else seed, net=fits["nnet"].params
     )
     chosen, why = choose(comparison, len(table))
@@ -411,14 +411,14 @@ def fit_sheet(
     progress: Callable[[int, int], None] | None = None,
 ) -> train.Fit:
     """Fit one model sheet's parameters as :func:`build_all` does: the run of
-    :data:`~workbench.titanic.train.RUNS` that the sheet shows, on the train rows of ``table``
+    :data:`~workbench.titanic.compare.RUNS` that the sheet shows, on the train rows of ``table``
     (:func:`~workbench.titanic.split.validation_split`), seen as the sheet's model; with
     ``every_row``, on all of ``table``, as the build fits the chosen sheet for Kaggle."""
-    shown = {s: r for r in train.RUNS for s in r.sheets}
+    shown = {s: r for r in compare.RUNS for s in r.sheets}
     if sheet not in shown:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; choose one of {', '.join(shown)}")
     rows = table if every_row else validation_split(table)[0]
-    fitted = train.run(shown[sheet], rows, seed=seed, progress=progress)
+    fitted = compare.run(shown[sheet], rows, seed=seed, progress=progress)
     return fitted if sheet == "sigmoid" else fitted.as_model(sheet)
 
 
@@ -449,20 +449,20 @@ def choose(comparison: pd.DataFrame, rows: int) -> tuple[str, str]:
 def _fit_all(
     table: pd.DataFrame, valid: pd.DataFrame, seed: int, progress: Progress | None
 ) -> tuple[dict[str, train.Fit], pd.DataFrame, dict[str, np.ndarray]]:
-    """Every run of :data:`~workbench.titanic.train.RUNS` on the train rows ``table``, once: the
+    """Every run of :data:`~workbench.titanic.compare.RUNS` on the train rows ``table``, once: the
     sheets' fits, the comparison table (scored on ``valid`` too), the loss curves."""
     fits = []
-    for r in train.RUNS:
+    for r in compare.RUNS:
         label = "fit " + r.label.format(starts=NNET_RECIPE.starts)
         tick = None if progress is None else (lambda done, total, label=label: progress(label, done, total))
         if tick is not None:
             tick(0, 1)
-        fits.append(train.run(r, table, seed=seed, progress=tick))
+        fits.append(compare.run(r, table, seed=seed, progress=tick))
         if tick is not None:
             tick(1, 1)
-    comparison = train.comparison(train.RUNS, fits, valid)
-    comparison["sheet"] = [", ".join(r.sheets) for r in train.RUNS]
-    runs = list(zip(train.RUNS, fits, strict=True))
+    comparison = compare.comparison(compare.RUNS, fits, valid)
+    comparison["sheet"] = [", ".join(r.sheets) for r in compare.RUNS]
+    runs = list(zip(compare.RUNS, fits, strict=True))
     by_sheet = {s: f if s == "sigmoid" else f.as_model(s) for r, f in runs for s in r.sheets}
     curves = {r.curve.format(starts=f.starts): f.curve() for r, f in runs if r.curve}
     return by_sheet, comparison, curves

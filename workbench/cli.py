@@ -4,7 +4,7 @@ Each subcommand is a thin layer over the library: ``build`` over
 :func:`workbench.build.build_all`, ``fit`` over :func:`workbench.titanic.train.fit`, ``check``
 over :func:`workbench.sheets.read.check.check_workbook`, ``predict`` over
 :func:`workbench.titanic.submission.kaggle_submission`, ``compare`` over
-:func:`workbench.titanic.train.compare`. Modules that import torch are imported only when a
+:func:`workbench.titanic.compare.compare`. Modules that import torch are imported only when a
 command runs, so ``workbench --help`` answers at once.
 
 Every :class:`~workbench.errors.WorkbenchError` (and an ``OSError`` such as an
@@ -334,9 +334,10 @@ def _predict_table(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from .build import NNET_RECIPE
+    from .titanic.compare import compare
     from .titanic.data import load_titanic
     from .titanic.features import lesson_table
-    from .titanic.train import FORMATS, compare
+    from .titanic.train import FORMATS
 
     table = lesson_table(load_titanic(args.data))
     starts = NNET_RECIPE.starts if args.starts is None else args.starts

@@ -12,7 +12,7 @@ import workbench as wb
 from workbench.gd import gradient_descent
 from workbench.titanic.features import FEATURES
 from workbench.titanic.models import forward, inputs, targets
-from workbench.titanic.train import GN_HALVINGS, GN_RIDGE, gauss_newton_steps
+from workbench.titanic.steps import GN_HALVINGS, GN_RIDGE, gauss_newton_steps
 
 # The least-squares floor of `linear` on the lesson's 712 rows; recomputed below.
 FLOOR = 0.1442271493073191

@@ -23,7 +23,7 @@ from ..errors import WorkbenchError
 from ..limits import check_memory, check_seed
 from ..numerics import DTYPE, least_squares, linear, one_thread, relu_sum, uniform_start
 from ..titanic.split import valid_mask
-from ..titanic.train import LBFGS_ITERATIONS, gauss_newton_steps, gn_chunk, lbfgs
+from ..titanic.steps import LBFGS_ITERATIONS, gauss_newton_steps, gn_chunk, lbfgs
 from .recipe import Prepared
 
 #: The net's random starts: as many as fit a budget of rows x inputs x starts, between 8 and 64
@@ -45,7 +45,7 @@ def net_starts(rows: int, inputs: int) -> int:
 
 def fit_memory(rows: int, inputs: int) -> int:
     """About how many bytes :func:`fit_prepared` needs: the train rows' inputs (a few copies),
-    Gauss-Newton's Jacobians (rows x 2 inputs, float64, for :func:`~workbench.titanic.train.gn_chunk`
+    Gauss-Newton's Jacobians (rows x 2 inputs, float64, for :func:`~workbench.titanic.steps.gn_chunk`
     starts at a time) and their working copies, and every start's predictions."""
     starts, size = net_starts(rows, inputs), 2 * inputs
     at_once = min(starts, gn_chunk(rows, size))

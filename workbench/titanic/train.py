@@ -45,17 +45,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
-import scipy.optimize
 import torch
 
 from ..errors import DivergenceError, WorkbenchError
 from ..gd import gradient_descent
 from ..limits import check_memory, check_seed
-from ..numerics import DTYPE, least_squares, one_thread, relu_sum, uniform_start
+from ..numerics import DTYPE, least_squares, one_thread, uniform_start
 from . import patterns
-from .models import accuracy, forward, get, inputs, jacobian, mse, param_shape, targets
-from .split import SPLIT_SEED, VALID_PCT, validation_split
+from .models import accuracy, get, inputs, param_shape, targets
+from .steps import LBFGS_ITERATIONS, LBFGS_OPTIONS, Loss, gauss_newton_steps, gn_chunk, lbfgs, mse_loss
 
 METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq", "search")
 
@@ -66,24 +64,6 @@ SEARCH_STARTS, SEARCH_STEPS = 256, 20
 SEARCH_FINISH, SEARCH_NEAR, SEARCH_HOPS = 8, 200, 10
 #: Gauss-Newton steps from a pushed point: it starts beside a minimum, so fewer suffice.
 SEARCH_HOP_STEPS = 8
-
-#: Iteration limit of one L-BFGS run, and its stopping tolerances: tight, so
-#: ``linear`` lands on the least-squares optimum to about 1e-12.
-LBFGS_ITERATIONS = 1000
-LBFGS_OPTIONS = {"ftol": 1e-15, "gtol": 1e-10, "maxfun": 20_000}
-
-#: Gauss-Newton: how many times a step may be halved to make the loss go down, and the
-#: ridge added to the normal equations (their entries are up to the number of rows).
-GN_HALVINGS = 10
-GN_RIDGE = 1e-9
-
-#: Gauss-Newton's (starts, rows, P) Jacobian is built for as many starts at a time as fit in this
-#: many bytes (at least one): each start's step solves its own normal equations, so a big table
-#: holds one start's Jacobian, not every start's (the lesson's 256 starts on 891 rows: 36 MB, one go).
-GN_CHUNK_BYTES = 64 * 2**20
-
-#: Newton steps at most after each L-BFGS run (see :func:`_newton`); two or three suffice.
-NEWTON_STEPS = 6
 
 #: Memory of a gd fit, per random start and table row: what one forward and backward pass
 #: of all starts holds at once (measured at 157 bytes for the net with a sigmoid), and per
@@ -188,7 +168,7 @@ def start_params(model: str, seed: int = 0, starts: int = 1) -> np.ndarray:
     starts from that model's starts transposed, as the lesson copies the same random
     numbers to both sheets.
     """
-    _check_count("starts", starts, 1)
+    check_count("starts", starts, 1)
     of = get(model).transpose_of
     drawn = uniform_start((starts, *param_shape(of or model)), seed)
     return np.ascontiguousarray(drawn.swapaxes(-1, -2)) if of else drawn
@@ -271,7 +251,7 @@ def fit(
                    progress=progress, **options).as_model(model)  # fmt: skip
     began = time.perf_counter()
     x, y = inputs(table), targets(table)
-    loss_fn = _loss_fn(model, x, y, sigmoid)
+    loss_fn = mse_loss(model, x, y, sigmoid)
     given = {name: value for name, value in options.items() if value is not None}
     _check_options(method, given)
     fitted = FITTERS[method](model, x, y, loss_fn, seed=seed, sigmoid=sigmoid, progress=progress, **given)
@@ -326,7 +306,7 @@ def _fit_lbfgs(
     iterations: int = LBFGS_ITERATIONS, starts: int = 1, **_: object,
 ) -> _Fitted:  # fmt: skip
     """L-BFGS from ``starts`` random starts, one after another; the best wins."""
-    _check_count("iterations", iterations, 0)
+    check_count("iterations", iterations, 0)
     begins = torch.from_numpy(start_params(model, seed, starts))
     runs = []
     for k in range(starts):
@@ -388,8 +368,8 @@ def _fit_search(
             f"method 'search' finds the exact minima of a sum of ReLUs without a sigmoid; fit {model}"
             f"{' with sigmoid' if sigmoid else ''} with method 'gd', 'lbfgs' or 'lstsq'"
         )
-    _check_count("starts", starts, 1)
-    _check_count("gauss_newton", gauss_newton, 0)
+    check_count("starts", starts, 1)
+    check_count("gauss_newton", gauss_newton, 0)
     check_memory(
         fit_memory(model, len(x), method="search", starts=starts, gauss_newton=gauss_newton),
         f"searching {model} ({starts:,} starts x {len(x):,} rows, {gauss_newton} Gauss-Newton steps)",
@@ -456,10 +436,10 @@ FITTERS: dict[str, Callable[..., _Fitted]] = {
 def _check_gd(
     model: str, rows: int, lr: float, epochs: int, starts: int, gauss_newton: int, polish: int
 ) -> None:
-    _check_count("epochs", epochs, 0)
-    _check_count("starts", starts, 1)
-    _check_count("gauss_newton", gauss_newton, 0)
-    _check_count("polish", polish, 0)
+    check_count("epochs", epochs, 0)
+    check_count("starts", starts, 1)
+    check_count("gauss_newton", gauss_newton, 0)
+    check_count("polish", polish, 0)
     if polish > starts:
         raise WorkbenchError(f"polish={polish} is more than starts={starts}; polish at most {starts} starts")
     if not (math.isfinite(lr) and lr > 0):
@@ -517,354 +497,6 @@ def _result(
     )
 
 
-# --- the comparison runs ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run of the comparison (:func:`compare`, the build, the summary sheet).
-
-    ``model`` is what the comparison calls it (``sigmoid`` is ``linear`` squashed), ``method``
-    how it was trained, ``fit`` the arguments of :func:`fit`, ``sheets`` the workbook sheets
-    showing its parameters, ``curve`` the label of its loss curve on the summary chart
-    (``{starts}`` is filled in), if it has one.
-    """
-
-    model: str
-    method: str
-    label: str
-    fit: dict[str, object]
-    sheets: tuple[str, ...] = ()
-    curve: str | None = None
-
-
-#: Every run of the comparison, in its order. The ``search`` run is :func:`fit`'s default for the
-#: net; ``gd`` is the lesson's plain loop from one random start. (The previous default, gd from
-#: 256 starts with Gauss-Newton and L-BFGS, is left out: on the train rows it stops in minima
-#: 3e-5 apart depending on the CPU's rounding; bench/net_search.py compares it.)
-RUNS: tuple[Run, ...] = (
-    Run("linear", "lstsq", "linear (least squares)", {"model": "linear", "method": "lstsq"}),
-    Run("linear", "lbfgs", "linear (L-BFGS)", {"model": "linear", "method": "lbfgs"}, ("linear",)),
-    Run("linear", "gd", "linear (gradient descent)", {"model": "linear"}, curve="linear: gradient descent"),
-    Run("nnet", "lbfgs", "nnet (L-BFGS, 1 start)", {"model": "nnet", "method": "lbfgs"}),
-    Run(
-        "nnet",
-        "gd",
-        "nnet (gradient descent, 1 start)",
-        {"model": "nnet", "method": "gd", "epochs": 1000, "starts": 1, "gauss_newton": 0, "polish": 0},
-        curve="nnet: gradient descent, 1 start",
-    ),
-    Run(
-        "nnet",
-        "search",
-        "nnet ({starts} starts, Gauss-Newton, exact minima, hops)",
-        {"model": "nnet"},
-        ("nnet", "mmult"),
-        curve="nnet: best of {starts} starts (Gauss-Newton steps, then the exact minimum)",
-    ),
-    Run(
-        "sigmoid",
-        "lbfgs",
-        "sigmoid (L-BFGS)",
-        {"model": "linear", "method": "lbfgs", "sigmoid": True},
-        ("sigmoid",),
-    ),
-)
-
-
-def run(what: Run, table: pd.DataFrame, *, seed: int = 0, starts: int | None = None,
-        progress: Progress | None = None) -> Fit:  # fmt: skip
-    """Fit one comparison run; ``starts`` replaces the default of the net's many-start runs."""
-    kwargs = dict(what.fit)
-    if what.method == "search" and starts is not None:
-        kwargs["starts"] = starts
-    return fit(kwargs.pop("model"), table, seed=seed, progress=progress, **kwargs)
-
-
-def compare(
-    table: pd.DataFrame,
-    *,
-    seed: int = 0,
-    starts: int | None = None,
-    valid_pct: float = VALID_PCT,
-    split_seed: int = SPLIT_SEED,
-) -> pd.DataFrame:
-    """Every run of :data:`RUNS` side by side: fitted on the train rows, scored on the valid rows.
-
-    Args:
-        table: a lesson table, split by :func:`~workbench.titanic.split.validation_split`
-            (``valid_pct``, ``split_seed``: the course notebook's 20%, seed 42).
-        seed: seeds every random start.
-        starts: random starts of the net's many-start runs (default: the net's recipe);
-            fewer is faster and usually worse.
-
-    Returns:
-        Columns ``model, method, starts, epochs, train_loss, valid_loss, train_accuracy,
-        valid_accuracy, vs_linear_floor, seconds`` (see :func:`comparison`).
-    """
-    train_rows, valid_rows = validation_split(table, valid_pct, split_seed)
-    fits = [run(r, train_rows, seed=seed, starts=starts) for r in RUNS]
-    frame = comparison(RUNS, fits, valid_rows)
-    frame["seconds"] = [f.seconds for f in fits]
-    return frame
-
-
-#: How a comparison's numbers are printed (``DataFrame.to_string(formatters=...)``).
-FORMATS: dict[str, Callable[[float], str]] = {
-    "train_loss": "{:.6f}".format,
-    "valid_loss": "{:.6f}".format,
-    "train_accuracy": "{:.2%}".format,
-    "valid_accuracy": "{:.2%}".format,
-    "vs_linear_floor": "{:+.2e}".format,
-    "seconds": "{:.2f}".format,
-}
-
-
-def comparison(runs: Sequence[Run], fits: Sequence[Fit], valid: pd.DataFrame) -> pd.DataFrame:
-    """The runs as a table: ``model, method, starts, epochs, iterations, train_loss, valid_loss,
-    train_accuracy, valid_accuracy, vs_linear_floor``.
-
-    Each fit's own loss and accuracy are its train numbers (the table it was fitted on);
-    ``valid`` are the rows held out. ``epochs`` counts gd epochs, ``iterations`` L-BFGS
-    iterations (method ``lbfgs``, or gd's polish). ``vs_linear_floor`` is the train loss
-    minus the least-squares floor of ``linear`` (the ``lstsq`` run): the net's is negative,
-    since it goes below what a linear model can reach.
-    """
-    floor = next(f.loss for r, f in zip(runs, fits, strict=True) if r.method == "lstsq")
-    rows = []
-    for r, f in zip(runs, fits, strict=True):
-        on_valid = (f.model, f.params, valid)
-        rows.append({"model": r.model, "method": r.method, "starts": f.starts, "epochs": f.epochs,
-                     "iterations": f.iterations,
-                     "train_loss": f.loss, "valid_loss": mse(*on_valid, sigmoid=f.sigmoid),
-                     "train_accuracy": f.accuracy, "valid_accuracy": accuracy(*on_valid, sigmoid=f.sigmoid),
-                     "vs_linear_floor": f.loss - floor})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-#: :func:`more_units`: how many ReLUs each net sums, the best of how many L-BFGS starts, and
-#: its iterations per start (enough to show the trend; the widest nets are not yet at a minimum).
-UNITS = (1, 2, 4, 8, 16, 32)
-UNITS_STARTS, UNITS_ITERATIONS = 3, 200
-#: How far each split ReLU is moved apart (times a RAND()-0.5 draw), so the parts can part ways.
-NUDGE = 0.1
-
-
-def more_units(
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    *,
-    units: Sequence[int] = UNITS,
-    seed: int = 0,
-    starts: int = UNITS_STARTS,
-    iterations: int = UNITS_ITERATIONS,
-    net: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Over-fitting made visible: the ``nnet`` sheet's model with more ReLUs, fitted on ``train``.
-
-    Each net sums ``u`` ReLUs of linear units (``nnet`` is ``u = 2``), fitted by L-BFGS from
-    ``starts`` random starts (``RAND()-0.5``, seeded), and from the net before it with each ReLU
-    split in equal parts (the same predictions: a net is never fitted worse than a smaller one);
-    the lowest train loss wins, so the choice never looks at ``valid``. ``net``: the ``nnet``
-    sheet's parameters, which compete for the 2-ReLU row, so the sweep is fitted at least as
-    well as the sheet. More ReLUs fit the train rows ever closer; whether the valid loss
-    follows, the numbers say.
-
-    Returns:
-        Columns ``units, parameters, train_loss, valid_loss, train_accuracy, valid_accuracy``.
-    """
-    check_seed(seed)
-    _check_count("starts", starts, 1)
-    _check_count("iterations", iterations, 1)
-    for u in units:
-        _check_count("units", u, 1)
-    x, y, xv, yv = inputs(train), targets(train), inputs(valid), targets(valid)
-    loss_fn: Loss = lambda w: ((relu_sum(w, x) - y) ** 2).mean(-1)
-    rows, before = [], None
-    for u in units:
-        begins = torch.from_numpy(uniform_start((starts, u, x.shape[1]), seed))
-        found = [lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
-        if net is not None and np.shape(net) == (u, x.shape[1]):
-            given = torch.as_tensor(np.asarray(net, dtype="float64"))
-            found.append((given, [loss_fn(given).item()], 0))
-        if before is not None and u % len(before) == 0:
-            split = (before / (u // len(before))).repeat(u // len(before), 1)
-            nudge = torch.from_numpy(uniform_start((u, x.shape[1]), seed + u)) * NUDGE
-            found += [
-                (split, [loss_fn(split).item()], 0),
-                lbfgs(loss_fn, split + nudge, iterations, finish=False),
-            ]
-        w = min(found, key=lambda f: f[1][-1])[0]
-        before = w
-        row = {"units": u, "parameters": w.numel()}
-        with torch.no_grad():
-            for name, (xs, ys) in (("train", (x, y)), ("valid", (xv, yv))):
-                preds = relu_sum(w, xs)
-                row[f"{name}_loss"] = ((preds - ys) ** 2).mean().item()
-                row[f"{name}_accuracy"] = ((preds > 0.5) == (ys == 1)).double().mean().item()
-        rows.append(row)
-    return pd.DataFrame(rows)[
-        ["units", "parameters", "train_loss", "valid_loss", "train_accuracy", "valid_accuracy"]
-    ]
-
-
-Loss = Callable[[torch.Tensor], torch.Tensor]
-
-
-def _loss_fn(model: str, x: torch.Tensor, y: torch.Tensor, sigmoid: bool) -> Loss:
-    """The lesson's loss: one mean squared error per start."""
-    return lambda params: ((forward(model, params, x, sigmoid=sigmoid) - y) ** 2).mean(-1)
-
-
-def gauss_newton_steps(
-    model: str,
-    params: torch.Tensor,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    sigmoid: bool,
-    iterations: int,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gauss-Newton steps for K starts at once; returns the parameters and the K losses per step.
-
-    On each ReLU's active rows the net is a linear model, so one step solves that
-    linear least-squares problem, as ``lstsq`` does for ``linear``: the normal
-    equations of the model's :func:`~workbench.titanic.models.jacobian` (with a sigmoid, of
-    its linearisation). The tiny ridge :data:`GN_RIDGE` picks, among equally good
-    solutions, the one with the smallest parameters, as ``lstsq``'s minimum-norm
-    solution does: weights that no active row sees go to zero. The ReLUs then switch
-    on or off on some rows, so the step is halved, up to :data:`GN_HALVINGS` times,
-    until the loss goes down; a start whose loss cannot go down stays where it is.
-    """
-    loss_fn = _loss_fn(model, x, y, sigmoid)
-    ridge = GN_RIDGE * torch.eye(params[0].numel(), dtype=DTYPE)
-    history = []
-    with torch.no_grad():
-        loss = loss_fn(params)
-        chunk = gn_chunk(len(x), params[0].numel())
-        for i in range(1, iterations + 1):
-            steps = [
-                _gauss_newton_step(model, params[k : k + chunk], x, y, sigmoid, ridge)
-                for k in range(0, len(params), chunk)
-            ]
-            step = steps[0] if len(steps) == 1 else torch.cat(steps)
-            moved = torch.zeros_like(loss, dtype=torch.bool)
-            for halving in range(GN_HALVINGS + 1):
-                trial = params + step / 2**halving
-                trial_loss = loss_fn(trial)
-                better = (trial_loss < loss) & ~moved
-                params = torch.where(better.view(-1, *[1] * (params.dim() - 1)), trial, params)
-                loss = torch.where(better, trial_loss, loss)
-                moved |= better
-                if moved.all():
-                    break
-            history.append(loss)
-            if progress is not None:
-                progress(i)
-    return params, torch.stack(history)
-
-
-def gn_chunk(rows: int, size: int) -> int:
-    """How many starts' Jacobians (``rows`` x ``size`` parameters each) a Gauss-Newton step builds
-    at once: :data:`GN_CHUNK_BYTES`' worth, at least one."""
-    return max(1, GN_CHUNK_BYTES // (8 * rows * size))
-
-
-def _gauss_newton_step(
-    model: str, params: torch.Tensor, x: torch.Tensor, y: torch.Tensor, sigmoid: bool, ridge: torch.Tensor
-) -> torch.Tensor:
-    """The full Gauss-Newton step of each start in ``params`` (before any halving)."""
-    jac = jacobian(model, params, x, sigmoid=sigmoid)  # (K, n, P)
-    flat = params.reshape(len(params), -1, 1)  # (K, P, 1)
-    # Linearised at params, the predictions are pred + jac @ (new - params); fit them to y.
-    aim = y[..., None] - forward(model, params, x, sigmoid=sigmoid)[..., None] + jac @ flat
-    jac_t = jac.transpose(-1, -2)
-    new = torch.linalg.solve(jac_t @ jac + ridge, jac_t @ aim)
-    return (new - flat).reshape(params.shape)
-
-
-def lbfgs(
-    loss_fn: Callable[[torch.Tensor], torch.Tensor],
-    start: torch.Tensor,
-    iterations: int,
-    *,
-    finish: bool = True,
-) -> tuple[torch.Tensor, list[float], int]:
-    """Minimise from ``start`` with scipy's L-BFGS-B and torch's exact gradient.
-
-    Returns the parameters, the loss at the start and after every iteration, and
-    the number of iterations. ``finish``: Newton steps at the end (:func:`_newton`).
-    """
-    shape = start.shape
-
-    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        params = torch.from_numpy(flat.reshape(shape)).requires_grad_(True)
-        loss = loss_fn(params)
-        loss.backward()
-        return loss.item(), params.grad.numpy().ravel()
-
-    history = [loss_fn(start).item()]
-
-    def record(intermediate_result: scipy.optimize.OptimizeResult) -> None:
-        history.append(float(intermediate_result.fun))
-
-    with one_thread():
-        if iterations == 0:
-            return start.clone(), history, 0
-        done = scipy.optimize.minimize(
-            loss_and_grad,
-            start.numpy().ravel(),
-            jac=True,
-            method="L-BFGS-B",
-            callback=record,
-            options={**LBFGS_OPTIONS, "maxiter": iterations},
-        )
-    params = torch.from_numpy(done.x.reshape(shape).copy())
-    # The callback saw each iterate's loss; make sure the last one is that of the result.
-    history[-1] = loss_fn(params).item()
-    if not finish:
-        return params, history, int(done.nit)
-    params = _newton(loss_fn, params)
-    history[-1] = min(history[-1], loss_fn(params).item())
-    return params, history, int(done.nit)
-
-
-def _newton(loss_fn: Loss, params: torch.Tensor) -> torch.Tensor:
-    """Finish a minimisation with Newton steps, to land on the minimum itself.
-
-    L-BFGS stops when the loss stops changing, at rounding level; on a flat valley the
-    parameters are then known only to about the square root of machine precision, and
-    their last digits depend on how the CPU rounded along the way. Newton's step solves
-    for where the gradient is zero, so a few steps pin the parameters to the minimum's
-    own digits, the same on any CPU. (For the net, on its ReLUs' active rows, the
-    Hessian is the least-squares one, so this is the exact least-squares solve there.)
-    A step is kept only while it shrinks the gradient; a Hessian that is not positive
-    definite (not at a minimum) stops the finish.
-    """
-    shape = params.shape
-
-    def flat_loss(flat: torch.Tensor) -> torch.Tensor:
-        return loss_fn(flat.reshape(shape))
-
-    def gradient(p: torch.Tensor) -> torch.Tensor:
-        p = p.detach().requires_grad_(True)
-        return torch.autograd.grad(flat_loss(p), p)[0]
-
-    flat = params.reshape(-1)
-    grad = gradient(flat)
-    for _ in range(NEWTON_STEPS):
-        hessian = torch.autograd.functional.hessian(flat_loss, flat)
-        factor, info = torch.linalg.cholesky_ex(hessian)
-        if info.item() != 0:
-            break
-        trial = flat - torch.cholesky_solve(grad[:, None], factor)[:, 0]
-        trial_grad = gradient(trial)
-        if not trial_grad.norm() < grad.norm() or not flat_loss(trial) <= flat_loss(flat) * (1 + 1e-14):
-            break
-        flat, grad = trial.detach(), trial_grad
-    return flat.reshape(shape)
-
-
-def _check_count(name: str, value: int, least: int) -> None:
+def check_count(name: str, value: int, least: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
         raise WorkbenchError(f"{name} must be a whole number >= {least}; got {value!r}")

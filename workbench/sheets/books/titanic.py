@@ -105,7 +105,7 @@ def write_titanic_book(
             says ``valid`` for them, ``train`` for the rest); by default
             :func:`~workbench.titanic.split.validation_split`'s 20%, seed 42.
         choice: a sentence for the summary: which model was chosen on validation, and why.
-        units: the over-fitting table (:func:`~workbench.titanic.train.more_units`) for the
+        units: the over-fitting table (:func:`~workbench.titanic.compare.more_units`) for the
             summary, drawn as a chart.
         constant_memory: stream rows to disk (for very large tables).
 
