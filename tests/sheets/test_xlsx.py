@@ -15,8 +15,6 @@ import xlsxwriter.worksheet
 from xlsxwriter.format import Format
 
 from workbench.errors import WorkbenchError
-from workbench.sheets._xlsxwriter_private import StoredDigits
-from workbench.sheets.digits import DIGITS
 from workbench.sheets.xlsx import CREATED, MAX_ROWS, Workbook, Worksheet, check_rows, new_workbook
 
 
@@ -133,12 +131,6 @@ def formula_cases() -> list[tuple[str, object]]:
     return mine + dynamic + tricky + future
 
 
-class StockWorkbook(xlsxwriter.Workbook):
-    """Stock XlsxWriter, storing numbers to DIGITS digits as workbench does (not its speed-ups)."""
-
-    worksheet_class = type("StockWorksheet", (StoredDigits, xlsxwriter.worksheet.Worksheet), {})
-
-
 def write_cases(cls: type, path, *, constant_memory: bool, future: bool) -> dict:
     """Every formula case with a format, without one and in an array, through ``cls``."""
     book = cls(str(path), {"constant_memory": constant_memory, "use_future_functions": future})
@@ -168,7 +160,7 @@ def _plain(cell: tuple) -> tuple:
 def test_worksheet_stores_and_writes_what_xlsxwriter_does(tmp_path, constant_memory, future):
     ours = write_cases(Workbook, tmp_path / "ours.xlsx", constant_memory=constant_memory, future=future)
     stock = write_cases(
-        StockWorkbook, tmp_path / "stock.xlsx", constant_memory=constant_memory, future=future
+        xlsxwriter.Workbook, tmp_path / "stock.xlsx", constant_memory=constant_memory, future=future
     )
     assert ours == stock
     assert (tmp_path / "ours.xlsx").read_bytes() == (tmp_path / "stock.xlsx").read_bytes()
@@ -176,23 +168,6 @@ def test_worksheet_stores_and_writes_what_xlsxwriter_does(tmp_path, constant_mem
         prefixed = {cell[1] for row in stock.values() for cell in row.values() if "_xlfn." in cell[1]}
         assert "_xlfn._xlws.SORT(A1:A3)" in prefixed
         assert ("_xlfn.CONCAT(A1:A3)" in prefixed) == future
-
-
-def test_computed_numbers_are_stored_to_digits_whole_numbers_exactly(tmp_path):
-    book = Workbook(str(tmp_path / "b.xlsx"))
-    ws = book.add_worksheet("s")
-    third, big = 1 / 3, float(2**53 - 1)  # 2**53 - 1: the largest PassengerId the loader takes
-    ws.write_number(0, 0, third)
-    ws.write_row(1, 0, [np.float64(-2 / 3), big, 12345678901.234567, 7, "1/3"])
-    ws.write_formula(2, 0, "=A1", None, third)
-    ws.write_array_formula(3, 0, 3, 0, "{=A1}", None, np.float64(third))
-    book.close()
-    assert DIGITS == 11
-    assert ws.table[0][0].number == 0.33333333333
-    assert [ws.table[1][c].number for c in range(4)] == [-0.66666666667, big, 12345678901.0, 7]
-    assert ws.table[1][4].__class__.__name__ == "String"  # text is left alone
-    assert ws.table[2][0].value == 0.33333333333
-    assert ws.table[3][0].value == 0.33333333333
 
 
 def test_plain_formulas_skip_xlsxwriters_substitutions(tmp_path, monkeypatch):
@@ -247,7 +222,7 @@ def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, co
         return {p.name: p.read_bytes() for p in folder.iterdir()}
 
     ours = write(tmp_path / "ours")
-    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "worksheet_class", StockWorkbook.worksheet_class)
+    monkeypatch.setattr(workbench.sheets.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
     stock = write(tmp_path / "stock")
     assert ours.keys() == stock.keys() == {"titanic.xlsx", "line.xlsx"}
     for name in ours:

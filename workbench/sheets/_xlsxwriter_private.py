@@ -23,23 +23,9 @@ import xlsxwriter
 import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_rowcol_to_cell_fast
 
-from .digits import stored
-
 #: XlsxWriter's private names this module relies on, with the parameters (or fields) it uses.
 PRIVATE_API: dict[str, tuple[str, ...]] = {
     "worksheet.Worksheet._write_formula": ("self", "row", "col", "formula", "cell_format", "value"),
-    "worksheet.Worksheet._write_number": ("self", "row", "col", "number", "cell_format"),
-    "worksheet.Worksheet._write_array_formula": (
-        "self",
-        "first_row",
-        "first_col",
-        "last_row",
-        "last_col",
-        "formula",
-        "cell_format",
-        "value",
-        "atype",
-    ),
     "worksheet.Worksheet._write_cell": ("self", "row", "col", "cell"),
     "worksheet.Worksheet._write_single_row": ("self", "current_row_num"),
     "worksheet.Worksheet._check_dimensions": ("self", "row", "col", "ignore_row", "ignore_col"),
@@ -58,27 +44,7 @@ _Number = xlsxwriter.worksheet.CellNumberTuple
 _Formula = xlsxwriter.worksheet.CellFormulaTuple
 
 
-class StoredDigits(xlsxwriter.worksheet.Worksheet):
-    """A worksheet that stores each fractional number, constant or a formula's value, to
-    :data:`~workbench.sheets.digits.DIGITS` significant digits (:func:`~workbench.sheets.digits.stored`),
-    so another CPU's last bits do not change the file. Overrides ``_write_number``,
-    ``_write_formula`` and ``_write_array_formula``, which every public write method calls."""
-
-    def _write_number(self, row, col, number, cell_format=None):  # type: ignore[no-untyped-def]
-        return super()._write_number(row, col, stored(number), cell_format)
-
-    def _write_array_formula(
-        self, first_row, first_col, last_row, last_col, formula, cell_format=None, value=0, atype="static"
-    ):  # type: ignore[no-untyped-def]
-        return super()._write_array_formula(
-            first_row, first_col, last_row, last_col, formula, cell_format, stored(value), atype
-        )
-
-    def _write_formula(self, row, col, formula, cell_format=None, value=0):  # type: ignore[no-untyped-def]
-        return super()._write_formula(row, col, formula, cell_format, stored(value))
-
-
-class _FastWorksheet(xlsxwriter.worksheet.Worksheet):
+class Worksheet(xlsxwriter.worksheet.Worksheet):
     """XlsxWriter's worksheet, minus per-cell work that cannot change workbench's cells.
 
     Writing a formula, XlsxWriter searches it for a dynamic-array function, then runs
@@ -139,11 +105,6 @@ class _FastWorksheet(xlsxwriter.worksheet.Worksheet):
             fh.write(self.fh.getvalue())
         finally:
             self.fh = fh
-
-
-class Worksheet(StoredDigits, _FastWorksheet):
-    """Workbench's worksheet: numbers stored to DIGITS digits (:class:`StoredDigits`), written
-    fast (:class:`_FastWorksheet`)."""
 
 
 class Workbook(xlsxwriter.Workbook):
