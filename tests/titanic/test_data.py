@@ -21,6 +21,6 @@ def test_bundled_files_are_kaggles_bytes(path, sha256):
 
 
 def test_readme_states_the_same_hashes(root):
-    readme = (root / "workbench" / "data" / "README.md").read_text()
+    readme = (root / "data" / "README.md").read_text()
     for path in (TRAIN_CSV, TEST_CSV):
         assert hashlib.sha256(path.read_bytes()).hexdigest() in readme

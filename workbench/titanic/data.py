@@ -22,8 +22,9 @@ import pandas as pd
 from ..errors import DataError
 from ..files import read_csv, to_float, to_whole
 
-# Kaggle's files ship inside the package (workbench/data/titanic/), so an installed wheel has them.
-DATA_DIR = Path(str(files("workbench").joinpath("data", "titanic")))
+# Kaggle's files (the repository's data/titanic/) ship inside the wheel as the package
+# workbench.data (setup.py), so an installed wheel has them.
+DATA_DIR = Path(str(files("workbench.data").joinpath("titanic")))
 TRAIN_CSV = DATA_DIR / "train.csv"
 TEST_CSV = DATA_DIR / "test.csv"
 
