@@ -51,6 +51,8 @@ def scratch(tmp_path: Path) -> Path:
     """A copy of the package with every recipe of docs/ARCHITECTURE.md applied."""
     root = tmp_path / "scratch"
     shutil.copytree(PACKAGE, root / "workbench", ignore=shutil.ignore_patterns("__pycache__"))
+    if not (root / "workbench" / "data").exists():  # a checkout keeps the bundled files in data/
+        shutil.copytree(PACKAGE.parent / "data", root / "workbench" / "data")
     for diff in blocks("diff"):
         apply(diff, root)
     return root

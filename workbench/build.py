@@ -151,7 +151,7 @@ class BuildResult:
         """The comparison as a short text table, then what was written and how long it took."""
         table = self.comparison.to_string(
             index=False,
-            formatters=train.FORMATS,
+            formatters=compare.FORMATS,
         )
         table += (
             f"\nsubmission.csv: the {self.chosen} sheet's model, the lowest valid loss of the model sheets"

@@ -334,10 +334,9 @@ def _predict_table(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from .build import NNET_RECIPE
-    from .titanic.compare import compare
+    from .titanic.compare import FORMATS, compare
     from .titanic.data import load_titanic
     from .titanic.features import lesson_table
-    from .titanic.train import FORMATS
 
     table = lesson_table(load_titanic(args.data))
     starts = NNET_RECIPE.starts if args.starts is None else args.starts
