@@ -46,6 +46,7 @@ from ..write.descent import Block, write_descent_sheet
 from ..write.grid import MARK, MARK_ROW, Grid, Plan, RowOrdered, ref, span, write_plan
 from ..write.model_sheet import (
     BLOCKS,
+    LOSS_WIDTH,
     POINTER,
     POINTER_WITHOUT_START,
     SHEETS,
@@ -296,6 +297,7 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
     write_plan(ws, lay.first, n, plan, columns, array, grid.after)
     ws.set_column(0, grid.after + len(columns), 11)
+    ws.set_column(loss_col, loss_col, LOSS_WIDTH)  # Total loss's value, in its larger font
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
     name_blocks(book, sheet, lay, start is not None)

@@ -316,6 +316,7 @@ def _widths(names: Sequence[str], loss_col: int) -> list[float]:
     fixed = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
     widths = [fixed.get(name, 9) for name in COLUMNS] + [11] * (loss_col + 8 - len(COLUMNS))
     widths[loss_col - 1] = widths[loss_col + 1] = 15  # the losses' labels; Set and the accuracies' labels
+    widths[loss_col] = LOSS_WIDTH  # Total loss's value, in its larger font
     widths[loss_col + 2 :] = [11, 8.43, 8.43, 8.43, 10, 10]  # on mmult: the example's MMULT under its heading
     return widths
 
@@ -425,6 +426,9 @@ def totals(
             refs[label] = ref(r, c, absolute=True)
     return refs
 
+
+#: The width of the Loss column, where Total loss's value shows in its larger font.
+LOSS_WIDTH = 14
 
 #: The order of the results' rows, from the top: the lesson's total loss, then train and valid.
 SHOWN = ("total", "train", "valid")

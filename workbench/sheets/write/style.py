@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 PARAM_FILL = "#FFF2CC"  # pale yellow: the cells Solver changes
 START_FILL = "#EDEDED"  # grey: the random start, kept for reference
 HEADER_FILL = "#DDEBF7"  # pale blue: column headings
-MINE_FILL = "#E2EFDA"  # pale green: the learner's own cells (and the switch that picks them)
+MINE_FILL = "#E2EFDA"  # pale green: a cell the learner types into
 
 
 @dataclass(frozen=True)
