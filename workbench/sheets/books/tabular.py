@@ -330,13 +330,18 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
     p, y = len(prep.features), prep.target.name
     what = {
         "linear": f"Preds = SUMPRODUCT of the row's {p} inputs and the {p} parameters;",
-        "nnet": "Lin1, Lin2 = SUMPRODUCT of the row's inputs with parameter rows 1 and 2; ReLU ="
-        " IF(Lin<0,0,Lin); Preds = ReLU1 + ReLU2;",
-        "mmult": f"Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, the {p} x 2 parameters)"
-        " (nnet's rows as columns); then as on nnet;",
-        "sigmoid": "Lin = SUMPRODUCT of inputs and parameters; Preds = 1/(1+EXP(-Lin)), with Lin clamped"
-        " to -300..300 (beyond, the sigmoid is 0 or 1 to 1e-130) so that no EXP or square overflows;",
+        "nnet": "Lin1, Lin2 = SUMPRODUCT(inputs, parameter row 1 or 2); ReLU = IF(Lin<0,0,Lin); Preds ="
+        " ReLU1 + ReLU2;",
+        "mmult": f"Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, the {p} x 2 parameters);"
+        " then as on nnet;",
+        "sigmoid": "Lin = SUMPRODUCT of inputs and parameters; Preds = 1/(1+EXP(-Lin)), Lin clamped"
+        " to -300..300;",
     }[sheet]
+    why = {  # on the notes sheet
+        "mmult": "The MMULT's parameter block holds nnet's rows as columns.",
+        "sigmoid": "Lin is clamped to -300..300 (beyond, the sigmoid is 0 or 1 to 1e-130) so that no EXP"
+        " or square overflows.",
+    }.get(sheet)
     score = (
         "Accuracy: share of rows where Preds > 0.5 matches the 0/1 target."
         if prep.target.kind == "binary"
@@ -346,7 +351,8 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
         " Some starts end with every ReLU below 0 on every row (dead): Solver cannot move them; draw another."
     )
     return [
-        f"{what} Loss = (Preds - {y})^2; Total loss = the mean of Loss (MSE).",
+        f"{what} Loss = (Preds - {y})^2; Total loss = its mean.",
+        *((why,) if why else ()),
         "Yellow: the parameters, fitted on the train rows only (column Set); Excel's Data > Solver is set"
         " up to change them to minimise the Train loss (LibreOffice's Tools > Solver cannot finish this"
         " fit: use workbench solve FILE --sheet SHEET). The valid rows (the validation set) are held"
