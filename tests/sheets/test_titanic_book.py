@@ -70,6 +70,12 @@ def test_the_lessons_cells_come_first_and_few_rows_stand_above_the_passengers(sm
         sizes = {c.font.sz for row in ws.iter_rows(min_row=top, max_row=top + 2 * units + 2) for c in row}
         assert total.font.sz == max(sizes) > ws.cell(top + 1, losses[1][1] + 1).font.sz, sheet
         assert small.layout(sheet)["header"] <= 7 + len(want), sheet  # title, 2 notes, blank, header
+        # the lessons' words, in the comments of the labels they explain
+        valid, metric = (
+            ws.cell(*small.labelled(sheet, label)).comment for label in ("Valid loss:", "Accuracy:")
+        )
+        assert "the validation set" in valid.text and "column Set" in valid.text, sheet
+        assert metric.text.startswith("The metric:") and "loss" in metric.text, sheet
     lessons = {c.value for row in small.formulas["nnet"].iter_rows(max_row=20) for c in row if c.value}
     assert not {"Parameters:", "In use 1:", "Mine 1:", "Sum of losses:"} & lessons  # no switch left
 
