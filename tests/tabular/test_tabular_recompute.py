@@ -317,7 +317,7 @@ def _hand_fits(prep, seed: int = 0) -> dict[str, TableFit]:
     return {s: TableFit(s, "drawn", draw(shape), draw(shape), 0.0) for s, shape in shapes.items()}
 
 
-def assert_parameters_in_use(path: Path, p: int) -> None:
+def assert_formulas_read_the_yellow_cells(path: Path, p: int) -> None:
     """Every parameter a model formula reads is a yellow cell, Solver's (``solver_adj``), holding a
     number: a label or a loss written over one would make the formulas read text."""
     book = openpyxl.load_workbook(path, read_only=True)
@@ -352,23 +352,23 @@ def _cells(ref: str) -> list[str]:
 
 
 @pytest.mark.parametrize("p", range(1, 13))
-def test_model_formulas_read_parameters_in_use_for_few_features(tmp_path, p):
+def test_model_formulas_read_the_yellow_cells_for_few_features(tmp_path, p):
     rng, n = np.random.default_rng(p), max(12, 2 * p)  # the fewest rows prepare takes
     frame = pd.DataFrame({f"x{j}": rng.normal(size=n) for j in range(1, p)} | {"y": rng.random(n) < 0.5})
     prep = prepare(frame, "y")
     assert len(prep.features) == p
-    assert_parameters_in_use(write_tabular_book(tmp_path / "t.xlsx", prep, _hand_fits(prep)), p)
+    assert_formulas_read_the_yellow_cells(write_tabular_book(tmp_path / "t.xlsx", prep, _hand_fits(prep)), p)
 
 
 @pytest.mark.slow
-def test_model_formulas_read_parameters_in_use_for_the_most_features(tmp_path):
+def test_model_formulas_read_the_yellow_cells_for_the_most_features(tmp_path):
     rng, p = np.random.default_rng(0), MAX_FEATURES
     frame = pd.DataFrame(
         {f"x{j}": rng.normal(size=2 * p) for j in range(1, p)} | {"y": rng.random(2 * p) < 0.5}
     )
     prep = prepare(frame, "y")
     assert len(prep.features) == p
-    assert_parameters_in_use(write_tabular_book(tmp_path / "t.xlsx", prep, _hand_fits(prep)), p)
+    assert_formulas_read_the_yellow_cells(write_tabular_book(tmp_path / "t.xlsx", prep, _hand_fits(prep)), p)
 
 
 def test_a_heading_cell_written_twice_is_refused():
