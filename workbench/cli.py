@@ -314,7 +314,7 @@ def _predict_table(args: argparse.Namespace) -> int:
     if args.data is None or args.test is not None:
         raise WorkbenchError(f"{args.params} is a table's workbook: give the rows to predict as --data FILE")
     recipe, sheet = read_recipe(args.params), args.model or "nnet"
-    params, choice = read_sheet_params(args.params, sheet, len(recipe.features))
+    params = read_sheet_params(args.params, sheet, len(recipe.features))
     frame = read_table(args.data)
     x, notes = apply(recipe, frame, str(args.data))
     model = "nnet" if sheet in ("nnet", "mmult") else "linear"
@@ -326,7 +326,7 @@ def _predict_table(args: argparse.Namespace) -> int:
     csv.writer(text, lineterminator="\n").writerows(rows)
     write_text(args.out, text.getvalue())
     ones = f"; {shown.count(1)} predicted 1" if binary else ""
-    print(f"wrote {args.out}: {len(frame)} rows{ones} ({sheet} sheet of {args.params}, {choice} parameters)")
+    print(f"wrote {args.out}: {len(frame)} rows{ones} ({sheet} sheet of {args.params})")
     for note in notes:
         print(note)
     return OK

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workbench" / "sheets"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workbench" / "sheets" / "engines"))
 
 import uno
 import uno_solver as u

@@ -51,23 +51,62 @@ def floor(table) -> float:
     return float(np.mean((x @ w - y) ** 2))
 
 
+def pasted(src: Path, out: Path, pastes: list[dict]) -> None:
+    """``src`` with blocks pasted as values only in LibreOffice, recalculated, saved as ``out``."""
+    with private_profile("test") as (scratch, _):
+        spec = {
+            "soffice": find_soffice(),
+            "profile": str(scratch / "profile"),
+            "pipe": f"workbench-paste-{os.getpid()}",
+            "src": str(src),
+            "out": str(out),
+            "pastes": pastes,
+        }
+        driver = Path(__file__).with_name("lo_paste.py")
+        done = subprocess.run([uno_python(), str(driver), json.dumps(spec)], capture_output=True, text=True)
+    assert done.returncode == 0 and out.is_file(), done.stderr
+
+
+def labelled_rows(book, sheet: str, label: str) -> list[list[int]]:
+    """The 0-based [[row, col], [row, col]] of a labelled parameter block (1 or 2 rows of G:P)."""
+    labels = [f"{label}:"] if sheet != "nnet" else [f"{label} 1:", f"{label} 2:"]
+    rows = [book.labelled(sheet, each)[0] - 1 for each in labels]
+    return [[rows[0], 6], [rows[-1], 15]]
+
+
 @pytest.mark.slow
-def test_solve_refuses_a_sheet_whose_switch_reads_other_cells_than_solvers(book, tmp_path):
-    """With Parameters: on start or mine the loss does not follow the yellow cells Solver changes."""
-    assert solver_model(book.path, "nnet").switch == "fitted"
-    edited = openpyxl.load_workbook(book.path)
-    ws = edited["nnet"]
-    label = next(c for row in ws.iter_rows() for c in row if c.value == "Parameters:")
-    ws.cell(label.row, label.column + 1).value = "Mine"
-    edited.save(tmp_path / "mine.xlsx")
-    assert solver_model(tmp_path / "mine.xlsx", "nnet").switch == "mine"
-    before = (tmp_path / "mine.xlsx").read_bytes()
-    with pytest.raises(
-        WorkbookError, match=r"'nnet''s Parameters: switch says mine.*set the switch to fitted"
-    ):
-        solve_workbook(tmp_path / "mine.xlsx", "nnet")
-    assert (tmp_path / "mine.xlsx").read_bytes() == before
-    assert solver_model(tmp_path / "mine.xlsx", "linear").switch == "fitted"  # each sheet has its own
+@pytest.mark.libreoffice
+def test_the_learners_path_paste_start_onto_the_yellow_cells_then_solve(book, tmp_path, floor, capsys):
+    """As the sheet says: copy Start, Paste Special > Values onto the yellow cells (here in
+    LibreOffice), and the sheet computes the start's loss; run Solver (workbench solve) from
+    there, and it reaches the fit's loss. Solver's cells are the ones the loss reads."""
+    path = tmp_path / "pasted.xlsx"
+    pastes = [
+        {"sheet": s, "copy": labelled_rows(book, s, "Start"), "onto": labelled_rows(book, s, "Params")}
+        for s in ("linear", "nnet")
+    ]
+    pasted(book.path, path, pastes)
+    values = openpyxl.load_workbook(path, data_only=True)
+    train, _ = wb.validation_split(book.table)
+    for sheet in ("linear", "nnet"):
+        start = np.asarray(book.fits[sheet].start)
+        x = train[list(wb.FEATURES)].to_numpy(dtype=float)
+        y = train["Survived"].to_numpy(dtype=float)
+        lin = x @ np.reshape(start, (-1, 10)).T
+        preds = lin[:, 0] if sheet == "linear" else np.maximum(lin, 0).sum(axis=1)
+        r, c = book.labelled(sheet, "Train loss:")
+        assert values[sheet].cell(r, c + 1).value == pytest.approx(np.mean((preds - y) ** 2), rel=1e-12)
+        (r0, c0), (r1, c1) = solver_model(path, sheet).changing
+        ws = values[sheet]
+        yellow = [[ws.cell(i + 1, j + 1).value for j in range(c0, c1 + 1)] for i in range(r0, r1 + 1)]
+        np.testing.assert_allclose(np.reshape(yellow, -1), np.reshape(start, -1), rtol=1e-14)
+    assert check_workbook(path).ok  # the file's losses are those of the pasted start
+    assert main(["solve", str(path), "--sheet", "linear", "--seconds", "0"]) == 0
+    said = re.search(r"train loss ([\d.]+) -> ([\d.]+)", capsys.readouterr().out)
+    start_loss = wb.mse("linear", np.asarray(book.fits["linear"].start), train)
+    assert said and float(said.group(1)) == pytest.approx(start_loss, rel=1e-9)
+    assert float(said.group(2)) == pytest.approx(floor, abs=1e-9)  # the least-squares fit of the train rows
+    assert check_workbook(path).ok
 
 
 def test_bfgs_on_finite_differences_finds_a_least_squares_optimum():

@@ -192,3 +192,23 @@ def test_a_target_of_few_whole_numbers_is_said_to_look_like_labels():
     assert "only the whole numbers 0, 1, 2: if they name classes" in said
     frame["kind"] = frame["kind"] + rng.normal(0, 0.1, 60)  # amounts: nothing said
     assert "whole numbers" not in " ".join(summary_lines(prepare(frame, "kind"), prep.valid))
+
+
+def test_a_tables_model_sheets_keep_the_lessons_cells_first_and_few_words_above_the_rows(diabetes):
+    """As on titanic.xlsx: at most about 60 words above the rows, the rest on the notes sheet;
+    Total loss first, in the largest font; the yellow cells, Solver's, and no switch."""
+    _, path = diabetes
+    book = openpyxl.load_workbook(path)
+    notes = " ".join(str(c.value) for row in book["notes"].iter_rows() for c in row if c.value)
+    for sheet in ("linear", "nnet", "mmult"):
+        ws = book[sheet]
+        lines = [ws.cell(r, 1).value for r in (2, 3)]
+        assert sum(len(line.split()) for line in lines) <= 60, sheet
+        assert "the notes sheet" in lines[1] and "Paste Special > Values" in lines[1], sheet
+        labels = {c.value: c for row in ws.iter_rows(max_row=30) for c in row if isinstance(c.value, str)}
+        assert not {"Parameters:", "Sum of losses:", "In use:", "In use 1:", "Mine:", "Mine 1:"} & set(labels)
+        total, train = labels["Total loss:"], labels["Train loss:"]
+        assert total.row < train.row and total.font.sz > train.font.sz, sheet
+        yellow = ws.defined_names["solver_adj"].attr_text.split("!")[1].replace("$", "")
+        assert all(isinstance(c.value, float) for row in ws[yellow] for c in row), sheet
+    assert "open at the fitted parameters" in notes and "Fitted (grey) keeps the parameters" in notes

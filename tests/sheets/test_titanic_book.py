@@ -46,6 +46,38 @@ def test_no_more_than_about_60_words_of_notes_above_the_passengers(small):
         notes = [ws.cell(r, 1).value for r in range(2, 4)]
         assert sum(len(str(n).split()) for n in notes) <= 60, sheet
         assert "the notes sheet" in notes[1] and notes_of(small, sheet)  # the rest is there, not lost
+        texts = [c.value for row in ws.iter_rows(min_row=4, max_row=small.layout(sheet)["header"] - 1)
+                 for c in row if isinstance(c.value, str)]  # fmt: skip
+        assert not [t for t in texts if len(t.split()) > 8 and not t.startswith("MMULT in small")], sheet
+
+
+def test_the_lessons_cells_come_first_and_few_rows_stand_above_the_passengers(small):
+    """The lesson's nnet sheet had two parameter rows and one loss; ours: the yellow parameters on
+    top, a grey start, a grey copy of the fitted values and a new start below them (8 rows on
+    nnet, 4 on linear), Total loss first and in the largest font, beside the first parameter row."""
+    for sheet, units in {"linear": 1, "nnet": 2, "sigmoid": 1}.items():
+        ws = small.formulas[sheet]
+        above = [c for row in ws.iter_rows(max_row=small.layout(sheet)["header"] - 1) for c in row]
+        labels = [c.value for c in above if c.column == 6 and str(c.value).endswith(":")]
+        blocks = ["Params", "Start", "Fitted", "New start"]
+        want = [f"{b}:" for b in blocks] if units == 1 else [f"{b} {k}:" for b in blocks for k in (1, 2)]
+        assert labels == want and len(want) <= 8, sheet
+        top = small.labelled(sheet, labels[0])[0]
+        losses = [small.labelled(sheet, f"{s} loss:") for s in ("Total", "Train", "Valid")]
+        assert [r for r, _ in losses] == [top, top + 1, top + 2], sheet
+        assert not any(str(c.value).startswith("Sum of") for c in above)
+        total = ws.cell(top, losses[0][1] + 1)
+        sizes = {c.font.sz for row in ws.iter_rows(min_row=top, max_row=top + 2 * units + 2) for c in row}
+        assert total.font.sz == max(sizes) > ws.cell(top + 1, losses[1][1] + 1).font.sz, sheet
+        assert small.layout(sheet)["header"] <= 7 + len(want), sheet  # title, 2 notes, blank, header
+        # the lessons' words, in the comments of the labels they explain
+        valid, metric = (
+            ws.cell(*small.labelled(sheet, label)).comment for label in ("Valid loss:", "Accuracy:")
+        )
+        assert "the validation set" in valid.text and "column Set" in valid.text, sheet
+        assert metric.text.startswith("The metric:") and "loss" in metric.text, sheet
+    lessons = {c.value for row in small.formulas["nnet"].iter_rows(max_row=20) for c in row if c.value}
+    assert not {"Parameters:", "In use 1:", "Mine 1:", "Sum of losses:"} & lessons  # no switch left
 
 
 SHEETS = ["all_rows", "features", "linear", "nnet", "mmult", "sigmoid", "summary", "notes"]
@@ -164,8 +196,8 @@ def test_model_formulas(small):
     rows = {s: small.layout(s) for s in MODEL_COLUMNS}
     for sheet in ("linear", "nnet", "sigmoid"):
         ws, first, last = small.formulas[sheet], rows[sheet]["first"], rows[sheet]["last"]
-        labels = ["In use:"] if sheet != "nnet" else ["In use 1:", "In use 2:"]
-        fitted = [small.labelled(sheet, label)[0] for label in labels]  # the rows the switch picks
+        labels = ["Params:"] if sheet != "nnet" else ["Params 1:", "Params 2:"]
+        fitted = [small.labelled(sheet, label)[0] for label in labels]  # the yellow rows
         for r in (first, first + 1, last):
             if sheet == "linear":
                 assert ws[f"Q{r}"].value == f"=SUMPRODUCT(G{r}:P{r},$G${fitted[0]}:$P${fitted[0]})"
@@ -192,8 +224,8 @@ def test_mmult_is_one_array_formula_over_every_row(small):
     array = ws[f"Q{first}"].value
     assert isinstance(array, ArrayFormula)
     assert array.ref == f"Q{first}:R{last}"
-    assert [ws.cell(block_top - 1, c).value for c in (19, 20)] == ["In use 1", "In use 2"]  # S, T
-    assert array.text == f"=MMULT(G{first}:P{last},$S${block_top}:$T${block_top + 9})"
+    assert [ws.cell(block_top - 1, c).value for c in (7, 8)] == ["Param1", "Param2"]  # G, H: yellow
+    assert array.text == f"=MMULT(G{first}:P{last},$G${block_top}:$H${block_top + 9})"
     formulas = [c.value for row in ws[f"Q{first}:R{last}"] for c in row]
     assert sum(isinstance(v, (ArrayFormula, str)) for v in formulas) == 1  # the rest are its values
     # the 10 x 2 block holds nnet's two parameter rows as columns, labelled by input
@@ -239,8 +271,9 @@ def test_nnet_and_mmult_cache_the_same_numbers(small):
 
 
 def test_parameters_and_random_starts_sit_in_labelled_rows(small):
-    for sheet, labels in {"linear": ["Fitted:", "Start:"], "sigmoid": ["Fitted:", "Start:"],
-                          "nnet": ["Fitted 1:", "Fitted 2:", "Start 1:", "Start 2:"]}.items():  # fmt: skip
+    one = ["Params:", "Start:", "Fitted:"]
+    two = ["Params 1:", "Params 2:", "Start 1:", "Start 2:", "Fitted 1:", "Fitted 2:"]
+    for sheet, labels in {"linear": one, "sigmoid": one, "nnet": two}.items():
         ws = small.values[sheet]
         got = []
         for label in labels:
@@ -250,9 +283,8 @@ def test_parameters_and_random_starts_sit_in_labelled_rows(small):
         header = small.labelled(sheet, "Const")[0]
         assert [ws.cell(header, j).value for j in range(7, 17)] == [*INPUTS[:-1], "Const"]
         fit = small.fits[sheet]
-        want = np.concatenate(
-            [np.reshape(rounded(fit.params), (-1, 10)), np.reshape(rounded(fit.start), (-1, 10))]
-        )
+        params, start = np.reshape(rounded(fit.params), (-1, 10)), np.reshape(rounded(fit.start), (-1, 10))
+        want = np.concatenate([params, start, params])
         np.testing.assert_array_equal(np.array(got), want)
 
 
@@ -513,9 +545,9 @@ def test_a_too_tall_sheet_is_refused_before_any_sheet_is_written(tmp_path, small
         write_titanic_book(
             tmp_path / "t.xlsx", complete, small.table, small.fits, histories={"bad": [0.3, np.nan]}
         )
-    # all_rows (60 rows below 5) and linear (60 below 14) fit in 75 rows; nnet (60 below 19) doesn't.
-    monkeypatch.setattr(workbench.sheets.write.xlsx, "MAX_ROWS", 75)
-    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 79 rows"):
+    # all_rows (60 rows below 5) and linear (60 below 11) fit in 74 rows; nnet (60 below 15) doesn't.
+    monkeypatch.setattr(workbench.sheets.write.xlsx, "MAX_ROWS", 74)
+    with pytest.raises(WorkbenchError, match=r"sheet 'nnet' needs 75 rows"):
         write_titanic_book(tmp_path / "t.xlsx", complete, small.table, small.fits)
     assert written == []
     assert list(tmp_path.iterdir()) == []
@@ -568,7 +600,7 @@ def edited(small, tmp_path, cell: str, value) -> str:
 
 
 def test_read_params_reads_what_a_user_typed(small, tmp_path):
-    r = small.labelled("linear", "Fitted:")[0]
+    r = small.labelled("linear", "Params:")[0]
     params = read_params(edited(small, tmp_path, f"H{r}", 0.5))
     want = rounded(small.fits["linear"].params)
     want[1] = 0.5
@@ -577,7 +609,7 @@ def test_read_params_reads_what_a_user_typed(small, tmp_path):
 
 @pytest.mark.parametrize("value, problem", [("abc", "holds 'abc'; expected a number"), (None, "is empty")])
 def test_read_params_names_a_cell_that_is_not_a_number(small, tmp_path, value, problem):
-    r = small.labelled("linear", "Fitted:")[0]
+    r = small.labelled("linear", "Params:")[0]
     with pytest.raises(WorkbookError, match=rf"parameter cell linear!G{r} {problem}"):
         read_params(edited(small, tmp_path, f"G{r}", value))
 
@@ -718,32 +750,42 @@ def test_no_heading_is_cut_off_by_its_column(small, tmp_path):
 # --- the learner's path ------------------------------------------------------------------------------
 
 
-def test_the_switch_picks_the_parameters_every_model_formula_reads(small):
+def test_the_yellow_cells_are_the_only_parameters_any_model_formula_reads(small):
+    """Solver changes the yellow cells (solver_adj); every Lin, Preds and MMULT formula reads them
+    and no other parameter cell, so pasting a start anywhere else cannot fool the loss."""
     names = {(n.get("localSheetId"), n["name"]): n["value"] for n in defined_names(small.path)}
-    for sheet, units in {"linear": 1, "nnet": 2, "sigmoid": 1}.items():
-        ws, values = small.formulas[sheet], small.values[sheet]
-        r, c = small.labelled(sheet, "Parameters:")
-        switch = f"${openpyxl.utils.get_column_letter(c + 1)}${r}"
-        assert values.cell(r, c + 1).value == "fitted"
-        rows = {}
-        for block in ("Fitted", "Start", "Mine", "New start", "In use"):
-            labels = [f"{block}:"] if units == 1 else [f"{block} {k}:" for k in range(1, units + 1)]
-            rows[block] = [small.labelled(sheet, label)[0] for label in labels]
-        for k in range(units):
-            for col in "GHIJKLMNOP":
-                fitted, start, mine = (f"{col}{rows[b][k]}" for b in ("Fitted", "Start", "Mine"))
-                used = ws[f"{col}{rows['In use'][k]}"].value
-                assert used == f'=IF({switch}="start",{start},IF({switch}="mine",{mine},{fitted}))'
-                assert values[mine].value == values[start].value  # the learner's cells begin as the start
-                assert values[f"{col}{rows['In use'][k]}"].value == values[fitted].value  # cached: fitted
-                new = f"{col}{rows['New start'][k]}"
-                assert ws[new].value == "=RAND()-0.5" and -0.5 <= values[new].value < 0.5
+    for sheet, units in {"linear": 1, "nnet": 2, "mmult": 2, "sigmoid": 1}.items():
+        ws, values, rows = small.formulas[sheet], small.values[sheet], small.layout(sheet)
         index = str(SHEETS.index(sheet))
-        assert names[index, "Mine"] == f"{sheet}!$G${rows['Mine'][0]}:$P${rows['Mine'][-1]}"
-        assert names[index, "Start"] == f"{sheet}!$G${rows['Start'][0]}:$P${rows['Start'][-1]}"
-    with zipfile.ZipFile(small.path) as z:
-        xml = z.read("xl/worksheets/sheet3.xml").decode()  # linear
-    assert '<dataValidation type="list"' in xml and '<formula1>"fitted,start,mine"</formula1>' in xml
+        yellow = names[index, "solver_adj"].split("!")[1]
+        read = set()
+        for r in (rows["first"], rows["first"] + 1, rows["last"]):
+            for cell in ws[r]:
+                v = cell.value.text if isinstance(cell.value, ArrayFormula) else cell.value
+                if isinstance(v, str) and ("SUMPRODUCT" in v or "MMULT" in v):
+                    found = re.findall(r"\$[A-Z]+\$\d+:\$[A-Z]+\$\d+", v)
+                    assert len(found) == 1, (sheet, v)  # the inputs are relative, the parameters absolute
+                    read |= set(found)
+        lo, hi = yellow.split(":")
+        yellow_rows = range(int(lo.split("$")[2]), int(hi.split("$")[2]) + 1)
+        want = {yellow} if sheet == "mmult" else {f"$G${r}:$P${r}" for r in yellow_rows}
+        assert read == want and len(want) == (1 if sheet == "mmult" else units), sheet
+        fill = {ws[c].fill.fgColor.rgb for c in _cells(yellow)}
+        assert fill == {"FF" + workbench.sheets.write.style.PARAM_FILL[1:]}, sheet  # yellow, all of them
+        assert all(isinstance(ws[c].value, float) for c in _cells(yellow))  # plain numbers
+        for block in ("Start", "Fitted"):
+            other = names[index, block].split("!")[1]
+            assert not set(_cells(other)) & set(_cells(yellow))
+            if block == "Fitted":  # a copy of the yellow cells as built
+                assert [values[c].value for c in _cells(other)] == [values[c].value for c in _cells(yellow)]
+        new = [c for row in ws.iter_rows(max_row=rows["header"]) for c in row if c.value == "=RAND()-0.5"]
+        assert len(new) == 10 * units and all(-0.5 <= values[c.coordinate].value < 0.5 for c in new)
+        assert not any(name == "Mine" for _, name in names)
+
+
+def _cells(block: str) -> list[str]:
+    """The cells of an absolute range such as $G$7:$P$8, row by row."""
+    return [c.coordinate for row in openpyxl.Workbook().active[block.replace("$", "")] for c in row]
 
 
 def test_the_notes_give_the_starts_loss_as_a_sum_and_an_average_beside_the_videos(small):
@@ -751,15 +793,12 @@ def test_the_notes_give_the_starts_loss_as_a_sum_and_an_average_beside_the_video
     x, y = t[INPUTS].to_numpy(dtype=float), t["Survived"].to_numpy(dtype=float)
     losses = (x @ rounded(small.fits["linear"].start) - y) ** 2
     notes = notes_of(small, "linear")
-    assert f"add up to {losses.sum():.2f} (Sum of losses:), {losses.mean():.2f} on average" in notes
+    assert f"add up to {losses.sum():.2f}, {losses.mean():.2f} on average (Total loss:)" in notes
     assert "55.78" in notes and "1.03" in notes and "Data > Solver" in notes and "workbench solve" in notes
     nnet = notes_of(small, "nnet")
     assert "near 0.39" in nnet and "dead" in nnet
-    r, c = small.labelled("linear", "Sum of losses:")
-    assert small.formulas["linear"].cell(r, c + 1).value.startswith("=SUM(")
-    assert small.values["linear"].cell(r, c + 1).value == pytest.approx(
-        np.sum((x @ rounded(small.fits["linear"].params) - y) ** 2), rel=1e-12
-    )
+    opens = small.values["notes"]["A3"].value
+    assert "open at the fitted parameters" in opens and "paste Start" in opens and "Solver once" in opens
 
 
 # --- issue 22: what the sheets say is what their cells hold ---------------------------------------
@@ -776,10 +815,12 @@ def test_the_features_note_gives_the_ranges_the_linear_sheet_holds(small):
 
 
 def test_the_parameter_blocks_are_named_alike_on_every_sheet(small):
-    """mmult's columns carry the words nnet's rows do ("In use", not "Used")."""
+    """mmult's columns carry the words nnet's rows do ("Fitted", not "Fit")."""
     nnet = {str(c.value) for row in small.formulas["nnet"].iter_rows(max_row=20) for c in row if c.value}
     mmult = {str(c.value) for row in small.formulas["mmult"].iter_rows(max_row=20) for c in row if c.value}
-    assert {"In use 1:", "In use 2:"} <= nnet and {"In use 1", "In use 2"} <= mmult
+    for block in ("Start", "Fitted"):
+        assert {f"{block} 1:", f"{block} 2:"} <= nnet and {f"{block}1", f"{block}2"} <= mmult
+    assert {"New start 1:", "New start 2:"} <= nnet and {"New1", "New2"} <= mmult
     assert not any(v.startswith("Used") for v in nnet | mmult)
 
 

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 from numpy.typing import ArrayLike
-from xlsxwriter.utility import quote_sheetname
 
 from ...errors import WorkbenchError
 from ...limits import check_memory
@@ -47,14 +46,17 @@ from ..write.descent import Block, write_descent_sheet
 from ..write.grid import BLOCK_ROWS, MARK, MARK_ROW, Grid, Plan, RowOrdered, ref, span, write_plan
 from ..write.model_sheet import (
     BLOCKS,
+    LOSS_WIDTH,
     POINTER,
+    POINTER_WITHOUT_START,
     SHEETS,
     Layout,
     SheetInfo,
     model_columns,
+    name_blocks,
+    name_results,
     parameter_block,
     path_note,
-    switch_cell,
     teaching_example,
     totals,
 )
@@ -260,7 +262,7 @@ def _grid(prep: Prepared, sheet: str = "linear") -> Grid:
 
 def _mmult_blocks_end(p: int) -> int:
     """The last column of mmult's parameter blocks, which stand side by side, p rows tall: the
-    model's columns start right of them, so that the switch, the losses and the example beside
+    model's columns start right of them, so that the losses and the example beside
     the blocks never cover a parameter cell, however few the inputs."""
     return Layout.of(SHEETS["mmult"], inputs=p, first_input=1).block(BLOCKS[-1])[3]
 
@@ -291,15 +293,12 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
     columns = model_columns(spec, st, lay, values, grid)
     names = [c.name for c in columns]
     pred_col, loss_col = grid.after + names.index("Preds"), grid.after + names.index("Loss")
-    switch = switch_cell(ws, cells, st, lay.top, loss_col)
-    parameter_block(cells, st, lay, params, start, switch, grid)
+    parameter_block(cells, st, lay, params, start, grid)
     if lay.mmult:
         teaching_example(cells, st, lay.top + 6, loss_col - 1)
     refs = totals(cells, st, lay, n, pred_col, loss_col, values, results)
+    name_results(ws, lay, loss_col)
     last = lay.first + n - 1
-    loss_sum = f"=SUM({span(lay.first, loss_col, last, loss_col, absolute=True)})"
-    cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
-    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
     if sheet == "linear":
         assert grid.after + names.index("Set") == _set_col(grid)
         plan, heads = _data_plan(cells, st, prep, grid, lay)
@@ -308,31 +307,29 @@ def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -
         heads = [_target_head(prep), "inputs: on the linear sheet", *[""] * (grid.after - 2)]
     ws.write_string(0, 0, spec.title, st.title)
     own, *more = _notes(sheet, prep, start is not None)  # the rest: on the notes sheet
-    pointer = POINTER if start is not None else POINTER.replace(" Grey: the random start.", "")
+    pointer = POINTER if start is not None else POINTER_WITHOUT_START
     for i, note in enumerate((own, pointer)):
         ws.write_string(1 + i, 0, note, st.note)
     cells.flush(ws)
     for j, head in enumerate([*heads, *names]):
         ws.write_string(lay.header, j, head, st.header)
-    mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=lay.cells("used"))
+    mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=lay.cells("params"))
     array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
     write_plan(ws, lay.first, n, plan, columns, array, grid.after)
     ws.set_column(0, grid.after + len(columns), 11)
+    ws.set_column(loss_col, loss_col, LOSS_WIDTH)  # Total loss's value, in its larger font
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
-    where = quote_sheetname(sheet)
-    for name in ("Start", "Mine"):  # as on titanic.xlsx: Solver's cells from the learner's own
-        if name != "Start" or start is not None:
-            book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
-    define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("fitted"))
+    name_blocks(book, sheet, lay, start is not None)
+    define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("params"))
     preds = span(lay.first, pred_col, last, pred_col, absolute=True)
     return SheetInfo(sheet, refs, preds, values.results, values.preds, tuple(more))
 
 
 class _OneWriter(RowOrdered):
     """A model sheet's heading cells, each written once: a table's feature count moves the blocks,
-    the losses and the example, and a cell written twice would hide one of them (a parameter
-    In use overwritten by a label reads as text, and every formula reading it says #VALUE!)."""
+    the losses and the example, and a cell written twice would hide one of them (a yellow
+    parameter overwritten by a label reads as text, and every formula reading it says #VALUE!)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -396,13 +393,18 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
     p, y = len(prep.features), prep.target.name
     what = {
         "linear": f"Preds = SUMPRODUCT of the row's {p} inputs and the {p} parameters;",
-        "nnet": "Lin1, Lin2 = SUMPRODUCT of the row's inputs with parameter rows 1 and 2; ReLU ="
-        " IF(Lin<0,0,Lin); Preds = ReLU1 + ReLU2;",
-        "mmult": f"Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, the {p} x 2 parameters)"
-        " (nnet's rows as columns); then as on nnet;",
-        "sigmoid": "Lin = SUMPRODUCT of inputs and parameters; Preds = 1/(1+EXP(-Lin)), with Lin clamped"
-        " to -300..300 (beyond, the sigmoid is 0 or 1 to 1e-130) so that no EXP or square overflows;",
+        "nnet": "Lin1, Lin2 = SUMPRODUCT(inputs, parameter row 1 or 2); ReLU = IF(Lin<0,0,Lin); Preds ="
+        " ReLU1 + ReLU2;",
+        "mmult": f"Lin1:Lin2 for every row is ONE array formula, =MMULT(inputs, the {p} x 2 parameters);"
+        " then as on nnet;",
+        "sigmoid": "Lin = SUMPRODUCT of inputs and parameters; Preds = 1/(1+EXP(-Lin)), Lin clamped"
+        " to -300..300;",
     }[sheet]
+    why = {  # on the notes sheet
+        "mmult": "The MMULT's parameter block holds nnet's rows as columns.",
+        "sigmoid": "Lin is clamped to -300..300 (beyond, the sigmoid is 0 or 1 to 1e-130) so that no EXP"
+        " or square overflows.",
+    }.get(sheet)
     score = (
         "Accuracy: share of rows where Preds > 0.5 matches the 0/1 target."
         if prep.target.kind == "binary"
@@ -412,14 +414,16 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
         " Some starts end with every ReLU below 0 on every row (dead): Solver cannot move them; draw another."
     )
     return [
-        f"{what} Loss = (Preds - {y})^2; Total loss = the mean of Loss (MSE).",
+        f"{what} Loss = (Preds - {y})^2; Total loss = its mean.",
+        *((why,) if why else ()),
         "Yellow: the parameters, fitted on the train rows only (column Set); Excel's Data > Solver is set"
         " up to change them to minimise the Train loss (LibreOffice's Tools > Solver cannot finish this"
-        f" fit: use workbench solve FILE --sheet SHEET). The valid rows are held out. {score}",
+        " fit: use workbench solve FILE --sheet SHEET). The valid rows (the validation set) are held"
+        f" out. {score}",
         "Grey: the random start they were fitted from (RAND()-0.5, pasted as values)."
         if has_start
         else "No random start: fitted in closed form (least squares), the floor no fit goes below.",
-        path_note(SHEETS[sheet], dead),
+        path_note(SHEETS[sheet], dead, has_start),
     ]
 
 

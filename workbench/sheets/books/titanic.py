@@ -9,9 +9,9 @@
   values; each derived column is the formula of :data:`workbench.titanic.features.DERIVED`;
   predictions, ReLUs, losses, the total loss and the accuracy are the ``*_EXCEL``
   templates of :mod:`workbench.titanic.models`. So Python and the workbook cannot drift apart.
-  Each model sheet's formulas read the parameters ``In use``, which its ``Parameters:`` switch
-  picks: the fitted ones (yellow, Solver's cells), their random start (grey) or the learner's own
-  (green, named ``Mine``); a ``New start`` row of ``=RAND()-0.5`` beside them is read by nothing.
+  Each model sheet's formulas read the yellow parameters, Solver's cells, fitted when built;
+  below them, read by nothing, their random ``Start`` and the ``Fitted`` values (grey, to paste
+  back) and a ``New start`` of ``=RAND()-0.5``.
 * ``sigmoid``: the linear model squashed into 0..1, with its own parameters.
 * any extra sheets (for example the ``descent`` sheet), then ``summary``: every model
   sheet's live total loss and accuracy, a comparison of training runs and a chart of

@@ -42,7 +42,6 @@ from pathlib import Path
 
 from ...errors import WorkbenchError, WorkbookError
 from ...files import check_target, write_bytes
-from ..read.read_book import SWITCH_LABEL
 from ..read.xlsx_reader import Book
 from .recalc import find_soffice, private_profile
 
@@ -80,11 +79,11 @@ class SolverModel:
     objective: tuple[int, int]
     changing: tuple[tuple[int, int], tuple[int, int]]
     start: tuple[tuple[int, int], tuple[int, int]] | None
-    switch: str = "fitted"  # the sheet's Parameters: switch, lower case ("fitted" without one)
 
 
 def solver_model(path: str | os.PathLike[str], sheet: str) -> SolverModel:
-    """Read ``sheet``'s Solver model (its hidden names) and where its grey random start lies.
+    """Read ``sheet``'s Solver model (its hidden names) and where its grey random start lies (the
+    name ``Start``, when it is a block of the changing cells' shape on the sheet).
 
     Raises:
         WorkbookError: the file is not an xlsx workbook, has no sheet ``sheet``, or the
@@ -96,34 +95,11 @@ def solver_model(path: str | os.PathLike[str], sheet: str) -> SolverModel:
             raise WorkbookError(f"{path}: has no sheet {sheet!r} (its sheets: {', '.join(book.sheetnames)})")
         r, c, _, _ = book.range(sheet, "solver_opt", "Solver objective")
         r0, c0, r1, c1 = book.range(sheet, "solver_adj", "Solver parameter range")
-        changing = ((r0 - 1, c0 - 1), (r1 - 1, c1 - 1))
-        cells = dict(book.rows(sheet, last=r1 + 2))
-    return SolverModel((r - 1, c - 1), changing, _start_block(cells, changing), _switch(cells))
-
-
-def _switch(cells: dict[int, dict[int, object]]) -> str:
-    """What the sheet's ``Parameters:`` switch says, as its formulas read it (case does not matter)."""
-    for row in cells.values():
-        for col, value in row.items():
-            if value == SWITCH_LABEL:
-                return str(row.get(col + 1, "fitted")).lower()
-    return "fitted"
-
-
-def _start_block(
-    cells: dict[int, dict[int, object]], changing: tuple[tuple[int, int], tuple[int, int]]
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """The grey random start: the same shape right below the parameters labelled ``Start...``
-    (linear, nnet, sigmoid), or three columns to their right headed ``Start1`` (mmult)."""
-    (r0, c0), (r1, c1) = changing
-    height = r1 - r0
-    below = cells.get(r1 + 2, {}).get(c0)  # 1-based: the label left of the row under the block
-    if isinstance(below, str) and below.startswith("Start"):
-        return (r1 + 1, c0), (r1 + 1 + height, c1)
-    header = cells.get(r0, {}).get(c0 + 4)  # the header above the block three columns right
-    if header == "Start1":
-        return (r0, c0 + 3), (r1, c1 + 3)
-    return None
+        start = book.range(sheet, "Start", "random start") if book.name(sheet, "Start") else None
+    changing = ((r0 - 1, c0 - 1), (r1 - 1, c1 - 1))
+    if start is None or (start[2] - start[0], start[3] - start[1]) != (r1 - r0, c1 - c0):
+        return SolverModel((r - 1, c - 1), changing, None)
+    return SolverModel((r - 1, c - 1), changing, ((start[0] - 1, start[1] - 1), (start[2] - 1, start[3] - 1)))
 
 
 def uno_python() -> str | None:
@@ -176,11 +152,6 @@ def solve_workbook(
     if not seconds >= 0 or not bound > 0:
         raise WorkbenchError(f"solve needs seconds >= 0 and bound > 0; got seconds {seconds}, bound {bound}")
     model = solver_model(path, sheet)
-    if model.switch in ("start", "mine"):
-        raise WorkbookError(
-            f"{path}: sheet {sheet!r}'s Parameters: switch says {model.switch}, so its loss follows those"
-            " cells, not the yellow ones Solver changes; set the switch to fitted first"
-        )
     if from_start and model.start is None:
         raise WorkbookError(f"{path}: sheet {sheet!r} has no grey random start to begin from")
     target = check_target(path)  # a folder, FIFO or device at the path is refused before LibreOffice starts

@@ -4,8 +4,8 @@ After Solver ran in Excel, or someone typed their own parameters, a workbook's
 model sheets hold new parameters and (once the spreadsheet recalculated) new losses
 and accuracies: on the train rows, the valid rows (the sheet's ``Set`` column) and every row.
 :func:`check_workbook` reads each model sheet's parameters
-(:func:`~workbench.sheets.read.read_book.read_params`; or, when the sheet's ``Parameters:`` switch
-says ``start`` or ``mine``, the cells it picks) and the passengers in the sheet itself,
+(:func:`~workbench.sheets.read.read_book.read_params`: the yellow cells every formula reads)
+and the passengers in the sheet itself,
 recomputes the three losses and accuracies in Python (:func:`~workbench.titanic.models.mse`,
 :func:`~workbench.titanic.models.accuracy`), and sets them beside the values stored in the
 file; with ``recalc=True`` also beside LibreOffice's, recomputed from the formulas.
@@ -27,7 +27,7 @@ from ...errors import WorkbookError
 from ...titanic.features import RAW, lesson_table
 from ...titanic.models import accuracy, mse
 from ..model_sheets import MODEL_SHEETS, RESULTS
-from .read_book import SWITCH_LABEL, SWITCH_NAMES, block_params, check_model_sheets, read_params
+from .read_book import check_model_sheets, read_params
 from .xlsx_reader import Book, cell_name
 
 #: Largest difference between Python's value and the file's that still counts as agreeing
@@ -153,7 +153,6 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
     path = Path(path)
     params = read_params(path)  # also refuses files that are not our workbooks
     stored = _stored_values(path)
-    params |= _switched(path, {sheet: values[3] for sheet, values in stored.items()})
     recalculated = None
     if recalc:
         from ..engines.recalc import recalculate
@@ -162,7 +161,7 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
             recalculated = _stored_values(recalculate(path, tmp))
     checks = []
     for sheet, model in MODEL_SHEETS.items():
-        table, is_valid, in_file, _ = stored[sheet]
+        table, is_valid, in_file = stored[sheet]
         in_lo = {} if recalculated is None else recalculated[sheet][2]
         train, valid, every = (
             _checked(sheet, model, params[sheet], rows, rows_in, labels, in_file, in_lo)
@@ -200,25 +199,11 @@ def _checked(
     )
 
 
-def _switched(path: Path, switches: dict[str, object]) -> dict[str, np.ndarray]:
-    """The parameters of the sheets whose switch picks the random start's or the learner's cells.
-
-    As the sheet's ``IF(switch="start", ...)`` does: case does not matter, anything else is fitted.
-    """
-    picked = {sheet: str(v).lower() for sheet, v in switches.items() if isinstance(v, str)}
-    picked = {sheet: v for sheet, v in picked.items() if v in SWITCH_NAMES and v != "fitted"}
-    if not picked:
-        return {}
-    with Book(path) as book:
-        return {sheet: block_params(book, sheet, v) for sheet, v in picked.items()}
-
-
-Stored = tuple[pd.DataFrame, np.ndarray, dict[str, float | None], object]
+Stored = tuple[pd.DataFrame, np.ndarray, dict[str, float | None]]
 
 
 def _stored_values(path: Path) -> dict[str, Stored]:
-    """Per model sheet: its passengers as a lesson table, which are valid rows, its stored results
-    and its switch (None in a workbook without one)."""
+    """Per model sheet: its passengers as a lesson table, which are valid rows, its stored results."""
     with Book(path) as book:
         check_model_sheets(book)
         return {sheet: _sheet_values(book, sheet) for sheet in MODEL_SHEETS}
@@ -231,7 +216,6 @@ def _sheet_values(book: Book, sheet: str) -> Stored:
     book.range(sheet, "solver_opt", "Solver objective")  # refuses a broken Solver model
     labels = {label for pair in RESULTS for label in pair}
     found: dict[str, tuple[int, int]] = {}
-    wanted = labels | {SWITCH_LABEL}
     above: dict[tuple[int, int], object] = {}
     names: dict[str, int] | None = None
     columns: dict[str, list[object]] = {name: [] for name in (*RAW, "Set")}
@@ -239,7 +223,7 @@ def _sheet_values(book: Book, sheet: str) -> Stored:
     for r, cells in book.rows(sheet):
         if names is None:
             above.update({(r, c): v for c, v in cells.items()})
-            found.update({v: (r, c + 1) for c, v in cells.items() if v in wanted and v not in found})
+            found.update({v: (r, c + 1) for c, v in cells.items() if v in labels and v not in found})
             if cells.get(1) == "Survived":
                 header = r
                 names = {v: c for c, v in sorted(cells.items(), reverse=True) if isinstance(v, str)}
@@ -268,8 +252,7 @@ def _sheet_values(book: Book, sheet: str) -> Stored:
     n = len(columns["Survived"])
     is_valid = np.array([s == "valid" for s in columns.pop("Set")])
     table = lesson_table(pd.DataFrame({"PassengerId": np.arange(1, n + 1), **columns}))
-    switch = above.get(found[SWITCH_LABEL]) if SWITCH_LABEL in found else None
-    return table, is_valid, {label: _number(above.get(found[label])) for label in labels}, switch
+    return table, is_valid, {label: _number(above.get(found[label])) for label in labels}
 
 
 def _raw_value(path: Path, sheet: str, name: str, col: int, row: int, v: object) -> object:

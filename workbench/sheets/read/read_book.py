@@ -94,21 +94,6 @@ def check_model_sheets(book: Book) -> None:
         )
 
 
-#: The label of a model sheet's switch cell (the value to its right): which parameters it computes with.
-SWITCH_LABEL = "Parameters:"
-
-#: What the switch may say, and the defined name of the cells each choice reads.
-SWITCH_NAMES = {"fitted": "solver_adj", "start": "Start", "mine": "Mine"}
-
-
-def block_params(book: Book, sheet: str, choice: str = "fitted") -> np.ndarray:
-    """One model sheet's parameters: the fitted (Solver's) cells, the random start's or the learner's.
-
-    ``choice`` is a value of the sheet's switch (:data:`SWITCH_NAMES`).
-    """
-    return _sheet_params(book, sheet, MODEL_SHEETS[sheet], SWITCH_NAMES[choice])
-
-
 def _sheet_params(book: Book, sheet: str, model: str, name: str = "solver_adj") -> np.ndarray:
     path: Path = book.path
     what = "Solver parameter range" if name == "solver_adj" else f"{name} parameter range"

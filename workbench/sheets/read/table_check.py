@@ -1,7 +1,7 @@
 """``workbench check`` for any table's workbook: does each model sheet still say what Python computes?
 
-As :mod:`workbench.sheets.read.check` does for ``titanic.xlsx``: each model sheet's parameters (those
-its ``Parameters:`` switch picks, after Solver or typing) are evaluated in Python on the rows of
+As :mod:`workbench.sheets.read.check` does for ``titanic.xlsx``: each model sheet's parameters (its
+yellow cells, after Solver or pasting) are evaluated in Python on the rows of
 the ``linear`` sheet itself (its columns as read, through the book's own recipe), and the losses
 and accuracies (or RMSEs) of the train, valid and all rows are set beside the values stored in
 the file, and LibreOffice's with ``recalc=True``.
@@ -42,7 +42,7 @@ def check_table_book(path: str | os.PathLike[str], *, recalc: bool = False) -> C
             theirs = _stored(recalculate(path, tmp), results)
     checks = []
     for sheet, in_file in stored.items():
-        params, _ = read_sheet_params(path, sheet, x.shape[1])
+        params = read_sheet_params(path, sheet, x.shape[1])
         preds = _predict(sheet, params, x)
         parts = [
             _checked(sheet, preds[m], y[m], rows_in, labels, in_file, theirs.get(sheet, {}), binary)

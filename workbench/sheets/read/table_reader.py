@@ -1,5 +1,5 @@
 """Read any table's workbook back (``workbench build --data F --target C``): its recipe, and a
-model sheet's parameters as the sheet computes with them (the ``Parameters:`` switch followed).
+model sheet's parameters: the yellow cells (Solver's) that every model formula reads.
 
 The file is read by :mod:`workbench.sheets.read.xlsx_reader`, which trusts nothing in it; the
 recipe is the JSON of :mod:`workbench.tabular.stored`, kept on the hidden sheet ``recipe``.
@@ -15,7 +15,6 @@ import numpy as np
 from ...errors import WorkbookError
 from ...tabular.stored import SHEET as RECIPE_SHEET
 from ...tabular.stored import Recipe, loads
-from .read_book import SWITCH_LABEL, SWITCH_NAMES
 from .xlsx_reader import Book, cell_name
 
 #: The model sheets of a table's workbook, and the shape of their parameters for ``p`` features.
@@ -46,35 +45,24 @@ def read_recipe(path: str | os.PathLike[str]) -> Recipe:
     return loads(text, f"{path}, sheet {RECIPE_SHEET!r}")
 
 
-def read_sheet_params(path: str | os.PathLike[str], sheet: str, features: int) -> tuple[np.ndarray, str]:
+def read_sheet_params(path: str | os.PathLike[str], sheet: str, features: int) -> np.ndarray:
     """A model sheet's parameters in the model's shape (linear and sigmoid (p,), nnet (2, p),
-    mmult (p, 2), returned as nnet's (2, p)), from the cells its switch picks; and that choice."""
+    mmult (p, 2), returned as nnet's (2, p)), from its yellow cells (Solver's, ``solver_adj``)."""
     if sheet not in SHAPES:
         raise WorkbookError(f"{path}: no model sheet {sheet!r}; choose one of {', '.join(SHAPES)}")
     with Book(path) as book:
         if sheet not in book.sheetnames:
             raise WorkbookError(f"{path}: has no sheet {sheet!r} (a 0/1 target's book alone has sigmoid)")
-        choice = _switch(book, sheet)
-        block = _block(book, sheet, SWITCH_NAMES[choice], SHAPES[sheet](features))
+        block = _block(book, sheet, SHAPES[sheet](features))
     params = block.T if sheet == "mmult" else block
-    return (params[0] if sheet in ("linear", "sigmoid") else params), choice
+    return params[0] if sheet in ("linear", "sigmoid") else params
 
 
-def _switch(book: Book, sheet: str) -> str:
-    """What the sheet's switch says, as its IF(...) reads it: start, mine, else fitted."""
-    for _, cells in book.rows(sheet, last=40):
-        for col, value in cells.items():
-            if value == SWITCH_LABEL:
-                said = str(cells.get(col + 1, "")).strip().lower()
-                return said if said in ("start", "mine") else "fitted"
-    return "fitted"
-
-
-def _block(book: Book, sheet: str, name: str, shape: tuple[int, int]) -> np.ndarray:
-    row1, col1, row2, col2 = book.range(sheet, name, f"{name} parameter range")
+def _block(book: Book, sheet: str, shape: tuple[int, int]) -> np.ndarray:
+    row1, col1, row2, col2 = book.range(sheet, "solver_adj", "Solver parameter range")
     if (row2 - row1 + 1, col2 - col1 + 1) != shape:
         raise WorkbookError(
-            f"{book.path}: sheet {sheet!r}: the {name} parameter range {cell_name(row1, col1)}:"
+            f"{book.path}: sheet {sheet!r}: Solver's parameter range {cell_name(row1, col1)}:"
             f"{cell_name(row2, col2)} is not {shape[0]} x {shape[1]} cells, as its recipe's features need"
         )
     values = np.full(shape, np.nan)

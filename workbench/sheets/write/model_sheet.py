@@ -2,11 +2,11 @@
 
 Raw columns are values; each derived column is the formula of
 :data:`workbench.titanic.features.DERIVED`; predictions, ReLUs, losses, the total loss and the
-accuracy are the ``*_EXCEL`` templates of :mod:`workbench.titanic.models`. Each sheet's formulas
-read the parameters ``In use``, which its ``Parameters:`` switch picks: the fitted ones (yellow,
-Solver's cells), their random start (grey) or the learner's own (green, named ``Mine``); a
-``New start`` row of ``=RAND()-0.5`` beside them is read by nothing. Any table's book places the
-same sheets by another :class:`~workbench.sheets.write.grid.Grid`.
+accuracy are the ``*_EXCEL`` templates of :mod:`workbench.titanic.models`. Every model formula
+reads one block of parameters, the yellow cells Solver changes (plain numbers, fitted when
+built); below them, read by nothing, their random ``Start`` and the ``Fitted`` values (grey, to
+paste back) and a ``New start`` of ``=RAND()-0.5``. Any table's book places the same sheets by
+another :class:`~workbench.sheets.write.grid.Grid`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ SHEETS: dict[str, ModelSheet] = {
         True,
         "sigmoid: the linear model squashed into 0..1",
         "Lin = SUMPRODUCT of the inputs and the parameters; Preds = 1/(1+EXP(-Lin)) always lies between"
-        " 0 and 1; Loss and Total loss as on linear. Its parameters are fitted for this sheet's loss.",
+        " 0 and 1; Loss and Total loss as on linear.",
         "linear, then 1/(1+EXP(-z))",
     ),
 }
@@ -92,13 +92,10 @@ class SheetInfo:
     notes: tuple[str, ...] = ()  # the sheet's longer words, on the notes sheet
 
 
-#: The parameter blocks of a model sheet, in order: the fitted parameters (yellow, Solver's
-#: cells), their random start (grey), the learner's own (green), a live RAND()-0.5 draw, and
-#: the parameters in use (formulas that follow the switch), which every model formula reads.
-BLOCKS = ("fitted", "start", "mine", "new", "used")
-
-#: What the switch cell may say: which block the sheet computes with.
-SWITCH = ("fitted", "start", "mine")
+#: The parameter blocks of a model sheet, in order: the parameters (yellow, Solver's cells, plain
+#: numbers that every model formula reads, fitted when built), then, read by nothing, their random
+#: start (grey), a copy of the fitted values to paste back (grey) and a live RAND()-0.5 draw.
+BLOCKS = ("params", "start", "fitted", "new")
 
 #: The seed of the cached values of the RAND()-0.5 cells (a spreadsheet draws anew on opening).
 NEW_DRAW_SEED = 2022
@@ -108,7 +105,7 @@ NEW_DRAW_SEED = 2022
 class Layout:
     """Where a model sheet puts things (0-based rows), computed once from the sheet alone.
 
-    Title on row 0, then the notes, a blank row, the parameter blocks of :data:`BLOCKS`
+    Title on row 0, then two lines of notes, a blank row, the parameter blocks of :data:`BLOCKS`
     from ``top`` (a header row, then a row per linear unit for each block, one under the
     other; for an MMULT model 10 x units blocks side by side), ``Max:`` on ``max_row``,
     the column headers on ``header``, the data from ``first``.
@@ -130,7 +127,7 @@ class Layout:
     ) -> Layout:
         """``inputs``: the model's inputs, whose columns start at ``first_input``; ``extra``: rows
         between the parameters and ``Max:``."""
-        notes = 4  # the sheet's note, Solver's, the start's, the learner's path
+        notes = 2  # the sheet's own line, and the learner's path with a pointer to the notes sheet
         top = 1 + notes + 1
         units, mmult = sheet.model.units, sheet.model.lin_excel == "mmult"
         max_row = (top + inputs + 1 if mmult else top + len(BLOCKS) * units + 1) + extra
@@ -150,10 +147,30 @@ class Layout:
         return span(*self.block(name), absolute=True)
 
 
-#: The one line under a model sheet's own note: the colours, and where the longer words are.
+#: The one line under a model sheet's own note: the learner's path, and where the longer words are.
 POINTER = (
-    "Yellow: fitted on the train rows (column Set). Grey: the random start. Green: yours"
-    " (Parameters: mine). How to run Solver, what to try: the notes sheet."
+    "Yellow: the parameters, which Solver changes to make Train loss smallest. Fit again: paste Start"
+    " or New start onto them (Paste Special > Values), run Solver. More: the notes sheet."
+)
+
+#: The same, on a sheet fitted in closed form, without a random start.
+POINTER_WITHOUT_START = POINTER.replace("paste Start or New start", "paste New start")
+
+#: Where the model sheets open, and why; on the notes sheet.
+OPENS_AT_FITTED = (
+    "The model sheets open at the fitted parameters, so that the summary compares every model's losses"
+    " and workbench check can vouch for the numbers; to redo the video's single Solve, paste Start onto"
+    " the yellow cells and run Solver once."
+)
+
+#: Cell comments naming the lessons' words beside the losses and the accuracies.
+VALID_COMMENT = (
+    "Valid: the validation set, the rows marked valid in column Set. The fit never sees them, so their"
+    " loss tells how the model does on new rows."
+)
+METRIC_COMMENT = (
+    "The metric: the number we judge the model by, for people to read; the loss is what Solver makes"
+    " smallest."
 )
 
 #: How the MMULT is entered, for the mmult sheet's notes.
@@ -163,8 +180,9 @@ ARRAY_NOTE = (
 )
 
 SOLVER_NOTE = (
-    "Yellow: the parameters, fitted on the train rows only (column Set). Solver changes them to make the"
-    " Train loss smallest. Excel: Data > Solver (turn it on: File > Options > Add-ins), GRG Nonlinear,"
+    "Yellow: the parameters every formula reads, fitted on the train rows only (column Set). Solver"
+    " changes them to make the Train loss smallest. Excel: Data > Solver (turn it on: File > Options >"
+    " Add-ins), GRG Nonlinear,"
     " ready set up. LibreOffice 7.4's Tools > Solver cannot finish it: its linear engines answer"
     ' "The model is not linear", its Swarm engine runs off to huge numbers, and even with the yellow'
     " cells limited stops short of the best. Use workbench solve FILE --sheet SHEET instead: LibreOffice"
@@ -181,9 +199,9 @@ def _start_note(spec: ModelSheet, n: int, average: float | None, floor: float) -
     if average is None:
         return "No random start: fitted in closed form."
     ours = (
-        "Grey: the random start they were fitted from (RAND()-0.5, pasted as values). With Parameters: set to"
-        f" start, the losses of all {n} rows add up to {average * n:.2f} (Sum of losses:), {average:.2f} on"
-        " average (Total loss:)."
+        "Start (grey): the random start they were fitted from (RAND()-0.5, pasted as values). With Start"
+        f" pasted onto the yellow cells, the losses of all {n} rows add up to {average * n:.2f},"
+        f" {average:.2f} on average (Total loss:)."
     )
     if spec.name != "linear":
         return ours + " (The video's starting loss: see the linear sheet.)"
@@ -206,28 +224,17 @@ DEAD_RELUS = (
 )
 
 
-def path_note(spec: ModelSheet, dead: str = DEAD_RELUS) -> str:
-    """The learner's path from a random start to Solver, without copying the sheet's cells by hand;
-    ``dead``: why some nets stop early, added on a sheet of more than one unit."""
+def path_note(spec: ModelSheet, dead: str = DEAD_RELUS, has_start: bool = True) -> str:
+    """The learner's path from a random start to Solver, in two steps; ``dead``: why some nets stop
+    early, added on a sheet of more than one unit."""
+    which = "Start (to redo the fit) or New start" if has_start else "New start"
     note = (
-        "Your turn: set Parameters: (the green cell at the top right) to start to see the random start's"
-        " loss, to mine to use your own cells (green, plain numbers; they begin as the start), or back to"
-        " fitted. Solver from your cells: Parameters: mine, then in Solver's dialog change the variable"
-        " cells to Mine (the green cells' name). A new start: copy the New start cells (RAND()-0.5, drawn"
-        " again at every recalculation, F9), paste them onto the green cells as values only (Paste"
-        " Special > Values), and run Solver again."
+        f"Your turn, in two steps: copy {which} (RAND()-0.5, drawn again at every recalculation, F9:"
+        " a fresh try), paste it onto the yellow cells as values only (Paste Special > Values), then run"
+        " Solver, which changes the yellow cells, the ones every formula reads. Fitted (grey) keeps the"
+        " parameters as built: paste it back the same way."
     )
     return note + (dead if spec.model.units > 1 else "")
-
-
-def switch_cell(ws: Worksheet, cells: RowOrdered, st: Styles, row: int, col: int) -> str:
-    """The switch cell (``fitted``, ``start`` or ``mine``, a drop-down list) at (row, col); its reference."""
-    cells.put(row, col - 1, "write_string", "Parameters:", st.label)
-    cells.put(row, col, "write_string", SWITCH[0], st.mine)
-    message = "fitted: the yellow cells (Solver's); start: the grey random start; mine: your green cells."
-    rule = {"validate": "list", "source": list(SWITCH), "input_title": "Parameters in use"}
-    ws.data_validation(row, col, row, col, rule | {"input_message": message})
-    return ref(row, col, absolute=True)
 
 
 def write_model_sheet(
@@ -253,14 +260,11 @@ def write_model_sheet(
     pred_col, loss_col = AFTER + names.index("Preds"), AFTER + names.index("Loss")
     last = lay.first + n - 1
     preds_range = span(lay.first, pred_col, last, pred_col, absolute=True)
-    switch = switch_cell(ws, cells, st, lay.top, loss_col)
-    parameter_block(cells, st, lay, params, start, switch)
+    parameter_block(cells, st, lay, params, start)
     if lay.mmult:
         teaching_example(cells, st, lay.top + 6, loss_col - 1)
     results = totals(cells, st, lay, n, pred_col, loss_col, values)
-    loss_sum = f"=SUM({span(lay.first, loss_col, last, loss_col, absolute=True)})"
-    cells.put(lay.top + 4, loss_col - 1, "write_string", "Sum of losses:", st.label)
-    cells.put(lay.top + 4, loss_col, "write_formula", loss_sum, st.value, float(np.sum(values.loss)))
+    name_results(ws, lay, loss_col)
     max_cell = _max_age(cells, st, lay, table)
 
     # Above the passengers, only what the sheet computes and where the rest is (the lesson's sheets
@@ -274,7 +278,8 @@ def write_model_sheet(
     ws.write_string(0, 0, spec.title, st.title)
     right = loss_col + (7 if lay.mmult else 2)  # the accuracies' values; on mmult, the MMULT example
     widths = _widths(names, loss_col)
-    for i, note in enumerate((spec.note, POINTER)):  # wrapped across the sheet's width
+    pointer = POINTER if start is not None else POINTER_WITHOUT_START
+    for i, note in enumerate((spec.note, pointer)):  # wrapped across the sheet's width
         ws.set_row(1 + i, 15 * math.ceil(len(note) / sum(widths[: right + 1])))
         ws.merge_range(1 + i, 0, 1 + i, right, note, st.wrapped_note)
     ws.write_comment(2, 0, "\n\n".join(more), {"x_scale": 6, "y_scale": 8, "author": "workbench"})
@@ -282,7 +287,7 @@ def write_model_sheet(
     for j, name in enumerate([*COLUMNS, *names]):
         ws.write_string(lay.header, j, name, st.header)
     mmult = models.MMULT_EXCEL.format(
-        inputs=span(lay.first, FIRST_INPUT, last, LAST_INPUT), params=lay.cells("used")
+        inputs=span(lay.first, FIRST_INPUT, last, LAST_INPUT), params=lay.cells("params")
     )
     array = (mmult, spec.model.units) if lay.mmult else None
     _write_rows(ws, st, lay, table, columns, max_cell, array)
@@ -292,14 +297,17 @@ def write_model_sheet(
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
     ws.print_area(0, 0, last, right)
-    fitted_cells = lay.cells("fitted")
-    # Names a learner can type (Solver's variable cells: Mine) and check finds the blocks by.
-    where = quote_sheetname(sheet)
-    for name in ("Start", "Mine"):
-        if name != "Start" or start is not None:
-            book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
-    define_solver(book, sheet, objective=results["Train loss:"], changing=fitted_cells)
+    name_blocks(book, sheet, lay, start is not None)
+    define_solver(book, sheet, objective=results["Train loss:"], changing=lay.cells("params"))
     return SheetInfo(sheet, results, preds_range, values.results, values.preds, more)
+
+
+def name_blocks(book: xlsxwriter.Workbook, sheet: str, lay: Layout, has_start: bool) -> None:
+    """The grey blocks' names (``Start``, ``Fitted``), which a learner may type in the Name Box and
+    ``workbench solve --from-start`` finds the start by; Solver's cells are ``solver_adj``."""
+    where = quote_sheetname(sheet)
+    for name in ("Start", "Fitted") if has_start else ("Fitted",):
+        book.define_name(f"{where}!{name}", f"={where}!{lay.cells(name.lower())}")
 
 
 def _widths(names: Sequence[str], loss_col: int) -> list[float]:
@@ -307,6 +315,7 @@ def _widths(names: Sequence[str], loss_col: int) -> list[float]:
     fixed = {"Survived": 8, "Embarked": 9, "Pclass": 7, "Sex": 7, "Age": 6, "SibSp": 7, "Parch": 7}
     widths = [fixed.get(name, 9) for name in COLUMNS] + [11] * (loss_col + 8 - len(COLUMNS))
     widths[loss_col - 1] = widths[loss_col + 1] = 15  # the losses' labels; Set and the accuracies' labels
+    widths[loss_col] = LOSS_WIDTH  # Total loss's value, in its larger font
     widths[loss_col + 2 :] = [11, 8.43, 8.43, 8.43, 10, 10]  # on mmult: the example's MMULT under its heading
     return widths
 
@@ -318,7 +327,7 @@ def model_columns(
     c, units, first, last = grid.after, spec.model.units, grid.first_input, grid.last_input
 
     def sumproduct(k: int) -> Callable[[int], str]:  # unit k's parameter row, for SUMPRODUCT
-        row = lay.block("used")[0] + k  # the parameters in use, which follow the switch
+        row = lay.block("params")[0] + k  # the yellow cells, Solver's
         params = span(row, first, row, last, absolute=True)
         return lambda r: models.PREDICT_EXCEL.format(inputs=grid.inputs(r, r), params=params)
 
@@ -356,7 +365,8 @@ def totals(
     results: Sequence[tuple[str, str]] = RESULTS,
 ) -> dict[str, str]:
     """The losses (left) and accuracies (right) of :data:`RESULTS` beside the parameters, a row
-    each for train, valid and every row; returns each value's absolute reference by its label.
+    each: every row's (the lesson's ``Total loss:``, first and largest), train's and valid's;
+    returns each value's absolute reference by its label.
 
     ``results`` whose right-hand labels name an RMSE get ``=SQRT(loss)`` there instead (a
     numeric target)."""
@@ -364,8 +374,9 @@ def totals(
     column = lambda c: span(first, c, last, c, absolute=True)
     preds, survived, losses, sets = column(pred_col), column(0), column(loss_col), column(loss_col + 1)
     refs = {}
-    for i, (loss, accuracy) in enumerate(results):
-        r, name = lay.top + 1 + i, loss.split()[0].lower()  # "train", "valid", "total"
+    for loss, accuracy in results:
+        name = loss.split()[0].lower()  # "train", "valid", "total"
+        r = lay.top + 1 + SHOWN.index(name)
         if name == "total":
             mse = models.MSE_EXCEL.format(losses=losses)
             acc = models.ACCURACY_EXCEL.format(preds=preds, targets=survived)
@@ -374,14 +385,31 @@ def totals(
             acc = models.SET_ACCURACY_EXCEL.format(preds=preds, targets=survived, sets=sets, name=name)
         if "RMSE" in accuracy:
             acc = f"=SQRT({ref(r, loss_col, absolute=True)})"
+        big = name == "total"
         for c, label, formula, fmt in (
-            (loss_col, loss, mse, st.total),
+            (loss_col, loss, mse, st.big_total if big else st.total),
             (loss_col + 2, accuracy, acc, st.percent if "RMSE" not in accuracy else st.total),
         ):
-            cells.put(r, c - 1, "write_string", label, st.label)
+            cells.put(r, c - 1, "write_string", label, st.big_label if big and c == loss_col else st.label)
             cells.put(r, c, "write_formula", formula, fmt, v.results[label])
             refs[label] = ref(r, c, absolute=True)
     return refs
+
+
+#: The width of the Loss column, where Total loss's value shows in its larger font.
+LOSS_WIDTH = 14
+
+#: The order of the results' rows, from the top: the lesson's total loss, then train and valid.
+SHOWN = ("total", "train", "valid")
+
+
+def name_results(ws: Worksheet, lay: Layout, loss_col: int) -> None:
+    """The lessons' words for the results, in cell comments: the validation set, the metric; and
+    the total loss's row tall enough for its larger font."""
+    ws.set_row(lay.top + 1 + SHOWN.index("total"), 21)
+    valid = lay.top + 1 + SHOWN.index("valid")
+    ws.write_comment(valid, loss_col - 1, VALID_COMMENT, {"x_scale": 2, "author": "workbench"})
+    ws.write_comment(lay.top + 1, loss_col + 1, METRIC_COMMENT, {"x_scale": 2, "author": "workbench"})
 
 
 def _max_age(cells: RowOrdered, st: Styles, lay: Layout, table: pd.DataFrame) -> str:
@@ -433,25 +461,22 @@ def parameter_block(
     lay: Layout,
     params: np.ndarray,
     start: np.ndarray | None,
-    switch: str,
     grid: Grid = TITANIC_GRID,
 ) -> None:
     """The parameter blocks of :data:`BLOCKS`, from row ``lay.top`` down.
 
-    Fitted (yellow, Solver's plain-number cells), start (grey), mine (green, plain numbers
-    that begin as the start, or as the fitted parameters without one), new (``=RAND()-0.5``,
-    read by nothing: the learner pastes its values where they want them), and used:
-    ``=IF(switch="start",start,IF(switch="mine",mine,fitted))`` cell by cell, which the model
-    formulas read. ``switch`` is the switch cell's absolute reference.
+    The parameters (yellow, Solver's plain-number cells, which every model formula reads), their
+    random start (grey; none for a fit in closed form), the fitted values again (grey, to paste
+    back after trying another start) and a new start (``=RAND()-0.5``); the last three are read
+    by nothing: the learner pastes their values onto the yellow cells.
     """
     shape = (lay.inputs, lay.units) if lay.mmult else (lay.units, lay.inputs)
     params, start = params.reshape(shape), None if start is None else start.reshape(shape)
-    mine = params if start is None else start
     draw = uniform_start(shape, NEW_DRAW_SEED)
-    content = {"fitted": (params, st.param), "start": (start, st.start), "mine": (mine, st.mine)}
-    content |= {"new": (draw, st.start), "used": (params, st.value)}
-    heads = {"fitted": "Param", "start": "Start", "mine": "Mine", "new": "New", "used": "In use "}
-    labels = {"fitted": "Fitted", "start": "Start", "mine": "Mine", "new": "New start", "used": "In use"}
+    content = {"params": (params, st.param), "start": (start, st.start), "fitted": (params, st.start)}
+    content |= {"new": (draw, st.start)}
+    heads = {"params": "Param", "start": "Start", "fitted": "Fitted", "new": "New"}
+    labels = {"params": "Params", "start": "Start", "fitted": "Fitted", "new": "New start"}
     if lay.mmult:
         cells.put(lay.top, grid.label_col, "write_string", "Input", st.header)
         for i, label in enumerate(grid.labels):
@@ -472,21 +497,10 @@ def parameter_block(
                 cells.put(r0 + k, grid.label_col, "write_string", label, st.label)
         for i in range(shape[0]):
             for j in range(shape[1]):
-                r, c = r0 + i, c0 + j
                 if name == "new":
-                    cells.put(r, c, "write_formula", "=RAND()-0.5", fmt, values[i, j])
-                elif name == "used":
-                    fitted, first, mine = (ref(*_at(lay, b, i, j)) for b in SWITCH)
-                    formula = f'=IF({switch}="start",{first},IF({switch}="mine",{mine},{fitted}))'
-                    cells.put(r, c, "write_formula", formula, fmt, values[i, j])
+                    cells.put(r0 + i, c0 + j, "write_formula", "=RAND()-0.5", fmt, values[i, j])
                 else:
-                    cells.put(r, c, "write_number", values[i, j], fmt)
-
-
-def _at(lay: Layout, name: str, i: int, j: int) -> tuple[int, int]:
-    """The cell (i, j) of a parameter block."""
-    r0, c0, _, _ = lay.block(name)
-    return r0 + i, c0 + j
+                    cells.put(r0 + i, c0 + j, "write_number", values[i, j], fmt)
 
 
 def teaching_example(cells: RowOrdered, st: Styles, row: int, col: int) -> None:

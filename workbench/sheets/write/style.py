@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 PARAM_FILL = "#FFF2CC"  # pale yellow: the cells Solver changes
 START_FILL = "#EDEDED"  # grey: the random start, kept for reference
 HEADER_FILL = "#DDEBF7"  # pale blue: column headings
-MINE_FILL = "#E2EFDA"  # pale green: the learner's own cells (and the switch that picks them)
+MINE_FILL = "#E2EFDA"  # pale green: a cell the learner types into
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class Styles:
     start: Format  # a random starting parameter
     mine: Format  # a cell the learner types into (their own parameters, a switch)
     total: Format  # a total loss
+    big_total: Format  # the lesson's own Total loss, larger
+    big_label: Format  # its label
     percent: Format  # an accuracy
     small: Format  # a scientific number such as a gap of 1e-9
 
@@ -71,6 +73,8 @@ def styles(book: xlsxwriter.Workbook) -> Styles:
         start=fmt(num_format="0.0000", bg_color=START_FILL, italic=True, font_color="#595959", **box),
         mine=fmt(num_format="0.0000", bg_color=MINE_FILL, **box),
         total=fmt(num_format="0.00000000", bold=True, border=2),
+        big_total=fmt(num_format="0.00000000", bold=True, border=2, font_size=14),
+        big_label=fmt(bold=True, align="right", font_size=14),
         percent=fmt(num_format="0.00%", bold=True, border=2),
         small=fmt(num_format="0.00E+00"),
     )

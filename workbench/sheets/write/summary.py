@@ -18,7 +18,7 @@ from ...errors import WorkbenchError
 from ...titanic.split import VALID_PCT
 from ..model_sheets import RESULTS
 from .grid import wrapped
-from .model_sheet import SHEETS, SheetInfo
+from .model_sheet import OPENS_AT_FITTED, SHEETS, SheetInfo
 from .style import HEADER_FILL, Styles, set_up_page
 from .trend import loss_trend
 from .xlsx import chart_text, check_rows
@@ -32,7 +32,8 @@ def notes_sheet(book: xlsxwriter.Workbook, st: Styles, notes: Sequence[tuple[str
     widths = [14] * 10
     intro = "Each model sheet keeps one line above its rows; its longer words are here, under its name."
     ws.write_string(1, 0, intro, st.note)
-    row = 2
+    wrapped(ws, st, 2, OPENS_AT_FITTED, widths)
+    row = 4
     for sheet, lines in notes:
         ws.write_string(row, 0, sheet, st.heading)
         for line in lines:
