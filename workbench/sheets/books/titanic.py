@@ -170,7 +170,7 @@ def params_range(sheet: str = "linear") -> str:
     Solver, the fitted ones), e.g. ``"linear!$G$7:$P$7"``."""
     if sheet not in MODEL_SHEETS:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
-    return f"{quote_sheetname(sheet)}!{Layout.of(SHEETS[sheet]).cells('used')}"
+    return f"{quote_sheetname(sheet)}!{Layout.of(SHEETS[sheet]).cells('params')}"
 
 
 def add_model_sheet(
