@@ -127,3 +127,31 @@ def test_the_private_name_check_sees_them(tmp_path: Path):
     source = "from .titanic import _Layout, Grid\nfrom . import recalc\nrecalc._PROFILE\nx._y\n"
     (tmp_path / "m.py").write_text(source, encoding="utf-8")
     assert private_imports(tmp_path / "m.py") == ["titanic._Layout", "recalc._PROFILE"]
+
+
+#: What fits, descends or computes a model's values: the sheet writers take its results instead.
+COMPUTING = {
+    "torch", "scipy", "workbench.gd", "workbench.titanic.train", "workbench.titanic.steps",
+    "workbench.titanic.compare", "workbench.regression.fits",
+    "workbench.tabular.fit",
+}  # fmt: skip
+COMPUTING_NAMES = {
+    "descend", "fit", "fit_dataset", "least_squares", "least_squares_floor", "sheet_values",
+    "more_units", "sgd", "sgd_steps", "gradient_descent", "fit_prepared",
+}  # fmt: skip
+WRITERS = sorted((PACKAGE / "sheets" / "write").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", WRITERS, ids=lambda p: p.name)
+def test_the_sheet_writers_only_write(path: Path):
+    """A sheet kind is given every number it caches; it fits nothing and imports nothing that does."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    taken = set(imports(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            taken |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            taken |= {a.name for a in node.names}
+    assert not taken & (COMPUTING | COMPUTING_NAMES), (
+        f"{path.name} imports {sorted(taken & (COMPUTING | COMPUTING_NAMES))}"
+    )

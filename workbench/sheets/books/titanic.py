@@ -55,7 +55,7 @@ from ..write.grid import ref, span
 from ..write.model_sheet import COL, FIRST_INPUT, LAST_INPUT, SHEETS, Layout, write_model_sheet
 from ..write.solver_names import NAMES as SOLVER_NAMES
 from ..write.style import Styles, set_up_page, styles
-from ..write.summary import loss_curve, notes_sheet, split_note, summary_sheet
+from ..write.summary import notes_sheet, split_note, summary_sheet
 from ..write.xlsx import check_rows, new_workbook
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def write_titanic_book(
     # Refuse what would fail half-way before writing a million rows of the other sheets.
     for sheet in MODEL_SHEETS:
         check_rows(len(table), Layout.of(SHEETS[sheet]).first, sheet=sheet)
-    histories = {k: loss_curve(k, v) for k, v in (histories or {}).items()}
+    histories = {k: _loss_curve(k, v) for k, v in (histories or {}).items()}
     # Every number the sheets cache, before the first is written.
     sheets = _sheet_arguments(table, params, starts, is_valid)
     luck = valid_below_train(table)
@@ -210,6 +210,17 @@ def _sheet_arguments(
         )
         out[sheet] = (p, start, values, start_loss, floor)
     return out
+
+
+def _loss_curve(name: object, values: ArrayLike) -> np.ndarray:
+    """A run's training loss per epoch, checked: what the summary charts."""
+    curve = np.asarray(values.detach() if isinstance(values, torch.Tensor) else values, dtype="float64")
+    if curve.ndim != 1 or len(curve) == 0 or not np.isfinite(curve).all():
+        raise WorkbenchError(
+            f"the loss history {name!r} must be a non-empty list of finite numbers, one per epoch;"
+            f" got shape {curve.shape}"
+        )
+    return curve
 
 
 def _check_fits(

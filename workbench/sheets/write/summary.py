@@ -8,13 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 import xlsxwriter
 from numpy.typing import ArrayLike
 from xlsxwriter.utility import quote_sheetname
 from xlsxwriter.worksheet import Worksheet
 
-from ...errors import WorkbenchError
 from ...titanic.split import VALID_PCT
 from ..model_sheets import RESULTS
 from .grid import wrapped
@@ -268,7 +266,7 @@ def _loss_per_step(
     row: int,
 ) -> Any:
     """Each run's loss per step, a column each from ``row`` down; returns their chart."""
-    curves = {str(k): loss_curve(k, v) for k, v in histories.items()}
+    curves = {str(k): np.asarray(v, dtype="float64") for k, v in histories.items()}
     longest = max(len(v) for v in curves.values())
     check_rows(longest, row + 2, sheet="summary")
     ws.write_string(row, 0, "Training loss per step (the chart's data)", st.heading)
@@ -308,16 +306,6 @@ def _loss_per_step(
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 760, "height": 420})
     return chart
-
-
-def loss_curve(name: object, values: ArrayLike) -> np.ndarray:
-    curve = np.asarray(values.detach() if isinstance(values, torch.Tensor) else values, dtype="float64")
-    if curve.ndim != 1 or len(curve) == 0 or not np.isfinite(curve).all():
-        raise WorkbenchError(
-            f"the loss history {name!r} must be a non-empty list of finite numbers, one per epoch;"
-            f" got shape {curve.shape}"
-        )
-    return curve
 
 
 def _summary_format(st: Styles, name: str, column: pd.Series) -> Any:
