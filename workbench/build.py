@@ -77,14 +77,14 @@ from .sheets.books.tabular import book_memory, check_table_rows, summary_lines, 
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
 from .sheets.write.trend import loss_trend
 from .tabular import Prepared, prepare, read_table
-from .tabular.fit import TableFit, fit_memory, fit_prepared, predict
+from .tabular.fit import fit_memory, fit_prepared, predict
 from .titanic import compare, train
 from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
 from .titanic.sheet_values import scores
 from .titanic.split import VALID_PCT, valid_mask, validation_split
-from .titanic.submission import kaggle_submission, write_submission
+from .titanic.submission import Params, kaggle_submission, write_submission
 
 #: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
 #: current folder. Run from a checkout's root, that is the repository's committed
@@ -260,7 +260,7 @@ class TableBuildResult:
 
     path: Path
     prepared: Prepared
-    fits: dict[str, TableFit]
+    fits: dict[str, Params]
     seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> str:

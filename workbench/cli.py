@@ -307,8 +307,9 @@ def _predict_table(args: argparse.Namespace) -> int:
     from .files import check_target, write_text
     from .sheets.read.table_reader import read_recipe, read_sheet_params
     from .tabular import read_table
-    from .tabular.fit import TableFit, predict
+    from .tabular.fit import predict
     from .tabular.stored import apply
+    from .titanic.submission import Params
 
     check_target(args.out)
     if args.data is None or args.test is not None:
@@ -318,7 +319,7 @@ def _predict_table(args: argparse.Namespace) -> int:
     frame = read_table(args.data)
     x, notes = apply(recipe, frame, str(args.data))
     model = "nnet" if sheet in ("nnet", "mmult") else "linear"
-    preds = predict(TableFit(model, "", params, None, float("nan"), sheet == "sigmoid"), x)
+    preds = predict(Params(params, None, model, sheet == "sigmoid"), x)
     binary = recipe.target.kind == "binary"
     shown = [int(p > 0.5) if binary else float(p) for p in preds]
     text = io.StringIO()

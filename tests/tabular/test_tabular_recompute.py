@@ -45,7 +45,8 @@ from workbench.build import build_table
 from workbench.sheets.books.tabular import write_tabular_book
 from workbench.sheets.engines.recalc import recalculate_all
 from workbench.tabular import MAX_FEATURES, prepare, read_table
-from workbench.tabular.fit import TableFit, fit_prepared
+from workbench.tabular.fit import fit_prepared
+from workbench.titanic.submission import Params
 
 ROWS = 30
 RANDOM = object()  # the stored value of a RAND() cell: any draw in [-0.5, 0.5) will do
@@ -308,13 +309,15 @@ def test_each_table_hits_its_case(tmp_path):
     assert {"a", "A", "b", "B", "ab"} == ({f.level for f in case} | {f.baseline for f in case}) - {None}
 
 
-def _hand_fits(prep, seed: int = 0) -> dict[str, TableFit]:
+def _hand_fits(prep, seed: int = 0) -> dict[str, Params]:
     """Parameters and starts drawn at random (every block written): where the cells go does not
     depend on their values."""
     rng, p = np.random.default_rng(seed), len(prep.features)
     shapes = {"linear": (p,), "nnet": (2, p), "sigmoid": (p,)}
     draw = lambda shape: rng.uniform(-0.5, 0.5, shape)
-    return {s: TableFit(s, "drawn", draw(shape), draw(shape), 0.0) for s, shape in shapes.items()}
+    return {
+        s: Params(draw(shape), draw(shape), s, method="drawn", train_loss=0.0) for s, shape in shapes.items()
+    }
 
 
 def assert_formulas_read_the_yellow_cells(path: Path, p: int) -> None:

@@ -14,8 +14,6 @@ The ``mmult`` sheet shows ``nnet``'s parameters transposed, as the lesson copies
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
@@ -24,6 +22,7 @@ from ..limits import check_memory, check_seed
 from ..numerics import DTYPE, least_squares, linear, one_thread, relu_sum, uniform_start
 from ..titanic.split import valid_mask
 from ..titanic.steps import LBFGS_ITERATIONS, gauss_newton_steps, gn_chunk, lbfgs
+from ..titanic.submission import Params
 from .recipe import Prepared
 
 #: The net's random starts: as many as fit a budget of rows x inputs x starts, between 8 and 64
@@ -52,20 +51,7 @@ def fit_memory(rows: int, inputs: int) -> int:
     return 8 * rows * (FIT_COPIES * (at_once * size + inputs) + FIT_PER_START * starts)
 
 
-@dataclass(frozen=True)
-class TableFit:
-    """One sheet's fit: ``params`` (linear and sigmoid (P,), nnet (2, P)), the random ``start``
-    (None for the closed-form linear fit) and the train rows' loss (MSE)."""
-
-    model: str
-    method: str
-    params: np.ndarray
-    start: np.ndarray | None
-    train_loss: float
-    sigmoid: bool = False
-
-
-def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = None) -> dict[str, TableFit]:
+def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = None) -> dict[str, Params]:
     """The fits of ``prep``'s model sheets, by sheet: ``linear``, ``nnet``, and ``sigmoid`` for a 0/1 target.
 
     Args:
@@ -96,7 +82,7 @@ def fit_prepared(prep: Prepared, *, seed: int = 0, valid: np.ndarray | None = No
     return fits
 
 
-def predict(fit: TableFit, x: np.ndarray) -> np.ndarray:
+def predict(fit: Params, x: np.ndarray) -> np.ndarray:
     """``fit``'s predictions for the rows of ``x`` (``Prepared.X`` or some of its rows)."""
     # torch.tensor copies: Prepared.X is read-only, which torch.as_tensor would warn about.
     w, x = torch.tensor(fit.params, dtype=DTYPE), torch.tensor(np.asarray(x, dtype="float64"), dtype=DTYPE)
@@ -109,22 +95,24 @@ def _mse(forward, x: torch.Tensor, y: torch.Tensor):
     return lambda w: ((forward(w, x) - y) ** 2).mean(-1)
 
 
-def _linear(x: torch.Tensor, y: torch.Tensor) -> TableFit:
+def _linear(x: torch.Tensor, y: torch.Tensor) -> Params:
     w = least_squares(x.numpy(), y.numpy())
-    return TableFit("linear", "lstsq", w, None, float(np.mean((x.numpy() @ w - y.numpy()) ** 2)))
+    loss = float(np.mean((x.numpy() @ w - y.numpy()) ** 2))
+    return Params(w, None, "linear", method="lstsq", train_loss=loss)
 
 
-def _net(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
+def _net(x: torch.Tensor, y: torch.Tensor, seed: int) -> Params:
     begins = torch.from_numpy(uniform_start((net_starts(*x.shape), 2, x.shape[1]), seed))
     found, losses = gauss_newton_steps("nnet", begins, x, y, False, NET_STEPS)
     best = int(torch.argmin(losses[-1]))
     loss_fn = _mse(relu_sum, x, y)
     params, history, _ = lbfgs(loss_fn, found[best], LBFGS_ITERATIONS)
-    return TableFit("nnet", "gauss-newton, lbfgs", params.numpy(), begins[best].numpy(), history[-1])
+    start = begins[best].numpy()
+    return Params(params.numpy(), start, "nnet", method="gauss-newton, lbfgs", train_loss=history[-1])
 
 
-def _sigmoid(x: torch.Tensor, y: torch.Tensor, seed: int) -> TableFit:
+def _sigmoid(x: torch.Tensor, y: torch.Tensor, seed: int) -> Params:
     start = torch.from_numpy(uniform_start((x.shape[1],), seed))
     loss_fn = _mse(lambda w, x: torch.sigmoid(linear(w, x)), x, y)
     params, history, _ = lbfgs(loss_fn, start, LBFGS_ITERATIONS)
-    return TableFit("linear", "lbfgs", params.numpy(), start.numpy(), history[-1], sigmoid=True)
+    return Params(params.numpy(), start.numpy(), "linear", True, method="lbfgs", train_loss=history[-1])

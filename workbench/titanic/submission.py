@@ -57,6 +57,8 @@ class Params:
         model: ``linear``, ``nnet`` or ``mmult`` (None where the sheet says it).
         sigmoid: whether the predictions are squashed into 0..1.
         source: where they came from, for messages.
+        method: how they were fitted, if known (any table's fits say).
+        train_loss: the train rows' loss (MSE) they reached, if known.
     """
 
     params: ArrayLike
@@ -64,6 +66,8 @@ class Params:
     model: str | None = None
     sigmoid: bool = False
     source: str = ""
+    method: str = ""
+    train_loss: float = float("nan")
 
     @property
     def kind(self) -> str | None:

@@ -36,11 +36,12 @@ from ...numerics import STABLE_SIGMOID_EXCEL, least_squares_floor, uniform_start
 from ...regression import descend, max_stable_lr
 from ...tabular import columns as C
 from ...tabular import stored
-from ...tabular.fit import TableFit, net_starts
+from ...tabular.fit import net_starts
 from ...tabular.recipe import Prepared
 from ...titanic import models
 from ...titanic.sheet_values import SheetValues, sheet_values
 from ...titanic.split import valid_mask
+from ...titanic.submission import Params
 from ..model_sheets import RESULTS, RMSE_RESULTS
 from ..write.descent import Block, write_descent_sheet
 from ..write.grid import BLOCK_ROWS, MARK, MARK_ROW, Grid, Plan, RowOrdered, ref, span, write_plan
@@ -94,7 +95,7 @@ def book_memory(prep: Prepared, *, constant_memory: bool = True) -> int:
 def write_tabular_book(
     path: str | os.PathLike[str],
     prep: Prepared,
-    fits: Mapping[str, TableFit],
+    fits: Mapping[str, Params],
     *,
     valid: ArrayLike | None = None,
     seed: int = 0,
@@ -213,7 +214,7 @@ def summary_lines(prep: Prepared, is_valid: np.ndarray) -> tuple[str, ...]:
     return tuple(x for x in (bar, net, labels) if x)
 
 
-def _check_fits(prep: Prepared, fits: Mapping[str, TableFit]) -> dict[str, np.ndarray]:
+def _check_fits(prep: Prepared, fits: Mapping[str, Params]) -> dict[str, np.ndarray]:
     """Each model sheet's parameters, as its cells will hold them (16 significant digits)."""
     p = len(prep.features)
     need = {"linear": (p,), "nnet": (2, p), **({"sigmoid": (p,)} if prep.target.kind == "binary" else {})}
@@ -611,7 +612,7 @@ def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: 
     )
 
 
-def _comparison(prep: Prepared, fits: Mapping[str, TableFit], infos) -> pd.DataFrame:
+def _comparison(prep: Prepared, fits: Mapping[str, Params], infos) -> pd.DataFrame:
     """One row per model sheet: how it was fitted, its train and valid scores, its gap to the floor."""
     right = "accuracy" if prep.target.kind == "binary" else "rmse"
     label = "accuracy:" if right == "accuracy" else "RMSE:"
