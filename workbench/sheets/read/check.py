@@ -160,11 +160,17 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
         with tempfile.TemporaryDirectory(prefix="workbench-check-") as tmp:
             recalculated = _stored_values(recalculate(path, tmp))
     checks = []
-    for sheet, model in MODEL_SHEETS.items():
+    for sheet in MODEL_SHEETS:
         table, is_valid, in_file = stored[sheet]
         in_lo = {} if recalculated is None else recalculated[sheet][2]
         train, valid, every = (
-            _checked(sheet, model, params[sheet], rows, rows_in, labels, in_file, in_lo)
+            compared(
+                sheet,
+                rows_in,
+                labels,
+                _scored(sheet, params[sheet], rows),
+                (in_file, in_lo),
+            )
             for rows, rows_in, labels in zip(
                 (table[~is_valid], table[is_valid], table), ("train", "valid", "all"), RESULTS, strict=True
             )
@@ -173,30 +179,37 @@ def check_workbook(path: str | os.PathLike[str], *, recalc: bool = False) -> Che
     return CheckResult(path, tuple(checks), recalc)
 
 
-def _checked(
+def compared(
     sheet: str,
-    model: str,
-    params: np.ndarray,
-    rows: pd.DataFrame,
     rows_in: str,
     labels: tuple[str, str],
-    in_file: dict[str, float | None],
-    in_lo: dict[str, float | None],
+    python: tuple[int, float, float],
+    stored: tuple[dict[str, float | None], dict[str, float | None]],
 ) -> SheetCheck:
-    """Python's loss and accuracy on ``rows`` beside the values stored under ``labels``."""
-    squash, (loss, acc) = sheet == "sigmoid", labels
+    """Python's (rows, loss, metric) of one set of a sheet's rows beside the values stored under
+    ``labels`` in the file and in LibreOffice's recalculation (``stored``)."""
+    (loss, metric), (in_file, in_lo) = labels, stored
+    rows, python_loss, python_metric = python
     return SheetCheck(
         sheet=sheet,
-        model=model,
-        rows=len(rows),
-        loss=mse(model, params, rows, sigmoid=squash) if len(rows) else math.nan,
-        accuracy=accuracy(model, params, rows, sigmoid=squash) if len(rows) else math.nan,
+        model=MODEL_SHEETS.get(sheet, "linear"),
+        rows=rows,
+        loss=python_loss if rows else math.nan,
+        accuracy=python_metric if rows else math.nan,
         file_loss=in_file.get(loss),
-        file_accuracy=in_file.get(acc),
+        file_accuracy=in_file.get(metric),
         libreoffice_loss=in_lo.get(loss),
-        libreoffice_accuracy=in_lo.get(acc),
+        libreoffice_accuracy=in_lo.get(metric),
         rows_in=rows_in,
     )
+
+
+def _scored(sheet: str, params: np.ndarray, rows: pd.DataFrame) -> tuple[int, float, float]:
+    """The rows, then the loss and accuracy of the sheet's model with ``params`` on them."""
+    if not len(rows):
+        return 0, math.nan, math.nan
+    model, squash = MODEL_SHEETS[sheet], sheet == "sigmoid"
+    return len(rows), mse(model, params, rows, sigmoid=squash), accuracy(model, params, rows, sigmoid=squash)
 
 
 Stored = tuple[pd.DataFrame, np.ndarray, dict[str, float | None]]

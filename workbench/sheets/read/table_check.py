@@ -20,8 +20,9 @@ import pandas as pd
 
 from ...errors import WorkbookError
 from ...tabular.stored import Recipe, apply
+from ...titanic.sheet_values import scores
 from ..model_sheets import RESULTS, RMSE_RESULTS
-from .check import CheckResult, SheetCheck
+from .check import CheckResult, compared
 from .table_reader import SHAPES, read_recipe, read_sheet_params
 from .xlsx_reader import Book, cell_name
 
@@ -45,7 +46,13 @@ def check_table_book(path: str | os.PathLike[str], *, recalc: bool = False) -> C
         params = read_sheet_params(path, sheet, x.shape[1])
         preds = _predict(sheet, params, x)
         parts = [
-            _checked(sheet, preds[m], y[m], rows_in, labels, in_file, theirs.get(sheet, {}), binary)
+            compared(
+                sheet,
+                rows_in,
+                labels,
+                _scored(preds[m], y[m], binary),
+                (in_file, theirs.get(sheet, {})),
+            )
             for m, rows_in, labels in zip(
                 (~is_valid, is_valid, np.ones_like(is_valid)), ("train", "valid", "all"), results, strict=True
             )
@@ -62,22 +69,9 @@ def _predict(sheet: str, params: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(z, -300, 300))) if sheet == "sigmoid" else z
 
 
-def _checked(sheet, preds, y, rows_in, labels, in_file, in_lo, binary: bool) -> SheetCheck:
-    loss_label, score_label = labels
-    loss = float(np.mean((preds - y) ** 2)) if len(y) else math.nan
-    score = float(np.mean((preds > 0.5) == (y == 1))) if binary else math.sqrt(loss)
-    return SheetCheck(
-        sheet=sheet,
-        model="nnet" if sheet in ("nnet", "mmult") else "linear",
-        rows=len(y),
-        loss=loss,
-        accuracy=score if len(y) else math.nan,
-        file_loss=in_file.get(loss_label),
-        file_accuracy=in_file.get(score_label),
-        libreoffice_loss=in_lo.get(loss_label),
-        libreoffice_accuracy=in_lo.get(score_label),
-        rows_in=rows_in,
-    )
+def _scored(preds: np.ndarray, y: np.ndarray, binary: bool) -> tuple[int, float, float]:
+    """The rows, then the loss and the metric (accuracy, or RMSE for a number) of ``preds``."""
+    return (len(y), *scores(preds, y, binary=binary)) if len(y) else (0, math.nan, math.nan)
 
 
 def _stored(path: Path, results) -> dict[str, dict[str, float | None]]:
