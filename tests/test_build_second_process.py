@@ -37,8 +37,31 @@ def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch):
         raise WorkbenchError("the Titanic part failed")
 
     monkeypatch.setattr(build, "_Regressions", Watched)
+    monkeypatch.setattr(build, "spare_core", lambda: True)
     monkeypatch.setattr(build, "_titanic", fail)
     with pytest.raises(WorkbenchError, match="the Titanic part failed"):
         build.build_all(out=tmp_path / "books")
     (process,) = started
     assert process.returncode is not None  # killed and waited for, not left sleeping
+
+
+def test_without_a_spare_core_the_build_writes_the_regressions_itself(tmp_path, monkeypatch):
+    def second(*_a):
+        raise AssertionError("started a second process on a busy machine")
+
+    seen = []
+    monkeypatch.setattr(build, "spare_core", lambda: False)
+    monkeypatch.setattr(build, "_Regressions", second)
+    monkeypatch.setattr(build, "_titanic", lambda *args: seen.append(args[5]))
+    build.build_all(out=tmp_path / "books")
+    assert seen == [None]  # no second process: _titanic writes them in this one
+
+
+def test_a_spare_core_needs_two_cores_and_a_load_below_one_short_of_them(monkeypatch):
+    monkeypatch.setattr(build.os, "sched_getaffinity", lambda _pid: {0, 1})
+    for load, spare in ((0.5, True), (1.0, True), (1.3, False)):
+        monkeypatch.setattr(build.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        assert build.spare_core() is spare
+    monkeypatch.setattr(build.os, "sched_getaffinity", lambda _pid: {0})
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert build.spare_core() is False

@@ -47,8 +47,8 @@ The build runs torch on one thread (:func:`~workbench.numerics.one_thread`): its
 are small, and on a machine shared with other work, spinning threads make the fits many
 times slower. The numbers are the same to the last bit with one thread or two, so the
 written files are too. The small regressions' books and pictures, which need nothing of the
-Titanic fits, are written meanwhile by a second process (on the machine's other core), by the
-same code, to the same bytes; a build that fails ends it.
+Titanic fits, are written meanwhile by a second process when a core is free (:func:`spare_core`),
+by the same code, to the same bytes; a build that fails ends it.
 
 Output is deterministic on one machine with one set of library versions: the same
 seed writes the same bytes, whether from Python or from the command. Across CPUs the
@@ -150,7 +150,7 @@ MIN_ROWS = next(n for n in range(1, 100) if n - int(VALID_PCT * n) >= len(FEATUR
 WRITE_BYTES_PER_ROW = 20_000
 
 #: The small regressions' books and pictures need nothing of the Titanic fits: a second process
-#: writes them meanwhile (the same function, the same bytes), on the machine's other core. Its
+#: writes them meanwhile (the same function, the same bytes) when a core is free. Its
 #: whole peak memory (Python, torch and matplotlib, then its fits and pictures: measured 446 MB).
 REGRESSIONS_BYTES = 480 * 2**20
 
@@ -257,11 +257,20 @@ def _build(
     _check_size(data, len(passengers), len(table))
     loaded = time.perf_counter()
 
-    regressions = _Regressions(out, seed)
+    regressions = _Regressions(out, seed) if spare_core() else None
     try:
         return _titanic(passengers, table, out, seed, progress, regressions, began, loaded)
     finally:
-        regressions.stop()
+        if regressions is not None:
+            regressions.stop()
+
+
+def spare_core() -> bool:
+    """Whether a second process would find a core of its own: two or more cores for this process,
+    and the last minute's load average leaves one free. (On a machine busy with other work, a
+    second process only takes turns with the first, and adds its own start-up.)"""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores >= 2 and os.getloadavg()[0] <= cores - 1
 
 
 def _titanic(
@@ -270,11 +279,11 @@ def _titanic(
     out: Path,
     seed: int | None,
     progress: Progress | None,
-    regressions: _Regressions,
+    regressions: _Regressions | None,
     began: float,
     loaded: float,
 ) -> BuildResult:
-    """The Titanic fits and their files, then the regressions' files as the second process wrote them."""
+    """The Titanic fits and their files, then the regressions' files (as ``regressions`` wrote them)."""
     train_rows, valid_rows = validation_split(table)
     fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
     units = train.more_units(
@@ -305,7 +314,7 @@ def _titanic(
     )
     files.append(write_submission(out / "submission.csv", kaggle))
     stage("write regressions", 3)
-    files.extend(regressions.files())
+    files.extend(regressions.files() if regressions else write_regression_outputs(out, seed=seed))
     stage("write regressions", 4)
     written = time.perf_counter()
 
