@@ -168,9 +168,9 @@ def main() -> None:
             " command's own CPU; main_mb: the command's own"
             " peak (VmHWM); total_mb: the process tree's largest resident memory at one moment (sampled every"
             " 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). floor: a process that"
-            " imports torch, pandas and scipy and has stock XlsxWriter write the cells of this checkout's"
-            " workbooks, with no"
-            f" formats or logic (bench/common.py). {same}. Load average"
+            " imports torch, pandas and scipy and has XlsxWriter write the cells of this checkout's"
+            " workbooks with no"
+            f" logic (bench/common.py's FLOOR). {same}. Load average"
             f" (1 min) on the {os.cpu_count()} cores: {load:.1f} before, {os.getloadavg()[0]:.1f} after.\n"
         )
         show(stages(min(args.repeat, 2), Path(tmp)))

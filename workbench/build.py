@@ -433,13 +433,21 @@ def _build_table(
             raise WorkbenchError(f"{Path(data).name}: {len(prepared.table):,} rows kept; {e}") from None
         rows, inputs = int(len(prepared.table) * (1 - VALID_PCT)) + 1, len(prepared.features)
         what = f"building {path.name} ({len(prepared.table):,} rows, {inputs} features)"
-        check_memory(fit_memory(rows, inputs) + book_memory(prepared), what, "the number of rows")
+        need = held_memory(prepared) + fit_memory(rows, inputs) + book_memory(prepared)
+        check_memory(need, what, "the number of rows")
         loaded = time.perf_counter()
         fits = fit_prepared(prepared, seed=seed)
         fitted = time.perf_counter()
         write_tabular_book(path, prepared, fits, seed=seed)
     seconds = {"load": loaded - began, "fit": fitted - loaded, "write": time.perf_counter() - fitted}
     return TableBuildResult(path, prepared, fits, seconds)
+
+
+def held_memory(prep: Prepared) -> int:
+    """The bytes a prepared table holds while it is fitted and written: the columns as read, the
+    features, and their matrix."""
+    frames = (prep.raw, prep.table)
+    return int(sum(f.memory_usage(deep=True).sum() for f in frames)) + prep.X.nbytes
 
 
 def _titanic_book(
