@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, run_child, run_measured, show, table
+from common import ROOT, dump_cells, floor, run_child, run_measured, show, table
 
 from workbench.titanic.data import TRAIN_CSV
 
@@ -87,6 +87,10 @@ def before_after(baseline: str, repeat: int, tmp: Path) -> tuple[str, str]:
                 # The same command again, nothing changed: what a user waits for the second time.
                 again = run_measured(command, env={"PYTHONPATH": str(tree)}, cwd=tmp)
                 runs.setdefault(f"{name}, again", []).append(again)
+            dump = tmp / "cells.dump"
+            if i == 0:  # the cells of this checkout's workbooks
+                dump_cells(sorted((tmp / "after0").glob("*.xlsx")), dump)
+            runs.setdefault("floor", []).append(floor(dump, tmp / f"floor{i}"))
     finally:
         git("worktree", "remove", "--force", str(code))
     first, last = tmp / "before0", tmp / "after0"
@@ -105,6 +109,13 @@ def before_after(baseline: str, repeat: int, tmp: Path) -> tuple[str, str]:
             rounded = {k: round(v, 2) if k.endswith("_s") else round(v) for k, v in m.items()}
             rows.append({"": n + suffix, **rounded})
         rows.append({"": "after / before" + suffix, **{k: f"{after[k] / before[k]:.2f}x" for k in before}})
+    bottom = medians["floor"]
+    rows.append(
+        {"": "floor", **{k: round(v, 2) if k.endswith("_s") else round(v) for k, v in bottom.items()}}
+    )
+    for n in labels:
+        ratios = {k: f"{medians[n][k] / bottom[k]:.2f}x" for k in bottom}
+        rows.append({"": f"{n.split()[0]} / floor", **ratios})
     head = f"workbench build, before / after (median of {repeat} runs each, taking turns)"
     return table(rows, title=head), same
 
@@ -156,7 +167,10 @@ def main() -> None:
             "wall_s, cpu_s: seconds (CPU: the command and any process it waited for); main_cpu_s: the"
             " command's own CPU; main_mb: the command's own"
             " peak (VmHWM); total_mb: the process tree's largest resident memory at one moment (sampled every"
-            f" 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). {same}. Load average"
+            " 20 ms); sum_of_peaks_mb: every process's peak, added (an upper bound). floor: a process that"
+            " imports torch, pandas and scipy and has XlsxWriter write the cells of this checkout's"
+            " workbooks with no"
+            f" logic (bench/common.py's FLOOR). {same}. Load average"
             f" (1 min) on the {os.cpu_count()} cores: {load:.1f} before, {os.getloadavg()[0]:.1f} after.\n"
         )
         show(stages(min(args.repeat, 2), Path(tmp)))

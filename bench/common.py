@@ -267,12 +267,16 @@ def quick_options(model: str, options: dict[str, Any]) -> dict[str, Any]:
 
 # --- the floor: the same cells written by XlsxWriter alone -----------------------------------------
 
-#: The floor's process: the imports of a build (torch, pandas, scipy), then stock XlsxWriter writes
-#: the cells of :func:`dump_cells` (no formats, no logic), one book per dumped workbook. Its own
-#: CPU seconds reading the dump are printed, so that :func:`floor` leaves them out.
+#: The floor's process: the imports of a build (torch, pandas, scipy), then XlsxWriter writes the
+#: cells of :func:`dump_cells` with no logic: one plain format for every cell, rows in order,
+#: streamed (``constant_memory``), through workbench's :class:`~workbench.sheets.xlsx.Workbook`,
+#: whose sheets write XlsxWriter's very bytes without its per-formula substitutions (a floor
+#: under stock XlsxWriter's is the one a faster writer could reach). Its own CPU seconds reading
+#: the dump are printed, so that :func:`floor` leaves them out.
 FLOOR = """
 import marshal, sys, time
-import pandas, scipy, scipy.linalg, scipy.optimize, torch, xlsxwriter
+import pandas, scipy, scipy.linalg, scipy.optimize, torch
+from workbench.sheets.xlsx import Workbook
 read = 0.0
 with open(sys.argv[1], "rb") as f:
     while True:
@@ -283,8 +287,9 @@ with open(sys.argv[1], "rb") as f:
             break
         read += time.process_time() - t
         if isinstance(item, str):  # a new book
-            book = xlsxwriter.Workbook(sys.argv[2] + "/" + item, {
+            book = Workbook(sys.argv[2] + "/" + item, {"constant_memory": True,
                 "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+            plain = book.add_format({"num_format": "General"})
             continue
         if item[0] == "close":
             book.close()
@@ -293,11 +298,11 @@ with open(sys.argv[1], "rb") as f:
         ws = book.get_worksheet_by_name(sheet) or book.add_worksheet(sheet)
         for r, c, kind, a, b in rows:
             if kind == 0:
-                ws.write_number(r, c, a)
+                ws.write_number(r, c, a, plain)
             elif kind == 1:
-                ws.write_string(r, c, a)
+                ws.write_string(r, c, a, plain)
             else:
-                ws.write_formula(r, c, a, None, b)
+                ws.write_formula(r, c, a, plain, b)
 print(read)
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.build import OUTPUTS
+from workbench.build import OUTPUTS, REGRESSIONS_BYTES
 from workbench.stamp import STAMP
 
 MB = 1024 * 1024
@@ -39,9 +39,11 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
 def test_the_build_peaks_under_560_mb(tmp_path):
     """``workbench build`` in a fresh process: its peak (VmHWM, never ``ru_maxrss``, which
-    Linux carries over from the parent) and its process tree's resident memory added up,
-    sampled every 20 ms, stay under 560 MB. (The peak is the net's 256-start search, run
-    twice: on the 570 train rows for the sheets, on all 712 for the submission.)"""
+    Linux carries over from the parent) stays under 560 MB, and its process tree's resident
+    memory added up, sampled every 20 ms, under 560 MB plus the second process that writes the
+    small regressions' files meanwhile (:data:`~workbench.build.REGRESSIONS_BYTES`). (The peak is
+    the net's 256-start search, run twice: on the 570 train rows for the sheets, on all 712 for
+    the submission.)"""
     build = subprocess.Popen(
         [sys.executable, "-m", "workbench", "build", "--out", str(tmp_path)], stdout=subprocess.DEVNULL
     )
@@ -53,7 +55,7 @@ def test_the_build_peaks_under_560_mb(tmp_path):
     assert build.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*OUTPUTS, STAMP])
     assert 100 * 1024 < main_peak < 560 * 1024, main_peak  # kB: torch alone takes ~190 MB
-    assert total_peak < 560 * 1024, total_peak
+    assert total_peak < 560 * 1024 + REGRESSIONS_BYTES // 1024, total_peak
 
 
 _FIT_PEAK = """
