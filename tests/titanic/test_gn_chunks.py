@@ -9,7 +9,7 @@ import torch
 
 import workbench as wb
 from workbench.numerics import DTYPE, one_thread, uniform_start
-from workbench.titanic import train
+from workbench.titanic import steps, train
 from workbench.titanic.models import inputs, targets
 
 
@@ -22,12 +22,12 @@ def test_chunks_of_starts_take_the_steps_of_all_starts_at_once(monkeypatch, mode
     sigmoid = model == "sigmoid"
     run = "nnet" if model == "nnet" else "linear"
     with one_thread():
-        whole, whole_losses = train.gauss_newton_steps(run, begins, x, y, sigmoid, 4)
+        whole, whole_losses = steps.gauss_newton_steps(run, begins, x, y, sigmoid, 4)
         per_start = 8 * len(x) * begins[0].numel()
-        assert train.gn_chunk(len(x), begins[0].numel()) >= 7  # the lesson: every start at once
-        monkeypatch.setattr(train, "GN_CHUNK_BYTES", 3 * per_start)  # chunks of 3, 3 and 1 starts
-        assert train.gn_chunk(len(x), begins[0].numel()) == 3
-        parts, part_losses = train.gauss_newton_steps(run, begins, x, y, sigmoid, 4)
+        assert steps.gn_chunk(len(x), begins[0].numel()) >= 7  # the lesson: every start at once
+        monkeypatch.setattr(steps, "GN_CHUNK_BYTES", 3 * per_start)  # chunks of 3, 3 and 1 starts
+        assert steps.gn_chunk(len(x), begins[0].numel()) == 3
+        parts, part_losses = steps.gauss_newton_steps(run, begins, x, y, sigmoid, 4)
     np.testing.assert_allclose(parts.numpy(), whole.numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(part_losses.numpy(), whole_losses.numpy(), rtol=1e-12)
     assert (part_losses[-1] < part_losses[0]).any()  # the steps moved
@@ -37,7 +37,7 @@ def test_the_estimate_counts_the_jacobians_of_one_chunk():
     rows, size = 100_000, 20
     one = train.fit_memory("nnet", rows, starts=1, gauss_newton=1)
     many = train.fit_memory("nnet", rows, starts=64, gauss_newton=1)
-    chunk = train.gn_chunk(rows, size)
+    chunk = steps.gn_chunk(rows, size)
     assert chunk < 64
     jacobians = chunk * rows * 8 * train.GN_COPIES * size  # not 64 starts' worth
     assert many - one < jacobians + 64 * rows * (train.GD_BYTES + 8 * train.GN_EXTRA)
