@@ -251,11 +251,11 @@ def fit(
                    progress=progress, **options).as_model(model)  # fmt: skip
     began = time.perf_counter()
     x, y = inputs(table), targets(table)
-    loss_fn = mse_loss(model, x, y, sigmoid)
+    problem = _Problem(model, x, y, mse_loss(model, x, y, sigmoid), seed, sigmoid, progress)
     given = {name: value for name, value in options.items() if value is not None}
     _check_options(method, given)
-    fitted = FITTERS[method](model, x, y, loss_fn, seed=seed, sigmoid=sigmoid, progress=progress, **given)
-    return _result(fitted, model=model, method=method, seed=seed, sigmoid=sigmoid, table=table, began=began)
+    fitted = FITTERS[method](problem, **given)
+    return _result(fitted, problem, method, table, began)
 
 
 #: The options each method takes (see :func:`fit`).
@@ -276,6 +276,19 @@ def _check_options(method: str, given: dict[str, object]) -> None:
             raise WorkbenchError(f"method {method!r} has no {name} (it has {has}){where}")
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """What every method minimises: the model's loss on rows ``x``, ``y``, from starts seeded by ``seed``."""
+
+    model: str
+    x: torch.Tensor
+    y: torch.Tensor
+    loss_fn: Loss
+    seed: int
+    sigmoid: bool
+    progress: Progress | None
+
+
 @dataclass
 class _Fitted:
     """What one method found: the returned start's parameters and history, and the counts."""
@@ -289,8 +302,9 @@ class _Fitted:
     counts: dict[str, object] = field(default_factory=dict)
 
 
-def _fit_lstsq(model: str, x, y, loss_fn, *, sigmoid: bool, **_: object) -> _Fitted:
+def _fit_lstsq(p: _Problem, **_: object) -> _Fitted:
     """The closed-form least-squares optimum of the linear model."""
+    model, sigmoid, x, y, loss_fn = p.model, p.sigmoid, p.x, p.y, p.loss_fn
     if model != "linear" or sigmoid:
         raise WorkbenchError(
             "lstsq is the closed-form optimum of the linear model without a sigmoid;"
@@ -301,35 +315,32 @@ def _fit_lstsq(model: str, x, y, loss_fn, *, sigmoid: bool, **_: object) -> _Fit
     return _Fitted(params, torch.zeros_like(params), [loss], np.array([loss]))
 
 
-def _fit_lbfgs(
-    model: str, x, y, loss_fn, *, seed: int, progress: Progress | None,
-    iterations: int = LBFGS_ITERATIONS, starts: int = 1, **_: object,
-) -> _Fitted:  # fmt: skip
+def _fit_lbfgs(p: _Problem, iterations: int = LBFGS_ITERATIONS, starts: int = 1, **_: object) -> _Fitted:
     """L-BFGS from ``starts`` random starts, one after another; the best wins."""
     check_count("iterations", iterations, 0)
-    begins = torch.from_numpy(start_params(model, seed, starts))
+    begins = torch.from_numpy(start_params(p.model, p.seed, starts))
     runs = []
     for k in range(starts):
-        runs.append(lbfgs(loss_fn, begins[k], iterations))
-        if progress is not None:
-            progress(k + 1, starts)
+        runs.append(lbfgs(p.loss_fn, begins[k], iterations))
+        if p.progress is not None:
+            p.progress(k + 1, starts)
     finals = np.array([run[1][-1] for run in runs])
     best = int(np.argmin(finals))
     params, history, nit = runs[best]
     return _Fitted(params, begins[best], history, finals, starts, best, {"iterations": nit})
 
 
-def _fit_gd(
-    model: str, x, y, loss_fn, *, seed: int, sigmoid: bool, progress: Progress | None, **given: float
-) -> _Fitted:
+def _fit_gd(p: _Problem, **given: float) -> _Fitted:
     """Batched gd from random starts, Gauss-Newton steps of every start, an L-BFGS polish of the best."""
+    model, x, y, loss_fn, progress = p.model, p.x, p.y, p.loss_fn, p.progress
     recipe = get(model).recipe
     lr = float(given.get("lr", recipe.lr))
     epochs, starts = given.get("epochs", recipe.epochs), given.get("starts", recipe.starts)
     gauss_newton = given.get("gauss_newton", recipe.gauss_newton)
     polish = given.get("polish", min(recipe.polish, starts) if isinstance(starts, int) else recipe.polish)
-    _check_gd(model, len(x), lr, epochs, starts, gauss_newton, polish)
-    begins = torch.from_numpy(start_params(model, seed, starts))
+    counts = dict(epochs=epochs, lr=lr, gauss_newton=gauss_newton, polish=polish)
+    _check_gd(model, len(x), starts, counts)
+    begins = torch.from_numpy(start_params(model, p.seed, starts))
     total = epochs + gauss_newton + polish
 
     def tick(done: int, _loss: torch.Tensor | None = None) -> None:
@@ -337,10 +348,10 @@ def _fit_gd(
             progress(done, total)
 
     with one_thread():  # the numbers are the same bit for bit on one thread or more (tests check it)
-        found, path = _descend(model, loss_fn, begins, lr, epochs, seed, tick)
+        found, path = _descend(p, begins, lr, epochs, tick)
         if gauss_newton:
             found, steps = gauss_newton_steps(
-                model, found, x, y, sigmoid, gauss_newton, progress=lambda i: tick(epochs + i)
+                model, found, x, y, p.sigmoid, gauss_newton, progress=lambda i: tick(epochs + i)
             )
             path = torch.cat([path, steps])
     finals = path[-1].numpy()
@@ -354,15 +365,14 @@ def _fit_gd(
             finished, params, best, iterations = steps[-1], polished, int(k), nit
             history = np.concatenate([path[:, k].numpy(), steps[1:]])
         tick(epochs + gauss_newton + done)
-    counts = dict(epochs=epochs, lr=lr, gauss_newton=gauss_newton, polish=polish, iterations=iterations)
-    return _Fitted(params, begins[best], history, finals, starts, best, counts)
+    return _Fitted(params, begins[best], history, finals, starts, best, counts | {"iterations": iterations})
 
 
 def _fit_search(
-    model: str, x, y, loss_fn, *, seed: int, sigmoid: bool, progress: Progress | None,
-    starts: int = SEARCH_STARTS, gauss_newton: int = SEARCH_STEPS, **_: object,
-) -> _Fitted:  # fmt: skip
+    p: _Problem, starts: int = SEARCH_STARTS, gauss_newton: int = SEARCH_STEPS, **_: object
+) -> _Fitted:
     """The net's lowest minimum: random starts, Gauss-Newton, exact finishes, hops across kinks."""
+    model, x, y, loss_fn, sigmoid, progress = p.model, p.x, p.y, p.loss_fn, p.sigmoid, p.progress
     if not get(model).relu_sum or sigmoid:
         raise WorkbenchError(
             f"method 'search' finds the exact minima of a sum of ReLUs without a sigmoid; fit {model}"
@@ -375,7 +385,7 @@ def _fit_search(
         f"searching {model} ({starts:,} starts x {len(x):,} rows, {gauss_newton} Gauss-Newton steps)",
         "--starts or --gauss-newton",
     )
-    begins = torch.from_numpy(start_params(model, seed, starts))
+    begins = torch.from_numpy(start_params(model, p.seed, starts))
     with one_thread():
         found, steps = _newton_all(model, begins, x, y, gauss_newton, loss_fn)
         finals = steps[-1].numpy()
@@ -433,9 +443,9 @@ FITTERS: dict[str, Callable[..., _Fitted]] = {
 }
 
 
-def _check_gd(
-    model: str, rows: int, lr: float, epochs: int, starts: int, gauss_newton: int, polish: int
-) -> None:
+def _check_gd(model: str, rows: int, starts: int, settings: dict) -> None:
+    """gd's ``starts`` and ``settings`` (``lr``, ``epochs``, ``gauss_newton``, ``polish``), checked."""
+    lr, epochs, gauss_newton, polish = (settings[k] for k in ("lr", "epochs", "gauss_newton", "polish"))
     check_count("epochs", epochs, 0)
     check_count("starts", starts, 1)
     check_count("gauss_newton", gauss_newton, 0)
@@ -453,13 +463,13 @@ def _check_gd(
 
 
 def _descend(
-    model: str, loss_fn: Loss, begins: torch.Tensor, lr: float, epochs: int, seed: int, tick: Callable
+    p: _Problem, begins: torch.Tensor, lr: float, epochs: int, tick: Callable
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """gd of every start at once; the parameters and every start's loss by epoch."""
-    starts = len(begins)
-    how = f"{starts} start{'s' if starts > 1 else ''}, seed {seed}"
+    model, starts = p.model, len(begins)
+    how = f"{starts} start{'s' if starts > 1 else ''}, seed {p.seed}"
     try:
-        descent = gradient_descent(loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
+        descent = gradient_descent(p.loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
     except DivergenceError as err:
         raise DivergenceError(f"fitting {model} ({how}): {err}") from err
     # A step that is fine only goes downhill, so the best start ends below the best start's
@@ -474,9 +484,8 @@ def _descend(
     return descent.params, descent.history
 
 
-def _result(
-    fitted: _Fitted, *, model: str, method: str, seed: int, sigmoid: bool, table: pd.DataFrame, began: float
-) -> Fit:
+def _result(fitted: _Fitted, p: _Problem, method: str, table: pd.DataFrame, began: float) -> Fit:
+    model, sigmoid, seed = p.model, p.sigmoid, p.seed
     values = fitted.params.detach().numpy().astype("float64", copy=True)
     history = np.asarray(fitted.history, dtype="float64")
     return Fit(
