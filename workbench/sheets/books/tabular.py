@@ -39,7 +39,7 @@ from ...tabular import stored
 from ...tabular.fit import net_starts
 from ...tabular.recipe import Prepared
 from ...titanic import models
-from ...titanic.sheet_values import SheetValues, sheet_values
+from ...titanic.sheet_values import Rows, SheetValues, sheet_values
 from ...titanic.split import valid_mask
 from ...titanic.submission import Params
 from ..model_sheets import RESULTS, RMSE_RESULTS
@@ -141,15 +141,12 @@ def write_tabular_book(
     check_table_rows(prep)
     need = book_memory(prep, constant_memory=constant_memory)
     check_memory(need, f"writing {Path(path).name} ({n:,} rows)", "the number of rows")
-    results = RESULTS if prep.target.kind == "binary" else RMSE_RESULTS
+    results, values = _results(prep), _values(prep, params, fits, is_valid)  # before writing
     name = title or Path(path).stem
     with new_workbook(path, title=name, hidden_names=SOLVER_NAMES, constant_memory=constant_memory) as book:
         st = styles(book)
         _features_sheet(book, st, prep, _grid(prep), name)
-        infos = [
-            _model_sheet(book, st, sheet, prep, _grid(prep, sheet), p, fits, is_valid, results)
-            for sheet, p in params.items()
-        ]
+        infos = [_model_sheet(book, st, sheet, prep, _grid(prep, sheet), v) for sheet, v in values.items()]
         sorted_book = _RowSortedBook(book)
         _descent_sheet(sorted_book, prep, _grid(prep), seed)  # its sums stand beside its first steps
         sorted_book.flush()
@@ -283,14 +280,11 @@ def _layout(sheet: str, prep: Prepared) -> Layout:
 # the model sheets
 
 
-def _model_sheet(book, st, sheet, prep, grid, params, fits, is_valid, results) -> SheetInfo:
+def _model_sheet(book, st, sheet: str, prep: Prepared, grid: Grid, values: SheetValues) -> SheetInfo:
     spec, lay, n = SHEETS[sheet], _layout(sheet, prep), len(prep.table)
     ws = book.add_worksheet(sheet)
     cells = _OneWriter()
-    fit = fits["nnet" if sheet == "mmult" else sheet]
-    start = None if fit.start is None else np.asarray(fit.start, dtype="float64")
-    start = start.T.copy() if sheet == "mmult" and start is not None else start
-    values = _values(spec, prep, params, is_valid, results)
+    params, start, results = values.params, values.start, _results(prep)
     columns = model_columns(spec, st, lay, values, grid)
     names = [c.name for c in columns]
     pred_col, loss_col = grid.after + names.index("Preds"), grid.after + names.index("Loss")
@@ -428,9 +422,24 @@ def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:
     ]
 
 
-def _values(spec, prep: Prepared, params: np.ndarray, is_valid: np.ndarray, results) -> SheetValues:
-    """Python's numbers for a model sheet, with the registry's forward passes (any number of inputs)."""
-    return sheet_values(spec.model, spec.sigmoid, prep.X, prep.y.copy(), params, is_valid, results)
+def _values(
+    prep: Prepared, params: dict[str, np.ndarray], fits, is_valid: np.ndarray
+) -> dict[str, SheetValues]:
+    """Every number each model sheet caches, with the registry's forward passes (any number of inputs)."""
+    rows = Rows(prep.X, prep.y.copy(), is_valid)
+    out = {}
+    for sheet, p in params.items():
+        fit = fits["nnet" if sheet == "mmult" else sheet]
+        start = None if fit.start is None else np.asarray(fit.start, dtype="float64")
+        start = start.T.copy() if sheet == "mmult" and start is not None else start
+        spec = SHEETS[sheet]
+        out[sheet] = sheet_values(spec.model, spec.sigmoid, rows, p, start, _results(prep))
+    return out
+
+
+def _results(prep: Prepared) -> tuple[tuple[str, str], ...]:
+    """A model sheet's results: accuracies beside the losses for a 0/1 target, else RMSEs."""
+    return RESULTS if prep.target.kind == "binary" else RMSE_RESULTS
 
 
 def _set_col(grid: Grid) -> int:

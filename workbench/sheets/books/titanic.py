@@ -44,7 +44,7 @@ from ...regression import Trajectory, descend, max_stable_lr
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ...titanic.models import MODELS
-from ...titanic.sheet_values import SheetValues, sheet_values
+from ...titanic.sheet_values import Rows, SheetValues, sheet_values
 from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
 from ...titanic.submission import Params
 from ..model_sheets import MODEL_SHEETS, RESULTS
@@ -122,7 +122,7 @@ def write_titanic_book(
         check_rows(len(table), Layout.of(SHEETS[sheet]).first, sheet=sheet)
     histories = {k: _loss_curve(k, v) for k, v in (histories or {}).items()}
     # Every number the sheets cache, before the first is written.
-    sheets = _sheet_arguments(table, params, starts, is_valid)
+    sheets = _sheet_values(table, params, starts, is_valid)
     luck = valid_below_train(table)
     with new_workbook(
         path, title="Titanic: fast.ai lesson 3", constant_memory=constant_memory, hidden_names=SOLVER_NAMES
@@ -130,7 +130,7 @@ def write_titanic_book(
         st = styles(book)
         write_all_rows_sheet(book, st, passengers)
         _features(book, st, table)
-        infos = [write_model_sheet(book, st, sheet, table, *sheets[sheet]) for sheet in MODEL_SHEETS]
+        infos = [write_model_sheet(book, st, sheet, table, sheets[sheet]) for sheet in MODEL_SHEETS]
         for write in extra_sheets:
             write(book)
         luck_note = split_note(infos, luck, LUCK_SPLITS)
@@ -188,28 +188,22 @@ def add_model_sheet(
     params, starts = _check_fits(fits)
     if sheet not in MODEL_SHEETS:
         raise WorkbenchError(f"no model sheet is called {sheet!r}; the sheets are {', '.join(MODEL_SHEETS)}")
-    arguments = _sheet_arguments(table, {sheet: params[sheet]}, starts, _valid_rows(table, valid))
-    write_model_sheet(book, styles(book), sheet, table, *arguments[sheet])
+    values = _sheet_values(table, {sheet: params[sheet]}, starts, _valid_rows(table, valid))
+    write_model_sheet(book, styles(book), sheet, table, values[sheet])
 
 
-def _sheet_arguments(
+def _sheet_values(
     table: pd.DataFrame,
     params: Mapping[str, np.ndarray],
     starts: Mapping[str, np.ndarray | None],
     is_valid: np.ndarray,
-) -> dict[str, tuple[np.ndarray, np.ndarray | None, SheetValues, float | None, float]]:
-    """Per model sheet of ``params``: its parameters, start, values, the start's loss and the floor."""
-    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    floor = least_squares_floor(x, y)
-    out = {}
-    for sheet, p in params.items():
-        spec, start = SHEETS[sheet], starts[sheet]
-        values = sheet_values(spec.model, spec.sigmoid, x, y, p, is_valid, RESULTS)
-        start_loss = (
-            None if start is None else models.mse(spec.model.name, start, table, sigmoid=spec.sigmoid)
-        )
-        out[sheet] = (p, start, values, start_loss, floor)
-    return out
+) -> dict[str, SheetValues]:
+    """Every number each model sheet of ``params`` caches."""
+    rows = Rows(models.inputs(table).numpy(), models.targets(table).numpy(), is_valid)
+    return {
+        sheet: sheet_values(SHEETS[sheet].model, SHEETS[sheet].sigmoid, rows, p, starts[sheet], RESULTS)
+        for sheet, p in params.items()
+    }
 
 
 def _loss_curve(name: object, values: ArrayLike) -> np.ndarray:

@@ -242,15 +242,11 @@ def write_model_sheet(
     st: Styles,
     sheet: str,
     table: pd.DataFrame,
-    params: np.ndarray,
-    start: np.ndarray | None,
     values: SheetValues,
-    start_loss: float | None,
-    floor: float,
 ) -> SheetInfo:
-    """The model sheet ``sheet`` of ``table``'s rows: ``params`` (yellow) and their ``start`` (grey);
-    ``values``: Python's numbers for its formulas; ``start_loss``: the start's loss on every row;
-    ``floor``: the least-squares floor on every row (its notes say both)."""
+    """The model sheet ``sheet`` of ``table``'s rows, holding ``values.params`` (yellow) and their
+    start (grey); every number it caches comes from ``values``."""
+    params, start = values.params, values.start
     spec, lay, n = SHEETS[sheet], Layout.of(SHEETS[sheet]), len(table)
     check_rows(n, lay.first, sheet=sheet)
     ws = book.add_worksheet(sheet)
@@ -272,7 +268,7 @@ def write_model_sheet(
     more = (
         *((ARRAY_NOTE,) if lay.mmult else ()),
         SOLVER_NOTE,
-        _start_note(spec, len(table), start_loss, floor),
+        _start_note(spec, len(table), values.start_loss, values.floor),
         path_note(spec),
     )
     ws.write_string(0, 0, spec.title, st.title)
