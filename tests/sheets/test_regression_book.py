@@ -19,8 +19,8 @@ from workbench.sheets.books.regression import CURVE_POINTS, write_regression_boo
 from workbench.sheets.engines.recalc import recalculate_all
 
 OUTPUTS = [
-    "line.xlsx", "line_fit.png", "line_descent.gif",
-    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png", "line_loss.png",
+    "line.xlsx", "line_fit.png", "line_loss.png", "line_descent.gif",
+    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
     "speed.xlsx", "speed_fit.png", "speed_loss.png",
     "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",
