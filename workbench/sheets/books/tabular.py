@@ -64,7 +64,7 @@ from ..write.model_sheet import (
 from ..write.solver_names import NAMES as SOLVER_NAMES
 from ..write.solver_names import define_solver
 from ..write.style import Styles, set_up_page, styles
-from ..write.summary import notes_sheet, summary_sheet
+from ..write.summary import Summary, notes_sheet, summary_sheet
 from ..write.xlsx import check_rows, new_workbook
 
 #: The results of a numeric target: its RMSE where a 0/1 target has its accuracy.
@@ -151,7 +151,8 @@ def write_tabular_book(
         _descent_sheet(sorted_book, prep, _grid(prep), seed)  # its sums stand beside its first steps
         sorted_book.flush()
         lines = summary_lines(prep, is_valid)
-        summary_sheet(book, st, infos, _comparison(prep, fits, infos), None, None, None, results, lines)
+        summary = Summary(_comparison(prep, fits, infos), lines=lines, results=results)
+        summary_sheet(book, st, infos, summary)
         notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
         _recipe_sheet(book, prep)
     return Path(path)

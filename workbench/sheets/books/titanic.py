@@ -55,7 +55,7 @@ from ..write.grid import ref, span
 from ..write.model_sheet import COL, FIRST_INPUT, LAST_INPUT, SHEETS, Layout, write_model_sheet
 from ..write.solver_names import NAMES as SOLVER_NAMES
 from ..write.style import Styles, set_up_page, styles
-from ..write.summary import notes_sheet, split_note, summary_sheet
+from ..write.summary import Summary, notes_sheet, split_note, summary_sheet
 from ..write.xlsx import check_rows, new_workbook
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def write_titanic_book(
         for write in extra_sheets:
             write(book)
         luck_note = split_note(infos, luck, LUCK_SPLITS)
-        summary_sheet(book, st, infos, comparison, histories, choice, units, luck=luck_note)
+        summary_sheet(book, st, infos, Summary(comparison, histories, choice, units, luck=luck_note))
         notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
     return Path(path)
 

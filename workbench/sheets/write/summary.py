@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,24 +62,35 @@ def split_note(infos: Sequence[SheetInfo], share: float, splits: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What a summary sheet shows beside the model sheets' live results.
+
+    ``comparison``: one row per training run; ``histories``: each run's training loss per step;
+    ``choice``: which model was chosen, and why; ``units``: the over-fitting sweep; ``lines``:
+    sentences under the results (default: the lesson's numbers beside ours); ``luck``: how much the
+    valid losses owe to the split; ``results``: the labels of the sheets' results.
+    """
+
+    comparison: pd.DataFrame | None = None
+    histories: Mapping[str, np.ndarray] | None = None
+    choice: str | None = None
+    units: pd.DataFrame | None = None
+    lines: Sequence[str] = ()
+    luck: str = ""
+    results: Sequence[tuple[str, str]] = RESULTS
+
+
 def summary_sheet(
-    book: xlsxwriter.Workbook,
-    st: Styles,
-    infos: Sequence[SheetInfo],
-    comparison: pd.DataFrame | None,
-    histories: Mapping[str, ArrayLike] | None,
-    choice: str | None,
-    units: pd.DataFrame | None,
-    results: Sequence[tuple[str, str]] = RESULTS,
-    lines: Sequence[str] = (),
-    luck: str = "",
+    book: xlsxwriter.Workbook, st: Styles, infos: Sequence[SheetInfo], summary: Summary
 ) -> None:
-    """Top to bottom: the model sheets' live results, ``lines`` about them (default: the lesson's
-    numbers beside ours) and ``luck`` (how much their valid losses owe to the split), the choice,
-    the runs, the over-fitting table, the loss per step; the charts to the right."""
+    """Top to bottom: the model sheets' live results, the lines about them and the luck of the
+    split, the choice, the runs, the over-fitting table, the loss per step; the charts to the right."""
+    s, results = summary, summary.results
     ws = book.add_worksheet("summary")
     ws.write_string(0, 0, "summary: every model side by side", st.title)
-    tables = [("Training runs (fitted on train, scored on valid)", comparison, _runs_chart)]
+    tables = [("Training runs (fitted on train, scored on valid)", s.comparison, _runs_chart)]
+    units = s.units
     if units is not None:
         known = not units.empty and {"units", "train_loss", "valid_loss"} <= set(units.columns)
         trend = f": {loss_trend(units.units, units.train_loss, units.valid_loss)}" if known else ""
@@ -99,13 +111,13 @@ def summary_sheet(
         " rather than what generalises (over-fitting)."
     )
     wrapped(ws, st, 1, note, widths)
-    row = _sheets_table(ws, st, infos, 3, widths, results, lines or _LESSON_LINES)
-    if luck:
-        wrapped(ws, st, row - 1, luck, widths)
+    row = _sheets_table(ws, st, infos, 3, widths, results, s.lines or _LESSON_LINES)
+    if s.luck:
+        wrapped(ws, st, row - 1, s.luck, widths)
         row += 1
-    if choice:
+    if s.choice:
         ws.write_string(row, 0, "Chosen for Kaggle's test set", st.heading)
-        wrapped(ws, st, row + 1, choice, widths)
+        wrapped(ws, st, row + 1, s.choice, widths)
         row += 3
     charts = []
     for heading, df, chart in tables:
@@ -113,8 +125,8 @@ def summary_sheet(
         drawn = chart(book, row + 2, row + 1 + len(df), list(map(str, df.columns)))
         charts += [drawn] if drawn is not None else []
         row += len(df) + 3
-    if histories:
-        charts.insert(0, _loss_per_step(book, ws, st, histories, row))
+    if s.histories:
+        charts.insert(0, _loss_per_step(book, ws, st, s.histories, row))
     for i, chart in enumerate(charts):
         ws.insert_chart(3 + 22 * i, width + 1, chart)
     for j, w in enumerate(widths):
