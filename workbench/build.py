@@ -67,6 +67,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -273,7 +274,14 @@ def _titanic(
             progress(name, done, total)
 
     stage("write titanic.xlsx", 0)
-    files = [_titanic_book(out, passengers, table, fits, comparison, histories, valid_rows, why, units, seed)]
+    inputs, target = input_ranges(len(table))  # the descent sheet reads the linear sheet's cells
+    descent = partial(add_titanic_descent_sheet, table=table, seed=SEED if seed is None else seed,
+                      inputs=inputs, target=target)  # fmt: skip
+    book = write_titanic_book(
+        out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
+        valid=valid_rows.index, choice=why, units=units, extra_sheets=[descent],
+    )  # fmt: skip
+    files = [book]
     stage("write pictures", 1)
     files += _titanic_pictures(out, comparison, histories, units)
     stage("write submission.csv", 2)
@@ -417,31 +425,6 @@ def held_memory(prep: Prepared) -> int:
     features, and their matrix."""
     frames = (prep.raw, prep.table)
     return int(sum(f.memory_usage(deep=True).sum() for f in frames)) + prep.X.nbytes
-
-
-def _titanic_book(
-    out: Path,
-    passengers: pd.DataFrame,
-    table: pd.DataFrame,
-    fits: dict[str, train.Fit],
-    comparison: pd.DataFrame,
-    histories: dict[str, np.ndarray],
-    valid_rows: pd.DataFrame,
-    why: str,
-    units: pd.DataFrame,
-    seed: int | None,
-) -> Path:
-    """``titanic.xlsx``: the model sheets, the descent sheet on the linear sheet's cells, the summary."""
-    inputs, target = input_ranges(len(table))
-    seed = SEED if seed is None else seed
-
-    def descent(book) -> None:
-        add_titanic_descent_sheet(book, table, seed=seed, inputs=inputs, target=target)
-
-    return write_titanic_book(
-        out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
-        valid=valid_rows.index, choice=why, units=units, extra_sheets=[descent],
-    )  # fmt: skip
 
 
 def _titanic_pictures(
