@@ -66,6 +66,8 @@ _EXPORTS = {
     "fit_prepared": "tabular.fit",
     "write_tabular_book": "sheets.books.tabular",
     "check_workbook": "sheets.read.check",
+    "write_clean": "sheets.books.clean",
+    "grade_workbook": "sheets.read.grade",
     "kaggle_submission": "titanic.submission",
     "write_submission": "titanic.submission",
     "write_params": "titanic.submission",
@@ -93,11 +95,13 @@ if TYPE_CHECKING:
     from .build import BuildResult, TableBuildResult, build_all, build_table, write_regression_outputs
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
+    from .sheets.books.clean import write_clean
     from .sheets.books.regression import write_regression_book
     from .sheets.books.tabular import write_tabular_book
     from .sheets.books.titanic import Fitted, add_titanic_descent_sheet, write_titanic_book
     from .sheets.engines.recalc import recalculate
     from .sheets.read.check import check_workbook
+    from .sheets.read.grade import grade_workbook
     from .sheets.read.read_book import load_params, read_params
     from .sheets.write.descent import write_descent_sheet
     from .tabular.fit import fit_prepared

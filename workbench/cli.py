@@ -25,6 +25,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import cli_text as text
@@ -131,6 +132,7 @@ def _build(args: argparse.Namespace) -> int:
         if kept is not None:
             kept += f"\n\n{out}: nothing changed since this build, so its files are kept (--force rebuilds)"
             print(kept)
+            _clean(args, Path(out))
             return OK
         stamp.check(folder, args.data)  # before the build replaces any output, not after
         from dataclasses import replace
@@ -144,11 +146,24 @@ def _build(args: argparse.Namespace) -> int:
         report = replace(result, seconds={"import": imported, **result.seconds}).report()
         stamp.write(folder, build_key, list(result.files), report)
     print(report)
+    _clean(args, Path(out))
     return OK
+
+
+def _clean(args: argparse.Namespace, out: Path) -> None:
+    """``--clean``: the clean copy of titanic.xlsx beside it, for a learner to rebuild."""
+    if args.clean:
+        from .sheets.books.clean import write_clean
+
+        print(f"{write_clean(out / 'titanic.xlsx')}: the lesson's sheets without their formulas")
 
 
 def _build_table(args: argparse.Namespace) -> int:
     """``build --data FILE --target COL``: any table's workbook (not stamped: one file, one fit)."""
+    if args.clean:
+        raise WorkbenchError(
+            "--clean writes the lesson's Titanic sheets without formulas; leave out --target"
+        )
     if args.data is None:
         raise WorkbenchError("--target needs --data FILE.csv, the table whose column it names")
     from dataclasses import replace
@@ -248,6 +263,12 @@ def _params_frame(fitted: Fit) -> pd.DataFrame:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.grade:
+        from .sheets.read.grade import grade_workbook
+
+        graded = grade_workbook(args.workbook)
+        print(graded.report())
+        return OK if graded.ok else DISAGREE
     from .sheets.read.check import check_workbook
     from .sheets.read.table_check import check_table_book
     from .sheets.read.table_reader import is_table_book
@@ -486,6 +507,11 @@ def _parser() -> argparse.ArgumentParser:
         help="seed of every random start (default: 0 for the Titanic fits, each regression's own)",
     )
     build.add_argument(
+        "--clean",
+        action="store_true",
+        help="also write titanic_clean.xlsx: the lesson's sheets without formulas, for a learner",
+    )
+    build.add_argument(
         "--force",
         action="store_true",
         help="build even when nothing changed since the last build into DIR (see below)",
@@ -549,6 +575,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("workbook", metavar="WORKBOOK.xlsx", help="a workbook written by `workbench build`")
     check.add_argument("--recalc", action="store_true", help="also recompute the file with LibreOffice")
+    check.add_argument(
+        "--grade", action="store_true", help="grade a learner's rebuilt titanic_clean.xlsx, task by task"
+    )
 
     predict = command("predict", "write a Kaggle submission for test.csv", _predict)
     predict.add_argument(

@@ -215,6 +215,14 @@ def _scored(sheet: str, params: np.ndarray, rows: pd.DataFrame) -> tuple[int, fl
 Stored = tuple[pd.DataFrame, np.ndarray, dict[str, float | None]]
 
 
+def read_lesson_table(path: str | os.PathLike[str], sheet: str = "linear") -> pd.DataFrame:
+    """The passengers of a workbench Titanic workbook's model sheet, as a lesson table (its raw
+    columns, derived again as the lesson derives them)."""
+    with Book(Path(path)) as book:
+        check_model_sheets(book)
+        return _sheet_values(book, sheet)[0]
+
+
 def _stored_values(path: Path) -> dict[str, Stored]:
     """Per model sheet: its passengers as a lesson table, which are valid rows, its stored results."""
     with Book(path) as book:

@@ -19,6 +19,7 @@ file ``workbench fit --json`` writes (:func:`workbench.titanic.submission.write_
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,13 @@ def load_params(path: str | os.PathLike[str], kind: str | None = None) -> Params
             f"{path}: is larger than any JSON parameter file ({MAX_JSON_BYTES:,} bytes at most)"
         )
     return params_from_json(path, head, kind)
+
+
+def read_starts(path: str | os.PathLike[str], sheets: Collection[str]) -> dict[str, np.ndarray]:
+    """The grey random starts (the ``Start`` block) of the model sheets ``sheets`` of a workbook."""
+    with Book(Path(path)) as book:
+        check_model_sheets(book)
+        return {sheet: _sheet_params(book, sheet, MODEL_SHEETS[sheet], "Start") for sheet in sheets}
 
 
 def check_model_sheets(book: Book) -> None:

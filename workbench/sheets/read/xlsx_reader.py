@@ -39,8 +39,9 @@ MAX_ENTRIES = 10_000
 MAX_SHEET_BYTES = 256 * 2**20
 MAX_STRINGS_BYTES = 64 * 2**20
 MAX_SMALL_BYTES = 16 * 2**20
-#: Excel's grid.
+#: Excel's grid, and the longest formula it takes.
 MAX_ROW, MAX_COL = 1_048_576, 16_384
+MAX_FORMULA = 8_192
 
 #: Bytes inflated and parsed at a time; rows are handed out between chunks.
 CHUNK = 2**20
@@ -167,8 +168,12 @@ class Book:
             raise WorkbookError(f"{self.path}: sheet {sheet!r}: {what} {text!r} is not a block of cells")
         return row1, col1, row2, col2
 
-    def rows(self, sheet: str, *, last: int = MAX_ROW) -> Iterator[tuple[int, dict[int, Value]]]:
-        """``(row, {column: value})`` for each row of ``sheet`` up to row ``last`` (1-based)."""
+    def rows(
+        self, sheet: str, *, last: int = MAX_ROW, formulas: bool = False
+    ) -> Iterator[tuple[int, dict[int, Value]]]:
+        """``(row, {column: value})`` for each row of ``sheet`` up to row ``last`` (1-based); with
+        ``formulas``, ``(row, {column: formula})`` for the cells holding one instead (the text
+        after ``=``; empty for a cell sharing another's formula, whose text the file leaves out)."""
         if sheet not in self.sheets:
             raise WorkbookError(f"{self.path}: has no sheet {sheet!r}")
         part = self.sheets[sheet]
@@ -198,20 +203,30 @@ class Book:
                 at["col"] = col
                 cell.clear()
                 cell.update(type=attrs.get("t", "n"), text=[], keep=False)
+            elif tag == "f" and cell:
+                cell.update(formula=[], keep_formula=True)
             elif tag in ("v", "t") and cell:
                 cell["keep"] = True
 
         def end(tag: str) -> None:
             if tag in ("v", "t") and cell:
                 cell["keep"] = False
+            elif tag == "f" and cell:
+                cell["keep_formula"] = False
             elif tag == "c" and cell and done:
                 where = f"{sheet}!{_letters(at['col'])}{at['row']}"
-                done[-1][1][at["col"]] = self._value(str(cell["type"]), "".join(cell["text"]), where)  # type: ignore[arg-type]
+                if formulas:
+                    if "formula" in cell:
+                        done[-1][1][at["col"]] = "".join(cell["formula"])[:MAX_FORMULA]  # type: ignore[arg-type]
+                else:
+                    done[-1][1][at["col"]] = self._value(str(cell["type"]), "".join(cell["text"]), where)  # type: ignore[arg-type]
                 cell.clear()
 
         def text(data: str) -> None:
             if cell.get("keep"):
                 cell["text"].append(data)  # type: ignore[union-attr]
+            elif cell.get("keep_formula"):
+                cell["formula"].append(data)  # type: ignore[union-attr]
 
         for _ in self._feed(part, MAX_SHEET_BYTES, start, end, text):
             # A chunk may end inside a row: hand out the rows before it, keep the open one.
