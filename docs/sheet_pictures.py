@@ -18,13 +18,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from workbench.sheets.engines.recalc import convert_all
+from workbench.sheets.books.clean import write_clean
+from workbench.sheets.engines.recalc import convert_all, recalculate
+from workbench.sheets.read.grade import grade_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "pictures"
 #: The sheets pictured, per workbook.
 SHEETS = {
     "titanic": ["features", "linear", "nnet", "mmult", "descent", "summary", "notes"],
+    "titanic_clean": ["tasks", "linear"],
     "line": ["by_hand", "descent"],
     "relu": ["held_out"],
 }
@@ -59,7 +62,9 @@ def main() -> None:
         raise SystemExit("needs poppler's pdftoppm: apt-get install -y poppler-utils")
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        books = [ROOT / "workbooks" / f"{name}.xlsx" for name in SHEETS]
+        clean = write_clean(ROOT / "workbooks" / "titanic.xlsx", Path(tmp) / "titanic_clean.xlsx")
+        grade_report(clean, Path(tmp))
+        books = [clean if name == "titanic_clean" else ROOT / "workbooks" / f"{name}.xlsx" for name in SHEETS]
         for book, pdf in zip(books, convert_all(books, tmp, to="pdf"), strict=True):
             for sheet, page in first_pages(pdf).items():
                 if sheet not in SHEETS[book.stem]:
@@ -82,6 +87,33 @@ def main() -> None:
                     check=True,
                 )
                 print(stem.with_suffix(".png").relative_to(ROOT))
+
+
+def grade_report(clean: Path, tmp: Path) -> None:
+    """``docs/pictures/grade_report.png``: the grade of a clean book with the linear sheet typed in,
+    the Max cell's reference left relative in Age_N (the slip a fill-down makes), and nnet not begun."""
+    import matplotlib.pyplot as plt
+    import openpyxl
+
+    book = openpyxl.load_workbook(clean)
+    ws, first = book["linear"], 10
+    last = first + ws.max_row - first
+    ws["E8"], ws["R5"] = f"=MAX(E{first}:E{last})", f"=AVERAGE(R{first}:R{last})"
+    for r in range(first, last + 1):
+        typed = [f"=E{r}/E{r - 2}", f"=LOG10(F{r}+1)", f"=IF(C{r}=1,1,0)", f"=IF(C{r}=2,1,0)",
+                 f'=IF(B{r}="S",1,0)', f'=IF(B{r}="C",1,0)', f'=IF(D{r}="male",1,0)', 1,
+                 f"=SUMPRODUCT(G{r}:P{r},$G$5:$P$5)", f"=(Q{r}-A{r})^2"]  # fmt: skip
+        for j, value in enumerate(typed):
+            ws.cell(r, 9 + j).value = value
+    book.save(tmp / "learner.xlsx")
+    report = grade_workbook(recalculate(tmp / "learner.xlsx", tmp / "saved")).report()
+    lines = report.splitlines()
+    fig = plt.figure(figsize=(13, 0.165 * (len(lines) + 1) + 0.15))
+    said = ("$ workbench check --grade learner.xlsx\n" + report).replace("$", r"\$")  # no mathtext
+    fig.text(0.01, 0.99, said, family="monospace", size=8.5, va="top")
+    fig.savefig(OUT / "grade_report.png", dpi=110)
+    plt.close(fig)
+    print((OUT / "grade_report.png").relative_to(ROOT))
 
 
 if __name__ == "__main__":

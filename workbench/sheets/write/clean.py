@@ -134,6 +134,7 @@ def write_clean_sheet(
             ws.write_comment(lay.header, j, TODO[name], {"author": "workbench", "x_scale": 2})
     _rows(ws, st, lay, table, [lay.col(name) for name in fill], todo)
     ws.set_column(0, len(COLUMNS) + len(lay.columns), 10)
+    ws.set_column(lay.total[1] - 1, lay.total[1], 14)  # Total loss: its label and value, in the large font
     ws.freeze_panes(lay.first, 0)
     set_up_page(ws, header_row=lay.header)
 
@@ -161,14 +162,15 @@ def _rows(
     """The passengers: raw values (and derived ones when given), green blanks where formulas go."""
     given = list(RAW) + ([d.name for d in DERIVED] if lay.derived_done else [])
     columns = [(COLUMNS.index(name), table[name].tolist()) for name in given]
+    decimals = {COLUMNS.index(name) for name in ("Age", "Fare", "Age_N", "log_Fare")}
     for i in range(len(table)):
         r = lay.first + i
         for c, values in columns:
             v = values[i]
             if isinstance(v, str):
-                ws.write_string(r, c, v, st.text)
+                ws.write_string(r, c, v, st.category)
             else:
-                ws.write_number(r, c, float(v), st.number)
+                ws.write_number(r, c, float(v), st.number if c in decimals else st.whole)
         for c in todo_cols:
             ws.write_blank(r, c, None, todo)
 
