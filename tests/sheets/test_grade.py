@@ -197,3 +197,9 @@ def test_gnumeric_and_unsaved_fills_grade_right(clean, tmp_path):
             continue
         graded = {(t.sheet, t.what): t.status for t in grade_workbook(file).tasks}
         assert [k for k, v in graded.items() if v != "right"] == [("linear", "Solver"), ("nnet", "Solver")]
+
+
+def test_the_clean_book_speaks_plainly_and_no_heading_is_clipped(clean):
+    from plain_words import clipped_headings, jargon
+
+    assert jargon(clean[0]) == [] and clipped_headings(clean[0]) == []
