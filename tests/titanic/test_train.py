@@ -381,3 +381,17 @@ def test_default_nnet_fit_beats_the_lessons_solver(table, seed):
     fitted = wb.fit("nnet", table, seed=seed)
     assert fitted.loss <= 0.130
     assert fitted.loss == pytest.approx(wb.mse("nnet", fitted.params, table), abs=1e-15)
+
+
+def test_the_nets_default_search_reads_its_recipe(monkeypatch):
+    """The recipe in the registry is the one place that says how hard the net is searched."""
+    from dataclasses import replace
+
+    from workbench.titanic import models
+
+    net = models.MODELS["nnet"]
+    monkeypatch.setitem(
+        models.MODELS, "nnet", replace(net, recipe=replace(net.recipe, starts=3, gauss_newton=2))
+    )
+    fitted = wb.fit("nnet", wb.lesson_table().iloc[:120])
+    assert fitted.method == "search" and fitted.starts == 3 and fitted.gauss_newton == 2

@@ -57,10 +57,10 @@ from .steps import LBFGS_ITERATIONS, LBFGS_OPTIONS, Loss, gauss_newton_steps, gn
 
 METHODS: tuple[str, ...] = ("gd", "lbfgs", "lstsq", "search")
 
-#: Method ``search``: random starts and Gauss-Newton steps of each (its defaults), how many of
-#: the best are finished exactly, how many rows nearest each kink a hop pushes across, and
-#: how many hops at most (two or three reach the lowest minimum from any seed tried).
-SEARCH_STARTS, SEARCH_STEPS = 256, 20
+#: Method ``search`` (its random starts and Gauss-Newton steps are the model's recipe's,
+#: :attr:`~workbench.titanic.models.Model.recipe`): how many of the best are finished exactly,
+#: how many rows nearest each kink a hop pushes across, and how many hops at most (two or three
+#: reach the lowest minimum from any seed tried).
 SEARCH_FINISH, SEARCH_NEAR, SEARCH_HOPS = 8, 200, 10
 #: Gauss-Newton steps from a pushed point: it starts beside a minimum, so fewer suffice.
 SEARCH_HOP_STEPS = 8
@@ -228,8 +228,7 @@ def fit(
             ``gauss_newton=0, polish=0`` is the lesson's plain gradient descent.
             ``lbfgs``: ``iterations`` (limit per start, :data:`LBFGS_ITERATIONS`) and
             ``starts`` (one after another, default 1). ``lstsq``: none. ``search``:
-            ``starts`` and ``gauss_newton`` (default :data:`SEARCH_STARTS`,
-            :data:`SEARCH_STEPS`).
+            ``starts`` and ``gauss_newton`` (default: the model's recipe).
 
     Raises:
         WorkbenchError: an unknown model or method, lstsq for a net, an option the method
@@ -369,10 +368,13 @@ def _fit_gd(p: _Problem, **given: float) -> _Fitted:
 
 
 def _fit_search(
-    p: _Problem, starts: int = SEARCH_STARTS, gauss_newton: int = SEARCH_STEPS, **_: object
+    p: _Problem, starts: int | None = None, gauss_newton: int | None = None, **_: object
 ) -> _Fitted:
     """The net's lowest minimum: random starts, Gauss-Newton, exact finishes, hops across kinks."""
     model, x, y, loss_fn, sigmoid, progress = p.model, p.x, p.y, p.loss_fn, p.sigmoid, p.progress
+    recipe = get(model).recipe  # the one place that says how hard the net is searched
+    starts = recipe.starts if starts is None else starts
+    gauss_newton = recipe.gauss_newton if gauss_newton is None else gauss_newton
     if not get(model).relu_sum or sigmoid:
         raise WorkbenchError(
             f"method 'search' finds the exact minima of a sum of ReLUs without a sigmoid; fit {model}"
