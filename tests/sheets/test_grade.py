@@ -14,6 +14,7 @@ import numpy as np
 import openpyxl
 import pytest
 from cells import need
+from openpyxl.worksheet.formula import ArrayFormula
 
 import workbench as wb
 from workbench.cli import main
@@ -38,6 +39,18 @@ def right_formulas(n: int) -> dict[tuple[str, str], str]:
     first, last = 10, 10 + n - 1
     cells = {("linear", "E8"): f"=MAX(E{first}:E{last})", ("linear", "R5"): f"=AVERAGE(R{first}:R{last})",
              ("nnet", "V5"): f"=AVERAGE(V{first}:V{last})"}  # fmt: skip
+    m_first, m_last = 17, 17 + n - 1  # mmult's rows start below its 10 x 2 parameter block
+    cells["mmult", f"Q{m_first}"] = ArrayFormula(
+        f"Q{m_first}:R{m_last}", f"=MMULT(G{m_first}:P{m_last},$G$5:$H$14)"
+    )
+    cells["mmult", "V5"] = f"=AVERAGE(V{m_first}:V{m_last})"
+    for r in range(m_first, m_last + 1):
+        cells |= {
+            ("mmult", f"S{r}"): f"=IF(Q{r}<0,0,Q{r})",
+            ("mmult", f"T{r}"): f"=IF(R{r}<0,0,R{r})",
+            ("mmult", f"U{r}"): f"=S{r}+T{r}",
+            ("mmult", f"V{r}"): f"=(U{r}-A{r})^2",
+        }
     for r in range(first, last + 1):
         cells |= {
             ("linear", f"I{r}"): f"=E{r}/$E$8",
@@ -81,6 +94,11 @@ SLIPS = {
     "max typed": (("linear", "E8", "TYPED"), "Max", "typed"),
     "relu clipped at 1": (("nnet", "S", "=MAX(1,Q{r})"), "ReLU1", "clipped at 1"),
     "preds of lins": (("nnet", "U", "=Q{r}+R{r}"), "Preds", "Lin columns"),
+    "mmult without ones": (
+        ("mmult", "Q17", "=MMULT(G17:O56,$G$5:$H$13)"),
+        "Lin1:Lin2",
+        "Ones column is left",
+    ),
 }
 
 
@@ -94,6 +112,8 @@ def fill(src, dst, table, changes=None, ones=True):
         sheet, where, formula = changes
         if formula == "TYPED":
             cells[sheet, where] = float(table["Age"].max())
+        elif sheet == "mmult" and where == "Q17":  # the one MMULT over every row
+            cells[sheet, where] = ArrayFormula(f"Q17:R{16 + len(table)}", formula)
         elif where[-1].isdigit():
             cells[sheet, where] = formula
         else:
@@ -108,7 +128,7 @@ def fill(src, dst, table, changes=None, ones=True):
 def test_the_clean_book_has_the_tasks_first_and_green_cells_to_fill(clean):
     path, table, starts = clean
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["tasks", "linear", "nnet"]
+    assert book.sheetnames == ["tasks", "linear", "nnet", "mmult"]
     tasks = [row for row in book["tasks"].iter_rows(min_row=5, values_only=True) if row[0]]
     assert [(t[1], t[2]) for t in tasks] == [(sheet, what) for sheet, what, _ in TASKS]
     ws = book["linear"]
@@ -121,6 +141,10 @@ def test_the_clean_book_has_the_tasks_first_and_green_cells_to_fill(clean):
     assert ws["A10"].value == table["Survived"].iloc[0] and ws["D10"].value == table["Sex"].iloc[0]
     nnet = book["nnet"]
     assert nnet["I10"].value == pytest.approx(table["Age_N"].iloc[0])  # done on linear: given here
+    mmult = book["mmult"]  # nnet's start as columns: 10 x 2
+    np.testing.assert_allclose([[mmult.cell(5 + i, 7 + k).value for k in range(2)] for i in range(10)],
+                               starts["nnet"].T, rtol=1e-15)  # fmt: skip
+    assert mmult["Q16"].value == "Lin1" and mmult["Q17"].value is None
 
 
 def test_an_empty_clean_book_grades_every_task_not_done(clean):

@@ -28,9 +28,11 @@ def write_clean_book(
 ) -> Path:
     """Write the clean copy of ``table``'s lesson sheets to ``path`` (whole or not at all).
 
-    ``starts``: per clean sheet (``linear``, ``nnet``) the parameters its yellow cells begin
-    at, shaped (10,) and (2, 10), e.g. the full workbook's random starts.
+    ``starts``: for ``linear`` and ``nnet`` the parameters their yellow cells begin at, shaped
+    (10,) and (2, 10), e.g. the full workbook's random starts; ``mmult`` begins at nnet's, as
+    columns (the lesson's mmult sheet is nnet as one matrix product).
     """
+    starts = {**starts, "mmult": starts.get("nnet")}
     missing = [c for c in COLUMNS if c not in table]
     if missing or table.empty:
         raise WorkbenchError("write_clean_book needs the lesson's feature table (lesson_table(passengers))")
@@ -54,7 +56,7 @@ def write_clean(workbook: str | os.PathLike[str], path: str | os.PathLike[str] |
     starts, the formulas left for the learner. ``path`` defaults to ``<stem>_clean.xlsx`` beside it."""
     workbook = Path(workbook)
     table = read_lesson_table(workbook)
-    starts = read_starts(workbook, LAYOUT)
+    starts = read_starts(workbook, ("linear", "nnet"))
     return write_clean_book(
         workbook.with_name(f"{workbook.stem}_clean.xlsx") if path is None else path, table, starts
     )

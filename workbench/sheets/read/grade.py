@@ -78,9 +78,12 @@ class _Sheet:
         v = self.cells.get((row, col))
         return float(v) if isinstance(v, float) else None
 
-    def params(self, rows: range) -> np.ndarray:
-        _, c0, _, _ = self.lay.params
-        return np.array([[self.number(r, c0 + j) or 0.0 for j in range(len(FEATURES))] for r in rows])
+    def block(self, name: str) -> np.ndarray:
+        """The ``params`` (yellow) or ``start`` (grey) block as the cells hold it: one row per
+        linear unit (an MMULT sheet's columns, as rows), an empty cell read as 0."""
+        r1, c1, r2, c2 = self.lay.block(name)
+        cells = np.array([[self.number(r, c) or 0.0 for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)])
+        return cells.T if self.lay.mmult else cells
 
 
 def grade_workbook(path: str | os.PathLike[str]) -> GradeResult:
@@ -94,7 +97,7 @@ def grade_workbook(path: str | os.PathLike[str]) -> GradeResult:
             values = _read(recalculate(path, tmp))
         for sheet, s in sheets.items():
             s.values, s.cells = values[sheet].values, values[sheet].cells
-    graders = {"linear": _grade_linear, "nnet": _grade_nnet}
+    graders = {"linear": _grade_linear, "nnet": _grade_nnet, "mmult": _grade_nnet}
     found: dict[tuple[str, str], tuple[str, str]] = {}
     for sheet, s in sheets.items():
         found |= {(sheet, what): grade for what, grade in graders[sheet](s, sheets["linear"]).items()}
@@ -153,24 +156,27 @@ def _grade_linear(s: _Sheet, _linear: _Sheet) -> dict[str, tuple[str, str]]:
         want = np.broadcast_to(np.asarray(d.python(raw, true_max), dtype="float64"), (s.n,))
         grades[d.name] = _column(s, d.name, want)
     inputs = np.column_stack([_own(s, name) for name in FEATURES])
-    params = s.params(range(lay.params[0], lay.params[2] + 1))[0]
-    grades["Preds"] = _column(s, "Preds", inputs @ params)
+    grades["Preds"] = _column(s, "Preds", inputs @ s.block("params")[0])
     return grades | _tail(s, "linear")
 
 
 def _grade_nnet(s: _Sheet, linear: _Sheet) -> dict[str, tuple[str, str]]:
     lay = s.lay
     inputs = np.column_stack([_own(s, name) for name in FEATURES])
-    w = s.params(range(lay.params[0], lay.params[2] + 1))
+    w = s.block("params")
     grades = {}
     for k in range(1, lay.units + 1):
         grades[f"Lin{k}"] = _column(s, f"Lin{k}", inputs @ w[k - 1])
+    if lay.mmult:  # one MMULT fills both: one task, its first slip
+        wrong = [grades.pop(f"Lin{k}") for k in range(1, lay.units + 1)]
+        grades["Lin1:Lin2"] = next((g for g in wrong if g[0] != "right"), wrong[0])
+    for k in range(1, lay.units + 1):
         grades[f"ReLU{k}"] = _column(s, f"ReLU{k}", np.maximum(_own(s, f"Lin{k}"), 0))
     grades["Preds"] = _column(s, "Preds", sum(_own(s, f"ReLU{k}") for k in range(1, lay.units + 1)))
-    return grades | _tail(s, "nnet")
+    return grades | _tail(s, "nnet", solver=not lay.mmult)
 
 
-def _tail(s: _Sheet, model: str) -> dict[str, tuple[str, str]]:
+def _tail(s: _Sheet, model: str, *, solver: bool = True) -> dict[str, tuple[str, str]]:
     """Loss, Total loss and Solver's step, each from the learner's own cells before it."""
     y = np.asarray(s.values["Survived"], dtype="float64")
     grades = {"Loss": _column(s, "Loss", (_own(s, "Preds") - y) ** 2)}
@@ -181,17 +187,15 @@ def _tail(s: _Sheet, model: str) -> dict[str, tuple[str, str]]:
         grades["Total loss"] = _one(
             s, "Total loss", s.lay.total, float(np.mean(loss)), "=AVERAGE of the Loss column"
         )
-    grades["Solver"] = _solver(s, model, y)
+    if solver:
+        grades["Solver"] = _solver(s, model, y)
     return grades
 
 
 def _solver(s: _Sheet, model: str, y: np.ndarray) -> tuple[str, str]:
     """Graded by the loss: the yellow cells' loss against the grey start's and the best known."""
-    lay = s.lay
     inputs = np.column_stack([_inputs_column(s, name) for name in FEATURES])
-    first, _, last, _ = lay.params
-    now = _loss(inputs, s.params(range(first, last + 1)), y)
-    start = _loss(inputs, s.params(range(last + 1, last + 1 + lay.units)), y)
+    now, start = _loss(inputs, s.block("params"), y), _loss(inputs, s.block("start"), y)
     best = least_squares_floor(inputs, y)
     where = f"the yellow cells' Total loss {now:.6f}, the grey start's {start:.6f}"
     if not now < start - TOLERANCE:

@@ -42,6 +42,9 @@ MAX_SMALL_BYTES = 16 * 2**20
 #: Excel's grid, and the longest formula it takes.
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 MAX_FORMULA = 8_192
+#: Array formulas a sheet's reading follows at most (each fills a block of cells).
+MAX_ARRAYS = 1_000
+_ARRAY = re.compile(r"\$?([A-Z]{1,3})\$?(\d{1,7}):\$?([A-Z]{1,3})\$?(\d{1,7})")
 
 #: Bytes inflated and parsed at a time; rows are handed out between chunks.
 CHUNK = 2**20
@@ -178,6 +181,7 @@ class Book:
             raise WorkbookError(f"{self.path}: has no sheet {sheet!r}")
         part = self.sheets[sheet]
         done: list[tuple[int, dict[int, Value]]] = []
+        arrays: list[list] = []  # [r1, c1, r2, c2, the formula] of each array formula
         at = {"row": 0, "col": 0}
         cell: dict[str, object] = {}
 
@@ -205,6 +209,11 @@ class Book:
                 cell.update(type=attrs.get("t", "n"), text=[], keep=False)
             elif tag == "f" and cell:
                 cell.update(formula=[], keep_formula=True)
+                spans = _ARRAY.fullmatch(attrs.get("ref", "")) if attrs.get("t") == "array" else None
+                if spans and len(arrays) < MAX_ARRAYS:  # every cell the array fills holds its formula
+                    r1, r2 = int(spans.group(2)), int(spans.group(4))
+                    cell["array"] = len(arrays)
+                    arrays.append([r1, _column(spans.group(1)), r2, _column(spans.group(3)), ""])
             elif tag in ("v", "t") and cell:
                 cell["keep"] = True
 
@@ -216,8 +225,15 @@ class Book:
             elif tag == "c" and cell and done:
                 where = f"{sheet}!{_letters(at['col'])}{at['row']}"
                 if formulas:
+                    r, c = at["row"], at["col"]
                     if "formula" in cell:
-                        done[-1][1][at["col"]] = "".join(cell["formula"])[:MAX_FORMULA]  # type: ignore[arg-type]
+                        done[-1][1][c] = "".join(cell["formula"])[:MAX_FORMULA]  # type: ignore[arg-type]
+                        if "array" in cell:
+                            arrays[cell["array"]][4] = done[-1][1][c]  # type: ignore[index]
+                    else:
+                        inside = [a for a in arrays if a[0] <= r <= a[2] and a[1] <= c <= a[3]]
+                        if inside:
+                            done[-1][1][c] = inside[0][4]
                 else:
                     done[-1][1][at["col"]] = self._value(str(cell["type"]), "".join(cell["text"]), where)  # type: ignore[arg-type]
                 cell.clear()

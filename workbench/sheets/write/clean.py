@@ -37,6 +37,9 @@ TODO = {
     "ReLU1": "Lin1 if it is above 0, else 0: =IF(Lin1<0,0,Lin1) or =MAX(0,Lin1)",
     "ReLU2": "Lin2 if it is above 0, else 0",
     "Loss": "the squared error: (Preds - Survived)^2",
+    "Lin1:Lin2": "one MMULT for every row at once: select every row's Lin1:Lin2 cells, type"
+    " =MMULT(the inputs SibSp to Ones of every row, the yellow 10 x 2 parameters) and press"
+    " Ctrl+Shift+Enter",
 }
 
 
@@ -48,6 +51,7 @@ class CleanSheet:
     units: int  # parameter rows: 1 for linear, 2 for nnet
     columns: tuple[str, ...]  # the model's columns right of the inputs
     derived_done: bool  # the derived columns are given as values (done on an earlier sheet)
+    mmult: bool = False  # the parameters are 10 x units columns, and one MMULT fills every Lin
 
     param_top: int = 3  # the parameter rows start one below this header row
     max_row: int = 7
@@ -68,8 +72,17 @@ class CleanSheet:
     @property
     def params(self) -> tuple[int, int, int, int]:
         """The yellow block: first row, first column, last row, last column."""
-        first = self.param_top + 1
-        return first, self.first_input, first + self.units - 1, self.first_input + len(FEATURES) - 1
+        return self.block("params")
+
+    def block(self, name: str) -> tuple[int, int, int, int]:
+        """The ``params`` (yellow) or ``start`` (grey) block: a row per unit, or on an MMULT sheet
+        a column per unit, the start beside the parameters."""
+        first, c0, at = self.param_top + 1, self.first_input, ("params", "start").index(name)
+        if self.mmult:
+            c = c0 + at * (self.units + 1)
+            return first, c, first + len(FEATURES) - 1, c + self.units - 1
+        r = first + at * self.units
+        return r, c0, r + self.units - 1, c0 + len(FEATURES) - 1
 
     @property
     def total(self) -> tuple[int, int]:
@@ -81,10 +94,14 @@ class CleanSheet:
         return self.max_row, COLUMNS.index("Age")
 
 
+#: A net's columns: its linear units, their ReLUs, the prediction (their sum), the loss.
+NET = ("Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss")
+
 #: The clean sheets, in the video's order.
 LAYOUT: dict[str, CleanSheet] = {
     "linear": CleanSheet("linear", 1, ("Preds", "Loss"), derived_done=False),
-    "nnet": CleanSheet("nnet", 2, ("Lin1", "Lin2", "ReLU1", "ReLU2", "Preds", "Loss"), derived_done=True),
+    "nnet": CleanSheet("nnet", 2, NET, derived_done=True),
+    "mmult": CleanSheet("mmult", 2, NET, derived_done=True, mmult=True, header=15),
 }
 
 #: The tasks, in the video's order: (sheet, what to fill, how).
@@ -97,11 +114,10 @@ TASKS: tuple[tuple[str, str, str], ...] = (
     ("linear", "Solver", "Data > Solver: make Total loss smallest by changing the yellow cells"),
     *(("nnet", name, TODO[name]) for name in LAYOUT["nnet"].columns),
     ("nnet", "Total loss", "the mean of the Loss column"),
-    (
-        "nnet",
-        "Solver",
-        "Solver again, on this sheet's yellow cells; a dead start (Total loss stuck): a new one",
-    ),
+    ("nnet", "Solver", "Solver again, on this sheet's yellow cells; stuck at a high loss: another start"),
+    ("mmult", "Lin1:Lin2", TODO["Lin1:Lin2"]),
+    *(("mmult", name, TODO[name]) for name in ("ReLU1", "ReLU2", "Preds", "Loss")),
+    ("mmult", "Total loss", "the mean of the Loss column: the same net as nnet's"),
 )
 
 
@@ -131,7 +147,8 @@ def write_clean_sheet(
     for j, name in enumerate([*COLUMNS, *lay.columns]):
         ws.write_string(lay.header, j, name, st.header)
         if name in fill:
-            ws.write_comment(lay.header, j, TODO[name], {"author": "workbench", "x_scale": 2})
+            todo_text = TODO["Lin1:Lin2"] if lay.mmult and name.startswith("Lin") else TODO[name]
+            ws.write_comment(lay.header, j, todo_text, {"author": "workbench", "x_scale": 2})
     _rows(ws, st, lay, table, [lay.col(name) for name in fill], todo)
     ws.set_column(0, len(COLUMNS) + len(lay.columns), 10)
     ws.set_column(lay.total[1] - 1, lay.total[1], 14)  # Total loss: its label and value, in the large font
@@ -141,6 +158,8 @@ def write_clean_sheet(
 
 def _parameters(ws: Worksheet, st: Styles, lay: CleanSheet, start: np.ndarray) -> None:
     """The parameter names, and the yellow cells holding ``start`` (one row per linear unit)."""
+    if lay.mmult:
+        return _columns_of_parameters(ws, st, lay, start)
     first, c0, _, _ = lay.params
     labels = [*FEATURES[:-1], "Const"]
     for j, label in enumerate(labels):
@@ -154,6 +173,20 @@ def _parameters(ws: Worksheet, st: Styles, lay: CleanSheet, start: np.ndarray) -
             ws.write_string(r, c0 - 1, f"{label}:" if lay.units == 1 else f"{label} {k + 1}:", st.label)
             for j, v in enumerate(values):
                 ws.write_number(r, c0 + j, float(v), fmt)
+
+
+def _columns_of_parameters(ws: Worksheet, st: Styles, lay: CleanSheet, start: np.ndarray) -> None:
+    """The MMULT sheet's parameters: a 10 x 2 column block (nnet's rows as columns), start beside."""
+    columns = np.asarray(start, dtype="float64").reshape(lay.units, len(FEATURES)).T
+    first, c0, _, _ = lay.params
+    for i, label in enumerate([*FEATURES[:-1], "Const"]):
+        ws.write_string(first + i, c0 - 1, label, st.label)
+    for name, fmt in (("params", st.param), ("start", st.start)):
+        r1, c1, _, _ = lay.block(name)
+        for k in range(lay.units):
+            ws.write_string(lay.param_top, c1 + k, f"{name.title()} {k + 1}", st.header)
+            for i in range(len(FEATURES)):
+                ws.write_number(r1 + i, c1 + k, float(columns[i, k]), fmt)
 
 
 def _rows(
