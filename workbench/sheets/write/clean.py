@@ -195,7 +195,8 @@ def _rows(
     """The passengers: raw values (and derived ones when given), green blanks where formulas go."""
     given = list(RAW) + ([d.name for d in DERIVED] if lay.derived_done else [])
     columns = [(COLUMNS.index(name), table[name].tolist()) for name in given]
-    decimals = {COLUMNS.index(name) for name in ("Age", "Fare", "Age_N", "log_Fare")}
+    decimals = {COLUMNS.index(name): st.number for name in ("Age", "Fare")}
+    decimals |= {COLUMNS.index(name): st.feature for name in ("Age_N", "log_Fare")}  # 0.000, all digits kept
     for i in range(len(table)):
         r = lay.first + i
         for c, values in columns:
@@ -203,7 +204,7 @@ def _rows(
             if isinstance(v, str):
                 ws.write_string(r, c, v, st.category)
             else:
-                ws.write_number(r, c, float(v), st.number if c in decimals else st.whole)
+                ws.write_number(r, c, float(v), decimals.get(c, st.whole))
         for c in todo_cols:
             ws.write_blank(r, c, None, todo)
 
