@@ -153,9 +153,10 @@ def _build(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace, out: Path) -> None:
     """``--clean``: the clean copy of titanic.xlsx beside it, for a learner to rebuild."""
     if args.clean:
-        from .sheets.books.clean import write_clean
+        from .sheets.books.clean import write_clean_copies
 
-        print(f"{write_clean(out / 'titanic.xlsx')}: the lesson's sheets without their formulas")
+        for path in write_clean_copies(out, seed=args.seed):
+            print(f"{path}: the lesson's sheets without their formulas, for a learner to rebuild")
 
 
 def _build_table(args: argparse.Namespace) -> int:

@@ -227,3 +227,69 @@ def test_the_clean_book_speaks_plainly_and_no_heading_is_clipped(clean):
     from plain_words import clipped_headings, jargon
 
     assert jargon(clean[0]) == [] and clipped_headings(clean[0]) == []
+
+
+def fit_formulas(kind: str, n: int) -> dict[str, object]:
+    """What a learner types on a clean fit sheet: ``line`` (y, x, Ones) or ``quadratic`` (y, x^2,
+    x, Ones), done right; the points on rows 12 to 11 + n."""
+    last = 11 + n
+    design = "BC" if kind == "line" else "BCD"
+    preds, error, loss = (chr(ord(design[-1]) + k) for k in (1, 2, 3))
+    first_col, last_col = design[0], design[-1]
+    cells: dict[str, object] = {f"{loss}5": f"=AVERAGE({loss}12:{loss}{last})"}
+    for r in range(12, last + 1):
+        cells[f"{last_col}{r}"] = 1
+        if kind == "quadratic":
+            cells[f"B{r}"] = f"=C{r}^2"
+        cells[f"{preds}{r}"] = f"=SUMPRODUCT({first_col}{r}:{last_col}{r},${first_col}$5:${last_col}$5)"
+        cells[f"{error}{r}"] = f"={preds}{r}-A{r}"
+        cells[f"{loss}{r}"] = f"={error}{r}^2"
+    for c in design:
+        cells[f"{c}8"] = (
+            f"=2*SUMPRODUCT(${error}$12:${error}${last},{c}12:{c}{last})/ROWS(${error}$12:${error}${last})"
+        )
+        cells[f"{c}9"] = f"={c}5-${loss}$6*{c}8"
+    return cells
+
+
+FIT_SLIPS = {
+    "gradient without 2": (
+        "B8",
+        "=SUMPRODUCT($E$12:$E$111,B12:B111)/ROWS($E$12:$E$111)",
+        "Gradient",
+        "factor 2",
+    ),
+    "step uphill": ("B9", "=B5+$F$6*B8", "Next", "uphill"),
+    "mse by sum": ("F5", "=SUM(F12:F111)", "MSE", "AVERAGE"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_clean_fit_sheets_grade_right_and_name_slips(tmp_path):
+    need("soffice")
+    from workbench.sheets.books.clean import write_clean_fit
+    from workbench.sheets.engines.recalc import recalculate_all
+
+    typed = {}
+    for kind in ("line", "quadratic"):
+        data = wb.load_dataset(kind)
+        clean = write_clean_fit(tmp_path / f"{kind}_clean.xlsx", data)
+        book = openpyxl.load_workbook(clean)
+        assert book.sheetnames == ["tasks", "fit"] and book["fit"]["A11"].value == "y"
+        for where, value in fit_formulas(kind, data.n).items():
+            book["fit"][where] = value
+        book.save(typed.setdefault(kind, tmp_path / f"{kind}_typed.xlsx"))
+    for name, (where, formula, _, _) in FIT_SLIPS.items():
+        book = openpyxl.load_workbook(typed["line"])
+        book["fit"][where] = formula
+        book.save(typed.setdefault(name, tmp_path / f"{name.replace(' ', '_')}.xlsx"))
+    saved = dict(zip(typed, recalculate_all(list(typed.values()), tmp_path / "lo"), strict=True))
+    for kind in ("line", "quadratic"):
+        graded = grade_workbook(saved[kind])
+        assert graded.ok, graded.report()
+        assert [t.what for t in graded.tasks][-4:] == ["Loss", "MSE", "Gradient", "Next"]
+    for name, (_, _, task, words) in FIT_SLIPS.items():
+        graded = {t.what: t for t in grade_workbook(saved[name]).tasks}
+        assert graded[task].status == "wrong" and words in graded[task].detail, (name, graded[task].detail)
+        assert [t for t, g in graded.items() if g.status != "right"] == [task], name

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ...errors import WorkbenchError
+from ...regression import DATASETS, Dataset, design, load_dataset, param_names
 from ...titanic.features import COLUMNS, FEATURES
 from ..read.check import read_lesson_table
 from ..read.read_book import read_starts
 from ..write.clean import LAYOUT, tasks_sheet, write_clean_sheet
+from ..write.clean_fit import FitLayout, fit_tasks, write_fit_sheet
 from ..write.style import styles
 from ..write.xlsx import check_rows, new_workbook
 
@@ -60,3 +62,34 @@ def write_clean(workbook: str | os.PathLike[str], path: str | os.PathLike[str] |
     return write_clean_book(
         workbook.with_name(f"{workbook.stem}_clean.xlsx") if path is None else path, table, starts
     )
+
+
+def write_clean_fit(path: str | os.PathLike[str], data: Dataset) -> Path:
+    """The clean copy of a small regression's workbook (``line_clean.xlsx``, ...): the points, the
+    lesson's start, and one step of gradient descent for the learner to type. A model linear in
+    its parameters (line, quadratic, speed); a sum of ReLUs is typed on titanic_clean.xlsx's nnet."""
+    if data.model == "relu":
+        raise WorkbenchError(f"{data.name}: a clean copy is for a model linear in its parameters, not ReLUs")
+    phi, names = design(data.model, data.x, data.x_names)
+    lay = FitLayout(names, tuple(data.x_names), param_names(data.model, phi.shape[1]))
+    columns = {"y": data.y, **{name: phi[:, j] for j, name in enumerate(names)}}
+    check_rows(data.n, lay.first, sheet=lay.name)
+    with new_workbook(path, title=f"{data.name}, clean: one step of gradient descent") as book:
+        st = styles(book)
+        tasks_sheet(book, st, fit_tasks(lay))
+        write_fit_sheet(book, st, lay, columns, np.asarray(data.start, dtype="float64"), data.lr)
+    return Path(path)
+
+
+def write_clean_copies(out: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
+    """Beside the workbooks a build wrote into ``out``: ``titanic_clean.xlsx`` (from its
+    ``titanic.xlsx``) and the clean copy of each small regression whose model is linear in its
+    parameters (``line_clean.xlsx``, ``quadratic_clean.xlsx``, ``speed_clean.xlsx``), their points
+    drawn with ``seed`` as the build drew them."""
+    out = Path(out)
+    written = [write_clean(out / "titanic.xlsx")]
+    for name in DATASETS:
+        data = load_dataset(name, seed=seed)
+        if data.model != "relu":
+            written.append(write_clean_fit(out / f"{name}_clean.xlsx", data))
+    return written

@@ -24,8 +24,9 @@ import pandas as pd
 
 from ...errors import WorkbookError
 from ...numerics import least_squares_floor
-from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
+from ...titanic.features import DERIVED, FEATURES, RAW
 from ..write.clean import LAYOUT, TASKS, CleanSheet, cell
+from ..write.clean_fit import FitLayout, fit_tasks
 from .xlsx_reader import Book
 
 #: Largest difference from Python's value that is still right (relative beyond 1).
@@ -89,38 +90,58 @@ class _Sheet:
 def grade_workbook(path: str | os.PathLike[str]) -> GradeResult:
     """Grade every task of a learner's ``titanic_clean.xlsx`` (see the module's text)."""
     path = Path(path)
-    sheets = _read(path)
+    sheets, tasks = _read(path)
     if any(v is None for s in sheets.values() for col in s.formulas for v, f in _pairs(s, col) if f):
         from ..engines.recalc import recalculate  # the file keeps no values of its formulas
 
         with tempfile.TemporaryDirectory(prefix="workbench-grade-") as tmp:
-            values = _read(recalculate(path, tmp))
+            values = _read(recalculate(path, tmp))[0]
         for sheet, s in sheets.items():
             s.values, s.cells = values[sheet].values, values[sheet].cells
-    graders = {"linear": _grade_linear, "nnet": _grade_nnet, "mmult": _grade_nnet}
+    graders = {"linear": _grade_linear, "nnet": _grade_nnet, "mmult": _grade_nnet, "fit": _grade_fit}
     found: dict[tuple[str, str], tuple[str, str]] = {}
     for sheet, s in sheets.items():
-        found |= {(sheet, what): grade for what, grade in graders[sheet](s, sheets["linear"]).items()}
-    tasks = [Task(i, sheet, what, *found[sheet, what]) for i, (sheet, what, _) in enumerate(TASKS, start=1)]
-    return GradeResult(path, tuple(tasks))
+        found |= {(sheet, what): grade for what, grade in graders[sheet](s).items()}
+    graded = [Task(i, sheet, what, *found[sheet, what]) for i, (sheet, what, _) in enumerate(tasks, start=1)]
+    return GradeResult(path, tuple(graded))
 
 
 def _pairs(s: _Sheet, col: str):
     return zip(s.values[col], s.formulas[col], strict=True)
 
 
-def _read(path: Path) -> dict[str, _Sheet]:
+def _read(path: Path) -> tuple[dict[str, _Sheet], tuple[tuple[str, str, str], ...]]:
+    """The clean sheets of a titanic_clean.xlsx, or the fit sheet of a line_clean.xlsx (...), and
+    their tasks."""
     with Book(path) as book:
+        if "fit" in book.sheetnames and "linear" not in book.sheetnames:
+            lay = _fit_layout(path, book)
+            return {"fit": _sheet(path, book, lay)}, fit_tasks(lay)
         missing = [name for name in LAYOUT if name not in book.sheetnames]
         if missing:
             raise WorkbookError(
-                f"{path}: has no sheet {missing[0]!r}; grade a titanic_clean.xlsx (workbench build --clean)"
+                f"{path}: has no sheet {missing[0]!r}; grade a titanic_clean.xlsx or line_clean.xlsx"
+                " (workbench build --clean)"
             )
-        return {name: _sheet(path, book, lay) for name, lay in LAYOUT.items()}
+        return {name: _sheet(path, book, lay) for name, lay in LAYOUT.items()}, TASKS
 
 
-def _sheet(path: Path, book: Book, lay: CleanSheet) -> _Sheet:
-    names = [*COLUMNS, *lay.columns]
+def _fit_layout(path: Path, book: Book) -> FitLayout:
+    """A fit sheet's layout, read from its header row and its parameters' names."""
+    rows = dict(book.rows("fit", last=FitLayout((), (), ()).header + 1))
+    header = [v for _, v in sorted(rows.get(FitLayout((), (), ()).header + 1, {}).items())]
+    if len(header) < 6 or header[0] != "y" or header[-3:] != ["Preds", "Error", "Loss"]:
+        raise WorkbookError(
+            f"{path}: sheet 'fit' row 11 is not a clean fit sheet's header row (y, ..., Loss)"
+        )
+    design = tuple(str(v) for v in header[1:-3])
+    given = tuple(d for d in design if d != "Ones" and not d.endswith("^2"))
+    names = [v for _, v in sorted(rows.get(4, {}).items())]
+    return FitLayout(design, given, tuple(str(v) for v in names[: len(design)]))
+
+
+def _sheet(path: Path, book: Book, lay: CleanSheet | FitLayout) -> _Sheet:
+    names = list(lay.all_columns)
     rows = dict(book.rows(lay.name))
     formulas = dict(book.rows(lay.name, formulas=True))
     header = rows.get(lay.header + 1, {})
@@ -146,7 +167,7 @@ def _raw(s: _Sheet) -> pd.DataFrame:
     return pd.DataFrame({name: s.values[name] for name in RAW})
 
 
-def _grade_linear(s: _Sheet, _linear: _Sheet) -> dict[str, tuple[str, str]]:
+def _grade_linear(s: _Sheet) -> dict[str, tuple[str, str]]:
     lay, raw = s.lay, _raw(s)
     grades: dict[str, tuple[str, str]] = {}
     r, c = lay.max_cell
@@ -160,7 +181,7 @@ def _grade_linear(s: _Sheet, _linear: _Sheet) -> dict[str, tuple[str, str]]:
     return grades | _tail(s, "linear")
 
 
-def _grade_nnet(s: _Sheet, linear: _Sheet) -> dict[str, tuple[str, str]]:
+def _grade_nnet(s: _Sheet) -> dict[str, tuple[str, str]]:
     lay = s.lay
     inputs = np.column_stack([_own(s, name) for name in FEATURES])
     w = s.block("params")
@@ -225,6 +246,48 @@ def _inputs_column(s: _Sheet, name: str) -> np.ndarray:
     )
 
 
+# --- a small regression's fit sheet ---------------------------------------------------------------
+
+
+def _grade_fit(s: _Sheet) -> dict[str, tuple[str, str]]:
+    """The design columns, predictions, errors, losses, MSE, gradient and the step, each from the
+    learner's own cells before it."""
+    lay: FitLayout = s.lay  # type: ignore[assignment]
+    y = np.asarray(s.values["y"], dtype="float64")
+    grades = {}
+    for d in lay.design:
+        if d not in lay.given:
+            want = np.ones(s.n) if d == "Ones" else _own(s, d[:-2]) ** 2
+            grades[d] = _column(s, d, want)
+    x = np.column_stack([_own(s, d) for d in lay.design])
+    c0 = lay.col(lay.design[0])
+    params = np.array([s.number(lay.row("Params"), c0 + j) or 0.0 for j in range(len(lay.params))])
+    grades["Preds"] = _column(s, "Preds", x @ params)
+    grades["Error"] = _column(s, "Error", _own(s, "Preds") - y)
+    grades["Loss"] = _column(s, "Loss", _own(s, "Error") ** 2)
+    loss, error = _own(s, "Loss"), _own(s, "Error")
+    if np.isnan(loss).any() or np.isnan(error).any():
+        return grades | dict.fromkeys(
+            ("MSE", "Gradient", "Next"), ("after a slip", "an earlier column holds errors")
+        )
+    grades["MSE"] = _one(s, "MSE", lay.mse, float(np.mean(loss)), "=AVERAGE of the Loss column")
+    gradient = 2 * (error @ x) / s.n
+    grades["Gradient"] = _cells(s, "Gradient", gradient, "2 * SUMPRODUCT(Error, the column) / rows")
+    lr = s.number(*lay.lr) or 0.0
+    theirs = np.array([s.number(lay.row("Gradient"), c0 + j) for j in range(len(params))], dtype=float)
+    step = params - lr * np.where(np.isnan(theirs), gradient, theirs)
+    grades["Next"] = _cells(s, "Next", step, "the parameter - lr * its gradient")
+    return grades
+
+
+def _cells(s: _Sheet, row: str, want: np.ndarray, how: str) -> tuple[str, str]:
+    """A row of cells under the parameters, one task: right, or its first cell not right."""
+    lay: FitLayout = s.lay  # type: ignore[assignment]
+    c0 = lay.col(lay.design[0])
+    grades = [_one(s, row, (lay.row(row), c0 + j), float(w), how) for j, w in enumerate(want)]
+    return next((g for g in grades if g[0] != "right"), grades[0])
+
+
 # --- comparing cells ---------------------------------------------------------------------------
 
 
@@ -268,20 +331,33 @@ def _one(s: _Sheet, what: str, at: tuple[int, int], want: float, how: str) -> tu
         return "not done", f"{name} is empty ({how})"
     if not _close(got, want):
         shown = f"{got:.6g}" if isinstance(got, float) else repr(got)
-        slip = ""
-        if typed and "SUM(" in typed.upper() and "AVERAGE" not in typed.upper():
-            slip = ". Likely slip: SUM where the mean is needed (AVERAGE)"
-        elif typed and _ranges_short(typed, s):
-            slip = ". Likely slip: the range leaves out some of the rows"
+        said = _cell_slip(what, (typed or "").upper().replace(" ", ""), s, got, want)
+        slip = f". Likely slip: {said}" if said else ""
         return "wrong", f"{name} is {shown}, expected {want:.6g} ({how}){slip}"
     if typed is None:
         return "wrong", f"{name} holds a typed number, not a formula: it would not follow the data"
     return "right", ""
 
 
+def _cell_slip(what: str, text: str, s: _Sheet, got: object, want: float) -> str:
+    """The likely slip behind one wrong cell of task ``what`` (its formula in capitals)."""
+    if not text:
+        return "a typed number, not a formula" if got is not None else ""
+    if "SUM(" in text and "AVERAGE" not in text and what in ("Total loss", "MSE"):
+        return "SUM where the mean is needed (AVERAGE)"
+    if _ranges_short(text, s):
+        return "the range leaves out some of the rows"
+    if what == "Gradient" and isinstance(got, float) and abs(2 * got - want) <= 1e-9 * max(1.0, abs(want)):
+        return "the factor 2: the slope of a square, (e^2)' = 2 e, times its column"
+    if what == "Next" and "+" in text:
+        return "a step uphill: the parameter minus lr times its gradient"
+    return ""
+
+
 def _ranges_short(formula: str, s: _Sheet) -> bool:
-    rows = [int(m.group(4)) for m in _REF.finditer(formula)]
-    return len(rows) >= 2 and max(rows) < s.lay.first + s.n
+    """A range over the rows that ends before the last passenger (or point)."""
+    ends = re.findall(r":\$?[A-Z]{1,3}\$?(\d+)", formula)
+    return bool(ends) and min(int(e) for e in ends) < s.lay.first + s.n
 
 
 def _slip(s: _Sheet, name: str, i: int, typed: list, got: list, want: np.ndarray) -> str:
@@ -335,16 +411,20 @@ def _slip_of(name, text, refs, row, s: _Sheet, got, want) -> str:
     return ""
 
 
-def _sumproduct_slip(text: str, lay: CleanSheet) -> str:
+def _sumproduct_slip(text: str, lay: CleanSheet | FitLayout) -> str:
     ranges = re.findall(r"(\$?[A-Z]{1,3}\$?\d+):(\$?[A-Z]{1,3}\$?\d+)", text)
     if len(ranges) < 2:
         return "SUMPRODUCT of two ranges: the row's inputs and the parameters"
+    relative = "the parameters' reference is relative, so filling down moved it off the yellow cells: use $"
     ones = cell(0, lay.col("Ones")).rstrip("1")
+    if isinstance(lay, FitLayout):
+        if re.sub(r"[\$\d]", "", ranges[0][1]) < ones:
+            return "the Ones column is left out of SUMPRODUCT (no constant)"
+        return relative if "$" not in "".join(ranges[1]) else ""
     last_cols = [re.sub(r"[\$\d]", "", end) for _, end in ranges]
     if any(col < ones for col in last_cols if len(col) == len(ones)):
         return "the Ones column is left out of SUMPRODUCT (no constant)"
     params_row = lay.params[0] + 1
-    relative = "the parameters' reference is relative, so filling down moved it off the yellow cells: use $"
     if any(str(params_row) in begin and "$" not in begin + end for begin, end in ranges):
         return relative
     if all("$" not in b + e for b, e in ranges):

@@ -58,6 +58,10 @@ class CleanSheet:
     header: int = 8
 
     @property
+    def all_columns(self) -> tuple[str, ...]:
+        return (*COLUMNS, *self.columns)
+
+    @property
     def first(self) -> int:
         return self.header + 1
 
@@ -214,7 +218,7 @@ def cell(row: int, col: int, *, absolute: bool = False) -> str:
     return ref(row, col, absolute=absolute)
 
 
-def tasks_sheet(book: xlsxwriter.Workbook, st: Styles) -> None:
+def tasks_sheet(book: xlsxwriter.Workbook, st: Styles, tasks: Sequence[tuple[str, str, str]] = TASKS) -> None:
     """The tasks in the video's order, each with its sheet and column, then how it is graded."""
     ws = book.add_worksheet("tasks")
     ws.write_string(0, 0, "Rebuild the lesson's spreadsheet: the tasks, in the video's order", st.title)
@@ -222,7 +226,7 @@ def tasks_sheet(book: xlsxwriter.Workbook, st: Styles) -> None:
     ws.write_string(1, 0, then, st.note)
     for j, head in enumerate(("#", "sheet", "fill in", "how")):
         ws.write_string(3, j, head, st.header)
-    for i, (sheet, what, how) in enumerate(TASKS, start=1):
+    for i, (sheet, what, how) in enumerate(tasks, start=1):
         ws.write_number(3 + i, 0, i, st.whole)
         ws.write_string(3 + i, 1, sheet, st.text)
         ws.write_string(3 + i, 2, what, st.text)
