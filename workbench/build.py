@@ -351,8 +351,10 @@ def _titanic_book(
     inputs, target = input_ranges(len(table))
     seed = SEED if seed is None else seed
 
-    def descent(book) -> None:
-        add_titanic_descent_sheet(book, table, seed=seed, inputs=inputs, target=target)
+    def descent(book):  # its notes go to the notes sheet
+        return add_titanic_descent_sheet(
+            book, table, seed=seed, inputs=inputs, target=target, notes_sheet=True
+        )
 
     return write_titanic_book(
         out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,

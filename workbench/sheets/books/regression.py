@@ -45,6 +45,7 @@ from ...regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr
 from ..write.descent import Block, DescentSheet, write_descent_sheet
 from ..write.held_out_sheet import add_held_out_sheet
 from ..write.minibatch import write_minibatch_sheet
+from ..write.notes import write_notes_sheet
 from ..write.style import PARAM_FILL, Styles, set_up_page, styles
 from ..write.xlsx import chart_text, check_rows, new_workbook
 
@@ -110,13 +111,15 @@ def write_regression_book(
             stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
             floor=_floor(result),
             bands=True,
+            notes_sheet=True,
         )
+        notes = [("descent", descent.notes)]
         _model_sheet(book, hand_ws, st, result, blocks, None, by_hand_notes)
         _model_sheet(book, model_ws, st, result, blocks, descent, ())
         if scaled is not None:
-            _scaled_descent(book, result, scaled, scaled_block, blocks.y)
+            notes.append(("descent_scaled", _scaled_descent(book, result, scaled, scaled_block, blocks.y)))
         if minibatch is not None:
-            write_minibatch_sheet(
+            more = write_minibatch_sheet(
                 book,
                 st,
                 minibatch,
@@ -127,17 +130,19 @@ def write_regression_book(
                 input_names=result.phi_names,
                 floor=result.floor,
             )
+            notes.append(("minibatch", more))
         if held_out is not None:
             x = Block("data", blocks.x.first_row, blocks.x_cols[0], blocks.x.last_row, blocks.x_cols[0])
             add_held_out_sheet(book, st, held_out, x, blocks.y)
+        write_notes_sheet(book, st, f"notes: {data.name}'s descent sheets at more length", notes)
     return Path(path)
 
 
 def _scaled_descent(
     book: xlsxwriter.Workbook, result: Fit, scaled: Fit, inputs: Block, target: Block
-) -> None:
-    """The ``descent_scaled`` sheet: the same descent on the scaled columns of the data sheet."""
-    write_descent_sheet(
+) -> tuple[str, ...]:
+    """The ``descent_scaled`` sheet: the same descent on the scaled columns of the data sheet; its notes."""
+    return write_descent_sheet(
         book,
         scaled.trajectory,
         inputs=inputs,
@@ -150,7 +155,8 @@ def _scaled_descent(
         stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
         floor=_floor(scaled),
         bands=True,
-    )
+        notes_sheet=True,
+    ).notes
 
 
 def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -> None:
@@ -175,7 +181,7 @@ def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -
 
 def _floor(result: Fit) -> float | str:
     floor = result.floor
-    return "none: a sum of ReLUs has no closed-form lowest loss" if floor is None else floor
+    return "none: no formula for ReLUs" if floor is None else floor
 
 
 def _stall_notes(result: Fit, other: Fit | None) -> list[str]:
@@ -191,15 +197,16 @@ def _stall_notes(result: Fit, other: Fit | None) -> list[str]:
         return [
             f"Why it stalls: {raw.phi_names[0]} runs up to {_plain(raw.phi[:, 0].max())} while the ones"
             f" column is 1, so the loss bends {_plain(hi_r / lo_r)} times more sharply one way than another"
-            f" (the eigenvalues of 2/n X^T X run from {_plain(lo_r)} to {_plain(hi_r)}). Any lr above"
-            f" 2/{_plain(hi_r)} explodes along the sharp way, and a lr below it barely moves along the flat"
-            f" way: the final loss {ends}. The descent_scaled sheet scales the inputs first.",
+            f" (its bend runs from {_plain(lo_r)} along the flattest direction to {_plain(hi_r)} along the"
+            f" steepest). Any lr above 2/{_plain(hi_r)} explodes along the steep way, and a lr below it"
+            f" barely moves along the flat way: the final loss {ends}. The descent_scaled sheet scales the"
+            " inputs first.",
         ]
     ends = "ends within 1% of the floor" if near else "gets nearer the floor with every step"
     return [
         "Why it does not stall: scaled, the columns are of one size and the loss bends only"
-        f" {_plain(hi_s / lo_s)} times more sharply one way than another (eigenvalues {_plain(lo_s)} to"
-        f" {_plain(hi_s)}, against {_plain(lo_r)} to {_plain(hi_r)} unscaled), so a lr of"
+        f" {_plain(hi_s / lo_s)} times more sharply one way than another (its bend runs from {_plain(lo_s)}"
+        f" to {_plain(hi_s)}, against {_plain(lo_r)} to {_plain(hi_r)} unscaled), so a lr of"
         f" {scaled.trajectory.lr:.4g} moves every way at once: the final loss {ends}. The Titanic lesson"
         " divides Age by its maximum for the same reason.",
     ]
@@ -634,7 +641,8 @@ def _totals(
         formula = f"{{=SUMXMY2(MMULT({x_block},TRANSPOSE({best_row})),{y_block})/ROWS({y_block})}}"
         best_loss = float(np.mean((result.phi @ _least_squares(result) - result.data.y) ** 2))
         ws.write_array_formula(r, 1, r, 1, formula, st.total, best_loss)
-        ws.write_string(r, 2, "the lowest loss any parameters reach (numpy's lstsq)", st.note)
+        floor_words = "the lowest loss any parameters reach (least squares, solved by numpy)"
+        ws.write_string(r, 2, floor_words, st.note)
 
 
 def _model_chart(
