@@ -304,3 +304,82 @@ def test_libreoffice_redoes_the_titanic_descent(recalculated):
     rows = read_rows(ws, header, 101, 10)
     assert_rows_match(rows, titanic.trajectory)
     assert rows[-1, 11] < rows[0, 11] and rows[-1, 11] > 0.1442271493073191  # descending toward the floor
+
+
+# --- step 2 made visible: every point at the step in view -------------------------------------
+
+
+def numpy_view(phi, y, w, units=1):
+    """Each point's prediction and error with parameters w (one row per unit; ReLUs added up if several)."""
+    lin = phi @ np.asarray(w, float).reshape(units, -1).T
+    pred = lin[:, 0] if units == 1 else np.maximum(lin, 0).sum(1)
+    return pred, pred - y
+
+
+def view_values(ws, sheet: wb.sheets.write.descent.DescentSheet) -> np.ndarray:
+    """The target, prediction, error and error^2 columns of the block at the step in view."""
+    cols = []
+    for ref in sheet.view_columns:
+        cells = ws[ref.split("!")[1].replace("$", "")]
+        cols.append([c[0].value for c in cells])
+    return np.array(cols, float).T
+
+
+def test_the_step_in_view_shows_every_points_prediction_and_error(tmp_path, line_fit, relu_fit):
+    path = tmp_path / "view.xlsx"
+    with new_workbook(path, title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        line = write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit),
+                                   param_names="ab")  # fmt: skip
+        rx, ry = write_data(book, "relu_data", relu_fit.phi, relu_fit.data.y)
+        relu = write_descent_sheet(book, relu_fit.trajectory, inputs=rx, target=ry, data=DATA(relu_fit),
+                                   param_names=relu_fit.param_names, name="relu")  # fmt: skip
+    formulas, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    ws = formulas["descent"]
+    step = line.step_in_view.split("!")[1].replace("$", "")
+    assert ws[step].value == 100  # the last step at first
+    rule = next(v for v in ws.data_validations.dataValidation if step in str(v.sqref))
+    assert (rule.type, rule.formula1, rule.formula2) == ("whole", "0", "100")  # "between" by default
+    assert rule.operator in (None, "between")
+    assert rule.error and "0 to 100" in rule.error
+    for fit, sheet, units in ((line_fit, line, 1), (relu_fit, relu, 2)):
+        pred, err = numpy_view(fit.phi, fit.data.y, fit.trajectory.params[-1], units)
+        got = view_values(values[sheet.sheet], sheet)
+        np.testing.assert_allclose(
+            got, np.column_stack([fit.data.y, pred, err, err**2]), rtol=1e-12, atol=1e-14
+        )
+        loss = values[sheet.sheet][sheet.view_loss.split("!")[1].replace("$", "")].value
+        assert loss == pytest.approx(fit.losses[-1], rel=1e-12)  # the long way agrees with the loss column
+    first = line.header_row + 2
+    assert ws.cell(first, 12).value == "=SUMPRODUCT(data!$B$2:$C$2,$K$5:$L$5)"  # the point's row, the step's
+    assert ws["K4"].value == "=MIN(MAX(INT($H$4),0),100)" and ws["K5"].value == "=INDEX($B$8:$B$108,$K$4+1)"
+    z = "SUMPRODUCT(relu_data!$B$2:$C$2,{})"
+    u1, u2 = z.format("$M$5:$N$5"), z.format("$O$5:$P$5")
+    assert formulas["relu"].cell(first, 14).value == f"=IF({u1}<0,0,{u1})+IF({u2}<0,0,{u2})"
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_shows_the_step_typed_and_the_nearest_for_a_number_out_of_range(tmp_path, line_fit):
+    """Step 3 shows step 3; 999 the last step and -4 the start (no Err:502): LibreOffice's numbers."""
+    src = tmp_path / "typed.xlsx"
+    typed = {"three": 3, "high": 999, "low": -4, "half": 2.7}
+    with new_workbook(src, title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        sheets = {
+            name: write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit),
+                                      param_names="ab", name=name, chart=False)
+            for name in typed
+        }  # fmt: skip
+    book = openpyxl.load_workbook(src)
+    for name, value in typed.items():  # as a learner pasting a number past the validation would
+        book[name][sheets[name].step_in_view.split("!")[1].replace("$", "")].value = value
+    book.save(src)
+    out = openpyxl.load_workbook(recalculate(src, tmp_path / "out"), data_only=True)
+    shown = {"three": 3, "high": 100, "low": 0, "half": 2}
+    for name, step in shown.items():
+        pred, err = numpy_view(line_fit.phi, line_fit.data.y, line_fit.trajectory.params[step])
+        got = view_values(out[name], sheets[name])
+        np.testing.assert_allclose(got[:, 1:3], np.column_stack([pred, err]), rtol=1e-9, atol=1e-12)
+        loss = out[name][sheets[name].view_loss.split("!")[1].replace("$", "")].value
+        assert loss == pytest.approx(line_fit.losses[step], rel=1e-9), name

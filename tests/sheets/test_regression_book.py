@@ -11,12 +11,16 @@ import pytest
 import torch
 from openpyxl.formula import Tokenizer
 from openpyxl.utils.cell import get_column_letter, range_boundaries
+from plain_words import jargon
+from small_book import write_book
 
 import workbench as wb
 from workbench import regression as r
 from workbench.build import write_regression_outputs
 from workbench.sheets.books.regression import CURVE_POINTS, write_regression_book
+from workbench.sheets.books.titanic import add_titanic_descent_sheet
 from workbench.sheets.engines.recalc import recalculate_all
+from workbench.sheets.write.xlsx import new_workbook
 
 OUTPUTS = [
     "line.xlsx", "line_fit.png", "line_descent.gif",
@@ -621,3 +625,71 @@ def test_the_held_out_note_says_what_its_losses_show(tmp_path):
     at = "the most, 4 ReLUs" if best == 4 else f"{best} ReLU"
     assert f"held-out loss lowest at {at}" in note
     assert ("(over-fitting)" in note.split("Here:")[1].split(".")[0]) == (best != 4)
+
+
+def words_above_the_steps(ws) -> int:
+    """Words of every text cell under the title and above the ``step`` heading (formulas are not text)."""
+    head = header_row(ws, "step")
+    texts = [c.value for row in ws.iter_rows(min_row=2, max_row=head - 1) for c in row]
+    return sum(len(t.split()) for t in texts if isinstance(t, str) and not t.startswith("="))
+
+
+@pytest.fixture(scope="module")
+def every_descent_sheet(tmp_path_factory, table):
+    """A book of each kind of descent sheet: the line's (with minibatch), speed's (raw and scaled),
+    relu's, and Titanic's, as the build writes them."""
+    folder = tmp_path_factory.mktemp("lean")
+    line, speed, relu = r.line(), r.speed(), r.relu()
+    books = {
+        "line": write_regression_book(r.fit_dataset(line), folder / "line.xlsx",
+                                      minibatch=r.sgd_steps(line, seed=0)),
+        "speed": write_regression_book(r.fit_dataset(speed), folder / "speed.xlsx",
+                                       scaled=r.fit_dataset(r.scaled(speed))),
+        "relu": write_regression_book(r.fit_dataset(relu, epochs=60), folder / "relu.xlsx"),
+    }  # fmt: skip
+    with new_workbook(folder / "titanic.xlsx", title="t") as book:
+        titanic = add_titanic_descent_sheet(book, table, epochs=5)
+    books["titanic"] = folder / "titanic.xlsx"
+    return books, titanic
+
+
+def test_no_more_than_about_60_words_above_the_steps_of_any_descent_sheet(every_descent_sheet):
+    """The lesson's sheets had none: one line, the lr and the step in view; the rest is in comments and on
+    the notes sheet (before: 170 to 298 words on each)."""
+    books, titanic = every_descent_sheet
+    sheets = {"line": ["descent", "minibatch"], "speed": ["descent", "descent_scaled"], "relu": ["descent"]}
+    for name, path in books.items():
+        book = openpyxl.load_workbook(path)
+        for sheet in sheets.get(name, ["descent"]):
+            assert words_above_the_steps(book[sheet]) <= 60, (name, sheet)
+            assert book[sheet]["A1"].value.startswith(sheet)  # its title
+        assert jargon(path) == [], name  # plain words in cells; the technical names in comments
+    line = openpyxl.load_workbook(books["line"])
+    notes = notes_by_sheet(line)
+    assert "Mini-batch SGD: each step takes 10 points" in notes["minibatch"]
+    assert "seven steps" in notes["descent"] and "sums of the data" in notes["descent"]
+    assert (
+        "the notes sheet" in line["descent"]["A2"].value
+        and "the notes sheet" in line["minibatch"]["A2"].value
+    )
+    comment = openpyxl.load_workbook(books["titanic"])["descent"]["A1"].comment.text  # no notes sheet there
+    assert "712 passengers" in comment and titanic.notes[1] in comment
+    assert "the title's comment" in openpyxl.load_workbook(books["titanic"])["descent"]["A2"].value
+    diverges = next(
+        c for row in line["descent"].iter_rows(max_row=8) for c in row if c.value == "diverges above lr:"
+    )
+    assert "eigenvalue" in diverges.comment.text  # the technical name, kept beside the plain words
+
+
+def test_the_titanic_books_notes_sheet_holds_the_descent_sheets_longer_words(tmp_path):
+    passengers = wb.load_titanic().head(80)
+    table = wb.lesson_table(passengers)
+
+    def descent(book):
+        return add_titanic_descent_sheet(book, table, epochs=3, notes_sheet=True)
+
+    write_book(tmp_path / "t.xlsx", passengers, extra_sheets=[descent])
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    notes = notes_by_sheet(book)
+    assert f"Titanic, {len(table)} passengers" in notes["descent"] and "seven steps" in notes["descent"]
+    assert "the notes sheet" in book["descent"]["A2"].value and book["descent"]["A1"].comment is None

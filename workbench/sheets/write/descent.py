@@ -199,10 +199,10 @@ def write_descent_sheet(
         *notes,
         *([SEVEN_STEPS] if bands else []),
     ]
-    where = "the notes sheet" if notes_sheet else "the title's comment"
+    where = "on the notes sheet" if notes_sheet else "in the title's comment"
     line = (
         "Each row steps from the row above: parameters minus lr times gradient."
-        f" Type another lr or step in view (yellow); more in {where}."
+        f" Type another lr or step in view (yellow); more {where}."
     )
     lay = _Layout.of(trajectory, x, y, param_names, name, 1, summary=floor is not None)
     st, fmt = styles(book), _formats(book)

@@ -120,8 +120,8 @@ def write_minibatch_sheet(
         *notes,
     )
     line = (
-        "Each row steps by the gradient of a mini-batch of points (left); the gradient on all points"
-        " is beside it. Type another lr (yellow); the notes sheet says more."
+        "Each row steps by a mini-batch's gradient (its points listed left); all points' gradient is"
+        " beside it. Type another lr (yellow); more on the notes sheet."
     )
     lay = _Layout(steps, record.batch_size, width, x_cols, lr_row=3)
     check_rows(steps + 1, lay.first, sheet=name)
