@@ -132,18 +132,13 @@ def _line_notes(run: Run) -> list[str]:
 
 
 def _line_curves(run: Run) -> dict[str, np.ndarray]:
-    """Mini-batch SGD over as many updates as the full-batch descent (``n / batch`` an epoch), and
-    the descent that forgets the lesson's ``a.grad.zero_()``."""
+    """Mini-batch SGD over as many updates as the full-batch descent (``n / batch`` an epoch). (The
+    2019 line's loop zeroed its gradients; forgetting to is the quadratic's story.)"""
     batch, updates = 10, run.result.trajectory.epochs
     per_epoch = -(-run.data.n // batch)
     seed = 0 if run.seed is None else run.seed
     minibatch = sgd(run.data, batch_size=batch, epochs=max(1, updates // per_epoch), seed=seed)
-    return {
-        f"mini-batch SGD ({batch} points per update)": minibatch.update_losses,
-        "full batch, forgetting a.grad.zero_() (gradients pile up)": fit_dataset(
-            run.data, zero_grad=False
-        ).losses,
-    }
+    return {f"mini-batch SGD ({batch} points per update)": minibatch.update_losses}
 
 
 def _line_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
@@ -214,6 +209,24 @@ def _quadratic_start(run: Run) -> list[str]:
     return [video, ours, like]
 
 
+#: Steps the quadratic's pile_up sheet draws, with and without ``a.grad.zero_()``: enough for the
+#: piled-up loss to fall, overshoot and rise.
+PILE_UP_STEPS = 12
+
+
+def _quadratic_sheets(run: Run) -> dict:
+    """by_hand's start beside the video's, and the 2022 loop's missing ``a.grad.zero_()``, by formulas."""
+    correct = fit_dataset(run.data, epochs=PILE_UP_STEPS)
+    piled = fit_dataset(run.data, epochs=PILE_UP_STEPS, zero_grad=False)
+    return {"by_hand_notes": _quadratic_start(run), "pile_up": (correct, piled)}
+
+
+def _quadratic_curves(run: Run) -> dict[str, np.ndarray]:
+    """The 2022 loop as it ran: ``a.grad.zero_()`` forgotten, the gradients pile up."""
+    return {"full batch, forgetting a.grad.zero_() (gradients pile up)": fit_dataset(
+        run.data, zero_grad=False).losses}  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # speed: fastbook chapter 4's roller coaster; relu: the quadratic's points by a sum of ReLUs
 
@@ -249,11 +262,7 @@ LESSONS: dict[str, Lesson] = {
             pictures=_line_pictures,
             outputs=("line_descent.gif", "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png"),
         ),
-        Lesson(
-            "quadratic",
-            sheets=lambda run: {"by_hand_notes": _quadratic_start(run)},
-            notes=_quadratic_start,
-        ),
+        Lesson("quadratic", sheets=_quadratic_sheets, notes=_quadratic_start, curves=_quadratic_curves),
         Lesson("speed", sheets=lambda run: {"scaled": fit_dataset(scaled(run.data))}),
         Lesson(
             "relu",

@@ -693,3 +693,66 @@ def test_the_titanic_books_notes_sheet_holds_the_descent_sheets_longer_words(tmp
     notes = notes_by_sheet(book)
     assert f"Titanic, {len(table)} passengers" in notes["descent"] and "seven steps" in notes["descent"]
     assert "the notes sheet" in book["descent"]["A2"].value and book["descent"]["A1"].comment is None
+
+
+def numpy_descent(phi, y, w, lr, steps, *, pile_up=False):
+    """Plain numpy: parameters and losses per step; with ``pile_up`` each step moves by every gradient
+    so far, summed (torch's .grad never zeroed)."""
+    params, losses, total = [], [], np.zeros_like(w)
+    for _ in range(steps + 1):
+        res = phi @ w - y
+        g = 2 / len(y) * phi.T @ res
+        params.append(w)
+        losses.append(np.mean(res**2))
+        total = total + g if pile_up else g
+        w = w - lr * total
+    return np.array(params), np.array(losses)
+
+
+@pytest.fixture(scope="module")
+def quadratic_book(tmp_path_factory):
+    from workbench.lessons import LESSONS, Run
+
+    data = r.quadratic()
+    run = Run(data, r.fit_dataset(data), None, tmp_path_factory.mktemp("quadratic"))
+    path = run.out / "quadratic.xlsx"
+    write_regression_book(run.result, path, **LESSONS["quadratic"].sheets(run))
+    return path, data
+
+
+def test_the_quadratic_shows_correct_descent_beside_the_2022_loops_piled_up_gradients(quadratic_book):
+    path, data = quadratic_book
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert book.sheetnames == ["data", "by_hand", "model", "descent", "pile_up", "notes"]
+    ws = book["pile_up"]
+    h = header_row(ws, "step")
+    heads = [c.value for c in ws[h]]
+    phi = np.column_stack([data.x[:, 0] ** 2, data.x[:, 0], np.ones(data.n)])
+    right = heads.index("a", 2)  # the piled-up block's first column
+    steps = max(ws.cell(h + 1 + t, 1).value for t in range(30) if ws.cell(h + 1 + t, 1).value is not None)
+    rows = [[ws.cell(h + 1 + t, c).value for c in range(1, ws.max_column + 1)] for t in range(steps + 1)]
+    got = np.array(rows, dtype=float)
+    for block, pile in ((1, False), (right, True)):
+        params, losses = numpy_descent(phi, data.y, np.full(3, 1.5), 0.01, steps, pile_up=pile)
+        np.testing.assert_allclose(got[:, block : block + 3], params, rtol=1e-10)
+        np.testing.assert_allclose(got[:, block + 3], losses, rtol=1e-10)
+    np.testing.assert_allclose(got[6, 1:4], [1.84, 1.44, 1.58], atol=0.005)  # the issue's correct descent
+    line = ws["A2"].value
+    assert "left (1.84, 1.44, 1.58)" in line and f"loss {got[6, 4]:.2f}" in line
+    piled = got[:, right + 3]
+    low = int(np.argmin(piled))
+    assert (f"lowest at step {low}" in line) == (0 < low < steps and piled[low + 1] > piled[low])
+    assert "3.2, 1.9 and 2.0" in notes_by_sheet(book)["pile_up"]  # the video's, in words
+
+
+def test_the_pile_up_line_says_what_the_numbers_show():
+    from workbench.sheets.write.pile_up import pile_up_line
+
+    def run(losses, zero_grad):
+        zeros = np.zeros((len(losses), 2))
+        return r.Trajectory("linear", 0.1, zeros, np.array(losses), zeros, zero_grad)
+
+    ok = run([5, 4, 3, 2, 1.5, 1.2, 1.1, 1.0], True)
+    assert "lowest at step 3 (1.00), then rises" in pile_up_line(ok, run([5, 3, 2, 1, 2, 3, 2.5, 2], False))
+    assert "still falling at step 7" in pile_up_line(ok, run([5, 4, 3, 2.5, 2, 1.5, 1.2, 1.1], False))
+    assert "never falls below the start" in pile_up_line(ok, run([1, 2, 3, 4, 5, 6, 7, 8], False))

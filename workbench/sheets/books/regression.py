@@ -18,7 +18,9 @@
   columns banded by fastbook's seven steps. Type a new learning rate there and the
   model sheet follows.
 * optional: ``descent_scaled`` (the descent on inputs scaled to -1..1, for
-  ``speed``), and ``minibatch`` (:mod:`workbench.sheets.write.minibatch`, for ``line``).
+  ``speed``), ``minibatch`` (:mod:`workbench.sheets.write.minibatch`, for ``line``), and
+  ``pile_up`` (:mod:`workbench.sheets.write.pile_up`, for ``quadratic``: forgetting ``a.grad.zero_()``).
+* ``notes``: the descent sheets' longer words, under each sheet's name.
 * ``held_out`` (``relu`` only, given :class:`~workbench.regression.MoreUnits`): sums of 1, 2,
   4, 8 ReLUs fitted on the points and scored on new ones (:mod:`workbench.sheets.write.held_out_sheet`).
 
@@ -46,6 +48,7 @@ from ..write.descent import Block, DescentSheet, write_descent_sheet
 from ..write.held_out_sheet import add_held_out_sheet
 from ..write.minibatch import write_minibatch_sheet
 from ..write.notes import write_notes_sheet
+from ..write.pile_up import write_pile_up_sheet
 from ..write.style import PARAM_FILL, Styles, set_up_page, styles
 from ..write.xlsx import chart_text, check_rows, new_workbook
 
@@ -68,6 +71,7 @@ def write_regression_book(
     scaled: Fit | None = None,
     minibatch: SGDSteps | None = None,
     held_out: MoreUnits | None = None,
+    pile_up: tuple[Fit, Fit] | None = None,
 ) -> Path:
     """Write ``result``'s workbook to ``path`` (whole or not at all) and return the path.
 
@@ -82,6 +86,8 @@ def write_regression_book(
             ``minibatch`` sheet (models linear in their parameters).
         held_out: sums of more ReLUs fitted on ``result``'s points and scored on new ones
             (:func:`workbench.regression.more_units`): adds a ``held_out`` sheet.
+        pile_up: a few steps of ``result``'s descent, and the same with ``zero_grad=False``
+            (forgetting ``a.grad.zero_()``): adds a ``pile_up`` sheet, the two side by side.
 
     Raises:
         WorkbenchError: piled-up gradients, or a scaled fit or mini-batch record of other data.
@@ -131,6 +137,12 @@ def write_regression_book(
                 floor=result.floor,
             )
             notes.append(("minibatch", more))
+        if pile_up is not None:
+            more = write_pile_up_sheet(
+                book, st, pile_up[0].trajectory, pile_up[1].trajectory, inputs=blocks.x, target=blocks.y,
+                param_names=result.param_names,
+            )  # fmt: skip
+            notes.append(("pile_up", more))
         if held_out is not None:
             x = Block("data", blocks.x.first_row, blocks.x_cols[0], blocks.x.last_row, blocks.x_cols[0])
             add_held_out_sheet(book, st, held_out, x, blocks.y)
