@@ -23,8 +23,8 @@ from workbench.sheets.engines.recalc import recalculate_all
 from workbench.sheets.write.xlsx import new_workbook
 
 OUTPUTS = [
-    "line.xlsx", "line_fit.png", "line_descent.gif",
-    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png", "line_loss.png",
+    "line.xlsx", "line_fit.png", "line_loss.png", "line_descent.gif",
+    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
     "speed.xlsx", "speed_fit.png", "speed_loss.png",
     "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",
@@ -180,14 +180,16 @@ def test_the_lessons_numbers_are_explained_beside_ours(outputs):
     d = r.line()
     intercept = np.linalg.lstsq(np.column_stack([d.x[:, 0], np.ones(100)]), d.y, rcond=None)[0][1]
     assert abs(intercept - 2.5) < 0.05 and abs(d.y - 3 * d.x[:, 0] - 2).mean() == pytest.approx(0.5, abs=0.05)
-    for sheet in ("model", "descent", "by_hand"):
+    for sheet in ("model", "descent", "by_hand"):  # the descent sheet's longer words: on the notes sheet
         text = " ".join(str(c.value) for c in books["line"][sheet]["A"][:8])
+        text = notes_by_sheet(books["line"])["descent"] if sheet == "descent" else text
         assert "the best intercept a2 is near 2.5, not the lesson's 2" in text
     q = r.quadratic()
     phi = np.column_stack([q.x[:, 0] ** 2, q.x[:, 0], np.ones(20)])
     at = {s: float(np.mean((phi @ np.full(3, s) - q.y) ** 2)) for s in (1.0, 1.5)}
     for sheet in ("by_hand", "descent"):
         text = " ".join(str(c.value) for c in books["quadratic"][sheet]["A"][:10])
+        text = notes_by_sheet(books["quadratic"])["descent"] if sheet == "descent" else text
         assert (
             "MSE of 11.46" in text and f"their MSE is {at[1.5]:.4g}" in text and f"MSE {at[1.0]:.4g}" in text
         )
@@ -756,3 +758,36 @@ def test_the_pile_up_line_says_what_the_numbers_show():
     assert "lowest at step 3 (1.00), then rises" in pile_up_line(ok, run([5, 3, 2, 1, 2, 3, 2.5, 2], False))
     assert "still falling at step 7" in pile_up_line(ok, run([5, 4, 3, 2.5, 2, 1.5, 1.2, 1.1], False))
     assert "never falls below the start" in pile_up_line(ok, run([1, 2, 3, 4, 5, 6, 7, 8], False))
+
+
+def test_the_scaled_parameters_are_shown_in_the_datas_own_units(speed_book):
+    """Beside the scaled parameters at the step in view, formulas undo the scaling: the same curve on t."""
+    path, raw, scaled = speed_book
+    book, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    ws = values["descent_scaled"]
+    at = next((c.row, c.column) for row in ws.iter_rows(max_row=12) for c in row if c.value == "unscaled:")
+    unscaled = [ws.cell(at[0], at[1] + 1 + j).value for j in range(3)]
+    params = [ws.cell(at[0], c).value for c in range(at[1] - 4, at[1] - 1)]  # "parameters:" a, b, c
+    np.testing.assert_allclose(params, scaled.trajectory.params[-1], rtol=1e-12)
+    t, s = raw.data.x[:, 0], scaled.data.x[:, 0]
+    a, b, c = unscaled
+    np.testing.assert_allclose(a * t**2 + b * t + c, np.polyval(params, s), rtol=1e-9)
+    formula = book["descent_scaled"].cell(at[0], at[1] + 2).value
+    assert "data!$G$26" in formula and "data!$G$27" in formula  # the data sheet's centre and half-range
+    assert book["descent_scaled"].cell(*at).comment.text.startswith("unscaled:")
+    # any linear model and sum of ReLUs, several inputs: unit by unit
+    centre, half = np.array([1.0, -2.0]), np.array([0.5, 4.0])
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    sx = (x - centre) / half
+    w = np.array([[0.3, -1.2, 0.7], [2.0, 0.1, -0.4]])
+    u = r.unscaled_params("relu", w, centre, half)
+    np.testing.assert_allclose(x @ u[:, :2].T + u[:, 2], sx @ w[:, :2].T + w[:, 2], rtol=1e-12)
+
+
+def test_the_scaled_learning_rate_is_explained_from_its_numbers(speed_book):
+    path, _, scaled = speed_book
+    notes = notes_by_sheet(openpyxl.load_workbook(path))["descent_scaled"]
+    bend = np.linalg.eigvalsh(2 / 20 * scaled.phi.T @ scaled.phi)[-1]
+    assert scaled.trajectory.lr == pytest.approx(1 / bend, rel=1e-12)
+    assert f"Its learning rate, {scaled.trajectory.lr:.4g}, is 1 / {bend:.3g}" in notes
+    assert "one over the steepest direction's bend" in notes

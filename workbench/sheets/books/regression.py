@@ -38,12 +38,12 @@ from pathlib import Path
 import numpy as np
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ... import numerics
 from ...errors import WorkbenchError
-from ...regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of
+from ...regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of, unscaled_params
 from ..write.descent import Block, DescentSheet, write_descent_sheet
 from ..write.held_out_sheet import add_held_out_sheet
 from ..write.minibatch import write_minibatch_sheet
@@ -105,6 +105,7 @@ def write_regression_book(
         model_ws = book.add_worksheet("model")  # filled once the descent sheet says where its rows are
         blocks = _data_sheet(data_ws, st, result)
         scaled_block = _scaled_columns(data_ws, st, result, scaled) if scaled is not None else None
+        centre_half = _centre_half(result) if scaled is not None else None
         descent = write_descent_sheet(
             book,
             result.trajectory,
@@ -123,7 +124,9 @@ def write_regression_book(
         _model_sheet(book, hand_ws, st, result, blocks, None, by_hand_notes)
         _model_sheet(book, model_ws, st, result, blocks, descent, ())
         if scaled is not None:
-            notes.append(("descent_scaled", _scaled_descent(book, result, scaled, scaled_block, blocks.y)))
+            sheet = _scaled_descent(book, result, scaled, scaled_block, blocks.y)
+            _in_raw_units(book, st, sheet, (result, scaled), centre_half)
+            notes.append(("descent_scaled", sheet.notes))
         if minibatch is not None:
             more = write_minibatch_sheet(
                 book,
@@ -152,8 +155,8 @@ def write_regression_book(
 
 def _scaled_descent(
     book: xlsxwriter.Workbook, result: Fit, scaled: Fit, inputs: Block, target: Block
-) -> tuple[str, ...]:
-    """The ``descent_scaled`` sheet: the same descent on the scaled columns of the data sheet; its notes."""
+) -> DescentSheet:
+    """The ``descent_scaled`` sheet: the same descent on the scaled columns of the data sheet."""
     return write_descent_sheet(
         book,
         scaled.trajectory,
@@ -163,12 +166,80 @@ def _scaled_descent(
         param_names=scaled.param_names,
         name="descent_scaled",
         title=f"descent_scaled: {_formula_text(scaled)}, the same descent on scaled inputs",
-        notes=[scaled.data.recipe, *_stall_notes(scaled, result)],
+        notes=[scaled.data.recipe, *_stall_notes(scaled, result), _lr_words(scaled), _RAW_UNITS_WORDS],
         stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
         floor=_floor(scaled),
         bands=True,
         notes_sheet=True,
-    ).notes
+    )
+
+
+_RAW_UNITS_WORDS = (
+    "unscaled: the parameters at the step in view, turned back into the units of the data's own x"
+    " (undoing x -> (x - centre) / half-range): with x itself they draw the very curve the scaled"
+    " parameters draw with scaled x."
+)
+
+
+def _lr_words(scaled: Fit) -> str:
+    """The scaled descent's learning rate in plain words: one over the steepest direction's bend."""
+    bend = _eigen(scaled.phi)[1]
+    lr = scaled.trajectory.lr
+    if not np.isclose(lr * bend, 1, rtol=1e-9):
+        return f"Its learning rate is {lr:.4g}; one over the steepest direction's bend is {1 / bend:.4g}."
+    return (
+        f"Its learning rate, {lr:.4g}, is 1 / {_plain(bend)}: one over the steepest direction's bend (how"
+        " sharply the loss bends along its steepest direction). Along that direction one step lands right"
+        " at the bottom; along the flatter ones it moves less far but never overshoots. Twice that rate"
+        " and the loss explodes."
+    )
+
+
+def _centre_half(result: Fit) -> list[tuple[str, str]]:
+    """Each x column's centre and half-range cells under the data sheet's scaled columns (absolute)."""
+    n, width = result.phi.shape
+    last, c0 = _DATA_TOP + n, width + 2
+    cols = [c0 + 1] if result.model == "quadratic" else [c0 + j for j in range(result.data.x.shape[1])]
+    return [(f"data!{_abs(last + 2, c)}", f"data!{_abs(last + 3, c)}") for c in cols]
+
+
+def _in_raw_units(
+    book: xlsxwriter.Workbook,
+    st: Styles,
+    sheet: DescentSheet,
+    fits: tuple[Fit, Fit],
+    centre_half: list[tuple[str, str]],
+) -> None:
+    """Right of the scaled parameters at the step in view, the same parameters in the data's own units.
+
+    With s = (x - c) / h: a s^2 + b s + k = (a/h^2) x^2 + (b/h - 2ac/h^2) x + (ac^2/h^2 - bc/h + k), and a
+    unit m s + k (linear, or inside a ReLU) is (m/h) x + (k - mc/h), summed over the x columns.
+    """
+    result, scaled = fits
+    ws = book.get_worksheet_by_name(sheet.sheet)
+    first, last = (xl_cell_to_rowcol(c.replace("$", "")) for c in sheet.view_params.split("!")[1].split(":"))
+    row = first[0]
+    p = [_abs(row, c) for c in range(first[1], last[1] + 1)]
+    raw = unscaled_params(scaled.model, scaled.trajectory.params[-1], *scale_of(result.data.x)).ravel()
+    at = last[1] + 2
+    ws.write_string(row, at, "unscaled:", st.label)
+    ws.write_comment(row, at, _RAW_UNITS_WORDS, {"x_scale": 3, "y_scale": 2, "author": "workbench"})
+    for j, formula in enumerate(_raw_formulas(scaled, p, centre_half)):
+        ws.write_formula(row, at + 1 + j, formula, st.value, raw[j])
+
+
+def _raw_formulas(scaled: Fit, p: list[str], centre_half: list[tuple[str, str]]) -> list[str]:
+    """The formulas of :func:`_in_raw_units`, reading the scaled parameter cells ``p``."""
+    if scaled.model == "quadratic":
+        (c, h), (a, b, k) = centre_half[0], p
+        return [f"={a}/{h}^2", f"={b}/{h}-2*{a}*{c}/{h}^2", f"={a}*{c}^2/{h}^2-{b}*{c}/{h}+{k}"]
+    d = len(centre_half)
+    out = []
+    for u in range(len(p) // (d + 1)):
+        m, k = p[u * (d + 1) : u * (d + 1) + d], p[u * (d + 1) + d]
+        out += [f"={mj}/{h}" for mj, (_, h) in zip(m, centre_half, strict=True)]
+        out.append(f"={k}" + "".join(f"-{mj}*{c}/{h}" for mj, (c, h) in zip(m, centre_half, strict=True)))
+    return out
 
 
 def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -> None:

@@ -136,6 +136,7 @@ class DescentSheet:
     step_in_view: str = ""  # the yellow cell choosing which step's predictions the sheet shows
     view_columns: tuple[str, ...] = ()  # target, prediction, error, error^2 of every point
     view_loss: str = ""  # the mean of the squared errors at the step in view
+    view_params: str = ""  # the parameters at the step in view, one row
     sheet: str = "descent"
     notes: tuple[str, ...] = ()  # the longer words, for the book's notes sheet
     trajectory: Trajectory | None = None
@@ -246,6 +247,8 @@ def write_descent_sheet(
         step_in_view=f"{q}!{lay.view_cell}",
         view_columns=tuple(f"{q}!{v}" for v in view),
         view_loss=f"{q}!{lay.view_loss_cell}",
+        view_params=f"{q}!{_abs(lay.header_row - 2, lay.view_col + 1)}:"
+        f"{_abs(lay.header_row - 2, lay.view_col + lay.width)}",
         sheet=name,
         notes=tuple(more),
         trajectory=trajectory,
