@@ -280,7 +280,7 @@ def test_the_titanic_descent_sheet_names_the_seven_steps_and_ends_beside_its_flo
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     h = next(i for i, r in enumerate(rows) if r[0] == "step")
     assert [v for v in rows[h - 1] if v] == [
-        "6 repeat", "1 initialise (step 0), 5 step", "2 predict, 3 loss", "4 gradient"
+        "6 repeat", "1 initialise, 5 step", "3 loss", "4 gradient", "2 predict", "extra"
     ]  # fmt: skip
     values = {r[0]: r[1] for r in rows if isinstance(r[0], str) and r[0].endswith(":")}
     assert values["Least-squares floor:"] == pytest.approx(lesson["floor"], rel=1e-9)  # all 712 rows

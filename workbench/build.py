@@ -275,8 +275,14 @@ def _titanic(
 
     stage("write titanic.xlsx", 0)
     inputs, target = input_ranges(len(table))  # the descent sheet reads the linear sheet's cells
-    descent = partial(add_titanic_descent_sheet, table=table, seed=SEED if seed is None else seed,
-                      inputs=inputs, target=target)  # fmt: skip
+    descent = partial(
+        add_titanic_descent_sheet,
+        table=table,
+        seed=SEED if seed is None else seed,
+        inputs=inputs,
+        target=target,
+        notes_sheet=True,
+    )  # fmt: skip  (its notes: the notes sheet)
     book = write_titanic_book(
         out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
         valid=valid_rows.index, choice=why, units=units, extra_sheets=[descent],

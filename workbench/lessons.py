@@ -29,7 +29,7 @@ from .regression import (
     sgd_steps,
 )
 from .sheets.books.regression import write_regression_book
-from .sheets.write.trend import loss_trend, rate_trend
+from .sheets.write.trend import loss_trend, rate_trend, step_trend
 
 
 @dataclass(frozen=True)
@@ -132,18 +132,13 @@ def _line_notes(run: Run) -> list[str]:
 
 
 def _line_curves(run: Run) -> dict[str, np.ndarray]:
-    """Mini-batch SGD over as many updates as the full-batch descent (``n / batch`` an epoch), and
-    the descent that forgets the lesson's ``a.grad.zero_()``."""
+    """Mini-batch SGD over as many updates as the full-batch descent (``n / batch`` an epoch). (The
+    2019 line's loop zeroed its gradients; forgetting to is the quadratic's story.)"""
     batch, updates = 10, run.result.trajectory.epochs
     per_epoch = -(-run.data.n // batch)
     seed = 0 if run.seed is None else run.seed
     minibatch = sgd(run.data, batch_size=batch, epochs=max(1, updates // per_epoch), seed=seed)
-    return {
-        f"mini-batch SGD ({batch} points per update)": minibatch.update_losses,
-        "full batch, forgetting a.grad.zero_() (gradients pile up)": fit_dataset(
-            run.data, zero_grad=False
-        ).losses,
-    }
+    return {f"mini-batch SGD ({batch} points per update)": minibatch.update_losses}
 
 
 def _line_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
@@ -175,7 +170,48 @@ def _line_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
         floor=result.floor,
         chosen=data.lr,
     )
-    return [*files, sweep]
+    return [*files, sweep, _line_parabola(run)]
+
+
+#: The parabola's rates, as multiples of 1 / its curvature (2 / curvature is where steps stop
+#: shrinking), and the steps each takes: one just too high, bouncing out; one far too low, creeping.
+PARABOLA_RATES = ((2.1, 6), (0.05, 10))
+
+
+def parabola_steps(phi: np.ndarray, y: np.ndarray, w: np.ndarray, j: int, lr: float, steps: int):
+    """Descent along parameter j alone, the others held at ``w``: where each step lands, and its loss."""
+    w = np.array(w, dtype="float64")
+    at, losses = [], []
+    for _ in range(steps + 1):
+        res = phi @ w - y
+        at.append(w[j])
+        losses.append(float(np.mean(res**2)))
+        w[j] -= lr * 2 / len(y) * phi[:, j] @ res
+    return np.array(at), np.array(losses)
+
+
+def _line_parabola(run: Run) -> Path:
+    """The loss against the slope alone (the intercept at its best): a parabola, and the steps on it
+    at a rate too high and one too low, as the lessons draw them."""
+    phi, y, name = run.result.phi, run.data.y, run.result.param_names[0]
+    best = np.linalg.lstsq(phi, y, rcond=None)[0]
+    start = best.copy()
+    start[0] = run.data.start[0]
+    bend = 2 / len(y) * phi[:, 0] @ phi[:, 0]  # the loss's curvature along the slope
+    runs = []
+    for times, steps in PARABOLA_RATES:
+        lr = float(f"{times / bend:.2g}")
+        at, losses = parabola_steps(phi, y, start, 0, lr, steps)
+        runs.append((step_trend(lr, at, best[0]), at, losses))
+    reach = max(abs(at - best[0]).max() for _, at, _ in runs) * 1.1
+    grid = np.linspace(best[0] - reach, best[0] + reach, 201)
+    curve = [float(np.mean((phi @ np.r_[g, best[1:]] - y) ** 2)) for g in grid]
+    other = ", ".join(run.result.param_names[1:])
+    return pictures.parabola_png(
+        (grid, curve), runs, run.out / "line_parabola.png",
+        title=f"line: the loss against {name} alone ({other} at its best) is a parabola",
+        xlabel=name,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +250,24 @@ def _quadratic_start(run: Run) -> list[str]:
     return [video, ours, like]
 
 
+#: Steps the quadratic's pile_up sheet draws, with and without ``a.grad.zero_()``: enough for the
+#: piled-up loss to fall, overshoot and rise.
+PILE_UP_STEPS = 12
+
+
+def _quadratic_sheets(run: Run) -> dict:
+    """by_hand's start beside the video's, and the 2022 loop's missing ``a.grad.zero_()``, by formulas."""
+    correct = fit_dataset(run.data, epochs=PILE_UP_STEPS)
+    piled = fit_dataset(run.data, epochs=PILE_UP_STEPS, zero_grad=False)
+    return {"by_hand_notes": _quadratic_start(run), "pile_up": (correct, piled)}
+
+
+def _quadratic_curves(run: Run) -> dict[str, np.ndarray]:
+    """The 2022 loop as it ran: ``a.grad.zero_()`` forgotten, the gradients pile up."""
+    return {"full batch, forgetting a.grad.zero_() (gradients pile up)": fit_dataset(
+        run.data, zero_grad=False).losses}  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # speed: fastbook chapter 4's roller coaster; relu: the quadratic's points by a sum of ReLUs
 
@@ -247,13 +301,15 @@ LESSONS: dict[str, Lesson] = {
             notes=_line_notes,
             curves=_line_curves,
             pictures=_line_pictures,
-            outputs=("line_descent.gif", "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png"),
+            outputs=(
+                "line_descent.gif",
+                "line_lr_too_low.gif",
+                "line_lr_too_high.gif",
+                "line_lr_sweep.png",
+                "line_parabola.png",
+            ),
         ),
-        Lesson(
-            "quadratic",
-            sheets=lambda run: {"by_hand_notes": _quadratic_start(run)},
-            notes=_quadratic_start,
-        ),
+        Lesson("quadratic", sheets=_quadratic_sheets, notes=_quadratic_start, curves=_quadratic_curves),
         Lesson("speed", sheets=lambda run: {"scaled": fit_dataset(scaled(run.data))}),
         Lesson(
             "relu",

@@ -265,6 +265,44 @@ def lr_sweep_png(
     return _save_png(fig, path)
 
 
+def parabola_png(
+    curve: tuple[ArrayLike, ArrayLike],
+    runs: Sequence[tuple[str, ArrayLike, ArrayLike]],
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    xlabel: str,
+) -> Path:
+    """The loss against one parameter (a parabola) and, one panel per run, the steps taken on it.
+
+    ``curve``: the parameter's values and the loss at each; ``runs``: (panel title, where each
+    step landed, the loss there), e.g. a rate too high bouncing across the bottom and one too
+    low creeping toward it.
+    """
+    xs, ys = (np.asarray(a, dtype="float64") for a in curve)
+    if xs.ndim != 1 or xs.shape != ys.shape or not runs:
+        raise WorkbenchError("the parabola needs one loss per parameter value, and at least one run")
+    fig = Figure(figsize=(5 * len(runs), 4.4), dpi=DPI)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.83, bottom=0.13, wspace=0.22)
+    for k, (label, at, loss) in enumerate(runs):
+        ax = fig.add_subplot(1, len(runs), k + 1)
+        ax.plot(xs, ys, color=CURVE, lw=2)
+        at, loss = np.asarray(at, dtype="float64"), np.asarray(loss, dtype="float64")
+        ax.plot(at, loss, "o-", color=POINTS, lw=1.2, ms=5)
+        ax.plot(at[:1], loss[:1], "o", color=START, ms=8, label="start")
+        for t in range(len(at) - 1):
+            ax.annotate("", xy=(at[t + 1], loss[t + 1]), xytext=(at[t], loss[t]),
+                        arrowprops={"arrowstyle": "->", "color": POINTS, "lw": 1.2})  # fmt: skip
+        ax.set_title("\n".join(textwrap.wrap(label, 48)), fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("loss (MSE)" if k == 0 else "")
+        ax.legend(fontsize=9, loc="upper center")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    return _save_png(fig, path)
+
+
 def overfitting_png(
     units: ArrayLike,
     train: ArrayLike,

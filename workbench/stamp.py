@@ -53,7 +53,7 @@ STAMP = ".workbench-build.json"
 OUTPUTS = (
     "titanic.xlsx", "titanic_loss.png", "titanic_overfitting.png", "submission.csv",
     "line.xlsx", "line_fit.png", "line_loss.png", "line_descent.gif", "line_lr_too_low.gif",
-    "line_lr_too_high.gif", "line_lr_sweep.png",
+    "line_lr_too_high.gif", "line_lr_sweep.png", "line_parabola.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
     "speed.xlsx", "speed_fit.png", "speed_loss.png",
     "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",

@@ -87,31 +87,31 @@ def test_formulas_chain_each_row_to_the_row_above(tmp_path, line_fit):
         sheet = write_descent_sheet(
             book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit), param_names=("a1", "a2")
         )
-    assert sheet.lr == "descent!$B$5" and sheet.final_params == ("descent!$B$109", "descent!$C$109")
+    assert sheet.lr == "descent!$B$4" and sheet.final_params == ("descent!$B$108", "descent!$C$108")
     ws = openpyxl.load_workbook(path)["descent"]
     h = sheet.header_row + 1  # 1-based
     assert [c.value for c in ws[h]][:6] == ["step", "a1", "a2", "loss (MSE)", "grad a1", "grad a2"]
     assert ws.cell(h + 1, 2).value == -1 and ws.cell(h + 1, 3).value == 1  # the start, as numbers
     r5 = h + 6  # step 5
-    assert ws.cell(r5, 2).value == f"=B{r5 - 1}-$B$5*E{r5 - 1}"
-    assert ws.cell(r5, 3).value == f"=C{r5 - 1}-$B$5*F{r5 - 1}"
-    # the sums of the data right of the steps (from column H), which every step reads
-    assert [ws.cell(h, 8).value, ws.cell(h + 3, 8).value, ws.cell(h + 4, 8).value] == [
+    assert ws.cell(r5, 2).value == f"=B{r5 - 1}-$B$4*E{r5 - 1}"
+    assert ws.cell(r5, 3).value == f"=C{r5 - 1}-$B$4*F{r5 - 1}"
+    # the sums of the data every step reads: from column P, past the points at the step in view
+    assert [ws.cell(h, 16).value, ws.cell(h + 3, 16).value, ws.cell(h + 4, 16).value] == [
         "X^T X",
         "X^T y",
         "y^T y",
     ]
-    assert ws["I9"].value.text == "=MMULT(TRANSPOSE(data!$B$2:$C$101),data!$B$2:$C$101)"
-    assert ws["I9"].value.ref == "I9:J10"
-    assert ws["I11"].value.text == "=MMULT(TRANSPOSE(data!$A$2:$A$101),data!$B$2:$C$101)"
-    assert ws["I12"].value == "=SUMSQ(data!$A$2:$A$101)"
-    w, wxtx = f"B{r5}:C{r5}", f"MMULT(B{r5}:C{r5},$I$9:$J$10)"
-    assert ws.cell(r5, 4).value.text == f"=(SUMPRODUCT({wxtx},{w})-2*SUMPRODUCT({w},$I$11:$J$11)+$I$12)/$E$5"
+    assert ws["Q8"].value.text == "=MMULT(TRANSPOSE(data!$B$2:$C$101),data!$B$2:$C$101)"
+    assert ws["Q8"].value.ref == "Q8:R9"
+    assert ws["Q10"].value.text == "=MMULT(TRANSPOSE(data!$A$2:$A$101),data!$B$2:$C$101)"
+    assert ws["Q11"].value == "=SUMSQ(data!$A$2:$A$101)"
+    w, wxtx = f"B{r5}:C{r5}", f"MMULT(B{r5}:C{r5},$Q$8:$R$9)"
+    assert ws.cell(r5, 4).value.text == f"=(SUMPRODUCT({wxtx},{w})-2*SUMPRODUCT({w},$Q$10:$R$10)+$Q$11)/$E$4"
     grad = ws.cell(r5, 5).value
-    assert (grad.text, grad.ref) == (f"=2*({wxtx}-$I$11:$J$11)/$E$5", f"E{r5}:F{r5}")
-    long_way = ws.cell(h + 7, 8).value  # the last step's loss from every row's prediction
-    assert long_way.text == "=SUMXMY2(MMULT(data!$B$2:$C$101,TRANSPOSE($B$109:$C$109)),data!$A$2:$A$101)/$E$5"
-    assert ws["B5"].value == 0.1 and ws["E5"].value == "=ROWS(data!$A$2:$A$101)"
+    assert (grad.text, grad.ref) == (f"=2*({wxtx}-$Q$10:$R$10)/$E$4", f"E{r5}:F{r5}")
+    long_way = ws.cell(h + 6, 16).value  # the last step's loss from every row's prediction
+    assert long_way.text == "=SUMXMY2(MMULT(data!$B$2:$C$101,TRANSPOSE($B$108:$C$108)),data!$A$2:$A$101)/$E$4"
+    assert ws["B4"].value == 0.1 and ws["E4"].value == "=ROWS(data!$A$2:$A$101)"
 
 
 def test_cached_values_are_the_independent_numpy_descent(tmp_path, line_fit):
@@ -131,11 +131,11 @@ def test_cached_values_are_the_independent_numpy_descent(tmp_path, line_fit):
     np.testing.assert_allclose(rows[:, 4:6], grads, rtol=1e-10, atol=1e-14)
     ws = openpyxl.load_workbook(path, data_only=True)["descent"]
     h = sheet.header_row + 1
-    sums = [[ws.cell(h + i, 9 + j).value for j in range(2)] for i in range(1, 4)]
+    sums = [[ws.cell(h + i, 17 + j).value for j in range(2)] for i in range(1, 4)]
     np.testing.assert_allclose(sums[:2], phi.T @ phi, rtol=1e-12)
     np.testing.assert_allclose(sums[2], d.y @ phi, rtol=1e-12)
-    assert ws.cell(h + 4, 9).value == pytest.approx(np.sum(d.y**2), rel=1e-12)
-    assert ws.cell(h + 7, 8).value == pytest.approx(losses[-1], rel=1e-12)
+    assert ws.cell(h + 4, 17).value == pytest.approx(np.sum(d.y**2), rel=1e-12)
+    assert ws.cell(h + 6, 16).value == pytest.approx(losses[-1], rel=1e-12)
 
 
 def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
@@ -155,9 +155,9 @@ def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
     z1 = f"MMULT(data!$B$2:$C$21,TRANSPOSE(B{h + 1}:C{h + 1}))"
     z2 = f"MMULT(data!$B$2:$C$21,TRANSPOSE(D{h + 1}:E{h + 1}))"
     pred = f"(IF({z1}<0,0,{z1})+IF({z2}<0,0,{z2}))"
-    assert ws.cell(h + 1, 6).value.text == f"=SUMXMY2({pred},data!$A$2:$A$21)/$E$5"
+    assert ws.cell(h + 1, 6).value.text == f"=SUMXMY2({pred},data!$A$2:$A$21)/$E$4"
     grad_unit2 = ws.cell(h + 1, 9).value  # one array formula fills unit 2's gradient cells
-    assert grad_unit2.text == f"=2*MMULT(TRANSPOSE(({pred}-data!$A$2:$A$21)*({z2}>0)),data!$B$2:$C$21)/$E$5"
+    assert grad_unit2.text == f"=2*MMULT(TRANSPOSE(({pred}-data!$A$2:$A$21)*({z2}>0)),data!$B$2:$C$21)/$E$4"
     assert grad_unit2.ref == f"I{h + 1}:J{h + 1}"
 
 
@@ -183,7 +183,7 @@ def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
 def test_titanic_descent_caches_numpy_values(tmp_path, table):
     path = tmp_path / "titanic.xlsx"
     with new_workbook(path, title="t") as book:
-        trajectory = add_titanic_descent_sheet(book, table, epochs=20)
+        trajectory = add_titanic_descent_sheet(book, table, epochs=20).trajectory
     x, y = inputs(table).numpy(), targets(table).numpy()
     start = trajectory.params[0]
     assert np.all((start >= -0.5) & (start < 0.5))
@@ -274,7 +274,7 @@ def test_libreoffice_corrects_wrong_cached_values(recalculated, line_fit):
 @pytest.mark.libreoffice
 def test_a_big_lr_in_the_lr_cell_makes_the_loss_column_explode(recalculated, line_fit):
     book, sheets, _ = recalculated
-    assert book["big_lr"]["B5"].value == BIG_LR
+    assert book["big_lr"][sheets["big_lr"].lr.split("!")[1].replace("$", "")].value == BIG_LR
     rows = read_rows(book["big_lr"], sheets["big_lr"].header_row, 101, 2)
     losses = rows[:, 3]
     assert np.isfinite(losses).all()
@@ -302,5 +302,84 @@ def test_libreoffice_redoes_the_titanic_descent(recalculated):
     ws = book["titanic"]
     header = next(i for i, row in enumerate(ws.iter_rows(values_only=True)) if row[0] == "step")
     rows = read_rows(ws, header, 101, 10)
-    assert_rows_match(rows, titanic)
+    assert_rows_match(rows, titanic.trajectory)
     assert rows[-1, 11] < rows[0, 11] and rows[-1, 11] > 0.1442271493073191  # descending toward the floor
+
+
+# --- step 2 made visible: every point at the step in view -------------------------------------
+
+
+def numpy_view(phi, y, w, units=1):
+    """Each point's prediction and error with parameters w (one row per unit; ReLUs added up if several)."""
+    lin = phi @ np.asarray(w, float).reshape(units, -1).T
+    pred = lin[:, 0] if units == 1 else np.maximum(lin, 0).sum(1)
+    return pred, pred - y
+
+
+def view_values(ws, sheet: wb.sheets.write.descent.DescentSheet) -> np.ndarray:
+    """The target, prediction, error and error^2 columns of the block at the step in view."""
+    cols = []
+    for ref in sheet.view_columns:
+        cells = ws[ref.split("!")[1].replace("$", "")]
+        cols.append([c[0].value for c in cells])
+    return np.array(cols, float).T
+
+
+def test_the_step_in_view_shows_every_points_prediction_and_error(tmp_path, line_fit, relu_fit):
+    path = tmp_path / "view.xlsx"
+    with new_workbook(path, title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        line = write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit),
+                                   param_names="ab")  # fmt: skip
+        rx, ry = write_data(book, "relu_data", relu_fit.phi, relu_fit.data.y)
+        relu = write_descent_sheet(book, relu_fit.trajectory, inputs=rx, target=ry, data=DATA(relu_fit),
+                                   param_names=relu_fit.param_names, name="relu")  # fmt: skip
+    formulas, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    ws = formulas["descent"]
+    step = line.step_in_view.split("!")[1].replace("$", "")
+    assert ws[step].value == 100  # the last step at first
+    rule = next(v for v in ws.data_validations.dataValidation if step in str(v.sqref))
+    assert (rule.type, rule.formula1, rule.formula2) == ("whole", "0", "100")  # "between" by default
+    assert rule.operator in (None, "between")
+    assert rule.error and "0 to 100" in rule.error
+    for fit, sheet, units in ((line_fit, line, 1), (relu_fit, relu, 2)):
+        pred, err = numpy_view(fit.phi, fit.data.y, fit.trajectory.params[-1], units)
+        got = view_values(values[sheet.sheet], sheet)
+        np.testing.assert_allclose(
+            got, np.column_stack([fit.data.y, pred, err, err**2]), rtol=1e-12, atol=1e-14
+        )
+        loss = values[sheet.sheet][sheet.view_loss.split("!")[1].replace("$", "")].value
+        assert loss == pytest.approx(fit.losses[-1], rel=1e-12)  # the long way agrees with the loss column
+    first = line.header_row + 2
+    assert ws.cell(first, 12).value == "=SUMPRODUCT(data!$B$2:$C$2,$K$5:$L$5)"  # the point's row, the step's
+    assert ws["K4"].value == "=MIN(MAX(INT($H$4),0),100)" and ws["K5"].value == "=INDEX($B$8:$B$108,$K$4+1)"
+    z = "SUMPRODUCT(relu_data!$B$2:$C$2,{})"
+    u1, u2 = z.format("$M$5:$N$5"), z.format("$O$5:$P$5")
+    assert formulas["relu"].cell(first, 14).value == f"=IF({u1}<0,0,{u1})+IF({u2}<0,0,{u2})"
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_libreoffice_shows_the_step_typed_and_the_nearest_for_a_number_out_of_range(tmp_path, line_fit):
+    """Step 3 shows step 3; 999 the last step and -4 the start (no Err:502): LibreOffice's numbers."""
+    src = tmp_path / "typed.xlsx"
+    typed = {"three": 3, "high": 999, "low": -4, "half": 2.7}
+    with new_workbook(src, title="t") as book:
+        x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
+        sheets = {
+            name: write_descent_sheet(book, line_fit.trajectory, inputs=x, target=y, data=DATA(line_fit),
+                                      param_names="ab", name=name, chart=False)
+            for name in typed
+        }  # fmt: skip
+    book = openpyxl.load_workbook(src)
+    for name, value in typed.items():  # as a learner pasting a number past the validation would
+        book[name][sheets[name].step_in_view.split("!")[1].replace("$", "")].value = value
+    book.save(src)
+    out = openpyxl.load_workbook(recalculate(src, tmp_path / "out"), data_only=True)
+    shown = {"three": 3, "high": 100, "low": 0, "half": 2}
+    for name, step in shown.items():
+        pred, err = numpy_view(line_fit.phi, line_fit.data.y, line_fit.trajectory.params[step])
+        got = view_values(out[name], sheets[name])
+        np.testing.assert_allclose(got[:, 1:3], np.column_stack([pred, err]), rtol=1e-9, atol=1e-12)
+        loss = out[name][sheets[name].view_loss.split("!")[1].replace("$", "")].value
+        assert loss == pytest.approx(line_fit.losses[step], rel=1e-9), name

@@ -11,16 +11,20 @@ import pytest
 import torch
 from openpyxl.formula import Tokenizer
 from openpyxl.utils.cell import get_column_letter, range_boundaries
+from plain_words import jargon
+from small_book import write_book
 
 import workbench as wb
 from workbench import regression as r
 from workbench.build import write_regression_outputs
 from workbench.sheets.books.regression import CURVE_POINTS, write_regression_book
+from workbench.sheets.books.titanic import add_titanic_descent_sheet
 from workbench.sheets.engines.recalc import recalculate_all
+from workbench.sheets.write.xlsx import new_workbook
 
 OUTPUTS = [
     "line.xlsx", "line_fit.png", "line_loss.png", "line_descent.gif",
-    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png",
+    "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png", "line_parabola.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
     "speed.xlsx", "speed_fit.png", "speed_loss.png",
     "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",
@@ -46,7 +50,7 @@ def line_book(tmp_path_factory):
 
 def test_sheets_and_charts(line_book):
     path, _ = line_book
-    assert openpyxl.load_workbook(path).sheetnames == ["data", "by_hand", "model", "descent"]
+    assert openpyxl.load_workbook(path).sheetnames == ["data", "by_hand", "model", "descent", "notes"]
     with zipfile.ZipFile(path) as z:
         charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
         texts = [z.read(n).decode() for n in charts]
@@ -176,14 +180,16 @@ def test_the_lessons_numbers_are_explained_beside_ours(outputs):
     d = r.line()
     intercept = np.linalg.lstsq(np.column_stack([d.x[:, 0], np.ones(100)]), d.y, rcond=None)[0][1]
     assert abs(intercept - 2.5) < 0.05 and abs(d.y - 3 * d.x[:, 0] - 2).mean() == pytest.approx(0.5, abs=0.05)
-    for sheet in ("model", "descent", "by_hand"):
+    for sheet in ("model", "descent", "by_hand"):  # the descent sheet's longer words: on the notes sheet
         text = " ".join(str(c.value) for c in books["line"][sheet]["A"][:8])
+        text = notes_by_sheet(books["line"])["descent"] if sheet == "descent" else text
         assert "the best intercept a2 is near 2.5, not the lesson's 2" in text
     q = r.quadratic()
     phi = np.column_stack([q.x[:, 0] ** 2, q.x[:, 0], np.ones(20)])
     at = {s: float(np.mean((phi @ np.full(3, s) - q.y) ** 2)) for s in (1.0, 1.5)}
     for sheet in ("by_hand", "descent"):
         text = " ".join(str(c.value) for c in books["quadratic"][sheet]["A"][:10])
+        text = notes_by_sheet(books["quadratic"])["descent"] if sheet == "descent" else text
         assert (
             "MSE of 11.46" in text and f"their MSE is {at[1.5]:.4g}" in text and f"MSE {at[1.0]:.4g}" in text
         )
@@ -272,7 +278,7 @@ def speed_book(tmp_path_factory):
 def test_every_descent_sheet_shows_its_final_loss_beside_the_floor(speed_book):
     path, raw, scaled = speed_book
     book = openpyxl.load_workbook(path, data_only=True)
-    assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled"]
+    assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled", "notes"]
     t = raw.data.x[:, 0]
     floor = lstsq_floor(np.column_stack([t**2, t, np.ones(20)]), raw.data.y)
     for name, fit in (("descent", raw), ("descent_scaled", scaled)):
@@ -281,8 +287,20 @@ def test_every_descent_sheet_shows_its_final_loss_beside_the_floor(speed_book):
         assert values["Least-squares floor:"] == pytest.approx(floor, rel=1e-9)
     assert labelled(book["descent_scaled"])["Final loss:"] <= 1.01 * floor
     assert labelled(book["descent"])["Final loss:"] > 50 * floor
-    notes = {name: " ".join(str(c.value) for c in book[name]["A"][:8]) for name in book.sheetnames}
+    notes = notes_by_sheet(book)  # the longer words: on the notes sheet, under each sheet's name
     assert "Why it stalls" in notes["descent"] and "Why it does not stall" in notes["descent_scaled"]
+    assert "Why it stalls" not in notes["descent_scaled"]
+
+
+def notes_by_sheet(book) -> dict[str, str]:
+    """The notes sheet's words under each sheet's heading."""
+    out, at = {}, None
+    for (text,) in book["notes"].iter_rows(min_row=3, max_col=1, values_only=True):
+        if text in book.sheetnames:
+            at = text
+        elif text and at:
+            out[at] = f"{out.get(at, '')} {text}"
+    return out
 
 
 def test_descent_columns_are_banded_by_the_seven_steps(speed_book):
@@ -290,7 +308,7 @@ def test_descent_columns_are_banded_by_the_seven_steps(speed_book):
     ws = openpyxl.load_workbook(path)["descent"]
     h = header_row(ws, "step")
     bands = [c.value for c in ws[h - 1] if c.value]
-    assert bands == ["6 repeat", "1 initialise (step 0), 5 step", "2 predict, 3 loss", "4 gradient"]
+    assert bands == ["6 repeat", "1 initialise, 5 step", "3 loss", "4 gradient", "2 predict", "extra"]
     assert [c.value for c in ws[h]][:5] == ["step", "a", "b", "c", "loss (MSE)"]
     final = next(row for row in ws.iter_rows() if row[0].value == "Final loss:")
     assert any(str(c.value).startswith("7 stop") for c in final)
@@ -456,7 +474,7 @@ def test_any_csv_book_takes_a_scaled_descent_and_a_minibatch_sheet(tmp_path):
         )
         book = openpyxl.load_workbook(out, data_only=True)
         extra = ["minibatch"] if model == "linear" else []
-        assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled", *extra]
+        assert book.sheetnames == ["data", "by_hand", "model", "descent", "descent_scaled", *extra, "notes"]
         floor = labelled(book["descent_scaled"])["Least-squares floor:"]
         assert floor.startswith("none") if model == "relu" else isinstance(floor, float)
     with pytest.raises(wb.WorkbenchError, match="scaled fit"):
@@ -582,7 +600,7 @@ def test_every_number_a_formula_reads_is_data_or_a_marked_setting(tmp_path):
         if not filled:
             unmarked.append(f"{sheet}!{cell}")
     assert unmarked == []
-    assert book["minibatch"]["E5"].value.startswith("=COLUMNS(")  # the batch size is counted, not typed
+    assert book["minibatch"]["E4"].value.startswith("=COLUMNS(")  # the batch size is counted, not typed
 
 
 def test_model_charts_keep_their_axes_at_the_edges(tmp_path):
@@ -609,3 +627,167 @@ def test_the_held_out_note_says_what_its_losses_show(tmp_path):
     at = "the most, 4 ReLUs" if best == 4 else f"{best} ReLU"
     assert f"held-out loss lowest at {at}" in note
     assert ("(over-fitting)" in note.split("Here:")[1].split(".")[0]) == (best != 4)
+
+
+def words_above_the_steps(ws) -> int:
+    """Words of every text cell under the title and above the ``step`` heading (formulas are not text)."""
+    head = header_row(ws, "step")
+    texts = [c.value for row in ws.iter_rows(min_row=2, max_row=head - 1) for c in row]
+    return sum(len(t.split()) for t in texts if isinstance(t, str) and not t.startswith("="))
+
+
+@pytest.fixture(scope="module")
+def every_descent_sheet(tmp_path_factory, table):
+    """A book of each kind of descent sheet: the line's (with minibatch), speed's (raw and scaled),
+    relu's, and Titanic's, as the build writes them."""
+    folder = tmp_path_factory.mktemp("lean")
+    line, speed, relu = r.line(), r.speed(), r.relu()
+    books = {
+        "line": write_regression_book(r.fit_dataset(line), folder / "line.xlsx",
+                                      minibatch=r.sgd_steps(line, seed=0)),
+        "speed": write_regression_book(r.fit_dataset(speed), folder / "speed.xlsx",
+                                       scaled=r.fit_dataset(r.scaled(speed))),
+        "relu": write_regression_book(r.fit_dataset(relu, epochs=60), folder / "relu.xlsx"),
+    }  # fmt: skip
+    with new_workbook(folder / "titanic.xlsx", title="t") as book:
+        titanic = add_titanic_descent_sheet(book, table, epochs=5)
+    books["titanic"] = folder / "titanic.xlsx"
+    return books, titanic
+
+
+def test_no_more_than_about_60_words_above_the_steps_of_any_descent_sheet(every_descent_sheet):
+    """The lesson's sheets had none: one line, the lr and the step in view; the rest is in comments and on
+    the notes sheet (before: 170 to 298 words on each)."""
+    books, titanic = every_descent_sheet
+    sheets = {"line": ["descent", "minibatch"], "speed": ["descent", "descent_scaled"], "relu": ["descent"]}
+    for name, path in books.items():
+        book = openpyxl.load_workbook(path)
+        for sheet in sheets.get(name, ["descent"]):
+            assert words_above_the_steps(book[sheet]) <= 60, (name, sheet)
+            assert book[sheet]["A1"].value.startswith(sheet)  # its title
+        assert jargon(path) == [], name  # plain words in cells; the technical names in comments
+    line = openpyxl.load_workbook(books["line"])
+    notes = notes_by_sheet(line)
+    assert "Mini-batch SGD: each step takes 10 points" in notes["minibatch"]
+    assert "seven steps" in notes["descent"] and "sums of the data" in notes["descent"]
+    assert (
+        "the notes sheet" in line["descent"]["A2"].value
+        and "the notes sheet" in line["minibatch"]["A2"].value
+    )
+    comment = openpyxl.load_workbook(books["titanic"])["descent"]["A1"].comment.text  # no notes sheet there
+    assert "712 passengers" in comment and titanic.notes[1] in comment
+    assert "the title's comment" in openpyxl.load_workbook(books["titanic"])["descent"]["A2"].value
+    diverges = next(
+        c for row in line["descent"].iter_rows(max_row=8) for c in row if c.value == "diverges above lr:"
+    )
+    assert "eigenvalue" in diverges.comment.text  # the technical name, kept beside the plain words
+
+
+def test_the_titanic_books_notes_sheet_holds_the_descent_sheets_longer_words(tmp_path):
+    passengers = wb.load_titanic().head(80)
+    table = wb.lesson_table(passengers)
+
+    def descent(book):
+        return add_titanic_descent_sheet(book, table, epochs=3, notes_sheet=True)
+
+    write_book(tmp_path / "t.xlsx", passengers, extra_sheets=[descent])
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    notes = notes_by_sheet(book)
+    assert f"Titanic, {len(table)} passengers" in notes["descent"] and "seven steps" in notes["descent"]
+    assert "the notes sheet" in book["descent"]["A2"].value and book["descent"]["A1"].comment is None
+
+
+def numpy_descent(phi, y, w, lr, steps, *, pile_up=False):
+    """Plain numpy: parameters and losses per step; with ``pile_up`` each step moves by every gradient
+    so far, summed (torch's .grad never zeroed)."""
+    params, losses, total = [], [], np.zeros_like(w)
+    for _ in range(steps + 1):
+        res = phi @ w - y
+        g = 2 / len(y) * phi.T @ res
+        params.append(w)
+        losses.append(np.mean(res**2))
+        total = total + g if pile_up else g
+        w = w - lr * total
+    return np.array(params), np.array(losses)
+
+
+@pytest.fixture(scope="module")
+def quadratic_book(tmp_path_factory):
+    from workbench.lessons import LESSONS, Run
+
+    data = r.quadratic()
+    run = Run(data, r.fit_dataset(data), None, tmp_path_factory.mktemp("quadratic"))
+    path = run.out / "quadratic.xlsx"
+    write_regression_book(run.result, path, **LESSONS["quadratic"].sheets(run))
+    return path, data
+
+
+def test_the_quadratic_shows_correct_descent_beside_the_2022_loops_piled_up_gradients(quadratic_book):
+    path, data = quadratic_book
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert book.sheetnames == ["data", "by_hand", "model", "descent", "pile_up", "notes"]
+    ws = book["pile_up"]
+    h = header_row(ws, "step")
+    heads = [c.value for c in ws[h]]
+    phi = np.column_stack([data.x[:, 0] ** 2, data.x[:, 0], np.ones(data.n)])
+    right = heads.index("a", 2)  # the piled-up block's first column
+    steps = max(ws.cell(h + 1 + t, 1).value for t in range(30) if ws.cell(h + 1 + t, 1).value is not None)
+    rows = [[ws.cell(h + 1 + t, c).value for c in range(1, ws.max_column + 1)] for t in range(steps + 1)]
+    got = np.array(rows, dtype=float)
+    for block, pile in ((1, False), (right, True)):
+        params, losses = numpy_descent(phi, data.y, np.full(3, 1.5), 0.01, steps, pile_up=pile)
+        np.testing.assert_allclose(got[:, block : block + 3], params, rtol=1e-10)
+        np.testing.assert_allclose(got[:, block + 3], losses, rtol=1e-10)
+    np.testing.assert_allclose(got[6, 1:4], [1.84, 1.44, 1.58], atol=0.005)  # the issue's correct descent
+    line = ws["A2"].value
+    assert "left (1.84, 1.44, 1.58)" in line and f"loss {got[6, 4]:.2f}" in line
+    piled = got[:, right + 3]
+    low = int(np.argmin(piled))
+    assert (f"lowest at step {low}" in line) == (0 < low < steps and piled[low + 1] > piled[low])
+    assert "3.2, 1.9 and 2.0" in notes_by_sheet(book)["pile_up"]  # the video's, in words
+
+
+def test_the_pile_up_line_says_what_the_numbers_show():
+    from workbench.sheets.write.pile_up import pile_up_line
+
+    def run(losses, zero_grad):
+        zeros = np.zeros((len(losses), 2))
+        return r.Trajectory("linear", 0.1, zeros, np.array(losses), zeros, zero_grad)
+
+    ok = run([5, 4, 3, 2, 1.5, 1.2, 1.1, 1.0], True)
+    assert "lowest at step 3 (1.00), then rises" in pile_up_line(ok, run([5, 3, 2, 1, 2, 3, 2.5, 2], False))
+    assert "still falling at step 7" in pile_up_line(ok, run([5, 4, 3, 2.5, 2, 1.5, 1.2, 1.1], False))
+    assert "never falls below the start" in pile_up_line(ok, run([1, 2, 3, 4, 5, 6, 7, 8], False))
+
+
+def test_the_scaled_parameters_are_shown_in_the_datas_own_units(speed_book):
+    """Beside the scaled parameters at the step in view, formulas undo the scaling: the same curve on t."""
+    path, raw, scaled = speed_book
+    book, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    ws = values["descent_scaled"]
+    at = next((c.row, c.column) for row in ws.iter_rows(max_row=12) for c in row if c.value == "unscaled:")
+    unscaled = [ws.cell(at[0], at[1] + 1 + j).value for j in range(3)]
+    params = [ws.cell(at[0], c).value for c in range(at[1] - 4, at[1] - 1)]  # "parameters:" a, b, c
+    np.testing.assert_allclose(params, scaled.trajectory.params[-1], rtol=1e-12)
+    t, s = raw.data.x[:, 0], scaled.data.x[:, 0]
+    a, b, c = unscaled
+    np.testing.assert_allclose(a * t**2 + b * t + c, np.polyval(params, s), rtol=1e-9)
+    formula = book["descent_scaled"].cell(at[0], at[1] + 2).value
+    assert "data!$G$26" in formula and "data!$G$27" in formula  # the data sheet's centre and half-range
+    assert book["descent_scaled"].cell(*at).comment.text.startswith("unscaled:")
+    # any linear model and sum of ReLUs, several inputs: unit by unit
+    centre, half = np.array([1.0, -2.0]), np.array([0.5, 4.0])
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    sx = (x - centre) / half
+    w = np.array([[0.3, -1.2, 0.7], [2.0, 0.1, -0.4]])
+    u = r.unscaled_params("relu", w, centre, half)
+    np.testing.assert_allclose(x @ u[:, :2].T + u[:, 2], sx @ w[:, :2].T + w[:, 2], rtol=1e-12)
+
+
+def test_the_scaled_learning_rate_is_explained_from_its_numbers(speed_book):
+    path, _, scaled = speed_book
+    notes = notes_by_sheet(openpyxl.load_workbook(path))["descent_scaled"]
+    bend = np.linalg.eigvalsh(2 / 20 * scaled.phi.T @ scaled.phi)[-1]
+    assert scaled.trajectory.lr == pytest.approx(1 / bend, rel=1e-12)
+    assert f"Its learning rate, {scaled.trajectory.lr:.4g}, is 1 / {bend:.3g}" in notes
+    assert "one over the steepest direction's bend" in notes

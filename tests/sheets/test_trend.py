@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.sheets.write.trend import loss_trend, rate_trend
+from workbench.sheets.write.trend import loss_trend, rate_trend, step_trend
 
 
 def test_the_trend_names_the_size_with_the_lowest_valid_loss():
@@ -23,3 +23,11 @@ def test_the_rate_words_follow_the_losses():
     assert rate_trend(0.01, [8, 6, 5, 4], 0.5) == "lr 0.01: after 3 steps the loss is 8 times the lowest"
     assert rate_trend(0.5, [8, 1, 2, 0.5], 0.5).endswith("is 1 times the lowest")
     assert rate_trend(1.1, [2, 1, 3, 9], 0.5) == "lr 1.1: the loss grows from 2 to 9 in 3 steps"
+
+
+def test_the_step_words_follow_where_the_steps_landed():
+    assert step_trend(0.9, [0, 4, -1, 6], 2) == "lr 0.9: bounces across the bottom, further out each time"
+    assert step_trend(0.7, [0, 3.5, 0.8, 2.6], 2) == "lr 0.7: bounces across the bottom, closer in each time"
+    creeping = "lr 0.01: creeps, 50% of the way to the bottom in 3 steps"
+    assert step_trend(0.01, [0, 0.5, 0.9, 1.0], 2) == creeping
+    assert step_trend(0.3, [0, 2.5, 1.9, 2.0], 2) == "lr 0.3: crosses the bottom 2 times in 3 steps"

@@ -16,6 +16,7 @@ from .datasets import (
     scale_of,
     scaled,
     speed,
+    unscaled_params,
 )
 from .fits import (
     UNITS,
@@ -66,4 +67,5 @@ __all__ = [
     "sgd",
     "sgd_steps",
     "speed",
+    "unscaled_params",
 ]

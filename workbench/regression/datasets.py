@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from ..errors import DataError, WorkbenchError
 from ..files import read_csv, to_float
@@ -245,6 +246,26 @@ def scale_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype="float64")
     lo, hi = x.min(axis=0), x.max(axis=0)
     return (hi + lo) / 2, (hi - lo) / 2
+
+
+def unscaled_params(model: str, params: ArrayLike, centre: ArrayLike, half: ArrayLike) -> np.ndarray:
+    """Parameters fitted on :func:`scaled` x, in the units of x itself: the same curve.
+
+    With s = (x - centre) / half: a quadratic a s^2 + b s + k of one x is
+    (a/h^2) x^2 + (b/h - 2ac/h^2) x + (ac^2/h^2 - bc/h + k); each linear unit (alone, or
+    inside a ReLU) m . s + k is (m/h) . x + (k - sum of m c/h). ``params`` as the model's
+    (p,) or (units, p).
+    """
+    w = np.asarray(params, dtype="float64")
+    c, h = np.asarray(centre, dtype="float64"), np.asarray(half, dtype="float64")
+    if model == "quadratic":
+        a, b, k = w
+        c, h = c[0], h[0]
+        return np.array([a / h**2, b / h - 2 * a * c / h**2, a * c**2 / h**2 - b * c / h + k])
+    rows = np.atleast_2d(w)
+    m, k = rows[:, :-1], rows[:, -1]
+    out = np.column_stack([m / h, k - (m * c / h).sum(1)])
+    return out.reshape(w.shape)
 
 
 def scaled(data: Dataset, *, lr: float | None = None) -> Dataset:

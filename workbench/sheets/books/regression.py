@@ -18,7 +18,9 @@
   columns banded by fastbook's seven steps. Type a new learning rate there and the
   model sheet follows.
 * optional: ``descent_scaled`` (the descent on inputs scaled to -1..1, for
-  ``speed``), and ``minibatch`` (:mod:`workbench.sheets.write.minibatch`, for ``line``).
+  ``speed``), ``minibatch`` (:mod:`workbench.sheets.write.minibatch`, for ``line``), and
+  ``pile_up`` (:mod:`workbench.sheets.write.pile_up`, for ``quadratic``: forgetting ``a.grad.zero_()``).
+* ``notes``: the descent sheets' longer words, under each sheet's name.
 * ``held_out`` (``relu`` only, given :class:`~workbench.regression.MoreUnits`): sums of 1, 2,
   4, 8 ReLUs fitted on the points and scored on new ones (:mod:`workbench.sheets.write.held_out_sheet`).
 
@@ -36,15 +38,17 @@ from pathlib import Path
 import numpy as np
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ... import numerics
 from ...errors import WorkbenchError
-from ...regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of
+from ...regression import Dataset, Fit, MoreUnits, SGDSteps, kind, max_stable_lr, scale_of, unscaled_params
 from ..write.descent import Block, DescentSheet, write_descent_sheet
 from ..write.held_out_sheet import add_held_out_sheet
 from ..write.minibatch import write_minibatch_sheet
+from ..write.notes import write_notes_sheet
+from ..write.pile_up import write_pile_up_sheet
 from ..write.style import PARAM_FILL, Styles, set_up_page, styles
 from ..write.xlsx import chart_text, check_rows, new_workbook
 
@@ -67,6 +71,7 @@ def write_regression_book(
     scaled: Fit | None = None,
     minibatch: SGDSteps | None = None,
     held_out: MoreUnits | None = None,
+    pile_up: tuple[Fit, Fit] | None = None,
 ) -> Path:
     """Write ``result``'s workbook to ``path`` (whole or not at all) and return the path.
 
@@ -81,6 +86,8 @@ def write_regression_book(
             ``minibatch`` sheet (models linear in their parameters).
         held_out: sums of more ReLUs fitted on ``result``'s points and scored on new ones
             (:func:`workbench.regression.more_units`): adds a ``held_out`` sheet.
+        pile_up: a few steps of ``result``'s descent, and the same with ``zero_grad=False``
+            (forgetting ``a.grad.zero_()``): adds a ``pile_up`` sheet, the two side by side.
 
     Raises:
         WorkbenchError: piled-up gradients, or a scaled fit or mini-batch record of other data.
@@ -98,6 +105,7 @@ def write_regression_book(
         model_ws = book.add_worksheet("model")  # filled once the descent sheet says where its rows are
         blocks = _data_sheet(data_ws, st, result)
         scaled_block = _scaled_columns(data_ws, st, result, scaled) if scaled is not None else None
+        centre_half = _centre_half(result) if scaled is not None else None
         descent = write_descent_sheet(
             book,
             result.trajectory,
@@ -110,13 +118,17 @@ def write_regression_book(
             stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
             floor=_floor(result),
             bands=True,
+            notes_sheet=True,
         )
+        notes = [("descent", descent.notes)]
         _model_sheet(book, hand_ws, st, result, blocks, None, by_hand_notes)
         _model_sheet(book, model_ws, st, result, blocks, descent, ())
         if scaled is not None:
-            _scaled_descent(book, result, scaled, scaled_block, blocks.y)
+            sheet = _scaled_descent(book, result, scaled, scaled_block, blocks.y)
+            _in_raw_units(book, st, sheet, (result, scaled), centre_half)
+            notes.append(("descent_scaled", sheet.notes))
         if minibatch is not None:
-            write_minibatch_sheet(
+            more = write_minibatch_sheet(
                 book,
                 st,
                 minibatch,
@@ -127,17 +139,25 @@ def write_regression_book(
                 input_names=result.phi_names,
                 floor=result.floor,
             )
+            notes.append(("minibatch", more))
+        if pile_up is not None:
+            more = write_pile_up_sheet(
+                book, st, pile_up[0].trajectory, pile_up[1].trajectory, inputs=blocks.x, target=blocks.y,
+                param_names=result.param_names,
+            )  # fmt: skip
+            notes.append(("pile_up", more))
         if held_out is not None:
             x = Block("data", blocks.x.first_row, blocks.x_cols[0], blocks.x.last_row, blocks.x_cols[0])
             add_held_out_sheet(book, st, held_out, x, blocks.y)
+        write_notes_sheet(book, st, f"notes: {data.name}'s descent sheets at more length", notes)
     return Path(path)
 
 
 def _scaled_descent(
     book: xlsxwriter.Workbook, result: Fit, scaled: Fit, inputs: Block, target: Block
-) -> None:
+) -> DescentSheet:
     """The ``descent_scaled`` sheet: the same descent on the scaled columns of the data sheet."""
-    write_descent_sheet(
+    return write_descent_sheet(
         book,
         scaled.trajectory,
         inputs=inputs,
@@ -146,11 +166,80 @@ def _scaled_descent(
         param_names=scaled.param_names,
         name="descent_scaled",
         title=f"descent_scaled: {_formula_text(scaled)}, the same descent on scaled inputs",
-        notes=[scaled.data.recipe, *_stall_notes(scaled, result)],
+        notes=[scaled.data.recipe, *_stall_notes(scaled, result), _lr_words(scaled), _RAW_UNITS_WORDS],
         stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
         floor=_floor(scaled),
         bands=True,
+        notes_sheet=True,
     )
+
+
+_RAW_UNITS_WORDS = (
+    "unscaled: the parameters at the step in view, turned back into the units of the data's own x"
+    " (undoing x -> (x - centre) / half-range): with x itself they draw the very curve the scaled"
+    " parameters draw with scaled x."
+)
+
+
+def _lr_words(scaled: Fit) -> str:
+    """The scaled descent's learning rate in plain words: one over the steepest direction's bend."""
+    bend = _eigen(scaled.phi)[1]
+    lr = scaled.trajectory.lr
+    if not np.isclose(lr * bend, 1, rtol=1e-9):
+        return f"Its learning rate is {lr:.4g}; one over the steepest direction's bend is {1 / bend:.4g}."
+    return (
+        f"Its learning rate, {lr:.4g}, is 1 / {_plain(bend)}: one over the steepest direction's bend (how"
+        " sharply the loss bends along its steepest direction). Along that direction one step lands right"
+        " at the bottom; along the flatter ones it moves less far but never overshoots. Twice that rate"
+        " and the loss explodes."
+    )
+
+
+def _centre_half(result: Fit) -> list[tuple[str, str]]:
+    """Each x column's centre and half-range cells under the data sheet's scaled columns (absolute)."""
+    n, width = result.phi.shape
+    last, c0 = _DATA_TOP + n, width + 2
+    cols = [c0 + 1] if result.model == "quadratic" else [c0 + j for j in range(result.data.x.shape[1])]
+    return [(f"data!{_abs(last + 2, c)}", f"data!{_abs(last + 3, c)}") for c in cols]
+
+
+def _in_raw_units(
+    book: xlsxwriter.Workbook,
+    st: Styles,
+    sheet: DescentSheet,
+    fits: tuple[Fit, Fit],
+    centre_half: list[tuple[str, str]],
+) -> None:
+    """Right of the scaled parameters at the step in view, the same parameters in the data's own units.
+
+    With s = (x - c) / h: a s^2 + b s + k = (a/h^2) x^2 + (b/h - 2ac/h^2) x + (ac^2/h^2 - bc/h + k), and a
+    unit m s + k (linear, or inside a ReLU) is (m/h) x + (k - mc/h), summed over the x columns.
+    """
+    result, scaled = fits
+    ws = book.get_worksheet_by_name(sheet.sheet)
+    first, last = (xl_cell_to_rowcol(c.replace("$", "")) for c in sheet.view_params.split("!")[1].split(":"))
+    row = first[0]
+    p = [_abs(row, c) for c in range(first[1], last[1] + 1)]
+    raw = unscaled_params(scaled.model, scaled.trajectory.params[-1], *scale_of(result.data.x)).ravel()
+    at = last[1] + 2
+    ws.write_string(row, at, "unscaled:", st.label)
+    ws.write_comment(row, at, _RAW_UNITS_WORDS, {"x_scale": 3, "y_scale": 2, "author": "workbench"})
+    for j, formula in enumerate(_raw_formulas(scaled, p, centre_half)):
+        ws.write_formula(row, at + 1 + j, formula, st.value, raw[j])
+
+
+def _raw_formulas(scaled: Fit, p: list[str], centre_half: list[tuple[str, str]]) -> list[str]:
+    """The formulas of :func:`_in_raw_units`, reading the scaled parameter cells ``p``."""
+    if scaled.model == "quadratic":
+        (c, h), (a, b, k) = centre_half[0], p
+        return [f"={a}/{h}^2", f"={b}/{h}-2*{a}*{c}/{h}^2", f"={a}*{c}^2/{h}^2-{b}*{c}/{h}+{k}"]
+    d = len(centre_half)
+    out = []
+    for u in range(len(p) // (d + 1)):
+        m, k = p[u * (d + 1) : u * (d + 1) + d], p[u * (d + 1) + d]
+        out += [f"={mj}/{h}" for mj, (_, h) in zip(m, centre_half, strict=True)]
+        out.append(f"={k}" + "".join(f"-{mj}*{c}/{h}" for mj, (c, h) in zip(m, centre_half, strict=True)))
+    return out
 
 
 def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -> None:
@@ -175,7 +264,7 @@ def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -
 
 def _floor(result: Fit) -> float | str:
     floor = result.floor
-    return "none: a sum of ReLUs has no closed-form lowest loss" if floor is None else floor
+    return "none: no formula for ReLUs" if floor is None else floor
 
 
 def _stall_notes(result: Fit, other: Fit | None) -> list[str]:
@@ -191,15 +280,16 @@ def _stall_notes(result: Fit, other: Fit | None) -> list[str]:
         return [
             f"Why it stalls: {raw.phi_names[0]} runs up to {_plain(raw.phi[:, 0].max())} while the ones"
             f" column is 1, so the loss bends {_plain(hi_r / lo_r)} times more sharply one way than another"
-            f" (the eigenvalues of 2/n X^T X run from {_plain(lo_r)} to {_plain(hi_r)}). Any lr above"
-            f" 2/{_plain(hi_r)} explodes along the sharp way, and a lr below it barely moves along the flat"
-            f" way: the final loss {ends}. The descent_scaled sheet scales the inputs first.",
+            f" (its bend runs from {_plain(lo_r)} along the flattest direction to {_plain(hi_r)} along the"
+            f" steepest). Any lr above 2/{_plain(hi_r)} explodes along the steep way, and a lr below it"
+            f" barely moves along the flat way: the final loss {ends}. The descent_scaled sheet scales the"
+            " inputs first.",
         ]
     ends = "ends within 1% of the floor" if near else "gets nearer the floor with every step"
     return [
         "Why it does not stall: scaled, the columns are of one size and the loss bends only"
-        f" {_plain(hi_s / lo_s)} times more sharply one way than another (eigenvalues {_plain(lo_s)} to"
-        f" {_plain(hi_s)}, against {_plain(lo_r)} to {_plain(hi_r)} unscaled), so a lr of"
+        f" {_plain(hi_s / lo_s)} times more sharply one way than another (its bend runs from {_plain(lo_s)}"
+        f" to {_plain(hi_s)}, against {_plain(lo_r)} to {_plain(hi_r)} unscaled), so a lr of"
         f" {scaled.trajectory.lr:.4g} moves every way at once: the final loss {ends}. The Titanic lesson"
         " divides Age by its maximum for the same reason.",
     ]
@@ -634,7 +724,8 @@ def _totals(
         formula = f"{{=SUMXMY2(MMULT({x_block},TRANSPOSE({best_row})),{y_block})/ROWS({y_block})}}"
         best_loss = float(np.mean((result.phi @ _least_squares(result) - result.data.y) ** 2))
         ws.write_array_formula(r, 1, r, 1, formula, st.total, best_loss)
-        ws.write_string(r, 2, "the lowest loss any parameters reach (numpy's lstsq)", st.note)
+        floor_words = "the lowest loss any parameters reach (least squares, solved by numpy)"
+        ws.write_string(r, 2, floor_words, st.note)
 
 
 def _model_chart(

@@ -40,7 +40,7 @@ from xlsxwriter.utility import quote_sheetname
 
 from ...errors import WorkbenchError
 from ...numerics import least_squares_floor, uniform_start
-from ...regression import Trajectory, descend, max_stable_lr
+from ...regression import descend, max_stable_lr
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ...titanic.models import MODELS
@@ -49,7 +49,7 @@ from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
 from ...titanic.submission import Params
 from ..model_sheets import MODEL_SHEETS, RESULTS
 from ..write.all_rows import write_all_rows_sheet
-from ..write.descent import Block, write_descent_sheet
+from ..write.descent import Block, DescentSheet, write_descent_sheet
 from ..write.features_sheet import write_features_sheet
 from ..write.grid import ref, span
 from ..write.model_sheet import COL, FIRST_INPUT, LAST_INPUT, SHEETS, Layout, write_model_sheet
@@ -131,11 +131,11 @@ def write_titanic_book(
         write_all_rows_sheet(book, st, passengers)
         _features(book, st, table)
         infos = [write_model_sheet(book, st, sheet, table, sheets[sheet]) for sheet in MODEL_SHEETS]
-        for write in extra_sheets:
-            write(book)
+        made = [write(book) for write in extra_sheets]
         luck_note = split_note(infos, luck, LUCK_SPLITS)
         summary_sheet(book, st, infos, Summary(comparison, histories, choice, units, luck=luck_note))
-        notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
+        more = [(m.sheet, m.notes) for m in made if isinstance(m, DescentSheet)]  # their longer words
+        notes_sheet(book, st, [(i.sheet, i.notes) for i in infos] + more)
     return Path(path)
 
 
@@ -328,7 +328,8 @@ def add_titanic_descent_sheet(
     inputs: str | Block | None = None,
     target: str | Block | None = None,
     name: str = "descent",
-) -> Trajectory:
+    notes_sheet: bool = False,
+) -> DescentSheet:
     """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
 
     The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.numerics.uniform_start`).
@@ -339,9 +340,12 @@ def add_titanic_descent_sheet(
             and the ``Survived`` column already are, e.g. on the ``linear`` sheet. By
             default a sheet ``descent_data`` is added holding them as values.
         lr, epochs, seed: the descent.
+        notes_sheet: the book gets a notes sheet (as :func:`write_titanic_book` writes, given the
+            returned sheet): the longer words go there, else into the title's comment.
 
     Returns:
-        The descent torch computed, whose values the sheet caches.
+        Where the sheet keeps things, its notes, and the descent torch computed (``trajectory``),
+        whose values the sheet caches.
 
     Raises:
         DivergenceError: ``lr`` is too large.
@@ -353,7 +357,7 @@ def add_titanic_descent_sheet(
     if inputs is None:
         inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
     floor = least_squares_floor(x, y)
-    write_descent_sheet(
+    return write_descent_sheet(
         book,
         trajectory,
         inputs=inputs,
@@ -370,8 +374,8 @@ def add_titanic_descent_sheet(
         stable_lr=max_stable_lr(x),
         floor=floor,
         bands=True,
+        notes_sheet=notes_sheet,
     )
-    return trajectory
 
 
 def _titanic_data_sheet(

@@ -109,11 +109,19 @@ class Block:
         return f"{quote_sheetname(self.sheet)}!{a}:{b}"
 
 
-#: The note over a banded sheet: fastbook chapter 4's seven steps, and where each happens.
+#: Fastbook chapter 4's seven steps, and where each happens on a banded sheet (for a notes sheet).
 SEVEN_STEPS = (
     "The bands over the columns are fastbook chapter 4's seven steps: 1 initialise (step 0's"
-    " parameters), 2 predict and 3 loss (the loss column), 4 gradient, 5 step (each row's"
-    " parameters from the row above), 6 repeat (row after row), 7 stop (after the last row)."
+    " parameters), 2 predict (each point's prediction at the step in view), 3 loss (the loss column),"
+    " 4 gradient, 5 step (each row's parameters from the row above), 6 repeat (row after row),"
+    " 7 stop (after the last row)."
+)
+
+#: The one sentence over the extra area of a linear model's sheet.
+SHORTCUT = (
+    "Shortcut (extra): the loss and gradient of every row above come from these sums of the data,"
+    " made once, so a step never goes back over all the points; the block of predictions shows"
+    " what they stand for."
 )
 
 
@@ -125,6 +133,13 @@ class DescentSheet:
     header_row: int  # 0-based row of the column headings; step t is on header_row + 1 + t
     final_params: tuple[str, ...]  # the last row's parameter cells, in param_names order
     param_columns: tuple[str, ...] = ()  # each parameter's cells from step 0 to the last, for INDEX
+    step_in_view: str = ""  # the yellow cell choosing which step's predictions the sheet shows
+    view_columns: tuple[str, ...] = ()  # target, prediction, error, error^2 of every point
+    view_loss: str = ""  # the mean of the squared errors at the step in view
+    view_params: str = ""  # the parameters at the step in view, one row
+    sheet: str = "descent"
+    notes: tuple[str, ...] = ()  # the longer words, for the book's notes sheet
+    trajectory: Trajectory | None = None
 
 
 def write_descent_sheet(
@@ -142,8 +157,13 @@ def write_descent_sheet(
     chart: bool = True,
     floor: float | str | None = None,
     bands: bool = False,
+    notes_sheet: bool = False,
 ) -> DescentSheet:
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
+
+    Above the rows: the title, one line, the learning rate and the step in view (yellow);
+    beside the rows: every point's prediction, error and squared error at the step in
+    view; further right, for a linear model, the shortcut the rows compute from.
 
     Args:
         book: an open XlsxWriter workbook (see :func:`workbench.sheets.write.xlsx.new_workbook`).
@@ -153,10 +173,12 @@ def write_descent_sheet(
         inputs: the n x p design matrix on another sheet, e.g. ``"data!$B$2:$C$101"``.
         target: the n targets, one column, e.g. ``"data!$A$2:$A$101"``.
         data: the numbers in those ranges, ``(X, y)``: the cached values of the sums
-            of the data a linear model's steps read.
+            of the data a linear model's steps read, and of the predictions shown.
         param_names: a heading per parameter, flattened row by row (p, or K * p
             for K ReLUs).
-        title, notes: the sheet's title and lines of explanation under it.
+        title: the sheet's title.
+        notes: the longer words about this descent: returned in ``notes`` (with the
+            sheet's own) for the book's notes sheet, or, without one, in the title's comment.
         stable_lr: shown as the learning rate above which descent diverges.
         chart: add a chart of the loss by step.
         floor: the least-squares floor (or a text saying why there is none): adds the
@@ -164,32 +186,39 @@ def write_descent_sheet(
             each value in the cell right of its label.
         bands: name the column bands above the headings by the seven steps of
             fastbook chapter 4 (initialise, predict, loss, gradient, step, repeat, stop).
+        notes_sheet: the book has a notes sheet holding ``notes`` (the line above the
+            rows points there); otherwise they go into the title's comment.
 
     Raises:
         WorkbenchError: ranges or names that do not fit the trajectory's shape.
     """
     x, y = _block(inputs), _block(target)
-    lines = [
-        "Each row's parameters are the row above's minus lr times the row above's gradient;"
-        " each row computes its own loss (MSE) and gradient with formulas, "
-        + ("from sums of the data (right)." if trajectory.kind == "linear" else "from the data."),
-        "Type another learning rate into the yellow cell: the whole sheet descends again."
-        " Too big a rate and the loss column explodes.",
+    how = "from sums of the data (right)" if trajectory.kind == "linear" else "from the data"
+    more = [
+        f"Each row computes its loss (MSE) and gradient {how}. Type a learning rate too big"
+        " and the loss column explodes.",
         *notes,
+        *([SEVEN_STEPS] if bands else []),
     ]
-    lines += [SEVEN_STEPS] if bands else []
-    lay = _Layout.of(trajectory, x, y, param_names, name, len(lines), summary=floor is not None)
+    where = "on the notes sheet" if notes_sheet else "in the title's comment"
+    line = (
+        "Each row steps from the row above: parameters minus lr times gradient."
+        f" Type another lr or step in view (yellow); more {where}."
+    )
+    lay = _Layout.of(trajectory, x, y, param_names, name, 1, summary=floor is not None)
     st, fmt = styles(book), _formats(book)
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, title or "descent: gradient descent done by the spreadsheet", st.title)
-    for i, line in enumerate(lines):
-        ws.write_string(1 + i, 0, line, st.note)
+    if not notes_sheet:
+        ws.write_comment(0, 0, "\n\n".join(more), _COMMENT)
+    ws.write_string(1, 0, line, st.note)
     _lr_rows(ws, st, fmt, lay, trajectory.lr, y, stable_lr)
     if floor is not None:
         _summary_rows(ws, st, fmt, lay, trajectory.losses[-1], floor)
     if bands:
-        _bands(ws, book, lay)
+        _bands(ws, book, lay, linear=trajectory.kind == "linear")
     _headings(ws, st, lay, param_names)
+    view = _view_block(ws, st, fmt, lay, trajectory, (x, y), data)
     sums, chart_row = None, lay.header_row
     if trajectory.kind == "linear":
         sums = _sums_block(ws, st, fmt, lay, (x, y), data, param_names)
@@ -200,11 +229,13 @@ def write_descent_sheet(
     ws.set_column(0, 0, 19 if floor is not None else 16)
     # Wide enough for every heading, such as "grad log_Fare".
     ws.set_column(1, lay.sums_col + lay.width, max(11, 1 + max(len(f"grad {p}") for p in param_names)))
+    ws.set_column(lay.view_col, lay.view_col, 13)
     ws.set_column(lay.sums_col, lay.sums_col, 16)
     ws.freeze_panes(lay.first_step, 1)
     set_up_page(ws, header_row=lay.header_row)
     if chart:
-        _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, (chart_row, lay.sums_col))
+        at = (chart_row, lay.sums_col if sums is not None else lay.view_col + len(_VIEW_HEADS) + 1)
+        _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, at)
     q = quote_sheetname(name)
     return DescentSheet(
         lr=f"{q}!{lay.lr_cell}",
@@ -213,7 +244,22 @@ def write_descent_sheet(
         param_columns=tuple(
             f"{q}!{_abs(lay.first_step, 1 + j)}:{_abs(lay.last, 1 + j)}" for j in range(lay.width)
         ),
+        step_in_view=f"{q}!{lay.view_cell}",
+        view_columns=tuple(f"{q}!{v}" for v in view),
+        view_loss=f"{q}!{lay.view_loss_cell}",
+        view_params=f"{q}!{_abs(lay.header_row - 2, lay.view_col + 1)}:"
+        f"{_abs(lay.header_row - 2, lay.view_col + lay.width)}",
+        sheet=name,
+        notes=tuple(more),
+        trajectory=trajectory,
     )
+
+
+#: Comments must name an author: Gnumeric drops a comment without one.
+_COMMENT = {"x_scale": 3, "y_scale": 3, "author": "workbench"}
+
+#: The columns of the block of points at the step in view.
+_VIEW_HEADS = ("point", "target", "prediction", "error", "error^2")
 
 
 @dataclass(frozen=True)
@@ -262,7 +308,7 @@ class _Layout:
             raise WorkbenchError(f"{len(param_names)} parameter names for {width} parameters")
         # Under the lr rows: the final loss and the floor (``summary``), the bands' row, the headings.
         lay = cls(steps, width, units, lr_row=lines + 2, header_row=lines + 5 + 2 * summary)
-        check_rows(steps, lay.first_step, sheet=name)
+        check_rows(max(steps, x.rows), lay.first_step, sheet=name)  # the steps, and the points in view
         return lay
 
     @property
@@ -286,8 +332,27 @@ class _Layout:
         return 2 + self.width
 
     @property
+    def view_col(self) -> int:
+        """The block of points at the step in view: right of the gradients, clear of the lr row's cells."""
+        return max(self.grad_col + self.width + 1, 9)
+
+    @property
     def sums_col(self) -> int:
-        return self.grad_col + self.width + 1
+        return self.view_col + max(len(_VIEW_HEADS), self.width + 1) + 1
+
+    @property
+    def view_cell(self) -> str:
+        """The yellow step-in-view cell, in the lr row."""
+        return _abs(self.lr_row, 7)
+
+    @property
+    def shown_cell(self) -> str:
+        """The step shown: the yellow cell's, made a whole number from 0 to the last step."""
+        return _abs(self.header_row - 3, self.view_col + 1)
+
+    @property
+    def view_loss_cell(self) -> str:
+        return _abs(self.header_row - 3, self.view_col + 3)
 
     @property
     def lr_cell(self) -> str:
@@ -323,15 +388,34 @@ def _lr_rows(
     if stable_lr is not None:
         ws.write_string(lay.lr_row + 1, 0, "diverges above lr:", st.label)
         ws.write_number(lay.lr_row + 1, 1, stable_lr, fmt.general)
-        plain = "= 2 / how sharply the loss curves along its steepest direction (the note says more)"
-        ws.write_string(lay.lr_row + 1, 3, plain, st.note)
         ws.write_comment(
-            lay.lr_row + 1, 3,
-            "In the textbooks' words: 2 / the largest eigenvalue of the loss's Hessian (its matrix of"
-            " second derivatives, here 2/n X^T X). A step longer than this overshoots the bottom of the"
-            " valley by more than it started from, so every step lands higher: the loss grows without end.",
-            {"x_scale": 3, "y_scale": 2, "author": "workbench"},  # Gnumeric drops a comment without one
+            lay.lr_row + 1, 0,
+            "2 / how sharply the loss bends along its steepest direction. A step longer than this"
+            " overshoots the bottom of the valley by more than it started from, so every step lands"
+            " higher: the loss grows without end. In the textbooks' words: 2 / the largest eigenvalue of"
+            " the loss's Hessian (its matrix of second derivatives, here 2/n X^T X).",
+            _COMMENT,
         )  # fmt: skip
+    _step_in_view(ws, st, fmt, lay)
+
+
+def _step_in_view(ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout) -> None:
+    """The yellow cell choosing the step whose predictions the block of points shows (the last at first)."""
+    last = lay.steps - 1
+    r, c = xl_cell_to_rowcol(lay.view_cell)
+    ws.write_string(r, c - 1, "step in view:", st.label)
+    ws.write_number(r, c, last, fmt.lr)
+    ws.write_comment(
+        r, c - 1,
+        f"Which row's parameters predict every point in the block right of the gradients (2 predict):"
+        f" 0 (the start) to {last} (the last). A number outside shows the nearest step.",
+        _COMMENT,
+    )  # fmt: skip
+    rule = {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": last}
+    message = f"type a whole step number from 0 to {last}"
+    ws.data_validation(
+        r, c, r, c, rule | {"error_title": "Not a step of this sheet", "error_message": message}
+    )
 
 
 def _summary_rows(
@@ -341,7 +425,8 @@ def _summary_rows(
     r = lay.lr_row + 2
     ws.write_string(r, 0, "Final loss:", st.label)
     ws.write_formula(r, 1, f"={_abs(lay.last, lay.loss_col)}", fmt.general, final)
-    ws.write_string(r, 3, "7 stop: the loss after the last step (the last row)", st.note)
+    ws.write_string(r, 3, "7 stop", st.note)
+    ws.write_comment(r, 3, "Step 7, stop: the loss after the last step (the last row).", _COMMENT)
     ws.write_string(r + 1, 0, "Least-squares floor:", st.label)
     if isinstance(floor, str):
         ws.write_string(r + 1, 1, floor, st.note)
@@ -349,12 +434,15 @@ def _summary_rows(
     ws.write_number(r + 1, 1, floor, fmt.general)
     ws.write_string(r + 1, 3, "final / floor:", st.label)
     ws.write_formula(r + 1, 4, f"={_abs(r, 1)}/{_abs(r + 1, 1)}", fmt.general, final / floor)
-    ws.write_string(
-        r + 1, 5, "the floor: the lowest loss any parameters reach (least squares, solved by numpy)", st.note
+    ws.write_comment(
+        r + 1,
+        0,
+        "The floor: the lowest loss any parameters reach (least squares, solved by numpy).",
+        _COMMENT,
     )
 
 
-def _bands(ws: Worksheet, book: xlsxwriter.Workbook, lay: _Layout) -> None:
+def _bands(ws: Worksheet, book: xlsxwriter.Workbook, lay: _Layout, *, linear: bool) -> None:
     """Fastbook's seven steps over the column groups that do them, in the row above the headings."""
     band = book.add_format(
         {"font_name": "Calibri", "font_size": 10, "italic": True, "align": "center", "bg_color": "#E2EFDA"}
@@ -363,15 +451,76 @@ def _bands(ws: Worksheet, book: xlsxwriter.Workbook, lay: _Layout) -> None:
     r = lay.header_row - 1
     groups = [
         (0, 0, "6 repeat"),
-        (1, lay.width, "1 initialise (step 0), 5 step"),
-        (lay.loss_col, lay.loss_col, "2 predict, 3 loss"),
+        (1, lay.width, "1 initialise, 5 step"),
+        (lay.loss_col, lay.loss_col, "3 loss"),
         (lay.grad_col, lay.grad_col + lay.width - 1, "4 gradient"),
+        (lay.view_col, lay.view_col + len(_VIEW_HEADS) - 1, "2 predict"),
+        *([(lay.sums_col, lay.sums_col, "extra")] if linear else []),
     ]
     for first, last, text in groups:
         if first == last:
             ws.write_string(r, first, text, band)
         else:
             ws.merge_range(r, first, r, last, text, band)
+
+
+def _view_block(
+    ws: Worksheet,
+    st: Styles,
+    fmt: _Formats,
+    lay: _Layout,
+    trajectory: Trajectory,
+    xy: tuple[Block, Block],
+    data,
+) -> tuple[str, ...]:
+    """Step 2, predict, made visible: every point's prediction, error and squared error at the step in view.
+
+    The rows' loss column computes the same loss without them (from sums, for a linear model); this block
+    is the long way for one step, and its mean squared error equals that step's loss. Returns the ranges
+    of its target, prediction, error and squared-error columns.
+    """
+    (x, y), (xs, ys) = xy, (np.asarray(a, dtype=float) for a in data)
+    if xs.shape != (x.rows, x.cols) or ys.shape != (y.rows,):
+        raise WorkbenchError(f"data of shapes {xs.shape} and {ys.shape} for the ranges {x} and {y}")
+    c, h, last = lay.view_col, lay.header_row, lay.steps - 1
+    w = trajectory.params[last].reshape(lay.units, lay.per_unit)
+    lin = xs @ w.T  # (n, units)
+    pred = lin[:, 0] if trajectory.kind == "linear" else np.maximum(lin, 0).sum(1)
+    err = pred - ys
+    shown = lay.shown_cell
+    ws.write_string(h - 3, c, "step shown:", st.label)
+    ws.write_formula(h - 3, c + 1, f"=MIN(MAX(INT({lay.view_cell}),0),{last})", st.whole, last)
+    ws.write_string(h - 3, c + 2, "loss:", st.label)
+    err2 = f"{_abs(lay.first_step, c + 4)}:{_abs(lay.first_step + y.rows - 1, c + 4)}"
+    ws.write_formula(
+        h - 3, c + 3, numerics.MSE_EXCEL.format(losses=err2), fmt.general, float(np.mean(err**2))
+    )
+    ws.write_string(h - 2, c, "parameters:", st.label)
+    for j in range(lay.width):
+        column = f"{_abs(lay.first_step, 1 + j)}:{_abs(lay.last, 1 + j)}"
+        ws.write_formula(h - 2, c + 1 + j, f"=INDEX({column},{shown}+1)", fmt.general, w.ravel()[j])
+    for j, head in enumerate(_VIEW_HEADS):
+        ws.write_string(h, c + j, head, st.header)
+    units = [f"{_abs(h - 2, c + 1 + k * lay.per_unit)}:{_abs(h - 2, c + (k + 1) * lay.per_unit)}"
+             for k in range(lay.units)]  # fmt: skip
+    q = quote_sheetname(x.sheet)
+    for i in range(y.rows):
+        r, src = lay.first_step + i, x.first_row + i
+        row = f"{q}!{_abs(src, x.first_col)}:{_abs(src, x.last_col)}"
+        ws.write_number(r, c, i + 1, st.whole)
+        ws.write_formula(r, c + 1, f"={q}!{_abs(y.first_row + i, y.first_col)}", fmt.general, ys[i])
+        lins = [numerics.PREDICT_EXCEL[1:].format(inputs=row, params=u) for u in units]
+        if trajectory.kind == "linear":
+            formula = "=" + lins[0]
+        else:
+            formula = "=" + "+".join(numerics.RELU_EXCEL[1:].format(lin=z) for z in lins)
+        ws.write_formula(r, c + 2, formula, fmt.general, pred[i])
+        at = xl_rowcol_to_cell
+        ws.write_formula(r, c + 3, f"={at(r, c + 2)}-{at(r, c + 1)}", fmt.general, err[i])
+        loss = numerics.LOSS_EXCEL.format(pred=at(r, c + 2), target=at(r, c + 1))
+        ws.write_formula(r, c + 4, loss, fmt.general, err[i] ** 2)
+    n = y.rows
+    return tuple(f"{_abs(lay.first_step, c + j)}:{_abs(lay.first_step + n - 1, c + j)}" for j in range(1, 5))
 
 
 def _headings(ws: Worksheet, st: Styles, lay: _Layout, param_names: Sequence[str]) -> None:
@@ -417,20 +566,15 @@ def _sums_block(
         ws.write_number(r, c + 1 + j, xty[j], fmt.general)
     ws.write_string(r + 1, c, "y^T y", st.label)
     ws.write_formula(r + 1, c + 1, f"=SUMSQ({y})", fmt.general, float(ys @ ys))
-    ws.write_string(
-        r + 2,
-        c,
+    ws.write_string(r + 2, c, SHORTCUT, st.note)
+    ws.write_comment(
+        h, c,
         "X^T X: each input column times each, summed over the rows; X^T y: each input column times"
-        " the target, summed; y^T y: the targets squared, summed.",
-        st.note,
-    )
-    ws.write_string(
-        r + 3,
-        c,
-        "gradient = 2/n (w X^T X - X^T y) = 2/n X^T (X w - y): predictions for every row, minus the"
-        " targets, times each input column, averaged, doubled; loss = (w X^T X w - 2 w X^T y + y^T y)/n.",
-        st.note,
-    )
+        " the target, summed; y^T y: the targets squared, summed. gradient = 2/n (w X^T X - X^T y)"
+        " = 2/n X^T (X w - y): predictions for every row, minus the targets, times each input column,"
+        " averaged, doubled; loss = (w X^T X w - 2 w X^T y + y^T y)/n.",
+        _COMMENT,
+    )  # fmt: skip
     return _Sums(
         xtx=f"{_abs(h + 1, c + 1)}:{_abs(h + p, c + p)}",
         xty=f"{_abs(r, c + 1)}:{_abs(r, c + p)}",
@@ -440,7 +584,7 @@ def _sums_block(
 
 def _long_way(ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, xy: tuple[Block, Block], loss: float):
     """Under the sums: the last step's loss from every row's prediction, the lesson's way."""
-    (x, y), r, c = xy, lay.header_row + lay.width + 5, lay.sums_col
+    (x, y), r, c = xy, lay.header_row + lay.width + 4, lay.sums_col
     w = f"{_abs(lay.last, 1)}:{_abs(lay.last, lay.width)}"
     pred = numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({w})")
     ws.write_array_formula(r, c, r, c, f"{{=SUMXMY2({pred},{y})/{lay.n_cell}}}", fmt.general, loss)

@@ -92,12 +92,13 @@ def write_minibatch_sheet(
     floor: float,
     notes: Sequence[str] = (),
     name: str = "minibatch",
-) -> None:
+) -> tuple[str, ...]:
     """Add a sheet that redoes ``record`` (mini-batch SGD) with formulas, one step per row.
 
     ``inputs`` and ``target`` are the design matrix and targets on the data sheet,
     ``data`` their numbers, ``input_names`` the design's column headings; ``floor`` the
-    least-squares floor shown beside the final loss.
+    least-squares floor shown beside the final loss. Returns the sheet's longer words
+    (with ``notes``), for the book's notes sheet: the line above the rows points there.
 
     Raises:
         WorkbenchError: a design matrix that does not fit the record.
@@ -108,20 +109,25 @@ def write_minibatch_sheet(
         raise WorkbenchError(f"the mini-batch record has {width} parameters; the inputs {inputs} do not fit")
     ones = [j for j in range(width) if np.all(phi[:, j] == 1)]
     x_cols = tuple(j for j in range(width) if j not in ones)
-    lines = [
+    epoch = -(-len(phi) // record.batch_size)  # steps per epoch
+    more = (
         f"Mini-batch SGD: each step takes {record.batch_size} points (listed left; a shuffle seeded with"
-        f" {record.seed} visits every point once per epoch), computes the loss and gradient on those points"
-        " only, and steps: the row below's parameters are these minus lr times the batch gradient.",
+        f" {record.seed} visits every point once per epoch, so an epoch is {epoch}"
+        " steps), computes the loss and gradient on those points only, and steps: the row below's parameters"
+        " are these minus lr times the batch gradient.",
         "Beside the batch gradient, the full gradient on every point: the batch's is a noisy estimate of it."
         " Type another lr into the yellow cell and the whole sheet descends again.",
         *notes,
-    ]
-    lay = _Layout(steps, record.batch_size, width, x_cols, lr_row=len(lines) + 2)
+    )
+    line = (
+        "Each row steps by a mini-batch's gradient (its points listed left); all points' gradient is"
+        " beside it. Type another lr (yellow); more on the notes sheet."
+    )
+    lay = _Layout(steps, record.batch_size, width, x_cols, lr_row=3)
     check_rows(steps + 1, lay.first, sheet=name)
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, "minibatch: stochastic gradient descent, one batch per row", st.title)
-    for i, line in enumerate(lines):
-        ws.write_string(1 + i, 0, line, st.note)
+    ws.write_string(1, 0, line, st.note)
     _top_rows(ws, st, lay, record, (inputs, target), floor)
     _bands_and_headings(ws, book, st, lay, (param_names, input_names))
     for t in range(steps + 1):
@@ -133,6 +139,7 @@ def write_minibatch_sheet(
     ws.set_column(lay.batch_grad(0), lay.full_loss, 13)
     ws.freeze_panes(lay.first, 1)
     set_up_page(ws, header_row=lay.header)
+    return more
 
 
 def _top_rows(ws: Worksheet, st: Styles, lay: _Layout, record: SGDSteps, xy, floor: float) -> None:
@@ -148,12 +155,15 @@ def _top_rows(ws: Worksheet, st: Styles, lay: _Layout, record: SGDSteps, xy, flo
     final = float(record.losses[-1])
     ws.write_string(r + 1, 0, "Final loss:", st.label)
     ws.write_formula(r + 1, 1, f"={_abs(lay.last, lay.full_loss)}", st.value, final)
-    ws.write_string(r + 1, 3, "7 stop: the loss on all points after the last step", st.note)
+    ws.write_string(r + 1, 3, "7 stop", st.note)
+    comment = {"x_scale": 3, "y_scale": 2, "author": "workbench"}  # Gnumeric drops a comment without one
+    ws.write_comment(r + 1, 3, "Step 7, stop: the loss on all points after the last step.", comment)
     ws.write_string(r + 2, 0, "Least-squares floor:", st.label)
     ws.write_number(r + 2, 1, floor, st.value)
     ws.write_string(r + 2, 3, "final / floor:", st.label)
     ws.write_formula(r + 2, 4, f"={_abs(r + 1, 1)}/{_abs(r + 2, 1)}", st.value, final / floor)
-    ws.write_string(r + 2, 5, "the floor: the lowest loss any parameters reach (numpy's lstsq)", st.note)
+    floor_words = "The floor: the lowest loss any parameters reach (least squares, solved by numpy)."
+    ws.write_comment(r + 2, 0, floor_words, comment)
 
 
 def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, lay: _Layout, heads) -> None:
@@ -169,7 +179,7 @@ def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, la
         (lay.param(0), lay.param(lay.width - 1), "1 initialise, 5 step"),
         (lay.batch_loss, lay.batch_loss, "2 predict, 3 loss"),
         (lay.batch_grad(0), lay.batch_grad(lay.width - 1), "4 gradient (batch)"),
-        (lay.full_grad(0), lay.full_loss, "on every point, to compare"),
+        (lay.full_grad(0), lay.full_loss, "all points"),
     ]
     for first, last, text in groups:
         if first == last:

@@ -41,3 +41,18 @@ def rate_trend(lr: float, losses: ArrayLike, floor: float) -> str:
     if losses[-1] > losses[0]:
         return f"lr {lr:g}: the loss grows from {losses[0]:.3g} to {losses[-1]:.3g} in {steps} steps"
     return f"lr {lr:g}: after {steps} steps the loss is {losses[-1] / floor:.3g} times the lowest"
+
+
+def step_trend(lr: float, positions: ArrayLike, best: float) -> str:
+    """What steps along one parameter did, from where they landed, e.g. ``lr 0.9: bounces across the bottom,
+    further out each time`` or ``lr 0.02: creeps, 31% of the way to the bottom in 10 steps``."""
+    p = np.asarray(positions, dtype="float64") - best
+    steps = len(p) - 1
+    crossings = int(np.sum(np.sign(p[1:]) * np.sign(p[:-1]) < 0))
+    if crossings == steps:
+        way = "further out" if abs(p[-1]) > abs(p[0]) else "closer in"
+        return f"lr {lr:g}: bounces across the bottom, {way} each time"
+    if crossings == 0:
+        done = 1 - abs(p[-1]) / abs(p[0])
+        return f"lr {lr:g}: creeps, {done:.0%} of the way to the bottom in {steps} steps"
+    return f"lr {lr:g}: crosses the bottom {crossings} times in {steps} steps"
