@@ -155,3 +155,12 @@ def test_the_sheet_writers_only_write(path: Path):
     assert not taken & (COMPUTING | COMPUTING_NAMES), (
         f"{path.name} imports {sorted(taken & (COMPUTING | COMPUTING_NAMES))}"
     )
+
+
+#: The longest a module may be ("about 600 lines"): read at once, or split by what its parts do.
+LONGEST = 680
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_longer_than_about_600_lines(path: Path):
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= LONGEST

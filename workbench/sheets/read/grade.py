@@ -366,6 +366,8 @@ def _slip(s: _Sheet, name: str, i: int, typed: list, got: list, want: np.ndarray
     row = s.lay.first + i + 1  # the 1-based row a formula of this row refers to
     if f is None:
         return ". Likely slip: a typed number, not a formula"
+    if not f:  # a formula shared with the cell above (Excel's files), its text not stored here
+        return ""
     text = f.upper().replace(" ", "")
     refs = list(_REF.finditer(text))
     if not refs and name != "Ones":
