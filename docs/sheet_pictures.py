@@ -62,7 +62,8 @@ def main() -> None:
         raise SystemExit("needs poppler's pdftoppm: apt-get install -y poppler-utils")
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        clean = write_clean(ROOT / "workbooks" / "titanic.xlsx", Path(tmp) / "titanic_clean.xlsx")
+        (Path(tmp) / "clean").mkdir()
+        clean = write_clean(ROOT / "workbooks" / "titanic.xlsx", Path(tmp) / "clean" / "titanic_clean.xlsx")
         grade_report(clean, Path(tmp))
         books = [clean if name == "titanic_clean" else ROOT / "workbooks" / f"{name}.xlsx" for name in SHEETS]
         for book, pdf in zip(books, convert_all(books, tmp, to="pdf"), strict=True):

@@ -233,6 +233,8 @@ def write_descent_sheet(
     ws.set_column(lay.sums_col, lay.sums_col, 16)
     ws.freeze_panes(lay.first_step, 1)
     set_up_page(ws, header_row=lay.header_row)
+    # Printed: the steps, one to a row (the step in view's rows and the shortcut stand to the right).
+    ws.print_area(0, 0, lay.last + 1, lay.view_col - 1)
     if chart:
         at = (chart_row, lay.sums_col if sums is not None else lay.view_col + len(_VIEW_HEADS) + 1)
         _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, at)
