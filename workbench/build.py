@@ -81,7 +81,7 @@ from .limits import check_memory, check_seed
 from .numerics import one_thread
 from .sheets.books.tabular import book_memory, check_table_rows, summary_lines, write_tabular_book
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
-from .sheets.write.trend import loss_trend
+from .sheets.write.trend import loss_trend, spread_words
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import fit_memory, fit_prepared, predict
 from .titanic import compare, train
@@ -109,7 +109,8 @@ REGRESSION_OUTPUTS: tuple[str, ...] = tuple(name for lesson in LESSONS.values() 
 
 #: Every file :func:`build_all` writes into ``out``, in order.
 OUTPUTS: tuple[str, ...] = (
-    "titanic.xlsx", "titanic_loss.png", "titanic_overfitting.png", "submission.csv", *REGRESSION_OUTPUTS
+    "titanic.xlsx", "titanic_loss.png", "titanic_overfitting.png", "titanic_fare.png", "submission.csv",
+    *REGRESSION_OUTPUTS,
 )  # fmt: skip
 
 #: The fewest passengers (rows with an Age) the build fits: after the valid rows are held out,
@@ -289,7 +290,7 @@ def _titanic(
     )  # fmt: skip
     files = [book]
     stage("write pictures", 1)
-    files += _titanic_pictures(out, comparison, histories, units)
+    files += [*_titanic_pictures(out, comparison, histories, units), _fare_picture(out, table)]
     stage("write submission.csv", 2)
     fill = FillValues.from_training(table)
     kaggle = kaggle_submission(
@@ -452,6 +453,16 @@ def _titanic_pictures(
         title=f"Titanic, more ReLUs: {loss_trend(units.units, units.train_loss, units.valid_loss)}",
     )  # fmt: skip
     return [curves, more]
+
+
+def _fare_picture(out: Path, table: pd.DataFrame) -> Path:
+    """Fare's spread before and after the log: a few huge fares squash the rest (the lesson's reason)."""
+    fare, logged = table["Fare"], table["log_Fare"]
+    return pictures.spread_png(
+        [(f"Fare: {spread_words(fare)}", fare), (f"LOG10(Fare+1): {spread_words(logged)}", logged)],
+        out / "titanic_fare.png",
+        title="Titanic: Fare's values before and after the log",
+    )
 
 
 def _check_size(data: str | os.PathLike[str] | None, raw: int, rows: int) -> None:

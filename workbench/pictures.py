@@ -303,6 +303,23 @@ def parabola_png(
     return _save_png(fig, path)
 
 
+def spread_png(columns: Sequence[tuple[str, ArrayLike]], path: str | os.PathLike[str], *, title: str) -> Path:
+    """One histogram per column, side by side: each panel's title is its name (say, how it spreads)."""
+    if not columns:
+        raise WorkbenchError("spread_png needs at least one column")
+    fig = Figure(figsize=(5 * len(columns), 4), dpi=DPI)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.8, bottom=0.14, wspace=0.22)
+    for k, (name, values) in enumerate(columns):
+        ax = fig.add_subplot(1, len(columns), k + 1)
+        ax.hist(np.asarray(values, dtype="float64"), bins=40, color=POINTS)
+        ax.set_title("\n".join(textwrap.wrap(name, 52)), fontsize=10)
+        ax.set_ylabel("passengers" if k == 0 else "")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    return _save_png(fig, path)
+
+
 def overfitting_png(
     units: ArrayLike,
     train: ArrayLike,

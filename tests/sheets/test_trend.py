@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+import workbench as wb
 from workbench.sheets.write.trend import loss_trend, rate_trend, step_trend
 
 
@@ -31,3 +34,16 @@ def test_the_step_words_follow_where_the_steps_landed():
     creeping = "lr 0.01: creeps, 50% of the way to the bottom in 3 steps"
     assert step_trend(0.01, [0, 0.5, 0.9, 1.0], 2) == creeping
     assert step_trend(0.3, [0, 2.5, 1.9, 2.0], 2) == "lr 0.3: crosses the bottom 2 times in 3 steps"
+
+
+def test_the_spread_of_fares_is_said_from_their_quantiles():
+    from workbench.sheets.write.trend import spread_words
+
+    fares = wb.lesson_table()["Fare"].to_numpy()
+    ordered = np.sort(fares)
+    median = (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2  # 712 rows: an even count
+    said = spread_words(fares)
+    assert said.startswith(f"half under {median:.3g}, the top 1% over ")
+    assert said.endswith(f"the largest {ordered[-1]:.3g}") and ordered[-1] > 500  # the few huge fares
+    logged = spread_words(np.log10(fares + 1))
+    assert logged.endswith(f"the largest {np.log10(ordered[-1] + 1):.3g}")

@@ -56,3 +56,11 @@ def step_trend(lr: float, positions: ArrayLike, best: float) -> str:
         done = 1 - abs(p[-1]) / abs(p[0])
         return f"lr {lr:g}: creeps, {done:.0%} of the way to the bottom in {steps} steps"
     return f"lr {lr:g}: crosses the bottom {crossings} times in {steps} steps"
+
+
+def spread_words(values: ArrayLike) -> str:
+    """How a column's values spread, from its quantiles, e.g. ``half under 14.5, the top 1% over 262,
+    the largest 512``: why the lesson takes a log of a few huge values."""
+    v = np.asarray(values, dtype="float64")
+    median, top, largest = np.median(v), np.quantile(v, 0.99), v.max()
+    return f"half under {median:.3g}, the top 1% over {top:.3g}, the largest {largest:.3g}"
