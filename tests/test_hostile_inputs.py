@@ -193,7 +193,7 @@ def test_build_refuses_an_output_name_taken_by_a_folder_before_fitting(tmp_path)
     with pytest.raises(WorkbenchError, match=r"relu_units\.png: it is a folder"):
         build_all(out=tmp_path / "books")
     assert sorted(p.name for p in (tmp_path / "books").iterdir()) == ["relu_units.png"]
-    assert "titanic.xlsx" in OUTPUTS and len(OUTPUTS) == 24
+    assert "titanic.xlsx" in OUTPUTS and len(OUTPUTS) == 25
 
 
 # --- 5. implausible values, divergence, parameter JSON ----------------------------------------

@@ -66,3 +66,15 @@ def test_the_parabola_shows_steps_bouncing_and_creeping_as_its_titles_say(tmp_pa
     np.testing.assert_allclose(loss_low, np.mean((w @ phi.T - d.y) ** 2, axis=1))
     _, curve = drawn["curve"]
     assert np.argmin(curve) in (99, 100, 101)  # the parabola's bottom at the best slope, mid-picture
+
+
+def test_the_speed_valleys_title_is_its_bend_measured_independently():
+    """The picture's title says how much more sharply the loss bends one way: the condition number."""
+    import numpy as np
+
+    import workbench.regression as r
+
+    for data, say in ((r.speed(), "{:,.0f}"), (r.scaled(r.speed()), "{:,.1f}")):
+        phi, _ = r.design(data.model, data.x, data.x_names)
+        assert say.format(r.bend_ratio(phi)) == say.format(float(np.linalg.cond(phi.T @ phi)))
+    assert 100_000 < r.bend_ratio(r.design("quadratic", r.speed().x, ("t",))[0]) < 1_000_000

@@ -20,6 +20,7 @@ from . import pictures, regression
 from .regression import (
     Dataset,
     Fit,
+    bend_ratio,
     fit_dataset,
     load_dataset,
     lr_sweep,
@@ -291,6 +292,19 @@ def _relu_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
     ]  # fmt: skip
 
 
+def _speed_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
+    """The roller coaster's valley, raw and scaled: why descent stalls on the raw time."""
+    raw, scaled_fit = run.result, sheets["scaled"]
+    ratios = [bend_ratio(f.phi) for f in (raw, scaled_fit)]
+    title = (
+        f"speed: the loss bends {ratios[0]:,.0f} times more sharply one way than another on the raw"
+        f" time, {ratios[1]:,.1f} times once time is scaled"
+    )
+    shapes = [("a long thin valley" if r > 100 else "a rounder bowl") for r in ratios]  # from the numbers
+    panels = [(f"raw time: {shapes[0]}", raw), (f"scaled time: {shapes[1]}", scaled_fit)]
+    return [pictures.valley_png(panels, run.out / "speed_valley.png", title=title)]
+
+
 #: The lessons the build writes, in order.
 LESSONS: dict[str, Lesson] = {
     lesson.name: lesson
@@ -310,7 +324,12 @@ LESSONS: dict[str, Lesson] = {
             ),
         ),
         Lesson("quadratic", sheets=_quadratic_sheets, notes=_quadratic_start, curves=_quadratic_curves),
-        Lesson("speed", sheets=lambda run: {"scaled": fit_dataset(scaled(run.data))}),
+        Lesson(
+            "speed",
+            sheets=lambda run: {"scaled": fit_dataset(scaled(run.data))},
+            pictures=_speed_pictures,
+            outputs=("speed_valley.png",),
+        ),
         Lesson(
             "relu",
             sheets=_relu_sheets,

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from PIL import Image
 
+from . import numerics
 from .errors import WorkbenchError
 from .files import atomic_path, write_bytes
 from .regression.fits import Fit
@@ -315,6 +316,38 @@ def spread_png(columns: Sequence[tuple[str, ArrayLike]], path: str | os.PathLike
         ax.hist(np.asarray(values, dtype="float64"), bins=40, color=POINTS)
         ax.set_title("\n".join(textwrap.wrap(name, 52)), fontsize=10)
         ax.set_ylabel("passengers" if k == 0 else "")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    return _save_png(fig, path)
+
+
+def valley_png(fits: Sequence[tuple[str, Fit]], path: str | os.PathLike[str], *, title: str) -> Path:
+    """The loss around its lowest point against the first two parameters (the rest at their best),
+    one panel per fit: a long thin valley where the loss bends far more sharply one way than
+    another, a round bowl where it bends alike every way."""
+    fig = Figure(figsize=(5 * len(fits), 4.6), dpi=DPI)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.8, bottom=0.13, wspace=0.3)
+    for k, (label, fit) in enumerate(fits):
+        phi, y = fit.phi, fit.data.y
+        best = numerics.least_squares(phi, y)
+        floor = float(np.mean((phi @ best - y) ** 2))
+        bend = 2 / len(phi) * np.einsum("ij,ij->j", phi, phi)  # each parameter's own curvature
+        half = np.sqrt(6 * floor / bend[:2])  # where the loss rises by 3 floors along that axis alone
+        a, b = (np.linspace(best[j] - half[j], best[j] + half[j], 121) for j in range(2))
+        grid = np.stack(np.meshgrid(a, b), axis=-1).reshape(-1, 2)
+        params = np.tile(best, (len(grid), 1))
+        params[:, :2] = grid
+        loss = np.mean((params @ phi.T - y) ** 2, axis=1).reshape(len(b), len(a))
+        ax = fig.add_subplot(1, len(fits), k + 1)
+        ax.contour(
+            a, b, loss, levels=floor * np.array([1.05, 1.25, 2, 4]), colors=[CURVE, CURVE, POINTS, POINTS]
+        )
+        ax.plot(best[0], best[1], "o", color=START, ms=6, label="lowest loss")
+        ax.set_title("\n".join(textwrap.wrap(label, 52)), fontsize=10)
+        ax.set_xlabel(fit.param_names[0])
+        ax.set_ylabel(fit.param_names[1])
+        ax.legend(fontsize=9, loc="upper right")
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=11)
     return _save_png(fig, path)

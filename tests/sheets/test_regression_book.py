@@ -26,7 +26,7 @@ OUTPUTS = [
     "line.xlsx", "line_fit.png", "line_loss.png", "line_descent.gif",
     "line_lr_too_low.gif", "line_lr_too_high.gif", "line_lr_sweep.png", "line_parabola.png",
     "quadratic.xlsx", "quadratic_fit.png", "quadratic_loss.png",
-    "speed.xlsx", "speed_fit.png", "speed_loss.png",
+    "speed.xlsx", "speed_fit.png", "speed_loss.png", "speed_valley.png",
     "relu.xlsx", "relu_fit.png", "relu_loss.png", "relu_units.png", "relu_overfitting.png",
 ]  # fmt: skip
 

@@ -33,7 +33,7 @@ from .fits import (
     sgd,
     sgd_steps,
 )
-from .models import MODELS, design, kind, max_stable_lr, param_names, param_shape, relu_start
+from .models import MODELS, bend_ratio, design, kind, max_stable_lr, param_names, param_shape, relu_start
 
 __all__ = [
     "DATASETS",
@@ -46,6 +46,7 @@ __all__ = [
     "SGDSteps",
     "Trajectory",
     "batches",
+    "bend_ratio",
     "descend",
     "design",
     "fit_dataset",

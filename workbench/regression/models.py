@@ -92,3 +92,10 @@ def relu_start(x: np.ndarray, units: int) -> np.ndarray:
     kinks = np.linspace(x.min(), x.max(), units + 2)[1:-1]
     slopes = np.where(np.arange(units) % 2 == 0, -1.0, 1.0)
     return np.stack([slopes, -slopes * kinks], axis=1)
+
+
+def bend_ratio(phi: np.ndarray) -> float:
+    """How many times more sharply the MSE on the design ``phi`` bends along its steepest direction
+    than along its flattest: the largest over the smallest eigenvalue of ``2/n phi^T phi``."""
+    values = np.linalg.eigvalsh(2 / len(phi) * phi.T @ phi)
+    return float(values[-1] / values[0])
