@@ -80,7 +80,7 @@ from .lessons import LESSONS, write_lesson
 from .limits import check_memory, check_seed
 from .numerics import one_thread
 from .sheets.books.tabular import book_memory, check_table_rows, summary_lines, write_tabular_book
-from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, write_titanic_book
+from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, titanic_descent, write_titanic_book
 from .sheets.write.trend import loss_trend, spread_words
 from .tabular import Prepared, prepare, read_table
 from .tabular.fit import fit_memory, fit_prepared, predict
@@ -276,14 +276,11 @@ def _titanic(
 
     stage("write titanic.xlsx", 0)
     inputs, target = input_ranges(len(table))  # the descent sheet reads the linear sheet's cells
-    descent = partial(
-        add_titanic_descent_sheet,
-        table=table,
-        seed=SEED if seed is None else seed,
-        inputs=inputs,
-        target=target,
-        notes_sheet=True,
-    )  # fmt: skip  (its notes: the notes sheet)
+    start_seed = SEED if seed is None else seed
+    descent = partial(  # its notes go to the notes sheet; its numbers are computed here, first
+        add_titanic_descent_sheet, table=table, seed=start_seed, inputs=inputs, target=target,
+        notes_sheet=True, trajectory=titanic_descent(table, seed=start_seed),
+    )  # fmt: skip
     book = write_titanic_book(
         out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
         valid=valid_rows.index, choice=why, units=units, extra_sheets=[descent],

@@ -383,3 +383,21 @@ def test_libreoffice_shows_the_step_typed_and_the_nearest_for_a_number_out_of_ra
         np.testing.assert_allclose(got[:, 1:3], np.column_stack([pred, err]), rtol=1e-9, atol=1e-12)
         loss = out[name][sheets[name].view_loss.split("!")[1].replace("$", "")].value
         assert loss == pytest.approx(line_fit.losses[step], rel=1e-9), name
+
+
+def test_the_titanic_descent_computed_first_writes_the_same_sheet(tmp_path):
+    """The build computes the descent before opening the book; the sheet is the same either way."""
+    from workbench.errors import WorkbenchError
+    from workbench.sheets.books.titanic import titanic_descent
+
+    table = wb.lesson_table().iloc[:60]
+    given = titanic_descent(table, epochs=5, seed=3)
+    paths = []
+    for name, trajectory in (("here", None), ("first", given)):
+        path = tmp_path / f"{name}.xlsx"
+        with new_workbook(path, title="t") as book:
+            add_titanic_descent_sheet(book, table, epochs=5, seed=3, trajectory=trajectory)
+        paths.append(path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    with new_workbook(tmp_path / "other.xlsx", title="t") as book, pytest.raises(WorkbenchError, match="lr"):
+        add_titanic_descent_sheet(book, table, epochs=5, lr=0.05, trajectory=given)

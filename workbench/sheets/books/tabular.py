@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 from ...errors import WorkbenchError
 from ...limits import check_memory
 from ...numerics import STABLE_SIGMOID_EXCEL, least_squares_floor, uniform_start
-from ...regression import descend, max_stable_lr
+from ...regression import Trajectory, descend, max_stable_lr
 from ...tabular import columns as C
 from ...tabular import stored
 from ...tabular.fit import net_starts
@@ -142,13 +142,14 @@ def write_tabular_book(
     need = book_memory(prep, constant_memory=constant_memory)
     check_memory(need, f"writing {Path(path).name} ({n:,} rows)", "the number of rows")
     results, values = _results(prep), _values(prep, params, fits, is_valid)  # before writing
+    descent = _descent(prep, seed)
     name = title or Path(path).stem
     with new_workbook(path, title=name, hidden_names=SOLVER_NAMES, constant_memory=constant_memory) as book:
         st = styles(book)
         _features_sheet(book, st, prep, _grid(prep), name)
         infos = [_model_sheet(book, st, sheet, prep, _grid(prep, sheet), v) for sheet, v in values.items()]
         sorted_book = _RowSortedBook(book)
-        _descent_sheet(sorted_book, prep, _grid(prep), seed)  # its sums stand beside its first steps
+        _descent_sheet(sorted_book, prep, _grid(prep), seed, descent)  # its sums stand beside its first steps
         sorted_book.flush()
         lines = summary_lines(prep, is_valid)
         summary = Summary(_comparison(prep, fits, infos), lines=lines, results=results)
@@ -596,16 +597,25 @@ def _linear_formulas(st: Styles, prep: Prepared, grid: Grid, lay: Layout) -> dic
     return {j: t.replace(MARK, str(lay.first + 1)) for j, t, _, _ in plan if t is not None}
 
 
-def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: int) -> None:
-    """Gradient descent of the linear model by formulas, reading the linear sheet's own cells."""
+def _descent(prep: Prepared, seed: int) -> tuple[Trajectory, float, float]:
+    """The descent sheet's numbers, before the book is opened: the linear model descended from
+    ``RAND()-0.5`` (seeded) at half the largest stable rate, that rate, and the least-squares floor."""
     x, y = prep.X.copy(), prep.y.copy()
     stable = max_stable_lr(x)
     lr = float(f"{stable / 2:.2g}")
-    trajectory = descend(
-        x, y, uniform_start((x.shape[1],), seed), kind="linear", lr=lr, epochs=DESCENT_EPOCHS
+    start = uniform_start((x.shape[1],), seed)
+    return (
+        descend(x, y, start, kind="linear", lr=lr, epochs=DESCENT_EPOCHS),
+        stable,
+        least_squares_floor(x, y),
     )
+
+
+def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: int, descent) -> None:
+    """Gradient descent of the linear model by formulas, reading the linear sheet's own cells."""
+    trajectory, stable, floor = descent
+    x, y, lr = prep.X, prep.y, trajectory.lr
     first, n = _layout("linear", prep).first, len(y)
-    floor = least_squares_floor(x, y)
     write_descent_sheet(
         book,
         trajectory,

@@ -40,7 +40,7 @@ from xlsxwriter.utility import quote_sheetname
 
 from ...errors import WorkbenchError
 from ...numerics import least_squares_floor, uniform_start
-from ...regression import descend, max_stable_lr
+from ...regression import Trajectory, descend, max_stable_lr
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ...titanic.models import MODELS
@@ -318,6 +318,15 @@ TITANIC_LR = 0.1
 TITANIC_EPOCHS = 100
 
 
+def titanic_descent(
+    table: pd.DataFrame, *, lr: float = TITANIC_LR, epochs: int = TITANIC_EPOCHS, seed: int = 0
+) -> Trajectory:
+    """The lesson's linear model descended on every row of ``table`` from the seeded ``RAND()-0.5``
+    start: what the ``descent`` sheet redoes by formulas, computed before it is written."""
+    x, y = models.inputs(table).numpy(), models.targets(table).numpy()
+    return descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+
+
 def add_titanic_descent_sheet(
     book: xlsxwriter.Workbook,
     table: pd.DataFrame,
@@ -329,6 +338,7 @@ def add_titanic_descent_sheet(
     target: str | Block | None = None,
     name: str = "descent",
     notes_sheet: bool = False,
+    trajectory: Trajectory | None = None,
 ) -> DescentSheet:
     """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
 
@@ -342,6 +352,8 @@ def add_titanic_descent_sheet(
         lr, epochs, seed: the descent.
         notes_sheet: the book gets a notes sheet (as :func:`write_titanic_book` writes, given the
             returned sheet): the longer words go there, else into the title's comment.
+        trajectory: the descent, computed before the book was opened (:func:`titanic_descent`
+            with the same ``lr``, ``epochs`` and ``seed``); by default computed here.
 
     Returns:
         Where the sheet keeps things, its notes, and the descent torch computed (``trajectory``),
@@ -351,7 +363,13 @@ def add_titanic_descent_sheet(
         DivergenceError: ``lr`` is too large.
     """
     x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    trajectory = descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    if trajectory is None:
+        trajectory = titanic_descent(table, lr=lr, epochs=epochs, seed=seed)
+    elif (trajectory.lr, trajectory.epochs, trajectory.params.shape[1:]) != (lr, epochs, (len(FEATURES),)):
+        raise WorkbenchError(
+            f"the trajectory is {trajectory.epochs} steps of lr {trajectory.lr:g}; the sheet is given"
+            f" {epochs} steps of lr {lr:g} (compute it with titanic_descent(table, lr=, epochs=, seed=))"
+        )
     if (inputs is None) != (target is None):
         raise WorkbenchError("give both inputs and target ranges, or neither")
     if inputs is None:
