@@ -11,6 +11,7 @@ and the loss at its solution.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -66,18 +67,26 @@ def run(ctx, spec: dict, run: dict) -> dict:
         doc.close(True)
 
 
-def main(argv: list[str]) -> int:
-    spec = json.loads(argv[0])
+@contextlib.contextmanager
+def office_desktop(spec: dict):
+    """LibreOffice started on ``spec``'s private profile and pipe: its context and desktop, and
+    LibreOffice stopped on leaving (for this driver and lo_paste.py)."""
     office = u.start_office(spec["soffice"], spec["profile"], spec["pipe"])
     desktop = None
     try:
         ctx = u.connect(spec["pipe"], office)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        for each in spec["runs"]:
-            print(json.dumps(run(ctx, spec, each)), flush=True)
-        return 0
+        yield ctx, desktop
     finally:
         u.stop_office(office, desktop)
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    with office_desktop(spec) as (ctx, _):
+        for each in spec["runs"]:
+            print(json.dumps(run(ctx, spec, each)), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

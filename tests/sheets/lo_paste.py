@@ -16,15 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workbench" / "shee
 
 import uno
 import uno_solver as u
+from lo_engines import office_desktop  # this folder: a script's own folder is on sys.path
 
 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
-    office = u.start_office(spec["soffice"], spec["profile"], spec["pipe"])
-    desktop = None
-    try:
-        ctx = u.connect(spec["pipe"], office)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    with office_desktop(spec) as (_, desktop):
         url = uno.systemPathToFileUrl(spec["src"])
         doc = desktop.loadComponentFromURL(url, "_blank", 0, (u.prop("Hidden", True),))
         try:
@@ -40,9 +37,7 @@ def main(argv: list[str]) -> int:
             doc.storeToURL(out, filters)
         finally:
             doc.close(True)
-        return 0
-    finally:
-        u.stop_office(office, desktop)
+    return 0
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import re
 import shutil
 import subprocess
 import unicodedata
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,6 +37,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from cells import RANDOM, formula_cells, read_values
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -49,7 +49,6 @@ from workbench.tabular.fit import fit_prepared
 from workbench.titanic.submission import Params
 
 ROWS = 30
-RANDOM = object()  # the stored value of a RAND() cell: any draw in [-0.5, 0.5) will do
 SIGMA, FINAL_SIGMA = "\N{GREEK SMALL LETTER SIGMA}", "\N{GREEK SMALL LETTER FINAL SIGMA}"
 LONG = "long level " + "x" * 290  # beyond Excel's 255-character text constant
 
@@ -168,40 +167,6 @@ def frame() -> pd.DataFrame:
             "y": rng.random(ROWS) < 0.5,
         }
     )
-
-
-def formula_cells(path: Path) -> dict[tuple[str, str], object]:
-    """(sheet, cell) -> Python's stored value, for every formula cell and every cell of an array
-    formula; :data:`RANDOM` for a cell drawing a random number."""
-    formulas, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
-    cells = {}
-    for ws in formulas.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, ArrayFormula):
-                    c1, r1, c2, r2 = range_boundaries(cell.value.ref)
-                    refs = [
-                        f"{get_column_letter(c)}{r}" for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
-                    ]
-                elif cell.data_type == "f":
-                    refs = [cell.coordinate]
-                    if "RAND(" in cell.value:
-                        cells[ws.title, cell.coordinate] = RANDOM
-                        continue
-                else:
-                    continue
-                for ref in refs:
-                    cells[ws.title, ref] = values[ws.title][ref].value
-    return cells
-
-
-def read_values(path: Path) -> dict[tuple[str, str], object]:
-    with warnings.catch_warnings():  # Gnumeric's files have no default style; openpyxl says so
-        warnings.simplefilter("ignore", UserWarning)
-        book = openpyxl.load_workbook(path, data_only=True)
-    return {
-        (ws.title, c.coordinate): c.value for ws in book.worksheets for row in ws.iter_rows() for c in row
-    }
 
 
 def differences(result, computed: dict[tuple[str, str], object]) -> tuple[int, list[str]]:

@@ -84,7 +84,8 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
 
     def write_plain_formula(self, row: int, col: int, formula: str, cell_format, value) -> int:  # type: ignore[no-untyped-def]
         """``write_formula`` of a formula :meth:`plain_formula` passed (or that differs from one
-        passed only digit for digit), without testing it again: a column's rows share a template."""
+        passed only digit for digit), without testing it again: a column's rows share a template.
+        XlsxWriter's own steps for a formula that its substitutions leave alone."""
         if self._check_dimensions(row, col):
             return -1
         if self.constant_memory and row > self.previous_row:
@@ -95,13 +96,7 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
     def _write_formula(self, row, col, formula, cell_format=None, value=0):  # type: ignore[no-untyped-def]
         if not self.plain_formula(formula):
             return super()._write_formula(row, col, formula, cell_format, value)
-        # XlsxWriter's own steps for a formula that its substitutions leave alone.
-        if self._check_dimensions(row, col):
-            return -1
-        if self.constant_memory and row > self.previous_row:
-            self._write_single_row(row)
-        self.table[row][col] = _Formula(formula[1:], cell_format, value)
-        return 0
+        return self.write_plain_formula(row, col, formula, cell_format, value)
 
     def _write_cell(self, row, col, cell):  # type: ignore[no-untyped-def]
         kind = cell.__class__

@@ -17,14 +17,22 @@ _WIDTHS = [14] * 10
 
 
 def write_notes_sheet(
-    book: xlsxwriter.Workbook, st: Styles, title: str, notes: Sequence[tuple[str, Sequence[str]]]
+    book: xlsxwriter.Workbook,
+    st: Styles,
+    title: str,
+    notes: Sequence[tuple[str, Sequence[str]]],
+    *,
+    intro: str = "Each sheet keeps one line above its rows; its longer words are here, under its name.",
+    lead: Sequence[str] = (),
 ) -> None:
-    """Add ``notes``: ``title``, then for each (sheet, lines) the sheet's name and its lines, wrapped."""
+    """Add ``notes``: ``title``, ``intro`` and the ``lead`` lines, then for each (sheet, lines) the
+    sheet's name and its lines, wrapped."""
     ws = book.add_worksheet("notes")
     ws.write_string(0, 0, title, st.title)
-    intro = "Each sheet keeps one line above its rows; its longer words are here, under its name."
     ws.write_string(1, 0, intro, st.note)
-    row = 3
+    for k, line in enumerate(lead):
+        wrapped(ws, st, 2 + k, line, _WIDTHS)
+    row = 3 + len(lead)
     for sheet, lines in notes:
         ws.write_string(row, 0, sheet, st.heading)
         for line in lines:

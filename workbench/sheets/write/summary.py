@@ -18,6 +18,7 @@ from ...titanic.split import VALID_PCT
 from ..model_sheets import RESULTS
 from .grid import wrapped
 from .model_sheet import OPENS_AT_FITTED, SHEETS, SheetInfo
+from .notes import write_notes_sheet
 from .style import HEADER_FILL, Styles, set_up_page
 from .trend import loss_trend
 from .xlsx import chart_text, check_rows
@@ -25,23 +26,14 @@ from .xlsx import chart_text, check_rows
 
 def notes_sheet(book: xlsxwriter.Workbook, st: Styles, notes: Sequence[tuple[str, Sequence[str]]]) -> None:
     """The model sheets' longer words, a heading per sheet: what the sheets leave out above their rows."""
-    ws = book.add_worksheet("notes")
-    title = "notes: how to run Solver on each sheet, where its start came from, what to try"
-    ws.write_string(0, 0, title, st.title)
-    widths = [14] * 10
-    intro = "Each model sheet keeps one line above its rows; its longer words are here, under its name."
-    ws.write_string(1, 0, intro, st.note)
-    wrapped(ws, st, 2, OPENS_AT_FITTED, widths)
-    row = 4
-    for sheet, lines in notes:
-        ws.write_string(row, 0, sheet, st.heading)
-        for line in lines:
-            row += 1
-            wrapped(ws, st, row, line, widths)
-        row += 2
-    for j, w in enumerate(widths):
-        ws.set_column(j, j, w)
-    set_up_page(ws)
+    write_notes_sheet(
+        book,
+        st,
+        "notes: how to run Solver on each sheet, where its start came from, what to try",
+        notes,
+        intro="Each model sheet keeps one line above its rows; its longer words are here, under its name.",
+        lead=(OPENS_AT_FITTED,),
+    )
 
 
 def split_note(infos: Sequence[SheetInfo], share: float, splits: int) -> str:
