@@ -24,7 +24,7 @@ import pandas as pd
 
 from ...errors import WorkbookError
 from ...numerics import least_squares_floor
-from ...titanic.features import DERIVED, FEATURES, RAW
+from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ..write.clean import LAYOUT, TASKS, CleanSheet, cell
 from ..write.clean_fit import FitLayout, fit_tasks
 from .xlsx_reader import Book
@@ -168,14 +168,12 @@ def _raw(s: _Sheet) -> pd.DataFrame:
 
 
 def _grade_linear(s: _Sheet) -> dict[str, tuple[str, str]]:
-    lay, raw = s.lay, _raw(s)
+    lay, expected = s.lay, _python_inputs(s)
     grades: dict[str, tuple[str, str]] = {}
-    r, c = lay.max_cell
-    true_max = float(pd.to_numeric(raw["Age"]).max())
-    grades["Max"] = _one(s, "Max", (r, c), true_max, f"=MAX of the Age column, {true_max:g}")
+    true_max = float(pd.to_numeric(_raw(s)["Age"]).max())
+    grades["Max"] = _one(s, "Max", lay.max_cell, true_max, f"=MAX of the Age column, {true_max:g}")
     for d in DERIVED:
-        want = np.broadcast_to(np.asarray(d.python(raw, true_max), dtype="float64"), (s.n,))
-        grades[d.name] = _column(s, d.name, want)
+        grades[d.name] = _column(s, d.name, expected[:, FEATURES.index(d.name)])
     inputs = np.column_stack([_own(s, name) for name in FEATURES])
     grades["Preds"] = _column(s, "Preds", inputs @ s.block("params")[0])
     return grades | _tail(s, "linear")
@@ -215,7 +213,7 @@ def _tail(s: _Sheet, model: str, *, solver: bool = True) -> dict[str, tuple[str,
 
 def _solver(s: _Sheet, model: str, y: np.ndarray) -> tuple[str, str]:
     """Graded by the loss: the yellow cells' loss against the grey start's and the best known."""
-    inputs = np.column_stack([_inputs_column(s, name) for name in FEATURES])
+    inputs = _python_inputs(s)
     now, start = _loss(inputs, s.block("params"), y), _loss(inputs, s.block("start"), y)
     best = least_squares_floor(inputs, y)
     where = f"the yellow cells' Total loss {now:.6f}, the grey start's {start:.6f}"
@@ -233,17 +231,17 @@ def _loss(inputs: np.ndarray, w: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((preds - y) ** 2))
 
 
-def _inputs_column(s: _Sheet, name: str) -> np.ndarray:
-    """An input column as Python computes it from the raw cells (the learner's, where given)."""
-    if name in ("SibSp", "Parch"):
-        return np.asarray(s.values[name], dtype="float64")
-    raw = _raw(s)
-    derived = next(d for d in DERIVED if d.name == name)
+def _python_inputs(s: _Sheet) -> np.ndarray:
+    """The 10 inputs (n, 10) as Python computes them from the sheet's raw cells (on nnet and
+    mmult, where they are given as values, those)."""
     if s.lay.derived_done:
-        return np.asarray(s.values[name], dtype="float64")
-    return np.broadcast_to(
-        np.asarray(derived.python(raw, float(pd.to_numeric(raw["Age"]).max())), dtype="float64"), (s.n,)
-    )
+        return np.column_stack([np.asarray(s.values[name], dtype="float64") for name in FEATURES])
+    raw = _raw(s)
+    top = float(pd.to_numeric(raw["Age"]).max())
+    derived = {
+        d.name: np.broadcast_to(np.asarray(d.python(raw, top), dtype="float64"), (s.n,)) for d in DERIVED
+    }
+    return np.column_stack([derived.get(name, raw.get(name)) for name in FEATURES]).astype("float64")
 
 
 # --- a small regression's fit sheet ---------------------------------------------------------------
@@ -380,7 +378,8 @@ def _slip_of(name, text, refs, row, s: _Sheet, got, want) -> str:
     lay = s.lay
     if name == "Age_N":
         below = [m for m in refs if int(m.group(4)) != row]
-        if any(int(m.group(4)) == row and m.group(2) != "E" for m in refs) or (not below and "/" in text):
+        age = cell(0, COLUMNS.index("Age")).rstrip("1")
+        if any(int(m.group(4)) == row and m.group(2) != age for m in refs) or (not below and "/" in text):
             return "Age divided by a value of its own row: the Max cell is what divides"
         if any(not m.group(3) for m in below):
             fixed = cell(*lay.max_cell, absolute=True)
