@@ -260,3 +260,26 @@ def test_rows_split_across_inflated_chunks_read_whole(book, monkeypatch, chunk):
         assert {s: list(small_chunks.rows(s)) for s in whole} == whole
     assert wb.check_workbook(book.path).ok
     np.testing.assert_array_equal(wb.read_params(book.path)["nnet"], book.params["nnet"])
+
+
+def test_a_block_reads_the_header_and_the_rows_below_until_a_gap_or_an_empty_cell(tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "block.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("s")
+        sheet.write_row(0, 0, ["Total loss:", 0.5])
+        sheet.write_row(2, 0, ["y", "x", "Set", "x"])  # a repeated name: its first column counts
+        for r, row in enumerate([[1, 2, "train", 9], [0, 3, "valid", 9], [1, None, "train", 9]], start=3):
+            sheet.write_row(r, 0, row)
+        sheet.write_row(6, 1, [4, "train"])  # y empty: the block ends above
+        sheet.write_row(8, 0, [1, 5, "train"])  # after a gap: not read
+    with xlsx_reader.Book(path) as read:
+        block = read.block("s", ["y", "x", "Set"], lambda row: row.get(1) == "y", until="y")
+        with pytest.raises(WorkbookError, match=r"sheet 's' has no column 'z' in its header row"):
+            read.block("s", ["z"], lambda row: row.get(1) == "y", until="z")
+        nothing = read.block("s", ["y"], lambda row: row.get(1) == "no such header", until="y")
+    assert (block.header, block.where) == (3, {"y": 1, "x": 2, "Set": 3})
+    assert block.above == {(1, 1): "Total loss:", (1, 2): 0.5}
+    assert block.columns == {"y": [1.0, 0.0, 1.0], "x": [2.0, 3.0, None], "Set": ["train", "valid", "train"]}
+    assert nothing is None

@@ -235,41 +235,30 @@ def _sheet_values(book: Book, sheet: str) -> Stored:
     and the raw columns and ``Set`` below it."""
     path = book.path
     book.range(sheet, "solver_opt", "Solver objective")  # refuses a broken Solver model
+    names = (*RAW, "Set")
+    block = book.block(sheet, names, lambda cells: cells.get(1) == "Survived", until="Survived")
+    if block is None:
+        raise WorkbookError(f"{path}: sheet {sheet!r} has no header row starting with 'Survived'")
+    if not block.columns["Survived"]:
+        raise WorkbookError(f"{path}: sheet {sheet!r} has no passengers below its header row")
     labels = {label for pair in RESULTS for label in pair}
     found: dict[str, tuple[int, int]] = {}
-    above: dict[tuple[int, int], object] = {}
-    names: dict[str, int] | None = None
-    columns: dict[str, list[object]] = {name: [] for name in (*RAW, "Set")}
-    header = ended = 0
-    for r, cells in book.rows(sheet):
-        if names is None:
-            above.update({(r, c): v for c, v in cells.items()})
-            found.update({v: (r, c + 1) for c, v in cells.items() if v in labels and v not in found})
-            if cells.get(1) == "Survived":
-                header = r
-                names = {v: c for c, v in sorted(cells.items(), reverse=True) if isinstance(v, str)}
-                missing = [name for name in columns if name not in names]
-                if missing:
-                    raise WorkbookError(
-                        f"{path}: sheet {sheet!r} has no column {missing[0]!r} in its header row"
-                    )
-        elif not ended:
-            if r != header + 1 + len(columns["Survived"]) or cells.get(1) is None:
-                ended = r  # the passengers end at the first empty row
-            else:
-                for name in columns:
-                    columns[name].append(
-                        _raw_value(path, sheet, name, names[name], r, cells.get(names[name]))
-                    )
-    if names is None:
-        raise WorkbookError(f"{path}: sheet {sheet!r} has no header row starting with 'Survived'")
-    if not columns["Survived"]:
-        raise WorkbookError(f"{path}: sheet {sheet!r} has no passengers below its header row")
+    for (r, c), v in sorted(block.above.items()):
+        if v in labels and v not in found:
+            found[v] = (r, c + 1)
     missing = sorted(labels - set(found))
     if missing:
         raise WorkbookError(
             f"{path}: sheet {sheet!r} has no cell labelled {missing[0]!r} above its header row"
         )
+    columns = {
+        name: [
+            _raw_value(path, sheet, name, block.where[name], block.header + 1 + i, v)
+            for i, v in enumerate(block.columns[name])
+        ]
+        for name in names
+    }
+    above = block.above
     n = len(columns["Survived"])
     is_valid = np.array([s == "valid" for s in columns.pop("Set")])
     table = lesson_table(pd.DataFrame({"PassengerId": np.arange(1, n + 1), **columns}))

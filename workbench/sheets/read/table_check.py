@@ -102,26 +102,12 @@ def _rows(path: Path, recipe: Recipe) -> tuple[np.ndarray, np.ndarray, np.ndarra
     target, and which rows are valid (its Set column)."""
     names = [recipe.target.name, *dict.fromkeys(f.source for f in recipe.features if f.source), "Set"]
     with Book(path) as book:
-        header, where, columns = None, {}, {n: [] for n in names}
-        for r, cells in book.rows("linear"):
-            if header is None:
-                if "Set" in cells.values() and "Preds" in cells.values():
-                    header = r
-                    where = {v: c for c, v in sorted(cells.items(), reverse=True) if isinstance(v, str)}
-                    absent = [n for n in names if n not in where]
-                    if absent:
-                        raise WorkbookError(
-                            f"{path}: sheet 'linear' has no column {absent[0]!r} in its header"
-                        )
-                continue
-            if r != header + 1 + len(columns["Set"]) or cells.get(where["Set"]) is None:
-                break
-            for n in names:
-                columns[n].append(cells.get(where[n]))
-    if header is None or not columns["Set"]:
+        block = book.block("linear", names, lambda row: {"Set", "Preds"} <= set(row.values()), until="Set")
+    if block is None or not block.columns["Set"]:
         raise WorkbookError(
             f"{path}: sheet 'linear' has no header row with Preds and Set, or no rows below it"
         )
+    header, where, columns = block.header, block.where, dict(block.columns)
     sets = [str(s).lower() for s in columns.pop("Set")]
     bad = next((i for i, s in enumerate(sets) if s not in ("train", "valid")), None)
     if bad is not None:

@@ -26,7 +26,8 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from xml.parsers import expat
 
@@ -57,6 +58,20 @@ Value = float | str | bool | None
 
 class _Stop(Exception):
     """Raised by a handler to end parsing early (the rows wanted are read)."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A sheet's header row and the columns below it, as :meth:`Book.block` reads them.
+
+    ``header`` is the header's row number; ``above`` every cell above it by (row, column);
+    ``where`` each wanted name's column; ``columns`` each name's values, row ``header + 1`` first.
+    """
+
+    header: int
+    above: dict[tuple[int, int], Value]
+    where: dict[str, int]
+    columns: dict[str, list[Value]]
 
 
 class Book:
@@ -170,6 +185,35 @@ class Book:
         if not (1 <= row1 <= row2 <= MAX_ROW and 1 <= col1 <= col2 <= MAX_COL):
             raise WorkbookError(f"{self.path}: sheet {sheet!r}: {what} {text!r} is not a block of cells")
         return row1, col1, row2, col2
+
+    def block(
+        self, sheet: str, names: Sequence[str], is_header: Callable[[dict[int, Value]], bool], until: str
+    ) -> Block | None:
+        """Stream ``sheet`` once for its first row that ``is_header`` and the ``names`` columns below
+        it, down the rows that follow without a gap and whose ``until`` column is not empty.
+
+        ``None`` when no row is a header. Raises WorkbookError: the header lacks one of ``names``.
+        """
+        above: dict[tuple[int, int], Value] = {}
+        found: Block | None = None
+        for r, cells in self.rows(sheet):
+            if found is None:
+                if not is_header(cells):
+                    above.update({(r, c): v for c, v in cells.items()})
+                    continue
+                where = {v: c for c, v in sorted(cells.items(), reverse=True) if isinstance(v, str)}
+                absent = [name for name in names if name not in where]
+                if absent:
+                    raise WorkbookError(
+                        f"{self.path}: sheet {sheet!r} has no column {absent[0]!r} in its header row"
+                    )
+                found = Block(r, above, {n: where[n] for n in names}, {n: [] for n in names})
+            elif r != found.header + 1 + len(found.columns[until]) or cells.get(found.where[until]) is None:
+                break
+            else:
+                for name, col in found.where.items():
+                    found.columns[name].append(cells.get(col))
+        return found
 
     def rows(
         self, sheet: str, *, last: int = MAX_ROW, formulas: bool = False
