@@ -56,17 +56,6 @@ from workbench.sheets.write.xlsx import new_workbook
 
 SIZES = (712, 10_000)
 KINDS = ("linear", "nnet", "mmult", "sigmoid", "descent", "titanic.xlsx")
-# A LibreOffice profile that never recalculates on load (1; workbench.sheets.engines.recalc's says
-# "always", 0): lo_calc times loading and recalculating separately.
-_LOAD_ONLY = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry"
- xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
- <prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>1</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
- <prop oor:name="ODFRecalcMode" oor:op="fuse"><value>1</value></prop></item>
-</oor:items>
-"""
 _UNO_PYTHON = "/usr/bin/python3"
 
 
@@ -128,7 +117,8 @@ def inside_libreoffice(jobs: list[dict], repeat: int) -> dict[str, dict] | None:
         return None
     with tempfile.TemporaryDirectory(prefix="bench-lo-profile-") as profile:
         (Path(profile) / "user").mkdir()
-        (Path(profile) / "user" / "registrymodifications.xcu").write_text(_LOAD_ONLY)
+        settings = recalc.profile_settings(recalc=1)  # never on load: lo_calc times the recalculation
+        (Path(profile) / "user" / "registrymodifications.xcu").write_text(settings)
         jobs_file = Path(profile) / "jobs.json"
         jobs_file.write_text(json.dumps(jobs))
         done = subprocess.run(

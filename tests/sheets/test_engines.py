@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import subprocess
 
-import openpyxl
 import pytest
-from cells import ABS, RANDOM, REL, assert_same, formula_cells, need, read_values  # noqa: F401
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from cells import ABS, RANDOM, REL, assert_same, formula_cells, formulas_values, need, read_values  # noqa: F401
 
 import workbench as wb
 from workbench.sheets.engines.recalc import recalculate_all
@@ -69,27 +67,6 @@ def test_gnumeric_recomputes_every_formula_cell(books, tmp_path):
         assert done.returncode == 0 and out.is_file(), done.stderr
         counts[name] = assert_same(path, read_values(out), "Gnumeric")
     assert counts["titanic"] > 30_000 and min(counts.values()) > 500
-
-
-def formulas_values(path) -> dict[tuple[str, str], object]:
-    """Every cell as the ``formulas`` package computes the workbook (sheet names come back upper case)."""
-    import formulas
-    import numpy as np
-
-    sheets = {name.upper(): name for name in openpyxl.load_workbook(path, read_only=True).sheetnames}
-    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
-    values = {}
-    for key, ranges in solution.items():
-        where, _, ref = key.rpartition("!")
-        sheet = sheets.get(where.split("]", 1)[-1].strip("'"))
-        block = np.asarray(getattr(ranges, "value", ranges), dtype=object)
-        if sheet is None or block.ndim != 2:
-            continue
-        c1, r1, _, _ = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
-        for i, row in enumerate(block):
-            for j, value in enumerate(row):
-                values[sheet, f"{get_column_letter(c1 + j)}{r1 + i}"] = value
-    return values
 
 
 @pytest.fixture(scope="module")

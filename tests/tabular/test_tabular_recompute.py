@@ -24,7 +24,6 @@ error; and each table must hit its case (its features counted, its levels counte
 from __future__ import annotations
 
 import csv
-import math
 import os
 import re
 import shutil
@@ -37,7 +36,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from cells import RANDOM, formula_cells, read_values
+from cells import differences, formulas_values, read_values
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -169,28 +168,10 @@ def frame() -> pd.DataFrame:
     )
 
 
-def differences(result, computed: dict[tuple[str, str], object]) -> tuple[int, list[str]]:
-    """How many formula cells ``result``'s book has, and those ``computed`` gets wrong."""
-    stored = formula_cells(result.path)
+def assert_recomputed(result, computed, engine: str) -> None:
     # A prediction near 0 is a sum of terms the size of the target: it carries their rounding.
     floor = 1e-12 * max(1.0, float(np.abs(result.prepared.y).max()))
-    wrong = []
-    for key, want in stored.items():
-        got = computed.get(key)
-        if want is RANDOM:
-            same = isinstance(got, (int, float)) and -0.5 <= got < 0.5
-        elif isinstance(want, (int, float)) and not isinstance(want, bool):
-            assert math.isfinite(want), key
-            same = isinstance(got, (int, float)) and abs(got - want) <= 1e-9 * abs(want) + floor
-        else:
-            same = got == want and not (isinstance(got, str) and got.startswith("#"))
-        if not same:
-            wrong.append(f"{key[0]}!{key[1]}: Python {want!r}, engine {got!r}")
-    return len(stored), wrong
-
-
-def assert_recomputed(result, computed, engine: str) -> None:
-    count, wrong = differences(result, computed)
+    count, wrong = differences(result.path, computed, engine, floor)
     where = f"{engine}, {result.path.name}: {len(wrong)} of {count} formula cells differ: "
     assert not wrong, where + "; ".join(wrong[:5])
     assert count > 14 * ROWS + 100  # linear 2 a row, nnet and mmult 6 each; descent's 100 steps
@@ -222,26 +203,6 @@ def test_gnumeric_recomputes_every_formula_cell(built, name, tmp_path):
     )
     assert done.returncode == 0 and out.is_file(), done.stderr
     assert_recomputed(built[name], read_values(out), "Gnumeric")
-
-
-def formulas_values(path: Path) -> dict[tuple[str, str], object]:
-    """Every cell as the ``formulas`` package computes the workbook (it names sheets in capitals)."""
-    import formulas
-
-    sheets = {name.upper(): name for name in openpyxl.load_workbook(path, read_only=True).sheetnames}
-    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
-    values = {}
-    for key, ranges in solution.items():
-        where, _, ref = key.rpartition("!")
-        sheet = sheets.get(where.split("]", 1)[-1].strip("'"))
-        block = np.asarray(getattr(ranges, "value", ranges), dtype=object)
-        if sheet is None or block.ndim != 2:
-            continue
-        c1, r1, _, _ = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
-        for i, row in enumerate(block):
-            for j, value in enumerate(row):
-                values[sheet, f"{get_column_letter(c1 + j)}{r1 + i}"] = value
-    return values
 
 
 @pytest.mark.slow

@@ -20,17 +20,22 @@ from pathlib import Path
 
 from ...errors import WorkbenchError
 
-# /org.openoffice.Office.Calc/Formula/Load: 0 = always recalculate, 1 = never,
-# 2 = ask. The default for files not written by LibreOffice is "never".
-_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry"
- xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
- <prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
- <prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-</oor:items>
-"""
+
+def profile_settings(recalc: int = 0) -> str:
+    """LibreOffice's ``registrymodifications.xcu`` that sets, for .xlsx and .ods files alike, when
+    a loaded file is recalculated (/org.openoffice.Office.Calc/Formula/Load): 0 always (what
+    :func:`recalculate_all` uses), 1 never, 2 ask. LibreOffice's default for files it did not write
+    is never: it trusts the cached values."""
+    items = "".join(
+        f'<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\n'
+        f' <prop oor:name="{mode}" oor:op="fuse"><value>{recalc}</value></prop></item>\n'
+        for mode in ("OOXMLRecalcMode", "ODFRecalcMode")
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry"\n'
+        ' xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        f"{items}</oor:items>\n"
+    )
 
 
 #: The file whose lock marks a private profile folder in use (see :func:`private_profile`).
@@ -106,7 +111,7 @@ def private_profile(purpose: str) -> Iterator[tuple[Path, int]]:
     try:
         user = scratch / "profile" / "user"
         user.mkdir(parents=True)
-        (user / "registrymodifications.xcu").write_text(_PROFILE)
+        (user / "registrymodifications.xcu").write_text(profile_settings())
         yield scratch, fd
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
