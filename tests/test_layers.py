@@ -137,7 +137,7 @@ COMPUTING = {
 }  # fmt: skip
 COMPUTING_NAMES = {
     "descend", "fit", "fit_dataset", "least_squares", "least_squares_floor", "sheet_values",
-    "more_units", "sgd", "sgd_steps", "gradient_descent", "fit_prepared",
+    "more_units", "held_out_scores", "sgd", "sgd_steps", "gradient_descent", "fit_prepared",
 }  # fmt: skip
 WRITERS = sorted((PACKAGE / "sheets" / "write").glob("*.py"))
 

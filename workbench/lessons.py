@@ -139,7 +139,7 @@ def _line_curves(run: Run) -> dict[str, np.ndarray]:
     per_epoch = -(-run.data.n // batch)
     seed = 0 if run.seed is None else run.seed
     minibatch = sgd(run.data, batch_size=batch, epochs=max(1, updates // per_epoch), seed=seed)
-    return {f"mini-batch SGD ({batch} points per update)": minibatch.update_losses}
+    return {f"mini-batch SGD ({batch} points per update)": minibatch.losses}
 
 
 def _line_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
@@ -274,7 +274,8 @@ def _quadratic_curves(run: Run) -> dict[str, np.ndarray]:
 
 
 def _relu_sheets(run: Run) -> dict:
-    return {"held_out": regression.more_units(run.data, *regression.held_out(run.data))}
+    fits = regression.more_units(run.data)
+    return {"held_out": regression.held_out_scores(fits, *regression.held_out(run.data))}
 
 
 def _relu_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:

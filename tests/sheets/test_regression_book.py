@@ -483,7 +483,7 @@ def test_any_csv_book_takes_a_scaled_descent_and_a_minibatch_sheet(tmp_path):
 
 def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_path):
     d = r.relu()
-    more = r.more_units(d, *r.held_out(d), units=(1, 2, 4), epochs=200)
+    more = r.held_out_scores(r.more_units(d, units=(1, 2, 4), epochs=200), *r.held_out(d))
     path = write_regression_book(r.fit_dataset(d), tmp_path / "relu.xlsx", held_out=more)
     book = openpyxl.load_workbook(path, data_only=True)
     ws, formulas = book["held_out"], openpyxl.load_workbook(path)["held_out"]
@@ -616,7 +616,7 @@ def test_model_charts_keep_their_axes_at_the_edges(tmp_path):
 
 def test_the_held_out_note_says_what_its_losses_show(tmp_path):
     d = r.relu()
-    more = r.more_units(d, *r.held_out(d), units=(1, 2, 4), epochs=200)
+    more = r.held_out_scores(r.more_units(d, units=(1, 2, 4), epochs=200), *r.held_out(d))
     path = write_regression_book(r.fit_dataset(d, epochs=2), tmp_path / "relu.xlsx", held_out=more)
     ws = openpyxl.load_workbook(path, data_only=True)["held_out"]
     row = header_row(ws, "ReLUs") + 1

@@ -3,7 +3,7 @@
 Every fit runs :func:`workbench.gd.gradient_descent`. :func:`descend` also keeps the
 parameters and the gradient at every step (a :class:`Trajectory`): a spreadsheet's
 ``descent`` sheet recomputes exactly those rows. :func:`sgd` is the 2019 lesson's
-mini-batch variant, recorded epoch by epoch (:class:`SGDEpochs`).
+mini-batch variant: a :class:`Trajectory` too, with each step's batch.
 """
 
 from __future__ import annotations
@@ -25,14 +25,21 @@ from .models import design, kind, max_stable_lr, param_names, param_shape, relu_
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Every step of one full-batch gradient descent on MSE.
+    """Every step of one gradient descent on MSE: full-batch, or mini-batch SGD.
 
     ``params[t]`` are the parameters before step t (``params[0]`` is the start,
-    ``params[-1]`` the result), ``losses[t]`` their MSE and ``grads[t]`` the MSE's
-    gradient there, so ``params[t + 1] = params[t] - lr * grads[t]``. Arrays have
-    ``epochs + 1`` rows. ``kind`` is ``"linear"`` (``phi @ w``) or ``"relu_sum"``
-    (``sum_k relu(phi @ w_k)``). With ``zero_grad=False`` (forgetting ``a.grad.zero_()``)
-    each step used the sum of all gradients so far instead of ``grads[t]``.
+    ``params[-1]`` the result), ``losses[t]`` their MSE on every point and ``grads[t]`` its
+    gradient there. Arrays have ``steps + 1`` rows. ``kind`` is ``"linear"`` (``phi @ w``) or
+    ``"relu_sum"`` (``sum_k relu(phi @ w_k)``).
+
+    Full batch: ``params[t + 1] = params[t] - lr * grads[t]``. With ``zero_grad=False``
+    (forgetting ``a.grad.zero_()``) each step used the sum of all gradients so far instead.
+
+    Mini-batch (``batch_size`` set, by :func:`sgd`): step t takes the points ``rows[t]``
+    (0-based row numbers), and ``params[t + 1] = params[t] - lr * batch_grads[t]``, where
+    ``batch_losses[t]`` and ``batch_grads[t]`` are the MSE on those points and its gradient
+    (``steps`` rows each); ``grads[t]`` is the full-batch gradient they estimate. The rows were
+    drawn with ``seed``; ``steps_per_epoch`` steps see every point once.
     """
 
     kind: str
@@ -41,10 +48,21 @@ class Trajectory:
     losses: np.ndarray
     grads: np.ndarray
     zero_grad: bool = True
+    batch_size: int | None = None
+    seed: int | None = None
+    steps_per_epoch: int = 1
+    rows: tuple[np.ndarray, ...] | None = None
+    batch_losses: np.ndarray | None = None
+    batch_grads: np.ndarray | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses) - 1
 
     @property
     def epochs(self) -> int:
-        return len(self.losses) - 1
+        """Full passes over the points: ``steps`` for full-batch descent."""
+        return self.steps // self.steps_per_epoch
 
 
 def _mse(kind_: str, phi: torch.Tensor, y: torch.Tensor):
@@ -235,62 +253,59 @@ def lr_sweep(data: Dataset, lrs: Sequence[float], *, epochs: int | None = None) 
 UNITS = (1, 2, 4, 8)
 
 
-@dataclass(frozen=True)
-class MoreUnits:
-    """Sums of more and more ReLUs, each fitted on a dataset's points and scored on new ones.
-
-    ``fits[i]`` sums ``units[i]`` ReLUs; ``train_loss[i]`` is its MSE on the points it was
-    fitted on, ``valid_loss[i]`` on the held-out ``(x_valid, y_valid)``.
+def more_units(data: Dataset, *, units: Sequence[int] = UNITS, epochs: int = 1000) -> tuple[Fit, ...]:
+    """Sums of ``units`` ReLUs, each fitted on ``data`` by :func:`fit_dataset` (``epochs`` steps
+    from :func:`relu_start`): under- and over-fitting, once :func:`held_out_scores` scores them
+    on new points too.
     """
-
-    units: tuple[int, ...]
-    fits: tuple[Fit, ...]
-    x_valid: np.ndarray
-    y_valid: np.ndarray
-    train_loss: np.ndarray
-    valid_loss: np.ndarray
+    return tuple(fit_dataset(data, model="relu", units=k, epochs=epochs) for k in units)
 
 
-def more_units(
-    data: Dataset, x_valid: ArrayLike, y_valid: ArrayLike, *, units: Sequence[int] = UNITS, epochs: int = 1000
-) -> MoreUnits:
-    """Under- and over-fitting: sums of ``units`` ReLUs fitted on ``data`` by :func:`fit_dataset`
-    (``epochs`` steps from :func:`relu_start`), each scored on the held-out points too.
+@dataclass(frozen=True)
+class HeldOut:
+    """The numbers of a ``held_out`` sheet: sums of more and more ReLUs scored on the points they
+    were fitted on and on held-out ones, computed before the sheet is written.
 
+    ``fits[i]`` sums ``units[i]`` ReLUs; ``train_pred[i]`` and ``valid_pred[i]`` are its
+    predictions at the data's x and at ``x_valid``; ``train_loss[i]`` and ``valid_loss[i]`` their MSE.
     Too few ReLUs fit neither set (under-fitting); more lower the train loss and stop helping
     on new points (over-fitting: the extra bends follow the noise of the points fitted).
     """
-    xv = np.asarray(x_valid, dtype="float64").reshape(-1, data.x.shape[1])
+
+    fits: tuple[Fit, ...]
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    train_pred: tuple[np.ndarray, ...]
+    valid_pred: tuple[np.ndarray, ...]
+    train_loss: np.ndarray
+    valid_loss: np.ndarray
+
+    @property
+    def units(self) -> tuple[int, ...]:
+        return tuple(f.units for f in self.fits)
+
+
+def held_out_scores(fits: Sequence[Fit], x_valid: ArrayLike, y_valid: ArrayLike) -> HeldOut:
+    """:func:`more_units`' ``fits`` (of one dataset of one x) scored on their own points and on
+    ``x_valid``, ``y_valid``."""
+    xv = np.asarray(x_valid, dtype="float64").reshape(-1, fits[0].data.x.shape[1])
     yv = np.asarray(y_valid, dtype="float64").reshape(-1)
     if len(xv) != len(yv) or not len(yv):
         raise WorkbenchError(f"held-out x and y must have one value per point; got {len(xv)} and {len(yv)}")
-    fits = tuple(fit_dataset(data, model="relu", units=k, epochs=epochs) for k in units)
+    train_pred = tuple(_relu_sum_at(f, f.data.x[:, 0]) for f in fits)
+    valid_pred = tuple(_relu_sum_at(f, xv[:, 0]) for f in fits)
     valid = [np.mean((f.predict(x=xv) - yv) ** 2) for f in fits]
     train = [f.losses[-1] for f in fits]
-    return MoreUnits(tuple(units), fits, xv, yv, np.array(train), np.array(valid))
+    return HeldOut(tuple(fits), xv, yv, train_pred, valid_pred, np.array(train), np.array(valid))
+
+
+def _relu_sum_at(fit: Fit, xs: np.ndarray) -> np.ndarray:
+    """A sum of ReLUs of one x, ``relu(m x + b)`` added up, at each of ``xs``: as the sheet's cells add it."""
+    w = fit.params.reshape(fit.units, 2)
+    return np.array([float(np.maximum(w[:, 0] * x + w[:, 1], 0).sum()) for x in xs])
 
 
 # --- mini-batch SGD -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SGDEpochs:
-    """Mini-batch stochastic gradient descent, recorded epoch by epoch.
-
-    ``params[e]`` and ``losses[e]`` are the parameters after ``e`` epochs and
-    their MSE on *all* points (comparable with a full-batch :class:`Fit`);
-    ``batch_losses`` holds each step's loss on its own mini-batch, and ``update_losses`` the
-    MSE on all points before each update and after the last (``steps_per_epoch`` updates make
-    an epoch): a curve to set beside full-batch descent, which makes one update per epoch.
-    """
-
-    batch_size: int
-    lr: float
-    steps_per_epoch: int
-    params: np.ndarray
-    losses: np.ndarray
-    batch_losses: np.ndarray
-    update_losses: np.ndarray
 
 
 def batches(n: int, batch_size: int, epochs: int, seed: int) -> list[torch.Tensor]:
@@ -318,120 +333,23 @@ def sgd(
     epochs: int | None = None,
     seed: int = 0,
     model: str | None = None,
-    units: int | None = None,
-    start: ArrayLike | None = None,
-) -> SGDEpochs:
-    """The 2019 lesson's SGD: each step descends the loss of a random mini-batch.
+) -> Trajectory:
+    """The 2019 lesson's SGD: each step descends the loss of a random mini-batch, every step kept.
 
-    Runs :func:`~workbench.gd.gradient_descent` with a loss that takes the next
-    mini-batch of :func:`batches` at every step. Defaults as in :func:`fit_dataset`.
+    Runs :func:`~workbench.gd.gradient_descent` with a loss that takes the next mini-batch of
+    :func:`batches` at every step: ``epochs`` passes over the points, ``ceil(n / batch_size)``
+    steps each, from the start :func:`fit_dataset` takes. Defaults as in :func:`fit_dataset`.
+    The result's ``losses`` are on every point, to set beside full-batch descent, which makes
+    one step per epoch.
 
     Raises:
         DivergenceError: the learning rate is too large.
     """
-    run = _sgd_run(data, batch_size, lr, epochs, seed, model, units, start)
-    per_epoch = math.ceil(data.n / batch_size)
-    with torch.no_grad():
-        update_losses = _mse(run.kind, run.phi, run.y)(run.params)  # before each update, after the last
-    return SGDEpochs(
-        batch_size,
-        run.lr,
-        per_epoch,
-        run.params[::per_epoch].numpy(),
-        update_losses[::per_epoch].numpy(),
-        run.history[:-1].numpy(),
-        update_losses.numpy(),
-    )
-
-
-@dataclass(frozen=True)
-class SGDSteps:
-    """Mini-batch SGD recorded step by step: what a spreadsheet's ``minibatch`` sheet redoes.
-
-    Step t starts from ``params[t]``, takes the points ``rows[t]`` (0-based row
-    numbers of the data), and moves to ``params[t + 1] = params[t] - lr *
-    batch_grads[t]``. ``batch_losses[t]`` and ``batch_grads[t]`` are the MSE on those
-    points and its gradient; ``losses[t]`` and ``grads[t]`` the same on every point,
-    the full-batch gradient the batch's estimates. Every array has ``steps + 1`` rows
-    but ``rows``, ``batch_losses`` and ``batch_grads`` (``steps``).
-    """
-
-    batch_size: int
-    lr: float
-    seed: int
-    rows: np.ndarray
-    params: np.ndarray
-    batch_losses: np.ndarray
-    batch_grads: np.ndarray
-    losses: np.ndarray
-    grads: np.ndarray
-
-
-def sgd_steps(
-    data: Dataset,
-    *,
-    batch_size: int = 10,
-    lr: float | None = None,
-    epochs: int = 10,
-    seed: int = 0,
-) -> SGDSteps:
-    """:func:`sgd` for ``epochs`` epochs with the dataset's model, keeping every step.
-
-    The batches are those of :func:`sgd` with the same seed. Every batch must hold
-    ``batch_size`` points (``batch_size`` divides the number of points), so each
-    step's batch fills a row of cells.
-
-    Raises:
-        WorkbenchError: the batch size does not divide the number of points.
-        DivergenceError: the learning rate is too large.
-    """
-    if data.n % batch_size:
-        raise WorkbenchError(
-            f"{data.name}: the batch size {batch_size} must divide the {data.n} points, to record each step"
-        )
-    run = _sgd_run(data, batch_size, lr, epochs, seed, None, None, None)
-    params = run.params.requires_grad_(True)
-    rows = torch.stack(run.plan)
-    with one_thread():
-        batch_losses = torch.stack(
-            [_mse(run.kind, run.phi[r], run.y[r])(p) for p, r in zip(params[:-1], rows, strict=True)]
-        )
-        batch_grads = torch.autograd.grad(batch_losses.sum(), params)[0][:-1]
-        losses = _mse(run.kind, run.phi, run.y)(params)
-        grads = torch.autograd.grad(losses.sum(), params)[0]
-    return SGDSteps(
-        batch_size,
-        run.lr,
-        seed,
-        rows.numpy(),
-        params.detach().numpy(),
-        batch_losses.detach().numpy(),
-        batch_grads.numpy(),
-        losses.detach().numpy(),
-        grads.numpy(),
-    )
-
-
-@dataclass(frozen=True)
-class _SGDRun:
-    kind: str
-    lr: float
-    phi: torch.Tensor
-    y: torch.Tensor
-    plan: list[torch.Tensor]
-    params: torch.Tensor  # before every step, and after the last
-    history: torch.Tensor  # each step's batch loss, then the loss on every point
-
-
-def _sgd_run(data, batch_size, lr, epochs, seed, model, units, start) -> _SGDRun:
-    """Mini-batch SGD as :func:`sgd` documents it, keeping the parameters before every step."""
-    model, units, phi, _ = _settings(data, model, units)
-    start = _start(data, model, units, phi, start)
+    model, units, phi, _ = _settings(data, model, None)
     lr = data.lr if lr is None else lr
-    epochs = data.epochs if epochs is None else epochs
     x = torch.as_tensor(phi, dtype=DTYPE)
     y = torch.as_tensor(data.y, dtype=DTYPE)
-    plan = batches(data.n, batch_size, epochs, seed)
+    plan = batches(data.n, batch_size, data.epochs if epochs is None else epochs, seed)
     f = kind(model)
     seen: list[torch.Tensor] = []
 
@@ -441,10 +359,44 @@ def _sgd_run(data, batch_size, lr, epochs, seed, model, units, start) -> _SGDRun
         rows = plan[step] if step < len(plan) else slice(None)  # the call after the last step: all points
         return ((KERNELS[f](p, x[rows]) - y[rows]) ** 2).mean(-1)
 
-    start_t = torch.as_tensor(np.asarray(start, dtype="float64"), dtype=DTYPE)
+    start = torch.as_tensor(_start(data, model, units, phi, None), dtype=DTYPE)
     try:
         with one_thread():
-            done = gradient_descent(batch_loss, start_t, lr=lr, epochs=len(plan))
+            gradient_descent(batch_loss, start, lr=lr, epochs=len(plan))
     except DivergenceError as e:
         raise DivergenceError(f"{data.name}, mini-batch SGD: {e}") from None
-    return _SGDRun(f, float(lr), x, y, plan, torch.stack(seen), done.history)
+    params = torch.stack(seen).requires_grad_(True)
+    with one_thread():
+        batch_losses = torch.stack([_mse(f, x[r], y[r])(p) for p, r in zip(params[:-1], plan, strict=True)])
+        batch_grads = torch.autograd.grad(batch_losses.sum(), params)[0][:-1]
+        losses = _mse(f, x, y)(params)
+        grads = torch.autograd.grad(losses.sum(), params)[0]
+    return Trajectory(
+        f, float(lr), params.detach().numpy(), losses.detach().numpy(), grads.numpy(),
+        batch_size=batch_size, seed=seed, steps_per_epoch=math.ceil(data.n / batch_size),
+        rows=tuple(r.numpy() for r in plan), batch_losses=batch_losses.detach().numpy(),
+        batch_grads=batch_grads.numpy(),
+    )  # fmt: skip
+
+
+def sgd_steps(
+    data: Dataset,
+    *,
+    batch_size: int = 10,
+    lr: float | None = None,
+    epochs: int = 10,
+    seed: int = 0,
+) -> Trajectory:
+    """:func:`sgd` for ``epochs`` epochs with the dataset's model, for a spreadsheet's ``minibatch``
+    sheet: every batch must hold ``batch_size`` points (``batch_size`` divides the number of
+    points), so each step's batch fills a row of cells.
+
+    Raises:
+        WorkbenchError: the batch size does not divide the number of points.
+        DivergenceError: the learning rate is too large.
+    """
+    if data.n % batch_size:
+        raise WorkbenchError(
+            f"{data.name}: the batch size {batch_size} must divide the {data.n} points, to record each step"
+        )
+    return sgd(data, batch_size=batch_size, lr=lr, epochs=epochs, seed=seed)

@@ -21,7 +21,7 @@
   ``speed``), ``minibatch`` (:mod:`workbench.sheets.write.minibatch`, for ``line``), and
   ``pile_up`` (:mod:`workbench.sheets.write.pile_up`, for ``quadratic``: forgetting ``a.grad.zero_()``).
 * ``notes``: the descent sheets' longer words, under each sheet's name.
-* ``held_out`` (``relu`` only, given :class:`~workbench.regression.MoreUnits`): sums of 1, 2,
+* ``held_out`` (``relu`` only, given :class:`~workbench.regression.HeldOut`): sums of 1, 2,
   4, 8 ReLUs fitted on the points and scored on new ones (:mod:`workbench.sheets.write.held_out_sheet`).
 
 Every formula caches the value Python computed. :func:`write_regression_outputs`
@@ -41,7 +41,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_c
 from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
-from ...regression import Fit, MoreUnits, SGDSteps, max_stable_lr, scale_of, unscaled_params
+from ...regression import Fit, HeldOut, Trajectory, max_stable_lr, scale_of, unscaled_params
 from ..write.descent import Block, DescentSheet, write_descent_sheet
 from ..write.fit_sheets import CURVE_POINTS, FONT, NUDGE, DataBlocks, formula_text, write_fit_sheet  # noqa: F401  (CURVE_POINTS: the tests)
 from ..write.grid import ref
@@ -62,8 +62,8 @@ def write_regression_book(
     notes: Sequence[str] = (),
     by_hand_notes: Sequence[str] = (),
     scaled: Fit | None = None,
-    minibatch: SGDSteps | None = None,
-    held_out: MoreUnits | None = None,
+    minibatch: Trajectory | None = None,
+    held_out: HeldOut | None = None,
     pile_up: tuple[Fit, Fit] | None = None,
 ) -> Path:
     """Write ``result``'s workbook to ``path`` (whole or not at all) and return the path.
@@ -78,7 +78,7 @@ def write_regression_book(
         minibatch: :func:`workbench.regression.sgd_steps` on ``result``'s data: adds a
             ``minibatch`` sheet (models linear in their parameters).
         held_out: sums of more ReLUs fitted on ``result``'s points and scored on new ones
-            (:func:`workbench.regression.more_units`): adds a ``held_out`` sheet.
+            (:func:`workbench.regression.held_out_scores`): adds a ``held_out`` sheet.
         pile_up: a few steps of ``result``'s descent, and the same with ``zero_grad=False``
             (forgetting ``a.grad.zero_()``): adds a ``pile_up`` sheet, the two side by side.
 
@@ -237,7 +237,7 @@ def _raw_formulas(scaled: Fit, p: list[str], centre_half: list[tuple[str, str]])
     return out
 
 
-def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -> None:
+def _check_extras(result: Fit, scaled: Fit | None, minibatch: Trajectory | None) -> None:
     data = result.data
     if scaled is not None:
         centre, half = scale_of(data.x)
@@ -253,7 +253,9 @@ def _check_extras(result: Fit, scaled: Fit | None, minibatch: SGDSteps | None) -
     if minibatch is not None:
         if result.model == "relu":
             raise WorkbenchError("the minibatch sheet computes models linear in their parameters, not ReLUs")
-        if minibatch.rows.max() >= data.n or minibatch.params.shape[1] != result.phi.shape[1]:
+        if minibatch.rows is None:
+            raise WorkbenchError("the minibatch sheet needs a mini-batch record (sgd_steps), not full batch")
+        if max(r.max() for r in minibatch.rows) >= data.n or minibatch.params.shape[1] != result.phi.shape[1]:
             raise WorkbenchError(f"the mini-batch record is not of {data.name}'s points and model")
 
 

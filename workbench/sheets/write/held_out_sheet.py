@@ -2,7 +2,7 @@
 
 The lessons warn that a wiggly enough function fits any points, and then fails on new
 ones. This sheet shows it with live formulas, from a
-:class:`~workbench.regression.MoreUnits`:
+:class:`~workbench.regression.HeldOut`:
 
 * the fitted slopes ``m`` and intercepts ``b`` of each sum of ReLUs (numbers: type over
   them to try others);
@@ -13,11 +13,10 @@ ones. This sheet shows it with live formulas, from a
 
 from __future__ import annotations
 
-import numpy as np
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
-from ...regression import MoreUnits
+from ...regression import HeldOut
 from .descent import Block
 from .style import Styles, set_up_page
 from .trend import loss_trend
@@ -26,7 +25,7 @@ SHEET = "held_out"
 _SUMMARY, _PARAMS = 5, 11  # first rows (0-based) of the losses table and of the parameters
 
 
-def _notes(more: MoreUnits) -> tuple[str, ...]:
+def _notes(more: HeldOut) -> tuple[str, ...]:
     """The sheet's notes; what the losses do is computed from them (:func:`loss_trend`)."""
     trend = loss_trend(more.units, more.train_loss, more.valid_loss, valid_name="held-out")
     return (
@@ -39,7 +38,7 @@ def _notes(more: MoreUnits) -> tuple[str, ...]:
     )
 
 
-def add_held_out_sheet(book: Workbook, st: Styles, more: MoreUnits, x_train: Block, y_train: Block) -> None:
+def add_held_out_sheet(book: Workbook, st: Styles, more: HeldOut, x_train: Block, y_train: Block) -> None:
     """Write the ``held_out`` sheet; ``x_train``, ``y_train``: the data sheet's x and y columns."""
     ws = book.add_worksheet(SHEET)
     n_train, n_valid = x_train.rows, len(more.y_valid)
@@ -54,9 +53,8 @@ def add_held_out_sheet(book: Workbook, st: Styles, more: MoreUnits, x_train: Blo
         ws.write_string(row, 0, note, st.note)
     _parameters(ws, st, more)
     _points_header(ws, st, more, top)
-    data = more.fits[0].data
-    _points(ws, st, more, "train", first_train, data.x[:, 0], data.y, links=(x_train, y_train))
-    _points(ws, st, more, "held out", first_valid, more.x_valid[:, 0], more.y_valid)
+    _points(ws, st, more, first_train, links=(x_train, y_train))
+    _points(ws, st, more, first_valid)
     _summary(ws, st, more, (first_train, first_train + n_train - 1), (first_valid, first_valid + n_valid - 1))
     _chart(book, ws, more)
     ws.set_column(0, 0, 12)
@@ -79,7 +77,7 @@ def _param_cols(i: int) -> tuple[int, int]:
     return 1 + 2 * i, 2 + 2 * i
 
 
-def _parameters(ws, st: Styles, more: MoreUnits) -> None:
+def _parameters(ws, st: Styles, more: HeldOut) -> None:
     ws.write_string(_PARAMS - 1, 0, "ReLU", st.header)
     for i, (k, fit) in enumerate(zip(more.units, more.fits, strict=True)):
         cm, cb = _param_cols(i)
@@ -96,16 +94,21 @@ def _label(k: int) -> str:
     return f"{k} ReLU{'s' if k > 1 else ''}"
 
 
-def _points_header(ws, st: Styles, more: MoreUnits, top: int) -> None:
+def _points_header(ws, st: Styles, more: HeldOut, top: int) -> None:
     for c, head in enumerate(["set", "x", "y", *(f"prediction, {_label(k)}" for k in more.units)]):
         ws.write_string(top, c, head, st.header)
 
 
-def _points(
-    ws, st: Styles, more: MoreUnits, name: str, first: int, xs, ys, links: tuple[Block, Block] | None = None
-) -> None:
-    """One row per point: x and y (formulas on the ``links`` blocks' cells, or numbers), then each
-    sum of ReLUs' prediction."""
+def _points(ws, st: Styles, more: HeldOut, first: int, links: tuple[Block, Block] | None = None) -> None:
+    """One row per point, from row ``first``: x and y, then each sum of ReLUs' prediction. The
+    points fitted, their x and y formulas on the ``links`` blocks' cells; without links, the
+    held-out points, their x and y numbers."""
+    data = more.fits[0].data
+    name, xs, ys, preds = (
+        ("train", data.x[:, 0], data.y, more.train_pred)
+        if links
+        else ("held out", more.x_valid[:, 0], more.y_valid, more.valid_pred)
+    )
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         r = first + i
         ws.write_string(r, 0, name)
@@ -115,13 +118,10 @@ def _points(
             else:
                 ws.write_number(r, c, float(v), st.number)
         x_cell = xl_rowcol_to_cell(r, 1, col_abs=True)
-        for u, (k, fit) in enumerate(zip(more.units, more.fits, strict=True)):
+        for u, (k, pred) in enumerate(zip(more.units, preds, strict=True)):
             m, b = (_column(c, k) for c in _param_cols(u))
-            w = fit.params.reshape(k, 2)
-            value = float(np.maximum(w[:, 0] * x + w[:, 1], 0).sum())
-            ws.write_formula(
-                r, 3 + u, f"=SUMPRODUCT(({m}*{x_cell}+{b}>0)*({m}*{x_cell}+{b}))", st.number, value
-            )
+            formula = f"=SUMPRODUCT(({m}*{x_cell}+{b}>0)*({m}*{x_cell}+{b}))"
+            ws.write_formula(r, 3 + u, formula, st.number, float(pred[i]))
 
 
 def _column(col: int, k: int) -> str:
@@ -129,7 +129,7 @@ def _column(col: int, k: int) -> str:
     return f"${c}${_PARAMS + 1}:${c}${_PARAMS + k}"
 
 
-def _summary(ws, st: Styles, more: MoreUnits, train: tuple[int, int], valid: tuple[int, int]) -> None:
+def _summary(ws, st: Styles, more: HeldOut, train: tuple[int, int], valid: tuple[int, int]) -> None:
     heads = ["ReLUs", "parameters", "train loss", "held-out loss", "held-out minus train"]
     for c, head in enumerate(heads):
         ws.write_string(_SUMMARY - 1, c, head, st.header)
@@ -145,7 +145,7 @@ def _summary(ws, st: Styles, more: MoreUnits, train: tuple[int, int], valid: tup
         ws.write_formula(r, 4, f"={xl_rowcol_to_cell(r, 3)}-{xl_rowcol_to_cell(r, 2)}", st.value, gap)
 
 
-def _chart(book: Workbook, ws, more: MoreUnits) -> None:
+def _chart(book: Workbook, ws, more: HeldOut) -> None:
     chart = book.add_chart({"type": "line"})
     last = _SUMMARY + len(more.units) - 1
     for col, name, colour in ((2, "train loss", "#2F5597"), (3, "held-out loss", "#ED7D31")):

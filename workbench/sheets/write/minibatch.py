@@ -25,7 +25,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
-from ...regression import SGDSteps
+from ...regression import Trajectory
 from .descent import Block
 from .style import Styles, set_up_page
 from .xlsx import check_rows
@@ -82,7 +82,7 @@ class _Layout:
 def write_minibatch_sheet(
     book: xlsxwriter.Workbook,
     st: Styles,
-    record: SGDSteps,
+    record: Trajectory,
     *,
     inputs: Block,
     target: Block,
@@ -142,7 +142,7 @@ def write_minibatch_sheet(
     return more
 
 
-def _top_rows(ws: Worksheet, st: Styles, lay: _Layout, record: SGDSteps, xy, floor: float) -> None:
+def _top_rows(ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, xy, floor: float) -> None:
     r = lay.lr_row
     ws.write_string(r, 0, "lr:", st.label)
     ws.write_number(r, 1, record.lr, st.param)
@@ -201,7 +201,7 @@ def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, la
     ws.write_string(h, lay.full_loss, "loss, all points", st.header)
 
 
-def _step_row(ws: Worksheet, st: Styles, lay: _Layout, record: SGDSteps, t: int, xy, data) -> None:
+def _step_row(ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, t: int, xy, data) -> None:
     """Step t: its batch's points, parameters, batch loss and gradient; the full gradient and loss."""
     (x, y), (phi, ys) = xy, data
     r, w = lay.first + t, record.params[t]
