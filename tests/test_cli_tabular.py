@@ -296,3 +296,65 @@ def test_a_name_of_255_characters_is_written(capsys, tmp_path):
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["a" * 246 + ".xlsx"]
     long = csv(tmp_path, good(), "b" * 251 + ".csv")  # its workbook's name would be 256: too long
     refused(capsys, tmp_path, ["build", "--data", str(long), "--target", "y"], "File name too long")
+
+
+def sheet_texts(path) -> dict[str, list[str]]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    return {
+        ws.title: [str(v) for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+        for ws in book.worksheets
+        if ws.sheet_state == "visible"
+    }
+
+
+def test_a_random_sample_of_the_rows_builds_the_book_and_every_sheet_says_so(capsys, tmp_path):
+    frame = good(400, seed=5)
+    path = csv(tmp_path, frame, "big.csv")
+    out = tmp_path / "o"
+    argv = ["build", "--data", str(path), "--target", "y", "--sample", "120", "--seed", "3"]
+    assert main([*argv, "--out", str(out)]) == 0
+    said = "a random sample of 120 of the file's 400 rows, drawn with seed 3"
+    assert said in capsys.readouterr().out  # the report
+    texts = sheet_texts(out / "big.xlsx")
+    assert set(texts) >= {"features", "linear", "nnet", "mmult", "sigmoid", "descent", "summary", "notes"}
+    for sheet, strings in texts.items():
+        assert any(said in s for s in strings), sheet
+    # the rows: numpy's generator with the seed, sorted into file order, as the option documents
+    rows = np.sort(np.random.default_rng(3).choice(400, size=120, replace=False))
+    linear = openpyxl.load_workbook(out / "big.xlsx", read_only=True)["linear"]
+    values = [r for r in linear.iter_rows(values_only=True)]
+    head = next(i for i, r in enumerate(values) if "x" in r and "Set" in r)
+    x_col = values[head].index("x")
+    np.testing.assert_allclose(
+        [r[x_col] for r in values[head + 1 : head + 121]], frame.x.to_numpy()[rows], rtol=1e-15
+    )
+    assert len(values) == head + 121 or values[head + 121][x_col] is None  # 120 rows, no more
+    assert main(["check", str(out / "big.xlsx")]) == 0
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "401"])
+def test_a_sample_of_no_rows_or_more_than_the_file_has_is_refused(capsys, tmp_path, value):
+    path = csv(tmp_path, good(400))
+    argv = ["build", "--data", str(path), "--target", "y", "--sample", value]
+    refused(capsys, tmp_path, argv, "--sample takes a whole number of rows from 1 to the file's 400")
+
+
+def test_a_sample_is_for_a_table_of_ones_own(capsys, tmp_path):
+    refused(capsys, tmp_path, ["build", "--sample", "100"], "--sample is for a table of your own")
+
+
+@pytest.mark.slow
+def test_a_table_beyond_a_sheet_is_refused_naming_the_sample_that_fits(capsys, tmp_path):
+    n = 1_048_600  # more than the linear sheet holds below its headings
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=n).round(3)
+    path = csv(tmp_path, pd.DataFrame({"x": x, "y": (x + rng.normal(size=n) > 0).astype(int)}))
+    argv = ["build", "--data", str(path), "--target", "y"]
+    err = refused(
+        capsys, tmp_path, argv, "1,048,600 rows kept", "an Excel sheet holds at most 1,048,576 rows"
+    )
+    most = int(err.rsplit("--sample ", 1)[1])
+    assert 1_048_500 < most < 1_048_576 and f"write at most {most:,} data rows" in err
+    out = tmp_path / "o"
+    assert main([*argv, "--sample", "500", "--out", str(out), "-q"]) == 0
+    assert any("500 of the file's 1,048,600 rows" in s for s in sheet_texts(out / "table.xlsx")["linear"])

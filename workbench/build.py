@@ -66,7 +66,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -79,10 +79,16 @@ from .files import check_target, output_folder
 from .lessons import LESSONS, write_lesson
 from .limits import check_memory, check_seed
 from .numerics import one_thread
-from .sheets.books.tabular import book_memory, check_table_rows, summary_lines, write_tabular_book
+from .sheets.books.tabular import (
+    book_memory,
+    check_table_rows,
+    summary_lines,
+    table_rows_limit,
+    write_tabular_book,
+)
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, titanic_descent, write_titanic_book
 from .sheets.write.trend import loss_trend, spread_words
-from .tabular import Prepared, prepare, read_table
+from .tabular import Prepared, hints, prepare, read_table, sample_rows
 from .tabular.fit import fit_memory, fit_prepared, predict
 from .titanic import compare, train
 from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
@@ -377,6 +383,7 @@ def build_table(
     *,
     seed: int | None = None,
     na: Sequence[str] = (),
+    sample: int | None = None,
     **recipe: object,
 ) -> TableBuildResult:
     """Read any tabular CSV, prepare it by the lesson's recipe, fit, and write ``out/<file stem>.xlsx``.
@@ -388,6 +395,9 @@ def build_table(
             locked while the build runs, as :func:`build_all` does).
         seed: seeds every random start (default :data:`SEED`).
         na: more values that mean missing.
+        sample: build from a random sample of this many of the file's rows (drawn with ``seed``,
+            :func:`~workbench.tabular.sample_rows`), said on every sheet: for a file with more rows
+            than a sheet holds, or a quicker, smaller book.
         recipe: ``drop``, ``log``, ``category``, ``numeric``, ``missing``, ``recipe`` as
             :func:`~workbench.tabular.prepare` takes them.
 
@@ -399,19 +409,27 @@ def build_table(
     with output_folder(out) as folder:
         path = folder / f"{Path(data).stem}.xlsx"
         check_target(path, inputs=[data])
-        return _build_table(data, target, path, seed, na, recipe)
+        return _build_table(data, target, path, seed, (na, sample), recipe)
 
 
-def _build_table(
-    data: str | os.PathLike[str], target: str, path: Path, seed: int, na: Sequence[str], recipe: dict
-) -> TableBuildResult:
+def _build_table(data: str | os.PathLike[str], target: str, path: Path, seed: int, read: tuple, recipe: dict):
+    """``read``: ``na`` and ``sample`` as :func:`build_table` takes them."""
     began = time.perf_counter()
+    (na, sample), said = read, None
     with one_thread():
-        prepared = prepare(read_table(data, na=na), target, na=na, **recipe)
+        frame = read_table(data, na=na)
+        if sample is not None:
+            frame, said = sample_rows(frame, sample, seed)
+        prepared = replace(prepare(frame, target, na=na, **recipe), sample=said)
         try:  # before the fits: a sheet's limit is known from the rows alone
             check_table_rows(prepared)
         except WorkbenchError as e:
-            raise WorkbenchError(f"{Path(data).name}: {len(prepared.table):,} rows kept; {e}") from None
+            most = table_rows_limit(prepared)
+            hint = f"--sample {most}" if hints.STYLE.get() == "cli" else f"sample={most}"
+            raise WorkbenchError(
+                f"{Path(data).name}: {len(prepared.table):,} rows kept; {e}; or build from a random sample"
+                f" of the file's rows: {hint}"
+            ) from None
         rows, inputs = int(len(prepared.table) * (1 - VALID_PCT)) + 1, len(prepared.features)
         what = f"building {path.name} ({len(prepared.table):,} rows, {inputs} features)"
         need = held_memory(prepared) + fit_memory(rows, inputs) + book_memory(prepared)

@@ -116,7 +116,8 @@ def _one_line(e: BaseException) -> str:
 def _build(args: argparse.Namespace) -> int:
     if args.target is not None:
         return _build_table(args)
-    table_only = [o for o in ("drop", "log", "category", "numeric", "na", "keep_leak") if getattr(args, o)]
+    named = ("drop", "log", "category", "numeric", "na", "keep_leak", "sample")
+    table_only = [o for o in named if getattr(args, o) is not None and getattr(args, o) != []]
     table_only += [o for o, d in (("missing", "drop"), ("recipe", "auto")) if getattr(args, o) != d]
     if table_only:
         flag = table_only[0].replace("_", "-")
@@ -179,7 +180,7 @@ def _build_table(args: argparse.Namespace) -> int:
     try:
         result = build_table(
             args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
-            na=args.na or (), missing=args.missing, recipe=args.recipe, **recipe,
+            na=args.na or (), sample=args.sample, missing=args.missing, recipe=args.recipe, **recipe,
         )  # fmt: skip
         print(replace(result, seconds={"import": imported, **result.seconds}).report())
     finally:
@@ -534,6 +535,11 @@ def _parser() -> argparse.ArgumentParser:
     table.add_argument(
         "--missing", choices=("drop", "fill"), default="drop",
         help="rows missing a value: drop them (the lesson's way, default) or fill from the rows",
+    )  # fmt: skip
+    table.add_argument(
+        "--sample", type=int, metavar="N",
+        help="build from a random sample of N of the file's rows (drawn with --seed), said on every"
+        " sheet: for a file with more rows than a sheet holds (1,048,576), or a quicker book",
     )  # fmt: skip
     table.add_argument(
         "--recipe", choices=("auto", "lesson"), default="auto",

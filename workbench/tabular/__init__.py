@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from .columns import LONG_TAIL
 from .prepare import FREE_TEXT_SHARE, LEAK, MAX_FEATURES, MAX_LEVELS, MAX_MISSING, MIN_ROWS, prepare
-from .read import MISSING, read_table
+from .read import MISSING, read_table, sample_rows
 from .recipe import KINDS, Feature, LeftOut, Prepared, Target
 
 __all__ = [
@@ -75,4 +75,5 @@ __all__ = [
     "Target",
     "prepare",
     "read_table",
+    "sample_rows",
 ]

@@ -110,3 +110,26 @@ def typed_column(
     return pd.Series(
         [v if p else np.nan for v, p in zip(values, present, strict=True)], index=index, dtype=object
     )
+
+
+def sample_rows(frame: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, str]:
+    """A random sample of ``n`` of ``frame``'s rows, kept in file order, and the sentence that says so.
+
+    The rows are ``numpy.random.default_rng(seed).choice(len(frame), n, replace=False)``, sorted:
+    the same ``seed`` draws the same rows. Their index (the file's row numbers) is kept, so a
+    message about a sampled row still names the file's row.
+
+    Raises:
+        DataError: ``n`` is not a whole number from 1 to the number of rows.
+    """
+    rows, source = len(frame), frame.attrs.get("source", "the table")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= rows:
+        raise DataError(
+            f"{source}: {hints.keyword('sample')} takes a whole number of rows from 1 to the file's {rows:,};"
+            f" got {n!r}"
+        )
+    picked = np.sort(np.random.default_rng(seed).choice(rows, size=int(n), replace=False))
+    sample = frame.iloc[picked]
+    sample.attrs = dict(frame.attrs)
+    said = f"a random sample of {int(n):,} of the file's {rows:,} rows, drawn with seed {seed}"
+    return sample, said

@@ -131,6 +131,8 @@ class Prepared:
     same rows' source columns as read (NaN where a value was missing and is filled).
     ``valid`` marks the validation rows, whose values no statistic of the recipe has seen
     (``None``: the lesson's recipe, whose statistics are the lesson's, over every row).
+    ``sample`` says so when the rows are a random sample of the file's
+    (:func:`~workbench.tabular.read.sample_rows`).
     """
 
     table: pd.DataFrame
@@ -144,6 +146,7 @@ class Prepared:
     recipe: str
     source: str | None = None
     valid: np.ndarray | None = None
+    sample: str | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -161,7 +164,8 @@ class Prepared:
 
     def explain(self) -> str:
         """The recipe in plain words, one line per choice."""
-        lines = [f"target {self.target.name!r}: {self.target.reason}", f"rows: {self.rows_note}"]
+        rows = f"{self.sample}; of them, {self.rows_note}" if self.sample else self.rows_note
+        lines = [f"target {self.target.name!r}: {self.target.reason}", f"rows: {rows}"]
         lines += [f"{f.name}: {f.reason}" for f in self.features]
         lines += [f"left out {c.column!r}: {c.reason}" for c in self.left_out]
         return "\n".join(lines)

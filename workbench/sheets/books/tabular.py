@@ -65,7 +65,7 @@ from ..write.solver_names import NAMES as SOLVER_NAMES
 from ..write.solver_names import define_solver
 from ..write.style import Styles, set_up_page, styles
 from ..write.summary import Summary, notes_sheet, summary_sheet
-from ..write.xlsx import check_rows, new_workbook
+from ..write.xlsx import MAX_ROWS, check_rows, new_workbook
 
 #: The results of a numeric target: its RMSE where a 0/1 target has its accuracy.
 
@@ -151,19 +151,33 @@ def write_tabular_book(
         sorted_book = _RowSortedBook(book)
         _descent_sheet(sorted_book, prep, _grid(prep), seed, descent)  # its sums stand beside its first steps
         sorted_book.flush()
-        lines = summary_lines(prep, is_valid)
+        lines = (*((f"Rows: {prep.sample}.",) if prep.sample else ()), *summary_lines(prep, is_valid))
         summary = Summary(_comparison(prep, fits, infos), lines=lines, results=results)
         summary_sheet(book, st, infos, summary)
-        notes_sheet(book, st, [(i.sheet, i.notes) for i in infos])
+        rows = [("rows", (f"Every sheet holds {prep.sample}.",))] if prep.sample else []
+        notes_sheet(book, st, [*rows, *((i.sheet, i.notes) for i in infos)])
         _recipe_sheet(book, prep)
     return Path(path)
 
 
 def check_table_rows(prep: Prepared) -> None:
     """Refuse a table whose rows, under a model sheet's headings, would not fit on an Excel sheet."""
-    sheets = ("linear", "nnet", "mmult") + (("sigmoid",) if prep.target.kind == "binary" else ())
-    for sheet in sheets:
+    for sheet in _model_sheets(prep):
         check_rows(len(prep.table), _layout(sheet, prep).first, sheet=sheet)
+
+
+def _titled(title: str, prep: Prepared) -> str:
+    """A sheet's title, saying when its rows are a sample of the file's."""
+    return f"{title} ({prep.sample})" if prep.sample else title
+
+
+def table_rows_limit(prep: Prepared) -> int:
+    """The most rows of ``prep``'s kind (its features) that every sheet of its book holds."""
+    return min(MAX_ROWS - _layout(sheet, prep).first for sheet in _model_sheets(prep))
+
+
+def _model_sheets(prep: Prepared) -> tuple[str, ...]:
+    return ("linear", "nnet", "mmult") + (("sigmoid",) if prep.target.kind == "binary" else ())
 
 
 def _recipe_sheet(book: xlsxwriter.Workbook, prep: Prepared) -> None:
@@ -302,7 +316,7 @@ def _model_sheet(book, st, sheet: str, prep: Prepared, grid: Grid, values: Sheet
     else:
         plan = [(0, None, prep.y, st.whole if prep.target.kind == "binary" else st.number)]
         heads = [_target_head(prep), "inputs: on the linear sheet", *[""] * (grid.after - 2)]
-    ws.write_string(0, 0, spec.title, st.title)
+    ws.write_string(0, 0, _titled(spec.title, prep), st.title)
     own, *more = _notes(sheet, prep, start is not None)  # the rest: on the notes sheet
     pointer = POINTER if start is not None else POINTER_WITHOUT_START
     for i, note in enumerate((own, pointer)):
@@ -531,7 +545,7 @@ def _cells(values: pd.Series) -> np.ndarray:
 def _features_sheet(book: xlsxwriter.Workbook, st: Styles, prep: Prepared, grid: Grid, name: str) -> None:
     ws = book.add_worksheet("features")
     lay = _layout("linear", prep)
-    ws.write_string(0, 0, f"features: how {name} becomes the lesson's kind of table", st.title)
+    ws.write_string(0, 0, _titled(f"features: how {name} becomes the lesson's kind of table", prep), st.title)
     seen = (
         "Every largest value, fill and level comes from the train rows only (train: Set is train):"
         " the valid rows stay unseen, like Kaggle's test rows."
@@ -623,7 +637,7 @@ def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: 
         target=Block("linear", first, 0, first + n - 1, 0),
         data=(x, y),
         param_names=list(grid.labels),
-        title="descent: the linear model trained by the spreadsheet, step by step",
+        title=_titled("descent: the linear model trained by the spreadsheet, step by step", prep),
         notes=[
             f"{n} rows (train and valid), {x.shape[1]} inputs; start RAND()-0.5 (seed {seed}); lr {lr:g},"
             f" half the largest stable rate; the least-squares floor over these rows is MSE {floor:.6g}."
