@@ -42,7 +42,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Fit, HeldOut, Trajectory, max_stable_lr, scale_of, unscaled_params
-from ..write.descent import Block, DescentSheet, write_descent_sheet
+from ..write.descent import Block, DescentSheet, Look, Points, write_descent_sheet
 from ..write.fit_sheets import CURVE_POINTS, FONT, NUDGE, DataBlocks, formula_text, write_fit_sheet  # noqa: F401  (CURVE_POINTS: the tests)
 from ..write.grid import ref
 from ..write.held_out_sheet import add_held_out_sheet
@@ -102,16 +102,15 @@ def write_regression_book(
         descent = write_descent_sheet(
             book,
             result.trajectory,
-            inputs=blocks.x,
-            target=blocks.y,
-            data=(result.phi, result.data.y),
-            param_names=result.param_names,
-            title=f"descent: {formula_text(result)} trained by the spreadsheet, step by step",
-            notes=[data.recipe, *notes, *_stall_notes(result, scaled)],
+            Points(blocks.x, blocks.y, (result.phi, result.data.y), result.param_names),
+            Look(
+                title=f"descent: {formula_text(result)} trained by the spreadsheet, step by step",
+                notes=[data.recipe, *notes, *_stall_notes(result, scaled)],
+                bands=True,
+                notes_sheet=True,
+            ),
             stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
             floor=_floor(result),
-            bands=True,
-            notes_sheet=True,
         )
         notes = [("descent", descent.notes)]
         write_fit_sheet(book, hand_ws, st, result, blocks, None, by_hand_notes)
@@ -153,17 +152,16 @@ def _scaled_descent(
     return write_descent_sheet(
         book,
         scaled.trajectory,
-        inputs=inputs,
-        target=target,
-        data=(scaled.phi, scaled.data.y),
-        param_names=scaled.param_names,
-        name="descent_scaled",
-        title=f"descent_scaled: {formula_text(scaled)}, the same descent on scaled inputs",
-        notes=[scaled.data.recipe, *_stall_notes(scaled, result), _lr_words(scaled), _RAW_UNITS_WORDS],
+        Points(inputs, target, (scaled.phi, scaled.data.y), scaled.param_names),
+        Look(
+            name="descent_scaled",
+            title=f"descent_scaled: {formula_text(scaled)}, the same descent on scaled inputs",
+            notes=[scaled.data.recipe, *_stall_notes(scaled, result), _lr_words(scaled), _RAW_UNITS_WORDS],
+            bands=True,
+            notes_sheet=True,
+        ),
         stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
         floor=_floor(scaled),
-        bands=True,
-        notes_sheet=True,
     )
 
 

@@ -43,7 +43,7 @@ from ...titanic.sheet_values import Rows, SheetValues, sheet_values
 from ...titanic.split import valid_mask
 from ...titanic.submission import Params
 from ..model_sheets import RESULTS, RMSE_RESULTS
-from ..write.descent import Block, write_descent_sheet
+from ..write.descent import Block, Look, Points, write_descent_sheet
 from ..write.grid import BLOCK_ROWS, MARK, MARK_ROW, Grid, Plan, RowOrdered, ref, span, write_plan
 from ..write.model_sheet import (
     BLOCKS,
@@ -633,15 +633,19 @@ def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: 
     write_descent_sheet(
         book,
         trajectory,
-        inputs=Block("linear", first, grid.first_input, first + n - 1, grid.last_input),
-        target=Block("linear", first, 0, first + n - 1, 0),
-        data=(x, y),
-        param_names=list(grid.labels),
-        title=_titled("descent: the linear model trained by the spreadsheet, step by step", prep),
-        notes=[
-            f"{n} rows (train and valid), {x.shape[1]} inputs; start RAND()-0.5 (seed {seed}); lr {lr:g},"
-            f" half the largest stable rate; the least-squares floor over these rows is MSE {floor:.6g}."
-        ],
+        Points(
+            Block("linear", first, grid.first_input, first + n - 1, grid.last_input),
+            Block("linear", first, 0, first + n - 1, 0),
+            (x, y),
+            list(grid.labels),
+        ),
+        Look(
+            title=_titled("descent: the linear model trained by the spreadsheet, step by step", prep),
+            notes=[
+                f"{n} rows (train and valid), {x.shape[1]} inputs; start RAND()-0.5 (seed {seed}); lr {lr:g},"
+                f" half the largest stable rate; the least-squares floor over these rows is MSE {floor:.6g}."
+            ],
+        ),
         stable_lr=stable,
     )
 

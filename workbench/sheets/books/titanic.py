@@ -49,7 +49,7 @@ from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
 from ...titanic.submission import Params
 from ..model_sheets import MODEL_SHEETS, RESULTS
 from ..write.all_rows import write_all_rows_sheet
-from ..write.descent import Block, DescentSheet, write_descent_sheet
+from ..write.descent import Block, DescentSheet, Look, Points, write_descent_sheet
 from ..write.features_sheet import write_features_sheet
 from ..write.grid import ref, span
 from ..write.model_sheet import COL, FIRST_INPUT, LAST_INPUT, SHEETS, Layout, write_model_sheet
@@ -378,21 +378,20 @@ def add_titanic_descent_sheet(
     return write_descent_sheet(
         book,
         trajectory,
-        inputs=inputs,
-        target=target,
-        data=(x, y),
-        param_names=[*FEATURES[:-1], "Const"],
-        name=name,
-        title="descent: the linear model trained by the spreadsheet, step by step",
-        notes=[
-            f"Titanic, {len(x)} passengers (every row, train and valid), 10 inputs; start RAND()-0.5"
-            f" (seed {seed}); the least-squares floor over these rows is MSE {floor:.4f}. (The"
-            " linear sheet's Solver minimises the train rows' loss instead.)"
-        ],
+        Points(inputs, target, (x, y), [*FEATURES[:-1], "Const"]),
+        Look(
+            name=name,
+            title="descent: the linear model trained by the spreadsheet, step by step",
+            notes=[
+                f"Titanic, {len(x)} passengers (every row, train and valid), 10 inputs; start RAND()-0.5"
+                f" (seed {seed}); the least-squares floor over these rows is MSE {floor:.4f}. (The"
+                " linear sheet's Solver minimises the train rows' loss instead.)"
+            ],
+            bands=True,
+            notes_sheet=notes_sheet,
+        ),
         stable_lr=max_stable_lr(x),
         floor=floor,
-        bands=True,
-        notes_sheet=notes_sheet,
     )
 
 

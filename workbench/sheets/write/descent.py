@@ -142,22 +142,49 @@ class DescentSheet:
     trajectory: Trajectory | None = None
 
 
+@dataclass(frozen=True)
+class Points:
+    """The points a descent sheet's formulas read, on another sheet, and their numbers.
+
+    ``inputs``: the n x p design matrix, e.g. ``"data!$B$2:$C$101"``; ``target``: the n
+    targets, one column, e.g. ``"data!$A$2:$A$101"``; ``data``: the numbers in those ranges,
+    ``(X, y)``, cached in the cells that read them; ``param_names``: a heading per parameter,
+    flattened row by row (p, or K * p for K ReLUs).
+    """
+
+    inputs: str | Block
+    target: str | Block
+    data: tuple[ArrayLike, ArrayLike]
+    param_names: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a descent sheet shows itself.
+
+    ``name``: the sheet's; ``title``: its first line; ``notes``: the longer words about this
+    descent, returned in :attr:`DescentSheet.notes` (with the sheet's own) for the book's notes
+    sheet when ``notes_sheet``, else put in the title's comment; ``chart``: a chart of the loss
+    by step; ``bands``: name the column bands above the headings by the seven steps of fastbook
+    chapter 4 (initialise, predict, loss, gradient, step, repeat, stop).
+    """
+
+    name: str = "descent"
+    title: str | None = None
+    notes: Sequence[str] = ()
+    chart: bool = True
+    bands: bool = False
+    notes_sheet: bool = False
+
+
 def write_descent_sheet(
     book: xlsxwriter.Workbook,
     trajectory: Trajectory,
+    points: Points,
+    look: Look = Look(),
     *,
-    inputs: str | Block,
-    target: str | Block,
-    data: tuple[ArrayLike, ArrayLike],
-    param_names: Sequence[str],
-    name: str = "descent",
-    title: str | None = None,
-    notes: Sequence[str] = (),
     stable_lr: float | None = None,
-    chart: bool = True,
     floor: float | str | None = None,
-    bands: bool = False,
-    notes_sheet: bool = False,
 ) -> DescentSheet:
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
 
@@ -170,62 +197,53 @@ def write_descent_sheet(
         trajectory: the descent to redo (:func:`workbench.regression.fits.descend`); its
             values are cached in the cells, its ``lr`` goes into the lr cell and its
             first row of parameters is the start.
-        inputs: the n x p design matrix on another sheet, e.g. ``"data!$B$2:$C$101"``.
-        target: the n targets, one column, e.g. ``"data!$A$2:$A$101"``.
-        data: the numbers in those ranges, ``(X, y)``: the cached values of the sums
-            of the data a linear model's steps read, and of the predictions shown.
-        param_names: a heading per parameter, flattened row by row (p, or K * p
-            for K ReLUs).
-        title: the sheet's title.
-        notes: the longer words about this descent: returned in ``notes`` (with the
-            sheet's own) for the book's notes sheet, or, without one, in the title's comment.
+        points: the design matrix and targets the steps read (:class:`Points`).
+        look: the sheet's name, title, notes, chart and bands (:class:`Look`).
         stable_lr: shown as the learning rate above which descent diverges.
-        chart: add a chart of the loss by step.
         floor: the least-squares floor (or a text saying why there is none): adds the
             rows ``Final loss:`` (the last step's loss) and ``Least-squares floor:``,
             each value in the cell right of its label.
-        bands: name the column bands above the headings by the seven steps of
-            fastbook chapter 4 (initialise, predict, loss, gradient, step, repeat, stop).
-        notes_sheet: the book has a notes sheet holding ``notes`` (the line above the
-            rows points there); otherwise they go into the title's comment.
 
     Raises:
         WorkbenchError: ranges or names that do not fit the trajectory's shape.
     """
-    x, y = _block(inputs), _block(target)
+    x, y = _block(points.inputs), _block(points.target)
+    name, param_names = look.name, tuple(points.param_names)
     how = "from sums of the data (right)" if trajectory.kind == "linear" else "from the data"
     more = [
         f"Each row computes its loss (MSE) and gradient {how}. Type a learning rate too big"
         " and the loss column explodes.",
-        *notes,
-        *([SEVEN_STEPS] if bands else []),
+        *look.notes,
+        *([SEVEN_STEPS] if look.bands else []),
     ]
-    where = "on the notes sheet" if notes_sheet else "in the title's comment"
+    where = "on the notes sheet" if look.notes_sheet else "in the title's comment"
     line = (
         "Each row steps from the row above: parameters minus lr times gradient."
         f" Type another lr or step in view (yellow); more {where}."
     )
-    lay = _Layout.of(trajectory, x, y, param_names, name, 1, summary=floor is not None)
-    st, fmt = styles(book), _formats(book)
+    lay = _Layout.of(trajectory, (x, y), param_names, name, summary=floor is not None)
+    arrays = _arrays(points.data, x, y)
     ws = book.add_worksheet(name)
-    ws.write_string(0, 0, title or "descent: gradient descent done by the spreadsheet", st.title)
-    if not notes_sheet:
+    page = _Page(ws, styles(book), _formats(book), lay, trajectory, (x, y), arrays, param_names)
+    st = page.st
+    ws.write_string(0, 0, look.title or "descent: gradient descent done by the spreadsheet", st.title)
+    if not look.notes_sheet:
         ws.write_comment(0, 0, "\n\n".join(more), _COMMENT)
     ws.write_string(1, 0, line, st.note)
-    _lr_rows(ws, st, fmt, lay, trajectory.lr, y, stable_lr)
+    _lr_rows(page, stable_lr)
     if floor is not None:
-        _summary_rows(ws, st, fmt, lay, trajectory.losses[-1], floor)
-    if bands:
+        _summary_rows(page, floor)
+    if look.bands:
         _bands(ws, book, lay, linear=trajectory.kind == "linear")
-    _headings(ws, st, lay, param_names)
-    view = _view_block(ws, st, fmt, lay, trajectory, (x, y), data)
+    _headings(page)
+    view = _view_block(page)
     sums, chart_row = None, lay.header_row
     if trajectory.kind == "linear":
-        sums = _sums_block(ws, st, fmt, lay, (x, y), data, param_names)
+        sums = _sums_block(page)
         chart_row = lay.header_row + lay.width + 7
-        _long_way(ws, st, fmt, lay, (x, y), trajectory.losses[-1])
+        _long_way(page)
     for t in range(lay.steps):
-        _step_row(ws, st, fmt, lay, trajectory, t, (x, y), sums)
+        _step_row(page, t, sums)
     ws.set_column(0, 0, 19 if floor is not None else 16)
     # Wide enough for every heading, such as "grad log_Fare".
     ws.set_column(1, lay.sums_col + lay.width, max(11, 1 + max(len(f"grad {p}") for p in param_names)))
@@ -235,7 +253,7 @@ def write_descent_sheet(
     set_up_page(ws, header_row=lay.header_row)
     # Printed: the steps, one to a row (the step in view's rows and the shortcut stand to the right).
     ws.print_area(0, 0, lay.last + 1, lay.view_col - 1)
-    if chart:
+    if look.chart:
         at = (chart_row, lay.sums_col if sums is not None else lay.view_col + len(_VIEW_HEADS) + 1)
         _loss_chart(book, ws, name, (lay.header_row, lay.last), lay.loss_col, at)
     q = quote_sheetname(name)
@@ -278,15 +296,15 @@ class _Layout:
     def of(
         cls,
         trajectory: Trajectory,
-        x: Block,
-        y: Block,
+        xy: tuple[Block, Block],
         param_names: Sequence[str],
         name: str,
-        lines: int,
         *,
-        summary: bool = False,
+        summary: bool,
     ) -> _Layout:
-        steps = len(trajectory.losses)
+        """Under the title and one line: the lr rows, the final loss and the floor (``summary``), the
+        bands' row, the headings."""
+        (x, y), steps = xy, len(trajectory.losses)
         width = trajectory.params.reshape(steps, -1).shape[1]
         units = 1 if trajectory.kind == "linear" else trajectory.params.shape[1]
         if not trajectory.zero_grad:
@@ -308,8 +326,7 @@ class _Layout:
             )
         if len(param_names) != width:
             raise WorkbenchError(f"{len(param_names)} parameter names for {width} parameters")
-        # Under the lr rows: the final loss and the floor (``summary``), the bands' row, the headings.
-        lay = cls(steps, width, units, lr_row=lines + 2, header_row=lines + 5 + 2 * summary)
+        lay = cls(steps, width, units, lr_row=3, header_row=6 + 2 * summary)
         check_rows(max(steps, x.rows), lay.first_step, sheet=name)  # the steps, and the points in view
         return lay
 
@@ -371,6 +388,29 @@ class _Formats:
     lr: Format
 
 
+@dataclass(frozen=True)
+class _Page:
+    """What every part of one descent sheet reads: the sheet, its styles and layout, the descent,
+    the points' blocks ``xy`` on another sheet and their numbers ``data`` (X, y), the parameters' names."""
+
+    ws: Worksheet
+    st: Styles
+    fmt: _Formats
+    lay: _Layout
+    trajectory: Trajectory
+    xy: tuple[Block, Block]
+    data: tuple[np.ndarray, np.ndarray]
+    names: tuple[str, ...]
+
+
+def _arrays(data, x: Block, y: Block) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` (X, y) as float arrays, checked against the blocks they fill."""
+    xs, ys = (np.asarray(a, dtype=float) for a in data)
+    if xs.shape != (x.rows, x.cols) or ys.shape != (y.rows,):
+        raise WorkbenchError(f"data of shapes {xs.shape} and {ys.shape} for the ranges {x} and {y}")
+    return xs, ys
+
+
 def _formats(book: xlsxwriter.Workbook) -> _Formats:
     # General shows as many digits as the column fits and switches to 1E+30 style when a
     # typed learning rate makes the descent explode; fixed decimals would show ####.
@@ -380,9 +420,8 @@ def _formats(book: xlsxwriter.Workbook) -> _Formats:
     return _Formats(general, lr)
 
 
-def _lr_rows(
-    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, lr: float, y: Block, stable_lr: float | None
-) -> None:
+def _lr_rows(page: _Page, stable_lr: float | None) -> None:
+    ws, st, fmt, lay, lr, y = page.ws, page.st, page.fmt, page.lay, page.trajectory.lr, page.xy[1]
     ws.write_string(lay.lr_row, 0, "lr:", st.label)
     ws.write_number(lay.lr_row, 1, lr, fmt.lr)
     ws.write_string(lay.lr_row, 3, "n:", st.label)
@@ -398,11 +437,12 @@ def _lr_rows(
             " the loss's Hessian (its matrix of second derivatives, here 2/n X^T X).",
             _COMMENT,
         )  # fmt: skip
-    _step_in_view(ws, st, fmt, lay)
+    _step_in_view(page)
 
 
-def _step_in_view(ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout) -> None:
+def _step_in_view(page: _Page) -> None:
     """The yellow cell choosing the step whose predictions the block of points shows (the last at first)."""
+    ws, st, fmt, lay = page.ws, page.st, page.fmt, page.lay
     last = lay.steps - 1
     r, c = xl_cell_to_rowcol(lay.view_cell)
     ws.write_string(r, c - 1, "step in view:", st.label)
@@ -420,10 +460,9 @@ def _step_in_view(ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout) -> Non
     )
 
 
-def _summary_rows(
-    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, final: float, floor: float | str
-) -> None:
+def _summary_rows(page: _Page, floor: float | str) -> None:
     """``Final loss:`` (the last row's loss) and ``Least-squares floor:``, each value right of its label."""
+    ws, st, fmt, lay, final = page.ws, page.st, page.fmt, page.lay, page.trajectory.losses[-1]
     r = lay.lr_row + 2
     ws.write_string(r, 0, "Final loss:", st.label)
     ws.write_formula(r, 1, f"={_abs(lay.last, lay.loss_col)}", fmt.general, final)
@@ -466,24 +505,15 @@ def _bands(ws: Worksheet, book: xlsxwriter.Workbook, lay: _Layout, *, linear: bo
             ws.merge_range(r, first, r, last, text, band)
 
 
-def _view_block(
-    ws: Worksheet,
-    st: Styles,
-    fmt: _Formats,
-    lay: _Layout,
-    trajectory: Trajectory,
-    xy: tuple[Block, Block],
-    data,
-) -> tuple[str, ...]:
+def _view_block(page: _Page) -> tuple[str, ...]:
     """Step 2, predict, made visible: every point's prediction, error and squared error at the step in view.
 
     The rows' loss column computes the same loss without them (from sums, for a linear model); this block
     is the long way for one step, and its mean squared error equals that step's loss. Returns the ranges
     of its target, prediction, error and squared-error columns.
     """
-    (x, y), (xs, ys) = xy, (np.asarray(a, dtype=float) for a in data)
-    if xs.shape != (x.rows, x.cols) or ys.shape != (y.rows,):
-        raise WorkbenchError(f"data of shapes {xs.shape} and {ys.shape} for the ranges {x} and {y}")
+    ws, st, fmt, lay, trajectory = page.ws, page.st, page.fmt, page.lay, page.trajectory
+    (x, y), (xs, ys) = page.xy, page.data
     c, h, last = lay.view_col, lay.header_row, lay.steps - 1
     w = trajectory.params[last].reshape(lay.units, lay.per_unit)
     lin = xs @ w.T  # (n, units)
@@ -525,7 +555,8 @@ def _view_block(
     return tuple(f"{_abs(lay.first_step, c + j)}:{_abs(lay.first_step + n - 1, c + j)}" for j in range(1, 5))
 
 
-def _headings(ws: Worksheet, st: Styles, lay: _Layout, param_names: Sequence[str]) -> None:
+def _headings(page: _Page) -> None:
+    ws, st, lay, param_names = page.ws, page.st, page.lay, page.names
     ws.write_string(lay.header_row, 0, "step", st.header)
     for j, head in enumerate(param_names):
         ws.write_string(lay.header_row, 1 + j, head, st.header)
@@ -542,13 +573,10 @@ class _Sums:
     yty: str
 
 
-def _sums_block(
-    ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, xy: tuple[Block, Block], data, names
-) -> _Sums:
+def _sums_block(page: _Page) -> _Sums:
     """X^T X, X^T y and y^T y, right of the steps: formulas on the data, numpy's values cached."""
-    (x, y), (xs, ys) = xy, (np.asarray(a, dtype=float) for a in data)
-    if xs.shape != (x.rows, x.cols) or ys.shape != (y.rows,):
-        raise WorkbenchError(f"data of shapes {xs.shape} and {ys.shape} for the ranges {x} and {y}")
+    ws, st, fmt, lay, names = page.ws, page.st, page.fmt, page.lay, page.names
+    (x, y), (xs, ys) = page.xy, page.data
     p, c, h = lay.width, lay.sums_col, lay.header_row
     xtx, xty = xs.T @ xs, ys @ xs
     ws.write_string(h, c, "X^T X", st.header)
@@ -584,26 +612,19 @@ def _sums_block(
     )
 
 
-def _long_way(ws: Worksheet, st: Styles, fmt: _Formats, lay: _Layout, xy: tuple[Block, Block], loss: float):
+def _long_way(page: _Page) -> None:
     """Under the sums: the last step's loss from every row's prediction, the lesson's way."""
-    (x, y), r, c = xy, lay.header_row + lay.width + 4, lay.sums_col
+    ws, st, fmt, lay, loss = page.ws, page.st, page.fmt, page.lay, page.trajectory.losses[-1]
+    (x, y), r, c = page.xy, lay.header_row + lay.width + 4, lay.sums_col
     w = f"{_abs(lay.last, 1)}:{_abs(lay.last, lay.width)}"
     pred = numerics.MMULT_EXCEL[1:].format(inputs=x, params=f"TRANSPOSE({w})")
     ws.write_array_formula(r, c, r, c, f"{{=SUMXMY2({pred},{y})/{lay.n_cell}}}", fmt.general, loss)
     ws.write_string(r, c + 1, "the last step's loss from every row's prediction, the lesson's way", st.note)
 
 
-def _step_row(
-    ws: Worksheet,
-    st: Styles,
-    fmt: _Formats,
-    lay: _Layout,
-    trajectory: Trajectory,
-    t: int,
-    xy: tuple[Block, Block],
-    sums: _Sums | None,
-) -> None:
+def _step_row(page: _Page, t: int, sums: _Sums | None) -> None:
     """Step t: its parameters (the start, or a step from the row above), its loss and gradient."""
+    ws, st, fmt, lay, trajectory = page.ws, page.st, page.fmt, page.lay, page.trajectory
     params = trajectory.params.reshape(lay.steps, -1)
     grads = trajectory.grads.reshape(params.shape)
     r = lay.first_step + t
@@ -621,7 +642,7 @@ def _step_row(
         loss = f"{{=(SUMPRODUCT({wxtx},{w})-2*SUMPRODUCT({w},{sums.xty})+{sums.yty})/{lay.n_cell}}}"
         gradients = [f"2*({wxtx}-{sums.xty})"]
     else:
-        loss, gradients = _relu_formulas(lay, cells, *xy)
+        loss, gradients = _relu_formulas(lay, cells, *page.xy)
     ws.write_array_formula(r, lay.loss_col, r, lay.loss_col, loss, fmt.general, trajectory.losses[t])
     for k, gradient in enumerate(gradients):
         c, g = lay.grad_col + k * lay.per_unit, grads[t, k * lay.per_unit : (k + 1) * lay.per_unit]
