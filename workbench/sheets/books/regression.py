@@ -99,10 +99,11 @@ def write_regression_book(
         blocks = _data_sheet(data_ws, st, result)
         scaled_block = _scaled_columns(data_ws, st, result, scaled) if scaled is not None else None
         centre_half = _centre_half(result) if scaled is not None else None
+        points = Points(blocks.x, blocks.y, (result.phi, data.y), result.param_names)
         descent = write_descent_sheet(
             book,
             result.trajectory,
-            Points(blocks.x, blocks.y, (result.phi, result.data.y), result.param_names),
+            points,
             Look(
                 title=f"descent: {formula_text(result)} trained by the spreadsheet, step by step",
                 notes=[data.recipe, *notes, *_stall_notes(result, scaled)],
@@ -120,23 +121,10 @@ def write_regression_book(
             _in_raw_units(book, st, sheet, (result, scaled), centre_half)
             notes.append(("descent_scaled", sheet.notes))
         if minibatch is not None:
-            more = write_minibatch_sheet(
-                book,
-                st,
-                minibatch,
-                inputs=blocks.x,
-                target=blocks.y,
-                data=(result.phi, data.y),
-                param_names=result.param_names,
-                input_names=result.phi_names,
-                floor=result.floor,
-            )
+            more = write_minibatch_sheet(book, st, minibatch, points, result.phi_names, result.floor)
             notes.append(("minibatch", more))
         if pile_up is not None:
-            more = write_pile_up_sheet(
-                book, st, pile_up[0].trajectory, pile_up[1].trajectory, inputs=blocks.x, target=blocks.y,
-                param_names=result.param_names,
-            )  # fmt: skip
+            more = write_pile_up_sheet(book, st, pile_up[0].trajectory, pile_up[1].trajectory, points)
             notes.append(("pile_up", more))
         if held_out is not None:
             x = Block("data", blocks.x.first_row, blocks.x_cols[0], blocks.x.last_row, blocks.x_cols[0])

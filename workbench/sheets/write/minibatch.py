@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Trajectory
-from .descent import Block
+from .descent import Points
 from .style import Styles, set_up_page
 from .xlsx import check_rows
 
@@ -83,27 +83,22 @@ def write_minibatch_sheet(
     book: xlsxwriter.Workbook,
     st: Styles,
     record: Trajectory,
-    *,
-    inputs: Block,
-    target: Block,
-    data: tuple[np.ndarray, np.ndarray],
-    param_names: Sequence[str],
+    points: Points,
     input_names: Sequence[str],
     floor: float,
-    notes: Sequence[str] = (),
-    name: str = "minibatch",
 ) -> tuple[str, ...]:
     """Add a sheet that redoes ``record`` (mini-batch SGD) with formulas, one step per row.
 
-    ``inputs`` and ``target`` are the design matrix and targets on the data sheet,
-    ``data`` their numbers, ``input_names`` the design's column headings; ``floor`` the
-    least-squares floor shown beside the final loss. Returns the sheet's longer words
-    (with ``notes``), for the book's notes sheet: the line above the rows points there.
+    ``points``: the design matrix and targets on the data sheet, their numbers and the
+    parameters' names; ``input_names`` the design's column headings; ``floor`` the
+    least-squares floor shown beside the final loss. Returns the sheet's longer words, for
+    the book's notes sheet: the line above the rows points there.
 
     Raises:
         WorkbenchError: a design matrix that does not fit the record.
     """
-    phi, y = (np.asarray(a, dtype="float64") for a in data)
+    inputs, target, name, param_names = points.inputs, points.target, "minibatch", points.param_names
+    phi = np.asarray(points.data[0], dtype="float64")
     steps, width = len(record.rows), record.params.shape[1]
     if phi.shape != (inputs.rows, inputs.cols) or width != inputs.cols or len(param_names) != width:
         raise WorkbenchError(f"the mini-batch record has {width} parameters; the inputs {inputs} do not fit")
@@ -117,7 +112,6 @@ def write_minibatch_sheet(
         " are these minus lr times the batch gradient.",
         "Beside the batch gradient, the full gradient on every point: the batch's is a noisy estimate of it."
         " Type another lr into the yellow cell and the whole sheet descends again.",
-        *notes,
     )
     line = (
         "Each row steps by a mini-batch's gradient (its points listed left); all points' gradient is"
@@ -131,7 +125,7 @@ def write_minibatch_sheet(
     _top_rows(ws, st, lay, record, (inputs, target), floor)
     _bands_and_headings(ws, book, st, lay, (param_names, input_names))
     for t in range(steps + 1):
-        _step_row(ws, st, lay, record, t, (inputs, target), (phi, y))
+        _step_row(ws, st, lay, record, t, points)
     _chart(book, ws, name, lay)
     ws.set_column(0, 0, 19)
     ws.set_column(1, lay.batch, 6)
@@ -201,9 +195,10 @@ def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, la
     ws.write_string(h, lay.full_loss, "loss, all points", st.header)
 
 
-def _step_row(ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, t: int, xy, data) -> None:
+def _step_row(ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, t: int, points: Points) -> None:
     """Step t: its batch's points, parameters, batch loss and gradient; the full gradient and loss."""
-    (x, y), (phi, ys) = xy, data
+    x, y = points.inputs, points.target
+    phi, ys = (np.asarray(a, dtype="float64") for a in points.data)
     r, w = lay.first + t, record.params[t]
     ws.write_number(r, 0, t, st.whole)
     lr, b, n = _abs(lay.lr_row, 1), _abs(lay.lr_row, 4), _abs(lay.lr_row, 7)

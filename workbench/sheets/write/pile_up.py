@@ -15,7 +15,6 @@ sheet follows a typed learning rate. The cells cache the two trajectories Python
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Trajectory
-from .descent import Block
+from .descent import Block, Points
 from .style import Styles, set_up_page
 
 #: The steps after which the sheet's line compares the two descents (the video's "few steps").
@@ -34,8 +33,11 @@ COMPARE_AT = 6
 
 @dataclass(frozen=True)
 class _Layout:
+    """Where the sheet puts things, and the blocks ``xy`` (inputs, target) its formulas read."""
+
     width: int
     steps: int
+    xy: tuple[Block, Block]
     lr_row: int = 3
     header: int = 6
 
@@ -75,18 +77,16 @@ def write_pile_up_sheet(
     st: Styles,
     correct: Trajectory,
     piled: Trajectory,
-    *,
-    inputs: Block,
-    target: Block,
-    param_names: Sequence[str],
-    name: str = "pile_up",
+    points: Points,
 ) -> tuple[str, ...]:
-    """Add the sheet; returns its longer words, for the book's notes sheet.
+    """Add the sheet; returns its longer words, for the book's notes sheet. ``points``: the
+    design matrix and targets on the data sheet (their numbers are not needed), the parameters' names.
 
     Raises:
         WorkbenchError: trajectories that are not the same start, rate and steps, one zeroing
             and one piling up, or inputs that do not fit them.
     """
+    inputs, target, param_names, name = points.inputs, points.target, points.param_names, "pile_up"
     steps, width = correct.params.shape
     same = correct.params.shape == piled.params.shape and correct.lr == piled.lr
     if not same or not np.array_equal(correct.params[0], piled.params[0]):
@@ -95,7 +95,7 @@ def write_pile_up_sheet(
         raise WorkbenchError("a pile_up sheet compares a linear model's correct descent with a piled-up one")
     if inputs.cols != width or len(param_names) != width or steps <= COMPARE_AT:
         raise WorkbenchError(f"the inputs {inputs} do not fit {width} parameters over {steps} steps")
-    lay = _Layout(width, steps)
+    lay = _Layout(width, steps, (inputs, target))
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, "pile_up: what forgetting a.grad.zero_() does", st.title)
     ws.write_string(1, 0, pile_up_line(correct, piled), st.note)
@@ -106,8 +106,8 @@ def write_pile_up_sheet(
     _headings(ws, book, st, lay, param_names)
     summed = np.cumsum(piled.grads, axis=0)
     for t in range(steps):
-        _row(ws, st, lay, t, correct, None, (inputs, target))
-        _row(ws, st, lay, t, piled, summed, (inputs, target))
+        _row(ws, st, lay, t, correct, None)
+        _row(ws, st, lay, t, piled, summed)
     ws.set_column(0, 0, 8)
     ws.set_column(1, lay.right(3 * width), 11)
     ws.freeze_panes(lay.first, 1)
@@ -146,10 +146,9 @@ def _row(
     t: int,
     run: Trajectory,
     summed: np.ndarray | None,
-    xy: tuple[Block, Block],
 ) -> None:
     """Step t of one descent: parameters, loss and gradient over every point (and the running sum)."""
-    (x, y), w, r = xy, lay.width, lay.first + t
+    (x, y), w, r = lay.xy, lay.width, lay.first + t
     col = lay.left if summed is None else lay.right
     lr, n = _abs(lay.lr_row, 1), _abs(lay.lr_row, 4)
     ws.write_number(r, 0, t, st.whole)
