@@ -58,6 +58,7 @@ class Options:
     numeric: frozenset[str]
     fill: bool
     keep_leak: frozenset[str] = frozenset()
+    source: str | None = None  # the file, for messages
 
 
 def prepare(
@@ -110,7 +111,8 @@ def prepare(
     if recipe != "auto":
         raise WorkbenchError(f"recipe must be 'auto' or 'lesson'; got {recipe!r}")
     source = frame.attrs.get("source")
-    opts = _options(frame, target, drop, log, category, numeric, missing, source, keep_leak)
+    chosen = {"drop": drop, "log": log, "category": category, "numeric": numeric, "keep_leak": keep_leak}
+    opts = _options(frame, target, chosen, missing)
     dates = _dates(frame, opts)
     kept = frame.drop(columns=[d.column for d in dates])
     return _auto(frame, _typed(kept, missing_markers(na), source), opts, source, dates)
@@ -173,7 +175,7 @@ def _auto(
     features, more_left_out = _features(kept, kept[~valid], candidates, opts, source)
     features, duplicates = _independent(features, kept[~valid])
     more_left_out += duplicates
-    _check_size(features, int(rows.sum()), rows_note, candidates, data, opts, source)
+    _check_size(features, int(rows.sum()), rows_note, candidates, data, opts)
     constant = {x.column for x in more_left_out}
     raw = data.loc[rows, [target, *(c for c in candidates if c not in constant)]]
     return Prepared(
@@ -249,7 +251,10 @@ def _names(value: Iterable[str], option: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _options(frame, target, drop, log, category, numeric, missing, source, keep_leak=()) -> Options:
+def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]], missing: str) -> Options:
+    """``chosen``: the column names given for ``drop``, ``log``, ``category``, ``numeric`` and
+    ``keep_leak``, checked against the table and each other."""
+    source = frame.attrs.get("source")
     where = f"{source}: " if source else ""
     if target not in frame.columns:
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")
@@ -260,10 +265,7 @@ def _options(frame, target, drop, log, category, numeric, missing, source, keep_
         )
     if missing not in ("drop", "fill"):
         raise WorkbenchError(f"missing must be 'drop' or 'fill'; got {missing!r}")
-    sets = {
-        k: _names(v, k)
-        for k, v in (("drop", drop), ("log", log), ("category", category), ("numeric", numeric))
-    }
+    sets = {k: _names(chosen.get(k, ()), k) for k in ("drop", "log", "category", "numeric")}
     for option, names in sets.items():
         for n in sorted(names):
             if n not in frame.columns:
@@ -279,13 +281,13 @@ def _options(frame, target, drop, log, category, numeric, missing, source, keep_
                 raise WorkbenchError(
                     f"{n!r} is in both {hints.keyword(option)} and {hints.keyword(others[0])}; choose one"
                 )
-    keep = _names(keep_leak, "keep_leak")
+    keep = _names(chosen.get("keep_leak", ()), "keep_leak")
     for n in sorted(keep - set(frame.columns)):
         raise WorkbenchError(
             f"{where}{hints.keyword('keep_leak')} names {n!r}, which is not a column of the table"
         )
     return Options(
-        target, sets["drop"], sets["log"], sets["category"], sets["numeric"], missing == "fill", keep
+        target, sets["drop"], sets["log"], sets["category"], sets["numeric"], missing == "fill", keep, source
     )
 
 
@@ -489,7 +491,7 @@ def _features(
             why = _category_words(plan.name, opts, col.dtype == object, plan.levels)
             features += C.dummies(plan.name, col, why, taken, _keep(plan), plan.lumped, gaps)
         else:
-            features.append(_number(plan.name, col, data[plan.name], opts, source, taken, plan.lumped))
+            features.append(_number(plan.name, col, data[plan.name], opts, taken, plan.lumped))
     features.append(C.ones(taken))
     return features, left_out
 
@@ -579,12 +581,10 @@ def _category_words(name: str, opts: Options, text: bool, levels: int) -> str:
     )
 
 
-def _number(
-    name: str, col: pd.Series, kept: pd.Series, opts: Options, source: str | None, taken: set[str], lumped=""
-) -> Feature:
+def _number(name: str, col: pd.Series, kept: pd.Series, opts: Options, taken: set[str], lumped="") -> Feature:
     """A number column scaled (or logged) by its train rows ``col``; ``kept``: every kept row's
     value (the signs a log needs are checked on all of them)."""
-    present, gaps = col.dropna(), int(kept.isna().sum())
+    present, gaps, source = col.dropna(), int(kept.isna().sum()), opts.source
     fill = float(present.median()) if opts.fill and gaps else None
     low, high = float(present.min()), float(present.max())
     negative = float(kept.min()) < 0
@@ -611,9 +611,9 @@ def _number(
     return C.scaled(C.unique_name(f"{name}_N", taken), name, col, fill, why, gaps)
 
 
-def _check_size(features, n_rows, note, candidates, data, opts: Options, source) -> None:
+def _check_size(features, n_rows, note, candidates, data, opts: Options) -> None:
     """Refuse fewer rows than a fit needs (the features were kept within the rows by the budget)."""
-    need = max(MIN_ROWS, 2 * len(features))
+    need, source = max(MIN_ROWS, 2 * len(features)), opts.source
     if n_rows >= need:
         return
     where = f"{source}: " if source else ""

@@ -49,7 +49,7 @@ from ..write.held_out_sheet import add_held_out_sheet
 from ..write.minibatch import write_minibatch_sheet
 from ..write.notes import write_notes_sheet
 from ..write.pile_up import write_pile_up_sheet
-from ..write.style import Styles, set_up_page, styles
+from ..write.style import Page, Styles, set_up_page, styles
 from ..write.xlsx import check_rows, new_workbook
 
 _DATA_TOP = 3  # the data sheet's header row
@@ -114,8 +114,8 @@ def write_regression_book(
             floor=_floor(result),
         )
         notes = [("descent", descent.notes)]
-        write_fit_sheet(book, hand_ws, st, result, blocks, None, by_hand_notes)
-        write_fit_sheet(book, model_ws, st, result, blocks, descent, ())
+        write_fit_sheet(Page(book, hand_ws, st), result, blocks, None, by_hand_notes)
+        write_fit_sheet(Page(book, model_ws, st), result, blocks, descent, ())
         if scaled is not None:
             sheet = _scaled_descent(book, result, scaled, scaled_block, blocks.y)
             _in_raw_units(book, st, sheet, (result, scaled), centre_half)

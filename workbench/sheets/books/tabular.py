@@ -307,7 +307,7 @@ def _model_sheet(book, st, sheet: str, prep: Prepared, grid: Grid, values: Sheet
     parameter_block(cells, st, lay, params, start, grid)
     if lay.mmult:
         teaching_example(cells, st, lay.top + 6, loss_col - 1)
-    refs = totals(cells, st, lay, n, pred_col, loss_col, values, results)
+    refs = totals(cells, st, lay, (pred_col, loss_col), values, results)
     name_results(ws, lay, loss_col)
     last = lay.first + n - 1
     if sheet == "linear":
@@ -326,7 +326,7 @@ def _model_sheet(book, st, sheet: str, prep: Prepared, grid: Grid, values: Sheet
         ws.write_string(lay.header, j, head, st.header)
     mmult = models.MMULT_EXCEL.format(inputs=grid.inputs(lay.first, last), params=lay.cells("params"))
     array = (mmult, spec.model.units) if spec.model.lin_excel == "mmult" else None
-    write_plan(ws, lay.first, n, plan, columns, array, grid.after)
+    write_plan(ws, lay.first, plan, columns, array, grid.after)
     ws.set_column(0, grid.after + len(columns), 11)
     ws.set_column(loss_col, loss_col, LOSS_WIDTH)  # Total loss's value, in its larger font
     ws.freeze_panes(lay.first, 0)

@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from ... import numerics
 from ...regression import Dataset, Fit, kind
 from .descent import Block, DescentSheet
-from .style import PARAM_FILL, Styles, set_up_page
+from .style import PARAM_FILL, Page, Styles, set_up_page
 from .xlsx import chart_text
 
 #: The regression books' font (the data sheet shows at most 4 decimals in it).
@@ -70,11 +70,12 @@ class _Layout:
     linear: bool
     d_x: int  # the data's x columns
     cols: tuple[str, ...]  # the points table's headings
+    blocks: DataBlocks  # the data sheet's columns the points read
     nudges: bool = False  # the by_hand sheet: a gradient and nudge table right of the parameters
     top: int = 4  # the parameters' heading row; the row above holds the yellow step (or h) cell
 
     @classmethod
-    def of(cls, result: Fit, nudges: bool = False, lines: int = 2) -> _Layout:
+    def of(cls, result: Fit, blocks: DataBlocks, nudges: bool = False, lines: int = 2) -> _Layout:
         data = result.data
         n, width = result.phi.shape
         linear = result.model != "relu"
@@ -83,7 +84,7 @@ class _Layout:
         if not linear:
             cols += [f"Lin{k + 1}" for k in range(units)] + [f"ReLU{k + 1}" for k in range(units)]
         cols += ["prediction", "loss"]
-        return cls(n, width, units, linear, len(data.x_names), tuple(cols), nudges, top=lines + 2)
+        return cls(n, width, units, linear, len(data.x_names), tuple(cols), blocks, nudges, top=lines + 2)
 
     @property
     def total_row(self) -> int:
@@ -125,15 +126,10 @@ class _Layout:
 
 
 def write_fit_sheet(
-    book: xlsxwriter.Workbook,
-    ws: Worksheet,
-    st: Styles,
-    result: Fit,
-    blocks: DataBlocks,
-    descent: DescentSheet | None,
-    notes: Sequence[str],
+    page: Page, result: Fit, blocks: DataBlocks, descent: DescentSheet | None, notes: Sequence[str]
 ) -> None:
     """The ``model`` sheet (``descent`` given: parameters from its rows) or ``by_hand`` (typed parameters)."""
+    book, ws, st = page.book, page.ws, page.st
     steps = result.trajectory.epochs
     if descent is None:
         params = result.trajectory.params[0]
@@ -154,7 +150,7 @@ def write_fit_sheet(
             " this sheet follows. To try parameters of your own, use the by_hand sheet.",
         ]
     lines.append(result.data.recipe)
-    lay = _Layout.of(result, nudges=descent is None, lines=len(lines))
+    lay = _Layout.of(result, blocks, nudges=descent is None, lines=len(lines))
     for k, line in enumerate(lines):
         ws.write_string(1 + k, 0, line, st.note)
     typed = {"bg_color": PARAM_FILL, "border": 1, "border_color": "#808080", **FONT}
@@ -168,8 +164,8 @@ def write_fit_sheet(
     lin = params @ result.phi.T  # (units, n)
     for i in range(lay.n):
         cached = (lin[:, i], preds[i], losses[i])
-        _point_row(ws, st, lay, result, i, blocks.x.first_row + i, blocks.x_cols, cached)
-    _totals(ws, st, lay, result, blocks.x, blocks.y, float(np.mean(losses)))
+        _point_row(ws, st, lay, result, i, cached)
+    _totals(ws, st, lay, result, float(np.mean(losses)))
     if descent is None:
         _nudge_table(ws, st, lay, result, blocks.x, params)
     _model_chart(book, ws, st, lay, result, params)
@@ -330,20 +326,13 @@ def _least_squares(result: Fit) -> np.ndarray:
 
 
 def _point_row(
-    ws: Worksheet,
-    st: Styles,
-    lay: _Layout,
-    result: Fit,
-    i: int,
-    src: int,
-    x_cols: list[int],
-    cached: tuple[np.ndarray, float, float],
+    ws: Worksheet, st: Styles, lay: _Layout, result: Fit, i: int, cached: tuple[np.ndarray, float, float]
 ) -> None:
-    """Point i (row ``src`` of the data sheet): x, y, (Lin, ReLU per unit), prediction, squared error.
+    """Point i (from its row of the data sheet): x, y, (Lin, ReLU per unit), prediction, squared error.
 
     ``cached`` holds Python's values of its Lin cells, prediction and squared error.
     """
-    lin, pred, loss = cached
+    (lin, pred, loss), src, x_cols = cached, lay.blocks.x.first_row + i, lay.blocks.x_cols
     data, r, y_col, units = result.data, lay.first + i, lay.y_col, lay.units
     for j, c in enumerate(x_cols):
         ws.write_formula(r, j, f"=data!{xl_rowcol_to_cell(src, c)}", st.number, data.x[i, j])
@@ -366,10 +355,9 @@ def _point_row(
     ws.write_formula(r, lay.loss_col, squared, st.value, loss)
 
 
-def _totals(
-    ws: Worksheet, st: Styles, lay: _Layout, result: Fit, x_block: Block, y_block: Block, mse: float
-) -> None:
+def _totals(ws: Worksheet, st: Styles, lay: _Layout, result: Fit, mse: float) -> None:
     """The total loss under the parameters; for a linear model, the least-squares loss too."""
+    x_block, y_block = lay.blocks.x, lay.blocks.y
     ws.write_string(lay.total_row, 0, "Total loss (MSE):", st.label)
     loss_range = f"{_abs(lay.first, lay.loss_col)}:{_abs(lay.last, lay.loss_col)}"
     ws.write_formula(lay.total_row, 1, numerics.MSE_EXCEL.format(losses=loss_range), st.total, mse)

@@ -92,14 +92,13 @@ Plan = list[tuple[int, str | None, np.ndarray, Any]]
 def write_plan(
     ws: Worksheet,
     first: int,
-    n: int,
     plan: Plan,
     columns: Sequence[Column],
     array: tuple[str, int] | None,
     after: int,
 ) -> None:
-    """Write ``plan``, then the model ``columns`` from ``after``: ``n`` rows from ``first``."""
-    plan = list(plan)
+    """Write ``plan``, then the model ``columns`` from ``after``: their rows from ``first``."""
+    plan, n = list(plan), len(columns[0].values)
     for j, col in enumerate(columns, start=after):
         template = None if col.formula is None else row_template(col.formula, first)
         values = col.values if col.values.dtype == object else np.asarray(col.values, dtype="float64")

@@ -259,9 +259,9 @@ def write_model_sheet(
     parameter_block(cells, st, lay, params, start)
     if lay.mmult:
         teaching_example(cells, st, lay.top + 6, loss_col - 1)
-    results = totals(cells, st, lay, n, pred_col, loss_col, values)
+    results = totals(cells, st, lay, (pred_col, loss_col), values)
     name_results(ws, lay, loss_col)
-    max_cell = _max_age(cells, st, lay, table)
+    _max_age(cells, st, lay, table)
 
     # Above the passengers, only what the sheet computes and where the rest is (the lesson's sheets
     # had no notes at all): how to run Solver, the start, the learner's path go to the notes sheet.
@@ -286,7 +286,7 @@ def write_model_sheet(
         inputs=span(lay.first, FIRST_INPUT, last, LAST_INPUT), params=lay.cells("params")
     )
     array = (mmult, spec.model.units) if lay.mmult else None
-    _write_rows(ws, st, lay, table, columns, max_cell, array)
+    _write_rows(ws, st, lay, table, columns, array)
 
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
@@ -354,9 +354,7 @@ def totals(
     cells: RowOrdered,
     st: Styles,
     lay: Layout,
-    n: int,
-    pred_col: int,
-    loss_col: int,
+    cols: tuple[int, int],
     v: SheetValues,
     results: Sequence[tuple[str, str]] = RESULTS,
 ) -> dict[str, str]:
@@ -365,7 +363,8 @@ def totals(
     returns each value's absolute reference by its label.
 
     ``results`` whose right-hand labels name an RMSE get ``=SQRT(loss)`` there instead (a
-    numeric target)."""
+    numeric target). ``cols``: the Preds and Loss columns of ``v``'s rows."""
+    (pred_col, loss_col), n = cols, len(v.preds)
     first, last = lay.first, lay.first + n - 1
     column = lambda c: span(first, c, last, c, absolute=True)
     preds, survived, losses, sets = column(pred_col), column(0), column(loss_col), column(loss_col + 1)
@@ -408,13 +407,16 @@ def name_results(ws: Worksheet, lay: Layout, loss_col: int) -> None:
     ws.write_comment(lay.top + 1, loss_col + 1, METRIC_COMMENT, {"x_scale": 2, "author": "workbench"})
 
 
-def _max_age(cells: RowOrdered, st: Styles, lay: Layout, table: pd.DataFrame) -> str:
-    """``Max:`` just above the data, as in the lesson; returns the cell Age_N divides by."""
+def _max_age(cells: RowOrdered, st: Styles, lay: Layout, table: pd.DataFrame) -> None:
+    """``Max:`` just above the data, as in the lesson: the cell Age_N divides by (:func:`_max_cell`)."""
     age, last = COL["Age"], lay.first + len(table) - 1
     cells.put(lay.max_row, age - 1, "write_string", "Max:", st.label)
     formula = f"=MAX({span(lay.first, age, last, age)})"
     cells.put(lay.max_row, age, "write_formula", formula, st.number, float(table["Age"].max()))
-    return ref(lay.max_row, age, absolute=True)
+
+
+def _max_cell(lay: Layout) -> str:
+    return ref(lay.max_row, COL["Age"], absolute=True)
 
 
 def _write_rows(
@@ -423,7 +425,6 @@ def _write_rows(
     lay: Layout,
     table: pd.DataFrame,
     columns: Sequence[Column],
-    max_cell: str,
     array: tuple[str, int] | None,
 ) -> None:
     """The data, one row at a time (constant_memory writes rows in order).
@@ -439,7 +440,7 @@ def _write_rows(
     plan: Plan = []
     for name in RAW:
         plan.append((COL[name], None, table[name].to_numpy(), raw_fmt.get(name, st.whole)))
-    refs = lambda r: {name: ref(r, COL[name]) for name in RAW} | {"max_Age": max_cell}
+    refs = lambda r: {name: ref(r, COL[name]) for name in RAW} | {"max_Age": _max_cell(lay)}
     for d in DERIVED:
         formula = d.formula(refs(first))
         fmt = st.whole if d.name not in ("Age_N", "log_Fare") else st.feature
@@ -448,7 +449,7 @@ def _write_rows(
             plan.append((COL[d.name], template, table[d.name].to_numpy(dtype="float64"), fmt))
         else:  # a constant such as Ones
             plan.append((COL[d.name], None, np.broadcast_to(float(formula), (n,)), fmt))
-    write_plan(ws, first, n, plan, columns, array, AFTER)
+    write_plan(ws, first, plan, columns, array, AFTER)
 
 
 def parameter_block(

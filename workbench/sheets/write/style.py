@@ -20,6 +20,15 @@ MINE_FILL = "#E2EFDA"  # pale green: a cell the learner types into
 
 
 @dataclass(frozen=True)
+class Page:
+    """Where a sheet writer writes: the open workbook, the sheet, and the book's styles."""
+
+    book: xlsxwriter.Workbook
+    ws: Worksheet
+    st: Styles
+
+
+@dataclass(frozen=True)
 class Styles:
     """The formats of one workbook (XlsxWriter formats belong to one workbook)."""
 
