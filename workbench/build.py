@@ -236,7 +236,8 @@ def _build(
 
     regressions = _Regressions(out, seed) if spare_core() else None
     try:
-        return _titanic(passengers, table, out, seed, progress, regressions, began, loaded)
+        result = _titanic(passengers, table, out, seed, progress, regressions)
+        return replace(result, seconds={"load": loaded - began, **result.seconds})
     finally:
         if regressions is not None:
             regressions.stop()
@@ -257,10 +258,9 @@ def _titanic(
     seed: int | None,
     progress: Progress | None,
     regressions: _Regressions | None,
-    began: float,
-    loaded: float,
 ) -> BuildResult:
     """The Titanic fits and their files, then the regressions' files (as ``regressions`` wrote them)."""
+    began = time.perf_counter()
     train_rows, valid_rows = validation_split(table)
     fits, comparison, histories = _fit_all(train_rows, valid_rows, SEED if seed is None else seed, progress)
     units = compare.more_units(
@@ -305,7 +305,7 @@ def _titanic(
     stage("write regressions", 4)
     written = time.perf_counter()
 
-    seconds = {"load": loaded - began, "fit": fitted - loaded, "write": written - fitted}
+    seconds = {"fit": fitted - began, "write": written - fitted}
     return BuildResult(out, tuple(files), fits, comparison, chosen, seconds, submitted, len(table))
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -489,23 +490,35 @@ def _data_plan(cells: RowOrdered, st: Styles, prep: Prepared, grid: Grid, lay: L
         cells.put(lay.max_row - 1, 0, "write_string", f"Fill (median{train}):", st.label)
     j = _set_col(grid)
     sets = None if prep.valid is None else span(lay.first, j, last, j, absolute=True)
+    sources = _Sources(col, sets, prep.table)
     for j, f in enumerate(prep.features, start=grid.first_input):
         heads.append(f.name)
-        plan.append(_feature_column(cells, st, f, (j, col), lay, last, prep, sets))
+        plan.append(_feature_column(cells, st, f, j, lay, sources))
     return plan, heads
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What a feature's column reads: each raw column's letter, the Set column's cells (None: the
+    statistics are over every row), and the features' values."""
+
+    col: dict[str, int]
+    sets: str | None
+    table: pd.DataFrame
 
 
 def _target_head(prep: Prepared) -> str:
     return f"{prep.target.name} (0/1)" if _mapped(prep) else prep.target.name
 
 
-def _feature_column(cells, st, f, where: tuple[int, dict[str, int]], lay, last: int, prep, sets: str | None):
-    """One feature: its scale and fill cells (if any) and its column's row template.
+def _feature_column(cells: RowOrdered, st: Styles, f, j: int, lay: Layout, src: _Sources):
+    """One feature, in column ``j``: its scale and fill cells (if any) and its column's row template.
 
-    With ``sets`` (the Set column's cells), a statistic reads the train rows' values only: an
+    With the Set column's cells (``src.sets``), a statistic reads the train rows' values only: an
     array formula over ``IF((sets="train")*(cells<>""),cells)`` (the blank test keeps an empty
     cell out of a MEDIAN in every engine, as it is kept out of a plain range)."""
-    (j, col), values = where, prep.table[f.name].to_numpy(dtype="float64")
+    col, sets, values = src.col, src.sets, src.table[f.name].to_numpy(dtype="float64")
+    last = lay.first + len(values) - 1
     if f.kind == "ones":
         return (j, None, values, st.whole)
     c = col[f.source]
@@ -517,16 +530,17 @@ def _feature_column(cells, st, f, where: tuple[int, dict[str, int]], lay, last: 
         else ("write_array_formula", f'IF(({sets}="train")*({column}<>""),{column})')
     )
     if f.scale_excel:
-        _statistic(cells, write, lay.max_row, j, f.scale_excel.format(range=column), st.value, f.scale)
+        _statistic(cells, write, (lay.max_row, j), f.scale_excel.format(range=column), st.value, f.scale)
         refs["max_col"] = ref(lay.max_row, j, absolute=True)
     if f.fill_excel:
-        _statistic(cells, write, lay.max_row - 1, c, f.fill_excel.format(range=column), st.number, f.fill)
+        _statistic(cells, write, (lay.max_row - 1, c), f.fill_excel.format(range=column), st.number, f.fill)
         refs["fill_col"] = ref(lay.max_row - 1, c, absolute=True)
     template = f.formula({**refs, "col": ref(MARK_ROW, c)})
     return (j, template, values, st.whole if f.kind in ("dummy", "other") else st.feature)
 
 
-def _statistic(cells: RowOrdered, write: str, row: int, col: int, formula: str, fmt, value) -> None:
+def _statistic(cells: RowOrdered, write: str, at: tuple[int, int], formula: str, fmt, value) -> None:
+    row, col = at
     if write == "write_array_formula":
         cells.put(row, col, write, row, col, "{" + formula + "}", fmt, value)
     else:

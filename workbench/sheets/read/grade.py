@@ -367,15 +367,15 @@ def _slip(s: _Sheet, name: str, i: int, typed: list, got: list, want: np.ndarray
     if not f:  # a formula shared with the cell above (Excel's files), its text not stored here
         return ""
     text = f.upper().replace(" ", "")
-    refs = list(_REF.finditer(text))
-    if not refs and name != "Ones":
+    if not _REF.search(text) and name != "Ones":
         return ". Likely slip: a formula with no cell in it computes a constant"
-    said = _slip_of(name, text, refs, row, s, got, want)
+    said = _slip_of(name, text, row, s, got, want)
     return f". Likely slip: {said}" if said else ""
 
 
-def _slip_of(name, text, refs, row, s: _Sheet, got, want) -> str:
-    lay = s.lay
+def _slip_of(name, text, row, s: _Sheet, got, want) -> str:
+    """The slip behind column ``name``'s formula ``text`` (in capitals) of the 1-based ``row``."""
+    lay, refs = s.lay, list(_REF.finditer(text))
     if name == "Age_N":
         below = [m for m in refs if int(m.group(4)) != row]
         age = cell(0, COLUMNS.index("Age")).rstrip("1")

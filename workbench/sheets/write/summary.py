@@ -103,7 +103,7 @@ def summary_sheet(
         " rather than what generalises (over-fitting)."
     )
     wrapped(ws, st, 1, note, widths)
-    row = _sheets_table(ws, st, infos, 3, widths, results, s.lines or _LESSON_LINES)
+    row = _sheets_table(ws, st, infos, widths, s)
     if s.luck:
         wrapped(ws, st, row - 1, s.luck, widths)
         row += 1
@@ -141,16 +141,10 @@ def _sheets_heads(results: Sequence[tuple[str, str]] = RESULTS) -> list[str]:
     return ["Sheet", "Model", *(_HEADS.get(x, x.rstrip(":")) for x in labels)]
 
 
-def _sheets_table(
-    ws: Worksheet,
-    st: Styles,
-    infos: Sequence[SheetInfo],
-    row: int,
-    widths: Sequence[float],
-    results: Sequence[tuple[str, str]] = RESULTS,
-    lines: Sequence[str] = (),
-) -> int:
-    """Each model sheet's live results (:data:`RESULTS`), then ``lines``; returns the row below."""
+def _sheets_table(ws: Worksheet, st: Styles, infos: Sequence[SheetInfo], widths: Sequence, s: Summary) -> int:
+    """Under the title and its note, in columns ``widths`` wide: each model sheet's live results
+    (``s.results``), then ``s.lines`` (the lesson's by default); returns the row below."""
+    row, results, lines = 3, s.results, s.lines or _LESSON_LINES
     ws.write_string(row, 0, "The model sheets (live formulas)", st.heading)
     labels = [label for pair in zip(*results, strict=True) for label in pair]  # losses, then accuracies
     for j, head in enumerate(_sheets_heads(results)):
