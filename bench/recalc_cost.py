@@ -49,6 +49,7 @@ from workbench.sheets.books.titanic import (
     add_model_sheet,
     add_titanic_descent_sheet,
     input_ranges,
+    titanic_descent,
     write_titanic_book,
 )
 from workbench.sheets.engines import recalc
@@ -64,12 +65,13 @@ def write(kind: str, path: Path, passengers, lesson) -> None:
     fits = book_fits(lesson)
     if kind == "titanic.xlsx":
         inputs, target = input_ranges(len(lesson))
-        descent = lambda book: add_titanic_descent_sheet(book, lesson, inputs=inputs, target=target)
+        trajectory = titanic_descent(lesson)
+        descent = lambda book: add_titanic_descent_sheet(book, lesson, trajectory, ranges=(inputs, target))
         write_titanic_book(path, passengers, lesson, fits, extra_sheets=[descent])
         return
     with new_workbook(path, title=kind) as book:
         if kind == "descent":
-            add_titanic_descent_sheet(book, lesson)
+            add_titanic_descent_sheet(book, lesson, titanic_descent(lesson))
         else:
             add_model_sheet(book, kind, lesson, fits)
 

@@ -65,7 +65,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -284,8 +284,8 @@ def _titanic(
     inputs, target = input_ranges(len(table))  # the descent sheet reads the linear sheet's cells
     start_seed = SEED if seed is None else seed
     descent = partial(  # its notes go to the notes sheet; its numbers are computed here, first
-        add_titanic_descent_sheet, table=table, seed=start_seed, inputs=inputs, target=target,
-        notes_sheet=True, trajectory=titanic_descent(table, seed=start_seed),
+        add_titanic_descent_sheet, table=table, trajectory=titanic_descent(table, seed=start_seed),
+        ranges=(inputs, target), notes_sheet=True,
     )  # fmt: skip
     book = write_titanic_book(
         out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
@@ -382,7 +382,6 @@ def build_table(
     out: str | os.PathLike[str] = WORKBOOKS,
     *,
     seed: int | None = None,
-    na: Sequence[str] = (),
     sample: int | None = None,
     **recipe: object,
 ) -> TableBuildResult:
@@ -394,12 +393,12 @@ def build_table(
         out: the folder to write (created if missing, and removed again if the build fails;
             locked while the build runs, as :func:`build_all` does).
         seed: seeds every random start (default :data:`SEED`).
-        na: more values that mean missing.
         sample: build from a random sample of this many of the file's rows (drawn with ``seed``,
             :func:`~workbench.tabular.sample_rows`), said on every sheet: for a file with more rows
             than a sheet holds, or a quicker, smaller book.
-        recipe: ``drop``, ``log``, ``category``, ``numeric``, ``missing``, ``recipe`` as
-            :func:`~workbench.tabular.prepare` takes them.
+        recipe: ``drop``, ``log``, ``category``, ``numeric``, ``missing``, ``na`` (more values
+            that mean missing, read so), ``recipe``, ``keep_leak``, as :func:`~workbench.tabular.prepare`
+            takes them.
 
     Raises:
         DataError, WorkbenchError: a bad file, column or option, before anything is written.
@@ -409,18 +408,16 @@ def build_table(
     with output_folder(out) as folder:
         path = folder / f"{Path(data).stem}.xlsx"
         check_target(path, inputs=[data])
-        return _build_table(data, target, path, seed, (na, sample), recipe)
+        return _build_table(data, target, path, seed, sample, recipe)
 
 
-def _build_table(data: str | os.PathLike[str], target: str, path: Path, seed: int, read: tuple, recipe: dict):
-    """``read``: ``na`` and ``sample`` as :func:`build_table` takes them."""
-    began = time.perf_counter()
-    (na, sample), said = read, None
+def _build_table(data, target: str, path: Path, seed: int, sample: int | None, recipe: dict):
+    began, said = time.perf_counter(), None
     with one_thread():
-        frame = read_table(data, na=na)
+        frame = read_table(data, na=recipe.get("na", ()))
         if sample is not None:
             frame, said = sample_rows(frame, sample, seed)
-        prepared = replace(prepare(frame, target, na=na, **recipe), sample=said)
+        prepared = replace(prepare(frame, target, **recipe), sample=said)
         try:  # before the fits: a sheet's limit is known from the rows alone
             check_table_rows(prepared)
         except WorkbenchError as e:

@@ -12,10 +12,11 @@ import dataclasses
 import numpy as np
 import openpyxl
 import pytest
+import torch
 
 import workbench as wb
 from workbench import regression as r
-from workbench.sheets.books.titanic import add_titanic_descent_sheet
+from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent
 from workbench.sheets.engines.recalc import recalculate
 from workbench.sheets.write.descent import Block, Look, Points, write_descent_sheet
 from workbench.sheets.write.xlsx import new_workbook
@@ -172,7 +173,7 @@ def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
 def test_titanic_descent_caches_numpy_values(tmp_path, table):
     path = tmp_path / "titanic.xlsx"
     with new_workbook(path, title="t") as book:
-        trajectory = add_titanic_descent_sheet(book, table, epochs=20).trajectory
+        trajectory = add_titanic_descent_sheet(book, table, titanic_descent(table, epochs=20)).trajectory
     x, y = inputs(table).numpy(), targets(table).numpy()
     start = trajectory.params[0]
     assert np.all((start >= -0.5) & (start < 0.5))
@@ -195,8 +196,10 @@ def test_titanic_descent_caches_numpy_values(tmp_path, table):
 
 
 def test_titanic_ranges_must_come_in_pairs(tmp_path, table):
-    with new_workbook(tmp_path / "t.xlsx", title="t") as book, pytest.raises(wb.WorkbenchError, match="both"):
-        add_titanic_descent_sheet(book, table, inputs="linear!$G$10:$P$721", epochs=1)
+    with new_workbook(tmp_path / "t.xlsx", title="t") as book, pytest.raises(wb.WorkbenchError, match="pair"):
+        add_titanic_descent_sheet(
+            book, table, titanic_descent(table, epochs=1), ranges=("linear!$G$10:$P$721",)
+        )
 
 
 # --- in LibreOffice ---------------------------------------------------------------------------
@@ -221,7 +224,7 @@ def recalculated(tmp_path_factory, line_fit, relu_fit, table):
         sheets["relu"] = write_descent_sheet(
             book, relu_fit.trajectory, Points(rx, ry, DATA(relu_fit), relu_fit.param_names), Look(name="relu")
         )
-        titanic = add_titanic_descent_sheet(book, table, name="titanic")
+        titanic = add_titanic_descent_sheet(book, table, titanic_descent(table), name="titanic")
     out = recalculate(src, folder / "out")
     return openpyxl.load_workbook(out, data_only=True), sheets, titanic
 
@@ -365,19 +368,27 @@ def test_libreoffice_shows_the_step_typed_and_the_nearest_for_a_number_out_of_ra
         assert loss == pytest.approx(line_fit.losses[step], rel=1e-9), name
 
 
-def test_the_titanic_descent_computed_first_writes_the_same_sheet(tmp_path):
-    """The build computes the descent before opening the book; the sheet is the same either way."""
-    from workbench.errors import WorkbenchError
-    from workbench.sheets.books.titanic import titanic_descent
-
+def test_the_titanic_descent_sheet_redoes_the_trajectory_it_is_given(tmp_path):
+    """The build computes the descent before opening the book; the sheet caches that one, and
+    refuses a descent of another model."""
     table = wb.lesson_table().iloc[:60]
     given = titanic_descent(table, epochs=5, seed=3)
-    paths = []
-    for name, trajectory in (("here", None), ("first", given)):
-        path = tmp_path / f"{name}.xlsx"
-        with new_workbook(path, title="t") as book:
-            add_titanic_descent_sheet(book, table, epochs=5, seed=3, trajectory=trajectory)
-        paths.append(path)
-    assert paths[0].read_bytes() == paths[1].read_bytes()
-    with new_workbook(tmp_path / "other.xlsx", title="t") as book, pytest.raises(WorkbenchError, match="lr"):
-        add_titanic_descent_sheet(book, table, epochs=5, lr=0.05, trajectory=given)
+    path = tmp_path / "t.xlsx"
+    with new_workbook(path, title="t") as book:
+        sheet = add_titanic_descent_sheet(book, table, given)
+    assert sheet.trajectory is given and given.seed == 3
+    x, y = inputs(table).numpy(), targets(table).numpy()
+    generator = torch.Generator().manual_seed(3)  # uniform_start's RAND()-0.5, drawn again here
+    w = (torch.rand((10,), generator=generator, dtype=torch.float64) - 0.5).numpy()
+    params, losses, _ = numpy_linear_descent(x, y, w, given.lr, 5)
+    np.testing.assert_allclose(given.params, params, rtol=1e-12, atol=1e-14)
+    assert any("start RAND()-0.5 (seed 3)" in note for note in sheet.notes)
+    rows = read_rows(openpyxl.load_workbook(path, data_only=True)["descent"], sheet.header_row, 6, 10)
+    np.testing.assert_allclose(rows[:, 1:11], params, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rows[:, 11], losses, rtol=1e-12)
+    relu = r.fit_dataset(r.relu(), epochs=2).trajectory
+    with (
+        new_workbook(tmp_path / "other.xlsx", title="t") as book,
+        pytest.raises(wb.WorkbenchError, match="not the lesson's linear model"),
+    ):
+        add_titanic_descent_sheet(book, table, relu)

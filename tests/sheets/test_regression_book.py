@@ -18,7 +18,7 @@ import workbench as wb
 from workbench import regression as r
 from workbench.build import write_regression_outputs
 from workbench.sheets.books.regression import CURVE_POINTS, write_regression_book
-from workbench.sheets.books.titanic import add_titanic_descent_sheet
+from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent
 from workbench.sheets.engines.recalc import recalculate_all
 from workbench.sheets.write.xlsx import new_workbook
 
@@ -650,7 +650,7 @@ def every_descent_sheet(tmp_path_factory, table):
         "relu": write_regression_book(r.fit_dataset(relu, epochs=60), folder / "relu.xlsx"),
     }  # fmt: skip
     with new_workbook(folder / "titanic.xlsx", title="t") as book:
-        titanic = add_titanic_descent_sheet(book, table, epochs=5)
+        titanic = add_titanic_descent_sheet(book, table, titanic_descent(table, epochs=5))
     books["titanic"] = folder / "titanic.xlsx"
     return books, titanic
 
@@ -688,7 +688,7 @@ def test_the_titanic_books_notes_sheet_holds_the_descent_sheets_longer_words(tmp
     table = wb.lesson_table(passengers)
 
     def descent(book):
-        return add_titanic_descent_sheet(book, table, epochs=3, notes_sheet=True)
+        return add_titanic_descent_sheet(book, table, titanic_descent(table, epochs=3), notes_sheet=True)
 
     write_book(tmp_path / "t.xlsx", passengers, extra_sheets=[descent])
     book = openpyxl.load_workbook(tmp_path / "t.xlsx")

@@ -207,15 +207,16 @@ def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, co
     """The Titanic workbook (every sheet kind, the descent sheet) and a regression workbook."""
     import workbench.sheets.write.xlsx
     from workbench.sheets.books.regression import write_regression_book
-    from workbench.sheets.books.titanic import add_titanic_descent_sheet, write_titanic_book
+    from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent, write_titanic_book
 
     passengers, table, fits, histories, line = books
 
     def write(folder):
         folder.mkdir()
+        descent = titanic_descent(table, epochs=5)
         write_titanic_book(
             folder / "titanic.xlsx", passengers, table, fits, histories=histories,
-            extra_sheets=[lambda book: add_titanic_descent_sheet(book, table, epochs=5)],
+            extra_sheets=[lambda book: add_titanic_descent_sheet(book, table, descent)],
             constant_memory=constant_memory,
         )  # fmt: skip
         write_regression_book(line, folder / "line.xlsx")

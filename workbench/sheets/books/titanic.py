@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -324,56 +325,47 @@ def titanic_descent(
     """The lesson's linear model descended on every row of ``table`` from the seeded ``RAND()-0.5``
     start: what the ``descent`` sheet redoes by formulas, computed before it is written."""
     x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    return descend(x, y, uniform_start((len(FEATURES),), seed), kind="linear", lr=lr, epochs=epochs)
+    start = uniform_start((len(FEATURES),), seed)
+    return replace(descend(x, y, start, kind="linear", lr=lr, epochs=epochs), seed=seed)
 
 
 def add_titanic_descent_sheet(
     book: xlsxwriter.Workbook,
     table: pd.DataFrame,
+    trajectory: Trajectory,
     *,
-    lr: float = TITANIC_LR,
-    epochs: int = TITANIC_EPOCHS,
-    seed: int = 0,
-    inputs: str | Block | None = None,
-    target: str | Block | None = None,
+    ranges: tuple[str | Block, str | Block] | None = None,
     name: str = "descent",
     notes_sheet: bool = False,
-    trajectory: Trajectory | None = None,
 ) -> DescentSheet:
     """Add a ``descent`` sheet for the lesson's Titanic ``linear`` model to ``book``.
 
-    The start is the lesson's ``RAND()-0.5``, seeded (:func:`workbench.numerics.uniform_start`).
-
     Args:
         table: the lesson table (:func:`~workbench.lesson_table`).
-        inputs, target: where the 712 x 10 inputs (``FEATURES``, adjacent, in order)
-            and the ``Survived`` column already are, e.g. on the ``linear`` sheet. By
-            default a sheet ``descent_data`` is added holding them as values.
-        lr, epochs, seed: the descent.
+        trajectory: the descent the sheet redoes, computed before the book was opened: the lesson's
+            linear model from the seeded ``RAND()-0.5`` start (:func:`titanic_descent`).
+        ranges: where the 712 x 10 inputs (``FEATURES``, adjacent, in order) and the
+            ``Survived`` column already are, e.g. on the ``linear`` sheet (:func:`input_ranges`).
+            By default a sheet ``<name>_data`` is added holding them as values.
         notes_sheet: the book gets a notes sheet (as :func:`write_titanic_book` writes, given the
             returned sheet): the longer words go there, else into the title's comment.
-        trajectory: the descent, computed before the book was opened (:func:`titanic_descent`
-            with the same ``lr``, ``epochs`` and ``seed``); by default computed here.
 
     Returns:
-        Where the sheet keeps things, its notes, and the descent torch computed (``trajectory``),
-        whose values the sheet caches.
+        Where the sheet keeps things, its notes, and ``trajectory``, whose values the sheet caches.
 
     Raises:
-        DivergenceError: ``lr`` is too large.
+        WorkbenchError: a trajectory that is not of the lesson's linear model.
     """
     x, y = models.inputs(table).numpy(), models.targets(table).numpy()
-    if trajectory is None:
-        trajectory = titanic_descent(table, lr=lr, epochs=epochs, seed=seed)
-    elif (trajectory.lr, trajectory.epochs, trajectory.params.shape[1:]) != (lr, epochs, (len(FEATURES),)):
+    if trajectory.kind != "linear" or trajectory.params.shape[1:] != (len(FEATURES),):
         raise WorkbenchError(
-            f"the trajectory is {trajectory.epochs} steps of lr {trajectory.lr:g}; the sheet is given"
-            f" {epochs} steps of lr {lr:g} (compute it with titanic_descent(table, lr=, epochs=, seed=))"
+            "the trajectory is not the lesson's linear model (10 parameters): compute it with"
+            " titanic_descent(table, lr=, epochs=, seed=)"
         )
-    if (inputs is None) != (target is None):
-        raise WorkbenchError("give both inputs and target ranges, or neither")
-    if inputs is None:
-        inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data")
+    if ranges is not None and len(ranges) != 2:
+        raise WorkbenchError("ranges: a pair, where the inputs are and where the target is")
+    inputs, target = _titanic_data_sheet(book, x, y, f"{name}_data") if ranges is None else ranges
+    seed = "" if trajectory.seed is None else f" (seed {trajectory.seed})"
     floor = least_squares_floor(x, y)
     return write_descent_sheet(
         book,
@@ -384,7 +376,7 @@ def add_titanic_descent_sheet(
             title="descent: the linear model trained by the spreadsheet, step by step",
             notes=[
                 f"Titanic, {len(x)} passengers (every row, train and valid), 10 inputs; start RAND()-0.5"
-                f" (seed {seed}); the least-squares floor over these rows is MSE {floor:.4f}. (The"
+                f"{seed}; the least-squares floor over these rows is MSE {floor:.4f}. (The"
                 " linear sheet's Solver minimises the train rows' loss instead.)"
             ],
             bands=True,
