@@ -111,13 +111,18 @@ def test_a_descent_that_flies_off_stays_in_view_when_followed(tmp_path):
 
 def test_lr_sweep_png_marks_divergence_and_refuses_bad_input(tmp_path):
     out = pictures.lr_sweep_png(
-        [0.01, 0.1, 2.0], [1.0, 0.1, np.inf], tmp_path / "s.png", title="t", limit=1.0, floor=0.08, chosen=0.1
+        ([0.01, 0.1, 2.0], [1.0, 0.1, np.inf]),
+        tmp_path / "s.png",
+        title="t",
+        limit=1.0,
+        floor=0.08,
+        chosen=0.1,
     )
     with Image.open(out) as im:
         rgb = np.asarray(im.convert("RGB")).astype(int).reshape(-1, 3)
     assert (np.abs(rgb - np.array([0xC0, 0, 0])).sum(1) < 40).sum() > 50  # the red crosses and line
     with pytest.raises(wb.WorkbenchError, match="two lists of one length"):
-        pictures.lr_sweep_png([0.1, 0.2], [1.0], tmp_path / "bad.png", title="t")
+        pictures.lr_sweep_png(([0.1, 0.2], [1.0]), tmp_path / "bad.png", title="t")
     with pytest.raises(wb.WorkbenchError, match="two lists of one length"):
-        pictures.lr_sweep_png([0.0], [1.0], tmp_path / "bad.png", title="t")
+        pictures.lr_sweep_png(([0.0], [1.0]), tmp_path / "bad.png", title="t")
     assert not (tmp_path / "bad.png").exists()

@@ -454,15 +454,18 @@ def _titanic_pictures(
     curves = pictures.loss_png(
         histories,
         out / "titanic_loss.png",
-        title="Titanic: training loss by step",
+        words=pictures.Words(
+            "Titanic: training loss by step",
+            x="step (gd epochs; the best net then takes Gauss-Newton steps)",
+            y="MSE on the train rows (log scale)",
+            lines={"floor": "linear model's least-squares floor"},
+        ),
         floor=float(comparison.train_loss[lstsq].iloc[0]),
-        xlabel="step (gd epochs; the best net then takes Gauss-Newton steps)",
-        floor_label="linear model's least-squares floor",
-        ylabel="MSE on the train rows (log scale)",
     )
+    trend = loss_trend(units.units, units.train_loss, units.valid_loss)
     more = pictures.overfitting_png(
         units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
-        title=f"Titanic, more ReLUs: {loss_trend(units.units, units.train_loss, units.valid_loss)}",
+        words=pictures.Words(f"Titanic, more ReLUs: {trend}"),
     )  # fmt: skip
     return [curves, more]
 

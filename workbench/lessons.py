@@ -100,9 +100,11 @@ def write_lesson(lesson: Lesson, out: Path, seed: int | None = None) -> list[Pat
     loss = pictures.loss_png(
         runs,
         out / f"{data.name}_loss.png",
-        title=f"{data.name}: loss after each update (lr {result.trajectory.lr:g})",
+        words=pictures.Words(
+            f"{data.name}: loss after each update (lr {result.trajectory.lr:g})",
+            x="update (one step of the parameters)",
+        ),
         floor=result.floor,
-        xlabel="update (one step of the parameters)",
     )
     return [book, fit, loss, *lesson.pictures(run, sheets)]
 
@@ -163,8 +165,7 @@ def _line_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
             )
         )
     sweep = pictures.lr_sweep_png(
-        LINE_LR_SWEEP,
-        lr_sweep(data, LINE_LR_SWEEP),
+        (LINE_LR_SWEEP, lr_sweep(data, LINE_LR_SWEEP)),
         out / "line_lr_sweep.png",
         title=f"line: loss after {result.trajectory.epochs} steps, by learning rate",
         limit=max_stable_lr(result.phi),
@@ -286,9 +287,11 @@ def _relu_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
         pictures.relu_units_png(list(units.fits), out / "relu_units.png"),
         pictures.overfitting_png(
             units.units, units.train_loss, units.valid_loss, out / "relu_overfitting.png",
-            title=f"relu, {data.n} points and {len(units.y_valid)} new ones: {trend}",
-            xlabel="ReLUs summed", valid_label="held out (new points)",
-            train_label="train (the points fitted)", best_label="lowest held-out loss",
+            words=pictures.Words(
+                f"relu, {data.n} points and {len(units.y_valid)} new ones: {trend}", x="ReLUs summed",
+                lines={"valid": "held out (new points)", "train": "train (the points fitted)",
+                       "best": "lowest held-out loss"},
+            ),
         ),
     ]  # fmt: skip
 

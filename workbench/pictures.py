@@ -22,6 +22,7 @@ import math
 import os
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,19 @@ POINTS = "#ED7D31"  # orange, as the lesson's scatter
 CURVE = "#2F5597"
 START = "#A6A6A6"
 DPI = 100
+#: How long an animation holds its last frame.
+HOLD_MS = 1500
+
+
+@dataclass(frozen=True)
+class Words:
+    """A picture's words: its title, its axes' labels (empty: the picture's own), and its lines'
+    labels by their role (``"floor"``, ``"train"``, ``"valid"``, ``"best"``: each picture says which)."""
+
+    title: str
+    x: str = ""
+    y: str = ""
+    lines: Mapping[str, str] = field(default_factory=dict)
 
 
 def _figure(width: float = 6.4, height: float = 4.2, *, below: float = 0.0) -> tuple[Figure, Axes]:
@@ -102,18 +116,17 @@ def loss_png(
     runs: Mapping[str, ArrayLike],
     path: str | os.PathLike[str],
     *,
-    title: str = "loss by epoch",
+    words: Words = Words("loss by epoch"),
     floor: float | None = None,
-    xlabel: str = "epoch (one pass over the data)",
-    floor_label: str = "least-squares floor",
-    ylabel: str = "MSE on all points (log scale)",
 ) -> Path:
     """Loss curves, one per run (label -> loss at epochs 0, 1, ...), on a log scale.
 
-    ``floor`` draws the lowest loss any parameters reach (least squares) as a dashed line.
+    ``floor`` draws the lowest loss any parameters reach (least squares) as a dashed line,
+    labelled ``words.lines["floor"]``.
     """
     if not runs:
         raise WorkbenchError("loss_png needs at least one loss curve")
+    floor_label = words.lines.get("floor", "least-squares floor")
     labels = [str(label) for label in runs]
     if floor is not None and floor > 0:
         labels.append(f"{floor_label} {floor:.4g}")
@@ -128,9 +141,9 @@ def loss_png(
     if floor is not None and floor > 0:
         ax.axhline(floor, color="black", lw=1, ls="--", label=labels[-1])
     ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_xlabel(words.x or "epoch (one pass over the data)")
+    ax.set_ylabel(words.y or "MSE on all points (log scale)")
+    ax.set_title(words.title)
     ax.legend(
         frameon=False,
         loc="lower center",
@@ -174,14 +187,13 @@ def descent_gif(
     *,
     every: int = 1,
     frame_ms: int = 60,
-    hold_ms: int = 1500,
     title: str | None = None,
     follow: bool = False,
 ) -> Path:
     """The lesson's animation: the fitted curve after each step of the descent, as a looping GIF.
 
     ``every`` draws every n-th step (plus the last); ``frame_ms`` is each frame's
-    duration and ``hold_ms`` the last frame's; ``title`` by default names the data and the rate.
+    duration (the last holds :data:`HOLD_MS`); ``title`` by default names the data and the rate.
     ``follow`` sizes the y axis to hold every frame's curve, for a descent that flies off.
     """
     data = result.data
@@ -218,15 +230,14 @@ def descent_gif(
     # One palette for every frame (from the first, which has every colour): no flicker, same bytes.
     palette = frames[0].quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     gif = [palette] + [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames[1:]]
-    durations = [frame_ms] * (len(gif) - 1) + [hold_ms]
+    durations = [frame_ms] * (len(gif) - 1) + [HOLD_MS]
     with atomic_path(path) as tmp:
         gif[0].save(tmp, format="GIF", save_all=True, append_images=gif[1:], duration=durations, loop=0)
     return Path(path)
 
 
 def lr_sweep_png(
-    lrs: ArrayLike,
-    finals: ArrayLike,
+    sweep: tuple[ArrayLike, ArrayLike],
     path: str | os.PathLike[str],
     *,
     title: str,
@@ -236,10 +247,11 @@ def lr_sweep_png(
 ) -> Path:
     """The loss a descent ends at against its learning rate (log-log); ``inf`` marks divergence.
 
+    ``sweep``: the learning rates and the loss each ended at (:func:`~workbench.regression.lr_sweep`).
     ``limit`` draws the rate above which descent diverges, ``floor`` the lowest loss any
     parameters reach, ``chosen`` the rate the lesson uses.
     """
-    lr, end = np.asarray(lrs, dtype="float64"), np.asarray(finals, dtype="float64")
+    lr, end = (np.asarray(a, dtype="float64") for a in sweep)
     if not (lr.ndim == 1 and len(lr) and lr.shape == end.shape and (lr > 0).all()):
         raise WorkbenchError(
             f"learning rates and final losses must be two lists of one length; got {lr.shape}"
@@ -359,13 +371,18 @@ def overfitting_png(
     valid: ArrayLike,
     path: str | os.PathLike[str],
     *,
-    title: str,
-    xlabel: str = "ReLUs summed (nnet sums 2)",
-    train_label: str = "train (the rows fitted)",
-    valid_label: str = "valid (rows held out)",
-    best_label: str = "lowest valid loss",
+    words: Words,
 ) -> Path:
-    """Train and valid loss against the number of ReLUs a net sums: over-fitting, where they part."""
+    """Train and valid loss against the number of ReLUs a net sums: over-fitting, where they part.
+
+    ``words.lines`` may name the ``"train"``, ``"valid"`` and ``"best"`` (the lowest valid loss)
+    points; the x axis says "ReLUs summed (nnet sums 2)" by default."""
+    lines = {
+        "train": "train (the rows fitted)",
+        "valid": "valid (rows held out)",
+        "best": "lowest valid loss",
+    }
+    train_label, valid_label, best_label = ({**lines, **words.lines}[k] for k in ("train", "valid", "best"))
     u, train_loss, valid_loss = (np.asarray(a, dtype="float64") for a in (units, train, valid))
     if not (u.ndim == 1 and len(u) and u.shape == train_loss.shape == valid_loss.shape):
         raise WorkbenchError(
@@ -383,8 +400,8 @@ def overfitting_png(
         ax.set_yscale("log")
     ax.set_xscale("log", base=2)
     ax.set_xticks(u, [f"{v:g}" for v in u])
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(words.x or "ReLUs summed (nnet sums 2)")
     ax.set_ylabel("MSE" + (" (log scale)" if ax.get_yscale() == "log" else ""))
-    ax.set_title("\n".join(textwrap.wrap(title, 72)), fontsize=10)  # a title computed from the numbers
+    ax.set_title("\n".join(textwrap.wrap(words.title, 72)), fontsize=10)  # computed from the numbers
     ax.legend(frameon=False)
     return _save_png(fig, path)
