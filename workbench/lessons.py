@@ -29,7 +29,7 @@ from .regression import (
     sgd,
     sgd_steps,
 )
-from .sheets.books.regression import write_regression_book
+from .sheets.books.regression import Extras, write_regression_book
 from .sheets.write.trend import loss_trend, rate_trend, step_trend
 
 
@@ -47,11 +47,15 @@ def _nothing(run: Run) -> dict:
     return {}
 
 
+def _no_sheets(run: Run) -> Extras:
+    return Extras()
+
+
 def _no_lines(run: Run) -> list[str]:
     return []
 
 
-def _no_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
+def _no_pictures(run: Run, sheets: Extras) -> list[Path]:
     return []
 
 
@@ -62,9 +66,8 @@ class Lesson:
     Attributes:
         name: its dataset, a name of :data:`~workbench.regression.DATASETS`; its files are
             ``<name>.xlsx``, ``<name>_fit.png``, ``<name>_loss.png``, then ``outputs``.
-        sheets: the keyword arguments its workbook adds to
-            :func:`~workbench.sheets.books.regression.write_regression_book` (``scaled``,
-            ``minibatch``, ``held_out``, ``by_hand_notes``).
+        sheets: what its workbook adds (:class:`~workbench.sheets.books.regression.Extras`:
+            ``scaled``, ``minibatch``, ``held_out``, ``pile_up``, ``by_hand_notes``).
         notes: lines for its descent sheet.
         curves: more loss curves for ``<name>_loss.png``, label -> loss per update.
         pictures: writes its own pictures into ``run.out`` (given what ``sheets`` made), in
@@ -73,7 +76,7 @@ class Lesson:
     """
 
     name: str
-    sheets: Callable[[Run], dict] = _nothing
+    sheets: Callable[[Run], Extras] = _no_sheets
     notes: Callable[[Run], list[str]] = _no_lines
     curves: Callable[[Run], dict] = _nothing
     pictures: Callable[[Run, Mapping[str, Any]], list[Path]] = _no_pictures
@@ -91,7 +94,7 @@ def write_lesson(lesson: Lesson, out: Path, seed: int | None = None) -> list[Pat
     run = Run(data, fit_dataset(data), seed, out)
     sheets = lesson.sheets(run)
     result = run.result
-    book = write_regression_book(result, out / f"{data.name}.xlsx", notes=lesson.notes(run), **sheets)
+    book = write_regression_book(result, out / f"{data.name}.xlsx", notes=lesson.notes(run), extras=sheets)
     fit = pictures.fit_png(result, out / f"{data.name}_fit.png")
     runs = {
         f"full-batch gradient descent (all {data.n} points per update)": result.losses,
@@ -124,8 +127,8 @@ LINE_LR_TOO_LOW, LINE_LR_TOO_HIGH = (0.01, 100), (1.1, 12)
 LINE_LR_SWEEP = tuple(float(v) for v in np.geomspace(1e-3, 1.5, 23))
 
 
-def _line_sheets(run: Run) -> dict:
-    return {"minibatch": sgd_steps(run.data, seed=0 if run.seed is None else run.seed)}
+def _line_sheets(run: Run) -> Extras:
+    return Extras(minibatch=sgd_steps(run.data, seed=0 if run.seed is None else run.seed))
 
 
 def _line_notes(run: Run) -> list[str]:
@@ -144,7 +147,7 @@ def _line_curves(run: Run) -> dict[str, np.ndarray]:
     return {f"mini-batch SGD ({batch} points per update)": minibatch.losses}
 
 
-def _line_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
+def _line_pictures(run: Run, sheets: Extras) -> list[Path]:
     """The descent animated; at a rate too low and one too high; every rate's end."""
     data, result, out = run.data, run.result, run.out
     files = [pictures.descent_gif(result, out / "line_descent.gif")]
@@ -257,11 +260,11 @@ def _quadratic_start(run: Run) -> list[str]:
 PILE_UP_STEPS = 12
 
 
-def _quadratic_sheets(run: Run) -> dict:
+def _quadratic_sheets(run: Run) -> Extras:
     """by_hand's start beside the video's, and the 2022 loop's missing ``a.grad.zero_()``, by formulas."""
     correct = fit_dataset(run.data, epochs=PILE_UP_STEPS)
     piled = fit_dataset(run.data, epochs=PILE_UP_STEPS, zero_grad=False)
-    return {"by_hand_notes": _quadratic_start(run), "pile_up": (correct, piled)}
+    return Extras(by_hand_notes=_quadratic_start(run), pile_up=(correct, piled))
 
 
 def _quadratic_curves(run: Run) -> dict[str, np.ndarray]:
@@ -274,14 +277,14 @@ def _quadratic_curves(run: Run) -> dict[str, np.ndarray]:
 # speed: fastbook chapter 4's roller coaster; relu: the quadratic's points by a sum of ReLUs
 
 
-def _relu_sheets(run: Run) -> dict:
+def _relu_sheets(run: Run) -> Extras:
     fits = regression.more_units(run.data)
-    return {"held_out": regression.held_out_scores(fits, *regression.held_out(run.data))}
+    return Extras(held_out=regression.held_out_scores(fits, *regression.held_out(run.data)))
 
 
-def _relu_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
+def _relu_pictures(run: Run, sheets: Extras) -> list[Path]:
     """Each sum of ReLUs drawn, and their train and held-out losses."""
-    units, data, out = sheets["held_out"], run.data, run.out
+    units, data, out = sheets.held_out, run.data, run.out
     trend = loss_trend(units.units, units.train_loss, units.valid_loss, valid_name="held-out")
     return [
         pictures.relu_units_png(list(units.fits), out / "relu_units.png"),
@@ -296,9 +299,9 @@ def _relu_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
     ]  # fmt: skip
 
 
-def _speed_pictures(run: Run, sheets: Mapping[str, Any]) -> list[Path]:
+def _speed_pictures(run: Run, sheets: Extras) -> list[Path]:
     """The roller coaster's valley, raw and scaled: why descent stalls on the raw time."""
-    raw, scaled_fit = run.result, sheets["scaled"]
+    raw, scaled_fit = run.result, sheets.scaled
     ratios = [bend_ratio(f.phi) for f in (raw, scaled_fit)]
     title = (
         f"speed: the loss bends {ratios[0]:,.0f} times more sharply one way than another on the raw"
@@ -330,7 +333,7 @@ LESSONS: dict[str, Lesson] = {
         Lesson("quadratic", sheets=_quadratic_sheets, notes=_quadratic_start, curves=_quadratic_curves),
         Lesson(
             "speed",
-            sheets=lambda run: {"scaled": fit_dataset(scaled(run.data))},
+            sheets=lambda run: Extras(scaled=fit_dataset(scaled(run.data))),
             pictures=_speed_pictures,
             outputs=("speed_valley.png",),
         ),

@@ -17,7 +17,7 @@ from small_book import write_book
 import workbench as wb
 from workbench import regression as r
 from workbench.build import write_regression_outputs
-from workbench.sheets.books.regression import CURVE_POINTS, write_regression_book
+from workbench.sheets.books.regression import CURVE_POINTS, Extras, write_regression_book
 from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent
 from workbench.sheets.engines.recalc import recalculate_all
 from workbench.sheets.write.xlsx import new_workbook
@@ -271,7 +271,7 @@ def speed_book(tmp_path_factory):
     path = tmp_path_factory.mktemp("speed") / "speed.xlsx"
     data = r.speed()
     raw, scaled = r.fit_dataset(data), r.fit_dataset(r.scaled(data))
-    write_regression_book(raw, path, scaled=scaled)
+    write_regression_book(raw, path, extras=Extras(scaled=scaled))
     return path, raw, scaled
 
 
@@ -380,7 +380,7 @@ def test_by_hand_relu_nudges_approach_the_gradient(tmp_path):
 def test_minibatch_sheet_lists_each_batch_beside_both_gradients(tmp_path):
     data = r.line()
     record = r.sgd_steps(data, batch_size=10, epochs=10, seed=0)
-    write_regression_book(r.fit_dataset(data), tmp_path / "line.xlsx", minibatch=record)
+    write_regression_book(r.fit_dataset(data), tmp_path / "line.xlsx", extras=Extras(minibatch=record))
     book = openpyxl.load_workbook(tmp_path / "line.xlsx", data_only=True)
     ws = book["minibatch"]
     h = header_row(ws, "step")
@@ -405,7 +405,9 @@ def test_minibatch_sheet_lists_each_batch_beside_both_gradients(tmp_path):
     assert values["Least-squares floor:"] == pytest.approx(lstsq_floor(phi, data.y), rel=1e-9)
     assert values["Final loss:"] == pytest.approx(np.mean((phi @ record.params[-1] - data.y) ** 2), rel=1e-12)
     with pytest.raises(wb.WorkbenchError, match="not ReLUs"):
-        write_regression_book(r.fit_dataset(r.relu(), epochs=2), tmp_path / "bad.xlsx", minibatch=record)
+        write_regression_book(
+            r.fit_dataset(r.relu(), epochs=2), tmp_path / "bad.xlsx", extras=Extras(minibatch=record)
+        )
 
 
 @pytest.mark.slow
@@ -415,7 +417,7 @@ def test_typed_cells_drive_the_sheets_in_libreoffice(tmp_path):
     data = r.line()
     result = r.fit_dataset(data)
     record = r.sgd_steps(data, seed=0)
-    write_regression_book(result, tmp_path / "line.xlsx", minibatch=record)
+    write_regression_book(result, tmp_path / "line.xlsx", extras=Extras(minibatch=record))
     book = openpyxl.load_workbook(tmp_path / "line.xlsx")
     book["model"]["B4"] = 7  # show step 7
     hand = book["by_hand"]
@@ -470,7 +472,7 @@ def test_any_csv_book_takes_a_scaled_descent_and_a_minibatch_sheet(tmp_path):
         record = r.sgd_steps(data, batch_size=5, epochs=2) if model == "linear" else None
         out = tmp_path / f"{model}.xlsx"
         write_regression_book(
-            r.fit_dataset(data), out, scaled=r.fit_dataset(r.scaled(data)), minibatch=record
+            r.fit_dataset(data), out, extras=Extras(scaled=r.fit_dataset(r.scaled(data)), minibatch=record)
         )
         book = openpyxl.load_workbook(out, data_only=True)
         extra = ["minibatch"] if model == "linear" else []
@@ -478,13 +480,15 @@ def test_any_csv_book_takes_a_scaled_descent_and_a_minibatch_sheet(tmp_path):
         floor = labelled(book["descent_scaled"])["Least-squares floor:"]
         assert floor.startswith("none") if model == "relu" else isinstance(floor, float)
     with pytest.raises(wb.WorkbenchError, match="scaled fit"):
-        write_regression_book(r.fit_dataset(data), out, scaled=r.fit_dataset(r.scaled(r.line())))
+        write_regression_book(
+            r.fit_dataset(data), out, extras=Extras(scaled=r.fit_dataset(r.scaled(r.line())))
+        )
 
 
 def test_the_held_out_sheet_scores_each_sum_of_relus_on_the_points_it_shows(tmp_path):
     d = r.relu()
     more = r.held_out_scores(r.more_units(d, units=(1, 2, 4), epochs=200), *r.held_out(d))
-    path = write_regression_book(r.fit_dataset(d), tmp_path / "relu.xlsx", held_out=more)
+    path = write_regression_book(r.fit_dataset(d), tmp_path / "relu.xlsx", extras=Extras(held_out=more))
     book = openpyxl.load_workbook(path, data_only=True)
     ws, formulas = book["held_out"], openpyxl.load_workbook(path)["held_out"]
     top = header_row(ws, "set")
@@ -577,7 +581,9 @@ def test_every_number_a_formula_reads_is_data_or_a_marked_setting(tmp_path):
     grey (a start, a reference value); not a lone plain number that looks like a setting."""
     data = r.line()
     record = r.sgd_steps(data, seed=0)
-    write_regression_book(r.fit_dataset(data, epochs=3), tmp_path / "line.xlsx", minibatch=record)
+    write_regression_book(
+        r.fit_dataset(data, epochs=3), tmp_path / "line.xlsx", extras=Extras(minibatch=record)
+    )
     book = openpyxl.load_workbook(tmp_path / "line.xlsx")
     read = set()
     for ws in book.worksheets:
@@ -617,7 +623,9 @@ def test_model_charts_keep_their_axes_at_the_edges(tmp_path):
 def test_the_held_out_note_says_what_its_losses_show(tmp_path):
     d = r.relu()
     more = r.held_out_scores(r.more_units(d, units=(1, 2, 4), epochs=200), *r.held_out(d))
-    path = write_regression_book(r.fit_dataset(d, epochs=2), tmp_path / "relu.xlsx", held_out=more)
+    path = write_regression_book(
+        r.fit_dataset(d, epochs=2), tmp_path / "relu.xlsx", extras=Extras(held_out=more)
+    )
     ws = openpyxl.load_workbook(path, data_only=True)["held_out"]
     row = header_row(ws, "ReLUs") + 1
     train, held = column(ws, row, 3, 3), column(ws, row, 4, 3)
@@ -642,13 +650,13 @@ def every_descent_sheet(tmp_path_factory, table):
     relu's, and Titanic's, as the build writes them."""
     folder = tmp_path_factory.mktemp("lean")
     line, speed, relu = r.line(), r.speed(), r.relu()
+    line_extras = Extras(minibatch=r.sgd_steps(line, seed=0))
+    speed_extras = Extras(scaled=r.fit_dataset(r.scaled(speed)))
     books = {
-        "line": write_regression_book(r.fit_dataset(line), folder / "line.xlsx",
-                                      minibatch=r.sgd_steps(line, seed=0)),
-        "speed": write_regression_book(r.fit_dataset(speed), folder / "speed.xlsx",
-                                       scaled=r.fit_dataset(r.scaled(speed))),
+        "line": write_regression_book(r.fit_dataset(line), folder / "line.xlsx", extras=line_extras),
+        "speed": write_regression_book(r.fit_dataset(speed), folder / "speed.xlsx", extras=speed_extras),
         "relu": write_regression_book(r.fit_dataset(relu, epochs=60), folder / "relu.xlsx"),
-    }  # fmt: skip
+    }
     with new_workbook(folder / "titanic.xlsx", title="t") as book:
         titanic = add_titanic_descent_sheet(book, table, titanic_descent(table, epochs=5))
     books["titanic"] = folder / "titanic.xlsx"
@@ -718,7 +726,7 @@ def quadratic_book(tmp_path_factory):
     data = r.quadratic()
     run = Run(data, r.fit_dataset(data), None, tmp_path_factory.mktemp("quadratic"))
     path = run.out / "quadratic.xlsx"
-    write_regression_book(run.result, path, **LESSONS["quadratic"].sheets(run))
+    write_regression_book(run.result, path, extras=LESSONS["quadratic"].sheets(run))
     return path, data
 
 

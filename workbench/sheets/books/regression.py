@@ -55,16 +55,31 @@ from ..write.xlsx import check_rows, new_workbook
 _DATA_TOP = 3  # the data sheet's header row
 
 
+@dataclasses.dataclass(frozen=True)
+class Extras:
+    """What a lesson adds to its book, each computed before the book is written (None: not added).
+
+    Attributes:
+        by_hand_notes: extra lines for the by_hand sheet.
+        scaled: a fit of :func:`workbench.regression.scaled` of the book's data:
+            adds the scaled columns to the data sheet and a ``descent_scaled`` sheet.
+        minibatch: :func:`workbench.regression.sgd_steps` on the book's data: adds a
+            ``minibatch`` sheet (models linear in their parameters).
+        held_out: sums of more ReLUs fitted on the book's points and scored on new ones
+            (:func:`workbench.regression.held_out_scores`): adds a ``held_out`` sheet.
+        pile_up: a few steps of the book's descent, and the same with ``zero_grad=False``
+            (forgetting ``a.grad.zero_()``): adds a ``pile_up`` sheet, the two side by side.
+    """
+
+    by_hand_notes: Sequence[str] = ()
+    scaled: Fit | None = None
+    minibatch: Trajectory | None = None
+    held_out: HeldOut | None = None
+    pile_up: tuple[Fit, Fit] | None = None
+
+
 def write_regression_book(
-    result: Fit,
-    path: str | os.PathLike[str],
-    *,
-    notes: Sequence[str] = (),
-    by_hand_notes: Sequence[str] = (),
-    scaled: Fit | None = None,
-    minibatch: Trajectory | None = None,
-    held_out: HeldOut | None = None,
-    pile_up: tuple[Fit, Fit] | None = None,
+    result: Fit, path: str | os.PathLike[str], *, notes: Sequence[str] = (), extras: Extras = Extras()
 ) -> Path:
     """Write ``result``'s workbook to ``path`` (whole or not at all) and return the path.
 
@@ -72,20 +87,13 @@ def write_regression_book(
         result: the fit; it must have run with correctly zeroed gradients (the sheet
             recomputes correct descent only).
         notes: extra lines for the descent sheet.
-        by_hand_notes: extra lines for the by_hand sheet.
-        scaled: a fit of :func:`workbench.regression.scaled` of ``result``'s data:
-            adds the scaled columns to the data sheet and a ``descent_scaled`` sheet.
-        minibatch: :func:`workbench.regression.sgd_steps` on ``result``'s data: adds a
-            ``minibatch`` sheet (models linear in their parameters).
-        held_out: sums of more ReLUs fitted on ``result``'s points and scored on new ones
-            (:func:`workbench.regression.held_out_scores`): adds a ``held_out`` sheet.
-        pile_up: a few steps of ``result``'s descent, and the same with ``zero_grad=False``
-            (forgetting ``a.grad.zero_()``): adds a ``pile_up`` sheet, the two side by side.
+        extras: the sheets a lesson adds (:class:`Extras`).
 
     Raises:
         WorkbenchError: piled-up gradients, or a scaled fit or mini-batch record of other data.
     """
-    data = result.data
+    data, by_hand_notes, scaled = result.data, extras.by_hand_notes, extras.scaled
+    minibatch, held_out, pile_up = extras.minibatch, extras.held_out, extras.pile_up
     if not result.trajectory.zero_grad:
         raise WorkbenchError("the descent sheet redoes correct descent; fit with zero_grad=True")
     _check_extras(result, scaled, minibatch)
