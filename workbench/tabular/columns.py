@@ -131,18 +131,18 @@ def dummies(
     values: pd.Series,
     why: str,
     taken: set[str],
-    keep: int | None = None,
-    lumped: str = "",
+    lump: tuple[int | None, str] = (None, ""),
     gaps: int = 0,
 ) -> list[Feature]:
     """One 0/1 column per level but the most common one, the baseline (ties: the first in order).
 
-    With ``keep``, only the ``keep`` most common levels (the baseline among them) are told
-    apart; every other level is lumped into one ``<source>_other`` column (scikit-learn's
-    one-hot encoder does the same with ``max_categories``), and ``lumped`` says why.
+    With ``lump = (keep, why)``, only the ``keep`` most common levels (the baseline among them)
+    are told apart; every other level is lumped into one ``<source>_other`` column
+    (scikit-learn's one-hot encoder does the same with ``max_categories``), and ``why`` says why.
     A missing value (``missing="fill"``) counts as the baseline: all its dummies are 0; so does
     a level the train rows never show, unless it is lumped into ``other``.
     """
+    keep, lumped = lump
     counts = values.value_counts(dropna=True)
     levels = sorted(counts.index)
     order = {v: i for i, v in enumerate(levels)}

@@ -489,7 +489,7 @@ def _features(
         col, gaps = train[plan.name], int(data[plan.name].isna().sum())
         if plan.category:
             why = _category_words(plan.name, opts, col.dtype == object, plan.levels)
-            features += C.dummies(plan.name, col, why, taken, _keep(plan), plan.lumped, gaps)
+            features += C.dummies(plan.name, col, why, taken, (_keep(plan), plan.lumped), gaps)
         else:
             features.append(_number(plan.name, col, data[plan.name], opts, taken, plan.lumped))
     features.append(C.ones(taken))

@@ -169,8 +169,9 @@ def prop(name: str, value: object):
     return p
 
 
-def run_swarm(smgr, ctx, doc, sheet_index: int, objective, cells, spec: dict) -> Vector:
-    """LibreOffice's SwarmSolver within the box; returns its solution (not yet in the cells)."""
+def run_swarm(ctx, doc, sheet_index: int, objective, cells, spec: dict) -> Vector:
+    """LibreOffice's SwarmSolver within the box; returns its solution (not yet in the cells). ``ctx``:
+    the UNO component context (its service manager makes the solver)."""
     from com.sun.star.sheet import SolverConstraint
     from com.sun.star.sheet.SolverConstraintOperator import GREATER_EQUAL, LESS_EQUAL
     from com.sun.star.table import CellAddress
@@ -182,7 +183,7 @@ def run_swarm(smgr, ctx, doc, sheet_index: int, objective, cells, spec: dict) ->
             bound = SolverConstraint()
             bound.Left, bound.Operator, bound.Right = address, op, value
             bounds.append(bound)
-    solver = smgr.createInstanceWithContext("com.sun.star.comp.Calc.SwarmSolver", ctx)
+    solver = ctx.ServiceManager.createInstanceWithContext("com.sun.star.comp.Calc.SwarmSolver", ctx)
     if solver is None:
         raise RuntimeError("this LibreOffice has no SwarmSolver (com.sun.star.comp.Calc.SwarmSolver)")
     solver.Document, solver.Objective = doc, objective
@@ -333,7 +334,7 @@ def solve_sheet(ctx, spec: dict) -> dict:
         )
         best, f_best = bfgs(loss, x0, report=report) if spec["polish"] else (x0, f0)
         if spec["seconds"] > 0:  # a global search may find a better valley than the local polish
-            swarm = run_swarm(smgr, ctx, doc, names.index(spec["sheet"]), target.CellAddress, cells, spec)
+            swarm = run_swarm(ctx, doc, names.index(spec["sheet"]), target.CellAddress, cells, spec)
             f_swarm = loss(swarm)
             say("progress", phase="swarm done", loss=f_swarm)
             if f_swarm < f_best:
