@@ -18,7 +18,8 @@ import workbench as wb
 from workbench import regression as r
 from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent
 from workbench.sheets.engines.recalc import recalculate
-from workbench.sheets.write.descent import Block, Look, Points, write_descent_sheet
+from workbench.sheets.write.descent import Look, Points, write_descent_sheet
+from workbench.sheets.write.grid import Block
 from workbench.sheets.write.xlsx import new_workbook
 from workbench.titanic.features import FEATURES
 from workbench.titanic.models import inputs, targets

@@ -303,9 +303,9 @@ def test_model_formulas_read_the_yellow_cells_for_the_most_features(tmp_path):
 def test_a_heading_cell_written_twice_is_refused():
     """The writer's own guard: a cell of a model sheet's heading area is written once, a merged
     range counting as all its cells, so no feature count can hide a parameter under a label."""
-    from workbench.sheets.books.tabular import _OneWriter
+    from workbench.sheets.write.grid import OneWriter
 
-    cells = _OneWriter()
+    cells = OneWriter()
     cells.put(3, 2, "merge_range", 3, 4, "Data", None)
     cells.put(3, 5, "write_string", "next to it", None)
     with pytest.raises(RuntimeError, match=r"layout: D4 written by merge_range, then write_number"):

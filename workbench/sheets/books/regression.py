@@ -42,9 +42,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Fit, HeldOut, Trajectory, max_stable_lr, scale_of, unscaled_params
-from ..write.descent import Block, DescentSheet, Look, Points, write_descent_sheet
-from ..write.fit_sheets import CURVE_POINTS, FONT, NUDGE, DataBlocks, formula_text, write_fit_sheet  # noqa: F401  (CURVE_POINTS: the tests)
-from ..write.grid import ref
+from ...regression.sheet_values import CURVE_POINTS, NUDGE, fit_sheet_values  # noqa: F401  (the tests)
+from ..write.descent import DescentSheet, Look, Points, write_descent_sheet
+from ..write.fit_sheets import FONT, DataBlocks, formula_text, write_fit_sheet
+from ..write.grid import Block, ref
 from ..write.held_out_sheet import add_held_out_sheet
 from ..write.minibatch import write_minibatch_sheet
 from ..write.notes import write_notes_sheet
@@ -98,6 +99,9 @@ def write_regression_book(
         raise WorkbenchError("the descent sheet redoes correct descent; fit with zero_grad=True")
     _check_extras(result, scaled, minibatch)
     check_rows(len(result.phi), _DATA_TOP + 3, sheet="data")
+    # Every number the by_hand and model sheets cache, before the book is opened.
+    hand_values = fit_sheet_values(result, result.trajectory.params[0], nudges=True)
+    model_values = fit_sheet_values(result, result.trajectory.params[-1], nudges=False)
     with new_workbook(path, title=f"{data.name}: gradient descent in a spreadsheet") as book:
         # Data as typed, but at most 4 decimals on screen (the cell keeps every digit).
         st = dataclasses.replace(styles(book), number=book.add_format({**FONT, "num_format": "0.0###"}))
@@ -122,8 +126,8 @@ def write_regression_book(
             floor=_floor(result),
         )
         notes = [("descent", descent.notes)]
-        write_fit_sheet(Page(book, hand_ws, st), result, blocks, None, by_hand_notes)
-        write_fit_sheet(Page(book, model_ws, st), result, blocks, descent, ())
+        write_fit_sheet(Page(book, hand_ws, st), result, hand_values, blocks, None, by_hand_notes)
+        write_fit_sheet(Page(book, model_ws, st), result, model_values, blocks, descent, ())
         if scaled is not None:
             sheet = _scaled_descent(book, result, scaled, scaled_block, blocks.y)
             _in_raw_units(book, st, sheet, (result, scaled), centre_half)

@@ -44,8 +44,21 @@ from ...titanic.sheet_values import Rows, SheetValues, sheet_values
 from ...titanic.split import valid_mask
 from ...titanic.submission import Params
 from ..model_sheets import RESULTS, RMSE_RESULTS
-from ..write.descent import Block, Look, Points, write_descent_sheet
-from ..write.grid import BLOCK_ROWS, MARK, MARK_ROW, Grid, Plan, RowOrdered, ref, span, write_plan
+from ..write.descent import Look, Points, write_descent_sheet
+from ..write.grid import (
+    BLOCK_ROWS,
+    MARK,
+    MARK_ROW,
+    Block,
+    Grid,
+    OneWriter,
+    Plan,
+    RowOrdered,
+    RowSortedBook,
+    ref,
+    span,
+    write_plan,
+)
 from ..write.model_sheet import (
     BLOCKS,
     LOSS_WIDTH,
@@ -149,7 +162,7 @@ def write_tabular_book(
         st = styles(book)
         _features_sheet(book, st, prep, _grid(prep), name)
         infos = [_model_sheet(book, st, sheet, prep, _grid(prep, sheet), v) for sheet, v in values.items()]
-        sorted_book = _RowSortedBook(book)
+        sorted_book = RowSortedBook(book)
         _descent_sheet(sorted_book, prep, _grid(prep), seed, descent)  # its sums stand beside its first steps
         sorted_book.flush()
         lines = (*((f"Rows: {prep.sample}.",) if prep.sample else ()), *summary_lines(prep, is_valid))
@@ -300,7 +313,7 @@ def _layout(sheet: str, prep: Prepared) -> Layout:
 def _model_sheet(book, st, sheet: str, prep: Prepared, grid: Grid, values: SheetValues) -> SheetInfo:
     spec, lay, n = SHEETS[sheet], _layout(sheet, prep), len(prep.table)
     ws = book.add_worksheet(sheet)
-    cells = _OneWriter()
+    cells = OneWriter()
     params, start, results = values.params, values.start, _results(prep)
     columns = model_columns(spec, st, lay, values, grid)
     names = [c.name for c in columns]
@@ -336,69 +349,6 @@ def _model_sheet(book, st, sheet: str, prep: Prepared, grid: Grid, values: Sheet
     define_solver(book, sheet, objective=refs["Train loss:"], changing=lay.cells("params"))
     preds = span(lay.first, pred_col, last, pred_col, absolute=True)
     return SheetInfo(sheet, refs, preds, values.results, values.preds, tuple(more))
-
-
-class _OneWriter(RowOrdered):
-    """A model sheet's heading cells, each written once: a table's feature count moves the blocks,
-    the losses and the example, and a cell written twice would hide one of them (a yellow
-    parameter overwritten by a label reads as text, and every formula reading it says #VALUE!)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._taken: dict[tuple[int, int], str] = {}
-
-    def put(self, row: int, col: int, method: str, *args) -> None:
-        # (An array formula's other cells are written next, with its values: they count as its own.)
-        last_row, last_col = args[:2] if method == "merge_range" else (row, col)
-        for r in range(row, last_row + 1):
-            for c in range(col, last_col + 1):
-                if (r, c) in self._taken:
-                    raise RuntimeError(f"layout: {ref(r, c)} written by {self._taken[r, c]}, then {method}")
-                self._taken[r, c] = method
-        super().put(row, col, method, *args)
-
-
-class _RowSortedBook:
-    """``book`` whose sheets keep their cells until :meth:`flush`, then write them sorted by row.
-
-    With ``constant_memory`` XlsxWriter keeps only the current row and drops a cell written
-    above it; the descent sheet writes its sums beside steps it has already written. Its few
-    hundred cells are kept here instead. Anything but a cell (columns, panes, charts) goes
-    straight to the sheet."""
-
-    def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self._book = book
-        self._sheets: list[_RowSortedSheet] = []
-
-    def add_worksheet(self, name: str | None = None) -> _RowSortedSheet:
-        sheet = _RowSortedSheet(self._book.add_worksheet(name))
-        self._sheets.append(sheet)
-        return sheet
-
-    def flush(self) -> None:
-        for sheet in self._sheets:
-            sheet.flush()
-
-    def __getattr__(self, name: str):
-        return getattr(self._book, name)
-
-
-class _RowSortedSheet(RowOrdered):
-    """A sheet's cells (``write_*``, ``merge_range``, ``write_comment``), kept, then written by row."""
-
-    _KEPT = ("write", "merge_range")
-
-    def __init__(self, ws) -> None:
-        super().__init__()
-        self._ws = ws
-
-    def flush(self) -> None:  # type: ignore[override]
-        super().flush(self._ws)
-
-    def __getattr__(self, name: str):
-        if name.startswith(self._KEPT):
-            return lambda row, col, *args: self.put(row, col, name, *args)
-        return getattr(self._ws, name)
 
 
 def _notes(sheet: str, prep: Prepared, has_start: bool) -> list[str]:

@@ -50,9 +50,9 @@ from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
 from ...titanic.submission import Params
 from ..model_sheets import MODEL_SHEETS, RESULTS
 from ..write.all_rows import write_all_rows_sheet
-from ..write.descent import Block, DescentSheet, Look, Points, write_descent_sheet
+from ..write.descent import DescentSheet, Look, Points, write_descent_sheet
 from ..write.features_sheet import write_features_sheet
-from ..write.grid import ref, span
+from ..write.grid import Block, ref, span
 from ..write.model_sheet import COL, FIRST_INPUT, LAST_INPUT, SHEETS, Layout, write_model_sheet
 from ..write.solver_names import NAMES as SOLVER_NAMES
 from ..write.style import Styles, set_up_page, styles

@@ -45,7 +45,6 @@ workbooks give it theirs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -60,54 +59,9 @@ from xlsxwriter.worksheet import Worksheet
 from ... import numerics
 from ...errors import WorkbenchError
 from ...regression import Trajectory
+from .grid import Block
 from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import check_rows
-
-_RANGE = re.compile(
-    r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!]+)!)?(?P<a>\$?[A-Z]{1,3}\$?\d+):(?P<b>\$?[A-Z]{1,3}\$?\d+)$"
-)
-
-
-@dataclass(frozen=True)
-class Block:
-    """A rectangular range of cells on a named sheet (0-based rows and columns, inclusive)."""
-
-    sheet: str
-    first_row: int
-    first_col: int
-    last_row: int
-    last_col: int
-
-    @classmethod
-    def parse(cls, ref: str) -> Block:
-        """``"data!$B$2:$C$101"`` (or ``'my data'!B2:C101``) as a Block."""
-        m = _RANGE.match(ref.strip())
-        if m is None or m.group("sheet") is None:
-            raise WorkbenchError(f"expected a range on a named sheet such as data!$B$2:$C$101; got {ref!r}")
-        sheet = m.group("sheet")
-        if sheet.startswith("'"):
-            sheet = sheet[1:-1].replace("''", "'")
-        (r1, c1), (r2, c2) = xl_cell_to_rowcol(m.group("a")), xl_cell_to_rowcol(m.group("b"))
-        return cls(sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
-
-    @property
-    def rows(self) -> int:
-        return self.last_row - self.first_row + 1
-
-    @property
-    def cols(self) -> int:
-        return self.last_col - self.first_col + 1
-
-    def column(self, j: int) -> Block:
-        """The j-th column of the block."""
-        c = self.first_col + j
-        return Block(self.sheet, self.first_row, c, self.last_row, c)
-
-    def __str__(self) -> str:
-        a = xl_rowcol_to_cell(self.first_row, self.first_col, row_abs=True, col_abs=True)
-        b = xl_rowcol_to_cell(self.last_row, self.last_col, row_abs=True, col_abs=True)
-        return f"{quote_sheetname(self.sheet)}!{a}:{b}"
-
 
 #: Fastbook chapter 4's seven steps, and where each happens on a banded sheet (for a notes sheet).
 SEVEN_STEPS = (

@@ -8,24 +8,20 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ... import numerics
 from ...regression import Dataset, Fit, kind
-from .descent import Block, DescentSheet
+from ...regression.sheet_values import CURVE_POINTS, NUDGE, FitSheetValues
+from .descent import DescentSheet
+from .grid import Block
 from .style import PARAM_FILL, Page, Styles, set_up_page
 from .xlsx import chart_text
 
 #: The regression books' font (the data sheet shows at most 4 decimals in it).
 FONT = {"font_name": "Calibri", "font_size": 11}
-
-#: Points on the model sheet's fitted curve.
-CURVE_POINTS = 41
-#: The by_hand sheet's first nudge: each parameter moved up and down by this much.
-NUDGE = 0.01
 
 
 def formula_text(result: Fit) -> str:
@@ -126,13 +122,18 @@ class _Layout:
 
 
 def write_fit_sheet(
-    page: Page, result: Fit, blocks: DataBlocks, descent: DescentSheet | None, notes: Sequence[str]
+    page: Page,
+    result: Fit,
+    values: FitSheetValues,
+    blocks: DataBlocks,
+    descent: DescentSheet | None,
+    notes: Sequence[str],
 ) -> None:
-    """The ``model`` sheet (``descent`` given: parameters from its rows) or ``by_hand`` (typed parameters)."""
+    """The ``model`` sheet (``descent`` given: parameters from its rows) or ``by_hand`` (typed
+    parameters), caching ``values`` (:func:`~workbench.regression.sheet_values.fit_sheet_values`)."""
     book, ws, st = page.book, page.ws, page.st
-    steps = result.trajectory.epochs
+    steps, params = result.trajectory.epochs, values.params
     if descent is None:
-        params = result.trajectory.params[0]
         ws.write_string(0, 0, f"by_hand: {formula_text(result)}, parameters typed by you", st.title)
         lines = [
             "Type numbers into the yellow cells: the loss and the chart follow (the spreadsheet twin of the"
@@ -142,7 +143,6 @@ def write_fit_sheet(
             *notes,
         ]
     else:
-        params = result.trajectory.params[-1]
         ws.write_string(0, 0, f"model: {formula_text(result)}", st.title)
         lines = [
             "The parameters are one row of the descent sheet: type a step number"
@@ -155,20 +155,16 @@ def write_fit_sheet(
         ws.write_string(1 + k, 0, line, st.note)
     typed = {"bg_color": PARAM_FILL, "border": 1, "border_color": "#808080", **FONT}
     _control_row(ws, st, lay, descent, steps, book.add_format({**typed, "num_format": "General"}))
-    params = np.asarray(params, dtype="float64").reshape(lay.units, lay.width)
-    _parameter_rows(ws, st, lay, result, descent, params)
+    _parameter_rows(ws, st, lay, result, descent, values)
     for j, head in enumerate(lay.cols):
         ws.write_string(lay.header, j, head, st.header)
-    preds = result.predict(params.reshape(np.shape(result.params)))
-    losses = (preds - result.data.y) ** 2
-    lin = params @ result.phi.T  # (units, n)
     for i in range(lay.n):
-        cached = (lin[:, i], preds[i], losses[i])
+        cached = (values.lin[:, i], values.preds[i], values.losses[i])
         _point_row(ws, st, lay, result, i, cached)
-    _totals(ws, st, lay, result, float(np.mean(losses)))
+    _totals(ws, st, lay, values.mse, values.best_loss)
     if descent is None:
-        _nudge_table(ws, st, lay, result, blocks.x, params)
-    _model_chart(book, ws, st, lay, result, params)
+        _nudge_table(ws, st, lay, result, values)
+    _model_chart(Page(book, ws, st), lay, result, values.curve)
     ws.set_column(0, 0, 18)
     ws.set_column(1, max(lay.loss_col, lay.width) + 4, 11)
     ws.set_column(1, 1, 17)  # the total loss, with 8 decimals (41,020.12345678 at speed's start)
@@ -227,9 +223,10 @@ def _step_shown(lay: _Layout, steps: int) -> str:
 
 
 def _parameter_rows(
-    ws: Worksheet, st: Styles, lay: _Layout, result: Fit, descent: DescentSheet | None, params: np.ndarray
+    ws: Worksheet, st: Styles, lay: _Layout, result: Fit, descent: DescentSheet | None, values: FitSheetValues
 ) -> None:
     """One row per unit: typed numbers (by_hand) or one row of descent; then the least-squares optimum."""
+    params = values.params
     names = np.array(result.param_names).reshape(lay.units, lay.width)
     top, width = lay.top, lay.width
     for j in range(width):
@@ -250,38 +247,28 @@ def _parameter_rows(
     if lay.linear:
         row = top + 1 + lay.units
         ws.write_string(row, 0, "least squares:", st.label)
-        for j, b in enumerate(_least_squares(result)):
+        for j, b in enumerate(values.best):
             ws.write_number(row, 1 + j, b, st.start)
         ws.write_string(row + 1, 0, "multiplies:", st.label)
         for j in range(width):
             ws.write_string(row + 1, 1 + j, result.phi_names[j], st.category)
 
 
-def _nudge_table(
-    ws: Worksheet, st: Styles, lay: _Layout, result: Fit, x_block: Block, params: np.ndarray
-) -> None:
+def _nudge_table(ws: Worksheet, st: Styles, lay: _Layout, result: Fit, values: FitSheetValues) -> None:
     """Each parameter's gradient by formula beside the loss nudged up and down by h, and their estimate.
 
     ``(loss at +h - loss at -h) / 2h`` is the lesson's "what if we moved it a little"
-    turned into a number: the centred estimate of the derivative. The cached values
-    are numpy's, computed as the formulas compute them.
+    turned into a number: the centred estimate of the derivative.
     """
-    c, top, width = lay.nudge_col, lay.top, lay.width
+    c, top, width, x_block, params = lay.nudge_col, lay.top, lay.width, lay.blocks.x, values.params
     heads = ["parameter", "value", "gradient", "loss at +h", "loss at -h", "(+h - -h) / 2h"]
     for j, head in enumerate(heads):
         ws.write_string(top, c + j, head, st.header)
     y_rng, h = _rows(lay, lay.y_col), _abs(top - 1, 1)
-    phi, y, n = result.phi, result.data.y, lay.n
-    lin = phi @ params.T  # (n, units): each unit's Lin column
-    pred = lin[:, 0] if lay.linear else np.maximum(lin, 0).sum(1)
     for k, j in ((k, j) for k in range(lay.units) for j in range(width)):
         r, col = top + 1 + k * width + j, str(x_block.column(j))
-        active = np.ones(n) if lay.linear else (lin[:, k] > 0).astype(float)
         slope = "" if lay.linear else f"*({_rows(lay, lay.y_col + 1 + k)}>0)"
-        grad = 2 * np.sum((pred - y) * active * phi[:, j]) / n
-        plus, minus = (
-            np.sum((_moved_values(lay, lin, k, s * NUDGE * phi[:, j]) - y) ** 2) / n for s in (1, -1)
-        )
+        grad, plus, minus = values.nudges[k * width + j]
         ws.write_string(r, c, result.param_names[k * width + j], st.category)
         ws.write_formula(r, c + 1, f"={_abs(top + 1 + k, 1 + j)}", st.value, params[k, j])
         formula = f"{{=2*SUMPRODUCT(({_rows(lay, lay.pred_col)}-{y_rng}){slope},{col})/ROWS({y_rng})}}"
@@ -311,18 +298,6 @@ def _moved(lay: _Layout, k: int, shift: str) -> str:
         return f"{_rows(lay, lay.pred_col)}{shift}"
     z = f"{_rows(lay, lay.y_col + 1 + k)}{shift}"
     return f"{_rows(lay, lay.pred_col)}-{_rows(lay, lay.y_col + 1 + lay.units + k)}+IF({z}<0,0,{z})"
-
-
-def _moved_values(lay: _Layout, lin: np.ndarray, k: int, shift: np.ndarray) -> np.ndarray:
-    """:func:`_moved` in numpy: ``lin`` is (n, units), ``shift`` the shift of each row."""
-    if lay.linear:
-        return lin[:, 0] + shift
-    relu = np.maximum(lin, 0)
-    return relu.sum(1) - relu[:, k] + np.maximum(lin[:, k] + shift, 0)
-
-
-def _least_squares(result: Fit) -> np.ndarray:
-    return numerics.least_squares(result.phi, result.data.y)
 
 
 def _point_row(
@@ -355,7 +330,7 @@ def _point_row(
     ws.write_formula(r, lay.loss_col, squared, st.value, loss)
 
 
-def _totals(ws: Worksheet, st: Styles, lay: _Layout, result: Fit, mse: float) -> None:
+def _totals(ws: Worksheet, st: Styles, lay: _Layout, mse: float, best_loss: float | None) -> None:
     """The total loss under the parameters; for a linear model, the least-squares loss too."""
     x_block, y_block = lay.blocks.x, lay.blocks.y
     ws.write_string(lay.total_row, 0, "Total loss (MSE):", st.label)
@@ -366,20 +341,18 @@ def _totals(ws: Worksheet, st: Styles, lay: _Layout, result: Fit, mse: float) ->
         ws.write_string(r, 0, "least-squares loss:", st.label)
         best_row = lay.unit_row(lay.units)
         formula = f"{{=SUMXMY2(MMULT({x_block},TRANSPOSE({best_row})),{y_block})/ROWS({y_block})}}"
-        best_loss = float(np.mean((result.phi @ _least_squares(result) - result.data.y) ** 2))
         ws.write_array_formula(r, 1, r, 1, formula, st.total, best_loss)
         floor_words = "the lowest loss any parameters reach (least squares, solved by numpy)"
         ws.write_string(r, 2, floor_words, st.note)
 
 
-def _model_chart(
-    book: xlsxwriter.Workbook, ws: Worksheet, st: Styles, lay: _Layout, result: Fit, params: np.ndarray
-) -> None:
-    """One input: the points and the model's curve; several: predictions against the truth."""
+def _model_chart(page: Page, lay: _Layout, result: Fit, curve: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """One input: the points and the model's ``curve``; several: predictions against the truth."""
+    book, ws, st = page.book, page.ws, page.st
     data, first, last, y_col, name = result.data, lay.first, lay.last, lay.y_col, ws.name
     if lay.d_x == 1:
         curve_col = lay.loss_col + 2
-        _curve(ws, st, result, (lay.header, curve_col), (first, last), (lay.top + 1, params))
+        _curve(ws, st, result, (lay.header, curve_col), (first, last), (lay.top + 1, curve))
         points = {"categories": [name, first, 0, last, 0], "values": [name, first, y_col, last, y_col]}
         curve = [lay.header + 1, lay.header + CURVE_POINTS]
         fitted = {
@@ -428,22 +401,20 @@ def _curve(
     result: Fit,
     at: tuple[int, int],
     points: tuple[int, int],
-    parameters: tuple[int, np.ndarray],
+    parameters: tuple[int, tuple[np.ndarray, np.ndarray]],
 ) -> None:
     """41 evenly spaced x between the data's min and max, and the model's formula at each.
 
-    ``parameters``: the row of the first unit's parameters (one row per unit), and their values.
+    ``parameters``: the row of the first unit's parameters (one row per unit), and the curve's x
+    and predictions.
     """
-    param_row, params = parameters
+    param_row, (grid, values) = parameters
     header, col = at
     first, last = points
     data = result.data
     x_range = f"{_abs(first, 0)}:{_abs(last, 0)}"
     ws.write_string(header, col, f"curve {data.x_names[0]}", st.header)
     ws.write_string(header, col + 1, "curve prediction", st.header)
-    lo, hi = float(data.x.min()), float(data.x.max())
-    grid = np.array([lo + (hi - lo) * i / (CURVE_POINTS - 1) for i in range(CURVE_POINTS)])
-    values = result.predict(params.reshape(np.shape(result.params)), x=grid)
     units = result.units if result.model == "relu" else 1
     for i in range(CURVE_POINTS):
         r = header + 1 + i

@@ -9,14 +9,17 @@ does not matter.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname, xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
+from ...errors import WorkbenchError
 from ...titanic import models
 from .style import Styles
 
@@ -56,6 +59,52 @@ def row_template(formula: Callable[[int], str], row: int) -> str:
     return template
 
 
+_RANGE = re.compile(
+    r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!]+)!)?(?P<a>\$?[A-Z]{1,3}\$?\d+):(?P<b>\$?[A-Z]{1,3}\$?\d+)$"
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A rectangular range of cells on a named sheet (0-based rows and columns, inclusive)."""
+
+    sheet: str
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+    @classmethod
+    def parse(cls, ref: str) -> Block:
+        """``"data!$B$2:$C$101"`` (or ``'my data'!B2:C101``) as a Block."""
+        m = _RANGE.match(ref.strip())
+        if m is None or m.group("sheet") is None:
+            raise WorkbenchError(f"expected a range on a named sheet such as data!$B$2:$C$101; got {ref!r}")
+        sheet = m.group("sheet")
+        if sheet.startswith("'"):
+            sheet = sheet[1:-1].replace("''", "'")
+        (r1, c1), (r2, c2) = xl_cell_to_rowcol(m.group("a")), xl_cell_to_rowcol(m.group("b"))
+        return cls(sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+    @property
+    def rows(self) -> int:
+        return self.last_row - self.first_row + 1
+
+    @property
+    def cols(self) -> int:
+        return self.last_col - self.first_col + 1
+
+    def column(self, j: int) -> Block:
+        """The j-th column of the block."""
+        c = self.first_col + j
+        return Block(self.sheet, self.first_row, c, self.last_row, c)
+
+    def __str__(self) -> str:
+        a = xl_rowcol_to_cell(self.first_row, self.first_col, row_abs=True, col_abs=True)
+        b = xl_rowcol_to_cell(self.last_row, self.last_col, row_abs=True, col_abs=True)
+        return f"{quote_sheetname(self.sheet)}!{a}:{b}"
+
+
 class RowOrdered:
     """Cells of a sheet's heading area, written out sorted by row.
 
@@ -73,6 +122,69 @@ class RowOrdered:
         for row, col, method, args in sorted(self._cells, key=lambda c: c[0]):  # stable: keeps col order
             getattr(ws, method)(row, col, *args)
         self._cells.clear()
+
+
+class OneWriter(RowOrdered):
+    """A model sheet's heading cells, each written once: a table's feature count moves the blocks,
+    the losses and the example, and a cell written twice would hide one of them (a yellow
+    parameter overwritten by a label reads as text, and every formula reading it says #VALUE!)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._taken: dict[tuple[int, int], str] = {}
+
+    def put(self, row: int, col: int, method: str, *args) -> None:
+        # (An array formula's other cells are written next, with its values: they count as its own.)
+        last_row, last_col = args[:2] if method == "merge_range" else (row, col)
+        for r in range(row, last_row + 1):
+            for c in range(col, last_col + 1):
+                if (r, c) in self._taken:
+                    raise RuntimeError(f"layout: {ref(r, c)} written by {self._taken[r, c]}, then {method}")
+                self._taken[r, c] = method
+        super().put(row, col, method, *args)
+
+
+class RowSortedBook:
+    """``book`` whose sheets keep their cells until :meth:`flush`, then write them sorted by row.
+
+    With ``constant_memory`` XlsxWriter keeps only the current row and drops a cell written
+    above it; the descent sheet writes its sums beside steps it has already written. Its few
+    hundred cells are kept here instead. Anything but a cell (columns, panes, charts) goes
+    straight to the sheet."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self._book = book
+        self._sheets: list[RowSortedSheet] = []
+
+    def add_worksheet(self, name: str | None = None) -> RowSortedSheet:
+        sheet = RowSortedSheet(self._book.add_worksheet(name))
+        self._sheets.append(sheet)
+        return sheet
+
+    def flush(self) -> None:
+        for sheet in self._sheets:
+            sheet.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._book, name)
+
+
+class RowSortedSheet(RowOrdered):
+    """A sheet's cells (``write_*``, ``merge_range``, ``write_comment``), kept, then written by row."""
+
+    _KEPT = ("write", "merge_range")
+
+    def __init__(self, ws) -> None:
+        super().__init__()
+        self._ws = ws
+
+    def flush(self) -> None:  # type: ignore[override]
+        super().flush(self._ws)
+
+    def __getattr__(self, name: str):
+        if name.startswith(self._KEPT):
+            return lambda row, col, *args: self.put(row, col, name, *args)
+        return getattr(self._ws, name)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
 from ...regression import HeldOut
-from .descent import Block
+from .grid import Block
 from .style import Styles, set_up_page
 from .trend import loss_trend
 

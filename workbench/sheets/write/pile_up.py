@@ -24,7 +24,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Trajectory
-from .descent import Block, Points
+from .descent import Points
+from .grid import Block
 from .style import Styles, set_up_page
 
 #: The steps after which the sheet's line compares the two descents (the video's "few steps").

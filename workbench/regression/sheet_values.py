@@ -1,0 +1,102 @@
+"""Every number a small regression's ``by_hand`` or ``model`` sheet caches, computed before the sheet
+is written (the writer, :mod:`workbench.sheets.write.fit_sheets`, only writes them).
+
+The numbers are numpy's, computed as the sheet's formulas compute them: each point's Lin cells,
+prediction and squared error; the least-squares optimum and its loss (models linear in their
+parameters); on ``by_hand``, each parameter's gradient beside the loss with it nudged up and down;
+for one x, the fitted curve the chart draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..numerics import least_squares
+from .fits import Fit
+
+#: Points on the model sheet's fitted curve.
+CURVE_POINTS = 41
+#: The by_hand sheet's first nudge: each parameter moved up and down by this much.
+NUDGE = 0.01
+
+
+@dataclass(frozen=True)
+class FitSheetValues:
+    """The numbers of one ``by_hand`` or ``model`` sheet.
+
+    ``params`` (units, width): the parameters shown; ``lin`` (units, n): each unit's Lin column;
+    ``preds`` and ``losses``: each point's prediction and squared error, ``mse`` their mean.
+    ``best`` and ``best_loss``: the least-squares optimum and its MSE (None for a sum of ReLUs).
+    ``nudges`` (by_hand only): one row per parameter, its gradient and the MSE with it moved by
+    +:data:`NUDGE` and -:data:`NUDGE`.
+    ``curve`` (one x only): :data:`CURVE_POINTS` evenly spaced x from the data's min to its max,
+    and the model's prediction at each.
+    """
+
+    params: np.ndarray
+    lin: np.ndarray
+    preds: np.ndarray
+    losses: np.ndarray
+    mse: float
+    best: np.ndarray | None
+    best_loss: float | None
+    nudges: np.ndarray | None
+    curve: tuple[np.ndarray, np.ndarray] | None
+
+
+def fit_sheet_values(result: Fit, params: np.ndarray, *, nudges: bool) -> FitSheetValues:
+    """The numbers of ``result``'s sheet showing ``params`` (``nudges``: the by_hand sheet's table too)."""
+    linear = result.model != "relu"
+    units, width = (1 if linear else result.units), result.phi.shape[1]
+    params = np.asarray(params, dtype="float64").reshape(units, width)
+    preds = result.predict(params.reshape(np.shape(result.params)))
+    losses = (preds - result.data.y) ** 2
+    best = least_squares(result.phi, result.data.y) if linear else None
+    return FitSheetValues(
+        params,
+        params @ result.phi.T,
+        preds,
+        losses,
+        float(np.mean(losses)),
+        best,
+        None if best is None else float(np.mean((result.phi @ best - result.data.y) ** 2)),
+        _nudges(result, params, linear) if nudges else None,
+        _curve(result, params) if result.data.x.shape[1] == 1 else None,
+    )
+
+
+def _nudges(result: Fit, params: np.ndarray, linear: bool) -> np.ndarray:
+    """Per parameter (unit by unit): the gradient, and the MSE with it moved up and down by NUDGE.
+
+    ``(loss at +h - loss at -h) / 2h`` is the lesson's "what if we moved it a little" turned into
+    a number: the centred estimate of the derivative."""
+    phi, y, n = result.phi, result.data.y, len(result.data.y)
+    lin = phi @ params.T  # (n, units): each unit's Lin column
+    pred = lin[:, 0] if linear else np.maximum(lin, 0).sum(1)
+    rows = []
+    for k in range(params.shape[0]):
+        active = np.ones(n) if linear else (lin[:, k] > 0).astype(float)
+        for j in range(params.shape[1]):
+            grad = 2 * np.sum((pred - y) * active * phi[:, j]) / n
+            plus, minus = (
+                np.sum((_moved(lin, k, s * NUDGE * phi[:, j], linear) - y) ** 2) / n for s in (1, -1)
+            )
+            rows.append((grad, plus, minus))
+    return np.array(rows)
+
+
+def _moved(lin: np.ndarray, k: int, shift: np.ndarray, linear: bool) -> np.ndarray:
+    """The predictions with unit k's Lin column shifted by ``shift`` (``lin`` is (n, units))."""
+    if linear:
+        return lin[:, 0] + shift
+    relu = np.maximum(lin, 0)
+    return relu.sum(1) - relu[:, k] + np.maximum(lin[:, k] + shift, 0)
+
+
+def _curve(result: Fit, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`CURVE_POINTS` evenly spaced x between the data's min and max, and the predictions."""
+    lo, hi = float(result.data.x.min()), float(result.data.x.max())
+    grid = np.array([lo + (hi - lo) * i / (CURVE_POINTS - 1) for i in range(CURVE_POINTS)])
+    return grid, result.predict(params.reshape(np.shape(result.params)), x=grid)
