@@ -138,6 +138,7 @@ COMPUTING = {
 COMPUTING_NAMES = {
     "descend", "fit", "fit_dataset", "least_squares", "least_squares_floor", "sheet_values",
     "more_units", "held_out_scores", "sgd", "sgd_steps", "gradient_descent", "fit_prepared",
+    "fit_sheet_values", "titanic_descent",
 }  # fmt: skip
 WRITERS = sorted((PACKAGE / "sheets" / "write").glob("*.py"))
 
@@ -155,6 +156,16 @@ def test_the_sheet_writers_only_write(path: Path):
     assert not taken & (COMPUTING | COMPUTING_NAMES), (
         f"{path.name} imports {sorted(taken & (COMPUTING | COMPUTING_NAMES))}"
     )
+    called = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    assert not called & FITTING_METHODS, f"{path.name} calls {sorted(called & FITTING_METHODS)}"
+
+
+#: Methods that fit or predict: a writer is given their results instead.
+FITTING_METHODS = {"predict", "lstsq", "least_squares", "backward", "loss_and_gradient", "minimize"}
 
 
 #: The longest a module may be ("about 600 lines"): read at once, or split by what its parts do.
