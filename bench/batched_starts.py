@@ -42,8 +42,8 @@ SIZES = (1, 16, 256, 4096)
 def descend(loss, starts: torch.Tensor, epochs: int) -> tuple[torch.Tensor, float, float]:
     """Gradient descent from ``starts``; the parameters, CPU seconds and wall seconds."""
     cpu, wall = time.process_time(), time.perf_counter()
-    done = gradient_descent(loss, starts, lr=wb.MODELS["nnet"].recipe.lr, epochs=epochs)
-    return done.params, time.process_time() - cpu, time.perf_counter() - wall
+    params, _ = gradient_descent(loss, starts, lr=wb.MODELS["nnet"].recipe.lr, epochs=epochs)
+    return params, time.process_time() - cpu, time.perf_counter() - wall
 
 
 def best_of(repeat: int, run) -> tuple[torch.Tensor, float, float]:

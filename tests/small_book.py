@@ -92,8 +92,8 @@ def uniform_start(shape: tuple[int, ...], seed: int) -> np.ndarray:
 def descend(model: str, start: np.ndarray, table: pd.DataFrame, *, sigmoid: bool, lr: float, epochs: int):
     x, y = inputs(table), targets(table)
     loss = lambda w: ((forward(model, w, x, sigmoid=sigmoid) - y) ** 2).mean(-1)
-    out = gradient_descent(loss, torch.tensor(start), lr=lr, epochs=epochs)
-    return out.params.numpy(), out.history.numpy()
+    params, history = gradient_descent(loss, torch.tensor(start), lr=lr, epochs=epochs)
+    return params.numpy(), history.numpy()
 
 
 def book_inputs(table: pd.DataFrame) -> tuple[dict[str, Fitted], dict[str, np.ndarray]]:

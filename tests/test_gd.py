@@ -38,31 +38,31 @@ def mse_of(x, y):
 def test_matches_numpy_analytic_gradient(xy, zero_grad):
     x, y = xy
     start = torch.linspace(-0.5, 0.5, 10, dtype=torch.float64)
-    out = gradient_descent(mse_of(x, y), start, lr=0.05, epochs=60, zero_grad=zero_grad)
+    out_params, out_history = gradient_descent(mse_of(x, y), start, lr=0.05, epochs=60, zero_grad=zero_grad)
     w, losses = numpy_descent(x.numpy(), y.numpy(), start.numpy(), 0.05, 60, zero_grad)
-    np.testing.assert_allclose(out.params.numpy(), w, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(out.history.numpy(), losses, rtol=0, atol=1e-12)
-    assert out.history.shape == (61,)
+    np.testing.assert_allclose(out_params.numpy(), w, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out_history.numpy(), losses, rtol=0, atol=1e-12)
+    assert out_history.shape == (61,)
     assert torch.equal(start, torch.linspace(-0.5, 0.5, 10, dtype=torch.float64))  # start untouched
 
 
 def test_piling_up_gradients_changes_the_path(xy):
     x, y = xy
     start = torch.zeros(10, dtype=torch.float64)
-    right = gradient_descent(mse_of(x, y), start, lr=0.05, epochs=30)
-    piled = gradient_descent(mse_of(x, y), start, lr=0.05, epochs=30, zero_grad=False)
-    assert not torch.allclose(right.params, piled.params)
+    right, _ = gradient_descent(mse_of(x, y), start, lr=0.05, epochs=30)
+    piled, _ = gradient_descent(mse_of(x, y), start, lr=0.05, epochs=30, zero_grad=False)
+    assert not torch.allclose(right, piled)
 
 
 def test_batched_starts_equal_separate_runs(xy):
     x, y = xy
     starts = torch.rand(5, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) - 0.5
-    batched = gradient_descent(mse_of(x, y), starts, lr=0.1, epochs=40)
-    assert batched.history.shape == (41, 5)
+    batched_params, batched_history = gradient_descent(mse_of(x, y), starts, lr=0.1, epochs=40)
+    assert batched_history.shape == (41, 5)
     for k in range(5):
-        alone = gradient_descent(mse_of(x, y), starts[k], lr=0.1, epochs=40)
-        torch.testing.assert_close(batched.params[k], alone.params, rtol=0, atol=1e-13)
-        torch.testing.assert_close(batched.history[:, k], alone.history, rtol=0, atol=1e-13)
+        alone_params, alone_history = gradient_descent(mse_of(x, y), starts[k], lr=0.1, epochs=40)
+        torch.testing.assert_close(batched_params[k], alone_params, rtol=0, atol=1e-13)
+        torch.testing.assert_close(batched_history[:, k], alone_history, rtol=0, atol=1e-13)
 
 
 def test_too_large_learning_rate_raises_with_advice(xy):
@@ -87,8 +87,8 @@ def test_steady_growth_is_divergence_even_if_finite():
     ):
         gradient_descent(square, torch.ones(1, dtype=torch.float64), lr=1.05, epochs=1000)
     # Just inside the limit the same loop converges.
-    done = gradient_descent(square, torch.ones(1, dtype=torch.float64), lr=0.95, epochs=200)
-    assert done.history[-1] < 1e-15
+    _, history = gradient_descent(square, torch.ones(1, dtype=torch.float64), lr=0.95, epochs=200)
+    assert history[-1] < 1e-15
 
 
 @pytest.mark.parametrize(("lr", "epochs"), [(0.0, 1), (-1.0, 1), (0.1, -1)])

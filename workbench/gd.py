@@ -19,7 +19,6 @@ depends only on its own parameters).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
@@ -27,20 +26,6 @@ from .errors import DivergenceError, WorkbenchError
 
 #: A loss that grew this many epochs in a row is diverging, not wobbling.
 PATIENCE = 20
-
-
-@dataclass(frozen=True)
-class Descent:
-    """The outcome of :func:`gradient_descent`.
-
-    ``params`` are the final parameters (same shape as ``start``). ``history`` holds
-    the loss before every step and after the last one: ``epochs + 1`` rows, each a
-    scalar or one loss per start, so ``history[0]`` is the starting loss and
-    ``history[-1]`` the loss of ``params``.
-    """
-
-    params: torch.Tensor
-    history: torch.Tensor
 
 
 def gradient_descent(
@@ -51,8 +36,11 @@ def gradient_descent(
     epochs: int,
     zero_grad: bool = True,
     callback: Callable[[int, torch.Tensor], None] | None = None,
-) -> Descent:
-    """Run ``epochs`` steps of ``params -= lr * grad`` from ``start``.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``epochs`` steps of ``params -= lr * grad`` from ``start``; return the final parameters
+    (the shape of ``start``) and the loss history: the loss before every step and after the last,
+    ``epochs + 1`` rows, each a scalar or one loss per start (``history[0]`` is the starting loss,
+    ``history[-1]`` the loss of the final parameters).
 
     Args:
         loss_fn: maps parameters to a loss (scalar, or one per start).
@@ -93,7 +81,7 @@ def gradient_descent(
             params -= lr * params.grad
         if zero_grad:
             params.grad.zero_()
-    return Descent(params.detach(), history)
+    return params.detach(), history
 
 
 def _check(

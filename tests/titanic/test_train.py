@@ -226,8 +226,10 @@ def test_one_or_two_threads_give_the_same_bits(table):
     start = torch.from_numpy(wb.start_params("nnet", 0, 64))
 
     def run():
-        d = gradient_descent(lambda w: ((forward("nnet", w, x) - y) ** 2).mean(-1), start, lr=0.1, epochs=30)
-        return d.params, d.history, *gauss_newton_steps("nnet", d.params, x, y, False, 3)
+        found, history = gradient_descent(
+            lambda w: ((forward("nnet", w, x) - y) ** 2).mean(-1), start, lr=0.1, epochs=30
+        )
+        return found, history, *gauss_newton_steps("nnet", found, x, y, False, 3)
 
     before = torch.get_num_threads()
     try:

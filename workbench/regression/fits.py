@@ -107,15 +107,13 @@ def descend(
 
     start_t = torch.as_tensor(np.asarray(start, dtype="float64"), dtype=DTYPE)
     with one_thread():
-        done = gradient_descent(loss, start_t, lr=lr, epochs=epochs, zero_grad=zero_grad)
+        _, history = gradient_descent(loss, start_t, lr=lr, epochs=epochs, zero_grad=zero_grad)
         steps = torch.stack(seen).requires_grad_(True)
         # every step's gradient at once: the loss is batched over steps
         group = max(1, STEPS_BATCH_BYTES // (8 * x.shape[0] * (start_t.numel() // x.shape[1])))
         for lo in range(0, len(steps), group):
             mse(steps if group >= len(steps) else steps[lo : lo + group]).sum().backward()
-    return Trajectory(
-        kind, float(lr), steps.detach().numpy(), done.history.numpy(), steps.grad.numpy(), zero_grad
-    )
+    return Trajectory(kind, float(lr), steps.detach().numpy(), history.numpy(), steps.grad.numpy(), zero_grad)
 
 
 @dataclass(frozen=True)

@@ -471,19 +471,19 @@ def _descend(
     model, starts = p.model, len(begins)
     how = f"{starts} start{'s' if starts > 1 else ''}, seed {p.seed}"
     try:
-        descent = gradient_descent(p.loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
+        found, history = gradient_descent(p.loss_fn, begins, lr=lr, epochs=epochs, callback=tick)
     except DivergenceError as err:
         raise DivergenceError(f"fitting {model} ({how}): {err}") from err
     # A step that is fine only goes downhill, so the best start ends below the best start's
     # beginning; otherwise the steps overshot into dead ReLUs or a saturated sigmoid.
-    first, last = descent.history[0].min().item(), descent.history[-1].min().item()
+    first, last = history[0].min().item(), history[-1].min().item()
     if epochs and not last < first:
         raise DivergenceError(
             f"fitting {model} ({how}): gradient descent diverged: after {epochs} epochs the best"
             f" loss is {last:.6g}, no lower than the best start's {first:.6g}: the learning rate"
             f" {lr:g} is too large; try a smaller one, e.g. {lr / 10:g}"
         )
-    return descent.params, descent.history
+    return found, history
 
 
 def _result(fitted: _Fitted, p: _Problem, method: str, table: pd.DataFrame, began: float) -> Fit:
