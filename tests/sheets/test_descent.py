@@ -16,6 +16,7 @@ import torch
 
 import workbench as wb
 from workbench import regression as r
+from workbench.regression.sheet_values import descent_values
 from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent
 from workbench.sheets.engines.recalc import recalculate
 from workbench.sheets.write.descent import Look, Points, write_descent_sheet
@@ -86,7 +87,12 @@ def test_formulas_chain_each_row_to_the_row_above(tmp_path, line_fit):
     path = tmp_path / "line.xlsx"
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
-        sheet = write_descent_sheet(book, line_fit.trajectory, Points(x, y, DATA(line_fit), ("a1", "a2")))
+        sheet = write_descent_sheet(
+            book,
+            line_fit.trajectory,
+            Points(x, y, DATA(line_fit), ("a1", "a2")),
+            values=descent_values(line_fit.trajectory, DATA(line_fit)),
+        )
     assert sheet.lr == "descent!$B$4" and sheet.final_params == ("descent!$B$108", "descent!$C$108")
     ws = openpyxl.load_workbook(path)["descent"]
     h = sheet.header_row + 1  # 1-based
@@ -118,7 +124,12 @@ def test_cached_values_are_the_independent_numpy_descent(tmp_path, line_fit):
     path = tmp_path / "line.xlsx"
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
-        sheet = write_descent_sheet(book, line_fit.trajectory, Points(x, y, DATA(line_fit), ("a1", "a2")))
+        sheet = write_descent_sheet(
+            book,
+            line_fit.trajectory,
+            Points(x, y, DATA(line_fit), ("a1", "a2")),
+            values=descent_values(line_fit.trajectory, DATA(line_fit)),
+        )
     d = line_fit.data
     phi = np.column_stack([d.x[:, 0], np.ones(d.n)])
     params, losses, grads = numpy_linear_descent(phi, d.y, np.array([-1.0, 1.0]), 0.1, 100)
@@ -141,7 +152,10 @@ def test_relu_formulas_mask_the_gradient_by_each_unit(tmp_path, relu_fit):
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", relu_fit.phi, relu_fit.data.y)
         sheet = write_descent_sheet(
-            book, relu_fit.trajectory, Points(x, y, DATA(relu_fit), relu_fit.param_names)
+            book,
+            relu_fit.trajectory,
+            Points(x, y, DATA(relu_fit), relu_fit.param_names),
+            values=descent_values(relu_fit.trajectory, DATA(relu_fit)),
         )
     ws = openpyxl.load_workbook(path)["descent"]
     h = sheet.header_row + 1
@@ -159,16 +173,27 @@ def test_shapes_that_do_not_fit_are_refused(tmp_path, line_fit):
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
         data, traj = DATA(line_fit), line_fit.trajectory
         with pytest.raises(wb.WorkbenchError, match="have 3 columns, but the parameters come in 1 row"):
-            write_descent_sheet(book, traj, Points("data!B2:D101", y, data, "ab"))
+            write_descent_sheet(
+                book, traj, Points("data!B2:D101", y, data, "ab"), values=descent_values(traj, data)
+            )
         with pytest.raises(wb.WorkbenchError, match="one column of 100 rows"):
-            write_descent_sheet(book, traj, Points(x, "data!A2:A50", data, "ab"))
+            write_descent_sheet(
+                book, traj, Points(x, "data!A2:A50", data, "ab"), values=descent_values(traj, data)
+            )
         with pytest.raises(wb.WorkbenchError, match="3 parameter names for 2 parameters"):
-            write_descent_sheet(book, traj, Points(x, y, data, "abc"))
+            write_descent_sheet(book, traj, Points(x, y, data, "abc"), values=descent_values(traj, data))
         with pytest.raises(wb.WorkbenchError, match=r"data of shapes \(50, 2\) and \(100,\) for the ranges"):
-            write_descent_sheet(book, traj, Points(x, y, (data[0][:50], data[1]), "ab"))
+            write_descent_sheet(
+                book,
+                traj,
+                Points(x, y, (data[0][:50], data[1]), "ab"),
+                values=descent_values(traj, data),
+            )
+        with pytest.raises(wb.WorkbenchError, match=r"data of shapes \(50, 2\) and \(100,\)"):
+            descent_values(traj, (data[0][:50], data[1]))
         piled = r.fit_dataset(line_fit.data, zero_grad=False, epochs=5).trajectory
         with pytest.raises(wb.WorkbenchError, match="piled up"):
-            write_descent_sheet(book, piled, Points(x, y, data, "ab"))
+            write_descent_sheet(book, piled, Points(x, y, data, "ab"), values=descent_values(piled, data))
 
 
 def test_titanic_descent_caches_numpy_values(tmp_path, table):
@@ -220,10 +245,20 @@ def recalculated(tmp_path_factory, line_fit, relu_fit, table):
     with new_workbook(src, title="checks") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
         for name, t in (("descent", traj), ("wrong", wrong), ("big_lr", exploding)):
-            sheets[name] = write_descent_sheet(book, t, Points(x, y, DATA(line_fit), "ab"), Look(name=name))
+            sheets[name] = write_descent_sheet(
+                book,
+                t,
+                Points(x, y, DATA(line_fit), "ab"),
+                Look(name=name),
+                values=descent_values(t, DATA(line_fit)),
+            )
         rx, ry = write_data(book, "relu_data", relu_fit.phi, relu_fit.data.y)
         sheets["relu"] = write_descent_sheet(
-            book, relu_fit.trajectory, Points(rx, ry, DATA(relu_fit), relu_fit.param_names), Look(name="relu")
+            book,
+            relu_fit.trajectory,
+            Points(rx, ry, DATA(relu_fit), relu_fit.param_names),
+            Look(name="relu"),
+            values=descent_values(relu_fit.trajectory, DATA(relu_fit)),
         )
         titanic = add_titanic_descent_sheet(book, table, titanic_descent(table), name="titanic")
     out = recalculate(src, folder / "out")
@@ -314,10 +349,21 @@ def test_the_step_in_view_shows_every_points_prediction_and_error(tmp_path, line
     path = tmp_path / "view.xlsx"
     with new_workbook(path, title="t") as book:
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
-        line = write_descent_sheet(book, line_fit.trajectory, Points(x, y, DATA(line_fit), "ab"))
+        line = write_descent_sheet(
+            book,
+            line_fit.trajectory,
+            Points(x, y, DATA(line_fit), "ab"),
+            values=descent_values(line_fit.trajectory, DATA(line_fit)),
+        )
         rx, ry = write_data(book, "relu_data", relu_fit.phi, relu_fit.data.y)
         relu_points = Points(rx, ry, DATA(relu_fit), relu_fit.param_names)
-        relu = write_descent_sheet(book, relu_fit.trajectory, relu_points, Look(name="relu"))
+        relu = write_descent_sheet(
+            book,
+            relu_fit.trajectory,
+            relu_points,
+            Look(name="relu"),
+            values=descent_values(relu_fit.trajectory, relu_points.data),
+        )
     formulas, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
     ws = formulas["descent"]
     step = line.step_in_view.split("!")[1].replace("$", "")
@@ -352,7 +398,13 @@ def test_libreoffice_shows_the_step_typed_and_the_nearest_for_a_number_out_of_ra
         x, y = write_data(book, "data", line_fit.phi, line_fit.data.y)
         points = Points(x, y, DATA(line_fit), "ab")
         sheets = {
-            name: write_descent_sheet(book, line_fit.trajectory, points, Look(name=name, chart=False))
+            name: write_descent_sheet(
+                book,
+                line_fit.trajectory,
+                points,
+                Look(name=name, chart=False),
+                values=descent_values(line_fit.trajectory, points.data),
+            )
             for name in typed
         }
     book = openpyxl.load_workbook(src)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import WorkbenchError
 from ..numerics import least_squares
-from .fits import Fit
+from .fits import Fit, Trajectory
 
 #: Points on the model sheet's fitted curve.
 CURVE_POINTS = 41
@@ -100,3 +101,52 @@ def _curve(result: Fit, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = float(result.data.x.min()), float(result.data.x.max())
     grid = np.array([lo + (hi - lo) * i / (CURVE_POINTS - 1) for i in range(CURVE_POINTS)])
     return grid, result.predict(params.reshape(np.shape(result.params)), x=grid)
+
+
+@dataclass(frozen=True)
+class DescentValues:
+    """The numbers a ``descent`` sheet caches besides its trajectory's own.
+
+    ``preds`` and ``errors``: each point's prediction and error at the last step (the step in
+    view at first), ``view_loss`` their mean square; ``xtx``, ``xty``, ``yty``: the sums of the data a
+    linear model's steps read (None for a sum of ReLUs); ``stable_lr``: the rate above which
+    descent diverges (None: not shown); ``floor``: the least-squares floor, or a text saying why
+    there is none (None: not shown), and ``ratio`` the final loss over it.
+    """
+
+    preds: np.ndarray
+    errors: np.ndarray
+    view_loss: float
+    xtx: np.ndarray | None
+    xty: np.ndarray | None
+    yty: float | None
+    stable_lr: float | None = None
+    floor: float | str | None = None
+    ratio: float | None = None
+
+
+def descent_values(
+    trajectory: Trajectory, data: tuple, *, stable_lr: float | None = None, floor: float | str | None = None
+) -> DescentValues:
+    """The numbers of a descent sheet redoing ``trajectory`` on ``data`` (X, y), as its cells compute them."""
+    xs, ys = (np.asarray(a, dtype=float) for a in data)
+    width = trajectory.params[-1].size
+    if xs.ndim != 2 or ys.shape != (len(xs),) or width % xs.shape[1]:
+        raise WorkbenchError(f"data of shapes {xs.shape} and {ys.shape} do not fit {width} parameters")
+    w = trajectory.params[-1].reshape(-1, xs.shape[1])  # one row per unit
+    lin = xs @ w.T  # (n, units)
+    preds = lin[:, 0] if trajectory.kind == "linear" else np.maximum(lin, 0).sum(1)
+    errors = preds - ys
+    linear = trajectory.kind == "linear"
+    ratio = trajectory.losses[-1] / floor if isinstance(floor, float | int) else None
+    return DescentValues(
+        preds,
+        errors,
+        float(np.mean(errors**2)),
+        xs.T @ xs if linear else None,
+        ys @ xs if linear else None,
+        float(ys @ ys) if linear else None,
+        stable_lr,
+        floor,
+        ratio,
+    )

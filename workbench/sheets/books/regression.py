@@ -42,7 +42,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Fit, HeldOut, Trajectory, max_stable_lr, scale_of, unscaled_params
-from ...regression.sheet_values import CURVE_POINTS, NUDGE, fit_sheet_values  # noqa: F401  (the tests)
+from ...regression.sheet_values import CURVE_POINTS, NUDGE, descent_values, fit_sheet_values  # noqa: F401  (the tests)
 from ..write.descent import DescentSheet, Look, Points, write_descent_sheet
 from ..write.fit_sheets import FONT, DataBlocks, formula_text, write_fit_sheet
 from ..write.grid import Block, ref
@@ -122,8 +122,12 @@ def write_regression_book(
                 bands=True,
                 notes_sheet=True,
             ),
-            stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
-            floor=_floor(result),
+            values=descent_values(
+                result.trajectory,
+                points.data,
+                stable_lr=None if result.model == "relu" else max_stable_lr(result.phi),
+                floor=_floor(result),
+            ),
         )
         notes = [("descent", descent.notes)]
         write_fit_sheet(Page(book, hand_ws, st), result, hand_values, blocks, None, by_hand_notes)
@@ -160,8 +164,12 @@ def _scaled_descent(
             bands=True,
             notes_sheet=True,
         ),
-        stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
-        floor=_floor(scaled),
+        values=descent_values(
+            scaled.trajectory,
+            (scaled.phi, scaled.data.y),
+            stable_lr=None if scaled.model == "relu" else max_stable_lr(scaled.phi),
+            floor=_floor(scaled),
+        ),
     )
 
 

@@ -35,6 +35,7 @@ from ...errors import WorkbenchError
 from ...limits import check_memory
 from ...numerics import STABLE_SIGMOID_EXCEL, least_squares_floor, uniform_start
 from ...regression import Trajectory, descend, max_stable_lr
+from ...regression.sheet_values import descent_values
 from ...tabular import columns as C
 from ...tabular import stored
 from ...tabular.fit import net_starts
@@ -610,7 +611,7 @@ def _descent_sheet(book: xlsxwriter.Workbook, prep: Prepared, grid: Grid, seed: 
                 f" half the largest stable rate; the least-squares floor over these rows is MSE {floor:.6g}."
             ],
         ),
-        stable_lr=stable,
+        values=descent_values(trajectory, (x, y), stable_lr=stable),
     )
 
 

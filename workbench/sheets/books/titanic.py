@@ -42,6 +42,7 @@ from xlsxwriter.utility import quote_sheetname
 from ...errors import WorkbenchError
 from ...numerics import least_squares_floor, uniform_start
 from ...regression import Trajectory, descend, max_stable_lr
+from ...regression.sheet_values import descent_values
 from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ...titanic.models import MODELS
@@ -382,8 +383,7 @@ def add_titanic_descent_sheet(
             bands=True,
             notes_sheet=notes_sheet,
         ),
-        stable_lr=max_stable_lr(x),
-        floor=floor,
+        values=descent_values(trajectory, (x, y), stable_lr=max_stable_lr(x), floor=floor),
     )
 
 

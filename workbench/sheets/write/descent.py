@@ -59,6 +59,7 @@ from xlsxwriter.worksheet import Worksheet
 from ... import numerics
 from ...errors import WorkbenchError
 from ...regression import Trajectory
+from ...regression.sheet_values import DescentValues
 from .grid import Block
 from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import check_rows
@@ -137,8 +138,7 @@ def write_descent_sheet(
     points: Points,
     look: Look = Look(),
     *,
-    stable_lr: float | None = None,
-    floor: float | str | None = None,
+    values: DescentValues,
 ) -> DescentSheet:
     """Add a sheet that redoes ``trajectory`` with formulas, one row per step.
 
@@ -153,10 +153,12 @@ def write_descent_sheet(
             first row of parameters is the start.
         points: the design matrix and targets the steps read (:class:`Points`).
         look: the sheet's name, title, notes, chart and bands (:class:`Look`).
-        stable_lr: shown as the learning rate above which descent diverges.
-        floor: the least-squares floor (or a text saying why there is none): adds the
-            rows ``Final loss:`` (the last step's loss) and ``Least-squares floor:``,
-            each value in the cell right of its label.
+        values: every other number the sheet caches, computed before
+            (:func:`~workbench.regression.sheet_values.descent_values`): each point's prediction
+            at the last step, the sums of the data; ``stable_lr`` is shown as the learning rate
+            above which descent diverges; a ``floor`` (or a text saying why there is none) adds
+            the rows ``Final loss:`` (the last step's loss) and ``Least-squares floor:``, each
+            value in the cell right of its label.
 
     Raises:
         WorkbenchError: ranges or names that do not fit the trajectory's shape.
@@ -175,18 +177,19 @@ def write_descent_sheet(
         "Each row steps from the row above: parameters minus lr times gradient."
         f" Type another lr or step in view (yellow); more {where}."
     )
+    floor = values.floor
     lay = _Layout.of(trajectory, (x, y), param_names, name, summary=floor is not None)
     arrays = _arrays(points.data, x, y)
     ws = book.add_worksheet(name)
-    page = _Page(ws, styles(book), _formats(book), lay, trajectory, (x, y), arrays, param_names)
+    page = _Page(ws, styles(book), _formats(book), lay, trajectory, (x, y), arrays, param_names, values)
     st = page.st
     ws.write_string(0, 0, look.title or "descent: gradient descent done by the spreadsheet", st.title)
     if not look.notes_sheet:
         ws.write_comment(0, 0, "\n\n".join(more), _COMMENT)
     ws.write_string(1, 0, line, st.note)
-    _lr_rows(page, stable_lr)
+    _lr_rows(page)
     if floor is not None:
-        _summary_rows(page, floor)
+        _summary_rows(page)
     if look.bands:
         _bands(ws, book, lay, linear=trajectory.kind == "linear")
     _headings(page)
@@ -355,6 +358,7 @@ class _Page:
     xy: tuple[Block, Block]
     data: tuple[np.ndarray, np.ndarray]
     names: tuple[str, ...]
+    values: DescentValues
 
 
 def _arrays(data, x: Block, y: Block) -> tuple[np.ndarray, np.ndarray]:
@@ -374,7 +378,8 @@ def _formats(book: xlsxwriter.Workbook) -> _Formats:
     return _Formats(general, lr)
 
 
-def _lr_rows(page: _Page, stable_lr: float | None) -> None:
+def _lr_rows(page: _Page) -> None:
+    stable_lr = page.values.stable_lr
     ws, st, fmt, lay, lr, y = page.ws, page.st, page.fmt, page.lay, page.trajectory.lr, page.xy[1]
     ws.write_string(lay.lr_row, 0, "lr:", st.label)
     ws.write_number(lay.lr_row, 1, lr, fmt.lr)
@@ -414,9 +419,10 @@ def _step_in_view(page: _Page) -> None:
     )
 
 
-def _summary_rows(page: _Page, floor: float | str) -> None:
+def _summary_rows(page: _Page) -> None:
     """``Final loss:`` (the last row's loss) and ``Least-squares floor:``, each value right of its label."""
     ws, st, fmt, lay, final = page.ws, page.st, page.fmt, page.lay, page.trajectory.losses[-1]
+    floor = page.values.floor
     r = lay.lr_row + 2
     ws.write_string(r, 0, "Final loss:", st.label)
     ws.write_formula(r, 1, f"={_abs(lay.last, lay.loss_col)}", fmt.general, final)
@@ -428,7 +434,7 @@ def _summary_rows(page: _Page, floor: float | str) -> None:
         return
     ws.write_number(r + 1, 1, floor, fmt.general)
     ws.write_string(r + 1, 3, "final / floor:", st.label)
-    ws.write_formula(r + 1, 4, f"={_abs(r, 1)}/{_abs(r + 1, 1)}", fmt.general, final / floor)
+    ws.write_formula(r + 1, 4, f"={_abs(r, 1)}/{_abs(r + 1, 1)}", fmt.general, page.values.ratio)
     ws.write_comment(
         r + 1,
         0,
@@ -467,20 +473,15 @@ def _view_block(page: _Page) -> tuple[str, ...]:
     of its target, prediction, error and squared-error columns.
     """
     ws, st, fmt, lay, trajectory = page.ws, page.st, page.fmt, page.lay, page.trajectory
-    (x, y), (xs, ys) = page.xy, page.data
+    (x, y), (_, ys), v = page.xy, page.data, page.values
     c, h, last = lay.view_col, lay.header_row, lay.steps - 1
-    w = trajectory.params[last].reshape(lay.units, lay.per_unit)
-    lin = xs @ w.T  # (n, units)
-    pred = lin[:, 0] if trajectory.kind == "linear" else np.maximum(lin, 0).sum(1)
-    err = pred - ys
+    w, pred, err = trajectory.params[last].reshape(lay.units, lay.per_unit), v.preds, v.errors
     shown = lay.shown_cell
     ws.write_string(h - 3, c, "step shown:", st.label)
     ws.write_formula(h - 3, c + 1, f"=MIN(MAX(INT({lay.view_cell}),0),{last})", st.whole, last)
     ws.write_string(h - 3, c + 2, "loss:", st.label)
     err2 = f"{_abs(lay.first_step, c + 4)}:{_abs(lay.first_step + y.rows - 1, c + 4)}"
-    ws.write_formula(
-        h - 3, c + 3, numerics.MSE_EXCEL.format(losses=err2), fmt.general, float(np.mean(err**2))
-    )
+    ws.write_formula(h - 3, c + 3, numerics.MSE_EXCEL.format(losses=err2), fmt.general, v.view_loss)
     ws.write_string(h - 2, c, "parameters:", st.label)
     for j in range(lay.width):
         column = f"{_abs(lay.first_step, 1 + j)}:{_abs(lay.last, 1 + j)}"
@@ -530,9 +531,9 @@ class _Sums:
 def _sums_block(page: _Page) -> _Sums:
     """X^T X, X^T y and y^T y, right of the steps: formulas on the data, numpy's values cached."""
     ws, st, fmt, lay, names = page.ws, page.st, page.fmt, page.lay, page.names
-    (x, y), (xs, ys) = page.xy, page.data
+    x, y = page.xy
     p, c, h = lay.width, lay.sums_col, lay.header_row
-    xtx, xty = xs.T @ xs, ys @ xs
+    xtx, xty = page.values.xtx, page.values.xty
     ws.write_string(h, c, "X^T X", st.header)
     for j, head in enumerate(names):
         ws.write_string(h, c + 1 + j, head, st.header)
@@ -549,7 +550,7 @@ def _sums_block(page: _Page) -> _Sums:
     for j in range(1, p):
         ws.write_number(r, c + 1 + j, xty[j], fmt.general)
     ws.write_string(r + 1, c, "y^T y", st.label)
-    ws.write_formula(r + 1, c + 1, f"=SUMSQ({y})", fmt.general, float(ys @ ys))
+    ws.write_formula(r + 1, c + 1, f"=SUMSQ({y})", fmt.general, page.values.yty)
     ws.write_string(r + 2, c, SHORTCUT, st.note)
     ws.write_comment(
         h, c,
