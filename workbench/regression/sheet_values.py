@@ -150,3 +150,20 @@ def descent_values(
         floor,
         ratio,
     )
+
+
+@dataclass(frozen=True)
+class MinibatchValues:
+    """The numbers a ``minibatch`` sheet caches besides its record's own: each step's batch errors
+    (prediction minus target of each of its points, numpy's) and the least-squares floor."""
+
+    errors: tuple[np.ndarray, ...]
+    floor: float
+
+
+def minibatch_values(record: Trajectory, data: tuple, floor: float) -> MinibatchValues:
+    """The numbers of a minibatch sheet redoing ``record`` (:func:`~workbench.regression.sgd_steps`)
+    on ``data`` (the design matrix and targets)."""
+    phi, ys = (np.asarray(a, dtype="float64") for a in data)
+    errors = tuple(phi[rows] @ w - ys[rows] for rows, w in zip(record.rows, record.params, strict=False))
+    return MinibatchValues(errors, floor)

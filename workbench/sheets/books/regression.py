@@ -42,7 +42,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Fit, HeldOut, Trajectory, max_stable_lr, scale_of, unscaled_params
-from ...regression.sheet_values import CURVE_POINTS, NUDGE, descent_values, fit_sheet_values  # noqa: F401  (the tests)
+from ...regression.sheet_values import CURVE_POINTS, NUDGE, descent_values, fit_sheet_values, minibatch_values  # noqa: F401  (the tests)
 from ..write.descent import DescentSheet, Look, Points, write_descent_sheet
 from ..write.fit_sheets import FONT, DataBlocks, formula_text, write_fit_sheet
 from ..write.grid import Block, ref
@@ -137,7 +137,8 @@ def write_regression_book(
             _in_raw_units(book, st, sheet, (result, scaled), centre_half)
             notes.append(("descent_scaled", sheet.notes))
         if minibatch is not None:
-            more = write_minibatch_sheet(book, st, minibatch, points, result.phi_names, result.floor)
+            values = minibatch_values(minibatch, points.data, result.floor)
+            more = write_minibatch_sheet(book, st, minibatch, points, result.phi_names, values)
             notes.append(("minibatch", more))
         if pile_up is not None:
             more = write_pile_up_sheet(book, st, pile_up[0].trajectory, pile_up[1].trajectory, points)

@@ -26,6 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...errors import WorkbenchError
 from ...regression import Trajectory
+from ...regression.sheet_values import MinibatchValues
 from .descent import Points
 from .style import Styles, set_up_page
 from .xlsx import check_rows
@@ -85,13 +86,14 @@ def write_minibatch_sheet(
     record: Trajectory,
     points: Points,
     input_names: Sequence[str],
-    floor: float,
+    values: MinibatchValues,
 ) -> tuple[str, ...]:
     """Add a sheet that redoes ``record`` (mini-batch SGD) with formulas, one step per row.
 
     ``points``: the design matrix and targets on the data sheet, their numbers and the
-    parameters' names; ``input_names`` the design's column headings; ``floor`` the
-    least-squares floor shown beside the final loss. Returns the sheet's longer words, for
+    parameters' names; ``input_names`` the design's column headings; ``values`` each step's
+    batch errors and the least-squares floor shown beside the final loss
+    (:func:`~workbench.regression.sheet_values.minibatch_values`). Returns the sheet's longer words, for
     the book's notes sheet: the line above the rows points there.
 
     Raises:
@@ -122,10 +124,10 @@ def write_minibatch_sheet(
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, "minibatch: stochastic gradient descent, one batch per row", st.title)
     ws.write_string(1, 0, line, st.note)
-    _top_rows(ws, st, lay, record, (inputs, target), floor)
+    _top_rows(ws, st, lay, record, (inputs, target), values.floor)
     _bands_and_headings(ws, book, st, lay, (param_names, input_names))
     for t in range(steps + 1):
-        _step_row(ws, st, lay, record, t, points)
+        _step_row(ws, st, lay, record, t, (points, values))
     _chart(book, ws, name, lay)
     ws.set_column(0, 0, 19)
     ws.set_column(1, lay.batch, 6)
@@ -195,10 +197,13 @@ def _bands_and_headings(ws: Worksheet, book: xlsxwriter.Workbook, st: Styles, la
     ws.write_string(h, lay.full_loss, "loss, all points", st.header)
 
 
-def _step_row(ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, t: int, points: Points) -> None:
+def _step_row(
+    ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, t: int, given: tuple[Points, MinibatchValues]
+) -> None:
     """Step t: its batch's points, parameters, batch loss and gradient; the full gradient and loss."""
+    points, values = given
     x, y = points.inputs, points.target
-    phi, ys = (np.asarray(a, dtype="float64") for a in points.data)
+    phi = np.asarray(points.data[0], dtype="float64")
     r, w = lay.first + t, record.params[t]
     ws.write_number(r, 0, t, st.whole)
     lr, b, n = _abs(lay.lr_row, 1), _abs(lay.lr_row, 4), _abs(lay.lr_row, 7)
@@ -221,7 +226,7 @@ def _step_row(ws: Worksheet, st: Styles, lay: _Layout, record: Trajectory, t: in
     if t == lay.steps:
         return
     rows = record.rows[t]
-    errors = phi[rows] @ w - ys[rows]
+    errors = values.errors[t]
     for k, i in enumerate(rows):
         ws.write_number(r, 1 + k, int(i) + 1, st.whole)
         point = xl_rowcol_to_cell(r, 1 + k)
