@@ -103,6 +103,8 @@ def _gauss_newton_step(
     model: str, params: torch.Tensor, x: torch.Tensor, y: torch.Tensor, sigmoid: bool, ridge: torch.Tensor
 ) -> torch.Tensor:
     """The full Gauss-Newton step of each start in ``params`` (before any halving)."""
+    if model == "nnet" and not sigmoid:
+        return _relu_sum_step(params, x, y, ridge)
     jac = jacobian(model, params, x, sigmoid=sigmoid)  # (K, n, P)
     flat = params.reshape(len(params), -1, 1)  # (K, P, 1)
     # Linearised at params, the predictions are pred + jac @ (new - params); fit them to y.
@@ -110,6 +112,29 @@ def _gauss_newton_step(
     jac_t = jac.transpose(-1, -2)
     new = torch.linalg.solve(jac_t @ jac + ridge, jac_t @ aim)
     return (new - flat).reshape(params.shape)
+
+
+def _relu_sum_step(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ridge: torch.Tensor) -> torch.Tensor:
+    """:func:`_gauss_newton_step` of a sum of ReLUs, ``w`` (K, units, P), from its normal equations
+    built a block at a time: unit u's Jacobian is ``x`` on the rows where u is active, so the block
+    (u, v) of J^T J is ``x^T diag(active_u * active_v) x``, without the (K, n, units * P) Jacobian."""
+    # One product per start (x repeated, not one matrix of every start's rows): each start's sums
+    # are then added in the same order however many starts a chunk holds.
+    xs = x.expand(len(w), *x.shape)
+    z = torch.bmm(w, xs.transpose(-1, -2))  # (K, units, n)
+    active = (z > 0).to(x.dtype)
+    r = y - torch.relu(z).sum(-2)  # (K, n)
+    units = w.shape[-2]
+    blocks = {}
+    for u in range(units):
+        for v in range(u, units):
+            masked = (active[:, u] * active[:, v])[..., None] * x  # (K, n, P)
+            blocks[u, v] = blocks[v, u] = torch.bmm(masked.transpose(-1, -2), xs)
+    jtj = torch.cat([torch.cat([blocks[u, v] for v in range(units)], -1) for u in range(units)], -2)
+    jtr = torch.bmm(active * r[:, None, :], xs).reshape(len(w), -1, 1)  # (K, units * P, 1)
+    # The step to new = (J^T J + ridge)^-1 J^T (r + J w), without forming new: new - w.
+    step = torch.linalg.solve(jtj + ridge, jtr - ridge @ w.reshape(len(w), -1, 1))
+    return step.reshape(w.shape)
 
 
 def lbfgs(
