@@ -269,14 +269,14 @@ def quick_options(model: str, options: dict[str, Any]) -> dict[str, Any]:
 
 #: The floor's process: the imports of a build (torch, pandas, scipy), then XlsxWriter writes the
 #: cells of :func:`dump_cells` with no logic: one plain format for every cell, rows in order,
-#: streamed (``constant_memory``), through workbench's :class:`~workbench.sheets.xlsx.Workbook`,
+#: streamed (``constant_memory``), through workbench's :class:`~workbench.sheets.write.xlsx.Workbook`,
 #: whose sheets write XlsxWriter's very bytes without its per-formula substitutions (a floor
 #: under stock XlsxWriter's is the one a faster writer could reach). Its own CPU seconds reading
 #: the dump are printed, so that :func:`floor` leaves them out.
 FLOOR = """
 import marshal, sys, time
 import pandas, scipy, scipy.linalg, scipy.optimize, torch
-from workbench.sheets.xlsx import Workbook
+from workbench.sheets.write.xlsx import Workbook
 read = 0.0
 with open(sys.argv[1], "rb") as f:
     while True:
