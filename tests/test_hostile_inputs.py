@@ -48,8 +48,13 @@ def test_a_fit_above_the_memory_budget_is_refused_naming_the_options(table):
         fit("nnet", table, method="gd", starts=100_000, epochs=1)
     with pytest.raises(WorkbenchError, match="10,000,000 epochs"):
         fit("nnet", table, method="gd", epochs=10_000_000, gauss_newton=0, polish=0)
-    # 256 starts x 712 rows x (192 + 8 * (2 * 20 + 12)) bytes, plus 121 epochs of history
-    assert fit_memory("nnet", 712, starts=256, epochs=100, gauss_newton=20) == 256 * 712 * 608 + 121 * (
+    # 256 starts x 712 rows x (192 + 8 * (20 + 6)) bytes (the net's Gauss-Newton: about one copy of
+    # its 20 parameters and 6 numbers per row), plus 121 epochs of history
+    assert fit_memory("nnet", 712, starts=256, epochs=100, gauss_newton=20) == 256 * 712 * 400 + 121 * (
+        256 * 16 + 64
+    )
+    # a model whose step builds the whole jacobian: two copies and 12 numbers per row
+    assert fit_memory("mmult", 712, starts=256, epochs=100, gauss_newton=20) == 256 * 712 * 608 + 121 * (
         256 * 16 + 64
     )
 

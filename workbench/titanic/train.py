@@ -68,9 +68,12 @@ SEARCH_HOP_STEPS = 8
 #: Memory of a gd fit, per random start and table row: what one forward and backward pass
 #: of all starts holds at once (measured at 157 bytes for the net with a sigmoid), and per
 #: parameter what a Gauss-Newton step adds (its (K, n, P) jacobian and the products made
-#: from it: measured about 2 copies plus 12 numbers per row). See :func:`fit_memory`.
+#: from it: measured about 2 copies plus 12 numbers per row). The net's step, built a block at a
+#: time (:func:`~workbench.titanic.steps.gauss_newton_steps`), holds no jacobian: about one copy's
+#: worth and 6 numbers per row. See :func:`fit_memory`.
 GD_BYTES = 192
 GN_COPIES, GN_EXTRA = 2, 12
+GN_BLOCK_COPIES, GN_BLOCK_EXTRA = 1, 6
 
 #: ``progress(done, total)`` after each gd epoch, Gauss-Newton step and L-BFGS run.
 Progress = Callable[[int, int], None]
@@ -191,9 +194,10 @@ def fit_memory(
         epochs, gauss_newton = 0, max(gauss_newton, 1)
     elif method != "gd":
         return rows * (GD_BYTES + 8 * GN_COPIES * size) + (LBFGS_OPTIONS["maxfun"] + 1) * 64
-    work = starts * rows * (GD_BYTES + (8 * GN_EXTRA if gauss_newton else 0))
-    if gauss_newton:  # the Jacobians of as many starts as a step builds at once
-        work += min(starts, gn_chunk(rows, size)) * rows * 8 * GN_COPIES * size
+    copies, extra = (GN_BLOCK_COPIES, GN_BLOCK_EXTRA) if model == "nnet" else (GN_COPIES, GN_EXTRA)
+    work = starts * rows * (GD_BYTES + (8 * extra if gauss_newton else 0))
+    if gauss_newton:  # the Jacobians (or blocks) of as many starts as a step builds at once
+        work += min(starts, gn_chunk(rows, size)) * rows * 8 * copies * size
     return work + (epochs + gauss_newton + 1) * (starts * 16 + 64)
 
 
