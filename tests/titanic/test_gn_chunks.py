@@ -41,3 +41,25 @@ def test_the_estimate_counts_the_jacobians_of_one_chunk():
     assert chunk < 64
     jacobians = chunk * rows * 8 * train.GN_COPIES * size  # not 64 starts' worth
     assert many - one < jacobians + 64 * rows * (train.GD_BYTES + 8 * train.GN_EXTRA)
+
+
+@pytest.mark.parametrize("units", [1, 2, 3])
+def test_the_sum_of_relus_step_solves_the_full_jacobians_normal_equations(units):
+    """Built a block at a time from the rows where both units are active, the step solves the normal
+    equations of the whole (rows, units x inputs) Jacobian J = [x on unit u's active rows, for each u].
+    (The lesson's dummies make them nearly singular, so the steps themselves agree only to about 1e-4;
+    the predictions they move to, and the equations' residuals, agree to rounding.)"""
+    table = wb.lesson_table()
+    x, y = inputs(table).numpy(), targets(table).numpy()
+    w = uniform_start((5, units, x.shape[1]), 11)
+    ridge = steps.GN_RIDGE * np.eye(units * x.shape[1])
+    got = steps._relu_sum_step(*(torch.from_numpy(a) for a in (w, x, y, ridge))).numpy()
+    for k in range(len(w)):
+        z = w[k] @ x.T  # (units, rows)
+        jac = np.concatenate([(z[u] > 0)[:, None] * x for u in range(units)], axis=1)
+        a, b = jac.T @ jac + ridge, jac.T @ (y - np.maximum(z, 0).sum(0)) - ridge @ w[k].ravel()
+        want = np.linalg.solve(a, b)
+        step = got[k].ravel()
+        np.testing.assert_allclose(jac @ step, jac @ want, rtol=0, atol=1e-9)
+        assert np.linalg.norm(a @ step - b) < 1e-9 * np.linalg.norm(b)
+        assert np.abs(step).max() > 0.01  # a real step

@@ -117,24 +117,28 @@ def _gauss_newton_step(
 def _relu_sum_step(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ridge: torch.Tensor) -> torch.Tensor:
     """:func:`_gauss_newton_step` of a sum of ReLUs, ``w`` (K, units, P), from its normal equations
     built a block at a time: unit u's Jacobian is ``x`` on the rows where u is active, so the block
-    (u, v) of J^T J is ``x^T diag(active_u * active_v) x``, without the (K, n, units * P) Jacobian."""
+    (u, v) of J^T J is ``x_S^T x_S``, S the rows where u and v are both active, without the
+    (K, n, units * P) Jacobian."""
+    units, p = w.shape[-2:]
     # One product per start (x repeated, not one matrix of every start's rows): each start's sums
     # are then added in the same order however many starts a chunk holds.
-    xs = x.expand(len(w), *x.shape)
-    z = torch.bmm(w, xs.transpose(-1, -2))  # (K, units, n)
-    active = (z > 0).to(x.dtype)
-    r = y - torch.relu(z).sum(-2)  # (K, n)
-    units = w.shape[-2]
-    blocks = {}
-    for u in range(units):
-        for v in range(u, units):
-            masked = (active[:, u] * active[:, v])[..., None] * x  # (K, n, P)
-            blocks[u, v] = blocks[v, u] = torch.bmm(masked.transpose(-1, -2), xs)
-    jtj = torch.cat([torch.cat([blocks[u, v] for v in range(units)], -1) for u in range(units)], -2)
-    jtr = torch.bmm(active * r[:, None, :], xs).reshape(len(w), -1, 1)  # (K, units * P, 1)
-    # The step to new = (J^T J + ridge)^-1 J^T (r + J w), without forming new: new - w.
-    step = torch.linalg.solve(jtj + ridge, jtr - ridge @ w.reshape(len(w), -1, 1))
-    return step.reshape(w.shape)
+    z = torch.bmm(w, x.expand(len(w), *x.shape).transpose(-1, -2)).numpy()  # (K, units, n)
+    xs, ys, ridge = x.numpy(), y.numpy(), ridge.numpy()
+    steps = np.empty((len(w), units * p))
+    for k, zk in enumerate(z):
+        active = zk > 0
+        r = ys - np.maximum(zk, 0).sum(0)
+        jtj = np.empty((units, p, units, p))
+        for u in range(units):
+            for v in range(u, units):
+                rows = xs[active[u] & active[v]]
+                jtj[u, :, v] = rows.T @ rows  # numpy computes a matrix's own A^T A as one (syrk) product
+                jtj[v, :, u] = jtj[u, :, v].T
+        jtr = ((active * r) @ xs).ravel()  # (units * P,)
+        # The step to new = (J^T J + ridge)^-1 J^T (r + J w), without forming new: new - w.
+        a = jtj.reshape(units * p, units * p) + ridge
+        steps[k] = np.linalg.solve(a, jtr - ridge @ w[k].numpy().ravel())
+    return torch.from_numpy(steps.reshape(w.shape))
 
 
 def lbfgs(
