@@ -60,7 +60,7 @@ from ... import numerics
 from ...errors import WorkbenchError
 from ...regression import Trajectory
 from ...regression.sheet_values import DescentValues
-from .grid import Block
+from .grid import Block, write_rows
 from .style import PARAM_FILL, Styles, set_up_page, styles
 from .xlsx import check_rows
 
@@ -491,7 +491,9 @@ def _view_block(page: _Page) -> tuple[str, ...]:
     units = [f"{_abs(h - 2, c + 1 + k * lay.per_unit)}:{_abs(h - 2, c + (k + 1) * lay.per_unit)}"
              for k in range(lay.units)]  # fmt: skip
     q = quote_sheetname(x.sheet)
-    for i in range(y.rows):
+    at = xl_rowcol_to_cell
+
+    def point(i: int) -> None:
         r, src = lay.first_step + i, x.first_row + i
         row = f"{q}!{_abs(src, x.first_col)}:{_abs(src, x.last_col)}"
         ws.write_number(r, c, i + 1, st.whole)
@@ -502,10 +504,11 @@ def _view_block(page: _Page) -> tuple[str, ...]:
         else:
             formula = "=" + "+".join(numerics.RELU_EXCEL[1:].format(lin=z) for z in lins)
         ws.write_formula(r, c + 2, formula, fmt.general, pred[i])
-        at = xl_rowcol_to_cell
         ws.write_formula(r, c + 3, f"={at(r, c + 2)}-{at(r, c + 1)}", fmt.general, err[i])
         loss = numerics.LOSS_EXCEL.format(pred=at(r, c + 2), target=at(r, c + 1))
         ws.write_formula(r, c + 4, loss, fmt.general, err[i] ** 2)
+
+    write_rows(ws, lay.first_step, y.rows, point)
     n = y.rows
     return tuple(f"{_abs(lay.first_step, c + j)}:{_abs(lay.first_step + n - 1, c + j)}" for j in range(1, 5))
 

@@ -8,10 +8,12 @@ does not matter.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,8 +41,8 @@ MARK = str(MARK_ROW + 1)
 
 
 # The rows per block the writers turn into Python objects at a time (fast to write; 4 times
-# numpy's memory), so memory stays bounded in rows. Any size writes the same bytes.
-BLOCK_ROWS = 50_000
+# numpy's memory), so memory stays bounded in rows. Any size writes the same bytes, and as fast.
+BLOCK_ROWS = 10_000
 
 
 def row_blocks(n: int) -> Iterator[slice]:
@@ -170,21 +172,54 @@ class RowSortedBook:
 
 
 class RowSortedSheet(RowOrdered):
-    """A sheet's cells (``write_*``, ``merge_range``, ``write_comment``), kept, then written by row."""
+    """A sheet's cells (``write_*``, ``merge_range``, ``write_comment``), kept, then written by row;
+    rows given to :func:`write_rows` are written at the flush, in their place among the kept cells."""
 
     _KEPT = ("write", "merge_range")
 
     def __init__(self, ws) -> None:
         super().__init__()
         self._ws = ws
+        self._later: list[tuple[int, int, Callable[[int], None]]] = []
+        self._flushing = False
+
+    def put(self, row: int, col: int, method: str, *args: Any) -> None:
+        if self._flushing:  # a row of write_rows, written in its turn
+            getattr(self._ws, method)(row, col, *args)
+        else:
+            super().put(row, col, method, *args)
+
+    def later(self, first: int, count: int, write_row: Callable[[int], None]) -> None:
+        self._later.append((first, count, write_row))
 
     def flush(self) -> None:  # type: ignore[override]
-        super().flush(self._ws)
+        kept = sorted(self._cells, key=lambda c: c[0])  # stable: keeps col order
+        cells = ((row, partial(getattr(self._ws, m), row, col, *args)) for row, col, m, args in kept)
+        rows = [((first + i, partial(write, i)) for i in range(count)) for first, count, write in self._later]
+        self._flushing = True
+        try:
+            for _, write in heapq.merge(cells, *rows, key=lambda c: c[0]):
+                write()
+        finally:
+            self._flushing = False
+            self._cells.clear()
+            self._later.clear()
 
     def __getattr__(self, name: str):
         if name.startswith(self._KEPT):
             return lambda row, col, *args: self.put(row, col, name, *args)
         return getattr(self._ws, name)
+
+
+def write_rows(ws, first: int, count: int, write_row: Callable[[int], None]) -> None:
+    """``write_row(i)`` writes the cells of row ``first + i``, for i = 0 .. count - 1: now, or on a
+    :class:`RowSortedSheet` at its flush, after the cells it keeps above each row, so that a long
+    run of rows is never held in memory."""
+    if isinstance(ws, RowSortedSheet):
+        ws.later(first, count, write_row)
+    else:
+        for i in range(count):
+            write_row(i)
 
 
 @dataclass(frozen=True)
