@@ -314,7 +314,8 @@ def _typed(frame: pd.DataFrame, markers: frozenset[str], source: str | None) -> 
         elif pd.api.types.is_object_dtype(col) or isinstance(
             col.dtype, (pd.StringDtype, pd.CategoricalDtype)
         ):
-            values = [None if pd.isna(v) else str(v) for v in col.astype(object)]
+            missing = col.isna().to_numpy()
+            values = [None if m else str(v) for v, m in zip(col.astype(object), missing, strict=True)]
             out[name] = typed_column(values, name, markers, source=source, index=frame.index)
         else:
             raise DataError(

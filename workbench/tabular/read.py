@@ -89,7 +89,7 @@ def typed_column(
     """
     # One spelling of each text: Gnumeric's EXACT takes an accent typed as one character or as
     # a letter and a combining mark to be the same text; pandas would make them two levels.
-    values = [None if v is None else unicodedata.normalize("NFC", v) for v in values]
+    values = [v if v is None or v.isascii() else unicodedata.normalize("NFC", v) for v in values]
     present = [v is not None and v not in markers for v in values]
     numbers = [to_float(v) if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
