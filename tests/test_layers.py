@@ -175,3 +175,20 @@ LONGEST = 680
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_is_longer_than_about_600_lines(path: Path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= LONGEST
+
+
+def test_a_table_book_does_not_load_matplotlib(tmp_path: Path):
+    """Only pictures need matplotlib (about 30 MB and half a second to import): a table's build,
+    which draws none, runs without it."""
+    import subprocess
+    import sys
+
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(60)))
+    script = (
+        "import sys; from workbench.build import build_table; import workbench.cli;"
+        f" build_table({str(csv)!r}, 'y', {str(tmp_path / 'out')!r});"
+        " print('matplotlib' in sys.modules, 'workbench.pictures' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]

@@ -24,11 +24,9 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from PIL import Image
 
@@ -36,6 +34,10 @@ from . import numerics
 from .errors import WorkbenchError
 from .files import atomic_path, write_bytes
 from .regression.fits import Fit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 POINTS = "#ED7D31"  # orange, as the lesson's scatter
 CURVE = "#2F5597"
@@ -56,14 +58,24 @@ class Words:
     lines: Mapping[str, str] = field(default_factory=dict)
 
 
+def _canvas(width: float, height: float) -> Figure:
+    """An empty figure on its own Agg canvas. matplotlib is imported by the first picture, not
+    with workbench: commands that draw none (a table's book, check, predict) never load it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _figure(width: float = 6.4, height: float = 4.2, *, below: float = 0.0) -> tuple[Figure, Axes]:
     """A figure with one plot and fixed margins, in inches; ``below`` adds room under the x label.
 
     Fixed margins instead of matplotlib's constrained layout, which measured every
     tick label of every figure again and took half the time of drawing the pictures.
     """
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _canvas(width, height)
     left, right, top, bottom = 0.9, 0.2, 0.4, 0.55 + below
     fig.subplots_adjust(
         left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
@@ -295,8 +307,7 @@ def parabola_png(
     xs, ys = (np.asarray(a, dtype="float64") for a in curve)
     if xs.ndim != 1 or xs.shape != ys.shape or not runs:
         raise WorkbenchError("the parabola needs one loss per parameter value, and at least one run")
-    fig = Figure(figsize=(5 * len(runs), 4.4), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _canvas(5 * len(runs), 4.4)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.83, bottom=0.13, wspace=0.22)
     for k, (label, at, loss) in enumerate(runs):
         ax = fig.add_subplot(1, len(runs), k + 1)
@@ -320,8 +331,7 @@ def spread_png(columns: Sequence[tuple[str, ArrayLike]], path: str | os.PathLike
     """One histogram per column, side by side: each panel's title is its name (say, how it spreads)."""
     if not columns:
         raise WorkbenchError("spread_png needs at least one column")
-    fig = Figure(figsize=(5 * len(columns), 4), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _canvas(5 * len(columns), 4)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.8, bottom=0.14, wspace=0.22)
     for k, (name, values) in enumerate(columns):
         ax = fig.add_subplot(1, len(columns), k + 1)
@@ -337,8 +347,7 @@ def valley_png(fits: Sequence[tuple[str, Fit]], path: str | os.PathLike[str], *,
     """The loss around its lowest point against the first two parameters (the rest at their best),
     one panel per fit: a long thin valley where the loss bends far more sharply one way than
     another, a round bowl where it bends alike every way."""
-    fig = Figure(figsize=(5 * len(fits), 4.6), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = _canvas(5 * len(fits), 4.6)
     fig.subplots_adjust(left=0.1, right=0.98, top=0.8, bottom=0.13, wspace=0.3)
     for k, (label, fit) in enumerate(fits):
         phi, y = fit.phi, fit.data.y
