@@ -406,3 +406,37 @@ def test_braces_in_text_are_text_not_placeholders(tmp_path):
     formulas = {f.level: f.formula({"col": "C8"}) for f in prep.features if f.kind == "dummy"}
     # 'a}', first in order of four levels as common, is the baseline
     assert formulas == {level: f'=IF(EXACT(C8,"{level}"),1,0)' for level in ("b", "{col}", "{x}")}
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["1.5", "-2", "3e2", ".5", "+4", "NA", ""],  # numbers and missing markers: a number column
+        ["1.5", "1_000", "3"],  # float() reads 1_000; a CSV number is plainer: text
+        ["1", "inf", "2"],
+        ["1", "nan", "2"],
+        ["1", "1e400", "2"],  # too big for a float
+        ["1", "0x10", "2"],
+        ["7", "seven", "8", "9", "10", "11", "12", "13", "14", "15"],
+    ],
+)
+def test_a_column_is_numbers_exactly_when_each_value_reads_as_a_plain_finite_number(texts):
+    """The whole column read at once (numpy) types it as reading value by value (to_float) would."""
+    from workbench.errors import DataError
+    from workbench.files import to_float
+    from workbench.tabular.read import MISSING, typed_column
+
+    present = [t for t in texts if t not in MISSING]
+    each = [to_float(t) for t in present]
+    index = pd.RangeIndex(1, len(texts) + 1)
+    try:
+        got = typed_column(texts, "c", frozenset(MISSING), source=None, index=index)
+    except DataError:  # a word among numbers: refused, and then not every value was a number
+        assert None in each
+        return
+    if None in each:
+        assert got.dtype == object
+    else:
+        assert got.dtype == "float64"
+        assert got.dropna().tolist() == each
+        assert got.isna().sum() == len(texts) - len(present)

@@ -91,6 +91,11 @@ def typed_column(
     # a letter and a combining mark to be the same text; pandas would make them two levels.
     values = [v if v is None or v.isascii() else unicodedata.normalize("NFC", v) for v in values]
     present = [v is not None and v not in markers for v in values]
+    fast = _all_numbers([v for v, p in zip(values, present, strict=True) if p])
+    if fast is not None:
+        column = np.full(len(values), np.nan)
+        column[np.asarray(present, dtype=bool)] = fast
+        return pd.Series(column, index=index, dtype="float64")
     numbers = [to_float(v) if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
     if n_present and n_numbers == n_present:
@@ -110,6 +115,20 @@ def typed_column(
     return pd.Series(
         [v if p else np.nan for v, p in zip(values, present, strict=True)], index=index, dtype=object
     )
+
+
+def _all_numbers(texts: list[str]) -> np.ndarray | None:
+    """Every one of ``texts`` read as :func:`~workbench.files.to_float` reads it, at once, or None
+    when some text is not a plain finite number (the caller then reads value by value)."""
+    if not texts:
+        return None
+    try:
+        numbers = np.array(texts, dtype="float64")  # numpy reads text as Python's float() does
+    except ValueError:
+        return None
+    if not np.isfinite(numbers).all() or any("_" in v for v in texts):
+        return None
+    return numbers
 
 
 def sample_rows(frame: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, str]:
