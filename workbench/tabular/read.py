@@ -91,12 +91,14 @@ def typed_column(
     # a letter and a combining mark to be the same text; pandas would make them two levels.
     values = [v if v is None or v.isascii() else unicodedata.normalize("NFC", v) for v in values]
     present = [v is not None and v not in markers for v in values]
-    fast = _all_numbers([v for v, p in zip(values, present, strict=True) if p])
+    kept = [v for v, p in zip(values, present, strict=True) if p]
+    fast = _all_numbers(kept)
     if fast is not None:
         column = np.full(len(values), np.nan)
         column[np.asarray(present, dtype=bool)] = fast
         return pd.Series(column, index=index, dtype="float64")
-    numbers = [to_float(v) if p else None for v, p in zip(values, present, strict=True)]
+    read = {v: to_float(v) for v in set(kept)}  # a category's few levels, each read once
+    numbers = [read[v] if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
     if n_present and n_numbers == n_present:
         return pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
