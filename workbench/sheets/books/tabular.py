@@ -91,7 +91,7 @@ DESCENT_EPOCHS = 100
 #: unless it streams (``constant_memory``): then a sheet holds its columns as arrays (8 bytes a
 #: number, a pointer and an object for a value as read) and a block of
 #: :data:`~workbench.sheets.write.grid.BLOCK_ROWS` rows as Python objects (about 40 bytes a cell).
-#: Measured: 92,233 rows x 63 columns take about 145 MB streamed; these say 220 MB.
+#: The numbers are upper bounds, with margin over what bench/tabular_build.py measures.
 BYTES_PER_CELL, STREAMED_BYTES_PER_CELL, BLOCK_BYTES_PER_CELL = 300, 16, 40
 
 
