@@ -204,7 +204,7 @@ def books():
 
 @pytest.mark.parametrize("constant_memory", [False, True], ids=["in-memory", "streamed"])
 def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, constant_memory):
-    """The Titanic workbook (every sheet kind, the descent sheet) and a regression workbook."""
+    """The Titanic workbook (every sheet kind, the descent sheet), a regression workbook and a table's."""
     import workbench.sheets.write.xlsx
     from workbench.sheets.books.regression import write_regression_book
     from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent, write_titanic_book
@@ -220,14 +220,32 @@ def test_workbooks_have_stock_xlsxwriters_bytes(tmp_path, monkeypatch, books, co
             constant_memory=constant_memory,
         )  # fmt: skip
         write_regression_book(line, folder / "line.xlsx")
+        write_tabular_book(folder / "table.xlsx", prep, table_fits, constant_memory=constant_memory)
         return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    import pandas as pd
+
+    from workbench.sheets.books.tabular import write_tabular_book
+    from workbench.tabular import prepare
+    from workbench.tabular.fit import fit_prepared
+
+    # A level with characters XML escapes, inside each row's EXACT("a<b&c",...) formula.
+    frame = pd.DataFrame(
+        {"x": [(i * 7) % 11 for i in range(80)], "kind": ["a<b&c", "d>e", "f"] * 26 + ["f"] * 2}
+    )
+    frame["y"] = frame.x / 10 + (frame.kind == "d>e")
+    prep = prepare(frame, "y")
+    table_fits = fit_prepared(prep)
 
     ours = write(tmp_path / "ours")
     monkeypatch.setattr(
         workbench.sheets.write.xlsx.Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet
     )
     stock = write(tmp_path / "stock")
-    assert ours.keys() == stock.keys() == {"titanic.xlsx", "line.xlsx"}
+    assert ours.keys() == stock.keys() == {"titanic.xlsx", "line.xlsx", "table.xlsx"}
+    with zipfile.ZipFile(tmp_path / "ours" / "table.xlsx") as z:  # the escaping was needed
+        sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert "<f>IF(EXACT(C" in sheets and ',"a&lt;b&amp;c")' in sheets
     for name in ours:
         assert ours[name] == stock[name], name
 

@@ -7,8 +7,9 @@ Two things XlsxWriter's public API cannot do:
   ``Workbook._prepare_defined_names``.
 * **Speed** (:class:`Worksheet`): a workbook written faster, to the same bytes (measured in
   bench/RESULTS.md, item 3). Overrides ``Worksheet._write_formula``, ``_write_cell`` and
-  ``_write_single_row``, and reads the module's ``re_dynamic_function``,
-  ``CellNumberTuple`` and ``CellFormulaTuple``.
+  ``_write_single_row``, calls ``_check_dimensions`` and ``_escape_data`` (a column's formula
+  template is escaped once, :meth:`Worksheet.formula_column`), and reads the module's
+  ``re_dynamic_function``, ``CellNumberTuple`` and ``CellFormulaTuple``.
 
 ``tests/sheets/test_xlsx.py`` checks that every name used here still exists with the signature this
 module was written against (a new XlsxWriter that moves them fails that test, not a user's
@@ -18,6 +19,7 @@ build) and that both paths write the same bytes as stock XlsxWriter.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import xlsxwriter
 import xlsxwriter.worksheet
@@ -42,6 +44,12 @@ PRIVATE_API: dict[str, tuple[str, ...]] = {
 _DYNAMIC = getattr(xlsxwriter.worksheet, "re_dynamic_function", None)
 _Number = xlsxwriter.worksheet.CellNumberTuple
 _Formula = xlsxwriter.worksheet.CellFormulaTuple
+
+
+#: A formula cell whose formula is escaped for XML already (:meth:`Worksheet.formula_column`).
+#: Named as XlsxWriter's own, whose code tells cells apart by class name (a chart's cached values
+#: read a "Formula" cell's value); only :meth:`Worksheet._write_cell` reads its formula.
+_Escaped = type("Formula", (_Formula,), {"__slots__": ()})
 
 
 class Worksheet(xlsxwriter.worksheet.Worksheet):
@@ -83,8 +91,7 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         )
 
     def write_plain_formula(self, row: int, col: int, formula: str, cell_format, value) -> int:  # type: ignore[no-untyped-def]
-        """``write_formula`` of a formula :meth:`plain_formula` passed (or that differs from one
-        passed only digit for digit), without testing it again: a column's rows share a template.
+        """``write_formula`` of a formula :meth:`plain_formula` passed, without testing it again.
         XlsxWriter's own steps for a formula that its substitutions leave alone."""
         if self._check_dimensions(row, col):
             return -1
@@ -92,6 +99,27 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
             self._write_single_row(row)
         self.table[row][col] = _Formula(formula[1:], cell_format, value)
         return 0
+
+    def formula_column(self, template: str, mark: str) -> Callable[..., int]:
+        """``write(row, col, number, cell_format, value)``: :meth:`write_plain_formula` of ``template``
+        with the text ``number`` in place of ``mark``, for a column whose rows share the template and
+        which :meth:`plain_formula` passed (the answer is the same for each row). The formula is
+        escaped for XML once for the column, not once per cell as the file is written: the same
+        bytes, since an escape (``&amp;``, ``&lt;``, ``&gt;``) holds no digit to replace."""
+        plain, escaped = template[1:], self._escape_data(template[1:])
+
+        def write(row: int, col: int, number: str, cell_format, value) -> int:  # type: ignore[no-untyped-def]
+            if self._check_dimensions(row, col):
+                return -1
+            if self.constant_memory and row > self.previous_row:
+                self._write_single_row(row)
+            if cell_format is not None and value.__class__ in (float, int):  # _write_cell's fast case
+                self.table[row][col] = _Escaped(escaped.replace(mark, number), cell_format, value)
+            else:
+                self.table[row][col] = _Formula(plain.replace(mark, number), cell_format, value)
+            return 0
+
+        return write
 
     def _write_formula(self, row, col, formula, cell_format=None, value=0):  # type: ignore[no-untyped-def]
         if not self.plain_formula(formula):
@@ -103,6 +131,9 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         if kind is _Number and cell.format is not None:
             ref, xf = xl_rowcol_to_cell_fast(row, col), cell.format._get_xf_index()
             self.fh.write(f'<c r="{ref}" s="{xf}"><v>{cell.number:.16G}</v></c>')
+        elif kind is _Escaped:  # formula_column made sure of the format and value
+            ref, xf = xl_rowcol_to_cell_fast(row, col), cell.format._get_xf_index()
+            self.fh.write(f'<c r="{ref}" s="{xf}"><f>{cell.formula}</f><v>{cell.value}</v></c>')
         elif kind is _Formula and cell.format is not None and cell.value.__class__ in (float, int):
             ref, xf = xl_rowcol_to_cell_fast(row, col), cell.format._get_xf_index()
             formula = self._escape_data(cell.formula)

@@ -253,7 +253,7 @@ def write_plan(
     array_col = after if array is not None else -1
     # A template's rows differ from it digit for digit: XlsxWriter's test of a formula, once per column.
     plain = getattr(ws, "plain_formula", lambda _: False)
-    write = {t: ws.write_plain_formula if plain(t) else ws.write_formula for _, t, _, _ in plan if t}
+    write = {t: ws.formula_column(t, MARK) if plain(t) else _rows_of(ws, t) for _, t, _, _ in plan if t}
     for rows in row_blocks(n):  # Python's floats and strings, a block of rows at a time
         block = [(j, template, values[rows].tolist(), fmt) for j, template, values, fmt in plan]
         for i in range(rows.stop - rows.start):
@@ -261,7 +261,7 @@ def write_plan(
             row = str(r + 1)
             for j, template, values, fmt in block:
                 if template is not None:
-                    write[template](r, j, template.replace(MARK, row), fmt, values[i])
+                    write[template](r, j, row, fmt, values[i])
                 elif j == array_col and r == first:
                     formula, width = array
                     ws.write_array_formula(
@@ -273,6 +273,14 @@ def write_plan(
                     ws.write_string(r, j, values[i], fmt)
                 else:  # raw numbers, and the array's other cells: its values, as Excel stores them
                     ws.write_number(r, j, float(values[i]), fmt)
+
+
+def _rows_of(ws: Worksheet, template: str) -> Callable[..., int]:
+    """``write(row, col, number, cell_format, value)``: ``template``'s formula for the row ``number``,
+    by XlsxWriter's own ``write_formula``."""
+    return lambda row, col, number, fmt, value: ws.write_formula(
+        row, col, template.replace(MARK, number), fmt, value
+    )
 
 
 def wrapped(ws: Worksheet, st: Styles, row: int, text: str, widths: Sequence[float]) -> None:
