@@ -93,12 +93,7 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
     def write_plain_formula(self, row: int, col: int, formula: str, cell_format, value) -> int:  # type: ignore[no-untyped-def]
         """``write_formula`` of a formula :meth:`plain_formula` passed, without testing it again.
         XlsxWriter's own steps for a formula that its substitutions leave alone."""
-        if self._check_dimensions(row, col):
-            return -1
-        if self.constant_memory and row > self.previous_row:
-            self._write_single_row(row)
-        self.table[row][col] = _Formula(formula[1:], cell_format, value)
-        return 0
+        return self._store(row, col, _Formula(formula[1:], cell_format, value))
 
     def formula_column(self, template: str, mark: str) -> Callable[..., int]:
         """``write(row, col, number, cell_format, value)``: :meth:`write_plain_formula` of ``template``
@@ -109,17 +104,21 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         plain, escaped = template[1:], self._escape_data(template[1:])
 
         def write(row: int, col: int, number: str, cell_format, value) -> int:  # type: ignore[no-untyped-def]
-            if self._check_dimensions(row, col):
-                return -1
-            if self.constant_memory and row > self.previous_row:
-                self._write_single_row(row)
             if cell_format is not None and value.__class__ in (float, int):  # _write_cell's fast case
-                self.table[row][col] = _Escaped(escaped.replace(mark, number), cell_format, value)
-            else:
-                self.table[row][col] = _Formula(plain.replace(mark, number), cell_format, value)
-            return 0
+                return self._store(row, col, _Escaped(escaped.replace(mark, number), cell_format, value))
+            return self._store(row, col, _Formula(plain.replace(mark, number), cell_format, value))
 
         return write
+
+    def _store(self, row: int, col: int, cell) -> int:  # type: ignore[no-untyped-def]
+        """XlsxWriter's own steps to keep a cell: its bounds checked, and with ``constant_memory``
+        the row before it written out."""
+        if self._check_dimensions(row, col):
+            return -1
+        if self.constant_memory and row > self.previous_row:
+            self._write_single_row(row)
+        self.table[row][col] = cell
+        return 0
 
     def _write_formula(self, row, col, formula, cell_format=None, value=0):  # type: ignore[no-untyped-def]
         if not self.plain_formula(formula):
