@@ -63,3 +63,15 @@ def test_the_sum_of_relus_step_solves_the_full_jacobians_normal_equations(units)
         np.testing.assert_allclose(jac @ step, jac @ want, rtol=0, atol=1e-9)
         assert np.linalg.norm(a @ step - b) < 1e-9 * np.linalg.norm(b)
         assert np.abs(step).max() > 0.01  # a real step
+
+
+def test_the_gram_of_many_starts_at_once_is_each_starts_own(monkeypatch):
+    """``x_S^T x_S`` for each start's active rows S: in one product for the lesson's few rows, one
+    start at a time for a big table's; both as the products of S's rows alone."""
+    x = inputs(wb.lesson_table()).numpy()
+    rows = np.random.default_rng(5).random((6, len(x))) < 0.4
+    expected = np.stack([np.einsum("ni,nj->ij", x[s], x[s]) for s in rows])
+    assert len(x) * x.shape[1] ** 2 <= steps.GRAM_BATCH  # the lesson's table: one product
+    np.testing.assert_allclose(steps._gram(x, rows), expected, rtol=1e-13, atol=1e-12)
+    monkeypatch.setattr(steps, "GRAM_BATCH", 0)  # as for a table too big for one product
+    np.testing.assert_allclose(steps._gram(x, rows), expected, rtol=1e-13, atol=1e-12)
