@@ -1,48 +1,102 @@
 """The build's second process (the small regressions' files, written while the Titanic fits run):
-its files in order, its failure as one clear line, and nothing left running when the build fails."""
+its files in order, its failure as one clear line, and nothing left running when the build fails;
+whether it is a fork of the build (Linux, no other thread) or a new Python."""
 
 from __future__ import annotations
+
+import os
+import sys
+import threading
 
 import pytest
 
 import workbench.build as build
 from workbench.errors import WorkbenchError
 
+# The same behaviour either way: a fork runs this process's (patched) functions, a new Python a script.
+FORKED = pytest.mark.parametrize("forked", [True, False], ids=["fork", "new python"])
+needs_fork = pytest.mark.skipif(sys.platform != "linux", reason="the build forks on Linux only")
 
-def test_the_second_process_hands_back_its_files_in_order(tmp_path, monkeypatch):
+
+def second_process(monkeypatch, forked: bool, work, script: str) -> None:
+    """Make the second process run ``work`` (a fork) or ``script`` (a new Python)."""
+    if forked and sys.platform != "linux":
+        pytest.skip("the build forks on Linux only")
+    monkeypatch.setattr(build, "can_fork", lambda: forked)
+    monkeypatch.setattr(build, "write_regression_outputs", work)
+    monkeypatch.setattr(build, "_REGRESSIONS", script)
+
+
+@FORKED
+def test_the_second_process_hands_back_its_files_in_order(tmp_path, monkeypatch, forked):
+    def work(out, seed):
+        print("noise")
+        return [out / "b", out / "a"]
+
     script = "import json, sys; print('noise'); print(json.dumps([sys.argv[1] + '/b', sys.argv[1] + '/a']))"
-    monkeypatch.setattr(build, "_REGRESSIONS", script)
-    assert build._Regressions(tmp_path, None).files() == [tmp_path / "b", tmp_path / "a"]
+    second_process(monkeypatch, forked, work, script)
+    second = build._regressions(tmp_path, None)
+    assert isinstance(second, build._Fork if forked else build._NewPython)
+    assert second.files() == [tmp_path / "b", tmp_path / "a"]
 
 
-def test_a_failing_second_process_is_one_clear_error(tmp_path, monkeypatch):
+@FORKED
+def test_a_failing_second_process_is_one_clear_error(tmp_path, monkeypatch, forked):
+    def work(out, seed):
+        raise WorkbenchError("relu.xlsx: disk full")
+
     script = "from workbench.errors import WorkbenchError; raise WorkbenchError('relu.xlsx: disk full')"
-    monkeypatch.setattr(build, "_REGRESSIONS", script)
+    second_process(monkeypatch, forked, work, script)
     with pytest.raises(
-        WorkbenchError, match=r"regressions' books and pictures failed: .*relu\.xlsx: disk full$"
+        WorkbenchError, match=r"regressions' books and pictures failed: (.*: )?relu\.xlsx: disk full$"
     ):
-        build._Regressions(tmp_path, None).files()
+        build._regressions(tmp_path, None).files()
 
 
-def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "_REGRESSIONS", "import time; time.sleep(60)")
-    started = []
+@needs_fork
+def test_a_fork_that_dies_without_a_word_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    second_process(monkeypatch, True, lambda out, seed: os._exit(3), "")
+    with pytest.raises(WorkbenchError, match=r"regressions' books and pictures failed: exit status 3$"):
+        build._regressions(tmp_path, None).files()
 
-    class Watched(build._Regressions):
-        def __init__(self, *args):
-            super().__init__(*args)
-            started.append(self.process)
+
+@FORKED
+def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
+    second_process(
+        monkeypatch, forked, lambda out, seed: threading.Event().wait(60), "import time; time.sleep(60)"
+    )
+    started, regressions = [], build._regressions
+
+    def watched(*args):
+        started.append(regressions(*args))
+        return started[-1]
 
     def fail(*_a, **_k):
         raise WorkbenchError("the Titanic part failed")
 
-    monkeypatch.setattr(build, "_Regressions", Watched)
+    monkeypatch.setattr(build, "_regressions", watched)
     monkeypatch.setattr(build, "spare_core", lambda: True)
     monkeypatch.setattr(build, "_titanic", fail)
     with pytest.raises(WorkbenchError, match="the Titanic part failed"):
         build.build_all(out=tmp_path / "books")
-    (process,) = started
-    assert process.returncode is not None  # killed and waited for, not left sleeping
+    (second,) = started
+    ended = second.process.exitcode if forked else second.process.returncode
+    assert ended is not None  # killed and waited for, not left sleeping
+
+
+def test_a_fork_only_where_no_other_thread_could_hold_a_lock(monkeypatch):
+    monkeypatch.setattr(build.sys, "platform", "linux")
+    assert build.can_fork() is (threading.active_count() == 1)
+    waiting = threading.Event()
+    other = threading.Thread(target=waiting.wait)
+    other.start()
+    try:
+        assert build.can_fork() is False  # a notebook's kernel, say: a new Python instead
+    finally:
+        waiting.set()
+        other.join()
+    monkeypatch.setattr(build.sys, "platform", "darwin")
+    assert build.can_fork() is False
 
 
 def test_without_a_spare_core_the_build_writes_the_regressions_itself(tmp_path, monkeypatch):
@@ -59,7 +113,7 @@ def test_without_a_spare_core_the_build_writes_the_regressions_itself(tmp_path, 
         raise Titanic
 
     monkeypatch.setattr(build, "spare_core", lambda: False)
-    monkeypatch.setattr(build, "_Regressions", second)
+    monkeypatch.setattr(build, "_regressions", second)
     monkeypatch.setattr(build, "_titanic", titanic)
     with pytest.raises(Titanic):
         build.build_all(out=tmp_path / "books")

@@ -48,7 +48,8 @@ are small, and on a machine shared with other work, spinning threads make the fi
 times slower. The numbers are the same to the last bit with one thread or two, so the
 written files are too. The small regressions' books and pictures, which need nothing of the
 Titanic fits, are written meanwhile by a second process when a core is free (:func:`spare_core`),
-by the same code, to the same bytes; a build that fails ends it.
+by the same code, to the same bytes; a build that fails ends it. On Linux that process is a fork
+of the build, which has imported torch and matplotlib already (:func:`can_fork`).
 
 Output is deterministic on one machine with one set of library versions: the same
 seed writes the same bytes, whether from Python or from the command. Across CPUs the
@@ -61,14 +62,19 @@ committed ``workbooks/``.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -128,7 +134,8 @@ WRITE_BYTES_PER_ROW = 20_000
 
 #: The small regressions' books and pictures need nothing of the Titanic fits: a second process
 #: writes them meanwhile (the same function, the same bytes) when a core is free. Its
-#: whole peak memory (Python, torch and matplotlib, then its fits and pictures: measured 446 MB).
+#: whole peak memory when it is a new Python (Python, torch and matplotlib, then its fits and
+#: pictures: measured 446 MB); a fork shares what the build had loaded, and needs less.
 REGRESSIONS_BYTES = 480 * 2**20
 
 #: ``progress(stage, done, total)``: what the build is doing, e.g. to draw a progress bar.
@@ -234,7 +241,7 @@ def _build(
     _check_size(data, len(passengers), len(table))
     loaded = time.perf_counter()
 
-    regressions = _Regressions(out, seed) if spare_core() else None
+    regressions = _regressions(out, seed) if spare_core() else None
     try:
         result = _titanic(passengers, table, out, seed, progress, regressions)
         return replace(result, seconds={"load": loaded - began, **result.seconds})
@@ -257,7 +264,7 @@ def _titanic(
     out: Path,
     seed: int | None,
     progress: Progress | None,
-    regressions: _Regressions | None,
+    regressions: _Fork | _NewPython | None,
 ) -> BuildResult:
     """The Titanic fits and their files, then the regressions' files (as ``regressions`` wrote them)."""
     began = time.perf_counter()
@@ -309,6 +316,60 @@ def _titanic(
     return BuildResult(out, tuple(files), fits, comparison, chosen, seconds, submitted, len(table))
 
 
+def can_fork() -> bool:
+    """Whether the second process may be a fork of this one, which has imported everything already
+    (a new Python spends more than a second importing torch again): on Linux, with no other Python
+    thread that could hold a lock the fork would copy locked. (A notebook's kernel runs threads: it
+    starts a new Python.) The threads of OpenBLAS, which numpy and scipy start, stop for a fork."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
+def _regressions(out: Path, seed: int | None) -> _Fork | _NewPython:
+    """:func:`write_regression_outputs` into ``out``, run by a second process from now on."""
+    return _Fork(out, seed) if can_fork() else _NewPython(out, seed)
+
+
+class _Fork:
+    """:func:`write_regression_outputs` run by a fork of this process."""
+
+    def __init__(self, out: Path, seed: int | None) -> None:
+        pictures.load()  # needed here too, later: then the fork needs no import of its own
+        context = multiprocessing.get_context("fork")
+        self.answer, sent = context.Pipe(duplex=False)
+        self.process = context.Process(target=self._work, args=(out, seed, sent), daemon=True)
+        with warnings.catch_warnings():  # Python 3.12+ counts OpenBLAS's threads; see can_fork
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+            self.process.start()
+        sent.close()  # the fork's end: closed here, so a fork that dies is an EOF, not a hang
+
+    @staticmethod
+    def _work(out: Path, seed: int | None, answer: Connection) -> None:
+        """In the fork: the files written, or the error in one line, sent back through ``answer``."""
+        try:
+            with one_thread():
+                answer.send((True, [str(f) for f in write_regression_outputs(out, seed=seed)]))
+        except BaseException as e:  # whatever it is, the build's one clear error
+            answer.send((False, str(e) if isinstance(e, WorkbenchError) else f"{type(e).__name__}: {e}"))
+
+    def files(self) -> list[Path]:
+        """The files written, in order, once the process has ended (its error if it failed)."""
+        try:
+            ok, answer = self.answer.recv()
+        except EOFError:  # it died before answering
+            ok, answer = False, ""
+        self.process.join()
+        if not ok:
+            _failed(answer or f"exit status {self.process.exitcode}")
+        return [Path(p) for p in answer]
+
+    def stop(self) -> None:
+        """End the process if it still runs (the Titanic part failed)."""
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        self.answer.close()
+
+
 _REGRESSIONS = """
 import json, sys
 from workbench.build import write_regression_outputs
@@ -319,8 +380,8 @@ print(json.dumps([str(f) for f in files]))
 """
 
 
-class _Regressions:
-    """:func:`write_regression_outputs` into ``out``, run by a second Python process from now on."""
+class _NewPython:
+    """:func:`write_regression_outputs` run by a new Python process."""
 
     def __init__(self, out: Path, seed: int | None) -> None:
         here = str(Path(__file__).resolve().parent.parent)  # this workbench, whatever the child's path
@@ -337,8 +398,7 @@ class _Regressions:
         """The files written, in order, once the process has ended (its last error line if it failed)."""
         stdout, stderr = self.process.communicate()
         if self.process.returncode != 0:
-            why = (stderr.strip().splitlines() or [f"exit status {self.process.returncode}"])[-1]
-            raise WorkbenchError(f"writing the small regressions' books and pictures failed: {why}")
+            _failed((stderr.strip().splitlines() or [f"exit status {self.process.returncode}"])[-1])
         return [Path(p) for p in json.loads(stdout.strip().splitlines()[-1])]
 
     def stop(self) -> None:
@@ -346,6 +406,10 @@ class _Regressions:
         if self.process.returncode is None:  # files() was not reached
             self.process.kill()
             self.process.communicate()
+
+
+def _failed(why: str) -> NoReturn:
+    raise WorkbenchError(f"writing the small regressions' books and pictures failed: {why}")
 
 
 @dataclass(frozen=True)

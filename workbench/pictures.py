@@ -58,6 +58,12 @@ class Words:
     lines: Mapping[str, str] = field(default_factory=dict)
 
 
+def load() -> None:
+    """Import matplotlib now: before forking a process that draws pictures too, so that neither
+    imports it again."""
+    _canvas(1, 1)
+
+
 def _canvas(width: float, height: float) -> Figure:
     """An empty figure on its own Agg canvas. matplotlib is imported by the first picture, not
     with workbench: commands that draw none (a table's book, check, predict) never load it."""
@@ -80,7 +86,17 @@ def _figure(width: float = 6.4, height: float = 4.2, *, below: float = 0.0) -> t
     fig.subplots_adjust(
         left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
     )
-    return fig, fig.add_subplot()
+    return fig, _axes(fig)
+
+
+def _axes(fig: Figure, *where: int) -> Axes:
+    """A plot on ``fig`` (``where`` as ``add_subplot`` takes it) whose title sits on its top edge.
+    By default matplotlib measures everything drawn along that edge (every tick label) to lift the
+    title above it, a sixth of drawing these pictures; nothing is drawn there."""
+    from matplotlib import rc_context
+
+    with rc_context({"axes.titley": 1.0}):
+        return fig.add_subplot(*where)
 
 
 def _save_png(fig: Figure, path: str | os.PathLike[str]) -> Path:
@@ -310,7 +326,7 @@ def parabola_png(
     fig = _canvas(5 * len(runs), 4.4)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.83, bottom=0.13, wspace=0.22)
     for k, (label, at, loss) in enumerate(runs):
-        ax = fig.add_subplot(1, len(runs), k + 1)
+        ax = _axes(fig, 1, len(runs), k + 1)
         ax.plot(xs, ys, color=CURVE, lw=2)
         at, loss = np.asarray(at, dtype="float64"), np.asarray(loss, dtype="float64")
         ax.plot(at, loss, "o-", color=POINTS, lw=1.2, ms=5)
@@ -334,7 +350,7 @@ def spread_png(columns: Sequence[tuple[str, ArrayLike]], path: str | os.PathLike
     fig = _canvas(5 * len(columns), 4)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.8, bottom=0.14, wspace=0.22)
     for k, (name, values) in enumerate(columns):
-        ax = fig.add_subplot(1, len(columns), k + 1)
+        ax = _axes(fig, 1, len(columns), k + 1)
         ax.hist(np.asarray(values, dtype="float64"), bins=40, color=POINTS)
         ax.set_title("\n".join(textwrap.wrap(name, 52)), fontsize=10)
         ax.set_ylabel("passengers" if k == 0 else "")
@@ -360,7 +376,7 @@ def valley_png(fits: Sequence[tuple[str, Fit]], path: str | os.PathLike[str], *,
         params = np.tile(best, (len(grid), 1))
         params[:, :2] = grid
         loss = np.mean((params @ phi.T - y) ** 2, axis=1).reshape(len(b), len(a))
-        ax = fig.add_subplot(1, len(fits), k + 1)
+        ax = _axes(fig, 1, len(fits), k + 1)
         ax.contour(
             a, b, loss, levels=floor * np.array([1.05, 1.25, 2, 4]), colors=[CURVE, CURVE, POINTS, POINTS]
         )
