@@ -75,6 +75,7 @@ def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
         raise WorkbenchError("the Titanic part failed")
 
     monkeypatch.setattr(build, "_regressions", watched)
+    monkeypatch.setattr(build, "cores", lambda: 2)
     monkeypatch.setattr(build, "spare_core", lambda: True)
     monkeypatch.setattr(build, "_titanic", fail)
     with pytest.raises(WorkbenchError, match="the Titanic part failed"):
@@ -99,9 +100,11 @@ def test_a_fork_only_where_no_other_thread_could_hold_a_lock(monkeypatch):
     assert build.can_fork() is False
 
 
-def test_without_a_spare_core_the_build_writes_the_regressions_itself(tmp_path, monkeypatch):
-    def second(*_a):
-        raise AssertionError("started a second process on a busy machine")
+def test_one_core_or_a_busy_machine_without_a_fork_the_build_writes_the_regressions_itself(
+    tmp_path, monkeypatch
+):
+    def started(*_a):
+        raise AssertionError("started a second process where it slows the build")
 
     seen = []
 
@@ -112,12 +115,34 @@ def test_without_a_spare_core_the_build_writes_the_regressions_itself(tmp_path, 
         seen.append(args[5])
         raise Titanic
 
-    monkeypatch.setattr(build, "spare_core", lambda: False)
-    monkeypatch.setattr(build, "_regressions", second)
+    monkeypatch.setattr(build, "_Fork", started)
+    monkeypatch.setattr(build, "_NewPython", started)
     monkeypatch.setattr(build, "_titanic", titanic)
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(build, "can_fork", lambda: True)
+    monkeypatch.setattr(build, "cores", lambda: 1)  # one core: neither
     with pytest.raises(Titanic):
         build.build_all(out=tmp_path / "books")
-    assert seen == [None]  # no second process: _titanic writes them in this one
+    monkeypatch.setattr(build, "cores", lambda: 2)
+    monkeypatch.setattr(build, "can_fork", lambda: False)
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (1.5, 0.0, 0.0), raising=False)
+    with pytest.raises(Titanic):  # no fork, and no core free for a new Python's imports
+        build.build_all(out=tmp_path / "books")
+    assert seen == [None, None]  # no second process: _titanic writes them in this one
+
+
+def test_two_cores_fork_even_beside_other_work(monkeypatch):
+    made = []
+    monkeypatch.setattr(build, "_Fork", lambda *a: made.append("fork") or "fork")
+    monkeypatch.setattr(build, "_NewPython", lambda *a: made.append("python") or "python")
+    monkeypatch.setattr(build, "cores", lambda: 2)
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (1.5, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(build, "can_fork", lambda: True)
+    assert build._regressions("out", None) == "fork"  # a fork costs next to nothing
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.5, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(build, "can_fork", lambda: False)
+    assert build._regressions("out", None) == "python"  # a core is free for its imports
+    assert made == ["fork", "python"]
 
 
 def test_a_spare_core_needs_two_cores_and_a_load_below_one_short_of_them(monkeypatch):
@@ -127,4 +152,5 @@ def test_a_spare_core_needs_two_cores_and_a_load_below_one_short_of_them(monkeyp
         assert build.spare_core() is spare
     monkeypatch.setattr(build.os, "sched_getaffinity", lambda _pid: {0})
     monkeypatch.setattr(build.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert build.cores() == 1
     assert build.spare_core() is False
