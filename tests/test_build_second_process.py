@@ -23,6 +23,8 @@ def second_process(monkeypatch, forked: bool, work, script: str) -> None:
     if forked and sys.platform != "linux":
         pytest.skip("the build forks on Linux only")
     monkeypatch.setattr(build, "can_fork", lambda: forked)
+    monkeypatch.setattr(build, "cores", lambda: 2)
+    monkeypatch.setattr(build, "spare_core", lambda: True)  # whatever the machine's load
     monkeypatch.setattr(build, "write_regression_outputs", work)
     monkeypatch.setattr(build, "_REGRESSIONS", script)
 
@@ -75,8 +77,6 @@ def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
         raise WorkbenchError("the Titanic part failed")
 
     monkeypatch.setattr(build, "_regressions", watched)
-    monkeypatch.setattr(build, "cores", lambda: 2)
-    monkeypatch.setattr(build, "spare_core", lambda: True)
     monkeypatch.setattr(build, "_titanic", fail)
     with pytest.raises(WorkbenchError, match="the Titanic part failed"):
         build.build_all(out=tmp_path / "books")
