@@ -128,7 +128,10 @@ def titanic_policy(book: Book) -> Policy:
     1e-6, its accuracies freely; the file's own values must still agree with its own
     parameters (`check`, tested below). L-BFGS's iteration counts may differ too: it stops
     when the loss stops changing at rounding level. The over-fitting table (nets of up to 32
-    ReLUs, 200 L-BFGS iterations each, not yet at a minimum) may differ freely: its picture is
+    ReLUs, 200 L-BFGS iterations each, not yet at a minimum) may differ freely, and so may its
+    heading, which says what those numbers show (which size's valid loss is lowest): on torch's and
+    OpenBLAS's baseline kernels the 8- and 16-ReLU nets end elsewhere even from the same start.
+    ``test_build`` holds every fresh build's heading to its own table instead; the picture is
     still compared. Everything else is rounding apart: the default.
     """
     losses = ("Train loss:", "Valid loss:", "Total loss:")
@@ -150,13 +153,15 @@ def titanic_policy(book: Book) -> Policy:
         if row.get("A") in ("nnet", "mmult") and "Train loss" in columns:  # the live table
             near |= {("summary", ref) for name, ref in at.items() if "loss" in name}
             free |= {("summary", ref) for name, ref in at.items() if "ccuracy" in name}
-        if row.get("A") == "nnet" and row.get("C", 1) > 1:  # the net's many-start training runs
+        if row.get("A") == "nnet" and "train_loss" in at and row.get("C", 1) > 1:  # many-start runs
             near |= {("summary", at[name]) for name in ("train_loss", "valid_loss", "vs_linear_floor")}
             free |= {("summary", at["train_accuracy"]), ("summary", at["valid_accuracy"])}
         if "iterations" in at:  # L-BFGS's: it stops when the loss stops changing at rounding level
             free.add(("summary", at["iterations"]))
         if "parameters" in columns and isinstance(row.get("A"), (int, float)):  # the over-fitting table
             free |= {("summary", ref) for ref in at.values()}
+        if str(row.get("A", "")).startswith("More ReLUs"):  # its heading, said from its numbers
+            free.add(("summary", rows[r]["A"][0]))
         free |= {("summary", ref) for name, ref in at.items() if name.startswith("nnet: best")}
 
     def tolerance(sheet: str, ref: str) -> float | None:
@@ -207,7 +212,7 @@ def _compare_sheet(sheet: str, old: Book, new: Book, policy: Policy, report: Rep
             report.numbers += 1
             if not _close(was.value, now.value, policy(sheet, ref)):
                 report.add(f"{sheet}!{ref}: {was.value!r} -> {now.value!r}")
-        elif was.value != now.value:
+        elif was.value != now.value and not (isinstance(now.value, str) and policy(sheet, ref) == math.inf):
             report.add(f"{sheet}!{ref}: {was.value!r} -> {now.value!r}")
     if not report.differences and old.layouts[sheet] != new.layouts[sheet]:
         report.add(f"{sheet}: the layout differs (widths, styles, merged cells or print settings)")

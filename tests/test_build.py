@@ -154,6 +154,29 @@ def test_the_committed_workbooks_are_what_the_code_builds(built, root):
 
 
 @pytest.mark.slow
+def test_the_over_fitting_heading_says_what_this_builds_numbers_show(built):
+    """The one sentence the snapshot lets differ by CPU (its nets' numbers do) is held to them."""
+    ws = openpyxl.load_workbook(built.out / "titanic.xlsx")["summary"]
+    r = next(r for r in range(1, 80) if str(ws.cell(r, 1).value).startswith("More ReLUs"))
+    assert [ws.cell(r + 1, c).value for c in (1, 3, 4)] == ["units", "train_loss", "valid_loss"]
+    table = []
+    while isinstance(ws.cell(r + 2 + len(table), 1).value, int):
+        table.append([ws.cell(r + 2 + len(table), c).value for c in (1, 3, 4)])
+    units, train, valid = zip(*table, strict=True)
+    assert len(table) >= 4
+    heading = ws.cell(r, 1).value
+    if list(train) == sorted(train, reverse=True) and len(set(train)) == len(train):
+        assert "train loss falls at every size" in heading
+    else:
+        assert f"train loss lowest at {units[train.index(min(train))]} ReLU" in heading
+    best = units[valid.index(min(valid))]
+    if best == units[-1]:
+        assert f"valid loss lowest at the most, {best} ReLUs (no over-fitting yet)" in heading
+    else:
+        assert f"valid loss lowest at {best} ReLU" in heading and "(over-fitting)" in heading
+
+
+@pytest.mark.slow
 def test_python_and_the_command_write_the_same_bytes(built, tmp_path):
     """Same machine, same versions, same seed: build_all in this process writes the command's bytes."""
     build_all(out=tmp_path)

@@ -11,10 +11,14 @@ import re
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 import snapshot
 from PIL import Image
-from small_book import write_small_book
+from small_book import Fitted, write_small_book
+
+import workbench as wb
+from workbench.sheets.books.titanic import write_titanic_book
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +151,26 @@ def test_a_csv_may_change_only_the_allowed_share_of_rows():
         "line 9: ['7', '0'] -> ['7', '1']",
     ]
     assert snapshot.compare_csv(old, old.replace(b"\n5,0\n", b"\n6,0\n"), free_share=1)
+
+
+def test_the_titanic_policy_frees_the_over_fitting_heading_but_no_other_text(tmp_path):
+    """The sweep's heading says what its numbers show, and those may differ freely by CPU (test_build
+    holds a fresh build's heading to its own numbers); every other string must stay as it was."""
+    passengers = wb.load_titanic().head(80)
+    table = wb.lesson_table(passengers)
+    fits = {k: Fitted(np.full(s, 0.1)) for k, s in (("linear", 10), ("nnet", (2, 10)), ("sigmoid", 10))}
+    units = pd.DataFrame(
+        {"units": [1, 2, 4, 8], "parameters": [10, 20, 40, 80], "train_loss": [0.15, 0.14, 0.13, 0.12],
+         "valid_loss": [0.14, 0.12, 0.11, 0.13], "train_accuracy": 0.8, "valid_accuracy": 0.8}
+    )  # fmt: skip
+    write_titanic_book(tmp_path / "t.xlsx", passengers, table, fits, units=units)
+    book = (tmp_path / "t.xlsx").read_bytes()
+    policy = snapshot.titanic_policy(snapshot.read_book(book))
+    moved = edit(
+        book, "xl/sharedStrings.xml", lambda xml: xml.replace("lowest at 4 ReLUs", "lowest at 8 ReLUs")
+    )
+    assert snapshot.compare_books(book, moved, policy).differences == []
+    assert snapshot.compare_books(book, moved).differences  # the default policy would not allow it
+    renamed = edit(book, "xl/sharedStrings.xml", lambda xml: xml.replace(">summary: every", ">summary: each"))
+    lines = snapshot.compare_books(book, renamed, policy).differences
+    assert len(lines) == 1 and "'summary: every" in lines[0], lines
