@@ -10,7 +10,7 @@ net's random starts wins. So a workbook is compared part by part:
 * every sheet's layout (its XML with the cells' stored values taken out): exactly,
   so formulas, styles, widths, merged cells and charts' anchors are the same;
 * every cell: its type, formula and text exactly; its number within a tolerance
-  that a policy gives per cell (:class:`Policy`);
+  that a policy gives per cell (:class:`Policy`), or its value anything (:data:`ANY`);
 * every chart: exactly, but for the cached copies of the numbers it plots
   (``<c:numCache>``), which are the cells' numbers again.
 
@@ -110,7 +110,11 @@ def _cells(xml: str, strings: list[str]) -> dict[str, Cell]:
 
 #: A policy says how far one number may move: ``tolerance(sheet, cell)`` is None for the
 #: default (:data:`REL` / :data:`ABS`), ``math.inf`` for any finite number, or an absolute bound.
-Policy = Callable[[str, str], float | None]
+#: A policy's answer for a cell that may change to anything, text as well as numbers: a heading
+#: that says what freely moving numbers show.
+ANY = "any"
+
+Policy = Callable[[str, str], float | str | None]
 
 
 def default_policy(sheet: str, cell: str) -> float | None:
@@ -144,6 +148,7 @@ def titanic_policy(book: Book) -> Policy:
         letters, digits = re.match(r"([A-Z]+)(\d+)", ref).groups()
         rows.setdefault(int(digits), {})[letters] = (ref, cell)
     columns: dict[str, str] = {}  # the current table's header -> column letter
+    heading = None
     for r in sorted(rows):
         row = {col: cell.value for col, (_, cell) in rows[r].items()}
         if row.get("A") in ("model", "step", "Sheet", "units"):
@@ -161,10 +166,12 @@ def titanic_policy(book: Book) -> Policy:
         if "parameters" in columns and isinstance(row.get("A"), (int, float)):  # the over-fitting table
             free |= {("summary", ref) for ref in at.values()}
         if str(row.get("A", "")).startswith("More ReLUs"):  # its heading, said from its numbers
-            free.add(("summary", rows[r]["A"][0]))
+            heading = ("summary", rows[r]["A"][0])
         free |= {("summary", ref) for name, ref in at.items() if name.startswith("nnet: best")}
 
-    def tolerance(sheet: str, ref: str) -> float | None:
+    def tolerance(sheet: str, ref: str) -> float | str | None:
+        if (sheet, ref) == heading:
+            return ANY
         return 1e-6 if (sheet, ref) in near else math.inf if (sheet, ref) in free else None
 
     return tolerance
@@ -208,11 +215,13 @@ def _compare_sheet(sheet: str, old: Book, new: Book, policy: Policy, report: Rep
         was, now = a.get(ref), b.get(ref)
         if was is None or now is None or (was.kind, was.formula) != (now.kind, now.formula):
             report.add(f"{sheet}!{ref}: {_show(was)} -> {_show(now)}")
+        elif (tolerance := policy(sheet, ref)) == ANY:
+            continue
         elif isinstance(was.value, float) and isinstance(now.value, float):
             report.numbers += 1
-            if not _close(was.value, now.value, policy(sheet, ref)):
+            if not _close(was.value, now.value, tolerance):
                 report.add(f"{sheet}!{ref}: {was.value!r} -> {now.value!r}")
-        elif was.value != now.value and not (isinstance(now.value, str) and policy(sheet, ref) == math.inf):
+        elif was.value != now.value:
             report.add(f"{sheet}!{ref}: {was.value!r} -> {now.value!r}")
     if not report.differences and old.layouts[sheet] != new.layouts[sheet]:
         report.add(f"{sheet}: the layout differs (widths, styles, merged cells or print settings)")

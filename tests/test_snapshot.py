@@ -174,3 +174,6 @@ def test_the_titanic_policy_frees_the_over_fitting_heading_but_no_other_text(tmp
     renamed = edit(book, "xl/sharedStrings.xml", lambda xml: xml.replace(">summary: every", ">summary: each"))
     lines = snapshot.compare_books(book, renamed, policy).differences
     assert len(lines) == 1 and "'summary: every" in lines[0], lines
+    retitled = edit(book, "xl/sharedStrings.xml", lambda xml: xml.replace(">nnet: the lesson's", ">nnet: a"))
+    lines = snapshot.compare_books(book, retitled, policy).differences  # on a sheet of free numbers
+    assert lines and lines[0].startswith("nnet!A1: "), lines
