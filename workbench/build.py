@@ -259,7 +259,8 @@ def cores() -> int:
 def spare_core() -> bool:
     """Whether a second process would find a core of its own: two or more cores for this process,
     and the last minute's load average leaves one free."""
-    return cores() >= 2 and hasattr(os, "getloadavg") and os.getloadavg()[0] <= cores() - 1
+    n = cores()
+    return n >= 2 and hasattr(os, "getloadavg") and os.getloadavg()[0] <= n - 1
 
 
 def _titanic(
