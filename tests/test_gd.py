@@ -8,7 +8,7 @@ import torch
 
 import workbench as wb
 from workbench.errors import WorkbenchError
-from workbench.gd import PATIENCE, gradient_descent
+from workbench.gd import CHECK_EVERY, PATIENCE, gradient_descent
 from workbench.titanic.models import forward, inputs, targets
 
 
@@ -89,6 +89,43 @@ def test_steady_growth_is_divergence_even_if_finite():
     # Just inside the limit the same loop converges.
     _, history = gradient_descent(square, torch.ones(1, dtype=torch.float64), lr=0.95, epochs=200)
     assert history[-1] < 1e-15
+
+
+def first_divergence(losses):
+    """The epoch and kind of the first divergence, epoch by epoch, as a learner would check it."""
+    run = 0
+    for epoch, loss in enumerate(losses):
+        if not np.isfinite(loss).all():
+            return epoch, "not finite"
+        run = 0 if epoch == 0 else np.where(loss > losses[epoch - 1], run + 1, 0)
+        if np.any(run >= PATIENCE):
+            return epoch, "grew"
+    return None
+
+
+@pytest.mark.parametrize("end", [PATIENCE + 3, CHECK_EVERY - 1, CHECK_EVERY + 5, 2 * CHECK_EVERY + 7])
+@pytest.mark.parametrize("kind", ["grew", "not finite", "grew in one start of three"])
+def test_divergence_is_found_at_its_epoch_across_the_blocks_checked(kind, end):
+    # A loss that falls, then blows up from epoch ``end - PATIENCE`` on, as a crafted loss_fn sees it
+    # whatever epochs the checks fall on; every start but one falls throughout.
+    starts = 3 if "three" in kind else 1
+    falling = 10.0 * 0.9 ** np.arange(200.0)
+    script = np.stack([falling] * starts, axis=1)
+    if kind == "not finite":
+        script[end:, 0] = np.nan
+    else:
+        script[end - PATIENCE :, -1] = falling[end - PATIENCE] * 1.1 ** np.arange(200 - end + PATIENCE)
+    losses = iter(torch.from_numpy(script if starts > 1 else script[:, 0]))
+    expected = first_divergence(script)
+    assert expected == (end, "not finite" if kind == "not finite" else "grew")
+    pattern = (
+        "not finite" if kind == "not finite" else f"grew for {PATIENCE} epochs in a row up to epoch {end}"
+    )
+    with pytest.raises(wb.DivergenceError, match=pattern) as error:
+        gradient_descent(
+            lambda w: next(losses) + 0 * w.sum(), torch.zeros(2, dtype=torch.float64), lr=0.1, epochs=150
+        )
+    assert kind != "not finite" or f"at epoch {end} " in str(error.value)
 
 
 @pytest.mark.parametrize(("lr", "epochs"), [(0.0, 1), (-1.0, 1), (0.1, -1)])
