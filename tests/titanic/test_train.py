@@ -12,7 +12,7 @@ import workbench as wb
 from workbench.gd import gradient_descent
 from workbench.titanic.features import FEATURES
 from workbench.titanic.models import forward, inputs, targets
-from workbench.titanic.steps import GN_HALVINGS, GN_RIDGE, gauss_newton_steps
+from workbench.titanic.steps import GN_HALVINGS, GN_RIDGE, gauss_newton_steps, lbfgs, relu_sum_gradient
 
 # The least-squares floor of `linear` on the lesson's 712 rows; recomputed below.
 FLOOR = 0.1442271493073191
@@ -74,6 +74,27 @@ def test_lbfgs_reaches_the_floor_to_1e_10(xy, table):
     assert abs(fitted.loss - np.mean((x @ w - y) ** 2)) < 1e-10
     assert fitted.history[0] == pytest.approx(numpy_mse("linear", rand_start(10, 4), x, y), abs=1e-14)
     assert len(fitted.history) == fitted.iterations + 1 and np.all(np.diff(fitted.history) <= 1e-15)
+
+
+@pytest.mark.parametrize("units", [1, 2, 32])
+def test_relu_sum_gradient_is_autograds(xy, units):
+    x, y = (torch.tensor(a) for a in xy)
+    loss_fn = lambda w: ((torch.relu(w @ x.T).sum(-2) - y) ** 2).mean(-1)
+    w = (
+        torch.rand((units, x.shape[1]), dtype=torch.float64, generator=torch.Generator().manual_seed(units))
+        - 0.5
+    )
+    w[0, 0] = 0.0  # a zero weight, so that some row sits near its kink too
+    given = w.clone().requires_grad_(True)
+    loss = loss_fn(given)
+    loss.backward()
+    value, grad = relu_sum_gradient(x, y)(w.numpy())
+    assert value == pytest.approx(loss.item(), rel=1e-14)
+    np.testing.assert_allclose(grad, given.grad.numpy().ravel(), rtol=0, atol=1e-14)
+    # and L-BFGS fed it takes the steps autograd's gradient takes, to rounding
+    by_hand = lbfgs(loss_fn, w, 20, finish=False, gradient=relu_sum_gradient(x, y))
+    by_autograd = lbfgs(loss_fn, w, 20, finish=False)
+    np.testing.assert_allclose(by_hand[1], by_autograd[1], rtol=1e-9)
 
 
 def test_one_gauss_newton_step_on_linear_is_least_squares(xy, table):

@@ -13,7 +13,7 @@ from ..limits import check_seed
 from ..numerics import relu_sum, uniform_start
 from .models import accuracy, inputs, mse, targets
 from .split import SPLIT_SEED, VALID_PCT, validation_split
-from .steps import Loss, lbfgs
+from .steps import Loss, lbfgs, relu_sum_gradient
 from .train import Fit, Progress, check_count, fit
 
 
@@ -177,10 +177,11 @@ def more_units(
         check_count("units", u, 1)
     x, y, xv, yv = inputs(train), targets(train), inputs(valid), targets(valid)
     loss_fn: Loss = lambda w: ((relu_sum(w, x) - y) ** 2).mean(-1)
+    gradient = relu_sum_gradient(x, y)
     rows, before = [], None
     for u in units:
         begins = torch.from_numpy(uniform_start((starts, u, x.shape[1]), seed))
-        found = [lbfgs(loss_fn, w, iterations, finish=False) for w in begins]
+        found = [lbfgs(loss_fn, w, iterations, finish=False, gradient=gradient) for w in begins]
         if net is not None and np.shape(net) == (u, x.shape[1]):
             given = torch.as_tensor(np.asarray(net, dtype="float64"))
             found.append((given, [loss_fn(given).item()], 0))
@@ -189,7 +190,7 @@ def more_units(
             nudge = torch.from_numpy(uniform_start((u, x.shape[1]), seed + u)) * NUDGE
             found += [
                 (split, [loss_fn(split).item()], 0),
-                lbfgs(loss_fn, split + nudge, iterations, finish=False),
+                lbfgs(loss_fn, split + nudge, iterations, finish=False, gradient=gradient),
             ]
         w = min(found, key=lambda f: f[1][-1])[0]
         before = w

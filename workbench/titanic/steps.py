@@ -38,6 +38,8 @@ NEWTON_STEPS = 6
 
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
+#: Parameters -> (the loss, its gradient, flat), both computed in numpy.
+Gradient = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 def mse_loss(model: str, x: torch.Tensor, y: torch.Tensor, sigmoid: bool) -> Loss:
@@ -157,25 +159,46 @@ def _gram(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.stack([xs.T @ xs for xs in (x[s] for s in rows)])
 
 
+def relu_sum_gradient(x: torch.Tensor, y: torch.Tensor) -> Gradient:
+    """The mean squared error of a sum of ReLUs ``w`` (units, P) on ``x``, ``y`` and its gradient,
+    for :func:`lbfgs`: unit k's is ``2/n sum_i r_i x_i`` over the rows i where k is active, ``r``
+    the residuals (the slope at the kink 0, as torch's relu has it). Written out, it skips
+    autograd's bookkeeping, most of the work on a table as small as the lesson's.
+    """
+    xs, ys = x.numpy(), y.numpy()
+
+    def loss_and_grad(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = w @ xs.T  # (units, n)
+        r = np.maximum(z, 0).sum(0) - ys
+        return float(r @ r) / len(ys), (((z > 0) * (2 / len(ys) * r)) @ xs).ravel()
+
+    return loss_and_grad
+
+
 def lbfgs(
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
     start: torch.Tensor,
     iterations: int,
     *,
     finish: bool = True,
+    gradient: Gradient | None = None,
 ) -> tuple[torch.Tensor, list[float], int]:
     """Minimise from ``start`` with scipy's L-BFGS-B and torch's exact gradient.
 
     Returns the parameters, the loss at the start and after every iteration, and
     the number of iterations. ``finish``: Newton steps at the end (:func:`_newton`).
+    ``gradient``: the loss and its gradient, written out by hand (as
+    :func:`relu_sum_gradient`), instead of torch's autograd on ``loss_fn``.
     """
     shape = start.shape
 
-    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+    def autograd(flat: np.ndarray) -> tuple[float, np.ndarray]:
         params = torch.from_numpy(flat.reshape(shape)).requires_grad_(True)
         loss = loss_fn(params)
         loss.backward()
         return loss.item(), params.grad.numpy().ravel()
+
+    loss_and_grad = autograd if gradient is None else (lambda flat: gradient(flat.reshape(shape)))
 
     history = [loss_fn(start).item()]
 
