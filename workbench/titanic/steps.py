@@ -79,15 +79,16 @@ def gauss_newton_steps(
                 for k in range(0, len(params), chunk)
             ]
             step = steps[0] if len(steps) == 1 else torch.cat(steps)
-            moved = torch.zeros_like(loss, dtype=torch.bool)
+            params, loss = params.clone(), loss.clone()
+            waiting = torch.arange(len(params))  # the starts whose step has not lowered the loss yet
             for halving in range(GN_HALVINGS + 1):
-                trial = params + step / 2**halving
+                # only those starts' losses: after the first try, few are left
+                trial = params[waiting] + step[waiting] / 2**halving
                 trial_loss = loss_fn(trial)
-                better = (trial_loss < loss) & ~moved
-                params = torch.where(better.view(-1, *[1] * (params.dim() - 1)), trial, params)
-                loss = torch.where(better, trial_loss, loss)
-                moved |= better
-                if moved.all():
+                better = trial_loss < loss[waiting]
+                params[waiting[better]], loss[waiting[better]] = trial[better], trial_loss[better]
+                waiting = waiting[~better]
+                if not len(waiting):
                     break
             history.append(loss)
             if progress is not None:
