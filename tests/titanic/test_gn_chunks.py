@@ -69,9 +69,11 @@ def test_the_gram_of_many_starts_at_once_is_each_starts_own(monkeypatch):
     """``x_S^T x_S`` for each start's active rows S: in one product for the lesson's few rows, one
     start at a time for a big table's; both as the products of S's rows alone."""
     x = inputs(wb.lesson_table()).numpy()
-    rows = np.random.default_rng(5).random((6, len(x))) < 0.4
-    expected = np.stack([np.einsum("ni,nj->ij", x[s], x[s]) for s in rows])
+    rows = np.random.default_rng(5).random((6, 3, len(x))) < 0.4  # 6 starts, 3 sets of rows each
+    expected = np.stack([[np.einsum("ni,nj->ij", x[s], x[s]) for s in sets] for sets in rows])
     assert len(x) * x.shape[1] ** 2 <= steps.GRAM_BATCH  # the lesson's table: one product
     np.testing.assert_allclose(steps._gram(x, rows), expected, rtol=1e-13, atol=1e-12)
+    for k in range(len(rows)):  # each start's own, however many starts one product holds
+        np.testing.assert_array_equal(steps._gram(x, rows[k : k + 1])[0], steps._gram(x, rows)[k])
     monkeypatch.setattr(steps, "GRAM_BATCH", 0)  # as for a table too big for one product
     np.testing.assert_allclose(steps._gram(x, rows), expected, rtol=1e-13, atol=1e-12)

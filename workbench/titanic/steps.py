@@ -128,11 +128,13 @@ def _relu_sum_step(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ridge: tor
     z = torch.bmm(w, x.expand(starts, *x.shape).transpose(-1, -2)).numpy()  # (K, units, n)
     xs, active = x.numpy(), z > 0
     r = y.numpy() - np.maximum(z, 0).sum(1)  # (K, n)
+    pairs = [(u, v) for u in range(units) for v in range(u, units)]
+    both = np.stack([active[:, u] & active[:, v] for u, v in pairs], axis=1)  # (K, pairs, n)
+    grams = _gram(xs, both)  # (K, pairs, P, P)
     jtj = np.empty((starts, units, p, units, p))
-    for u in range(units):
-        for v in range(u, units):
-            jtj[:, u, :, v] = _gram(xs, active[:, u] & active[:, v])
-            jtj[:, v, :, u] = jtj[:, u, :, v].transpose(0, 2, 1)
+    for k, (u, v) in enumerate(pairs):
+        jtj[:, u, :, v] = grams[:, k]
+        jtj[:, v, :, u] = grams[:, k].transpose(0, 2, 1)
     jtr = ((active * r[:, None]) @ xs).reshape(starts, -1)  # (K, units * P)
     # The step to new = (J^T J + ridge)^-1 J^T (r + J w), without forming new: new - w.
     a = jtj.reshape(starts, units * p, units * p) + ridge.numpy()
@@ -149,15 +151,15 @@ GRAM_BATCH = 2**19
 
 
 def _gram(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``x_S^T x_S`` for each start's rows S (``rows``: K x n booleans): shape (K, P, P)."""
+    """``x_S^T x_S`` for each set S of rows in ``rows`` (K x m x n booleans): shape (K, m, P, P)."""
     n, p = x.shape
     if n * p * p <= GRAM_BATCH:
         outer = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)  # each row's x x^T
-        # One product per start, as for z above (not one matrix product of every start's rows):
-        # on some BLAS kernels that one's sums depend on how many starts it holds.
-        return np.matmul(rows.astype(x.dtype)[:, None, :], outer).reshape(-1, p, p)
+        # One product per start, of its m sets at once (not one product of every start's sets): on
+        # some BLAS kernels that one's sums depend on how many starts it holds.
+        return np.matmul(rows.astype(x.dtype), outer).reshape(*rows.shape[:2], p, p)
     # numpy computes a matrix's own A^T A as one (syrk) product, half the work of A^T B
-    return np.stack([xs.T @ xs for xs in (x[s] for s in rows)])
+    return np.stack([[xs.T @ xs for xs in (x[s] for s in sets)] for sets in rows])
 
 
 def relu_sum_gradient(x: torch.Tensor, y: torch.Tensor) -> Gradient:
