@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -29,17 +30,63 @@ def second_process(monkeypatch, forked: bool, work, script: str) -> None:
     monkeypatch.setattr(build, "_REGRESSIONS", script)
 
 
+PYTEST = os.getpid()
+
+
+def in_the_fork(work):
+    """``work`` where it runs in the fork (or a new Python); nothing in the build's own process."""
+    return lambda out, seed, lessons=None: work(out, seed) if os.getpid() != PYTEST else []
+
+
 @FORKED
 def test_the_second_process_hands_back_its_files_in_order(tmp_path, monkeypatch, forked):
+    names = list(build.REGRESSION_OUTPUTS[:3])
+
     def work(out, seed):
         print("noise")
-        return [out / "b", out / "a"]
+        return [out / names[2], out / names[0], out / names[1]]
 
-    script = "import json, sys; print('noise'); print(json.dumps([sys.argv[1] + '/b', sys.argv[1] + '/a']))"
-    second_process(monkeypatch, forked, work, script)
+    script = (
+        "import json, sys; print('noise');"
+        f" print(json.dumps([sys.argv[1] + '/' + n for n in {[names[2], names[0], names[1]]!r}]))"
+    )
+    second_process(monkeypatch, forked, in_the_fork(work), script)
     second = build._regressions(tmp_path, None)
     assert isinstance(second, build._Fork if forked else build._NewPython)
-    assert second.files() == [tmp_path / "b", tmp_path / "a"]
+    expected = (
+        [tmp_path / n for n in names] if forked else [tmp_path / n for n in (names[2], names[0], names[1])]
+    )
+    assert second.files() == expected
+
+
+@needs_fork
+def test_the_build_writes_the_lessons_the_fork_has_not_started(tmp_path, monkeypatch):
+    """The fork takes the lessons one at a time; the build, done with the Titanic's files, takes the
+    rest: each lesson is written once, by one process, and the files come back in order."""
+    log = tmp_path / "log"
+    log.mkdir()
+
+    def write_lesson(lesson, out, seed):
+        if os.getpid() != PYTEST:
+            time.sleep(1.0)  # a slow first lesson: the build's process takes the others meanwhile
+        (log / lesson.name).write_text("fork" if os.getpid() != PYTEST else "build")
+        return [out / name for name in lesson.files]
+
+    second_process(monkeypatch, True, build.write_regression_outputs, "")
+    monkeypatch.setattr(build, "write_lesson", write_lesson)
+    second = build._regressions(tmp_path, None)
+    waited = time.monotonic()
+    while second.taken.value < 1 and time.monotonic() - waited < 60:  # the fork takes its first
+        time.sleep(0.01)
+    assert second.files() == [tmp_path / name for name in build.REGRESSION_OUTPUTS]
+    writers = {p.name: p.read_text() for p in log.iterdir()}
+    assert writers == {build.LESSON_QUEUE[0]: "fork", **{n: "build" for n in build.LESSON_QUEUE[1:]}}
+
+
+def test_the_queue_holds_every_lesson_once():
+    assert sorted(build.LESSON_QUEUE) == sorted(build.LESSONS)
+    with pytest.raises(WorkbenchError, match="no lesson is called 'lines'; choose among line, "):
+        build.write_regression_outputs("out", lessons=["lines"])
 
 
 @FORKED
@@ -48,7 +95,7 @@ def test_a_failing_second_process_is_one_clear_error(tmp_path, monkeypatch, fork
         raise WorkbenchError("relu.xlsx: disk full")
 
     script = "from workbench.errors import WorkbenchError; raise WorkbenchError('relu.xlsx: disk full')"
-    second_process(monkeypatch, forked, work, script)
+    second_process(monkeypatch, forked, in_the_fork(work), script)
     with pytest.raises(
         WorkbenchError, match=r"regressions' books and pictures failed: (.*: )?relu\.xlsx: disk full$"
     ):
@@ -57,7 +104,7 @@ def test_a_failing_second_process_is_one_clear_error(tmp_path, monkeypatch, fork
 
 @needs_fork
 def test_a_fork_that_dies_without_a_word_is_an_error_not_a_hang(tmp_path, monkeypatch):
-    second_process(monkeypatch, True, lambda out, seed: os._exit(3), "")
+    second_process(monkeypatch, True, in_the_fork(lambda out, seed: os._exit(3)), "")
     with pytest.raises(WorkbenchError, match=r"regressions' books and pictures failed: exit status 3$"):
         build._regressions(tmp_path, None).files()
 
@@ -65,7 +112,10 @@ def test_a_fork_that_dies_without_a_word_is_an_error_not_a_hang(tmp_path, monkey
 @FORKED
 def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
     second_process(
-        monkeypatch, forked, lambda out, seed: threading.Event().wait(60), "import time; time.sleep(60)"
+        monkeypatch,
+        forked,
+        in_the_fork(lambda out, seed: threading.Event().wait(60)),
+        "import time; time.sleep(60)",
     )
     started, regressions = [], build._regressions
 

@@ -49,8 +49,9 @@ times slower. The numbers are the same to the last bit with one thread or two, s
 written files are too. The small regressions' books and pictures, which need nothing of the
 Titanic fits, are written meanwhile by a second process on two cores or more, by the same code,
 to the same bytes; a build that fails ends it. On Linux that process is a fork of the build,
-which has imported torch and matplotlib already (:func:`can_fork`); elsewhere a new Python, only
-when a core is free (:func:`spare_core`).
+which has imported torch and matplotlib already (:func:`can_fork`), and the build, done with the
+Titanic's files, writes the lessons the fork has not started yet; elsewhere a new Python writes
+them all, only when a core is free (:func:`spare_core`).
 
 Output is deterministic on one machine with one set of library versions: the same
 seed writes the same bytes, whether from Python or from the command. Across CPUs the
@@ -70,10 +71,11 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import NoReturn
 
@@ -119,6 +121,10 @@ NNET_RECIPE: Recipe = MODELS["nnet"].recipe
 
 #: The files :func:`write_regression_outputs` writes, in order.
 REGRESSION_OUTPUTS: tuple[str, ...] = tuple(name for lesson in LESSONS.values() for name in lesson.files)
+
+#: The order in which the build's two processes take the lessons (see :class:`_Fork`): the longest
+#: first, so that what is left when the build's own process is done is quick to share.
+LESSON_QUEUE: tuple[str, ...] = ("line", "relu", "speed", "quadratic")
 
 #: Every file :func:`build_all` writes into ``out``, in order.
 OUTPUTS: tuple[str, ...] = (
@@ -346,29 +352,36 @@ def _regressions(out: Path, seed: int | None) -> _Fork | _NewPython | None:
 
 
 class _Fork:
-    """:func:`write_regression_outputs` run by a fork of this process."""
+    """:func:`write_regression_outputs` run by a fork of this process, a lesson at a time from
+    :data:`LESSON_QUEUE`: once the Titanic's files are written, :meth:`files` takes the lessons the
+    fork has not started, and the two finish together."""
 
     def __init__(self, out: Path, seed: int | None) -> None:
         pictures.load()  # needed here too, later: then the fork needs no import of its own
         context = multiprocessing.get_context("fork")
+        self.out, self.seed = out, seed
+        self.taken = context.Value("i", 0)  # how many lessons of the queue either process took
         self.answer, sent = context.Pipe(duplex=False)
-        self.process = context.Process(target=self._work, args=(out, seed, sent), daemon=True)
+        self.process = context.Process(target=self._work, args=(out, seed, self.taken, sent), daemon=True)
         with warnings.catch_warnings():  # Python 3.12+ counts OpenBLAS's threads; see can_fork
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             self.process.start()
         sent.close()  # the fork's end: closed here, so a fork that dies is an EOF, not a hang
 
     @staticmethod
-    def _work(out: Path, seed: int | None, answer: Connection) -> None:
+    def _work(out: Path, seed: int | None, taken: Synchronized, answer: Connection) -> None:
         """In the fork: the files written, or the error in one line, sent back through ``answer``."""
         try:
             with one_thread():
-                answer.send((True, [str(f) for f in write_regression_outputs(out, seed=seed)]))
+                files = write_regression_outputs(out, seed=seed, lessons=_take(taken))
+                answer.send((True, [str(f) for f in files]))
         except BaseException as e:  # whatever it is, the build's one clear error
             answer.send((False, str(e) if isinstance(e, WorkbenchError) else f"{type(e).__name__}: {e}"))
 
     def files(self) -> list[Path]:
-        """The files written, in order, once the process has ended (its error if it failed)."""
+        """The lessons the fork has not started, written here; then, once the fork has ended, every
+        lesson's files in order (the fork's error if it failed)."""
+        mine = write_regression_outputs(self.out, seed=self.seed, lessons=_take(self.taken))
         try:
             ok, answer = self.answer.recv()
         except EOFError:  # it died before answering
@@ -376,7 +389,7 @@ class _Fork:
         self.process.join()
         if not ok:
             _failed(answer or f"exit status {self.process.exitcode}")
-        return [Path(p) for p in answer]
+        return sorted([*map(Path, answer), *mine], key=lambda f: REGRESSION_OUTPUTS.index(f.name))
 
     def stop(self) -> None:
         """End the process if it still runs (the Titanic part failed)."""
@@ -384,6 +397,17 @@ class _Fork:
             self.process.kill()
             self.process.join()
         self.answer.close()
+
+
+def _take(taken: Synchronized) -> Iterator[str]:
+    """The lessons of :data:`LESSON_QUEUE` that neither process has taken, one at a time."""
+    while True:
+        with taken.get_lock():
+            k = taken.value
+            taken.value = k + 1
+        if k >= len(LESSON_QUEUE):
+            return
+        yield LESSON_QUEUE[k]
 
 
 _REGRESSIONS = """
@@ -652,11 +676,19 @@ def _fit_all(
 # --- the small regressions ----------------------------------------------------------------
 
 
-def write_regression_outputs(out_dir: str | os.PathLike[str], *, seed: int | None = None) -> list[Path]:
+def write_regression_outputs(
+    out_dir: str | os.PathLike[str], *, seed: int | None = None, lessons: Iterable[str] | None = None
+) -> list[Path]:
     """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
 
     ``seed=None`` uses each recipe's own seed (the quadratic's is the course
     notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
+    ``lessons``: only these (names of :data:`~workbench.lessons.LESSONS`), in this order.
     """
     out = Path(out_dir)
-    return [path for lesson in LESSONS.values() for path in write_lesson(lesson, out, seed)]
+    files = []
+    for name in LESSONS if lessons is None else lessons:
+        if name not in LESSONS:
+            raise WorkbenchError(f"no lesson is called {name!r}; choose among {', '.join(LESSONS)}")
+        files += write_lesson(LESSONS[name], out, seed)
+    return files
