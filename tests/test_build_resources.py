@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.build import OUTPUTS, REGRESSIONS_BYTES
+from workbench.build import OUTPUTS
+from workbench.lesson_files import REGRESSIONS_BYTES
 from workbench.stamp import STAMP
 
 MB = 1024 * 1024
@@ -41,7 +42,7 @@ def test_the_build_peaks_under_560_mb(tmp_path):
     """``workbench build`` in a fresh process: its peak (VmHWM, never ``ru_maxrss``, which
     Linux carries over from the parent) stays under 560 MB, and its process tree's resident
     memory added up, sampled every 20 ms, under 560 MB plus the second process that writes the
-    small regressions' files meanwhile (:data:`~workbench.build.REGRESSIONS_BYTES`). (The peak is
+    small regressions' files meanwhile (:data:`~workbench.lesson_files.REGRESSIONS_BYTES`). (The peak is
     the net's 256-start search, run twice: on the 570 train rows for the sheets, on all 712 for
     the submission.)"""
     build = subprocess.Popen(

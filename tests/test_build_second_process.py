@@ -12,7 +12,9 @@ import time
 import pytest
 
 import workbench.build as build
+import workbench.lesson_files as lesson_files
 from workbench.errors import WorkbenchError
+from workbench.lessons import LESSONS, LONGEST_FIRST
 
 # The same behaviour either way: a fork runs this process's (patched) functions, a new Python a script.
 FORKED = pytest.mark.parametrize("forked", [True, False], ids=["fork", "new python"])
@@ -23,11 +25,11 @@ def second_process(monkeypatch, forked: bool, work, script: str) -> None:
     """Make the second process run ``work`` (a fork) or ``script`` (a new Python)."""
     if forked and sys.platform != "linux":
         pytest.skip("the build forks on Linux only")
-    monkeypatch.setattr(build, "can_fork", lambda: forked)
-    monkeypatch.setattr(build, "cores", lambda: 2)
-    monkeypatch.setattr(build, "spare_core", lambda: True)  # whatever the machine's load
-    monkeypatch.setattr(build, "write_regression_outputs", work)
-    monkeypatch.setattr(build, "_REGRESSIONS", script)
+    monkeypatch.setattr(lesson_files, "can_fork", lambda: forked)
+    monkeypatch.setattr(lesson_files, "cores", lambda: 2)
+    monkeypatch.setattr(lesson_files, "spare_core", lambda: True)  # whatever the machine's load
+    monkeypatch.setattr(lesson_files, "write_regression_outputs", work)
+    monkeypatch.setattr(lesson_files, "_REGRESSIONS", script)
 
 
 PYTEST = os.getpid()
@@ -40,7 +42,7 @@ def in_the_fork(work):
 
 @FORKED
 def test_the_second_process_hands_back_its_files_in_order(tmp_path, monkeypatch, forked):
-    names = list(build.REGRESSION_OUTPUTS[:3])
+    names = list(lesson_files.REGRESSION_OUTPUTS[:3])
 
     def work(out, seed):
         print("noise")
@@ -51,8 +53,8 @@ def test_the_second_process_hands_back_its_files_in_order(tmp_path, monkeypatch,
         f" print(json.dumps([sys.argv[1] + '/' + n for n in {[names[2], names[0], names[1]]!r}]))"
     )
     second_process(monkeypatch, forked, in_the_fork(work), script)
-    second = build._regressions(tmp_path, None)
-    assert isinstance(second, build._Fork if forked else build._NewPython)
+    second = lesson_files.start(tmp_path, None)
+    assert isinstance(second, lesson_files._Fork if forked else lesson_files._NewPython)
     expected = (
         [tmp_path / n for n in names] if forked else [tmp_path / n for n in (names[2], names[0], names[1])]
     )
@@ -72,21 +74,21 @@ def test_the_build_writes_the_lessons_the_fork_has_not_started(tmp_path, monkeyp
         (log / lesson.name).write_text("fork" if os.getpid() != PYTEST else "build")
         return [out / name for name in lesson.files]
 
-    second_process(monkeypatch, True, build.write_regression_outputs, "")
-    monkeypatch.setattr(build, "write_lesson", write_lesson)
-    second = build._regressions(tmp_path, None)
+    second_process(monkeypatch, True, lesson_files.write_regression_outputs, "")
+    monkeypatch.setattr(lesson_files, "write_lesson", write_lesson)
+    second = lesson_files.start(tmp_path, None)
     waited = time.monotonic()
     while second.taken.value < 1 and time.monotonic() - waited < 60:  # the fork takes its first
         time.sleep(0.01)
-    assert second.files() == [tmp_path / name for name in build.REGRESSION_OUTPUTS]
+    assert second.files() == [tmp_path / name for name in lesson_files.REGRESSION_OUTPUTS]
     writers = {p.name: p.read_text() for p in log.iterdir()}
-    assert writers == {build.LESSON_QUEUE[0]: "fork", **{n: "build" for n in build.LESSON_QUEUE[1:]}}
+    assert writers == {LONGEST_FIRST[0]: "fork", **{n: "build" for n in LONGEST_FIRST[1:]}}
 
 
 def test_the_queue_holds_every_lesson_once():
-    assert sorted(build.LESSON_QUEUE) == sorted(build.LESSONS)
+    assert sorted(LONGEST_FIRST) == sorted(LESSONS)
     with pytest.raises(WorkbenchError, match="no lesson is called 'lines'; choose among line, "):
-        build.write_regression_outputs("out", lessons=["lines"])
+        lesson_files.write_regression_outputs("out", lessons=["lines"])
 
 
 @FORKED
@@ -99,14 +101,14 @@ def test_a_failing_second_process_is_one_clear_error(tmp_path, monkeypatch, fork
     with pytest.raises(
         WorkbenchError, match=r"regressions' books and pictures failed: (.*: )?relu\.xlsx: disk full$"
     ):
-        build._regressions(tmp_path, None).files()
+        lesson_files.start(tmp_path, None).files()
 
 
 @needs_fork
 def test_a_fork_that_dies_without_a_word_is_an_error_not_a_hang(tmp_path, monkeypatch):
     second_process(monkeypatch, True, in_the_fork(lambda out, seed: os._exit(3)), "")
     with pytest.raises(WorkbenchError, match=r"regressions' books and pictures failed: exit status 3$"):
-        build._regressions(tmp_path, None).files()
+        lesson_files.start(tmp_path, None).files()
 
 
 @FORKED
@@ -117,7 +119,7 @@ def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
         in_the_fork(lambda out, seed: threading.Event().wait(60)),
         "import time; time.sleep(60)",
     )
-    started, regressions = [], build._regressions
+    started, regressions = [], lesson_files.start
 
     def watched(*args):
         started.append(regressions(*args))
@@ -126,7 +128,7 @@ def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
     def fail(*_a, **_k):
         raise WorkbenchError("the Titanic part failed")
 
-    monkeypatch.setattr(build, "_regressions", watched)
+    monkeypatch.setattr(lesson_files, "start", watched)
     monkeypatch.setattr(build, "_titanic", fail)
     with pytest.raises(WorkbenchError, match="the Titanic part failed"):
         build.build_all(out=tmp_path / "books")
@@ -136,18 +138,18 @@ def test_a_failed_build_ends_its_second_process(tmp_path, monkeypatch, forked):
 
 
 def test_a_fork_only_where_no_other_thread_could_hold_a_lock(monkeypatch):
-    monkeypatch.setattr(build.sys, "platform", "linux")
-    assert build.can_fork() is (threading.active_count() == 1)
+    monkeypatch.setattr(lesson_files.sys, "platform", "linux")
+    assert lesson_files.can_fork() is (threading.active_count() == 1)
     waiting = threading.Event()
     other = threading.Thread(target=waiting.wait)
     other.start()
     try:
-        assert build.can_fork() is False  # a notebook's kernel, say: a new Python instead
+        assert lesson_files.can_fork() is False  # a notebook's kernel, say: a new Python instead
     finally:
         waiting.set()
         other.join()
-    monkeypatch.setattr(build.sys, "platform", "darwin")
-    assert build.can_fork() is False
+    monkeypatch.setattr(lesson_files.sys, "platform", "darwin")
+    assert lesson_files.can_fork() is False
 
 
 def test_one_core_or_a_busy_machine_without_a_fork_the_build_writes_the_regressions_itself(
@@ -165,17 +167,17 @@ def test_one_core_or_a_busy_machine_without_a_fork_the_build_writes_the_regressi
         seen.append(args[5])
         raise Titanic
 
-    monkeypatch.setattr(build, "_Fork", started)
-    monkeypatch.setattr(build, "_NewPython", started)
+    monkeypatch.setattr(lesson_files, "_Fork", started)
+    monkeypatch.setattr(lesson_files, "_NewPython", started)
     monkeypatch.setattr(build, "_titanic", titanic)
-    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
-    monkeypatch.setattr(build, "can_fork", lambda: True)
-    monkeypatch.setattr(build, "cores", lambda: 1)  # one core: neither
+    monkeypatch.setattr(lesson_files.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(lesson_files, "can_fork", lambda: True)
+    monkeypatch.setattr(lesson_files, "cores", lambda: 1)  # one core: neither
     with pytest.raises(Titanic):
         build.build_all(out=tmp_path / "books")
-    monkeypatch.setattr(build, "cores", lambda: 2)
-    monkeypatch.setattr(build, "can_fork", lambda: False)
-    monkeypatch.setattr(build.os, "getloadavg", lambda: (1.5, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(lesson_files, "cores", lambda: 2)
+    monkeypatch.setattr(lesson_files, "can_fork", lambda: False)
+    monkeypatch.setattr(lesson_files.os, "getloadavg", lambda: (1.5, 0.0, 0.0), raising=False)
     with pytest.raises(Titanic):  # no fork, and no core free for a new Python's imports
         build.build_all(out=tmp_path / "books")
     assert seen == [None, None]  # no second process: _titanic writes them in this one
@@ -183,24 +185,24 @@ def test_one_core_or_a_busy_machine_without_a_fork_the_build_writes_the_regressi
 
 def test_two_cores_fork_even_beside_other_work(monkeypatch):
     made = []
-    monkeypatch.setattr(build, "_Fork", lambda *a: made.append("fork") or "fork")
-    monkeypatch.setattr(build, "_NewPython", lambda *a: made.append("python") or "python")
-    monkeypatch.setattr(build, "cores", lambda: 2)
-    monkeypatch.setattr(build.os, "getloadavg", lambda: (1.5, 0.0, 0.0), raising=False)
-    monkeypatch.setattr(build, "can_fork", lambda: True)
-    assert build._regressions("out", None) == "fork"  # a fork costs next to nothing
-    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.5, 0.0, 0.0), raising=False)
-    monkeypatch.setattr(build, "can_fork", lambda: False)
-    assert build._regressions("out", None) == "python"  # a core is free for its imports
+    monkeypatch.setattr(lesson_files, "_Fork", lambda *a: made.append("fork") or "fork")
+    monkeypatch.setattr(lesson_files, "_NewPython", lambda *a: made.append("python") or "python")
+    monkeypatch.setattr(lesson_files, "cores", lambda: 2)
+    monkeypatch.setattr(lesson_files.os, "getloadavg", lambda: (1.5, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(lesson_files, "can_fork", lambda: True)
+    assert lesson_files.start("out", None) == "fork"  # a fork costs next to nothing
+    monkeypatch.setattr(lesson_files.os, "getloadavg", lambda: (0.5, 0.0, 0.0), raising=False)
+    monkeypatch.setattr(lesson_files, "can_fork", lambda: False)
+    assert lesson_files.start("out", None) == "python"  # a core is free for its imports
     assert made == ["fork", "python"]
 
 
 def test_a_spare_core_needs_two_cores_and_a_load_below_one_short_of_them(monkeypatch):
-    monkeypatch.setattr(build.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(lesson_files.os, "sched_getaffinity", lambda _pid: {0, 1})
     for load, spare in ((0.5, True), (1.0, True), (1.3, False)):
-        monkeypatch.setattr(build.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
-        assert build.spare_core() is spare
-    monkeypatch.setattr(build.os, "sched_getaffinity", lambda _pid: {0})
-    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert build.cores() == 1
-    assert build.spare_core() is False
+        monkeypatch.setattr(lesson_files.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        assert lesson_files.spare_core() is spare
+    monkeypatch.setattr(lesson_files.os, "sched_getaffinity", lambda _pid: {0})
+    monkeypatch.setattr(lesson_files.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert lesson_files.cores() == 1
+    assert lesson_files.spare_core() is False

@@ -24,7 +24,7 @@ LAYERS = {
     "errors": 0, "limits": 0, "files": 0, "numerics": 0, "gd": 0,
     "titanic": 1, "regression": 1, "tabular": 1,
     "sheets": 2, "pictures": 2,
-    "build": 3, "lessons": 3, "cli_text": 3, "stamp": 3, "cli": 3, "__main__": 3,
+    "build": 3, "lessons": 3, "lesson_files": 3, "cli_text": 3, "stamp": 3, "cli": 3, "__main__": 3,
 }  # fmt: skip
 #: The parts of a layer that do not import each other (tabular builds on titanic's lesson recipe).
 SIBLINGS_APART = {("titanic", "regression"), ("regression", "titanic"), ("titanic", "tabular")}

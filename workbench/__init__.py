@@ -58,7 +58,7 @@ _EXPORTS = {
     "write_descent_sheet": "sheets.write.descent",
     "add_titanic_descent_sheet": "sheets.books.titanic",
     "write_regression_book": "sheets.books.regression",
-    "write_regression_outputs": "build",
+    "write_regression_outputs": "lesson_files",
     "build_all": "build",
     "BuildResult": "build",
     "build_table": "build",
@@ -92,8 +92,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .build import BuildResult, TableBuildResult, build_all, build_table, write_regression_outputs
+    from .build import BuildResult, TableBuildResult, build_all, build_table
     from .errors import DataError, DivergenceError, WorkbenchError, WorkbookError
+    from .lesson_files import write_regression_outputs
     from .regression import DATASETS, Dataset, fit_dataset, load_dataset, read_dataset, sgd
     from .sheets.books.clean import write_clean
     from .sheets.books.regression import write_regression_book

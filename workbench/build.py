@@ -47,11 +47,8 @@ The build runs torch on one thread (:func:`~workbench.numerics.one_thread`): its
 are small, and on a machine shared with other work, spinning threads make the fits many
 times slower. The numbers are the same to the last bit with one thread or two, so the
 written files are too. The small regressions' books and pictures, which need nothing of the
-Titanic fits, are written meanwhile by a second process on two cores or more, by the same code,
-to the same bytes; a build that fails ends it. On Linux that process is a fork of the build,
-which has imported torch and matplotlib already (:func:`can_fork`), and the build, done with the
-Titanic's files, writes the lessons the fork has not started yet; elsewhere a new Python writes
-them all, only when a core is free (:func:`spare_core`).
+Titanic fits, are written meanwhile by a second process on two cores or more
+(:mod:`workbench.lesson_files`), by the same code, to the same bytes.
 
 Output is deterministic on one machine with one set of library versions: the same
 seed writes the same bytes, whether from Python or from the command. Across CPUs the
@@ -63,29 +60,20 @@ committed ``workbooks/``.
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
-import subprocess
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from multiprocessing.connection import Connection
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 
-from . import pictures
+from . import lesson_files, pictures
 from .errors import WorkbenchError
 from .files import check_target, output_folder
-from .lessons import LESSONS, write_lesson
+from .lesson_files import REGRESSION_OUTPUTS, REGRESSIONS_BYTES, write_regression_outputs
 from .limits import check_memory, check_seed
 from .numerics import one_thread
 from .sheets.books.tabular import (
@@ -119,12 +107,6 @@ SEED = 0
 #: (:data:`workbench.titanic.models.MODELS`), as :func:`~workbench.fit` uses it by default.
 NNET_RECIPE: Recipe = MODELS["nnet"].recipe
 
-#: The files :func:`write_regression_outputs` writes, in order.
-REGRESSION_OUTPUTS: tuple[str, ...] = tuple(name for lesson in LESSONS.values() for name in lesson.files)
-
-#: The order in which the build's two processes take the lessons (see :class:`_Fork`): the longest
-#: first, so that what is left when the build's own process is done is quick to share.
-LESSON_QUEUE: tuple[str, ...] = ("line", "relu", "speed", "quadratic")
 
 #: Every file :func:`build_all` writes into ``out``, in order.
 OUTPUTS: tuple[str, ...] = (
@@ -138,12 +120,6 @@ MIN_ROWS = next(n for n in range(1, 100) if n - int(VALID_PCT * n) >= len(FEATUR
 
 #: Memory of writing the workbooks, per passenger: XlsxWriter keeps every cell of a sheet.
 WRITE_BYTES_PER_ROW = 20_000
-
-#: The small regressions' books and pictures need nothing of the Titanic fits: a second process
-#: writes them meanwhile (the same function, the same bytes) when a core is free. Its
-#: whole peak memory when it is a new Python (Python, torch and matplotlib, then its fits and
-#: pictures: measured 446 MB); a fork shares what the build had loaded, and needs less.
-REGRESSIONS_BYTES = 480 * 2**20
 
 #: ``progress(stage, done, total)``: what the build is doing, e.g. to draw a progress bar.
 Progress = Callable[[str, int, int], None]
@@ -248,7 +224,7 @@ def _build(
     _check_size(data, len(passengers), len(table))
     loaded = time.perf_counter()
 
-    regressions = _regressions(out, seed)
+    regressions = lesson_files.start(out, seed)
     try:
         result = _titanic(passengers, table, out, seed, progress, regressions)
         return replace(result, seconds={"load": loaded - began, **result.seconds})
@@ -257,25 +233,13 @@ def _build(
             regressions.stop()
 
 
-def cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def spare_core() -> bool:
-    """Whether a second process would find a core of its own: two or more cores for this process,
-    and the last minute's load average leaves one free."""
-    n = cores()
-    return n >= 2 and hasattr(os, "getloadavg") and os.getloadavg()[0] <= n - 1
-
-
 def _titanic(
     passengers: pd.DataFrame,
     table: pd.DataFrame,
     out: Path,
     seed: int | None,
     progress: Progress | None,
-    regressions: _Fork | _NewPython | None,
+    regressions: lesson_files.Second | None,
 ) -> BuildResult:
     """The Titanic fits and their files, then the regressions' files (as ``regressions`` wrote them)."""
     began = time.perf_counter()
@@ -325,131 +289,6 @@ def _titanic(
 
     seconds = {"fit": fitted - began, "write": written - fitted}
     return BuildResult(out, tuple(files), fits, comparison, chosen, seconds, submitted, len(table))
-
-
-def can_fork() -> bool:
-    """Whether the second process may be a fork of this one, which has imported everything already
-    (a new Python spends more than a second importing torch again): on Linux, with no other Python
-    thread that could hold a lock the fork would copy locked. (A notebook's kernel runs threads: it
-    starts a new Python.) The threads of OpenBLAS, which numpy and scipy start, stop for a fork."""
-    return sys.platform == "linux" and threading.active_count() == 1
-
-
-def _regressions(out: Path, seed: int | None) -> _Fork | _NewPython | None:
-    """:func:`write_regression_outputs` into ``out``, run by a second process from now on where that
-    is quicker; ``None`` where the build had better write them itself.
-
-    With two cores or more, a fork (:func:`can_fork`) costs next to nothing and is quicker even
-    beside other work (both cores busy with it: 9.3 s against 13.5 s in one process). A new Python
-    imports torch again first, more than a second of CPU, which pays only when a core is free
-    (:func:`spare_core`; beside other work it made the build slower: 17.2 s against 14.4 s).
-    """
-    if cores() < 2:
-        return None
-    if can_fork():
-        return _Fork(out, seed)
-    return _NewPython(out, seed) if spare_core() else None
-
-
-class _Fork:
-    """:func:`write_regression_outputs` run by a fork of this process, a lesson at a time from
-    :data:`LESSON_QUEUE`: once the Titanic's files are written, :meth:`files` takes the lessons the
-    fork has not started, and the two finish together."""
-
-    def __init__(self, out: Path, seed: int | None) -> None:
-        pictures.load()  # needed here too, later: then the fork needs no import of its own
-        context = multiprocessing.get_context("fork")
-        self.out, self.seed = out, seed
-        self.taken = context.Value("i", 0)  # how many lessons of the queue either process took
-        self.answer, sent = context.Pipe(duplex=False)
-        self.process = context.Process(target=self._work, args=(out, seed, self.taken, sent), daemon=True)
-        with warnings.catch_warnings():  # Python 3.12+ counts OpenBLAS's threads; see can_fork
-            warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-            self.process.start()
-        sent.close()  # the fork's end: closed here, so a fork that dies is an EOF, not a hang
-
-    @staticmethod
-    def _work(out: Path, seed: int | None, taken: Synchronized, answer: Connection) -> None:
-        """In the fork: the files written, or the error in one line, sent back through ``answer``."""
-        try:
-            with one_thread():
-                files = write_regression_outputs(out, seed=seed, lessons=_take(taken))
-                answer.send((True, [str(f) for f in files]))
-        except BaseException as e:  # whatever it is, the build's one clear error
-            answer.send((False, str(e) if isinstance(e, WorkbenchError) else f"{type(e).__name__}: {e}"))
-
-    def files(self) -> list[Path]:
-        """The lessons the fork has not started, written here; then, once the fork has ended, every
-        lesson's files in order (the fork's error if it failed)."""
-        mine = write_regression_outputs(self.out, seed=self.seed, lessons=_take(self.taken))
-        try:
-            ok, answer = self.answer.recv()
-        except EOFError:  # it died before answering
-            ok, answer = False, ""
-        self.process.join()
-        if not ok:
-            _failed(answer or f"exit status {self.process.exitcode}")
-        return sorted([*map(Path, answer), *mine], key=lambda f: REGRESSION_OUTPUTS.index(f.name))
-
-    def stop(self) -> None:
-        """End the process if it still runs (the Titanic part failed)."""
-        if self.process.exitcode is None:
-            self.process.kill()
-            self.process.join()
-        self.answer.close()
-
-
-def _take(taken: Synchronized) -> Iterator[str]:
-    """The lessons of :data:`LESSON_QUEUE` that neither process has taken, one at a time."""
-    while True:
-        with taken.get_lock():
-            k = taken.value
-            taken.value = k + 1
-        if k >= len(LESSON_QUEUE):
-            return
-        yield LESSON_QUEUE[k]
-
-
-_REGRESSIONS = """
-import json, sys
-from workbench.build import write_regression_outputs
-from workbench.numerics import one_thread
-with one_thread():
-    files = write_regression_outputs(sys.argv[1], seed=json.loads(sys.argv[2]))
-print(json.dumps([str(f) for f in files]))
-"""
-
-
-class _NewPython:
-    """:func:`write_regression_outputs` run by a new Python process."""
-
-    def __init__(self, out: Path, seed: int | None) -> None:
-        here = str(Path(__file__).resolve().parent.parent)  # this workbench, whatever the child's path
-        paths = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", _REGRESSIONS, str(out), json.dumps(seed)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": paths},
-        )
-
-    def files(self) -> list[Path]:
-        """The files written, in order, once the process has ended (its last error line if it failed)."""
-        stdout, stderr = self.process.communicate()
-        if self.process.returncode != 0:
-            _failed((stderr.strip().splitlines() or [f"exit status {self.process.returncode}"])[-1])
-        return [Path(p) for p in json.loads(stdout.strip().splitlines()[-1])]
-
-    def stop(self) -> None:
-        """End the process if it still runs (the Titanic part failed)."""
-        if self.process.returncode is None:  # files() was not reached
-            self.process.kill()
-            self.process.communicate()
-
-
-def _failed(why: str) -> NoReturn:
-    raise WorkbenchError(f"writing the small regressions' books and pictures failed: {why}")
 
 
 @dataclass(frozen=True)
@@ -671,24 +510,3 @@ def _fit_all(
     by_sheet = {s: f if s == "sigmoid" else f.as_model(s) for r, f in runs for s in r.sheets}
     curves = {r.curve.format(starts=f.starts): f.curve() for r, f in runs if r.curve}
     return by_sheet, comparison, curves
-
-
-# --- the small regressions ----------------------------------------------------------------
-
-
-def write_regression_outputs(
-    out_dir: str | os.PathLike[str], *, seed: int | None = None, lessons: Iterable[str] | None = None
-) -> list[Path]:
-    """Write every lesson dataset's workbook and pictures into ``out_dir``; return the paths.
-
-    ``seed=None`` uses each recipe's own seed (the quadratic's is the course
-    notebook's 42); an integer reseeds every dataset and the mini-batch shuffles.
-    ``lessons``: only these (names of :data:`~workbench.lessons.LESSONS`), in this order.
-    """
-    out = Path(out_dir)
-    files = []
-    for name in LESSONS if lessons is None else lessons:
-        if name not in LESSONS:
-            raise WorkbenchError(f"no lesson is called {name!r}; choose among {', '.join(LESSONS)}")
-        files += write_lesson(LESSONS[name], out, seed)
-    return files

@@ -345,3 +345,8 @@ LESSONS: dict[str, Lesson] = {
         ),
     )
 }
+
+#: The order in which the build's two processes take the lessons
+#: (:class:`workbench.lesson_files._Fork`): the longest to write first, so that what is left when
+#: the build's own process is done is quick to share.
+LONGEST_FIRST: tuple[str, ...] = ("line", "relu", "speed", "quadratic")

@@ -16,7 +16,7 @@ from small_book import write_book
 
 import workbench as wb
 from workbench import regression as r
-from workbench.build import write_regression_outputs
+from workbench.lesson_files import write_regression_outputs
 from workbench.sheets.books.regression import CURVE_POINTS, Extras, write_regression_book
 from workbench.sheets.books.titanic import add_titanic_descent_sheet, titanic_descent
 from workbench.sheets.engines.recalc import recalculate_all
