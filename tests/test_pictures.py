@@ -126,3 +126,28 @@ def test_lr_sweep_png_marks_divergence_and_refuses_bad_input(tmp_path):
     with pytest.raises(wb.WorkbenchError, match="two lists of one length"):
         pictures.lr_sweep_png(([0.0], [1.0]), tmp_path / "bad.png", title="t")
     assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [  # decades; a span inside one
+        (0.05, 50.0, {"10\u207b\u00b9", "10\u2070", "10\u00b9"}),
+        (1.5, 5.0, {f"{k}\N{MULTIPLICATION SIGN}10\u2070" for k in (2, 3, 4)}),
+    ],
+)
+def test_log_axes_say_their_powers_in_plain_characters_without_math_text(
+    tmp_path, monkeypatch, low, high, expected
+):
+    from matplotlib.mathtext import MathTextParser
+
+    def refuse(*_a, **_k):
+        raise AssertionError("math text was parsed")
+
+    monkeypatch.setattr(MathTextParser, "parse", refuse)
+    fig, ax = pictures._figure()
+    ax.plot([0, 1], [low, high])
+    ax.set_yscale("log")
+    path = pictures._save_png(fig, tmp_path / "log.png")
+    labels = {t.get_text() for t in ax.yaxis.get_ticklabels(which="both")} - {""}
+    assert expected <= labels and not any("$" in t for t in labels), labels
+    assert path.stat().st_size > 0
