@@ -92,7 +92,7 @@ from .titanic.data import TEST_CSV, TRAIN_CSV, load_titanic
 from .titanic.features import FEATURES, FillValues, lesson_table
 from .titanic.models import MODELS, Recipe
 from .titanic.sheet_values import scores
-from .titanic.split import VALID_PCT, valid_mask, validation_split
+from .titanic.split import VALID_PCT, valid_below_train, valid_mask, validation_split
 from .titanic.submission import Params, kaggle_submission, write_submission
 
 #: Where :func:`build_all` and ``workbench build`` write by default: ``workbooks/`` in the
@@ -256,6 +256,7 @@ def _titanic(
             progress(f"fit {chosen} on every row", done, total)
 
     submitted = fit_sheet(chosen, table, seed=SEED if seed is None else seed, every_row=True, progress=tick)
+    luck = valid_below_train(table)
     fitted = time.perf_counter()
 
     def stage(name: str, done: int, total: int = 4) -> None:
@@ -271,7 +272,7 @@ def _titanic(
     )  # fmt: skip
     book = write_titanic_book(
         out / "titanic.xlsx", passengers, table, fits, comparison=comparison, histories=histories,
-        valid=valid_rows.index, choice=why, units=units, extra_sheets=[descent],
+        valid=valid_rows.index, choice=why, units=units, luck=luck, extra_sheets=[descent],
     )  # fmt: skip
     files = [book]
     stage("write pictures", 1)

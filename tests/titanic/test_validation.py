@@ -137,3 +137,22 @@ def test_the_sweep_fits_every_size_at_least_as_well_as_the_net_it_is_given(table
     frame = wb.more_units(train, valid, units=(1, 2, 4), net=net, starts=1, iterations=30)
     given = np.mean((np.maximum(x @ net.T, 0).sum(1) - y) ** 2)
     assert frame.train_loss[1] <= given + 1e-15 and frame.train_loss[2] <= frame.train_loss[1] + 1e-15
+
+
+# the lesson's table; a few passengers, where a split's train rows can leave a dummy all zero
+@pytest.mark.parametrize("rows", [712, 40])
+def test_the_luck_of_the_split_is_each_splits_own_least_squares(table, rows):
+    from workbench.titanic.split import _least_squares_each, valid_below_train, valid_mask
+
+    small = table.head(rows)
+    x, y = small[INPUTS].to_numpy(dtype=float), small["Survived"].to_numpy(dtype=float)
+    valid = np.stack([valid_mask(rows, 0.2, seed) for seed in range(60)])
+    each = _least_squares_each(x, y, ~valid)
+    lower = 0
+    for k, v in enumerate(valid):
+        w = np.linalg.lstsq(x[~v], y[~v], rcond=None)[0]  # numpy's own minimum-norm solution
+        np.testing.assert_allclose(x @ each[k], x @ w, rtol=0, atol=1e-9)
+        lower += np.mean((x[v] @ w - y[v]) ** 2) < np.mean((x[~v] @ w - y[~v]) ** 2)
+    assert valid_below_train(small, splits=60) == lower / 60
+    if rows == 40:  # some split's train rows cannot tell every feature apart
+        assert any(np.linalg.matrix_rank(x[~v]) < x.shape[1] for v in valid)

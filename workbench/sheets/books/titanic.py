@@ -47,7 +47,7 @@ from ...titanic import models
 from ...titanic.features import COLUMNS, DERIVED, FEATURES, RAW
 from ...titanic.models import MODELS
 from ...titanic.sheet_values import Rows, SheetValues, sheet_values
-from ...titanic.split import LUCK_SPLITS, valid_below_train, validation_split
+from ...titanic.split import LUCK_SPLITS, validation_split
 from ...titanic.submission import Params
 from ..model_sheets import MODEL_SHEETS, RESULTS
 from ..write.all_rows import write_all_rows_sheet
@@ -84,6 +84,7 @@ def write_titanic_book(
     valid: ArrayLike | None = None,
     choice: str | None = None,
     units: pd.DataFrame | None = None,
+    luck: float | None = None,
     constant_memory: bool = False,
 ) -> Path:
     """Write the lesson's workbook to ``path`` (whole or not at all) and return the path.
@@ -109,6 +110,10 @@ def write_titanic_book(
         choice: a sentence for the summary: which model was chosen on validation, and why.
         units: the over-fitting table (:func:`~workbench.titanic.compare.more_units`) for the
             summary, drawn as a chart.
+        luck: the share of :data:`~workbench.titanic.split.LUCK_SPLITS` random splits on which the
+            linear model's valid loss is below its train loss
+            (:func:`~workbench.titanic.split.valid_below_train`), said on the summary beside the
+            sheets' own valid and train losses; ``None``: not said.
         constant_memory: stream rows to disk (for very large tables).
 
     Raises:
@@ -125,7 +130,6 @@ def write_titanic_book(
     histories = {k: _loss_curve(k, v) for k, v in (histories or {}).items()}
     # Every number the sheets cache, before the first is written.
     sheets = _sheet_values(table, params, starts, is_valid)
-    luck = valid_below_train(table)
     with new_workbook(
         path, title="Titanic: fast.ai lesson 3", constant_memory=constant_memory, hidden_names=SOLVER_NAMES
     ) as book:
@@ -134,7 +138,7 @@ def write_titanic_book(
         _features(book, st, table)
         infos = [write_model_sheet(book, st, sheet, table, sheets[sheet]) for sheet in MODEL_SHEETS]
         made = [write(book) for write in extra_sheets]
-        luck_note = split_note(infos, luck, LUCK_SPLITS)
+        luck_note = "" if luck is None else split_note(infos, luck, LUCK_SPLITS)
         summary_sheet(book, st, infos, Summary(comparison, histories, choice, units, luck=luck_note))
         more = [(m.sheet, m.notes) for m in made if isinstance(m, DescentSheet)]  # their longer words
         notes_sheet(book, st, [(i.sheet, i.notes) for i in infos] + more)
