@@ -406,10 +406,11 @@ def _titanic_pictures(
         ),
         floor=float(comparison.train_loss[lstsq].iloc[0]),
     )
-    trend = loss_trend(units.units, units.train_loss, units.valid_loss)
+    margin = units.get("valid_margin")
+    trend = loss_trend(units.units, units.train_loss, units.valid_loss, margin=margin)
     more = pictures.overfitting_png(
         units.units, units.train_loss, units.valid_loss, out / "titanic_overfitting.png",
-        words=pictures.Words(f"Titanic, more ReLUs: {trend}"),
+        words=pictures.Words(f"Titanic, more ReLUs: {trend}"), margin=margin,
     )  # fmt: skip
     return [curves, more]
 

@@ -431,15 +431,19 @@ def overfitting_png(
     path: str | os.PathLike[str],
     *,
     words: Words,
+    margin: ArrayLike | None = None,
 ) -> Path:
     """Train and valid loss against the number of ReLUs a net sums: over-fitting, where they part.
 
     ``words.lines`` may name the ``"train"``, ``"valid"`` and ``"best"`` (the lowest valid loss)
-    points; the x axis says "ReLUs summed (nnet sums 2)" by default."""
+    points; the x axis says "ReLUs summed (nnet sums 2)" by default. ``margin``
+    (:func:`~workbench.titanic.compare.valid_margin`) hangs a bar of that length under each valid
+    point, and a dotted line marks the lowest: a bar that reaches it is as low."""
     lines = {
         "train": "train (the rows fitted)",
         "valid": "valid (rows held out)",
         "best": "lowest valid loss",
+        "margin": "valid margin: a bar that reaches the dotted line is as low",
     }
     train_label, valid_label, best_label = ({**lines, **words.lines}[k] for k in ("train", "valid", "best"))
     u, train_loss, valid_loss = (np.asarray(a, dtype="float64") for a in (units, train, valid))
@@ -451,6 +455,11 @@ def overfitting_png(
     ax.plot(u, train_loss, "o-", color=CURVE, label=train_label)
     ax.plot(u, valid_loss, "s-", color=POINTS, label=valid_label)
     best = int(np.argmin(valid_loss))
+    if margin is not None:
+        below = np.asarray(margin, dtype="float64")
+        ax.errorbar(u, valid_loss, yerr=[below, np.zeros_like(below)], fmt="none", ecolor=POINTS,
+                    elinewidth=1, capsize=4, label={**lines, **words.lines}["margin"])  # fmt: skip
+        ax.axhline(valid_loss[best], color=POINTS, lw=1, ls=":")
     side = "right" if best == len(u) - 1 else "left" if best == 0 else "center"  # inside the plot
     ax.annotate(best_label, (u[best], valid_loss[best]), xytext=(0, -18),
                 textcoords="offset points", ha=side, fontsize=9)  # fmt: skip

@@ -21,6 +21,27 @@ def test_the_trend_names_the_size_with_the_lowest_valid_loss():
     )
 
 
+def test_sizes_within_their_margin_of_the_lowest_valid_loss_are_said_together():
+    units, train = [1, 2, 4, 8, 16], [5, 4, 3, 2, 1]
+    valid = [0.20, 0.15, 0.14, 0.13, 0.18]
+    # 2 and 4 lie within their margins of 8's loss (0.02 > 0.15 - 0.13; 0.02 > 0.01), 1 and 16 do not
+    assert loss_trend(units, train, valid, margin=[0.05, 0.02, 0.02, 0, 0.04]) == (
+        "train loss falls at every size; valid loss as low (within its margin) from 2 to 8 ReLUs,"
+        " higher with more (over-fitting)"
+    )
+    assert loss_trend(units, train, valid, margin=[0.05, 0.01, 0.02, 0, 0.04]).endswith(
+        "as low (within its margin) from 4 to 8 ReLUs, higher with more (over-fitting)"
+    )
+    assert loss_trend(units, train, valid, margin=[0.05, 0.03, 0.0, 0, 0.04]).endswith(
+        "as low (within its margin) at 2 and 8 ReLUs, higher with more (over-fitting)"  # 4 is not
+    )
+    assert loss_trend(units, train, valid, margin=[0.05, 0.03, 0.02, 0, 0.06]).endswith(
+        "as low (within its margin) from 2 to 16 ReLUs (no over-fitting yet)"  # the largest is as low
+    )
+    # margins of zero: the single lowest, as without them
+    assert loss_trend(units, train, valid, margin=[0] * 5) == loss_trend(units, train, valid)
+
+
 def test_the_rate_words_follow_the_losses():
     assert rate_trend(1.1, [1, 2, 4, 8], 0.5) == "lr 1.1: the loss grows at every step (1 to 8 in 3)"
     assert rate_trend(0.01, [8, 6, 5, 4], 0.5) == "lr 0.01: after 3 steps the loss is 8 times the lowest"

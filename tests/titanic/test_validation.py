@@ -139,6 +139,23 @@ def test_the_sweep_fits_every_size_at_least_as_well_as_the_net_it_is_given(table
     assert frame.train_loss[1] <= given + 1e-15 and frame.train_loss[2] <= frame.train_loss[1] + 1e-15
 
 
+def test_the_valid_margin_is_twice_the_standard_error_of_each_nets_difference_to_the_best(table):
+    import statistics
+
+    from workbench.titanic.compare import valid_margin
+
+    errors = np.random.default_rng(3).random((4, 142)) ** 2
+    errors[2] *= 0.5  # the lowest
+    expected = [
+        2 * statistics.stdev(list(e - errors[2])) / 142**0.5 if k != 2 else 0.0 for k, e in enumerate(errors)
+    ]
+    np.testing.assert_allclose(valid_margin(errors), expected, rtol=1e-12, atol=0)
+    train, valid = wb.validation_split(table)
+    frame = wb.more_units(train, valid, units=(1, 2, 4), starts=1, iterations=30)
+    best = int(np.argmin(frame.valid_loss))
+    assert frame.valid_margin[best] == 0 and (frame.valid_margin.drop(best) > 0).all()
+
+
 # the lesson's table; a few passengers, where a split's train rows can leave a dummy all zero
 @pytest.mark.parametrize("rows", [712, 40])
 def test_the_luck_of_the_split_is_each_splits_own_least_squares(table, rows):

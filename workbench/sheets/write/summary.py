@@ -85,7 +85,10 @@ def summary_sheet(
     units = s.units
     if units is not None:
         known = not units.empty and {"units", "train_loss", "valid_loss"} <= set(units.columns)
-        trend = f": {loss_trend(units.units, units.train_loss, units.valid_loss)}" if known else ""
+        margin = units.get("valid_margin")
+        trend = (
+            f": {loss_trend(units.units, units.train_loss, units.valid_loss, margin=margin)}" if known else ""
+        )
         tables.append((f"More ReLUs{trend}", units, _units_chart))
     tables = [(h, df if isinstance(df.index, pd.RangeIndex) else df.reset_index(), chart)
               for h, df, chart in tables if df is not None and not df.empty]  # fmt: skip
@@ -204,10 +207,25 @@ METHOD_NAMES = {
 }
 
 
+#: What a column of the summary's tables holds, where its name cannot say it: its header's comment.
+COLUMN_NOTES = {
+    "valid_margin": (
+        "How far above the lowest valid loss this net's may lie and still be as low, as far as the"
+        " valid rows can tell: twice the standard error of the difference between the two nets'"
+        " squared errors, passenger by passenger. Holding out other rows would move that difference"
+        " by about half of this. The heading counts the nets within their margin as equally good."
+    ),
+}
+
+
 def _table(ws: Worksheet, st: Styles, heading: str, df: pd.DataFrame, row: int) -> None:
     ws.write_string(row, 0, heading, st.heading)
     for j, name in enumerate(df.columns):
         ws.write_string(row + 1, j, str(name), st.header)
+        if name in COLUMN_NOTES:
+            ws.write_comment(
+                row + 1, j, COLUMN_NOTES[name], {"x_scale": 2, "y_scale": 2, "author": "workbench"}
+            )
     fmts = [_summary_format(st, str(name), df[name]) for name in df.columns]
     for i, values in enumerate(df.itertuples(index=False)):
         for j, v in enumerate(values):

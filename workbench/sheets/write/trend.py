@@ -10,10 +10,20 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-def loss_trend(units: ArrayLike, train: ArrayLike, valid: ArrayLike, *, valid_name: str = "valid") -> str:
+def loss_trend(
+    units: ArrayLike,
+    train: ArrayLike,
+    valid: ArrayLike,
+    *,
+    valid_name: str = "valid",
+    margin: ArrayLike | None = None,
+) -> str:
     """What the losses do, e.g. ``train loss falls at every size; valid loss lowest at 8 ReLUs, ...``.
 
-    ``units`` in increasing order; ``valid_name`` names the second set (``held-out``).
+    ``units`` in increasing order; ``valid_name`` names the second set (``held-out``). ``margin``:
+    per size, how far above the lowest valid loss its own may lie and still be as low, as far as
+    the valid rows can tell (:func:`~workbench.titanic.compare.valid_margin`); the sizes within it
+    are said together (``valid loss as low (within its margin) from 2 to 16 ReLUs``).
     """
     units, train, valid = (np.asarray(a, dtype="float64") for a in (units, train, valid))
     if np.all(np.diff(train) < 0):
@@ -21,11 +31,24 @@ def loss_trend(units: ArrayLike, train: ArrayLike, valid: ArrayLike, *, valid_na
     else:
         fits = f"train loss lowest at {_relus(units[np.argmin(train)])}"
     best = int(np.argmin(valid))
-    if best == len(valid) - 1:
-        holds = f"{valid_name} loss lowest at the most, {_relus(units[best])} (no over-fitting yet)"
+    near = np.zeros(len(valid)) if margin is None else np.asarray(margin, dtype="float64")
+    low = np.flatnonzero(valid - valid[best] <= near)  # as low as the lowest, as far as one can tell
+    if len(low) == 1:
+        lowest = f"{valid_name} loss lowest at"
+        at = _relus(units[best])
     else:
-        holds = f"{valid_name} loss lowest at {_relus(units[best])}, higher with more (over-fitting)"
-    return f"{fits}; {holds}"
+        lowest = f"{valid_name} loss as low (within its margin)"
+        run = low[-1] - low[0] == len(low) - 1
+        at = f"from {units[low[0]]:.0f} to {_relus(units[low[-1]])}" if run else "at " + _sizes(units[low])
+    if low[-1] == len(valid) - 1:
+        return f"{fits}; {lowest} {'the most, ' if len(low) == 1 else ''}{at} (no over-fitting yet)"
+    return f"{fits}; {lowest} {at}, higher with more (over-fitting)"
+
+
+def _sizes(units: np.ndarray) -> str:
+    """``2, 4 and 16 ReLUs``."""
+    names = [f"{k:.0f}" for k in units]
+    return f"{', '.join(names[:-1])} and {_relus(units[-1])}"
 
 
 def _relus(k: float) -> str:
