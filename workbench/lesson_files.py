@@ -140,14 +140,16 @@ class _Fork:
 
 
 def _take(taken: Synchronized) -> Iterator[str]:
-    """The lessons of :data:`~workbench.lessons.LONGEST_FIRST` neither process has taken, one at a time."""
+    """The lessons neither process has taken, one at a time: those of
+    :data:`~workbench.lessons.LONGEST_FIRST` first, then any lesson a recipe added to the registry."""
+    queue = [n for n in LONGEST_FIRST if n in LESSONS] + [n for n in LESSONS if n not in LONGEST_FIRST]
     while True:
         with taken.get_lock():
             k = taken.value
             taken.value = k + 1
-        if k >= len(LONGEST_FIRST):
+        if k >= len(queue):
             return
-        yield LONGEST_FIRST[k]
+        yield queue[k]
 
 
 _REGRESSIONS = """
