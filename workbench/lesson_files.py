@@ -129,7 +129,8 @@ class _Fork:
         self.process.join()
         if not ok:
             _failed(answer or f"exit status {self.process.exitcode}")
-        return sorted([*map(Path, answer), *mine], key=lambda f: REGRESSION_OUTPUTS.index(f.name))
+        order = {name: k for k, name in enumerate(n for lesson in LESSONS.values() for n in lesson.files)}
+        return sorted([*map(Path, answer), *mine], key=lambda f: order[f.name])  # lessons added since too
 
     def stop(self) -> None:
         """End the process if it still runs (the Titanic part failed)."""
