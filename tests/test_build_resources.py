@@ -98,7 +98,11 @@ def _fit_peak(**options) -> dict[str, int]:
     ],
 )
 def test_memory_of_a_fit_is_flat_in_its_steps(options, steps, per_step):
-    few, many = _fit_peak(**options, **{steps: 20}), _fit_peak(**options, **{steps: 400})
+    few = _fit_peak(**options, **{steps: 20})
+    # The lower of two runs: a copy kept per step shows in every run; the allocator's wander
+    # (below) does not: in two CI runs of the whole suite one run's peak rose 300 MB, which no
+    # run of this test alone repeated.
+    many = min((_fit_peak(**options, **{steps: 400}) for _ in range(2)), key=lambda r: r["added"])
     assert many["history"] > few["history"] + 100  # the longer run did take more steps
     grown = many["added"] - few["added"]
     # A copy per step would add 380 steps' worth (11 GB of Jacobians). What remains is the
