@@ -27,9 +27,9 @@ from .errors import DivergenceError, WorkbenchError
 
 #: A loss that grew this many epochs in a row is diverging, not wobbling.
 PATIENCE = 20
-#: The losses are checked for divergence this many epochs at a time, as one numpy computation (a
-#: check per epoch cost a quarter of a small fit's time). A descent that blows up runs on at most
-#: this many epochs more (on numbers, inf or NaN) before it stops, at the epoch it blew up.
+#: The losses are checked for divergence this many epochs at a time, as one numpy computation: a
+#: check of its own each epoch was a large share of a small fit's time. A descent that blows up runs on
+#: at most this many epochs more (on numbers, inf or NaN) before it stops, at the epoch it blew up.
 CHECK_EVERY = 32
 
 

@@ -79,10 +79,10 @@ def start(out: Path, seed: int | None) -> _Fork | _NewPython | None:
     """:func:`write_regression_outputs` into ``out``, run by a second process from now on where that
     is quicker; ``None`` where the build had better write them itself.
 
-    With two cores or more, a fork (:func:`can_fork`) costs next to nothing and is quicker even
-    beside other work (both cores busy with it: 9.3 s against 13.5 s in one process). A new Python
-    imports torch again first, more than a second of CPU, which pays only when a core is free
-    (:func:`spare_core`; beside other work it made the build slower: 17.2 s against 14.4 s).
+    With two cores or more, a fork (:func:`can_fork`) costs next to nothing, so it is quicker even
+    when another program keeps a core busy. A new Python imports torch again first, more than a
+    second of CPU, which pays only when a core is free (:func:`spare_core`); beside other work it
+    made the build slower than writing everything in one process.
     """
     if cores() < 2:
         return None
