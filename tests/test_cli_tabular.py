@@ -132,6 +132,41 @@ def labelled(ws) -> dict[str, object]:
     }
 
 
+def test_a_csv_saved_where_the_comma_is_the_decimal_mark_builds_the_same_workbook(capsys, tmp_path):
+    """Semicolons between fields and decimal commas, as a spreadsheet saves "CSV" in much of
+    Europe: the same fits as the comma file, the report saying how it was read; then a file of new
+    rows saved the same way is predicted."""
+    frame = good(60, seed=4)
+    commas = csv(tmp_path, frame, "commas.csv")
+    semis = tmp_path / "semis.csv"
+    frame.to_csv(semis, index=False, sep=";", decimal=",")
+    assert repr(float(frame.x[0])).replace(".", ",") in semis.read_text()  # a decimal comma
+    reports = []
+    for path in (commas, semis):
+        assert (
+            main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / path.stem), "-q"])
+            == 0
+        )
+        reports.append(capsys.readouterr().out)
+    assert "rows: 60 rows read (fields separated by semicolons; decimal commas in x);" in reports[1]
+    fits = [[line for line in r.splitlines() if " loss " in line] for r in reports]
+    assert fits[0] == fits[1] and len(fits[0]) == 3
+    new = tmp_path / "new.csv"
+    frame.drop(columns="y").head(5).to_csv(new, index=False, sep=";", decimal=",")
+    preds = tmp_path / "preds.csv"
+    argv = [
+        "predict",
+        "--params",
+        str(tmp_path / "semis" / "semis.xlsx"),
+        "--data",
+        str(new),
+        "--out",
+        str(preds),
+    ]
+    assert main(argv) == 0
+    assert len(pd.read_csv(preds)) == 5
+
+
 def test_the_report_gives_each_sheet_s_train_and_valid_scores_as_its_cells(capsys, tmp_path):
     path = csv(tmp_path, good(80, seed=3))
     assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0

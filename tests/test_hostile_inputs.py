@@ -119,30 +119,33 @@ try:
 except Exception as e:
     print(e)
 with open(sys.argv[1], "rb") as f:
-    print(peak() - before, read_memory(*_count(f)))
+    print(peak() - before, read_memory(*_count(f, sys.argv[2])))
 """
 
 
-def read_peak(path: Path, budget: str) -> tuple[str, int, int]:
+def read_peak(path: Path, budget: str, separator: str = ",") -> tuple[str, int, int]:
     """What reading ``path`` in a fresh process said, the memory it added at its peak, and the estimate."""
     env = dict(os.environ, **{ENV_BUDGET: budget})
-    done = subprocess.run([sys.executable, "-c", READ, str(path)], capture_output=True, text=True, env=env)
+    command = [sys.executable, "-c", READ, str(path), separator]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     *said, numbers = done.stdout.splitlines()
     added, estimate = map(int, numbers.split())
     return "\n".join(said), added, estimate
 
 
-def test_a_csv_too_big_for_the_budget_is_refused_before_it_is_read(tmp_path):
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_a_csv_too_big_for_the_budget_is_refused_before_it_is_read(tmp_path, separator):
     # Short rows cost most per byte: 3 million of them (12 MB) took 1.35 GB under a 256 MiB budget.
     path = tmp_path / "short_rows.csv"
-    path.write_text("a,b\n" + "0,1\n1,2\n" * 150_000)  # 1.2 MB
-    said, added, estimate = read_peak(path, "64MiB")
-    # 300,001 line ends and commas: a row more than the line ends, a field more per row than its commas
+    path.write_text(("a,b\n" + "0,1\n1,2\n" * 150_000).replace(",", separator))  # 1.2 MB
+    said, added, estimate = read_peak(path, "64MiB", separator)
+    # 300,001 line ends and separators: a row more than the line ends, a field more per row than its
+    # separators (a semicolon file's too: counting its commas would count a field per row)
     counted = "(1,200,004 bytes: at most 300,002 rows, 600,003 fields)"
     assert said.startswith(f"reading {path} {counted} would need about"), said
     assert "more than the budget of 64.0 MiB" in said and estimate > 64 * 2**20
     assert added < 8 * 2**20, added  # a count of lines and commas, not the rows
-    said, added, estimate = read_peak(path, "1GiB")
+    said, added, estimate = read_peak(path, "1GiB", separator)
     assert said == "" and estimate / 3 < added <= estimate, (added, estimate)
 
 

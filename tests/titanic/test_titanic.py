@@ -68,6 +68,21 @@ def test_lf_crlf_and_bom_read_the_same(tmp_path):
         assert other.equals(base)
 
 
+def test_train_csv_saved_with_semicolons_and_decimal_commas_reads_the_same(tmp_path):
+    """Kaggle's file as a spreadsheet saves "CSV" where the comma is the decimal mark: fields
+    between semicolons, Age 22,5 and Fare 7,25 (names keep their commas, inside quotes)."""
+    rows = kaggle_rows()
+    at = {name: rows[0].index(name) for name in ("Age", "Fare")}
+    european = [rows[0]] + [
+        [v.replace(".", ",") if j in at.values() else v for j, v in enumerate(r)] for r in rows[1:]
+    ]
+    path = tmp_path / "semis.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f, delimiter=";").writerows(european)
+    assert ";7,25;" in path.read_text()
+    assert wb.load_titanic(path).equals(wb.load_titanic())
+
+
 def test_extra_and_reordered_columns_are_fine(tmp_path):
     rows = kaggle_rows()
     order = list(reversed(range(len(rows[0]))))

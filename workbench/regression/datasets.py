@@ -400,7 +400,8 @@ def _start_and_lr(
 
 def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
     """Header and numeric rows of a CSV, or a DataError that says where it is wrong."""
-    header, records, lines = read_csv(path, rows_are="rows of numbers, such as x,y")
+    read = read_csv(path, rows_are="rows of numbers, such as x,y")
+    header, records, lines = read.header, read.rows, read.lines
     for i, name in enumerate(header):
         if not name:
             raise DataError(f"{path}: column {i + 1} of the header has no name", path=path)
@@ -416,7 +417,7 @@ def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
     for i, (line_no, fields) in enumerate(zip(lines, records, strict=True), start=1):
         row = []
         for name, v in zip(header, fields, strict=True):
-            number = to_float(v)
+            number = to_float(v, decimal_comma=read.decimal_comma)
             if number is None:
                 found = "is empty" if not v else f"has {v!r}"
                 raise DataError(

@@ -165,7 +165,8 @@ def _auto(
     candidates, left_out = _first_pass(data, opts)
     at = {name: i for i, name in enumerate(frame.columns)}
     left_out = sorted(dates + left_out, key=lambda x: at[x.column])
-    rows, rows_note = _rows(data, candidates, opts, len(frame), int((~has_target).sum()))
+    read = f"{len(frame)} rows read" + (f" ({how})" if (how := frame.attrs.get("read_as")) else "")
+    rows, rows_note = _rows(data, candidates, opts, read, int((~has_target).sum()))
     kept = data.loc[rows]
     # The fits hold these rows out; so do the recipe's statistics (largest values, fills, levels).
     valid = valid_mask(len(kept)) if len(kept) >= MIN_ROWS else np.zeros(len(kept), dtype=bool)
@@ -435,9 +436,10 @@ def _r2(y: np.ndarray, fit: np.ndarray) -> float:
     return 0.0 if total == 0 else 1.0 - float(np.sum((y - fit) ** 2)) / total
 
 
-def _rows(data: pd.DataFrame, candidates: list[str], opts: Options, n_read: int, no_target: int):
-    """The rows kept (a boolean mask) and a sentence saying which were dropped and why."""
-    note = f"{n_read} rows read"
+def _rows(data: pd.DataFrame, candidates: list[str], opts: Options, read: str, no_target: int):
+    """The rows kept (a boolean mask) and a sentence, after ``read`` (how many rows were read),
+    saying which were dropped and why."""
+    note = read
     if no_target:
         note += f"; {no_target} without a value of {opts.target!r} dropped (nothing to learn from)"
     gaps = data[candidates].isna()

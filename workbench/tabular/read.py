@@ -1,13 +1,16 @@
 """Read any tabular CSV file into typed columns: numbers as float64, everything else as text.
 
 The file is read with the project's bounded reader (:func:`workbench.files.read_csv`: a
-regular file of at most 1 GiB, UTF-8, every row as wide as the header). A column is numeric
+regular file of at most 1 GiB, UTF-8, every row as wide as the header, its fields separated by
+commas or by the semicolons, tabs or bars that split its first lines evenly). A column is numeric
 when every value that is not a missing marker is a plain decimal number; otherwise it is
 text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
 words) is refused, naming the first word's row: usually the word marks a missing value
 (``na=["unknown"]``) or is a typing slip. (Titanic's Ticket, 74% numbers and hundreds of
-different words, is text.) Text is read in Unicode's composed form (NFC): an accented letter
-typed as one character or as a letter and a combining mark is one level, as a spreadsheet sees it.
+different words, is text.) In a file separated by semicolons, as spreadsheets save CSV where the
+comma is the decimal mark, a number may have a decimal comma (``2,5``) as well as a point.
+Text is read in Unicode's composed form (NFC): an accented letter typed as one character or as a
+letter and a combining mark is one level, as a spreadsheet sees it.
 """
 
 from __future__ import annotations
@@ -40,14 +43,17 @@ def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.Da
         One row per data row, in file order, indexed 1, 2, ... (``row``, as in error
         messages). Numeric columns are float64 with NaN where missing; other columns hold
         text (``str``) with NaN where missing. ``attrs["source"]`` is the file's path, so
-        :func:`~workbench.tabular.prepare` can name the file in its messages.
+        :func:`~workbench.tabular.prepare` can name the file in its messages; ``attrs["read_as"]``
+        says how it was read when that was not the usual way (fields separated by semicolons,
+        tabs or bars, numbers with decimal commas), else is empty.
 
     Raises:
         DataError: not a readable regular CSV file, a header without data rows, an unnamed
             column, or a column of numbers with a stray word in it (naming column and row).
     """
     path = Path(path)
-    header, rows, lines = read_csv(path, rows_are="data rows")
+    read = read_csv(path, rows_are="data rows")
+    header, rows, lines = read.header, read.rows, read.lines
     if not rows:
         raise DataError(f"{path}: has a header but no data rows", path=path)
     for j, name in enumerate(header):
@@ -55,12 +61,26 @@ def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.Da
             raise DataError(f"{path}: column {j + 1} has no name in the header row", path=path)
     markers = missing_markers(na)
     index = pd.RangeIndex(1, len(rows) + 1, name="row")
+    commas = read.decimal_comma
     columns = {
-        name: typed_column([r[j] for r in rows], name, markers, source=str(path), index=index, lines=lines)
+        name: typed_column(
+            [r[j] for r in rows],
+            name,
+            markers,
+            source=str(path),
+            index=index,
+            lines=lines,
+            decimal_comma=commas,
+        )
         for j, name in enumerate(header)
     }
     frame = pd.DataFrame(columns, index=index)
     frame.attrs["source"] = str(path)
+    decimal = [
+        n for j, n in enumerate(header) if columns[n].dtype == "float64" and any("," in r[j] for r in rows)
+    ]
+    said = [read.read_as] + ([f"decimal commas in {', '.join(decimal)}"] if decimal else [])
+    frame.attrs["read_as"] = "; ".join(w for w in said if w)
     return frame
 
 
@@ -81,23 +101,25 @@ def typed_column(
     source: str | None,
     index: pd.Index,
     lines: Sequence[int] | None = None,
+    decimal_comma: bool = False,
 ) -> pd.Series:
     """One column as float64 numbers when every present value is a number, else as text.
 
     ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
-    ``lines`` gives their line in the file, when there is one).
+    ``lines`` gives their line in the file, when there is one). ``decimal_comma``: a comma may be a
+    number's decimal mark (``-1,5``), as :func:`~workbench.files.to_float` reads it.
     """
     # One spelling of each text: Gnumeric's EXACT takes an accent typed as one character or as
     # a letter and a combining mark to be the same text; pandas would make them two levels.
     values = [v if v is None or v.isascii() else unicodedata.normalize("NFC", v) for v in values]
     present = [v is not None and v not in markers for v in values]
     kept = [v for v, p in zip(values, present, strict=True) if p]
-    fast = _all_numbers(kept)
+    fast = _all_numbers(kept if not decimal_comma else [v if "." in v else v.replace(",", ".") for v in kept])
     if fast is not None:
         column = np.full(len(values), np.nan)
         column[np.asarray(present, dtype=bool)] = fast
         return pd.Series(column, index=index, dtype="float64")
-    read = {v: to_float(v) for v in set(kept)}  # a category's few levels, each read once
+    read = {v: to_float(v, decimal_comma=decimal_comma) for v in set(kept)}  # a category's levels, read once
     numbers = [read[v] if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
     if n_present and n_numbers == n_present:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..files import read_csv, to_float, to_whole
+from ..files import CsvRows, read_csv, to_float, to_whole
 
 # Kaggle's files (the repository's data/titanic/) ship inside the wheel as the package
 # workbench.data (setup.py), so an installed wheel has them.
@@ -60,12 +60,13 @@ def load_titanic(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
             one of the known categories, a unique PassengerId).
     """
     path = TRAIN_CSV if path is None else Path(path)
-    return _parse(path, *_read_rows(path))
+    return _parse(path, _read_rows(path))
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Return the header, the data rows (fields stripped) and each row's line number."""
-    header, rows, lines = read_csv(path, rows_are="passenger rows")
+def _read_rows(path: Path) -> CsvRows:
+    """The header, the data rows (fields stripped), each row's line number, the separator."""
+    read = read_csv(path, rows_are="passenger rows")
+    header, rows = read.header, read.rows
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise DataError(
@@ -76,14 +77,14 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         )
     if not rows:
         raise DataError(f"{path}: has a header but no passenger rows", path=path)
-    return header, rows, lines
+    return read
 
 
 class _Checker:
     """Turns 'value i of column c is wrong' into a DataError that says where."""
 
-    def __init__(self, path: Path, lines: list[int]) -> None:
-        self.path, self.lines = path, lines
+    def __init__(self, path: Path, lines: list[int], decimal_comma: bool) -> None:
+        self.path, self.lines, self.decimal_comma = path, lines, decimal_comma
 
     def fail(self, column: str, i: int, problem: str) -> DataError:
         return DataError(
@@ -94,12 +95,13 @@ class _Checker:
         )
 
     def numbers(self, name: str, values: list[str]) -> pd.Series:
-        """Decimal numbers; an empty field is NaN (missing)."""
+        """Decimal numbers (with a decimal comma, ``22,5``, in a file separated by semicolons); an
+        empty field is NaN (missing)."""
         parsed = np.full(len(values), np.nan)
         for i, v in enumerate(values):
             if not v:
                 continue
-            x = to_float(v)
+            x = to_float(v, decimal_comma=self.decimal_comma)
             if x is None:
                 raise self.fail(
                     name, i, f"has {v!r}; expected a number (leave the field empty when it is missing)"
@@ -148,8 +150,9 @@ class _Checker:
             raise self.fail(name, i, f"has {col.iloc[i]:g}; it cannot be negative")
 
 
-def _parse(path: Path, header: list[str], rows: list[list[str]], lines: list[int]) -> pd.DataFrame:
-    check = _Checker(path, lines)
+def _parse(path: Path, read: CsvRows) -> pd.DataFrame:
+    header, rows, lines = read.header, read.rows, read.lines
+    check = _Checker(path, lines, decimal_comma=read.decimal_comma)
     out: dict[str, pd.Series] = {}
     for j, name in enumerate(header):
         values = [r[j] for r in rows]
