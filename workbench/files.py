@@ -500,13 +500,14 @@ def _count(raw: io.BufferedReader, separator: str) -> tuple[int, int, int]:
     return rows, fields + rows, size
 
 
-#: The separators a header line may use, the comma first: spreadsheets save "CSV" with commas, or
-#: with semicolons where the comma is the decimal mark, and "text" with tabs.
-SEPARATORS = (",", ";", "\t", "|")
+#: The separators a file's lines may use, in the order they are tried: spreadsheets save "CSV" with
+#: commas, or with semicolons where the comma is the decimal mark, and "text" with tabs; older data
+#: files and R's write.table align their columns with spaces.
+SEPARATORS = (",", ";", "\t", "|", " ")
 #: How much of the file's start :func:`_separator` reads, and at most how many lines of it.
 SNIFF_BYTES, SNIFF_LINES = 2**16, 20
 
-_SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}
+_SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars", " ": "spaces"}
 
 
 class CsvRows(NamedTuple):
@@ -531,16 +532,15 @@ class CsvRows(NamedTuple):
 
 
 def _separator(raw: io.BufferedReader) -> str:
-    """The separator of :data:`SEPARATORS` that splits the file's first rows (up to
-    :data:`SNIFF_LINES` of its first :data:`SNIFF_BYTES`) into the most fields, the same number in
-    every row; a comma when none does (a one-column file, or rows of uneven width, which the
-    reader then reports)."""
+    """The first of :data:`SEPARATORS` that splits each of the file's first rows (up to
+    :data:`SNIFF_LINES` of its first :data:`SNIFF_BYTES`) into the same number of fields, more than
+    one; a comma when none does (a one-column file, or rows of uneven width, which the reader then
+    reports)."""
     head = raw.read(SNIFF_BYTES)
     raw.seek(0)
     text = head.decode("utf-8-sig", errors="replace")
-    best, most = ",", 1
     for separator in SEPARATORS:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        reader = _reader(io.StringIO(text, newline=""), separator)
         try:
             rows = list(itertools.islice((r for r in reader if any(r)), SNIFF_LINES + 1))
         except csv.Error:
@@ -548,9 +548,23 @@ def _separator(raw: io.BufferedReader) -> str:
         if 1 < len(rows) <= SNIFF_LINES and len(head) == SNIFF_BYTES:
             rows = rows[:-1]  # the last row read may be cut short (unless it is the header alone)
         widths = {len(r) for r in rows[:SNIFF_LINES]}
-        if len(widths) == 1 and (width := widths.pop()) > most:
-            best, most = separator, width
-    return best
+        if len(widths) == 1 and widths.pop() > 1:
+            return separator
+    return ","
+
+
+def _reader(lines: Iterable[str], separator: str) -> Iterator[list[str]]:
+    """:func:`csv.reader` of ``lines`` (its ``line_num`` counts the lines read); where spaces
+    separate the fields, a run of them is one separator (columns aligned with spaces) and those at
+    either end of a line are none."""
+    if separator != " ":
+        return csv.reader(lines, delimiter=separator)
+    return csv.reader(map(_trim, lines), delimiter=" ", skipinitialspace=True)
+
+
+def _trim(line: str) -> str:
+    body = line.rstrip("\r\n")
+    return body.strip(" ") + line[len(body) :]
 
 
 def read_csv(path: Path, *, rows_are: str) -> CsvRows:
@@ -595,7 +609,7 @@ def _parse(
     lines: list[int] = []
     try:
         f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(f, delimiter=separator)
+        reader = _reader(f, separator)
         for values in reader:
             if not any(v.strip() for v in values):
                 continue

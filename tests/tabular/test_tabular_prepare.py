@@ -70,11 +70,12 @@ _TABLE = [["name", "x", "y"], ["Ann, the first", "1.5", "A"], ["Bob", "-2", "B"]
         (";", "fields separated by semicolons"),
         ("\t", "fields separated by tabs"),
         ("|", "fields separated by bars"),
+        (" ", "fields separated by spaces"),
     ],
 )
 def test_read_table_finds_the_separator_of_the_first_lines(tmp_path, separator, said):
     def text(sep: str) -> str:
-        quoted = [[f'"{v}"' if "," in v else v for v in row] for row in _TABLE]
+        quoted = [[f'"{v}"' if "," in v or not v else v for v in row] for row in _TABLE]
         return "".join(sep.join(row) + "\n" for row in quoted)
 
     ours = read_table(write(tmp_path, text(separator), "other.csv"))
@@ -113,6 +114,15 @@ def test_read_table_finds_the_separator_of_a_header_longer_than_what_it_looks_at
     assert len(";".join(names)) > SNIFF_BYTES
     t = read_table(path)
     assert list(t.columns) == names and t.attrs["read_as"] == "fields separated by semicolons"
+
+
+def test_read_table_takes_a_run_of_spaces_as_one_separator(tmp_path):
+    """Columns aligned with spaces, as older data files and R's write.table write them (statsmodels'
+    spector.csv: names in apostrophes)."""
+    text = "'OBS'  'GPA' 'GRADE'\n  1   2.66     0\n 10   3.1      1  \n"
+    t = read_table(write(tmp_path, text))
+    assert list(t.columns) == ["OBS", "GPA", "GRADE"] and t.attrs["read_as"] == "fields separated by spaces"
+    np.testing.assert_array_equal(t.to_numpy(), [[1, 2.66, 0], [10, 3.1, 1]])
 
 
 def test_read_table_unquotes_a_header_quoted_with_apostrophes(tmp_path):

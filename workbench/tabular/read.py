@@ -2,9 +2,9 @@
 
 The file is read with the project's bounded reader (:func:`workbench.files.read_csv`: a
 regular file of at most 1 GiB, UTF-8, every row as wide as the header, its fields separated by
-commas or by the semicolons, tabs or bars that split its first lines evenly). A column is numeric
-when every value that is not a missing marker is a plain decimal number; otherwise it is
-text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
+commas or by the semicolons, tabs, bars or spaces that split its first lines evenly). A column
+is numeric when every value that is not a missing marker is a plain decimal number; otherwise it
+is text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
 words) is refused, naming the first word's row: usually the word marks a missing value
 (``na=["unknown"]``) or is a typing slip. (Titanic's Ticket, 74% numbers and hundreds of
 different words, is text.) In a file separated by semicolons, as spreadsheets save CSV where the
@@ -45,7 +45,7 @@ def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.Da
         text (``str``) with NaN where missing. ``attrs["source"]`` is the file's path, so
         :func:`~workbench.tabular.prepare` can name the file in its messages; ``attrs["read_as"]``
         says how it was read when that was not the usual way (fields separated by semicolons,
-        tabs or bars, numbers with decimal commas), else is empty.
+        tabs, bars or spaces, numbers with decimal commas), else is empty.
 
     Raises:
         DataError: not a readable regular CSV file, a header without data rows, an unnamed
