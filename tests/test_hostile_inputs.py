@@ -109,7 +109,7 @@ def test_memory_stays_flat_in_epochs_and_within_the_estimate():
 READ = """
 import sys
 from workbench.tabular import read_table
-from workbench.files import read_memory, _count
+from workbench.csv_files import read_memory, _count
 def peak():
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))

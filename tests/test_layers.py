@@ -21,7 +21,7 @@ PACKAGE = Path(workbench.__file__).parent
 
 #: The first part of a module's name inside workbench -> its layer.
 LAYERS = {
-    "errors": 0, "limits": 0, "files": 0, "numerics": 0, "gd": 0,
+    "errors": 0, "limits": 0, "files": 0, "csv_files": 0, "numerics": 0, "gd": 0,
     "titanic": 1, "regression": 1, "tabular": 1,
     "sheets": 2, "pictures": 2,
     "build": 3, "lessons": 3, "lesson_files": 3, "cli_text": 3, "stamp": 3, "cli": 3, "__main__": 3,

@@ -42,8 +42,9 @@ from collections.abc import Collection
 from importlib.resources import files
 from pathlib import Path
 
+from .csv_files import MAX_CSV_BYTES
 from .errors import WorkbenchError
-from .files import MAX_CSV_BYTES, check_target, open_regular, write_text
+from .files import check_target, open_regular, write_text
 
 #: The stamp's name in the output folder.
 STAMP = ".workbench-build.json"

@@ -107,7 +107,7 @@ def test_read_table_keeps_commas_when_another_separator_splits_only_the_header(t
 
 
 def test_read_table_finds_the_separator_of_a_header_longer_than_what_it_looks_at(tmp_path):
-    from workbench.files import SNIFF_BYTES
+    from workbench.csv_files import SNIFF_BYTES
 
     names = [f"column_{i}" for i in range(SNIFF_BYTES // 8)]
     path = write(tmp_path, ";".join(names) + "\n" + ";".join("1" for _ in names) + "\n")
@@ -134,7 +134,7 @@ def test_read_table_unquotes_a_header_quoted_with_apostrophes(tmp_path):
 
 def test_the_memory_estimate_counts_the_files_own_separator(tmp_path):
     """The first pass bounds the fields by counting separators: semicolons in a semicolon file."""
-    from workbench.files import _count, read_csv
+    from workbench.csv_files import _count, read_csv
 
     path = write(tmp_path, "a;b;c\n" + "1;2;3\n" * 1000)
     with open(path, "rb") as raw:
@@ -506,8 +506,8 @@ def test_braces_in_text_are_text_not_placeholders(tmp_path):
 )
 def test_a_column_is_numbers_exactly_when_each_value_reads_as_a_plain_finite_number(texts):
     """The whole column read at once (numpy) types it as reading value by value (to_float) would."""
+    from workbench.csv_files import to_float
     from workbench.errors import DataError
-    from workbench.files import to_float
     from workbench.tabular.read import MISSING, typed_column
 
     present = [t for t in texts if t not in MISSING]

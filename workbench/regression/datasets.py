@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from ..csv_files import read_csv, to_float
 from ..errors import DataError, WorkbenchError
-from ..files import read_csv, to_float
 from ..numerics import DTYPE, uniform_start
 from .models import design, max_stable_lr, param_shape, relu_start
 

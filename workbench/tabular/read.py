@@ -1,6 +1,6 @@
 """Read any tabular CSV file into typed columns: numbers as float64, everything else as text.
 
-The file is read with the project's bounded reader (:func:`workbench.files.read_csv`: a
+The file is read with the project's bounded reader (:func:`workbench.csv_files.read_csv`: a
 regular file of at most 1 GiB, UTF-8, every row as wide as the header, its fields separated by
 commas or by the semicolons, tabs, bars or spaces that split its first lines evenly). A column
 is numeric when every value that is not a missing marker is a plain decimal number; otherwise it
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..csv_files import read_csv, to_float
 from ..errors import DataError
-from ..files import read_csv, to_float
 from . import hints
 
 #: What real files write for a missing value; ``na=`` adds more.
@@ -107,7 +107,7 @@ def typed_column(
 
     ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
     ``lines`` gives their line in the file, when there is one). ``decimal_comma``: a comma may be a
-    number's decimal mark (``-1,5``), as :func:`~workbench.files.to_float` reads it.
+    number's decimal mark (``-1,5``), as :func:`~workbench.csv_files.to_float` reads it.
     """
     # One spelling of each text: Gnumeric's EXACT takes an accent typed as one character or as
     # a letter and a combining mark to be the same text; pandas would make them two levels.
@@ -142,7 +142,7 @@ def typed_column(
 
 
 def _all_numbers(texts: list[str]) -> np.ndarray | None:
-    """Every one of ``texts`` read as :func:`~workbench.files.to_float` reads it, at once, or None
+    """Every one of ``texts`` read as :func:`~workbench.csv_files.to_float` reads it, at once, or None
     when some text is not a plain finite number (the caller then reads value by value)."""
     if not texts:
         return None

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..csv_files import CsvRows, read_csv, to_float, to_whole
 from ..errors import DataError
-from ..files import CsvRows, read_csv, to_float, to_whole
 
 # Kaggle's files (the repository's data/titanic/) ship inside the wheel as the package
 # workbench.data (setup.py), so an installed wheel has them.

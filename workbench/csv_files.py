@@ -1,0 +1,241 @@
+"""CSV files in: the prologue every CSV reader shares (:func:`read_csv`), and numbers as a CSV writes them.
+
+:func:`read_csv` opens the file with :func:`~workbench.files.open_regular` (a regular file of at most
+:data:`MAX_CSV_BYTES`), estimates the memory its rows will take from a count of its lines and
+separators and refuses it above the budget before any row is kept, finds its separator from its first
+lines (commas, or the semicolons, tabs, bars or spaces some programs and locales write), and returns the
+header and the rows with their line numbers. :func:`to_float` and :func:`to_whole` read a field as a
+plain number, as a spreadsheet would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import DataError, WorkbenchError
+from .files import open_regular
+from .limits import check_memory
+
+#: The largest CSV file read.
+MAX_CSV_BYTES = 1 * 2**30
+
+#: The memory reading a CSV takes, as read_table holds it at its peak, with room to spare
+#: (tests/test_hostile_inputs.py measures it): per row (its list, its line number, a
+#: column's scratch lists while it is typed), per field (a pointer in the row, a str object,
+#: a float or pointer in its column) and per byte of the file (the text of the fields).
+MEMORY_PER_ROW = 250
+MEMORY_PER_FIELD = 90
+MEMORY_PER_BYTE = 2
+
+
+def read_memory(rows: int, fields: int, size: int) -> int:
+    """The memory :func:`read_csv` and a reader typing its columns take for a file of ``size`` bytes."""
+    return rows * MEMORY_PER_ROW + fields * MEMORY_PER_FIELD + size * MEMORY_PER_BYTE
+
+
+def _count(raw: io.BufferedReader, separator: str) -> tuple[int, int, int]:
+    """At most how many rows and fields the file holds, and its size, read in chunks (no more memory).
+
+    A line break or separator inside quotes is counted too, so both are upper bounds.
+    """
+    rows = fields = size = 0
+    newlines = returns = 0
+    mark = separator.encode()
+    while chunk := raw.read(2**20):
+        size += len(chunk)
+        newlines += chunk.count(b"\n")
+        returns += chunk.count(b"\r")
+        fields += chunk.count(mark)
+    rows = max(newlines, returns) + 1  # "\r\n", "\n" or an old Mac's "\r" ends a line
+    return rows, fields + rows, size
+
+
+#: The separators a file's lines may use, in the order they are tried: spreadsheets save "CSV" with
+#: commas, or with semicolons where the comma is the decimal mark, and "text" with tabs; older data
+#: files and R's write.table align their columns with spaces.
+SEPARATORS = (",", ";", "\t", "|", " ")
+#: How much of the file's start :func:`_separator` reads, and at most how many lines of it.
+SNIFF_BYTES, SNIFF_LINES = 2**16, 20
+
+_SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars", " ": "spaces"}
+
+
+class CsvRows(NamedTuple):
+    """What :func:`read_csv` read: the header, the data rows (fields stripped), each row's line
+    number in the file, and the separator (one of :data:`SEPARATORS`)."""
+
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    separator: str
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether numbers may have a decimal comma: where the comma is the decimal mark,
+        spreadsheets separate the fields of a CSV by semicolons."""
+        return self.separator == ";"
+
+    @property
+    def read_as(self) -> str:
+        """How the fields were told apart, in words: empty for the usual commas."""
+        return "" if self.separator == "," else f"fields separated by {_SPOKEN[self.separator]}"
+
+
+def _separator(raw: io.BufferedReader) -> str:
+    """The first of :data:`SEPARATORS` that splits each of the file's first rows (up to
+    :data:`SNIFF_LINES` of its first :data:`SNIFF_BYTES`) into the same number of fields, more than
+    one; a comma when none does (a one-column file, or rows of uneven width, which the reader then
+    reports)."""
+    head = raw.read(SNIFF_BYTES)
+    raw.seek(0)
+    text = head.decode("utf-8-sig", errors="replace")
+    for separator in SEPARATORS:
+        reader = _reader(io.StringIO(text, newline=""), separator)
+        try:
+            rows = list(itertools.islice((r for r in reader if any(r)), SNIFF_LINES + 1))
+        except csv.Error:
+            continue
+        if 1 < len(rows) <= SNIFF_LINES and len(head) == SNIFF_BYTES:
+            rows = rows[:-1]  # the last row read may be cut short (unless it is the header alone)
+        widths = {len(r) for r in rows[:SNIFF_LINES]}
+        if len(widths) == 1 and widths.pop() > 1:
+            return separator
+    return ","
+
+
+def _reader(lines: Iterable[str], separator: str) -> Iterator[list[str]]:
+    """:func:`csv.reader` of ``lines`` (its ``line_num`` counts the lines read); where spaces
+    separate the fields, a run of them is one separator (columns aligned with spaces) and those at
+    either end of a line are none."""
+    if separator != " ":
+        return csv.reader(lines, delimiter=separator)
+    return csv.reader(map(_trim, lines), delimiter=" ", skipinitialspace=True)
+
+
+def _trim(line: str) -> str:
+    body = line.rstrip("\r\n")
+    return body.strip(" ") + line[len(body) :]
+
+
+def read_csv(path: Path, *, rows_are: str) -> CsvRows:
+    """Read a CSV file's header and rows.
+
+    The separator is found from the first lines (:func:`_separator`): commas, or the semicolons,
+    tabs or bars some programs and locales write. ``rows_are`` names what the rows hold (e.g.
+    ``"passenger rows"``) in the messages about an empty file or a file with a header only. The
+    memory the rows will take is estimated from a first pass that counts lines and separators,
+    and refused above the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
+    """
+    try:
+        raw = open_regular(path, what="a CSV file", max_bytes=MAX_CSV_BYTES)
+    except DataError:
+        raise
+    except WorkbenchError as e:
+        raise DataError(str(e), path=path) from None
+    with raw:
+        try:
+            separator = _separator(raw)
+            rows, fields, size = _count(raw, separator)
+            raw.seek(0)
+        except OSError as e:
+            raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
+        what = f"reading {path} ({size:,} bytes: at most {rows:,} rows, {fields:,} fields)"
+        try:
+            check_memory(read_memory(rows, fields, size), what, "the size of the file")
+        except WorkbenchError as e:
+            raise DataError(str(e), path=path) from None
+        header, rows_read, lines = _parse(path, raw, separator)
+    if header is None:
+        raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
+    return CsvRows(header, rows_read, lines, separator)
+
+
+def _parse(
+    path: Path, raw: io.BufferedReader, separator: str
+) -> tuple[list[str] | None, list[list[str]], list[int]]:
+    """The header, the rows and their line numbers; blank lines skipped, row widths checked."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = _reader(f, separator)
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if header is None:
+                header = _header(path, values)
+            elif len(values) != len(header):
+                raise DataError(
+                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(values)} fields,"
+                    f" the header has {len(header)}",
+                    path=path,
+                    row=len(rows) + 1,
+                )
+            else:
+                rows.append([v.strip() for v in values])
+                lines.append(reader.line_num)
+        f.detach()  # the caller closes the file
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{path}: is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start});"
+            " save it as 'CSV UTF-8'",
+            path=path,
+        ) from None
+    except csv.Error as e:
+        raise DataError(f"{path}: not a readable CSV file ({e})", path=path) from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
+    return header, rows, lines
+
+
+def _header(path: Path, values: list[str]) -> list[str]:
+    header = [h.strip() for h in values]
+    if all(len(h) > 1 and h[0] == h[-1] == "'" for h in header):  # 'name' quoted the other way
+        header = [h[1:-1].strip() for h in header]
+    for i, name in enumerate(header):
+        if name in header[:i]:
+            raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
+    return header
+
+
+_INTEGER = re.compile(r"[+-]?\d{1,30}")
+
+
+def to_whole(v: str, limit: int = 2**53) -> int | None:
+    """A whole number of magnitude at most ``limit``, kept exact, or None.
+
+    Digits are read as an exact int (a float would round 9007199254740993); a decimal such
+    as ``3.0`` is also whole.
+    """
+    if _INTEGER.fullmatch(v):
+        x = int(v)
+    else:
+        f = to_float(v)
+        if f is None or f != round(f) or abs(f) > limit:
+            return None
+        x = int(f)
+    return x if abs(x) <= limit else None
+
+
+def to_float(v: str, *, decimal_comma: bool = False) -> float | None:
+    """A plain finite decimal number, or None (also for an empty field). ``decimal_comma``: a
+    comma may be the decimal mark too (``22,5``), as in a file separated by semicolons
+    (:attr:`CsvRows.decimal_comma`)."""
+    # float() also takes '1_000', 'nan' and 'infinity'; a CSV number is plainer.
+    if not v or "_" in v:
+        return None
+    if decimal_comma and "." not in v:
+        v = v.replace(",", ".")
+    try:
+        x = float(v)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
