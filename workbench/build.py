@@ -358,7 +358,8 @@ def build_table(
 def _build_table(data, target: str, path: Path, seed: int, sample: int | None, recipe: dict):
     began, said = time.perf_counter(), None
     with one_thread():
-        frame = read_table(data, na=recipe.get("na", ()))
+        text = [*recipe.get("drop", ()), *recipe.get("category", ())]  # whatever digits they hold
+        frame = read_table(data, na=recipe.get("na", ()), text=text)
         if sample is not None:
             frame, said = sample_rows(frame, sample, seed)
         prepared = replace(prepare(frame, target, **recipe), sample=said)

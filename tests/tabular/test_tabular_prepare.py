@@ -143,6 +143,37 @@ def test_the_memory_estimate_counts_the_files_own_separator(tmp_path):
     assert read_csv(path, rows_are="rows").separator == ";"
 
 
+def test_a_few_words_among_a_categorys_numbers_are_levels_of_it(tmp_path):
+    """Cylinders 3 to 8 and 'rotary' (MASS's Cars93): at most MAX_LEVELS values, so a category."""
+    cylinders = ["4", "6", "4", "8", "rotary"] + ["4", "6"] * 20
+    path = write(tmp_path, "Cylinders,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cylinders)))
+    t = read_table(path)
+    assert t["Cylinders"].tolist() == cylinders  # as written: text levels
+    assert "Cylinders as categories, 'rotary' a level among its numbers" in t.attrs["read_as"]
+    assert "na=['rotary']" in t.attrs["read_as"]
+    assert t["y"].dtype == np.float64
+
+
+def test_a_few_words_among_many_numbers_are_refused_naming_every_way_out(tmp_path):
+    """Galton's family numbers, 1 to 205, with '136A' here and there: an identifier. Each way out the
+    message names works."""
+    families = [str(i) for i in range(1, 60)] * 2 + ["136A"]
+    path = write(tmp_path, "family,y\n" + "".join(f"{f},{i % 7}\n" for i, f in enumerate(families)))
+    with pytest.raises(wb.DataError) as e:
+        read_table(path)
+    said = str(e.value)
+    assert "column 'family', row 119 (line 120) has '136A' where 118 of its 119 values are numbers" in said
+    assert "na=['136A']" in said and "drop=['family']" in said and "category=['family']" in said
+    assert read_table(path, na=["136A"])["family"].isna().sum() == 1
+    assert read_table(path, text=["family"])["family"].tolist() == families
+    frame = pd.DataFrame(
+        {"family": families, "x": range(len(families)), "y": [i % 7 for i in range(len(families))]}
+    )
+    assert "family" not in prepare(frame, "y", drop=["family"]).table  # from a DataFrame too
+    with pytest.raises(wb.DataError, match="'136A'"):
+        prepare(frame, "y")
+
+
 @pytest.mark.parametrize("bad", ["folder", "fifo", "empty", "header"])
 def test_read_table_refuses_what_is_not_a_table(tmp_path, bad):
     path = tmp_path / "x.csv"

@@ -14,11 +14,10 @@ from ..errors import DataError, WorkbenchError
 from ..titanic.split import valid_mask
 from . import columns as C
 from . import hints
-from .read import missing_markers, typed_column
+from .read import MAX_LEVELS, missing_markers, typed_column
 from .recipe import Feature, LeftOut, Prepared, Target
 
-#: A column with at most this many levels (text, or whole numbers) becomes n-1 dummies.
-MAX_LEVELS = 10
+#: A column with at most :data:`MAX_LEVELS` levels (text, or whole numbers) becomes n-1 dummies.
 #: A text column with more levels, different on at least this share of its rows, is an
 #: identifier or free text (Name, Ticket) and is left out; with fewer it is an error.
 FREE_TEXT_SHARE = 0.5
@@ -115,7 +114,8 @@ def prepare(
     opts = _options(frame, target, chosen, missing)
     dates = _dates(frame, opts)
     kept = frame.drop(columns=[d.column for d in dates])
-    return _auto(frame, _typed(kept, missing_markers(na), source), opts, source, dates)
+    typed = _typed(kept, missing_markers(na), source, text=opts.drop | opts.category)
+    return _auto(frame, typed, opts, source, dates)
 
 
 def _dates(frame: pd.DataFrame, opts: Options) -> list[LeftOut]:
@@ -165,7 +165,7 @@ def _auto(
     candidates, left_out = _first_pass(data, opts)
     at = {name: i for i, name in enumerate(frame.columns)}
     left_out = sorted(dates + left_out, key=lambda x: at[x.column])
-    read = f"{len(frame)} rows read" + (f" ({how})" if (how := frame.attrs.get("read_as")) else "")
+    read = f"{len(frame)} rows read" + (f"; {how}" if (how := frame.attrs.get("read_as")) else "")
     rows, rows_note = _rows(data, candidates, opts, read, int((~has_target).sum()))
     kept = data.loc[rows]
     # The fits hold these rows out; so do the recipe's statistics (largest values, fills, levels).
@@ -292,8 +292,11 @@ def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]],
     )
 
 
-def _typed(frame: pd.DataFrame, markers: frozenset[str], source: str | None) -> pd.DataFrame:
-    """Every column as float64 numbers or text (object, NaN where missing)."""
+def _typed(
+    frame: pd.DataFrame, markers: frozenset[str], source: str | None, text: frozenset[str]
+) -> pd.DataFrame:
+    """Every column as float64 numbers or text (object, NaN where missing); the columns of ``text``
+    that hold text, as text (:func:`~workbench.tabular.read.typed_column`)."""
     out = {}
     for name in frame.columns:
         col = frame[name]
@@ -317,7 +320,9 @@ def _typed(frame: pd.DataFrame, markers: frozenset[str], source: str | None) -> 
         ):
             missing = col.isna().to_numpy()
             values = [None if m else str(v) for v, m in zip(col.astype(object), missing, strict=True)]
-            out[name] = typed_column(values, name, markers, source=source, index=frame.index)
+            out[name] = typed_column(
+                values, name, markers, source=source, index=frame.index, text=name in text
+            )
         else:
             raise DataError(
                 f"{source or 'the table'}: column {name!r} holds {col.dtype} values, neither"

@@ -5,9 +5,11 @@ regular file of at most 1 GiB, UTF-8, every row as wide as the header, its field
 commas or by the semicolons, tabs, bars or spaces that split its first lines evenly). A column
 is numeric when every value that is not a missing marker is a plain decimal number; otherwise it
 is text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
-words) is refused, naming the first word's row: usually the word marks a missing value
-(``na=["unknown"]``) or is a typing slip. (Titanic's Ticket, 74% numbers and hundreds of
-different words, is text.) In a file separated by semicolons, as spreadsheets save CSV where the
+words) is a category when it has at most :data:`MAX_LEVELS` different values (Cylinders 4, 6, 8
+and 'rotary'), and is otherwise refused, naming the first word's row: the word marks a missing
+value (``na=["unknown"]``), is a typing slip, or the column is an identifier (``136A``), which
+``text=`` reads as text. (Titanic's Ticket, 74% numbers and hundreds of different words, is
+text.) In a file separated by semicolons, as spreadsheets save CSV where the
 comma is the decimal mark, a number may have a decimal comma (``2,5``) as well as a point.
 Text is read in Unicode's composed form (NFC): an accented letter typed as one character or as a
 letter and a combining mark is one level, as a spreadsheet sees it.
@@ -29,15 +31,21 @@ from . import hints
 
 #: What real files write for a missing value; ``na=`` adds more.
 MISSING = ("", "NA", "N/A", "NaN", "nan", "?")
+#: Up to this many different values, a column is a category's levels, as the lesson's Pclass.
+MAX_LEVELS = 10
 
 
-def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike[str], *, na: Iterable[str] = (), text: Iterable[str] = ()
+) -> pd.DataFrame:
     """Read a CSV file with a header row into a DataFrame of typed columns.
 
     Args:
         path: the CSV file (UTF-8, with or without a byte-order mark).
         na: more values that mean "missing", besides :data:`MISSING`
             (empty, ``NA``, ``N/A``, ``NaN``, ``nan``, ``?``).
+        text: columns read as text whatever they hold (a category or an identifier written
+            with digits and, here and there, a letter).
 
     Returns:
         One row per data row, in file order, indexed 1, 2, ... (``row``, as in error
@@ -45,11 +53,12 @@ def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.Da
         text (``str``) with NaN where missing. ``attrs["source"]`` is the file's path, so
         :func:`~workbench.tabular.prepare` can name the file in its messages; ``attrs["read_as"]``
         says how it was read when that was not the usual way (fields separated by semicolons,
-        tabs, bars or spaces, numbers with decimal commas), else is empty.
+        tabs, bars or spaces, numbers with decimal commas, a few words among a category's
+        numbers), else is empty.
 
     Raises:
         DataError: not a readable regular CSV file, a header without data rows, an unnamed
-            column, or a column of numbers with a stray word in it (naming column and row).
+            column, or a column of many numbers with a few words in it (naming column and row).
     """
     path = Path(path)
     read = read_csv(path, rows_are="data rows")
@@ -71,6 +80,7 @@ def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.Da
             index=index,
             lines=lines,
             decimal_comma=commas,
+            text=name in set(text),
         )
         for j, name in enumerate(header)
     }
@@ -80,6 +90,13 @@ def read_table(path: str | os.PathLike[str], *, na: Iterable[str] = ()) -> pd.Da
         n for j, n in enumerate(header) if columns[n].dtype == "float64" and any("," in r[j] for r in rows)
     ]
     said = [read.read_as] + ([f"decimal commas in {', '.join(decimal)}"] if decimal else [])
+    for name, col in columns.items():
+        if words := col.attrs.get("words"):
+            shown = ", ".join(map(repr, words))
+            said.append(
+                f"{name} as categories, {shown} a level among its numbers (if it marks a missing"
+                f" value, pass {hints.option('na', words)})"
+            )
     frame.attrs["read_as"] = "; ".join(w for w in said if w)
     return frame
 
@@ -102,17 +119,27 @@ def typed_column(
     index: pd.Index,
     lines: Sequence[int] | None = None,
     decimal_comma: bool = False,
+    text: bool = False,
 ) -> pd.Series:
     """One column as float64 numbers when every present value is a number, else as text.
 
     ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
     ``lines`` gives their line in the file, when there is one). ``decimal_comma``: a comma may be a
-    number's decimal mark (``-1,5``), as :func:`~workbench.csv_files.to_float` reads it.
+    number's decimal mark (``-1,5``), as :func:`~workbench.csv_files.to_float` reads it. ``text``:
+    read as text whatever the values are.
+
+    A few words among many numbers (at least 90% numbers, at most 3 different words) are a
+    category's levels when the column has at most :data:`MAX_LEVELS` different values (Cylinders
+    3, 4, 6, 8 and 'rotary'): text, the words in ``attrs["words"]``. Among more, they are refused,
+    naming the first word's row: a number column's missing marker or slip, or an identifier
+    (``136A``); the message says which option passes each.
     """
     # One spelling of each text: Gnumeric's EXACT takes an accent typed as one character or as
     # a letter and a combining mark to be the same text; pandas would make them two levels.
     values = [v if v is None or v.isascii() else unicodedata.normalize("NFC", v) for v in values]
     present = [v is not None and v not in markers for v in values]
+    if text:
+        return _text(values, present, index)
     kept = [v for v, p in zip(values, present, strict=True) if p]
     fast = _all_numbers(kept if not decimal_comma else [v if "." in v else v.replace(",", ".") for v in kept])
     if fast is not None:
@@ -125,17 +152,27 @@ def typed_column(
     if n_present and n_numbers == n_present:
         return pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
-    if odd and n_numbers >= 0.9 * n_present and len(odd) <= 3:
-        i = next(i for i, (x, p) in enumerate(zip(numbers, present, strict=True)) if p and x is None)
-        where = f"row {index[i]}" + (f" (line {lines[i]})" if lines is not None else "")
-        raise DataError(
-            f"{source or 'the table'}: column {name!r}, {where} has {values[i][:40]!r} where"
-            f" {n_numbers} of its {n_present} values are numbers; if it marks a missing value pass"
-            f" {hints.option('na', [values[i][:40]])}, else correct it",
-            path=source,
-            column=name,
-            row=int(index[i]) if isinstance(index[i], (int, np.integer)) else None,
-        )
+    if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
+        return _text(values, present, index)
+    if len(read) <= MAX_LEVELS:
+        column = _text(values, present, index)
+        column.attrs["words"] = sorted(odd)
+        return column
+    i = next(i for i, (x, p) in enumerate(zip(numbers, present, strict=True)) if p and x is None)
+    where = f"row {index[i]}" + (f" (line {lines[i]})" if lines is not None else "")
+    word = values[i][:40]
+    raise DataError(
+        f"{source or 'the table'}: column {name!r}, {where} has {word!r} where {n_numbers} of its"
+        f" {n_present} values are numbers; if it marks a missing value pass {hints.option('na', [word])};"
+        f" if the column is an identifier or a category, pass {hints.option('drop', [name])} or"
+        f" {hints.option('category', [name])}; else correct it",
+        path=source,
+        column=name,
+        row=int(index[i]) if isinstance(index[i], (int, np.integer)) else None,
+    )
+
+
+def _text(values: Sequence[str | None], present: list[bool], index: pd.Index) -> pd.Series:
     return pd.Series(
         [v if p else np.nan for v, p in zip(values, present, strict=True)], index=index, dtype=object
     )

@@ -34,6 +34,18 @@ class Recipe:
     features: tuple[Feature, ...]
     missing: str
 
+    @property
+    def text_columns(self) -> list[str]:
+        """The columns whose levels were read as text: new rows' must be too, even where every
+        value is a number (Cylinders 4 and 6, with no 'rotary' among them)."""
+
+        def text(f: Feature) -> bool:
+            return f.kind in ("dummy", "other") and any(
+                isinstance(v, str) for v in (f.level, f.baseline, *f.kept)
+            )
+
+        return list(dict.fromkeys(f.source for f in self.features if text(f)))
+
 
 def compute(f: Feature, raw: pd.DataFrame) -> np.ndarray:
     """The feature's column for the rows of ``raw`` (source columns as read, NaN where missing)."""
