@@ -77,7 +77,8 @@ def test_a_category_with_too_many_levels_lumps_the_rare_ones(capsys, tmp_path):
 def test_hints_speak_the_command_line(capsys, tmp_path):
     frame = good(30).assign(**{f"x{j}": np.arange(30.0) ** (1 + j / 7) for j in range(20)})
     path = csv(tmp_path, frame)
-    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "e.g. --drop ")
+    numbers = ["--numeric", *(f"x{j}" for j in range(20))]  # the user's choices: kept, so too many
+    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y", *numbers], "e.g. --drop ")
     assert "drop=[" not in err
 
 
@@ -91,7 +92,12 @@ def test_too_many_columns_for_a_sheet(capsys, tmp_path):
     frame = pd.DataFrame(rng.normal(size=(500, 210)), columns=[f"c{j}" for j in range(210)])
     frame["y"] = rng.integers(0, 2, 500)
     path = csv(tmp_path, frame)
-    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "211 features")
+    forced = ["--numeric", *frame.columns[:210]]
+    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y", *forced], "211 features")
+    out = tmp_path / "o"
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(out), "-q"]) == 0
+    report = capsys.readouterr().out
+    assert report.count("less than the columns kept, and a sheet shows at most 200 features") == 11
 
 
 def test_table_options_need_a_target(capsys, tmp_path):

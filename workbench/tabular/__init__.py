@@ -45,8 +45,11 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
 7. **Size.** At most 200 features (``MAX_FEATURES``, dummies and Ones included; the lesson has
    10) and at least twice as many rows as features (and at least 10, ``MIN_ROWS``). Over that
    budget, the recipe itself shrinks the widest category one level at a time (whole numbers
-   become one scaled number; text lumps one more level into ``other``) and says why; only
-   when every category is down to one column does it refuse, naming every column to leave out.
+   become one scaled number; text lumps one more level into ``other``) and says why; when every
+   category is down to one column, it leaves out the columns that alone explain least of the
+   target on the train rows, and says how much each explained. The columns given to ``category=``,
+   ``log=`` or ``numeric=`` stay: only when they alone are too many does it refuse, naming every
+   column to leave out.
 
 ``recipe="lesson"`` is the special case for Kaggle's Titanic ``train.csv``: exactly
 :func:`workbench.lesson_table`, made by the Titanic code itself.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,7 +173,8 @@ def _auto(
     leaks = _leaks(kept[~valid], target_rec, candidates, opts)
     left_out += leaks
     candidates = [c for c in candidates if c not in {x.column for x in leaks}]
-    features, more_left_out = _features(kept, kept[~valid], candidates, opts, source)
+    y_train = np.asarray(target_rec.python(kept[~valid]), dtype="float64")
+    features, more_left_out = _features(kept, kept[~valid], y_train, candidates, opts, source)
     features, duplicates = _independent(features, kept[~valid])
     more_left_out += duplicates
     _check_size(features, int(rows.sum()), rows_note, candidates, data, opts)
@@ -477,10 +478,16 @@ class _Plan:
 
 
 def _features(
-    data: pd.DataFrame, train: pd.DataFrame, candidates: list[str], opts: Options, source: str | None
+    data: pd.DataFrame,
+    train: pd.DataFrame,
+    y: np.ndarray,
+    candidates: list[str],
+    opts: Options,
+    source: str | None,
 ):
-    """The features of the kept rows from the ``train`` rows' statistics, in column order, then
-    Ones; and the columns constant on the train rows."""
+    """The features of the kept rows from the ``train`` rows' statistics (``y``: their target), in
+    column order, then Ones; and the columns left out: constant on the train rows, or beyond the
+    budget of features (:func:`_fit_budget`)."""
     plans, left_out = [], []
     for name in candidates:
         plan = _plan(name, train[name], opts)
@@ -490,7 +497,9 @@ def _features(
             )
         else:
             plans.append(plan)
-    _fit_budget(plans, len(data), opts, source)
+    beyond = _fit_budget(plans, len(data), opts, source, lambda name: _explained(train[name], y))
+    left_out += beyond
+    plans = [p for p in plans if p.name not in {x.column for x in beyond}]
     taken = {opts.target}
     features: list[Feature] = []
     for plan in plans:
@@ -533,9 +542,13 @@ def _keep(plan: _Plan) -> int | None:
     return plan.cap - 1
 
 
-def _fit_budget(plans: list[_Plan], n_rows: int, opts: Options, source: str | None) -> None:
-    """Shrink the widest categories until the features fit a sheet and the rows; else refuse,
-    naming every column to leave out at once."""
+def _fit_budget(
+    plans: list[_Plan], n_rows: int, opts: Options, source: str | None, explained: Callable[[str], float]
+) -> list[LeftOut]:
+    """Shrink the widest categories until the features fit a sheet and the rows; then leave out
+    the columns that alone explain least of the target (``explained(name)``: a share of its
+    variance on the train rows), the user's own choices kept; else refuse, naming every column to
+    leave out at once."""
     budget = min(MAX_FEATURES, n_rows // 2) - 1  # Ones is the last feature
     bound = (
         f"a sheet shows at most {MAX_FEATURES} features"
@@ -556,8 +569,25 @@ def _fit_budget(plans: list[_Plan], n_rows: int, opts: Options, source: str | No
             widest.cap, widest.lumped = widest.width, f": {bound}"
         total = sum(p.width for p in plans)
     over = sum(p.width for p in plans) - budget
-    if over > 0 and n_rows >= MIN_ROWS:
-        _refuse_size(plans, over, budget, n_rows, source)
+    if over <= 0 or n_rows < MIN_ROWS:
+        return []
+    chosen = opts.category | opts.log | opts.numeric
+    shares = {p.name: explained(p.name) for p in plans if p.name not in chosen}  # in column order
+    out = []
+    for name in sorted(shares, key=shares.__getitem__):  # a tie: the earlier column
+        if over <= 0:
+            break
+        plan = next(p for p in plans if p.name == name)
+        over -= plan.width
+        keep = hints.option("category" if plan.category else "numeric", [name])
+        out.append(LeftOut(name, "budget", (
+            f"alone it explains {shares[name]:.1%} of {opts.target!r} on the train rows, less than the"
+            f" columns kept, and {bound}; pass {keep} to keep it"
+        )))  # fmt: skip
+    if over > 0:  # the user's own choices alone are too many
+        left = {x.column for x in out}
+        _refuse_size([p for p in plans if p.name not in left], over, budget, n_rows, source)
+    return sorted(out, key=lambda x: list(shares).index(x.column))  # in column order
 
 
 def _refuse_size(plans: list[_Plan], over: int, budget: int, n_rows: int, source: str | None) -> None:

@@ -113,8 +113,9 @@ class Target:
 class LeftOut:
     """A column that is not a feature: ``why`` is one of ``drop`` (the user's), ``empty``,
     ``constant``, ``mostly missing``, ``identifier``, ``free text``, ``dates`` (a DataFrame's
-    dates or times), ``leak``, ``lesson``, or ``duplicate`` (then ``column`` names a feature the
-    train rows cannot tell apart from the others); ``reason`` says it in words."""
+    dates or times), ``leak``, ``budget`` (more features than the rows or a sheet take: the columns
+    that alone explain least of the target go), ``lesson``, or ``duplicate`` (then ``column`` names
+    a feature the train rows cannot tell apart from the others); ``reason`` says it in words."""
 
     column: str
     why: str
