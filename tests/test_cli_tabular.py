@@ -84,7 +84,15 @@ def test_hints_speak_the_command_line(capsys, tmp_path):
 
 def test_too_few_rows(capsys, tmp_path):
     path = csv(tmp_path, good(8))
-    refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "too few rows")
+    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y"], "too few rows")
+    assert "choose a target" not in err  # every row has one
+    frame = good(100).astype({"y": float})
+    frame.loc[6:, "y"] = np.nan  # a target on 6 rows of 100
+    path = csv(tmp_path, frame, "sparse.csv")
+    refused(
+        capsys, tmp_path, ["build", "--data", str(path), "--target", "y"],
+        "94 without a value of 'y' dropped", "choose a target column with a value on more rows",
+    )  # fmt: skip
 
 
 def test_too_many_columns_for_a_sheet(capsys, tmp_path):

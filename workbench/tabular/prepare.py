@@ -177,7 +177,7 @@ def _auto(
     features, more_left_out = _features(kept, kept[~valid], y_train, candidates, opts, source)
     features, duplicates = _independent(features, kept[~valid])
     more_left_out += duplicates
-    _check_size(features, int(rows.sum()), rows_note, candidates, data, opts)
+    _check_size(features, (int(rows.sum()), int((~has_target).sum()), rows_note), candidates, data, opts)
     constant = {x.column for x in more_left_out}
     raw = data.loc[rows, [target, *(c for c in candidates if c not in constant)]]
     return Prepared(
@@ -649,15 +649,18 @@ def _number(name: str, col: pd.Series, kept: pd.Series, opts: Options, taken: se
     return C.scaled(C.unique_name(f"{name}_N", taken), name, col, fill, why, gaps)
 
 
-def _check_size(features, n_rows, note, candidates, data, opts: Options) -> None:
-    """Refuse fewer rows than a fit needs (the features were kept within the rows by the budget)."""
-    need, source = max(MIN_ROWS, 2 * len(features)), opts.source
+def _check_size(features, rows: tuple[int, int, str], candidates, data, opts: Options) -> None:
+    """Refuse fewer rows than a fit needs (the features were kept within the rows by the budget).
+    ``rows``: how many are kept, how many had no target, and the sentence saying so."""
+    (n_rows, no_target, note), need, source = rows, max(MIN_ROWS, 2 * len(features)), opts.source
     if n_rows >= need:
         return
     where = f"{source}: " if source else ""
     advice = "use a larger table"
     gaps = data[candidates].isna().sum().sort_values(ascending=False)
-    if not opts.fill and gaps.any():
+    if len(data) < need < len(data) + no_target:  # the rows with a target are too few, whatever else
+        advice = f"choose a target column with a value on more rows, or {advice}"
+    elif not opts.fill and gaps.any():
         worst = [c for c, k in gaps.head(3).items() if k]
         advice = (
             f"pass {hints.option('missing', 'fill')} to fill gaps from the rows instead of dropping"
