@@ -99,7 +99,7 @@ def _separator(raw: io.BufferedReader) -> str:
     for separator in SEPARATORS:
         reader = _reader(io.StringIO(text, newline=""), separator)
         try:
-            rows = list(itertools.islice((r for r in reader if any(r)), SNIFF_LINES + 1))
+            rows = list(itertools.islice((r for r in reader if any(map(_field, r))), SNIFF_LINES + 1))
         except csv.Error:
             continue
         if 1 < len(rows) <= SNIFF_LINES and len(head) == SNIFF_BYTES:

@@ -126,8 +126,10 @@ def test_read_table_takes_a_run_of_spaces_as_one_separator(tmp_path):
 
 
 @pytest.mark.parametrize("end", ["6.2\x1a\n", "6.2\n\x1a", "6.2\r\n\x1a\r\n"])
-def test_read_table_ignores_the_dos_end_of_file_mark(tmp_path, end):
-    t = read_table(write(tmp_path, "country,netinc\nChile,1.5\nBahamas," + end))
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_read_table_ignores_the_dos_end_of_file_mark(tmp_path, end, separator):
+    text = f"country,netinc\nChile,1.5\nBahamas,{end}".replace(",", separator)
+    t = read_table(write(tmp_path, text))
     np.testing.assert_array_equal(t["netinc"].to_numpy(), [1.5, 6.2])
 
 
