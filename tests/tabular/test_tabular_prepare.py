@@ -133,6 +133,23 @@ def test_read_table_ignores_the_dos_end_of_file_mark(tmp_path, end, separator):
     np.testing.assert_array_equal(t["netinc"].to_numpy(), [1.5, 6.2])
 
 
+def test_different_whole_numbers_are_an_identifier_only_when_they_number_the_rows():
+    """PassengerId-like numberings (1 to n shuffled; a sorted subset of 1 to 3n, as R's row names of
+    a subset) are left out; counts in whole units, each different but spread wide and going up and
+    down (prison counts over 48 quarters), are numbers."""
+    rng = np.random.default_rng(7)
+    n = 48
+    frame = pd.DataFrame({
+        "shuffled": rng.permutation(n) + 1,
+        "subset": np.sort(rng.choice(3 * n, n, replace=False)) + 1,
+        "counts": rng.choice(np.arange(2000, 4000), n, replace=False),
+    })  # fmt: skip
+    frame["y"] = frame.counts / 1000 + rng.normal(size=n)
+    prep = prepare(frame, "y")
+    assert {x.column: x.why for x in prep.left_out} == {"shuffled": "identifier", "subset": "identifier"}
+    assert "counts_N" in prep.feature_names
+
+
 def test_read_table_unquotes_a_header_quoted_with_apostrophes(tmp_path):
     t = read_table(write(tmp_path, "'age'\t'vote'\n36\t1\n20\t0\n"))
     assert list(t.columns) == ["age", "vote"]

@@ -18,7 +18,8 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
 2. **Left out**, each with its reason: ``drop=`` columns; empty and constant columns; columns
    missing on more than half the rows (``MAX_MISSING``); identifiers and free text: text with
    more than 10 levels, different on at least half its rows (``FREE_TEXT_SHARE``, like Name
-   and Ticket), or whole numbers different on every row (like PassengerId); a DataFrame's
+   and Ticket), or whole numbers different on every row that number the rows (like
+   PassengerId: most numbers from the least to the largest used, or rising row after row); a DataFrame's
    dates and times (a spreadsheet counts days from a start that differs between programs; a
    CSV's dates are text); and leaks: a column that alone explains at least 98% of the target
    on the train rows (``LEAK``: each level's mean, or the best rising or falling curve through

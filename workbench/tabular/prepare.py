@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.linalg
-from scipy.optimize import isotonic_regression
 
 from ..errors import DataError, WorkbenchError
 from ..titanic.split import valid_mask
@@ -372,10 +371,15 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
                 f" rows (like Titanic's Name and Ticket); pass {hints.option('category', [name])}"
                 " to use it anyway",
             )
-        elif col.dtype != object and levels == n > MAX_LEVELS and (present % 1 == 0).all():
+        elif (
+            col.dtype != object
+            and levels == n > MAX_LEVELS
+            and (present % 1 == 0).all()
+            and C.numbering(present)
+        ):
             why = (
                 "identifier",
-                f"an identifier: a different whole number on each of the {n} rows (like"
+                f"an identifier: a different whole number on each of the {n} rows, numbering them (like"
                 f" PassengerId); pass {hints.option('numeric', [name])} to use it anyway",
             )
         if why is None:
@@ -393,7 +397,7 @@ def _leaks(train: pd.DataFrame, target: Target, candidates: list[str], opts: Opt
     out = []
     for name in candidates:
         col = train[name]
-        share = _explained(col, y)
+        share = C.explained(col, y, min_rows=LEAK_ROWS)
         if share < LEAK or name in opts.keep_leak:
             continue
         how = (
@@ -411,35 +415,6 @@ def _leaks(train: pd.DataFrame, target: Target, candidates: list[str], opts: Opt
             )
         )
     return out
-
-
-def _explained(col: pd.Series, y: np.ndarray) -> float:
-    """The share of ``y``'s variance that ``col`` alone explains: each level's mean (text; a
-    missing value is a level of its own), or the best monotone curve (numbers, where present)."""
-    if _by_level(col):
-        if col.nunique() > len(col) / 5:  # a few rows a level: its means would fit any target
-            return 0.0
-        groups = col.astype(object).fillna("\0missing").to_numpy()
-        means = pd.Series(y).groupby(groups).transform("mean").to_numpy()
-        return _r2(y, means)
-    ok = col.notna().to_numpy()
-    x, t = col.to_numpy(dtype="float64")[ok], y[ok]
-    if len(t) < LEAK_ROWS:
-        return 0.0
-    _, at = np.unique(x, return_inverse=True)
-    weight = np.bincount(at).astype("float64")
-    mean = np.bincount(at, t) / weight  # tied values share one point of the curve
-    fits = (isotonic_regression(mean, weights=weight, increasing=up).x[at] for up in (True, False))
-    return max(_r2(t, fit) for fit in fits)
-
-
-def _by_level(col: pd.Series) -> bool:
-    return col.dtype == object or col.nunique() <= MAX_LEVELS
-
-
-def _r2(y: np.ndarray, fit: np.ndarray) -> float:
-    total = float(np.sum((y - y.mean()) ** 2))
-    return 0.0 if total == 0 else 1.0 - float(np.sum((y - fit) ** 2)) / total
 
 
 def _rows(data: pd.DataFrame, candidates: list[str], opts: Options, read: str, no_target: int):
@@ -497,7 +472,9 @@ def _features(
             )
         else:
             plans.append(plan)
-    beyond = _fit_budget(plans, len(data), opts, source, lambda name: _explained(train[name], y))
+    beyond = _fit_budget(
+        plans, len(data), opts, source, lambda name: C.explained(train[name], y, min_rows=LEAK_ROWS)
+    )
     left_out += beyond
     plans = [p for p in plans if p.name not in {x.column for x in beyond}]
     taken = {opts.target}
