@@ -9,10 +9,10 @@ words) is a category when it has at most :data:`MAX_LEVELS` different values (Cy
 and 'rotary'), and is otherwise refused, naming the first word's row: the word marks a missing
 value (``na=["unknown"]``), is a typing slip, or the column is an identifier (``136A``), which
 ``text=`` reads as text. (Titanic's Ticket, 74% numbers and hundreds of different words, is
-text.) In a file separated by semicolons, as spreadsheets save CSV where the
-comma is the decimal mark, a number may have a decimal comma (``2,5``) as well as a point.
-Text is read in Unicode's composed form (NFC): an accented letter typed as one character or as a
-letter and a combining mark is one level, as a spreadsheet sees it.
+text.) In a file separated by semicolons, as spreadsheets save CSV where the comma is the
+decimal mark, a number may have a decimal comma (``2,5``) as well as a point. Text is read in
+Unicode's composed form (NFC): an accented letter typed as one character or as a letter and a
+combining mark is one level, as a spreadsheet sees it.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def read_table(
             raise DataError(f"{path}: column {j + 1} has no name in the header row", path=path)
     markers = missing_markers(na)
     index = pd.RangeIndex(1, len(rows) + 1, name="row")
-    commas = read.decimal_comma
+    commas, text = read.decimal_comma, set(text)
     columns = {
         name: typed_column(
             [r[j] for r in rows],
@@ -80,14 +80,16 @@ def read_table(
             index=index,
             lines=lines,
             decimal_comma=commas,
-            text=name in set(text),
+            text=name in text,
         )
         for j, name in enumerate(header)
     }
     frame = pd.DataFrame(columns, index=index)
     frame.attrs["source"] = str(path)
     decimal = [
-        n for j, n in enumerate(header) if columns[n].dtype == "float64" and any("," in r[j] for r in rows)
+        n
+        for j, n in enumerate(header)
+        if commas and columns[n].dtype == "float64" and any("," in r[j] for r in rows)
     ]
     said = [read.read_as] + ([f"decimal commas in {', '.join(decimal)}"] if decimal else [])
     for name, col in columns.items():
