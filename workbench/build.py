@@ -358,8 +358,8 @@ def build_table(
 def _build_table(data, target: str, path: Path, seed: int, sample: int | None, recipe: dict):
     began, said = time.perf_counter(), None
     with one_thread():
-        text = [*recipe.get("drop", ()), *recipe.get("category", ())]  # whatever digits they hold
-        frame = read_table(data, na=recipe.get("na", ()), text=text)
+        na, drop, category = (recipe.get(k, ()) for k in ("na", "drop", "category"))
+        frame = read_table(data, na=na, text=drop, category=category)  # neither refused for a word
         if sample is not None:
             frame, said = sample_rows(frame, sample, seed)
         prepared = replace(prepare(frame, target, **recipe), sample=said)

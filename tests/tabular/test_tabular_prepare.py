@@ -191,6 +191,9 @@ def test_a_few_words_among_many_numbers_are_refused_naming_every_way_out(tmp_pat
     assert "na=['136A']" in said and "drop=['family']" in said and "category=['family']" in said
     assert read_table(path, na=["136A"])["family"].isna().sum() == 1
     assert read_table(path, text=["family"])["family"].tolist() == families
+    as_levels = read_table(path, category=["family", "y"])
+    assert as_levels["family"].tolist() == families
+    assert as_levels["y"].dtype == np.float64  # numbers alone stay numbers
     frame = pd.DataFrame(
         {"family": families, "x": range(len(families)), "y": [i % 7 for i in range(len(families))]}
     )

@@ -113,7 +113,7 @@ def prepare(
     opts = _options(frame, target, chosen, missing)
     dates = _dates(frame, opts)
     kept = frame.drop(columns=[d.column for d in dates])
-    typed = _typed(kept, missing_markers(na), source, text=opts.drop | opts.category)
+    typed = _typed(kept, missing_markers(na), source, opts)
     return _auto(frame, typed, opts, source, dates)
 
 
@@ -292,11 +292,10 @@ def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]],
     )
 
 
-def _typed(
-    frame: pd.DataFrame, markers: frozenset[str], source: str | None, text: frozenset[str]
-) -> pd.DataFrame:
-    """Every column as float64 numbers or text (object, NaN where missing); the columns of ``text``
-    that hold text, as text (:func:`~workbench.tabular.read.typed_column`)."""
+def _typed(frame: pd.DataFrame, markers: frozenset[str], source: str | None, opts: Options) -> pd.DataFrame:
+    """Every column as float64 numbers or text (object, NaN where missing); the text of a column
+    to drop as text, and a few words among a category's many numbers as its levels
+    (:func:`~workbench.tabular.read.typed_column`)."""
     out = {}
     for name in frame.columns:
         col = frame[name]
@@ -321,7 +320,13 @@ def _typed(
             missing = col.isna().to_numpy()
             values = [None if m else str(v) for v, m in zip(col.astype(object), missing, strict=True)]
             out[name] = typed_column(
-                values, name, markers, source=source, index=frame.index, text=name in text
+                values,
+                name,
+                markers,
+                source=source,
+                index=frame.index,
+                text=name in opts.drop,
+                words=name in opts.category,
             )
         else:
             raise DataError(

@@ -8,11 +8,11 @@ is text. A column of numbers with a few words in it (at least 90% numbers, at mo
 words) is a category when it has at most :data:`MAX_LEVELS` different values (Cylinders 4, 6, 8
 and 'rotary'), and is otherwise refused, naming the first word's row: the word marks a missing
 value (``na=["unknown"]``), is a typing slip, or the column is an identifier (``136A``), which
-``text=`` reads as text. (Titanic's Ticket, 74% numbers and hundreds of different words, is
-text.) In a file separated by semicolons, as spreadsheets save CSV where the comma is the
-decimal mark, a number may have a decimal comma (``2,5``) as well as a point. Text is read in
-Unicode's composed form (NFC): an accented letter typed as one character or as a letter and a
-combining mark is one level, as a spreadsheet sees it.
+``category=`` takes as levels and ``text=`` reads as text. (Titanic's Ticket, 74% numbers and
+hundreds of different words, is text.) In a file separated by semicolons, as spreadsheets save
+CSV where the comma is the decimal mark, a number may have a decimal comma (``2,5``) as well as
+a point. Text is read in Unicode's composed form (NFC): an accented letter typed as one
+character or as a letter and a combining mark is one level, as a spreadsheet sees it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ MAX_LEVELS = 10
 
 
 def read_table(
-    path: str | os.PathLike[str], *, na: Iterable[str] = (), text: Iterable[str] = ()
+    path: str | os.PathLike[str],
+    *,
+    na: Iterable[str] = (),
+    text: Iterable[str] = (),
+    category: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV file with a header row into a DataFrame of typed columns.
 
@@ -44,8 +48,10 @@ def read_table(
         path: the CSV file (UTF-8, with or without a byte-order mark).
         na: more values that mean "missing", besides :data:`MISSING`
             (empty, ``NA``, ``N/A``, ``NaN``, ``nan``, ``?``).
-        text: columns read as text whatever they hold (a category or an identifier written
-            with digits and, here and there, a letter).
+        text: columns read as text whatever they hold (a column to leave out, or whose levels
+            were text when its recipe was made).
+        category: columns taken as categories: a few words among their many numbers are levels
+            too (an identifier written with digits and, here and there, a letter: ``136A``).
 
     Returns:
         One row per data row, in file order, indexed 1, 2, ... (``row``, as in error
@@ -70,7 +76,7 @@ def read_table(
             raise DataError(f"{path}: column {j + 1} has no name in the header row", path=path)
     markers = missing_markers(na)
     index = pd.RangeIndex(1, len(rows) + 1, name="row")
-    commas, text = read.decimal_comma, set(text)
+    commas, text, category = read.decimal_comma, set(text), set(category)
     columns = {
         name: typed_column(
             [r[j] for r in rows],
@@ -81,6 +87,7 @@ def read_table(
             lines=lines,
             decimal_comma=commas,
             text=name in text,
+            words=name in category,
         )
         for j, name in enumerate(header)
     }
@@ -122,6 +129,7 @@ def typed_column(
     lines: Sequence[int] | None = None,
     decimal_comma: bool = False,
     text: bool = False,
+    words: bool = False,
 ) -> pd.Series:
     """One column as float64 numbers when every present value is a number, else as text.
 
@@ -132,7 +140,8 @@ def typed_column(
 
     A few words among many numbers (at least 90% numbers, at most 3 different words) are a
     category's levels when the column has at most :data:`MAX_LEVELS` different values (Cylinders
-    3, 4, 6, 8 and 'rotary'): text, the words in ``attrs["words"]``. Among more, they are refused,
+    3, 4, 6, 8 and 'rotary'), or ``words`` says the column is a category: text, the words in
+    ``attrs["words"]``. Among more, they are refused,
     naming the first word's row: a number column's missing marker or slip, or an identifier
     (``136A``); the message says which option passes each.
     """
@@ -156,7 +165,7 @@ def typed_column(
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
     if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
         return _text(values, present, index)
-    if len(read) <= MAX_LEVELS:
+    if len(read) <= MAX_LEVELS or words:
         column = _text(values, present, index)
         column.attrs["words"] = sorted(odd)
         return column
