@@ -199,9 +199,10 @@ def more_units(
         with torch.no_grad():
             for name, (xs, ys) in (("train", (x, y)), ("valid", (xv, yv))):
                 preds = relu_sum(w, xs)
-                row[f"{name}_loss"] = ((preds - ys) ** 2).mean().item()
+                squared = (preds - ys) ** 2
+                row[f"{name}_loss"] = squared.mean().item()
                 row[f"{name}_accuracy"] = ((preds > 0.5) == (ys == 1)).double().mean().item()
-            errors.append(((relu_sum(w, xv) - yv) ** 2).numpy())
+            errors.append(squared.numpy())  # the valid rows': the loop's last
         rows.append(row)
     frame = pd.DataFrame(rows)
     frame["valid_margin"] = valid_margin(np.stack(errors))
@@ -215,8 +216,7 @@ def valid_margin(errors: np.ndarray) -> np.ndarray:
     squared errors and the lowest net's (0 for that net). ``errors``: (nets, valid rows).
 
     Another draw of valid rows would move each difference by about a standard error; one under
-    two of them is within what the draw alone could make (on the lesson's 142 valid rows: 0.002
-    to 0.009).
+    two of them is within what the draw alone could make.
     """
     best = int(np.argmin(errors.mean(1)))
     differences = errors - errors[best]
