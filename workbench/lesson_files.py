@@ -29,8 +29,14 @@ from .errors import WorkbenchError
 from .lessons import LESSONS, LONGEST_FIRST, write_lesson
 from .numerics import one_thread
 
+
+def _outputs() -> tuple[str, ...]:
+    """Every registered lesson's files, in the registry's order (a recipe may register more later)."""
+    return tuple(name for lesson in LESSONS.values() for name in lesson.files)
+
+
 #: The files :func:`write_regression_outputs` writes, in order.
-REGRESSION_OUTPUTS: tuple[str, ...] = tuple(name for lesson in LESSONS.values() for name in lesson.files)
+REGRESSION_OUTPUTS: tuple[str, ...] = _outputs()
 
 #: The second process's whole peak memory when it is a new Python (Python, torch and matplotlib,
 #: then its fits and pictures: measured 446 MB); a fork shares what the build had loaded, and less.
@@ -129,8 +135,8 @@ class _Fork:
         self.process.join()
         if not ok:
             _failed(answer or f"exit status {self.process.exitcode}")
-        order = {name: k for k, name in enumerate(n for lesson in LESSONS.values() for n in lesson.files)}
-        return sorted([*map(Path, answer), *mine], key=lambda f: order[f.name])  # lessons added since too
+        order = {name: k for k, name in enumerate(_outputs())}  # lessons registered since import too
+        return sorted([*map(Path, answer), *mine], key=lambda f: order[f.name])
 
     def stop(self) -> None:
         """End the process if it still runs (the Titanic part failed)."""
