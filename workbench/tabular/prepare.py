@@ -555,21 +555,23 @@ def _fit_budget(
         return []
     chosen = opts.category | opts.log | opts.numeric
     shares = {p.name: explained(p.name) for p in plans if p.name not in chosen}  # in column order
-    out = []
+    by_name = {p.name: p for p in plans}
+    gone = set()
     for name in sorted(shares, key=shares.__getitem__):  # a tie: the earlier column
         if over <= 0:
             break
-        plan = next(p for p in plans if p.name == name)
-        over -= plan.width
-        keep = hints.option("category" if plan.category else "numeric", [name])
+        gone.add(name)
+        over -= by_name[name].width
+    if over > 0:  # the user's own choices alone are too many
+        _refuse_size([p for p in plans if p.name not in gone], over, budget, n_rows, source)
+    out = []
+    for name in (n for n in shares if n in gone):
+        keep = hints.option("category" if by_name[name].category else "numeric", [name])
         out.append(LeftOut(name, "budget", (
             f"alone it explains {shares[name]:.1%} of {opts.target!r} on the train rows, less than the"
             f" columns kept, and {bound}; pass {keep} to keep it"
         )))  # fmt: skip
-    if over > 0:  # the user's own choices alone are too many
-        left = {x.column for x in out}
-        _refuse_size([p for p in plans if p.name not in left], over, budget, n_rows, source)
-    return sorted(out, key=lambda x: list(shares).index(x.column))  # in column order
+    return out
 
 
 def _refuse_size(plans: list[_Plan], over: int, budget: int, n_rows: int, source: str | None) -> None:
