@@ -231,6 +231,12 @@ def to_whole(v: str, limit: int = 2**53) -> int | None:
     return x if abs(x) <= limit else None
 
 
+def decimal_point(v: str) -> str:
+    """``v`` with its decimal comma written as a point (``22,5`` -> ``22.5``); unchanged when it
+    has a point already (``1.5``: the point is its decimal mark)."""
+    return v if "." in v else v.replace(",", ".")
+
+
 def to_float(v: str, *, decimal_comma: bool = False) -> float | None:
     """A plain finite decimal number, or None (also for an empty field). ``decimal_comma``: a
     comma may be the decimal mark too (``22,5``), as in a file separated by semicolons
@@ -238,8 +244,8 @@ def to_float(v: str, *, decimal_comma: bool = False) -> float | None:
     # float() also takes '1_000', 'nan' and 'infinity'; a CSV number is plainer.
     if not v or "_" in v:
         return None
-    if decimal_comma and "." not in v:
-        v = v.replace(",", ".")
+    if decimal_comma:
+        v = decimal_point(v)
     try:
         x = float(v)
     except ValueError:

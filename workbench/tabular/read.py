@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..csv_files import read_csv, to_float
+from ..csv_files import decimal_point, read_csv, to_float
 from ..errors import DataError
 from . import hints
 
@@ -152,7 +152,7 @@ def typed_column(
     if text:
         return _text(values, present, index)
     kept = [v for v, p in zip(values, present, strict=True) if p]
-    fast = _all_numbers(kept if not decimal_comma else [v if "." in v else v.replace(",", ".") for v in kept])
+    fast = _all_numbers(list(map(decimal_point, kept)) if decimal_comma else kept)
     if fast is not None:
         column = np.full(len(values), np.nan)
         column[np.asarray(present, dtype=bool)] = fast
