@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from . import numerics
 from .errors import WorkbenchError
@@ -275,20 +275,22 @@ def descent_gif(
     ax.set_ylabel(data.y_name)
     ax.set_title(title or f"{data.name}: gradient descent, lr {result.trajectory.lr:g}", fontsize=10)
     ax.grid(alpha=0.3)
-    label = ax.text(0.03, 0.95, "", transform=ax.transAxes, va="top", family="monospace", animated=True)
-    # Blitting: draw the still parts once, then only the line and its label on each frame.
+    # Blitting: draw the still parts once, then only the line on each frame. Its label is drawn by
+    # Pillow, in matplotlib's own monospace font: matplotlib lays out and renders a new string's
+    # glyphs anew, which took more than half of each frame.
     canvas = fig.canvas
     canvas.draw()
     background = canvas.copy_from_bbox(fig.bbox)
+    font, corner = _label_font(fig), ax.transAxes.transform((0.03, 0.95))
+    at = (round(corner[0]), round(fig.bbox.height - corner[1]))  # Pillow counts rows from the top
     frames = []
     for t in steps:
         canvas.restore_region(background)
         line.set_ydata(curves[t])
-        label.set_text(f"step {t:3d}  MSE {losses[t]:.4f}")
         ax.draw_artist(line)
-        ax.draw_artist(label)
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        frames.append(Image.fromarray(np.ascontiguousarray(rgb)))
+        frame = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+        ImageDraw.Draw(frame).text(at, f"step {t:3d}  MSE {losses[t]:.4f}", fill="black", font=font)
+        frames.append(frame)
     # One palette for every frame (from the first, which has every colour): no flicker, same bytes.
     palette = frames[0].quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     gif = [palette] + [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames[1:]]
@@ -296,6 +298,15 @@ def descent_gif(
     with atomic_path(path) as tmp:
         gif[0].save(tmp, format="GIF", save_all=True, append_images=gif[1:], duration=durations, loop=0)
     return Path(path)
+
+
+def _label_font(fig: Figure) -> ImageFont.FreeTypeFont:
+    """matplotlib's monospace font at its text size, for Pillow to draw with."""
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties, findfont
+
+    size = rcParams["font.size"] * fig.dpi / 72  # points to pixels
+    return ImageFont.truetype(findfont(FontProperties(family="monospace")), size)
 
 
 def lr_sweep_png(
