@@ -238,12 +238,17 @@ def lr_sweep(data: Dataset, lrs: Sequence[float], *, epochs: int | None = None) 
     The 2019 lesson's advice, as one picture: too low a rate barely moves in the steps
     given, too high a rate blows up.
     """
+    model, units, phi, _ = _settings(data, None, None)
+    start = torch.as_tensor(_start(data, model, units, phi, None), dtype=DTYPE)
+    mse = _mse(kind(model), torch.as_tensor(phi, dtype=DTYPE), torch.as_tensor(data.y, dtype=DTYPE))
+    epochs = data.epochs if epochs is None else epochs
     finals = []
-    for lr in lrs:
-        try:
-            finals.append(fit_dataset(data, lr=float(lr), epochs=epochs).losses[-1])
-        except DivergenceError:
-            finals.append(np.inf)
+    with one_thread():  # only the losses: none of a fit's per-step gradients
+        for lr in lrs:
+            try:
+                finals.append(float(gradient_descent(mse, start, lr=float(lr), epochs=epochs)[1][-1]))
+            except DivergenceError:
+                finals.append(np.inf)
     return np.array(finals, dtype="float64")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import isotonic_regression
 
 from ..errors import DataError
 from .read import MAX_LEVELS
@@ -302,6 +301,8 @@ def explained(col: pd.Series, y: np.ndarray, *, min_rows: int) -> float:
     x, t = col.to_numpy(dtype="float64")[ok], y[ok]
     if len(t) < min_rows:
         return 0.0
+    from scipy.optimize import isotonic_regression  # imported here: the lessons' builds never need it
+
     _, at = np.unique(x, return_inverse=True)
     weight = np.bincount(at).astype("float64")
     mean = np.bincount(at, t) / weight  # tied values share one point of the curve

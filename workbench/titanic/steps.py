@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.optimize
 import torch
 
 from ..numerics import DTYPE, one_thread
@@ -193,6 +192,8 @@ def lbfgs(
     ``gradient``: the loss and its gradient, written out by hand (as
     :func:`relu_sum_gradient`), instead of torch's autograd on ``loss_fn``.
     """
+    import scipy.optimize  # here, not at the top: a build's second process, which fits no net, never loads it
+
     shape = start.shape
 
     def autograd(flat: np.ndarray) -> tuple[float, np.ndarray]:
