@@ -4,6 +4,7 @@ whether it is a fork of the build (Linux, no other thread) or a new Python."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -206,3 +207,25 @@ def test_a_spare_core_needs_two_cores_and_a_load_below_one_short_of_them(monkeyp
     monkeypatch.setattr(lesson_files.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert lesson_files.cores() == 1
     assert lesson_files.spare_core() is False
+
+
+class Stop(Exception):
+    """Raised by a patched step once it has seen what it wanted."""
+
+
+def test_a_build_leaves_the_objects_it_found_out_of_garbage_collection_until_it_ends(tmp_path, monkeypatch):
+    """Collections walking torch's objects cost the build time, and a fork its pages (gc.freeze)."""
+    frozen = []
+
+    def seen(*_a, **_k):
+        frozen.append(gc.get_freeze_count())
+        raise Stop
+
+    monkeypatch.setattr(build, "_titanic", seen)
+    monkeypatch.setattr(build, "read_table", seen)
+    with pytest.raises(Stop):
+        build.build_all(out=tmp_path / "books")
+    with pytest.raises(Stop):
+        build.build_table(tmp_path / "any.csv", "y", out=tmp_path / "books")
+    assert len(frozen) == 2 and min(frozen) > 10_000  # the imported modules' objects, at least
+    assert gc.get_freeze_count() == 0  # and the collector's again once the build ends

@@ -60,9 +60,11 @@ committed ``workbooks/``.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -211,8 +213,22 @@ def build_all(
     with output_folder(out) as folder:
         for name in OUTPUTS:
             check_target(folder / name, inputs=[TRAIN_CSV if data is None else data])
-        with one_thread():  # see the module docstring: same numbers, far less time on a shared machine
+        with one_thread(), lasting_objects_left_alone():  # see the module docstring
             return _build(data, folder, seed, progress)
+
+
+@contextmanager
+def lasting_objects_left_alone() -> Iterator[None]:
+    """Inside the block, Python's garbage collector leaves alone the objects alive when it began
+    (the modules imported, torch's above all; :func:`gc.freeze`). Each of its full collections
+    walked every one of them, and in a forked second process it wrote to the memory of each,
+    which the fork then copied page by page. An object of theirs that becomes garbage inside
+    the block is collected after it."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _build(
@@ -357,7 +373,7 @@ def build_table(
 
 def _build_table(data, target: str, path: Path, seed: int, sample: int | None, recipe: dict):
     began, said = time.perf_counter(), None
-    with one_thread():
+    with one_thread(), lasting_objects_left_alone():
         na, drop, category = (recipe.get(k, ()) for k in ("na", "drop", "category"))
         frame = read_table(data, na=na, text=drop, category=category)  # neither refused for a word
         if sample is not None:
