@@ -2,14 +2,16 @@
 
 :func:`read_csv` opens the file with :func:`~workbench.files.open_regular` (a regular file of at most
 :data:`MAX_CSV_BYTES`), estimates the memory its rows will take from a count of its lines and
-separators and refuses it above the budget before any row is kept, finds its separator from its first
-lines (commas, or the semicolons, tabs, bars or spaces some programs and locales write), and returns the
-header and the rows with their line numbers. :func:`to_float` and :func:`to_whole` read a field as a
+separators and refuses it above the budget before any row is kept, tells its text encoding on the way
+(UTF-8, or Excel's Windows-1252 or UTF-16), finds its separator from its first lines (commas, or the
+semicolons, tabs, bars or spaces some programs and locales write), and returns the header and the rows
+with their line numbers. :func:`to_float` and :func:`to_whole` read a field as a
 plain number, as a spreadsheet would.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -40,8 +42,9 @@ def read_memory(rows: int, fields: int, size: int) -> int:
     return rows * MEMORY_PER_ROW + fields * MEMORY_PER_FIELD + size * MEMORY_PER_BYTE
 
 
-def _count(raw: io.BufferedReader, separator: str) -> tuple[int, int, int]:
-    """At most how many rows and fields the file holds, and its size, read in chunks (no more memory).
+def _count(raw: io.BufferedReader, separator: str, text: _Text | None = None) -> tuple[int, int, int]:
+    """At most how many rows and fields the file holds, and its size, read in chunks (no more memory);
+    ``text`` sees every chunk on the way (:class:`_Text`).
 
     A line break or separator inside quotes is counted too, so both are upper bounds.
     """
@@ -49,12 +52,75 @@ def _count(raw: io.BufferedReader, separator: str) -> tuple[int, int, int]:
     newlines = returns = 0
     mark = separator.encode()
     while chunk := raw.read(2**20):
+        if text is not None:
+            text.see(chunk, size, max(newlines, returns))
         size += len(chunk)
         newlines += chunk.count(b"\n")
         returns += chunk.count(b"\r")
         fields += chunk.count(mark)
     rows = max(newlines, returns) + 1  # "\r\n", "\n" or an old Mac's "\r" ends a line
     return rows, fields + rows, size
+
+
+#: A file that starts with a byte order mark is in the encoding it names: Excel's "CSV UTF-8"
+#: starts with UTF-8's, its "Unicode Text" (fields separated by tabs) with UTF-16's.
+MARKS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+#: Files that are not text at all, by their first bytes, and what they are.
+NOT_TEXT = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+)
+#: The bytes that are no character in Windows-1252.
+_UNDEFINED_1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252"}
+
+
+class _Text:
+    """Which text encoding an unmarked file is in, told while :func:`_count` reads it: UTF-8 where
+    every byte is; else Windows-1252, what Excel's plain "CSV" is on most Windows machines in the
+    Americas and Western Europe, unless the file has a byte that is no character there, or had
+    UTF-8's own characters before its first byte that is not UTF-8 (then it is UTF-8 gone wrong)."""
+
+    def __init__(self) -> None:
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.not_utf8: tuple[int, int, int] | None = None  # offset, byte and line of the first
+        self.wide_before = False  # UTF-8's characters of more than one byte before it
+        self.not_1252: tuple[int, int, int] | None = None
+
+    def see(self, chunk: bytes, at: int, lines: int) -> None:
+        """``chunk``, which starts at offset ``at`` of the file, after ``lines`` line breaks."""
+        if chunk.isascii() and not self.utf8.getstate()[0]:  # no character cut short before it
+            return
+        if self.not_utf8 is None:
+            try:
+                decoded = self.utf8.decode(chunk)
+                self.wide_before |= not decoded.isascii()
+            except UnicodeDecodeError as e:
+                start = e.start - (len(e.object) - len(chunk))  # the decoder held a few bytes back
+                self.wide_before |= not e.object[: e.start].isascii()
+                self.not_utf8 = (at + start, e.object[e.start], lines + _lines(chunk[: max(0, start)]))
+        if self.not_1252 is None and (bad := _UNDEFINED_1252.search(chunk)):
+            self.not_1252 = (at + bad.start(), chunk[bad.start()], lines + _lines(chunk[: bad.start()]))
+
+    def encoding(self, path: Path) -> str:
+        """The file's encoding, or a DataError naming the first byte that rules each out."""
+        if self.not_utf8 is None:
+            return "utf-8-sig"
+        if self.wide_before:
+            (offset, byte, line), how = self.not_utf8, "not UTF-8 text"
+        elif self.not_1252 is None:
+            return "cp1252"
+        else:
+            (offset, byte, line), how = self.not_1252, "neither UTF-8 nor Windows-1252 text"
+        raise DataError(
+            f"{path}: line {line + 1} is {how} (byte 0x{byte:02x} at offset {offset});"
+            " save the file as 'CSV UTF-8'",
+            path=path,
+        )
+
+
+def _lines(data: bytes) -> int:
+    return max(data.count(b"\n"), data.count(b"\r"))
 
 
 #: The separators a file's lines may use, in the order they are tried: spreadsheets save "CSV" with
@@ -75,6 +141,7 @@ class CsvRows(NamedTuple):
     rows: list[list[str]]
     lines: list[int]
     separator: str
+    encoding: str = "utf-8-sig"
 
     @property
     def decimal_comma(self) -> bool:
@@ -84,18 +151,18 @@ class CsvRows(NamedTuple):
 
     @property
     def read_as(self) -> str:
-        """How the fields were told apart, in words: empty for the usual commas."""
-        return "" if self.separator == "," else f"fields separated by {_SPOKEN[self.separator]}"
+        """How the text was read and its fields told apart, in words: empty for UTF-8 and commas."""
+        said = [] if self.encoding == "utf-8-sig" else [f"text in {_NAMES[self.encoding]}"]
+        said += [] if self.separator == "," else [f"fields separated by {_SPOKEN[self.separator]}"]
+        return "; ".join(said)
 
 
-def _separator(raw: io.BufferedReader) -> str:
+def _separator(head: bytes, encoding: str) -> str:
     """The first of :data:`SEPARATORS` that splits each of the file's first rows (up to
-    :data:`SNIFF_LINES` of its first :data:`SNIFF_BYTES`) into the same number of fields, more than
-    one; a comma when none does (a one-column file, or rows of uneven width, which the reader then
-    reports)."""
-    head = raw.read(SNIFF_BYTES)
-    raw.seek(0)
-    text = head.decode("utf-8-sig", errors="replace")
+    :data:`SNIFF_LINES` of ``head``, its first :data:`SNIFF_BYTES`) into the same number of fields,
+    more than one; a comma when none does (a one-column file, or rows of uneven width, which the
+    reader then reports)."""
+    text = head.decode(encoding, errors="replace")
     for separator in SEPARATORS:
         reader = _reader(io.StringIO(text, newline=""), separator)
         try:
@@ -127,11 +194,12 @@ def _trim(line: str) -> str:
 def read_csv(path: Path, *, rows_are: str) -> CsvRows:
     """Read a CSV file's header and rows.
 
-    The separator is found from the first lines (:func:`_separator`): commas, or the semicolons,
-    tabs or bars some programs and locales write. ``rows_are`` names what the rows hold (e.g.
-    ``"passenger rows"``) in the messages about an empty file or a file with a header only. The
-    memory the rows will take is estimated from a first pass that counts lines and separators,
-    and refused above the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
+    The text is UTF-8, or UTF-16 or Windows-1252 (:data:`MARKS`, :class:`_Text`); the separator is
+    found from the first lines (:func:`_separator`): commas, or the semicolons, tabs, bars or spaces
+    some programs and locales write. ``rows_are`` names what the rows hold (e.g. ``"passenger
+    rows"``) in the messages about an empty file or a file with a header only. The memory the rows
+    will take is estimated from a first pass that counts lines and separators, and refused above
+    the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
     """
     try:
         raw = open_regular(path, what="a CSV file", max_bytes=MAX_CSV_BYTES)
@@ -141,8 +209,12 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
         raise DataError(str(e), path=path) from None
     with raw:
         try:
-            separator = _separator(raw)
-            rows, fields, size = _count(raw, separator)
+            head = raw.read(SNIFF_BYTES)
+            raw.seek(0)
+            marked = _not_text(path, head)
+            separator = _separator(head, marked or "utf-8")
+            text = None if marked else _Text()
+            rows, fields, size = _count(raw, separator, text)
             raw.seek(0)
         except OSError as e:
             raise DataError(f"{path}: cannot be read ({e.strerror or e})", path=path) from None
@@ -151,21 +223,31 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
             check_memory(read_memory(rows, fields, size), what, "the size of the file")
         except WorkbenchError as e:
             raise DataError(str(e), path=path) from None
-        header, rows_read, lines = _parse(path, raw, separator)
+        encoding = marked or text.encoding(path)
+        header, rows_read, lines = _parse(path, raw, separator, encoding)
     if header is None:
         raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
-    return CsvRows(header, rows_read, lines, separator)
+    return CsvRows(header, rows_read, lines, separator, encoding)
+
+
+def _not_text(path: Path, head: bytes) -> str | None:
+    """The encoding the file's byte order mark names (:data:`MARKS`), if any; a DataError for a
+    file that is no text at all (:data:`NOT_TEXT`)."""
+    for start, what in NOT_TEXT:
+        if head.startswith(start):
+            raise DataError(f"{path}: is {what}, not a CSV file; save its sheet as 'CSV UTF-8'", path=path)
+    return next((encoding for mark, encoding in MARKS if head.startswith(mark)), None)
 
 
 def _parse(
-    path: Path, raw: io.BufferedReader, separator: str
+    path: Path, raw: io.BufferedReader, separator: str, encoding: str
 ) -> tuple[list[str] | None, list[list[str]], list[int]]:
     """The header, the rows and their line numbers; blank lines skipped, row widths checked."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
-        f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        f = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = _reader(f, separator)
         for values in reader:
             if not any(map(_field, values)):
@@ -183,10 +265,10 @@ def _parse(
                 rows.append([_field(v) for v in values])
                 lines.append(reader.line_num)
         f.detach()  # the caller closes the file
-    except UnicodeDecodeError as e:
+    except UnicodeDecodeError:  # a UTF-8 file cut inside its last character, or UTF-16's lone halves
         raise DataError(
-            f"{path}: is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start});"
-            " save it as 'CSV UTF-8'",
+            f"{path}: after line {reader.line_num} is not {_NAMES[encoding]} text;"
+            " save the file as 'CSV UTF-8'",
             path=path,
         ) from None
     except csv.Error as e:

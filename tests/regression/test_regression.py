@@ -392,9 +392,9 @@ def test_csv_missing_file_and_target(tmp_path):
     path.write_text("x,y\n1,2\n")
     with pytest.raises(wb.DataError, match="no column 'z' to predict"):
         r.read_dataset(path, y="z")
-    (tmp_path / "latin.csv").write_bytes(b"x,y\n1,\xe92\n")
-    with pytest.raises(wb.DataError, match="not UTF-8"):
-        r.read_dataset(tmp_path / "latin.csv")
+    (tmp_path / "binary.csv").write_bytes(b"x,y\n1,\x8f2\n")
+    with pytest.raises(wb.DataError, match="line 2 is neither UTF-8 nor Windows-1252 text"):
+        r.read_dataset(tmp_path / "binary.csv")
 
 
 # --- under- and over-fitting -----------------------------------------------------

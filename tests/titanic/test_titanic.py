@@ -180,7 +180,7 @@ def test_duplicated_header(tmp_path):
         (b"\r\n \r\n", "the file is empty"),
         (TRAIN_CSV.read_bytes().split(b"\r\n")[0] + b"\r\n", "header but no passenger rows"),
         (b"PassengerId,Age\r\n1,2\r\n", "missing column 'Pclass'"),
-        (b"\xff\xfe" + "PassengerId".encode("utf-16-le"), "is not UTF-8 text"),
+        (b"PassengerId\x81,Age\r\n", "line 1 is neither UTF-8 nor Windows-1252 text (byte 0x81"),
         (TRAIN_CSV.read_bytes().replace(b",22,", b",2\x002,", 1), r"row 1 (line 2) has '2\x002'"),
     ],
 )

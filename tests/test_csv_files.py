@@ -1,0 +1,95 @@
+"""The text encodings a CSV may come in: UTF-8, Excel's other two (Windows-1252 for its plain "CSV"
+on most Western Windows machines, UTF-16 for its "Unicode Text"), and what is no text at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.csv_files import read_csv
+from workbench.tabular import read_table
+
+#: A European Excel's "CSV": semicolons, decimal commas, accents in Windows-1252.
+EUROPEAN = "ville;prix;vendu\r\nCafé;2,5;1\r\nZürich;3,5;0\r\nSão Paulo;1,25;1\r\n"
+
+
+def written(tmp_path: Path, data: bytes, name: str = "x.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_excels_windows_csv_is_read_and_said(tmp_path):
+    t = read_table(written(tmp_path, EUROPEAN.encode("cp1252")))
+    assert t["ville"].tolist() == ["Café", "Zürich", "São Paulo"]
+    assert t["prix"].tolist() == [2.5, 3.5, 1.25]
+    assert t.attrs["read_as"].startswith("text in Windows-1252; fields separated by semicolons")
+
+
+def test_excels_unicode_text_is_read_and_said(tmp_path):
+    tabs = EUROPEAN.replace(";", "\t").replace(",", ".")
+    for encoding in ("utf-16-le", "utf-16-be"):  # with its byte order mark, as Excel writes it
+        mark = "\ufeff".encode(encoding)
+        t = read_table(written(tmp_path, mark + tabs.encode(encoding)))
+        assert t["ville"].tolist() == ["Café", "Zürich", "São Paulo"]
+        assert t["prix"].dtype == np.float64 and t["prix"].sum() == 7.25
+        assert t.attrs["read_as"] == "text in UTF-16; fields separated by tabs"
+
+
+def test_kaggles_train_csv_saved_by_excel_either_way_is_the_same_passengers(tmp_path):
+    from workbench.titanic.data import TRAIN_CSV
+
+    text = TRAIN_CSV.read_bytes().decode("utf-8-sig").replace("Owen Harris", "Owen Harrís")
+    want = wb.load_titanic(written(tmp_path, text.encode(), "utf-8.csv"))
+    assert want["Name"].iloc[0] == "Braund, Mr. Owen Harrís"
+    for encoding in ("utf-16", "cp1252"):
+        got = wb.load_titanic(written(tmp_path, text.encode(encoding), f"{encoding}.csv"))
+        assert got.equals(want), encoding
+
+
+def test_utf8_with_or_without_its_mark_is_said_nothing_of(tmp_path):
+    for mark in (b"", b"\xef\xbb\xbf"):
+        read = read_csv(written(tmp_path, mark + EUROPEAN.encode()), rows_are="rows")
+        assert read.header == ["ville", "prix", "vendu"] and read.rows[1][0] == "Zürich"
+        assert read.read_as == "fields separated by semicolons"
+
+
+def test_a_byte_that_fits_no_encoding_is_named_by_its_line_and_offset(tmp_path):
+    far = b"x,y\n" + b"1,2\n" * 300_000  # past the first chunk the reader counts
+    cases = {
+        b"x,y\n1,\x812\n": ("line 2 is neither UTF-8 nor Windows-1252 text (byte 0x81 at offset 6)"),
+        # UTF-8's own characters first: a stray byte later is UTF-8 gone wrong, not Windows-1252
+        "x,y\né,1\n".encode() + b"2,\xe9\n": "line 3 is not UTF-8 text (byte 0xe9 at offset 11)",
+        "é,1\n".encode()
+        + far
+        + b"3,\xe9\n": f"line 300003 is not UTF-8 text (byte 0xe9 at offset {len(far) + 7})",
+        far
+        + b"\x9d,4\n": f"line 300002 is neither UTF-8 nor Windows-1252 text (byte 0x9d at offset {len(far)})",
+    }
+    for data, said in cases.items():
+        with pytest.raises(wb.DataError) as e:
+            read_csv(written(tmp_path, data), rows_are="rows")
+        assert said in str(e.value) and "save the file as 'CSV UTF-8'" in str(e.value)
+
+
+def test_a_character_split_between_the_chunks_read_is_one_character(tmp_path):
+    prefix = b"x,y\n" + b"1,2\n" * 262_000
+    pad = 2**20 - 1 - len(prefix) - 2
+    data = prefix + b"1," + b"a" * pad + "é\n".encode()
+    assert data[2**20 - 1] == "é".encode()[0]  # the last byte of the first chunk read
+    read = read_csv(written(tmp_path, data), rows_are="rows")
+    assert read.rows[-1] == ["1", "a" * pad + "é"] and read.read_as == ""
+    cut = prefix + b"1," + b"a" * pad + "Ã\n2,3\n".encode("cp1252")  # no UTF-8 character follows
+    read = read_csv(written(tmp_path, cut), rows_are="rows")
+    assert read.rows[-2:] == [["1", "a" * pad + "Ã"], ["2", "3"]] and read.read_as == "text in Windows-1252"
+
+
+def test_a_workbook_given_as_a_csv_is_named_for_what_it_is(tmp_path):
+    book = written(tmp_path, (Path(wb.__file__).parent.parent / "workbooks" / "line.xlsx").read_bytes())
+    with pytest.raises(wb.DataError, match=r"x.csv: is an Excel workbook \(.xlsx\)"):
+        read_table(book)
+    with pytest.raises(wb.DataError, match=r"is an Excel 97-2003 workbook \(.xls\), not a CSV file"):
+        wb.load_titanic(written(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500)))
