@@ -107,6 +107,25 @@ def test_the_installed_script_and_python_m_run_the_same_command():
     assert by_script.stdout.startswith("usage: workbench fit")
 
 
+def test_the_program_exits_with_mains_status_and_leaves_its_objects_to_the_system(monkeypatch):
+    """Python's last collection at exit walked torch's objects one by one (gc.freeze skips it)."""
+    import gc
+
+    from workbench import cli
+
+    monkeypatch.setattr(cli, "main", lambda: cli.DISAGREE)
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli.command()
+        assert e.value.code == cli.DISAGREE and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    check = subprocess.run(
+        [sys.executable, "-m", "workbench", "check", "nope.xlsx"], capture_output=True, text=True
+    )
+    assert check.returncode == cli.ERROR and "nope.xlsx" in check.stderr
+
+
 def test_help_is_instant_because_nothing_heavy_is_imported():
     code = (
         "import sys, contextlib, io\n"

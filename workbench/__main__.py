@@ -1,5 +1,5 @@
 """``python -m workbench``: the same as the ``workbench`` command."""
 
-from .cli import main
+from .cli import command
 
-raise SystemExit(main())
+command()
