@@ -111,12 +111,13 @@ def test_the_program_exits_with_mains_status_and_leaves_its_objects_to_the_syste
     """Python's last collection at exit walked torch's objects one by one (gc.freeze skips it)."""
     import gc
 
+    from workbench import __main__ as program
     from workbench import cli
 
     monkeypatch.setattr(cli, "main", lambda: cli.DISAGREE)
     try:
         with pytest.raises(SystemExit) as e:
-            cli.command()
+            program.command()
         assert e.value.code == cli.DISAGREE and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

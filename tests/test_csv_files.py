@@ -93,3 +93,18 @@ def test_a_workbook_given_as_a_csv_is_named_for_what_it_is(tmp_path):
         read_table(book)
     with pytest.raises(wb.DataError, match=r"is an Excel 97-2003 workbook \(.xls\), not a CSV file"):
         wb.load_titanic(written(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500)))
+
+
+def test_a_first_line_naming_the_separator_is_obeyed_and_no_row(tmp_path):
+    """Excel's ``sep=;``: without it, this file's rows of three fields under a header of one."""
+    path = written(tmp_path, b"sep=;\r\n" + EUROPEAN.encode())
+    read = read_csv(path, rows_are="rows")
+    assert read.header == ["ville", "prix", "vendu"] and read.lines == [3, 4, 5]
+    assert read.read_as == "fields separated by semicolons, as its first line says"
+    assert read_table(path)["prix"].tolist() == [2.5, 3.5, 1.25]  # decimal commas, as with ';'
+    commas = read_csv(written(tmp_path, b"sep=,\na,b\n1,2\n"), rows_are="rows")
+    assert (
+        commas.rows == [["1", "2"]] and commas.read_as == "fields separated by commas, as its first line says"
+    )
+    with pytest.raises(wb.DataError, match=r"row 1 \(line 3\) has 2 fields, the header has 3"):
+        read_csv(written(tmp_path, b"sep=;\na;b;c\n1;2\n"), rows_are="rows")

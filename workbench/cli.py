@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import gc
 import io
 import os
 import re
@@ -27,7 +26,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import cli_text as text
 from .errors import WorkbenchError
@@ -78,20 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
-
-
-def command() -> NoReturn:
-    """The ``workbench`` program (and ``python -m workbench``): :func:`main` on the command line's
-    arguments, then exit with its status.
-
-    The objects still alive are left out of the collection Python runs as it exits
-    (:func:`gc.freeze`): it would walk each of the hundreds of thousands torch makes, one by one,
-    only for the operating system to free them all at once a moment later. Every file is written
-    and closed by then; at-exit handlers still run, and the standard streams are still flushed.
-    """
-    status = main()
-    gc.freeze()
-    sys.exit(status)
 
 
 def _robust_output() -> None:

@@ -130,6 +130,8 @@ SEPARATORS = (",", ";", "\t", "|", " ")
 #: How much of the file's start :func:`_separator` reads, and at most how many lines of it.
 SNIFF_BYTES, SNIFF_LINES = 2**16, 20
 
+#: Excel's first line naming the separator, ``sep=;``.
+_NAMED = re.compile(r"\ufeff?sep=([,;\t| ])\r?\n")
 _SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars", " ": "spaces"}
 
 
@@ -142,6 +144,7 @@ class CsvRows(NamedTuple):
     lines: list[int]
     separator: str
     encoding: str = "utf-8-sig"
+    named: bool = False  # the file's first line named the separator (sep=;)
 
     @property
     def decimal_comma(self) -> bool:
@@ -153,16 +156,21 @@ class CsvRows(NamedTuple):
     def read_as(self) -> str:
         """How the text was read and its fields told apart, in words: empty for UTF-8 and commas."""
         said = [] if self.encoding == "utf-8-sig" else [f"text in {_NAMES[self.encoding]}"]
-        said += [] if self.separator == "," else [f"fields separated by {_SPOKEN[self.separator]}"]
+        if self.separator != "," or self.named:
+            how = ", as its first line says" if self.named else ""
+            said.append(f"fields separated by {_SPOKEN[self.separator]}{how}")
         return "; ".join(said)
 
 
 def _separator(head: bytes, encoding: str) -> str:
-    """The first of :data:`SEPARATORS` that splits each of the file's first rows (up to
+    """The separator a first line ``sep=X`` names (Excel's way of saying it; that line is no row),
+    or the first of :data:`SEPARATORS` that splits each of the file's first rows (up to
     :data:`SNIFF_LINES` of ``head``, its first :data:`SNIFF_BYTES`) into the same number of fields,
     more than one; a comma when none does (a one-column file, or rows of uneven width, which the
     reader then reports)."""
     text = head.decode(encoding, errors="replace")
+    if named := _NAMED.match(text):
+        return named[1]
     for separator in SEPARATORS:
         reader = _reader(io.StringIO(text, newline=""), separator)
         try:
@@ -224,10 +232,11 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
         except WorkbenchError as e:
             raise DataError(str(e), path=path) from None
         encoding = marked or text.encoding(path)
-        header, rows_read, lines = _parse(path, raw, separator, encoding)
+        named = bool(_NAMED.match(head.decode(encoding, errors="replace")))
+        header, rows_read, lines = _parse(path, raw, separator, encoding, named)
     if header is None:
         raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
-    return CsvRows(header, rows_read, lines, separator, encoding)
+    return CsvRows(header, rows_read, lines, separator, encoding, named)
 
 
 def _not_text(path: Path, head: bytes) -> str | None:
@@ -240,9 +249,10 @@ def _not_text(path: Path, head: bytes) -> str | None:
 
 
 def _parse(
-    path: Path, raw: io.BufferedReader, separator: str, encoding: str
+    path: Path, raw: io.BufferedReader, separator: str, encoding: str, named: bool
 ) -> tuple[list[str] | None, list[list[str]], list[int]]:
-    """The header, the rows and their line numbers; blank lines skipped, row widths checked."""
+    """The header, the rows and their line numbers; blank lines skipped, row widths checked;
+    ``named``: the first line names the separator (``sep=;``), and is skipped too."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -250,6 +260,9 @@ def _parse(
         f = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = _reader(f, separator)
         for values in reader:
+            if named:  # read as a row, so that the reader counts its line
+                named = False
+                continue
             if not any(map(_field, values)):
                 continue
             if header is None:
