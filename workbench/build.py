@@ -213,12 +213,12 @@ def build_all(
     with output_folder(out) as folder:
         for name in OUTPUTS:
             check_target(folder / name, inputs=[TRAIN_CSV if data is None else data])
-        with one_thread(), lasting_objects_left_alone():  # see the module docstring
+        with one_thread(), _gc_frozen():  # see the module docstring
             return _build(data, folder, seed, progress)
 
 
 @contextmanager
-def lasting_objects_left_alone() -> Iterator[None]:
+def _gc_frozen() -> Iterator[None]:
     """Inside the block, Python's garbage collector leaves alone the objects alive when it began
     (the modules imported, torch's above all; :func:`gc.freeze`). Each of its full collections
     walked every one of them, and in a forked second process it wrote to the memory of each,
@@ -373,7 +373,7 @@ def build_table(
 
 def _build_table(data, target: str, path: Path, seed: int, sample: int | None, recipe: dict):
     began, said = time.perf_counter(), None
-    with one_thread(), lasting_objects_left_alone():
+    with one_thread(), _gc_frozen():
         na, drop, category = (recipe.get(k, ()) for k in ("na", "drop", "category"))
         frame = read_table(data, na=na, text=drop, category=category)  # neither refused for a word
         if sample is not None:
