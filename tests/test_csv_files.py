@@ -108,3 +108,23 @@ def test_a_first_line_naming_the_separator_is_obeyed_and_no_row(tmp_path):
     )
     with pytest.raises(wb.DataError, match=r"row 1 \(line 3\) has 2 fields, the header has 3"):
         read_csv(written(tmp_path, b"sep=;\na;b;c\n1;2\n"), rows_are="rows")
+
+
+def test_numbers_with_commas_between_groups_of_digits_are_numbers_where_the_comma_is_no_decimal_mark(
+    tmp_path,
+):
+    """A spreadsheet saves a cell formatted as 1,234.5 so, quoted: a number, not a level of text."""
+    from workbench.tabular import prepare
+
+    prices = ["1,234.5", "12,000", "950", "-2,500,000", "", "7,100"]
+    rows = "".join(f'"{p}",{i // 6 % 2}\n' for i, p in enumerate(prices * 10))  # y: no leak
+    t = read_table(written(tmp_path, ("price,y\n" + rows).encode()))
+    want = [1234.5, 12000.0, 950.0, -2500000.0, np.nan, 7100.0] * 10
+    np.testing.assert_array_equal(t["price"].to_numpy(), want)
+    assert t.attrs["read_as"] == "commas between groups of digits (1,234) in price"
+    assert "price_N" in prepare(t, "y").table  # scaled as a number, not dummies of its texts
+    # Not a group where the comma is the decimal mark (semicolons), nor a group of other than three
+    semicolons = read_table(written(tmp_path, b"price;y\n1,234;1\n2,5;0\n"))
+    assert semicolons["price"].tolist() == [1.234, 2.5]
+    odd = read_table(written(tmp_path, b'price,y\n"1,23",1\n"12,3456",0\n'))
+    assert odd["price"].tolist() == ["1,23", "12,3456"]

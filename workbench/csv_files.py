@@ -332,6 +332,15 @@ def decimal_point(v: str) -> str:
     return v if "." in v else v.replace(",", ".")
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def grouped_float(v: str) -> float | None:
+    """A number written with commas between its groups of three digits (``1,234,567.5``), as a
+    spreadsheet saves a cell formatted so, or None."""
+    return float(v.replace(",", "")) if _GROUPED.fullmatch(v) else None
+
+
 def to_float(v: str, *, decimal_comma: bool = False) -> float | None:
     """A plain finite decimal number, or None (also for an empty field). ``decimal_comma``: a
     comma may be the decimal mark too (``22,5``), as in a file separated by semicolons

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..csv_files import decimal_point, read_csv, to_float
+from ..csv_files import decimal_point, grouped_float, read_csv, to_float
 from ..errors import DataError
 from . import hints
 
@@ -59,8 +59,8 @@ def read_table(
         text (``str``) with NaN where missing. ``attrs["source"]`` is the file's path, so
         :func:`~workbench.tabular.prepare` can name the file in its messages; ``attrs["read_as"]``
         says how it was read when that was not the usual way (fields separated by semicolons,
-        tabs, bars or spaces, numbers with decimal commas, a few words among a category's
-        numbers), else is empty.
+        tabs, bars or spaces, text not in UTF-8, numbers with decimal commas or with commas between
+        groups of digits, a few words among a category's numbers), else is empty.
 
     Raises:
         DataError: not a readable regular CSV file, a header without data rows, an unnamed
@@ -99,6 +99,8 @@ def read_table(
         if commas and columns[n].dtype == "float64" and any("," in r[j] for r in rows)
     ]
     said = [read.read_as] + ([f"decimal commas in {', '.join(decimal)}"] if decimal else [])
+    if grouped := [n for n, col in columns.items() if col.attrs.get("grouped")]:
+        said.append(f"commas between groups of digits (1,234) in {', '.join(grouped)}")
     for name, col in columns.items():
         if words := col.attrs.get("words"):
             shown = ", ".join(map(repr, words))
@@ -136,7 +138,8 @@ def typed_column(
     ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
     ``lines`` gives their line in the file, when there is one). ``decimal_comma``: a comma may be a
     number's decimal mark (``-1,5``), as :func:`~workbench.csv_files.to_float` reads it. ``text``:
-    read as text whatever the values are.
+    read as text whatever the values are. Where the comma is no decimal mark, a number may group its
+    digits with commas (``1,234.5``), as a spreadsheet saves a cell formatted so: ``attrs["grouped"]``.
 
     A few words among many numbers (at least 90% numbers, at most 3 different words) are a
     category's levels when the column has at most :data:`MAX_LEVELS` different values (Cylinders
@@ -158,10 +161,19 @@ def typed_column(
         column[np.asarray(present, dtype=bool)] = fast
         return pd.Series(column, index=index, dtype="float64")
     read = {v: to_float(v, decimal_comma=decimal_comma) for v in set(kept)}  # a category's levels, read once
+    # Where the comma is no decimal mark, it may group a number's digits.
+    grouped = (
+        {}
+        if decimal_comma
+        else {v: x for v in read if read[v] is None and (x := grouped_float(v)) is not None}
+    )
+    read |= grouped
     numbers = [read[v] if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
     if n_present and n_numbers == n_present:
-        return pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
+        column = pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
+        column.attrs["grouped"] = bool(grouped)
+        return column
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
     if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
         return _text(values, present, index)
