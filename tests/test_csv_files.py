@@ -68,6 +68,8 @@ def test_a_byte_that_fits_no_encoding_is_named_by_its_line_and_offset(tmp_path):
         + b"3,\xe9\n": f"line 300003 is not UTF-8 text (byte 0xe9 at offset {len(far) + 7})",
         far
         + b"\x9d,4\n": f"line 300002 is neither UTF-8 nor Windows-1252 text (byte 0x9d at offset {len(far)})",
+        "x,y\né,1\n".encode() + b"1,\xc3": "line 3 is not UTF-8 text (byte 0xc3 at offset 11)",  # cut short
+        "\ufeffa\tb\r\n1\t2\r\n".encode("utf-16-le") + b"3": "is not UTF-16 text throughout",
     }
     for data, said in cases.items():
         with pytest.raises(wb.DataError) as e:

@@ -58,6 +58,8 @@ def _count(raw: io.BufferedReader, separator: str, text: _Text | None = None) ->
         newlines += chunk.count(b"\n")
         returns += chunk.count(b"\r")
         fields += chunk.count(mark)
+    if text is not None:
+        text.see(b"", size, max(newlines, returns), final=True)
     rows = max(newlines, returns) + 1  # "\r\n", "\n" or an old Mac's "\r" ends a line
     return rows, fields + rows, size
 
@@ -87,13 +89,14 @@ class _Text:
         self.wide_before = False  # UTF-8's characters of more than one byte before it
         self.not_1252: tuple[int, int, int] | None = None
 
-    def see(self, chunk: bytes, at: int, lines: int) -> None:
-        """``chunk``, which starts at offset ``at`` of the file, after ``lines`` line breaks."""
+    def see(self, chunk: bytes, at: int, lines: int, *, final: bool = False) -> None:
+        """``chunk``, which starts at offset ``at`` of the file, after ``lines`` line breaks;
+        ``final``: the file ends after it (a character cut short there is no UTF-8)."""
         if chunk.isascii() and not self.utf8.getstate()[0]:  # no character cut short before it
             return
         if self.not_utf8 is None:
             try:
-                decoded = self.utf8.decode(chunk)
+                decoded = self.utf8.decode(chunk, final=final)
                 self.wide_before |= not decoded.isascii()
             except UnicodeDecodeError as e:
                 start = e.start - (len(e.object) - len(chunk))  # the decoder held a few bytes back
@@ -278,11 +281,9 @@ def _parse(
                 rows.append([_field(v) for v in values])
                 lines.append(reader.line_num)
         f.detach()  # the caller closes the file
-    except UnicodeDecodeError:  # a UTF-8 file cut inside its last character, or UTF-16's lone halves
+    except UnicodeDecodeError:  # UTF-16 with a character cut in half (UTF-8 is checked before)
         raise DataError(
-            f"{path}: after line {reader.line_num} is not {_NAMES[encoding]} text;"
-            " save the file as 'CSV UTF-8'",
-            path=path,
+            f"{path}: is not {_NAMES[encoding]} text throughout; save the file as 'CSV UTF-8'", path=path
         ) from None
     except csv.Error as e:
         raise DataError(f"{path}: not a readable CSV file ({e})", path=path) from None
