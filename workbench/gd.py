@@ -84,7 +84,7 @@ def gradient_descent(
             callback(epoch, value)
         if epoch == epochs:
             break
-        loss.sum().backward()
+        (loss if loss.ndim == 0 else loss.sum()).backward()  # K starts: their losses' sum, each its own
         with torch.no_grad():
             params -= lr * params.grad
         if zero_grad:
