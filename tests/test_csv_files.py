@@ -130,3 +130,15 @@ def test_numbers_with_commas_between_groups_of_digits_are_numbers_where_the_comm
     assert semicolons["price"].tolist() == [1.234, 2.5]
     odd = read_table(written(tmp_path, b'price,y\n"1,23",1\n"12,3456",0\n'))
     assert odd["price"].tolist() == ["1,23", "12,3456"]
+
+
+def test_a_title_above_the_header_is_named_in_the_error(tmp_path):
+    path = written(tmp_path, b"Sales report 2024\r\n\r\nregion,units,y\r\nnorth,3,1\r\nsouth,4,0\r\n")
+    with pytest.raises(wb.DataError) as e:
+        read_table(path)
+    assert str(e.value).endswith(
+        "row 1 (line 3) has 3 fields, the header has 1; if 'Sales report 2024' is a title above the"
+        " header, delete its line"
+    )
+    path.write_bytes(path.read_bytes().split(b"\r\n", 2)[2])  # as the message says
+    assert read_table(path)["units"].tolist() == [3.0, 4.0]

@@ -271,9 +271,15 @@ def _parse(
             if header is None:
                 header = _header(path, values)
             elif len(values) != len(header):
+                title = len(header) == 1 and not rows  # a report's title above its table, say
                 raise DataError(
                     f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(values)} fields,"
-                    f" the header has {len(header)}",
+                    f" the header has {len(header)}"
+                    + (
+                        f"; if {header[0][:40]!r} is a title above the header, delete its line"
+                        if title
+                        else ""
+                    ),
                     path=path,
                     row=len(rows) + 1,
                 )
