@@ -140,14 +140,15 @@ _SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars", " ": "sp
 
 class CsvRows(NamedTuple):
     """What :func:`read_csv` read: the header, the data rows (fields stripped), each row's line
-    number in the file, and the separator (one of :data:`SEPARATORS`)."""
+    number in the file, the separator (one of :data:`SEPARATORS`), the text's encoding (the codec
+    ``utf-8-sig``, ``utf-16`` or ``cp1252``) and whether a first line named the separator."""
 
     header: list[str]
     rows: list[list[str]]
     lines: list[int]
     separator: str
     encoding: str = "utf-8-sig"
-    named: bool = False  # the file's first line named the separator (sep=;)
+    named: bool = False
 
     @property
     def decimal_comma(self) -> bool:
@@ -222,7 +223,7 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
         try:
             head = raw.read(SNIFF_BYTES)
             raw.seek(0)
-            marked = _not_text(path, head)
+            marked = _marked_encoding(path, head)
             separator = _separator(head, marked or "utf-8")
             text = None if marked else _Text()
             rows, fields, size = _count(raw, separator, text)
@@ -242,7 +243,7 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
     return CsvRows(header, rows_read, lines, separator, encoding, named)
 
 
-def _not_text(path: Path, head: bytes) -> str | None:
+def _marked_encoding(path: Path, head: bytes) -> str | None:
     """The encoding the file's byte order mark names (:data:`MARKS`), if any; a DataError for a
     file that is no text at all (:data:`NOT_TEXT`)."""
     for start, what in NOT_TEXT:
