@@ -166,15 +166,15 @@ class CsvRows(NamedTuple):
         return "; ".join(said)
 
 
-def _separator(head: bytes, encoding: str) -> str:
+def _separator(head: bytes, encoding: str) -> tuple[str, bool]:
     """The separator a first line ``sep=X`` names (Excel's way of saying it; that line is no row),
     or the first of :data:`SEPARATORS` that splits each of the file's first rows (up to
     :data:`SNIFF_LINES` of ``head``, its first :data:`SNIFF_BYTES`) into the same number of fields,
     more than one; a comma when none does (a one-column file, or rows of uneven width, which the
-    reader then reports)."""
+    reader then reports). And whether a first line named it."""
     text = head.decode(encoding, errors="replace")
     if named := _NAMED.match(text):
-        return named[1]
+        return named[1], True
     for separator in SEPARATORS:
         reader = _reader(io.StringIO(text, newline=""), separator)
         try:
@@ -185,8 +185,8 @@ def _separator(head: bytes, encoding: str) -> str:
             rows = rows[:-1]  # the last row read may be cut short (unless it is the header alone)
         widths = {len(r) for r in rows[:SNIFF_LINES]}
         if len(widths) == 1 and widths.pop() > 1:
-            return separator
-    return ","
+            return separator, False
+    return ",", False
 
 
 def _reader(lines: Iterable[str], separator: str) -> Iterator[list[str]]:
@@ -224,7 +224,7 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
             head = raw.read(SNIFF_BYTES)
             raw.seek(0)
             marked = _marked_encoding(path, head)
-            separator = _separator(head, marked or "utf-8")
+            separator, named = _separator(head, marked or "utf-8")
             text = None if marked else _Text()
             rows, fields, size = _count(raw, separator, text)
             raw.seek(0)
@@ -236,7 +236,6 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
         except WorkbenchError as e:
             raise DataError(str(e), path=path) from None
         encoding = marked or text.encoding(path)
-        named = bool(_NAMED.match(head.decode(encoding, errors="replace")))
         header, rows_read, lines = _parse(path, raw, separator, encoding, named)
     if header is None:
         raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)

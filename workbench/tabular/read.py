@@ -1,18 +1,20 @@
 """Read any tabular CSV file into typed columns: numbers as float64, everything else as text.
 
-The file is read with the project's bounded reader (:func:`workbench.csv_files.read_csv`: a
-regular file of at most 1 GiB, UTF-8, every row as wide as the header, its fields separated by
-commas or by the semicolons, tabs, bars or spaces that split its first lines evenly). A column
-is numeric when every value that is not a missing marker is a plain decimal number; otherwise it
-is text. A column of numbers with a few words in it (at least 90% numbers, at most 3 different
-words) is a category when it has at most :data:`MAX_LEVELS` different values (Cylinders 4, 6, 8
-and 'rotary'), and is otherwise refused, naming the first word's row: the word marks a missing
-value (``na=["unknown"]``), is a typing slip, or the column is an identifier (``136A``), which
-``category=`` takes as levels and ``text=`` reads as text. (Titanic's Ticket, 74% numbers and
-hundreds of different words, is text.) In a file separated by semicolons, as spreadsheets save
-CSV where the comma is the decimal mark, a number may have a decimal comma (``2,5``) as well as
-a point. Text is read in Unicode's composed form (NFC): an accented letter typed as one
-character or as a letter and a combining mark is one level, as a spreadsheet sees it.
+The file is read with the project's bounded reader (:func:`workbench.csv_files.read_csv`: a regular
+file of at most 1 GiB, text in UTF-8 or in Excel's Windows-1252 or UTF-16, every row as wide as the
+header, its fields separated by commas or by the semicolons, tabs, bars or spaces that split its
+first lines evenly or that a first line ``sep=;`` names). A column is numeric when every value that
+is not a missing marker is a plain decimal number (or, where the comma is no decimal mark, one with
+commas between groups of digits, ``1,234.5``); otherwise it is text. A column of numbers with a few
+words in it (at least 90% numbers, at most 3 different words) is a category when it has at most
+:data:`MAX_LEVELS` different values (Cylinders 4, 6, 8 and 'rotary'), and is otherwise refused,
+naming the first word's row: the word marks a missing value (``na=["unknown"]``), is a typing slip,
+or the column is an identifier (``136A``), which ``category=`` takes as levels and ``text=`` reads
+as text. (Titanic's Ticket, 74% numbers and hundreds of different words, is text.) In a file
+separated by semicolons, as spreadsheets save CSV where the comma is the decimal mark, a number may
+have a decimal comma (``2,5``) as well as a point. Text is read in Unicode's composed form (NFC):
+an accented letter typed as one character or as a letter and a combining mark is one level, as a
+spreadsheet sees it.
 """
 
 from __future__ import annotations
