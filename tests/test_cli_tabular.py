@@ -11,6 +11,8 @@ import pytest
 
 import workbench as wb
 from workbench.cli import main
+from workbench.tabular.columns import num
+from workbench.titanic.split import valid_mask
 
 
 def csv(tmp_path, frame: pd.DataFrame, name: str = "table.csv"):
@@ -290,20 +292,66 @@ def test_predict_refuses_rows_the_recipe_cannot_take(capsys, tmp_path):
     path = csv(tmp_path, good(60))
     out = tmp_path / "out"
     assert main(["build", "--data", str(path), "--target", "y", "--out", str(out), "-q"]) == 0
-    new = csv(tmp_path, good(5).assign(x=["1", "", "3", "4", "5"]), "new.csv")
-    argv = [
-        "predict",
-        "--params",
-        str(out / "table.xlsx"),
-        "--data",
-        str(new),
-        "--out",
-        str(tmp_path / "p.csv"),
-    ]
-    assert main(argv) == 2
+    gaps = good(5).assign(x=[1.0, None, 3.0, None, 5.0], colour=["red", "blue", None, "red", "red"])
+    new = csv(tmp_path, gaps, "new.csv")
+    predict = ["predict", "--data", str(new), "--out", str(tmp_path / "p.csv")]
+    assert main([*predict, "--params", str(out / "table.xlsx")]) == 2
     err = capsys.readouterr().err
-    assert "column 'x' is missing on 1 rows (first: row 2); the recipe dropped such rows" in err
+    assert err.count("\n") == 1  # one line, every column with a gap named at once, and the way out
+    assert "'x' on 2 rows (first: row 2), 'colour' on 1 row (first: row 3)" in err
+    assert "built dropping rows with a gap" in err and "--missing fill" in err
     assert not (tmp_path / "p.csv").exists()
+    # The way out is true: from a table with gaps in those columns, a book built with --missing fill
+    # predicts those very rows; from one without, it has no fill to give, and says so.
+    holed = csv(tmp_path, good(60).assign(x=lambda f: f.x.where(f.index % 7 != 0)), "holed.csv")
+    for table, works in ((holed, True), (path, False)):
+        argv = ["build", "--data", str(table), "--target", "y", "--out", str(tmp_path / "filled"), "-q"]
+        assert main([*argv, "--missing", "fill", "--force"]) == 0
+        capsys.readouterr()
+        assert main([*predict, "--params", str(tmp_path / "filled" / table.with_suffix(".xlsx").name)]) == (
+            0 if works else 2
+        )
+        if works:
+            assert len(pd.read_csv(tmp_path / "p.csv")) == 5
+            said, x = capsys.readouterr().out, good(60).x.where(lambda x: x.index % 7 != 0)
+            train = x[~valid_mask(60)].median()  # the fill comes from the train rows only
+            assert f"2 rows have no x: filled with the median {num(train)} of the train rows" in said
+            assert "1 row has no colour: counted as the baseline (every dummy 0)" in said
+        else:
+            err = capsys.readouterr().err
+            assert "has no fill for (its train rows had no gap in those columns): 'x' on 2 rows" in err
+
+
+def test_predict_names_the_missing_fill_keyword_in_python(tmp_path):
+    from workbench.errors import DataError
+    from workbench.sheets.read.table_reader import read_recipe
+    from workbench.tabular import read_table
+    from workbench.tabular.stored import apply
+
+    out = tmp_path / "out"
+    assert (
+        main(["build", "--data", str(csv(tmp_path, good(60))), "--target", "y", "--out", str(out), "-q"]) == 0
+    )
+    new = read_table(csv(tmp_path, good(3).assign(x=[1.0, None, 2.0]), "new.csv"))
+    with pytest.raises(DataError, match="missing='fill'"):
+        apply(read_recipe(out / "table.xlsx"), new, "new.csv")
+
+
+def test_predict_writes_a_text_targets_own_values(capsys, tmp_path):
+    frame = good(60).assign(y=lambda f: np.where(f.y == 1, "yes", "no"))
+    path = csv(tmp_path, frame)
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(out), "-q"]) == 0
+    preds = tmp_path / "preds.csv"
+    assert (
+        main(["predict", "--params", str(out / "table.xlsx"), "--data", str(path), "--out", str(preds)]) == 0
+    )
+    said = capsys.readouterr().out
+    got = pd.read_csv(preds)
+    # 'no' -> 0 and 'yes' -> 1 (alphabetical): the nnet sheet's own predictions, as its levels
+    want = ["yes" if p > 0.5 else "no" for p in _preds_on_sheet(out / "table.xlsx", "nnet")]
+    assert list(got.y) == want
+    assert f"{want.count('yes')} predicted 'yes' (the sheet's 1)" in said
 
 
 def test_check_recomputes_a_tables_workbook(capsys, tmp_path):

@@ -329,7 +329,7 @@ def _predict_table(args: argparse.Namespace) -> int:
     """``predict --params BOOK.xlsx --data NEW.csv``: new rows by a table's workbook and its recipe."""
     from .files import check_target, write_text
     from .sheets.read.table_reader import read_recipe, read_sheet_params
-    from .tabular import read_table
+    from .tabular import hints, read_table
     from .tabular.fit import predict
     from .tabular.stored import apply
     from .titanic.submission import Params
@@ -340,16 +340,24 @@ def _predict_table(args: argparse.Namespace) -> int:
     recipe, sheet = read_recipe(args.params), args.model or "nnet"
     params = read_sheet_params(args.params, sheet, len(recipe.features))
     frame = read_table(args.data, text=recipe.text_columns)
-    x, notes = apply(recipe, frame, str(args.data))
+    said = hints.STYLE.set("cli")
+    try:
+        x, notes = apply(recipe, frame, str(args.data))
+    finally:
+        hints.STYLE.reset(said)
     model = "nnet" if sheet in ("nnet", "mmult") else "linear"
     preds = predict(Params(params, None, model, sheet == "sigmoid"), x)
     binary = recipe.target.kind == "binary"
-    shown = [int(p > 0.5) if binary else float(p) for p in preds]
+    # A 0/1 target's prediction is written as the target's own value ('good', 2), not the sheet's 0/1.
+    values = {k: int(v) if isinstance(v, float) and v.is_integer() else v for v, k in recipe.target.mapping}
+    shown = [values[int(p > 0.5)] if binary else float(p) for p in preds]
     text = io.StringIO()
     rows = [("row", recipe.target.name), *zip(frame.index, shown, strict=True)]
     csv.writer(text, lineterminator="\n").writerows(rows)
     write_text(args.out, text.getvalue())
-    ones = f"; {shown.count(1)} predicted 1" if binary else ""
+    one = values.get(1)
+    mark = "" if one == 1 else " (the sheet's 1)"
+    ones = f"; {shown.count(one)} predicted {one!r}{mark}" if binary else ""
     print(f"wrote {args.out}: {len(frame)} rows{ones} ({sheet} sheet of {args.params})")
     for note in notes:
         print(note)

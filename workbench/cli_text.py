@@ -99,14 +99,19 @@ test.csv (418 rows for Kaggle's), where Survived is 1 when the model predicts ab
 (median Age, median Fare, the commonest port) and Age is scaled by the training data's
 maximum. The parameters come from --params: a JSON file of `workbench fit --json`, or
 a workbook (the sheet of --model). Without --params the model is fitted first, as
-`workbench build` fits it."""
+`workbench build` fits it.
+
+With --params a table's workbook (from `workbench build --target`) and --data NEW.csv,
+it predicts NEW.csv's rows by the book's own recipe and writes row,<target>: a number,
+or for a target of two values one of those values as the table has them."""
 
 
 PREDICT_EPILOG = """\
 examples:
   workbench predict --out submission.csv
   workbench predict --params workbooks/titanic.xlsx --model linear --out linear.csv
-  workbench predict --params nnet.json --test my_test.csv --out submission.csv"""
+  workbench predict --params nnet.json --test my_test.csv --out submission.csv
+  workbench predict --params books/penguins.xlsx --data new.csv --out preds.csv"""
 
 
 COMPARE_HELP = """\

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from . import hints
+from .columns import num
 from .recipe import Feature, Prepared, Target
 
 #: The record fields kept (``python`` is rebuilt from them by :func:`compute`).
@@ -129,11 +131,15 @@ def apply(recipe: Recipe, frame: pd.DataFrame, source: str) -> tuple[np.ndarray,
         raise DataError(
             f"{source}: has no column {', '.join(map(repr, absent))}, which the recipe uses", path=source
         )
-    problems, notes = [], []
+    problems, notes, gaps = [], [], []
     for name in used:
         col, made = frame[name], [f for f in recipe.features if f.source == name]
         problems += _problems(name, col, made, recipe.missing)
+        gaps += _gaps(name, col, made, recipe.missing)
         notes += _unseen(name, col, made)
+    if gaps:
+        problems.append(_gaps_message(gaps, recipe.missing))
+    notes += [_filled(name, frame[name], recipe) for name in used if frame[name].isna().any()]
     if problems:
         raise DataError(f"{source}: " + "; ".join(problems), path=source, column=used[0])
     raw = frame[used]
@@ -148,13 +154,43 @@ def _problems(name: str, col: pd.Series, made: list[Feature], missing: str) -> l
         row = col.index[words.argmax()]
         word = str(col.loc[row])[:40]
         out.append(f"column {name!r}, row {row} holds {word!r} where the recipe reads numbers")
-    gaps = col.isna().to_numpy()
-    where = f"column {name!r} is missing on {int(gaps.sum())} rows (first: row {col.index[gaps.argmax()]})"
-    if gaps.any() and missing != "fill":
-        out.append(f"{where}; the recipe dropped such rows, so it cannot predict them")
-    elif gaps.any() and any(f.fill is None for f in made if f.kind in ("scaled", "log_scaled", "log", "raw")):
-        out.append(f"{where}, and its train rows had no gap to learn a fill from")
     return out
+
+
+def _gaps(name: str, col: pd.Series, made: list[Feature], missing: str) -> list[str]:
+    """``["'Age' on 3 rows (first: row 7)"]`` when the recipe cannot take ``col``'s gaps, else ``[]``."""
+    gaps = col.isna().to_numpy()
+    numeric = [f for f in made if f.kind in ("scaled", "log_scaled", "log", "raw")]
+    if not gaps.any() or (missing == "fill" and all(f.fill is not None for f in numeric)):
+        return []
+    count, first = int(gaps.sum()), col.index[gaps.argmax()]
+    return [f"{name!r} on {count} row{'s' if count > 1 else ''} (first: row {first})"]
+
+
+def _gaps_message(gaps: list[str], missing: str) -> str:
+    """One clause for every column whose gaps the recipe cannot take, and what would take them."""
+    where = ", ".join(gaps)
+    if missing != "fill":
+        return (
+            f"missing values the book's recipe cannot predict from: {where}; it was built dropping rows with"
+            f" a gap, so fill those values or remove those rows, or build the book again with"
+            f" {hints.option('missing', 'fill')} (it learns a fill from the train rows for each column with"
+            " gaps in the table)"
+        )
+    return (
+        f"missing values the book's recipe has no fill for (its train rows had no gap in those columns):"
+        f" {where}; fill those values or remove those rows"
+    )
+
+
+def _filled(name: str, col: pd.Series, recipe: Recipe) -> str:
+    """What a column's gaps became, as the book's own sheets fill them (``missing='fill'``)."""
+    count = int(col.isna().sum())
+    rows = f"{count} rows have no {name}" if count > 1 else f"1 row has no {name}"
+    fill = next((f.fill for f in recipe.features if f.source == name and f.fill is not None), None)
+    if fill is not None:
+        return f"{rows}: filled with the median {num(fill)} of the train rows, as the book fills its own"
+    return f"{rows}: counted as the baseline (every dummy 0), as the book counts its own"
 
 
 def _unseen(name: str, col: pd.Series, made: list[Feature]) -> list[str]:
