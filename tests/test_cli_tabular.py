@@ -319,7 +319,7 @@ def test_predict_refuses_rows_the_recipe_cannot_take(capsys, tmp_path):
             assert "1 row has no colour: counted as the baseline (every dummy 0)" in said
         else:
             err = capsys.readouterr().err
-            assert "has no fill for (its train rows had no gap in those columns): 'x' on 2 rows" in err
+            assert "has no fill for (the table it was built from had no gap there): 'x' on 2 rows" in err
 
 
 def test_predict_names_the_missing_fill_keyword_in_python(tmp_path):

@@ -178,7 +178,7 @@ def _gaps_message(gaps: list[str], missing: str) -> str:
             " gaps in the table)"
         )
     return (
-        f"missing values the book's recipe has no fill for (its train rows had no gap in those columns):"
+        f"missing values the book's recipe has no fill for (the table it was built from had no gap there):"
         f" {where}; fill those values or remove those rows"
     )
 
