@@ -11,6 +11,7 @@ import pytest
 
 import workbench as wb
 from workbench.cli import main
+from workbench.sheets.read.table_reader import read_recipe
 from workbench.tabular.columns import num
 from workbench.titanic.split import valid_mask
 
@@ -335,6 +336,40 @@ def test_predict_names_the_missing_fill_keyword_in_python(tmp_path):
     new = read_table(csv(tmp_path, good(3).assign(x=[1.0, None, 2.0]), "new.csv"))
     with pytest.raises(DataError, match="missing='fill'"):
         apply(read_recipe(out / "table.xlsx"), new, "new.csv")
+
+
+def test_predict_reads_new_rows_digits_grouped_as_the_books_were(capsys, tmp_path):
+    """Built from 1.234,5-style numbers (semicolons, decimal commas), the book reads new rows' 1.234
+    as 1234, though alone, with no decimal comma beside it, it could be a decimal point."""
+    rng = np.random.default_rng(4)
+    price = rng.uniform(200, 9000, 80).round(2)
+    frame = pd.DataFrame({"Preis": price, "y": (price + rng.normal(0, 2000, 80) > 4000).astype(int)})
+
+    def german(x: float, decimals: bool = True) -> str:
+        grouped = f"{x:,.2f}" if decimals else f"{x:,.0f}"
+        return grouped.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+    table = tmp_path / "preise.csv"
+    table.write_text(
+        "Preis;y\n" + "".join(f"{german(p)};{y}\n" for p, y in zip(frame.Preis, frame.y, strict=True))
+    )
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(table), "--target", "y", "--out", str(out), "-q"]) == 0
+    whole = [1234.0, 950.0, 7500.0, 2001.0]
+    answers = []
+    for name, texts in (("plain.csv", [german(x, False) for x in whole]), ("shown.csv", map(german, whole))):
+        new = tmp_path / name
+        new.write_text("Preis;y\n" + "".join(f"{t};0\n" for t in texts))
+        preds = tmp_path / f"p_{name}"
+        argv = ["predict", "--params", str(out / "preise.xlsx"), "--data", str(new), "--out", str(preds)]
+        assert main([*argv, "--model", "linear"]) == 0
+        answers.append(pd.read_csv(preds).y.tolist())
+    assert (tmp_path / "plain.csv").read_text().splitlines()[1] == "1.234;0"  # no decimal comma in sight
+    assert answers[0] == answers[1]
+    assert answers[1][0] == 0 and answers[1][2] == 1  # 1234 and 7500 (as 1.234 and 7.5: both 0)
+    recipe = read_recipe(out / "preise.xlsx")
+    scale = next(f.scale for f in recipe.features if f.source == "Preis")
+    assert recipe.grouped == ("Preis",) and scale == frame.Preis[~valid_mask(80)].abs().max()
 
 
 def test_predict_writes_a_text_targets_own_values(capsys, tmp_path):

@@ -132,6 +132,22 @@ def test_numbers_with_commas_between_groups_of_digits_are_numbers_where_the_comm
     assert odd["price"].tolist() == ["1,23", "12,3456"]
 
 
+def test_points_between_groups_of_digits_are_numbers_where_the_comma_is_the_decimal_mark(tmp_path):
+    """A German spreadsheet saves 1234567.5 formatted with groups as 1.234.567,5: once a column
+    shows a point that can only group digits, its every point groups digits (1.234 is 1234)."""
+    prices = ["194.476,17", "1.234", "950,5", "-2.500.000", "", "87.000,00"]
+    rows = "".join(f"{p};{i // 6 % 2}\r\n" for i, p in enumerate(prices * 10))
+    t = read_table(written(tmp_path, ("Preis;y\r\n" + rows).encode("cp1252")))
+    want = [194476.17, 1234.0, 950.5, -2500000.0, np.nan, 87000.0] * 10
+    np.testing.assert_array_equal(t["Preis"].to_numpy(), want)
+    assert t.attrs["read_as"].endswith("points between groups of digits (1.234,5) in Preis")
+    # Alone, 1.234 may be a decimal point (files separated by semicolons with points exist): as read.
+    assert read_table(written(tmp_path, b"a;y\n1.234;1\n12.345;0\n"))["a"].tolist() == [1.234, 12.345]
+    # A point that groups no digits (2.5) beside one that must: no grouping, so text.
+    mixed = read_table(written(tmp_path, b"a;y\n1.234,5;1\n2.5;0\n"))["a"]
+    assert mixed.tolist() == ["1.234,5", "2.5"]
+
+
 def test_a_title_above_the_header_is_named_in_the_error(tmp_path):
     path = written(tmp_path, b"Sales report 2024\r\n\r\nregion,units,y\r\nnorth,3,1\r\nsouth,4,0\r\n")
     with pytest.raises(wb.DataError) as e:

@@ -339,7 +339,7 @@ def _predict_table(args: argparse.Namespace) -> int:
         raise WorkbenchError(f"{args.params} is a table's workbook: give the rows to predict as --data FILE")
     recipe, sheet = read_recipe(args.params), args.model or "nnet"
     params = read_sheet_params(args.params, sheet, len(recipe.features))
-    frame = read_table(args.data, text=recipe.text_columns)
+    frame = read_table(args.data, text=recipe.text_columns, grouped=recipe.grouped)
     said = hints.STYLE.set("cli")
     try:
         x, notes = apply(recipe, frame, str(args.data))

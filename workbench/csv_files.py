@@ -340,11 +340,16 @@ def decimal_point(v: str) -> str:
 
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
 
 
-def grouped_float(v: str) -> float | None:
+def grouped_float(v: str, *, decimal_comma: bool = False) -> float | None:
     """A number written with commas between its groups of three digits (``1,234,567.5``), as a
-    spreadsheet saves a cell formatted so, or None."""
+    spreadsheet saves a cell formatted so, or None. ``decimal_comma``: with points between the
+    groups and a decimal comma (``1.234.567,5``), as a spreadsheet saves it where the comma is the
+    decimal mark."""
+    if decimal_comma:
+        return float(v.replace(".", "").replace(",", ".")) if _GROUPED_COMMA.fullmatch(v) else None
     return float(v.replace(",", "")) if _GROUPED.fullmatch(v) else None
 
 

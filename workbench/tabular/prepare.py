@@ -191,6 +191,7 @@ def _auto(
         "auto",
         source,
         valid,
+        grouped=tuple(c for c in frame.attrs.get("grouped", ()) if c in raw),
     )
 
 

@@ -43,6 +43,7 @@ def read_table(
     na: Iterable[str] = (),
     text: Iterable[str] = (),
     category: Iterable[str] = (),
+    grouped: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV file with a header row into a DataFrame of typed columns.
 
@@ -54,6 +55,9 @@ def read_table(
             were text when its recipe was made).
         category: columns taken as categories: a few words among their many numbers are levels
             too (an identifier written with digits and, here and there, a letter: ``136A``).
+        grouped: columns whose points group digits where the comma is the decimal mark, even
+            where no value shows it (a recipe's columns that were read so: new rows' ``1.234``
+            is 1234 as the book's was).
 
     Returns:
         One row per data row, in file order, indexed 1, 2, ... (``row``, as in error
@@ -62,7 +66,8 @@ def read_table(
         :func:`~workbench.tabular.prepare` can name the file in its messages; ``attrs["read_as"]``
         says how it was read when that was not the usual way (fields separated by semicolons,
         tabs, bars or spaces, text not in UTF-8, numbers with decimal commas or with commas between
-        groups of digits, a few words among a category's numbers), else is empty.
+        groups of digits, a few words among a category's numbers), else is empty;
+        ``attrs["grouped"]`` lists the columns whose digits were grouped.
 
     Raises:
         DataError: not a readable regular CSV file, a header without data rows, an unnamed
@@ -78,7 +83,7 @@ def read_table(
             raise DataError(f"{path}: column {j + 1} has no name in the header row", path=path)
     markers = missing_markers(na)
     index = pd.RangeIndex(1, len(rows) + 1, name="row")
-    commas, text, category = read.decimal_comma, set(text), set(category)
+    commas, text, category, grouped = read.decimal_comma, set(text), set(category), set(grouped)
     columns = {
         name: typed_column(
             [r[j] for r in rows],
@@ -90,19 +95,26 @@ def read_table(
             decimal_comma=commas,
             text=name in text,
             words=name in category,
+            grouped=name in grouped,
         )
         for j, name in enumerate(header)
     }
     frame = pd.DataFrame(columns, index=index)
     frame.attrs["source"] = str(path)
+    frame.attrs["grouped"] = [n for n, col in columns.items() if col.attrs.get("grouped")]
     decimal = [
         n
         for j, n in enumerate(header)
         if commas and columns[n].dtype == "float64" and any("," in r[j] for r in rows)
     ]
     said = [read.read_as] + ([f"decimal commas in {', '.join(decimal)}"] if decimal else [])
-    if grouped := [n for n, col in columns.items() if col.attrs.get("grouped")]:
-        said.append(f"commas between groups of digits (1,234) in {', '.join(grouped)}")
+    if grouped := frame.attrs["grouped"]:
+        example = (
+            "points between groups of digits (1.234,5)"
+            if commas
+            else "commas between groups of digits (1,234)"
+        )
+        said.append(f"{example} in {', '.join(grouped)}")
     for name, col in columns.items():
         if words := col.attrs.get("words"):
             shown = ", ".join(map(repr, words))
@@ -134,14 +146,16 @@ def typed_column(
     decimal_comma: bool = False,
     text: bool = False,
     words: bool = False,
+    grouped: bool = False,
 ) -> pd.Series:
     """One column as float64 numbers when every present value is a number, else as text.
 
     ``None`` and the ``markers`` are missing. ``index`` labels the rows in messages (and
     ``lines`` gives their line in the file, when there is one). ``decimal_comma``: a comma may be a
     number's decimal mark (``-1,5``), as :func:`~workbench.csv_files.to_float` reads it. ``text``:
-    read as text whatever the values are. Where the comma is no decimal mark, a number may group its
-    digits with commas (``1,234.5``), as a spreadsheet saves a cell formatted so: ``attrs["grouped"]``.
+    read as text whatever the values are. A number may group its digits, as a spreadsheet saves a
+    cell formatted so: with commas (``1,234.5``), or with points where the comma is the decimal mark
+    (``1.234,5``; :func:`_grouped`): ``attrs["grouped"]``.
 
     A few words among many numbers (at least 90% numbers, at most 3 different words) are a
     category's levels when the column has at most :data:`MAX_LEVELS` different values (Cylinders
@@ -157,24 +171,24 @@ def typed_column(
     if text:
         return _text(values, present, index)
     kept = [v for v, p in zip(values, present, strict=True) if p]
-    fast = _all_numbers(list(map(decimal_point, kept)) if decimal_comma else kept)
+    # (a column known to group digits with points reads each value below: 1.234 is 1234 there)
+    fast = (
+        None
+        if grouped and decimal_comma
+        else _all_numbers(list(map(decimal_point, kept)) if decimal_comma else kept)
+    )
     if fast is not None:
         column = np.full(len(values), np.nan)
         column[np.asarray(present, dtype=bool)] = fast
         return pd.Series(column, index=index, dtype="float64")
     read = {v: to_float(v, decimal_comma=decimal_comma) for v in set(kept)}  # a category's levels, read once
-    # Where the comma is no decimal mark, it may group a number's digits.
-    grouped = (
-        {}
-        if decimal_comma
-        else {v: x for v in read if read[v] is None and (x := grouped_float(v)) is not None}
-    )
-    read |= grouped
+    points = _grouped(read, decimal_comma, known=grouped)
+    read |= points
     numbers = [read[v] if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
     if n_present and n_numbers == n_present:
         column = pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
-        column.attrs["grouped"] = bool(grouped)
+        column.attrs["grouped"] = bool(points)
         return column
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
     if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
@@ -195,6 +209,24 @@ def typed_column(
         column=name,
         row=int(index[i]) if isinstance(index[i], (int, np.integer)) else None,
     )
+
+
+def _grouped(read: dict[str, float | None], decimal_comma: bool, *, known: bool = False) -> dict[str, float]:
+    """The values of a column (each as read plainly) that group their digits, as numbers.
+
+    Where the comma is no decimal mark, a comma between groups of three digits (``1,234.5``).
+    Where it is, a point: ``1.234`` alone could be either, so the points group digits only when
+    one value shows it (``1.234,5``, ``1.234.567``), or ``known`` says the column's points do, and
+    every value with a point is so grouped; then ``1.234`` is 1234, as a spreadsheet reading the
+    column in that locale takes it.
+    """
+    if not decimal_comma:
+        return {v: x for v in read if read[v] is None and (x := grouped_float(v)) is not None}
+    pointed = [v for v in read if "." in v]
+    grouped = {v: x for v in pointed if (x := grouped_float(v, decimal_comma=True)) is not None}
+    if len(grouped) < len(pointed) or not (known or any(read[v] is None for v in grouped)):
+        return {}
+    return grouped
 
 
 def _text(values: Sequence[str | None], present: list[bool], index: pd.Index) -> pd.Series:

@@ -133,7 +133,8 @@ class Prepared:
     ``valid`` marks the validation rows, whose values no statistic of the recipe has seen
     (``None``: the lesson's recipe, whose statistics are the lesson's, over every row).
     ``sample`` says so when the rows are a random sample of the file's
-    (:func:`~workbench.tabular.read.sample_rows`).
+    (:func:`~workbench.tabular.read.sample_rows`). ``grouped``: the columns whose numbers were read
+    with points between groups of digits (``1.234,5``), which new rows' are read with too.
     """
 
     table: pd.DataFrame
@@ -148,6 +149,7 @@ class Prepared:
     source: str | None = None
     valid: np.ndarray | None = None
     sample: str | None = None
+    grouped: tuple[str, ...] = ()
 
     @property
     def feature_names(self) -> tuple[str, ...]:

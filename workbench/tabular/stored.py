@@ -35,6 +35,7 @@ class Recipe:
     target: Target
     features: tuple[Feature, ...]
     missing: str
+    grouped: tuple[str, ...] = ()
 
     @property
     def text_columns(self) -> list[str]:
@@ -74,6 +75,8 @@ def dumps(prep: Prepared) -> str:
     target["mapping"] = [list(pair) for pair in t.mapping]
     features = [{k: _plain(getattr(f, k)) for k in FIELDS} for f in prep.features]
     recipe = {"version": VERSION, "target": target, "features": features, "missing": prep.missing}
+    if prep.grouped:  # (absent from the books of before: none grouped)
+        recipe["grouped"] = list(prep.grouped)
     return json.dumps(recipe, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
@@ -88,7 +91,7 @@ def loads(text: str, where: str) -> Recipe:
         python = _target_python(t, mapping)
         target = Target(t["name"], t["kind"], t["metric"], t["reason"], python, t["excel"], mapping)
         features = tuple(_feature(f) for f in data["features"])
-        return Recipe(target, features, str(data["missing"]))
+        return Recipe(target, features, str(data["missing"]), tuple(map(str, data.get("grouped", []))))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{where}: holds no recipe workbench can read ({e})") from None
 
