@@ -605,3 +605,36 @@ def test_a_column_is_numbers_exactly_when_each_value_reads_as_a_plain_finite_num
         assert got.dtype == "float64"
         assert got.dropna().tolist() == each
         assert got.isna().sum() == len(texts) - len(present)
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        lambda d: d.isoformat(),  # 2021-01-01
+        lambda d: f"{d.isoformat()} 13:05:00",
+        lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",  # 01.01.2021
+        lambda d: f"{d.month}/{d.day}/{d.year % 100:02d}",  # 1/1/21
+    ],
+)
+def test_dates_are_left_out_as_dates_not_free_text(day):
+    import datetime
+
+    first = datetime.date(2021, 1, 1)
+    n = 60
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "when": [day(first + datetime.timedelta(days=k // 3)) for k in range(n)],  # 20 days, 3 rows each
+            "temp": rng.normal(10, 5, n),
+        }
+    )
+    frame["sales"] = 3 * frame.temp + rng.normal(0, 10, n)  # no leak: temp explains some of it
+    prep = prepare(frame, "sales")
+    gone = {c.column: c for c in prep.left_out}
+    # 20 levels on 60 rows: no free text by the share of different values, but dates all the same
+    assert gone["when"].why == "dates" and "20 different, such as" in gone["when"].reason
+    assert f"{day(first)!r}" in gone["when"].reason and "--category" not in gone["when"].reason
+    assert [f.source for f in prep.features] == ["temp", None]  # scaled temp, then Ones
+    # A column of codes that merely look a little like dates is still what it was.
+    codes = frame.assign(when=[f"A-{k % 20:02d}" for k in range(n)])
+    assert "when" not in {c.column for c in prepare(codes, "sales").left_out}  # a category

@@ -370,6 +370,13 @@ def _first_pass(data: pd.DataFrame, opts: Options) -> tuple[list[str], list[Left
                 f" {MAX_MISSING:.0%}): dropping those rows would lose most of the table, and filling"
                 " them would invent most of the column",
             )
+        elif col.dtype == object and levels > MAX_LEVELS and C.dates(present):
+            why = (
+                "dates",
+                f"dates ({levels} different, such as {C.shown(present.iloc[0])}): the lesson's table holds"
+                " numbers and categories; a number made from them, such as the year or the days since the"
+                " first, would be a column of its own",
+            )
         elif col.dtype == object and levels > MAX_LEVELS and levels >= FREE_TEXT_SHARE * len(present):
             why = (
                 "free text",
