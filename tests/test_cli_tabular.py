@@ -372,6 +372,25 @@ def test_predict_reads_new_rows_digits_grouped_as_the_books_were(capsys, tmp_pat
     assert recipe.grouped == ("Preis",) and scale == frame.Preis[~valid_mask(80)].abs().max()
 
 
+def test_predict_takes_percents_only_as_the_books_table_wrote_them(capsys, tmp_path):
+    """12% is 0.12: new rows whose column says 12 would be read 100 times too large."""
+    rng = np.random.default_rng(5)
+    cut = rng.choice([0, 5, 10, 15, 20, 25, 30, 35, 40, 50, 60], 80)
+    frame = pd.DataFrame({"cut": [f"{c}%" for c in cut], "y": (cut + rng.normal(0, 10, 80) > 25).astype(int)})
+    table = csv(tmp_path, frame, "shop.csv")
+    out = tmp_path / "out"
+    assert main(["build", "--data", str(table), "--target", "y", "--out", str(out), "-q"]) == 0
+    assert read_recipe(out / "shop.xlsx").percents == ("cut",)
+    predict = ["predict", "--params", str(out / "shop.xlsx"), "--out", str(tmp_path / "p.csv")]
+    assert main([*predict, "--data", str(table)]) == 0  # the same rows: the sheet's own predictions
+    want = [int(p > 0.5) for p in _preds_on_sheet(out / "shop.xlsx", "nnet")]
+    assert pd.read_csv(tmp_path / "p.csv").y.tolist() == want
+    plain = csv(tmp_path, frame.assign(cut=cut), "plain.csv")
+    assert main([*predict, "--data", str(plain)]) == 2
+    err = capsys.readouterr().err
+    assert "column 'cut' holds plain numbers, where the book's table held percents (12% is 0.12)" in err
+
+
 def test_predict_writes_a_text_targets_own_values(capsys, tmp_path):
     frame = good(60).assign(y=lambda f: np.where(f.y == 1, "yes", "no"))
     path = csv(tmp_path, frame)

@@ -148,6 +148,52 @@ def test_points_between_groups_of_digits_are_numbers_where_the_comma_is_the_deci
     assert mixed.tolist() == ["1.234,5", "2.5"]
 
 
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("$1,234.50", ("$", "1,234.50")),
+        ("-$5", ("$", "-5")),
+        ("$-5", ("$", "-5")),
+        ("($5.00)", ("$", "-5.00")),  # an accounting format's negative
+        ("12,50 €", ("€", "12,50")),
+        ("12,50\u00a0€", ("€", "12,50")),  # a no-break space, as French spreadsheets write it
+        ("£3", ("£", "3")),
+        ("12%", ("%", "12")),
+        ("-7.5 %", ("%", "-7.5")),
+        ("12", None),  # no symbol
+        ("$12%", None),  # two
+        ("(12%)", None),
+        ("--$5", None),
+        ("$", None),
+        ("$ abc", None),
+        ("12$ 3", None),
+    ],
+)
+def test_a_money_or_percent_symbol_is_told_from_its_number(text, unit):
+    from workbench.csv_files import unit_of
+
+    assert unit_of(text) == unit
+
+
+def test_money_and_percents_are_numbers_as_a_spreadsheet_reads_them(tmp_path):
+    """A cell formatted as money or a percent is saved with its symbol: numbers all the same (12% is
+    0.12, as a spreadsheet stores it), where every value of the column has the one symbol."""
+    prices, cuts = ["$1,234.50", "$99", "($5.00)", "", "$12,000"], ["10%", "0%", "12.5%", "25%", "5%"]
+    rows = "".join(f'"{p}",{c},{k % 2}\n' for k, (p, c) in enumerate(zip(prices * 4, cuts * 4, strict=True)))
+    t = read_table(written(tmp_path, ("price,cut,y\n" + rows).encode()))
+    np.testing.assert_array_equal(t["price"].to_numpy(), [1234.5, 99.0, -5.0, np.nan, 12000.0] * 4)
+    np.testing.assert_array_equal(t["cut"].to_numpy(), [0.10, 0.0, 0.125, 0.25, 0.05] * 4)
+    assert t.attrs["read_as"] == (
+        "money without its symbol in price ($); percents as a spreadsheet reads them (12% is 0.12) in cut"
+    )
+    # Where the comma is the decimal mark, with points grouping digits: 1.234,50 € is 1234.5
+    euros = read_table(written(tmp_path, "a;y\n1.234,50 €;1\n12,5 €;0\n".encode()))["a"]
+    assert euros.tolist() == [1234.5, 12.5]
+    # One value without the symbol, or with another: text, as before
+    for mixed in (b"a,y\n$5,1\n7,0\n", "a,y\n$5,1\n€7,0\n".encode()):
+        assert read_table(written(tmp_path, mixed))["a"].dtype == object
+
+
 def test_a_title_above_the_header_is_named_in_the_error(tmp_path):
     path = written(tmp_path, b"Sales report 2024\r\n\r\nregion,units,y\r\nnorth,3,1\r\nsouth,4,0\r\n")
     with pytest.raises(wb.DataError) as e:

@@ -353,6 +353,27 @@ def grouped_float(v: str, *, decimal_comma: bool = False) -> float | None:
     return float(v.replace(",", "")) if _GROUPED.fullmatch(v) else None
 
 
+#: A number as a spreadsheet saves a cell formatted as money or a percent: a sign (or an accounting
+#: format's parentheses), the symbol before or after, maybe a space between ($1,234.50, -$5,
+#: ($5.00), 12,50 €, 12%).
+_UNIT = re.compile(
+    r"(?P<open>\()?(?P<sign>[-+]?)(?P<pre>[$€£¥])?[ \u00a0\u202f]?(?P<sign2>[-+]?)"
+    r"(?P<body>\d[\d.,]*)[ \u00a0\u202f]?(?P<post>[%€£¥$])?(?P<close>\))?"
+)
+
+
+def unit_of(v: str) -> tuple[str, str] | None:
+    """``v``'s money or percent symbol and its number without it (signed), or None: ``'$1,234.50'``
+    -> ``('$', '1,234.50')``, ``'($5.00)'`` -> ``('$', '-5.00')``, ``'12%'`` -> ``('%', '12')``."""
+    m = _UNIT.fullmatch(v)
+    if m is None or bool(m["pre"]) == bool(m["post"]) or bool(m["open"]) != bool(m["close"]):
+        return None
+    if (m["sign"] and m["sign2"]) or (m["open"] and (m["sign"] or m["sign2"] or m["post"] == "%")):
+        return None
+    negative = "-" in (m["sign"], m["sign2"]) or bool(m["open"])
+    return m["pre"] or m["post"], ("-" if negative else "") + m["body"]
+
+
 def to_float(v: str, *, decimal_comma: bool = False) -> float | None:
     """A plain finite decimal number, or None (also for an empty field). ``decimal_comma``: a
     comma may be the decimal mark too (``22,5``), as in a file separated by semicolons

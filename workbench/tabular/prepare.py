@@ -192,6 +192,7 @@ def _auto(
         source,
         valid,
         grouped=tuple(c for c in frame.attrs.get("grouped", ()) if c in raw),
+        percents=tuple(c for c, u in frame.attrs.get("units", {}).items() if u == "%" and c in raw),
     )
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..csv_files import decimal_point, grouped_float, read_csv, to_float
+from ..csv_files import decimal_point, grouped_float, read_csv, to_float, unit_of
 from ..errors import DataError
 from . import hints
 
@@ -102,6 +102,7 @@ def read_table(
     frame = pd.DataFrame(columns, index=index)
     frame.attrs["source"] = str(path)
     frame.attrs["grouped"] = [n for n, col in columns.items() if col.attrs.get("grouped")]
+    frame.attrs["units"] = {n: col.attrs["unit"] for n, col in columns.items() if col.attrs.get("unit")}
     decimal = [
         n
         for j, n in enumerate(header)
@@ -115,6 +116,11 @@ def read_table(
             else "commas between groups of digits (1,234)"
         )
         said.append(f"{example} in {', '.join(grouped)}")
+    units = frame.attrs["units"]
+    if money := [n for n, u in units.items() if u != "%"]:
+        said.append(f"money without its symbol in {', '.join(f'{n} ({units[n]})' for n in money)}")
+    if percents := [n for n, u in units.items() if u == "%"]:
+        said.append(f"percents as a spreadsheet reads them (12% is 0.12) in {', '.join(percents)}")
     for name, col in columns.items():
         if words := col.attrs.get("words"):
             shown = ", ".join(map(repr, words))
@@ -190,6 +196,8 @@ def typed_column(
         column = pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
         column.attrs["grouped"] = bool(points)
         return column
+    if (money := _with_unit(values, present, kept, index, decimal_comma, grouped)) is not None:
+        return money
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
     if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
         return _text(values, present, index)
@@ -209,6 +217,34 @@ def typed_column(
         column=name,
         row=int(index[i]) if isinstance(index[i], (int, np.integer)) else None,
     )
+
+
+def _with_unit(
+    values: list, present: list[bool], kept: list[str], index: pd.Index, decimal_comma: bool, grouped: bool
+) -> pd.Series | None:
+    """The column as numbers when every value carries one money or percent symbol ($1,234.50, 12%),
+    read as a spreadsheet reads them (12% is 0.12), ``attrs["unit"]`` the symbol; else None."""
+    units, symbols = {}, set()
+    for v in set(kept):  # a text column's first value without a symbol ends the search
+        units[v] = unit_of(v)
+        symbols.add(units[v] and units[v][0])
+        if None in symbols or len(symbols) > 1:
+            return None
+    if not symbols:
+        return None
+    (unit,) = symbols
+    plain = [units[v][1] if p else None for v, p in zip(values, present, strict=True)]
+    try:
+        column = typed_column(plain, "", frozenset(), source=None, index=index, decimal_comma=decimal_comma,
+                              grouped=grouped)  # fmt: skip
+    except DataError:
+        return None
+    if column.dtype != "float64":
+        return None
+    if unit == "%":
+        column = column / 100
+    column.attrs.update(unit=unit, grouped=False)
+    return column
 
 
 def _grouped(read: dict[str, float | None], decimal_comma: bool, *, known: bool = False) -> dict[str, float]:

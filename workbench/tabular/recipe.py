@@ -134,7 +134,8 @@ class Prepared:
     (``None``: the lesson's recipe, whose statistics are the lesson's, over every row).
     ``sample`` says so when the rows are a random sample of the file's
     (:func:`~workbench.tabular.read.sample_rows`). ``grouped``: the columns whose numbers were read
-    with points between groups of digits (``1.234,5``), which new rows' are read with too.
+    with points between groups of digits (``1.234,5``), which new rows' are read with too;
+    ``percents``: those written as percents (12% read as 0.12), which new rows' must be too.
     """
 
     table: pd.DataFrame
@@ -150,6 +151,7 @@ class Prepared:
     valid: np.ndarray | None = None
     sample: str | None = None
     grouped: tuple[str, ...] = ()
+    percents: tuple[str, ...] = ()
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ class Recipe:
     features: tuple[Feature, ...]
     missing: str
     grouped: tuple[str, ...] = ()
+    percents: tuple[str, ...] = ()
 
     @property
     def text_columns(self) -> list[str]:
@@ -75,8 +76,9 @@ def dumps(prep: Prepared) -> str:
     target["mapping"] = [list(pair) for pair in t.mapping]
     features = [{k: _plain(getattr(f, k)) for k in FIELDS} for f in prep.features]
     recipe = {"version": VERSION, "target": target, "features": features, "missing": prep.missing}
-    if prep.grouped:  # (absent from the books of before: none grouped)
-        recipe["grouped"] = list(prep.grouped)
+    for kept in ("grouped", "percents"):  # (absent from the books of before: none)
+        if getattr(prep, kept):
+            recipe[kept] = list(getattr(prep, kept))
     return json.dumps(recipe, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
@@ -91,7 +93,8 @@ def loads(text: str, where: str) -> Recipe:
         python = _target_python(t, mapping)
         target = Target(t["name"], t["kind"], t["metric"], t["reason"], python, t["excel"], mapping)
         features = tuple(_feature(f) for f in data["features"])
-        return Recipe(target, features, str(data["missing"]), tuple(map(str, data.get("grouped", []))))
+        kept = (tuple(map(str, data.get(k, []))) for k in ("grouped", "percents"))
+        return Recipe(target, features, str(data["missing"]), *kept)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{where}: holds no recipe workbench can read ({e})") from None
 
@@ -138,6 +141,7 @@ def apply(recipe: Recipe, frame: pd.DataFrame, source: str) -> tuple[np.ndarray,
     for name in used:
         col, made = frame[name], [f for f in recipe.features if f.source == name]
         problems += _problems(name, col, made, recipe.missing)
+        problems += _percents(name, col, name in recipe.percents, frame.attrs.get("units", {}).get(name))
         gaps += _gaps(name, col, made, recipe.missing)
         notes += _unseen(name, col, made)
     if gaps:
@@ -158,6 +162,15 @@ def _problems(name: str, col: pd.Series, made: list[Feature], missing: str) -> l
         word = str(col.loc[row])[:40]
         out.append(f"column {name!r}, row {row} holds {word!r} where the recipe reads numbers")
     return out
+
+
+def _percents(name: str, col: pd.Series, were: bool, unit: str | None) -> list[str]:
+    """A column written as percents in the book's table but not here, or the other way round: 12%
+    is 0.12, so the same number read the other way is 100 times too large or too small."""
+    if col.isna().all() or were == (unit == "%"):
+        return []
+    book, here = ("percents (12% is 0.12)", "plain numbers") if were else ("plain numbers", "percents")
+    return [f"column {name!r} holds {here}, where the book's table held {book}: write it as that table did"]
 
 
 def _gaps(name: str, col: pd.Series, made: list[Feature], missing: str) -> list[str]:
