@@ -194,6 +194,19 @@ def test_money_and_percents_are_numbers_as_a_spreadsheet_reads_them(tmp_path):
         assert read_table(written(tmp_path, mixed))["a"].dtype == object
 
 
+def test_empty_unnamed_columns_after_the_last_name_are_no_columns(tmp_path):
+    """A spreadsheet saves the columns right of the table whose cells were once formatted: no name,
+    no value (or no field at all on some rows)."""
+    read = read_csv(written(tmp_path, b"a,b,,\r\n1,2,,\r\n3,4\r\n5,6,\r\n"), rows_are="rows")
+    assert read.header == ["a", "b"] and read.rows == [["1", "2"], ["3", "4"], ["5", "6"]]
+    with pytest.raises(wb.DataError, match=r"row 2 \(line 3\) has 'x' in column 4, which the header leaves"):
+        read_csv(written(tmp_path, b"a,b,,\n1,2,,\n3,4,,x\n"), rows_are="rows")
+    with pytest.raises(wb.DataError, match="column 2 has no name in the header row"):
+        read_csv(written(tmp_path, b"a,,c\n1,2,3\n"), rows_are="rows")
+    with pytest.raises(wb.DataError, match=r"row 1 \(line 2\) has 5 fields, the header has 2"):
+        read_csv(written(tmp_path, b"a,b,,\n1,2,,,\n"), rows_are="rows")  # wider than the header line
+
+
 def test_a_title_above_the_header_is_named_in_the_error(tmp_path):
     path = written(tmp_path, b"Sales report 2024\r\n\r\nregion,units,y\r\nnorth,3,1\r\nsouth,4,0\r\n")
     with pytest.raises(wb.DataError) as e:

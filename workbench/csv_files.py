@@ -259,6 +259,7 @@ def _parse(
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
+    width = 0  # the header line's fields, with the unnamed ones after the last name
     try:
         f = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = _reader(f, separator)
@@ -269,8 +270,16 @@ def _parse(
             if not any(map(_field, values)):
                 continue
             if header is None:
-                header = _header(path, values)
-            elif len(values) != len(header):
+                header, width = _header(path, values), len(values)
+            elif len(header) < len(values) <= width and any(map(_field, values[len(header) :])):
+                k = len(header) + next(i for i, v in enumerate(values[len(header) :]) if _field(v))
+                raise DataError(
+                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {_field(values[k])[:40]!r}"
+                    f" in column {k + 1}, which the header leaves unnamed: name it in the header",
+                    path=path,
+                    row=len(rows) + 1,
+                )
+            elif len(values) != len(header) and not len(header) < len(values) <= width:
                 title = len(header) == 1 and not rows  # a report's title above its table, say
                 raise DataError(
                     f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(values)} fields,"
@@ -283,8 +292,8 @@ def _parse(
                     path=path,
                     row=len(rows) + 1,
                 )
-            else:
-                rows.append([_field(v) for v in values])
+            else:  # (without the empty fields of columns the header leaves unnamed, after its last name)
+                rows.append([_field(v) for v in values[: len(header)]])
                 lines.append(reader.line_num)
         f.detach()  # the caller closes the file
     except UnicodeDecodeError:  # UTF-16 with a character cut in half (UTF-8 is checked before)
@@ -305,10 +314,16 @@ def _field(v: str) -> str:
 
 
 def _header(path: Path, values: list[str]) -> list[str]:
+    """The columns' names; without the unnamed columns after the last name, which a spreadsheet
+    saves where cells of the sheet right of the table were once formatted (their fields must be empty)."""
     header = [h.strip() for h in values]
+    while header and not header[-1]:
+        header.pop()
     if all(len(h) > 1 and h[0] == h[-1] == "'" for h in header):  # 'name' quoted the other way
         header = [h[1:-1].strip() for h in header]
     for i, name in enumerate(header):
+        if not name:
+            raise DataError(f"{path}: column {i + 1} has no name in the header row", path=path)
         if name in header[:i]:
             raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
     return header

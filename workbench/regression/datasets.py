@@ -402,9 +402,6 @@ def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
     """Header and numeric rows of a CSV, or a DataError that says where it is wrong."""
     read = read_csv(path, rows_are="rows of numbers, such as x,y")
     header, records, lines = read.header, read.rows, read.lines
-    for i, name in enumerate(header):
-        if not name:
-            raise DataError(f"{path}: column {i + 1} of the header has no name", path=path)
     if len(header) < 2:
         raise DataError(
             f"{path}: needs at least two columns, x and y; the header has only {header[0]!r}",

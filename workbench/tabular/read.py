@@ -78,9 +78,6 @@ def read_table(
     header, rows, lines = read.header, read.rows, read.lines
     if not rows:
         raise DataError(f"{path}: has a header but no data rows", path=path)
-    for j, name in enumerate(header):
-        if not name:
-            raise DataError(f"{path}: column {j + 1} has no name in the header row", path=path)
     markers = missing_markers(na)
     index = pd.RangeIndex(1, len(rows) + 1, name="row")
     commas, text, category, grouped = read.decimal_comma, set(text), set(category), set(grouped)
