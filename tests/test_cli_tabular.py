@@ -391,6 +391,17 @@ def test_predict_takes_percents_only_as_the_books_table_wrote_them(capsys, tmp_p
     assert "column 'cut' holds plain numbers, where the book's table held percents (12% is 0.12)" in err
 
 
+def test_a_table_saved_by_pandas_with_its_index_builds(capsys, tmp_path):
+    """``df.to_csv(path)`` writes the row index first, under no name: a column numbering the rows."""
+    path = tmp_path / "saved.csv"
+    good(60).to_csv(path)  # index=True, pandas' default
+    assert path.read_text().startswith(",x,colour,y\n0,")
+    assert main(["build", "--data", str(path), "--target", "y", "--out", str(tmp_path / "o"), "-q"]) == 0
+    said = capsys.readouterr().out
+    assert "named as pandas names them: 1 as 'Unnamed: 0'" in said
+    assert "left out 'Unnamed: 0': an identifier" in said and "x_N" in said
+
+
 def test_predict_writes_a_text_targets_own_values(capsys, tmp_path):
     frame = good(60).assign(y=lambda f: np.where(f.y == 1, "yes", "no"))
     path = csv(tmp_path, frame)

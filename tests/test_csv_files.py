@@ -201,8 +201,14 @@ def test_empty_unnamed_columns_after_the_last_name_are_no_columns(tmp_path):
     assert read.header == ["a", "b"] and read.rows == [["1", "2"], ["3", "4"], ["5", "6"]]
     with pytest.raises(wb.DataError, match=r"row 2 \(line 3\) has 'x' in column 4, which the header leaves"):
         read_csv(written(tmp_path, b"a,b,,\n1,2,,\n3,4,,x\n"), rows_are="rows")
-    with pytest.raises(wb.DataError, match="column 2 has no name in the header row"):
-        read_csv(written(tmp_path, b"a,,c\n1,2,3\n"), rows_are="rows")
+    # A column with no name before the last name: named as pandas names it (its to_csv writes the
+    # row index so), and said
+    index = read_csv(written(tmp_path, b",a,,Unnamed: 2\n0,1,2,3\n1,4,5,6\n"), rows_are="rows")
+    assert index.header == ["Unnamed: 0", "a", "Unnamed: 2_", "Unnamed: 2"]
+    assert index.rows == [["0", "1", "2", "3"], ["1", "4", "5", "6"]]
+    assert index.read_as == (
+        "columns with no name in the header named as pandas names them: 1 as 'Unnamed: 0', 3 as 'Unnamed: 2_'"
+    )
     with pytest.raises(wb.DataError, match=r"row 1 \(line 2\) has 5 fields, the header has 2"):
         read_csv(written(tmp_path, b"a,b,,\n1,2,,,\n"), rows_are="rows")  # wider than the header line
 

@@ -141,7 +141,8 @@ _SPOKEN = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars", " ": "sp
 class CsvRows(NamedTuple):
     """What :func:`read_csv` read: the header, the data rows (fields stripped), each row's line
     number in the file, the separator (one of :data:`SEPARATORS`), the text's encoding (the codec
-    ``utf-8-sig``, ``utf-16`` or ``cp1252``) and whether a first line named the separator."""
+    ``utf-8-sig``, ``utf-16`` or ``cp1252``), whether a first line named the separator, and the
+    names given to columns the header left unnamed (``Unnamed: 0``, as pandas names them)."""
 
     header: list[str]
     rows: list[list[str]]
@@ -149,6 +150,7 @@ class CsvRows(NamedTuple):
     separator: str
     encoding: str = "utf-8-sig"
     named: bool = False
+    unnamed: tuple[str, ...] = ()
 
     @property
     def decimal_comma(self) -> bool:
@@ -163,6 +165,9 @@ class CsvRows(NamedTuple):
         if self.separator != "," or self.named:
             how = ", as its first line says" if self.named else ""
             said.append(f"fields separated by {_SPOKEN[self.separator]}{how}")
+        if self.unnamed:
+            names = ", ".join(f"{self.header.index(n) + 1} as {n!r}" for n in self.unnamed)
+            said.append(f"columns with no name in the header named as pandas names them: {names}")
         return "; ".join(said)
 
 
@@ -239,7 +244,8 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
         header, rows_read, lines = _parse(path, raw, separator, encoding, named)
     if header is None:
         raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
-    return CsvRows(header, rows_read, lines, separator, encoding, named)
+    header, unnamed = _named(header)
+    return CsvRows(header, rows_read, lines, separator, encoding, named, unnamed)
 
 
 def _marked_encoding(path: Path, head: bytes) -> str | None:
@@ -322,11 +328,24 @@ def _header(path: Path, values: list[str]) -> list[str]:
     if all(len(h) > 1 and h[0] == h[-1] == "'" for h in header):  # 'name' quoted the other way
         header = [h[1:-1].strip() for h in header]
     for i, name in enumerate(header):
-        if not name:
-            raise DataError(f"{path}: column {i + 1} has no name in the header row", path=path)
-        if name in header[:i]:
+        if name and name in header[:i]:
             raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
     return header
+
+
+def _named(header: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The header with a name for each column it leaves unnamed before its last name, ``Unnamed: i``
+    (``i`` from 0) as pandas gives it (its ``to_csv`` writes the row index so), and those names."""
+    taken, given = set(header), []
+    for i, name in enumerate(header):
+        if not name:
+            new = f"Unnamed: {i}"
+            while new in taken:
+                new += "_"
+            header[i] = new
+            taken.add(new)
+            given.append(new)
+    return header, tuple(given)
 
 
 _INTEGER = re.compile(r"[+-]?\d{1,30}")

@@ -402,6 +402,9 @@ def _read_numbers(path: Path) -> tuple[list[str], list[list[float]]]:
     """Header and numeric rows of a CSV, or a DataError that says where it is wrong."""
     read = read_csv(path, rows_are="rows of numbers, such as x,y")
     header, records, lines = read.header, read.rows, read.lines
+    if read.unnamed:  # x and y by position: a pandas index saved first would be taken for x
+        where = read.header.index(read.unnamed[0]) + 1
+        raise DataError(f"{path}: column {where} has no name in the header row", path=path)
     if len(header) < 2:
         raise DataError(
             f"{path}: needs at least two columns, x and y; the header has only {header[0]!r}",
