@@ -536,7 +536,7 @@ def _parser() -> argparse.ArgumentParser:
         ("log", "columns to take LOG10(x+1) of, then scale"),
         ("category", "columns to turn into dummies whatever their levels"),
         ("numeric", "columns to scale as numbers (e.g. whole numbers with few values)"),
-        ("na", "more values that mean missing (besides empty, NA, N/A, NaN, nan, ?)"),
+        ("na", "more values that mean missing (besides empty, NA, N/A, n/a, #N/A, NaN, nan, ?)"),
         ("keep-leak", "columns to use even though alone they predict the target almost perfectly"),
     ):
         table.add_argument(f"--{name}", nargs="+", action="extend", metavar="NAME", help=what)

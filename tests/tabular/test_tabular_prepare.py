@@ -39,6 +39,16 @@ def test_read_table_types_and_missing_markers(tmp_path):
     assert t["a"].dtype == np.float64 and t["a"].isna().tolist() == [False, False, True, False]
     assert t["b"].tolist()[:1] == ["x"] and pd.isna(t["b"].iloc[1])
     assert t["c"].isna().all()
+    # Excel's #N/A (a lookup that found nothing) and n/a are missing too, as pandas reads them
+    excel = read_table(write(tmp_path, "a,b\n1,#N/A\n2,3\n#N/A,n/a\n", "excel.csv"))
+    assert excel["a"].isna().tolist() == [False, False, True] and excel["b"].isna().tolist() == [
+        True,
+        False,
+        True,
+    ]
+    assert excel["b"].dtype == np.float64
+    theirs = pd.read_csv(tmp_path / "excel.csv")
+    assert theirs.isna().equals(excel.reset_index(drop=True).isna())
 
 
 def test_read_table_matches_pandas_on_titanic(titanic):

@@ -26,7 +26,7 @@ The rules, in order (the thresholds are constants of :mod:`workbench.tabular.pre
    a number), like logwage for wage, is left out with a warning (``keep_leak=`` keeps it).
 3. **Missing values.** ``missing="drop"`` (the lesson's way) drops rows missing a value in a
    used column; ``missing="fill"`` fills numbers with the median of the rows and counts a
-   missing category as its baseline (the most common level). Empty, NA, N/A, NaN, nan and ?
+   missing category as its baseline (the most common level). Empty, NA, N/A, n/a, #N/A, NaN, nan and ?
    are missing, and ``na=`` adds more.
 4. **Categories.** Text, and whole numbers with at most 10 different values (``MAX_LEVELS``,
    like Pclass), become n-1 dummy columns. The baseline, which gets no column, is the most

@@ -83,7 +83,8 @@ def prepare(
             ``numeric``: columns to scale as numbers (e.g. whole numbers with few values).
         missing: ``"drop"`` rows missing a used value (the lesson's way), or ``"fill"`` them
             with the median (numbers) or the most common level (categories) of the rows.
-        na: more text values that mean missing, besides empty, NA, N/A, NaN, nan and ?.
+        na: more text values that mean missing, besides empty, NA, N/A, n/a, #N/A, NaN,
+            nan and ?.
         keep_leak: columns to use even though alone they predict the target almost perfectly
             on the train rows (:data:`LEAK`); by default such a column is left out, with a warning.
         recipe: ``"auto"`` (the rules of :mod:`workbench.tabular`) or ``"lesson"`` (Kaggle's

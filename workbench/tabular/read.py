@@ -32,7 +32,7 @@ from ..errors import DataError
 from . import hints
 
 #: What real files write for a missing value; ``na=`` adds more.
-MISSING = ("", "NA", "N/A", "NaN", "nan", "?")
+MISSING = ("", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "?")  # #N/A: what Excel shows for none
 #: Up to this many different values, a column is a category's levels, as the lesson's Pclass.
 MAX_LEVELS = 10
 
@@ -50,7 +50,7 @@ def read_table(
     Args:
         path: the CSV file (UTF-8, with or without a byte-order mark).
         na: more values that mean "missing", besides :data:`MISSING`
-            (empty, ``NA``, ``N/A``, ``NaN``, ``nan``, ``?``).
+            (empty, ``NA``, ``N/A``, ``n/a``, ``#N/A``, ``NaN``, ``nan``, ``?``).
         text: columns read as text whatever they hold (a column to leave out, or whose levels
             were text when its recipe was made).
         category: columns taken as categories: a few words among their many numbers are levels
