@@ -51,6 +51,22 @@ def test_read_table_types_and_missing_markers(tmp_path):
     assert theirs.isna().equals(excel.reset_index(drop=True).isna())
 
 
+def test_infinities_among_numbers_are_missing_and_said(tmp_path):
+    """No spreadsheet cell holds inf (R and pandas write it for a time never reached): missing."""
+    rows = "".join(f"{k},{k % 3}\n" for k in range(30))
+    t = read_table(write(tmp_path, "end,y\n" + rows + "inf,1\n-Infinity,0\n", "inf.csv"))
+    assert t["end"].dtype == np.float64 and t["end"].isna().tolist() == [False] * 30 + [True, True]
+    assert (
+        "'-Infinity', 'inf' as missing in end (no spreadsheet cell holds an infinite number)"
+        in (t.attrs["read_as"])
+    )
+    prep = prepare(t, "y")
+    assert "; 2 rows missing a value dropped, as the lesson does (end 2); 30 rows kept" in prep.rows_note
+    # A word that is no number stays what it was: a level among few numbers, here
+    words = read_table(write(tmp_path, "a,y\n1,0\n2,1\ninfantry,0\n", "w.csv"))
+    assert words["a"].dtype == object
+
+
 def test_read_table_matches_pandas_on_titanic(titanic):
     theirs = pd.read_csv(TRAIN_CSV)
     assert list(titanic.columns) == list(theirs.columns)
@@ -588,7 +604,7 @@ def test_braces_in_text_are_text_not_placeholders(tmp_path):
     [
         ["1.5", "-2", "3e2", ".5", "+4", "NA", ""],  # numbers and missing markers: a number column
         ["1.5", "1_000", "3"],  # float() reads 1_000; a CSV number is plainer: text
-        ["1", "inf", "2"],
+        ["1", "inf", "2"],  # inf among numbers: missing (no spreadsheet cell holds it)
         ["1", "nan", "2"],
         ["1", "1e400", "2"],  # too big for a float
         ["1", "0x10", "2"],
@@ -601,7 +617,8 @@ def test_a_column_is_numbers_exactly_when_each_value_reads_as_a_plain_finite_num
     from workbench.errors import DataError
     from workbench.tabular.read import MISSING, typed_column
 
-    present = [t for t in texts if t not in MISSING]
+    infinite = [t for t in texts if t.lower() in ("inf", "-inf", "infinity")]
+    present = [t for t in texts if t not in MISSING and t not in infinite]
     each = [to_float(t) for t in present]
     index = pd.RangeIndex(1, len(texts) + 1)
     try:

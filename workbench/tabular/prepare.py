@@ -445,7 +445,8 @@ def _rows(data: pd.DataFrame, candidates: list[str], opts: Options, read: str, n
     keep = ~gaps.any(axis=1).to_numpy()
     if not keep.all():
         per = ", ".join(f"{c} {k}" for c, k in gaps.sum().items() if k)
-        note += f"; {int((~keep).sum())} rows missing a value dropped, as the lesson does ({per})"
+        dropped = int((~keep).sum())
+        note += f"; {dropped} row{'s' * (dropped > 1)} missing a value dropped, as the lesson does ({per})"
     return keep, note + f"; {int(keep.sum())} rows kept"
 
 

@@ -20,6 +20,7 @@ spreadsheet sees it.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ from . import hints
 
 #: What real files write for a missing value; ``na=`` adds more.
 MISSING = ("", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "?")  # #N/A: what Excel shows for none
+#: An infinite number as programs write it (inf, -Infinity): among a column's numbers, missing.
+_INFINITE = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
 #: Up to this many different values, a column is a category's levels, as the lesson's Pclass.
 MAX_LEVELS = 10
 
@@ -119,6 +122,9 @@ def read_table(
     if percents := [n for n, u in units.items() if u == "%"]:
         said.append(f"percents as a spreadsheet reads them (12% is 0.12) in {', '.join(percents)}")
     for name, col in columns.items():
+        if infinite := col.attrs.get("infinite"):
+            shown = ", ".join(map(repr, infinite))
+            said.append(f"{shown} as missing in {name} (no spreadsheet cell holds an infinite number)")
         if words := col.attrs.get("words"):
             shown = ", ".join(map(repr, words))
             said.append(
@@ -196,6 +202,10 @@ def typed_column(
     if (money := _with_unit(values, present, kept, index, decimal_comma, grouped)) is not None:
         return money
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
+    if n_numbers and all(_INFINITE.fullmatch(v) for v in odd):  # numbers, and infinities no cell holds
+        column = pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
+        column.attrs.update(grouped=bool(points), infinite=sorted(odd))
+        return column
     if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
         return _text(values, present, index)
     if len(read) <= MAX_LEVELS or words:
