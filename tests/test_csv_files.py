@@ -184,7 +184,8 @@ def test_money_and_percents_are_numbers_as_a_spreadsheet_reads_them(tmp_path):
     np.testing.assert_array_equal(t["price"].to_numpy(), [1234.5, 99.0, -5.0, np.nan, 12000.0] * 4)
     np.testing.assert_array_equal(t["cut"].to_numpy(), [0.10, 0.0, 0.125, 0.25, 0.05] * 4)
     assert t.attrs["read_as"] == (
-        "money without its symbol in price ($); percents as a spreadsheet reads them (12% is 0.12) in cut"
+        "commas between groups of digits (1,234) in price; money without its symbol in price ($);"
+        " percents as a spreadsheet reads them (12% is 0.12) in cut"
     )
     # Where the comma is the decimal mark, with points grouping digits: 1.234,50 € is 1234.5
     euros = read_table(written(tmp_path, "a;y\n1.234,50 €;1\n12,5 €;0\n".encode()))["a"]

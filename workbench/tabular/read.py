@@ -164,7 +164,9 @@ def typed_column(
     number's decimal mark (``-1,5``), as :func:`~workbench.csv_files.to_float` reads it. ``text``:
     read as text whatever the values are. A number may group its digits, as a spreadsheet saves a
     cell formatted so: with commas (``1,234.5``), or with points where the comma is the decimal mark
-    (``1.234,5``; :func:`_grouped`): ``attrs["grouped"]``.
+    (``1.234,5``; :func:`_grouped`): ``attrs["grouped"]``. So may every value carry one money or
+    percent symbol (``$1,234.50``, ``12%``: 0.12; :func:`_with_unit`): ``attrs["unit"]``. An infinity
+    among numbers (``inf``) is missing, as no spreadsheet cell holds it: ``attrs["infinite"]``.
 
     A few words among many numbers (at least 90% numbers, at most 3 different words) are a
     category's levels when the column has at most :data:`MAX_LEVELS` different values (Cylinders
@@ -248,9 +250,10 @@ def _with_unit(
         return None
     if column.dtype != "float64":
         return None
+    grouped = column.attrs.get("grouped", False)
     if unit == "%":
         column = column / 100
-    column.attrs.update(unit=unit, grouped=False)
+    column.attrs.update(unit=unit, grouped=grouped)
     return column
 
 
