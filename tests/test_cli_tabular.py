@@ -569,3 +569,15 @@ def test_a_table_beyond_a_sheet_is_refused_naming_the_sample_that_fits(capsys, t
     out = tmp_path / "o"
     assert main([*argv, "--sample", "500", "--out", str(out), "-q"]) == 0
     assert any("500 of the file's 1,048,600 rows" in s for s in sheet_texts(out / "table.xlsx")["linear"])
+
+
+def test_a_misspelt_column_is_met_with_the_name_it_likely_meant(capsys, tmp_path):
+    path = csv(tmp_path, good())
+    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "Y"], "the columns are")
+    assert err.rstrip().endswith("'x', 'colour', 'y': did you mean 'y'?")
+    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "y", "--drop", "color"])
+    assert err.rstrip().endswith(
+        "--drop names 'color', which is not a column of the table; did you mean 'colour'?"
+    )
+    err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "weight"])
+    assert "did you mean" not in err  # nothing close: no guess
