@@ -146,6 +146,10 @@ def test_points_between_groups_of_digits_are_numbers_where_the_comma_is_the_deci
     # A point that groups no digits (2.5) beside one that must: no grouping, so text.
     mixed = read_table(written(tmp_path, b"a;y\n1.234,5;1\n2.5;0\n"))["a"]
     assert mixed.tolist() == ["1.234,5", "2.5"]
+    # A French spreadsheet groups with (no-break) spaces, which no decimal mark is: 1 234 is 1234
+    french = "a;b;y\n1 234,5;1\u202f234,50\u00a0€;1\n12\u00a0000;12 €;0\n950,5;-3 000 €;1\n"
+    t = read_table(written(tmp_path, french.encode()))
+    assert t["a"].tolist() == [1234.5, 12000.0, 950.5] and t["b"].tolist() == [1234.5, 12.0, -3000.0]
 
 
 @pytest.mark.parametrize(

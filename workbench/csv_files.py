@@ -374,16 +374,19 @@ def decimal_point(v: str) -> str:
 
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
+#: Where the comma is the decimal mark, groups of digits are set apart by points (German), spaces
+#: or no-break spaces (French, Nordic): one of them throughout a number.
+_GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}([. \u00a0\u202f])\d{3}(?:\1\d{3})*(?:,\d+)?")
 
 
 def grouped_float(v: str, *, decimal_comma: bool = False) -> float | None:
     """A number written with commas between its groups of three digits (``1,234,567.5``), as a
-    spreadsheet saves a cell formatted so, or None. ``decimal_comma``: with points between the
-    groups and a decimal comma (``1.234.567,5``), as a spreadsheet saves it where the comma is the
-    decimal mark."""
+    spreadsheet saves a cell formatted so, or None. ``decimal_comma``: with points or spaces between
+    the groups and a decimal comma (``1.234.567,5``, ``1 234 567,5``), as a spreadsheet saves it
+    where the comma is the decimal mark."""
     if decimal_comma:
-        return float(v.replace(".", "").replace(",", ".")) if _GROUPED_COMMA.fullmatch(v) else None
+        m = _GROUPED_COMMA.fullmatch(v)
+        return float(v.replace(m[1], "").replace(",", ".")) if m else None
     return float(v.replace(",", "")) if _GROUPED.fullmatch(v) else None
 
 
@@ -392,7 +395,7 @@ def grouped_float(v: str, *, decimal_comma: bool = False) -> float | None:
 #: ($5.00), 12,50 €, 12%).
 _UNIT = re.compile(
     r"(?P<open>\()?(?P<sign>[-+]?)(?P<pre>[$€£¥])?[ \u00a0\u202f]?(?P<sign2>[-+]?)"
-    r"(?P<body>\d[\d.,]*)[ \u00a0\u202f]?(?P<post>[%€£¥$])?(?P<close>\))?"
+    r"(?P<body>\d(?:[\d.,]|[ \u00a0\u202f](?=\d))*)[ \u00a0\u202f]?(?P<post>[%€£¥$])?(?P<close>\))?"
 )
 
 

@@ -261,18 +261,20 @@ def _grouped(read: dict[str, float | None], decimal_comma: bool, *, known: bool 
     """The values of a column (each as read plainly) that group their digits, as numbers.
 
     Where the comma is no decimal mark, a comma between groups of three digits (``1,234.5``).
-    Where it is, a point: ``1.234`` alone could be either, so the points group digits only when
+    Where it is, a space (``1 234,5``), or a point: ``1.234`` alone could be either, so the points
+    group digits only when
     one value shows it (``1.234,5``, ``1.234.567``), or ``known`` says the column's points do, and
     every value with a point is so grouped; then ``1.234`` is 1234, as a spreadsheet reading the
     column in that locale takes it.
     """
     if not decimal_comma:
         return {v: x for v in read if read[v] is None and (x := grouped_float(v)) is not None}
+    spaced = {v: x for v in read if "." not in v and (x := grouped_float(v, decimal_comma=True)) is not None}
     pointed = [v for v in read if "." in v]
     grouped = {v: x for v in pointed if (x := grouped_float(v, decimal_comma=True)) is not None}
     if len(grouped) < len(pointed) or not (known or any(read[v] is None for v in grouped)):
-        return {}
-    return grouped
+        return spaced
+    return spaced | grouped
 
 
 def _text(values: Sequence[str | None], present: list[bool], index: pd.Index) -> pd.Series:
