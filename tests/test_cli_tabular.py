@@ -302,25 +302,20 @@ def test_predict_refuses_rows_the_recipe_cannot_take(capsys, tmp_path):
     assert "'x' on 2 rows (first: row 2), 'colour' on 1 row (first: row 3)" in err
     assert "built dropping rows with a gap" in err and "--missing fill" in err
     assert not (tmp_path / "p.csv").exists()
-    # The way out is true: from a table with gaps in those columns, a book built with --missing fill
-    # predicts those very rows; from one without, it has no fill to give, and says so.
-    holed = csv(tmp_path, good(60).assign(x=lambda f: f.x.where(f.index % 7 != 0)), "holed.csv")
-    for table, works in ((holed, True), (path, False)):
-        argv = ["build", "--data", str(table), "--target", "y", "--out", str(tmp_path / "filled"), "-q"]
-        assert main([*argv, "--missing", "fill", "--force"]) == 0
+    # The way out is true: a book built with --missing fill predicts those very rows, each gap filled
+    # from the train rows, whether or not its own table had gaps in that column (as the lesson fills
+    # test.csv's one missing Fare, though train.csv misses none).
+    holed = good(60).assign(x=lambda f: f.x.where(f.index % 7 != 0))
+    for name, table in (("holed.csv", holed), ("table.csv", good(60))):
+        argv = ["build", "--data", str(csv(tmp_path, table, name)), "--target", "y", "-q"]
+        assert main([*argv, "--out", str(tmp_path / "filled"), "--missing", "fill", "--force"]) == 0
         capsys.readouterr()
-        assert main([*predict, "--params", str(tmp_path / "filled" / table.with_suffix(".xlsx").name)]) == (
-            0 if works else 2
-        )
-        if works:
-            assert len(pd.read_csv(tmp_path / "p.csv")) == 5
-            said, x = capsys.readouterr().out, good(60).x.where(lambda x: x.index % 7 != 0)
-            train = x[~valid_mask(60)].median()  # the fill comes from the train rows only
-            assert f"2 rows have no x: filled with the median {num(train)} of the train rows" in said
-            assert "1 row has no colour: counted as the baseline (every dummy 0)" in said
-        else:
-            err = capsys.readouterr().err
-            assert "has no fill for (the table it was built from had no gap there): 'x' on 2 rows" in err
+        assert main([*predict, "--params", str(tmp_path / "filled" / name.replace(".csv", ".xlsx"))]) == 0
+        assert len(pd.read_csv(tmp_path / "p.csv")) == 5
+        said = capsys.readouterr().out
+        train = table.x[~valid_mask(60)].median()  # the fill comes from the train rows only
+        assert f"2 rows have no x: filled with the median {num(train)} of the train rows" in said
+        assert "1 row has no colour: counted as the baseline (every dummy 0)" in said
 
 
 def test_predict_names_the_missing_fill_keyword_in_python(tmp_path):
@@ -581,3 +576,21 @@ def test_a_misspelt_column_is_met_with_the_name_it_likely_meant(capsys, tmp_path
     )
     err = refused(capsys, tmp_path, ["build", "--data", str(path), "--target", "weight"])
     assert "did you mean" not in err  # nothing close: no guess
+
+
+def test_predict_writes_the_identifier_the_recipe_left_out_as_kaggle_wants_it(capsys, tmp_path):
+    """Kaggle's Titanic by the any-table recipe: PassengerId left out as an identifier, then written
+    beside each of test.csv's predictions, whose Age and Fare gaps the --missing fill book fills."""
+    out = tmp_path / "out"
+    argv = ["build", "--data", str(wb.TRAIN_CSV), "--target", "Survived", "--missing", "fill", "-q"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "left out 'PassengerId': an identifier" in capsys.readouterr().out
+    sub = tmp_path / "submission.csv"
+    argv = ["predict", "--params", str(out / "train.xlsx"), "--data", str(wb.TEST_CSV), "--out", str(sub)]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "86 rows have no Age: filled with the median" in said and "1 row has no Fare" in said
+    got, theirs = pd.read_csv(sub), pd.read_csv(wb.TEST_CSV)
+    assert list(got.columns) == ["PassengerId", "Survived"] and len(got) == 418
+    assert got.PassengerId.tolist() == theirs.PassengerId.tolist() and set(got.Survived) <= {0, 1}
+    assert sub.read_text().splitlines()[1] == f"892,{got.Survived[0]}"  # whole numbers, as Kaggle's

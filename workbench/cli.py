@@ -331,7 +331,7 @@ def _predict_table(args: argparse.Namespace) -> int:
     from .sheets.read.table_reader import read_recipe, read_sheet_params
     from .tabular import hints, read_table
     from .tabular.fit import predict
-    from .tabular.stored import apply
+    from .tabular.stored import apply, predictions
     from .titanic.submission import Params
 
     check_target(args.out)
@@ -347,17 +347,10 @@ def _predict_table(args: argparse.Namespace) -> int:
         hints.STYLE.reset(said)
     model = "nnet" if sheet in ("nnet", "mmult") else "linear"
     preds = predict(Params(params, None, model, sheet == "sigmoid"), x)
-    binary = recipe.target.kind == "binary"
-    # A 0/1 target's prediction is written as the target's own value ('good', 2), not the sheet's 0/1.
-    values = {k: int(v) if isinstance(v, float) and v.is_integer() else v for v, k in recipe.target.mapping}
-    shown = [values[int(p > 0.5)] if binary else float(p) for p in preds]
+    rows, ones = predictions(recipe, frame, preds)
     text = io.StringIO()
-    rows = [("row", recipe.target.name), *zip(frame.index, shown, strict=True)]
     csv.writer(text, lineterminator="\n").writerows(rows)
     write_text(args.out, text.getvalue())
-    one = values.get(1)
-    mark = "" if one == 1 else " (the sheet's 1)"
-    ones = f"; {shown.count(one)} predicted {one!r}{mark}" if binary else ""
     print(f"wrote {args.out}: {len(frame)} rows{ones} ({sheet} sheet of {args.params})")
     for note in notes:
         print(note)

@@ -127,8 +127,10 @@ def log_scaled(
 
 
 def _filled(gaps: int, fill: float | None) -> str:
-    if fill is None or not gaps:
+    if fill is None:
         return ""
+    if not gaps:  # the fill is for new rows (workbench predict), as the lesson fills test.csv's Fare
+        return f"; a missing value (none here) is filled with the median {num(fill)} of the train rows"
     return f"; {gaps} missing value{'s' * (gaps > 1)} filled with the median {num(fill)} of the train rows"
 
 

@@ -2,11 +2,13 @@
 
 Messages from :mod:`workbench.tabular` tell the user what to change. A Python caller passes
 ``drop=['home.dest']``; a command-line user types ``--drop home.dest``. The command line sets
-:data:`STYLE` to ``"cli"`` for the call, and every hint follows it.
+:data:`STYLE` to ``"cli"`` for the call, and every hint follows it. A name that is no column is met
+with the one it likely meant (:func:`meant`).
 """
 
 from __future__ import annotations
 
+import difflib
 import shlex
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -30,3 +32,12 @@ def option(name: str, values: str | Iterable[str]) -> str:
 def keyword(name: str) -> str:
     """An option's name alone: ``drop=`` or ``--drop``."""
     return f"--{name.replace('_', '-')}" if STYLE.get() == "cli" else f"{name}="
+
+
+def meant(name: object, columns: Iterable[object], said: str) -> str:
+    """``said`` with ``did you mean 'Survived'?`` in its ``{}``: the column named ``name`` but for
+    case and spaces, else the closest name (difflib's); nothing when none is close."""
+    names = [str(c) for c in columns]
+    same = [c for c in names if c.casefold().strip() == str(name).casefold().strip()]
+    close = same or difflib.get_close_matches(str(name), names, n=1, cutoff=0.75)
+    return said.format(f"did you mean {close[0]!r}?") if close else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -256,15 +255,6 @@ def _names(value: Iterable[str], option: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _meant(name: object, frame: pd.DataFrame, said: str) -> str:
-    """``said`` with ``did you mean 'Survived'?`` in its ``{}``: the column named so but for case
-    and spaces, else the closest name (difflib's); nothing when none is close."""
-    names = [str(c) for c in frame.columns]
-    same = [c for c in names if c.casefold().strip() == str(name).casefold().strip()]
-    close = same or difflib.get_close_matches(str(name), names, n=1, cutoff=0.75)
-    return said.format(f"did you mean {close[0]!r}?") if close else ""
-
-
 def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]], missing: str) -> Options:
     """``chosen``: the column names given for ``drop``, ``log``, ``category``, ``numeric`` and
     ``keep_leak``, checked against the table and each other."""
@@ -274,7 +264,7 @@ def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]],
         shown = ", ".join(map(repr, list(frame.columns)[:20])) + (", ..." if frame.shape[1] > 20 else "")
         raise DataError(
             f"{where}no column {target!r} to predict ({hints.keyword('target')}); the columns are"
-            f" {shown}{_meant(target, frame, ': {}')}",
+            f" {shown}{hints.meant(target, frame.columns, ': {}')}",
             path=source,
             column=str(target),
         )
@@ -286,7 +276,7 @@ def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]],
             if n not in frame.columns:
                 raise WorkbenchError(
                     f"{where}{hints.keyword(option)} names {n!r}, which is not a column of the table"
-                    + _meant(n, frame, "; {}")
+                    + hints.meant(n, frame.columns, "; {}")
                 )
             if n == target:
                 raise WorkbenchError(
@@ -301,7 +291,7 @@ def _options(frame: pd.DataFrame, target: str, chosen: dict[str, Iterable[str]],
     for n in sorted(keep - set(frame.columns)):
         raise WorkbenchError(
             f"{where}{hints.keyword('keep_leak')} names {n!r}, which is not a column of the table"
-            + _meant(n, frame, "; {}")
+            + hints.meant(n, frame.columns, "; {}")
         )
     return Options(
         target, sets["drop"], sets["log"], sets["category"], sets["numeric"], missing == "fill", keep, source
@@ -631,7 +621,8 @@ def _number(name: str, col: pd.Series, kept: pd.Series, opts: Options, taken: se
     """A number column scaled (or logged) by its train rows ``col``; ``kept``: every kept row's
     value (the signs a log needs are checked on all of them)."""
     present, gaps, source = col.dropna(), int(kept.isna().sum()), opts.source
-    fill = float(present.median()) if opts.fill and gaps else None
+    # With missing="fill" every number gets a fill, gaps or none: new rows may have them
+    fill = float(present.median()) if opts.fill else None
     low, high = float(present.min()), float(present.max())
     negative = float(kept.min()) < 0
     if name in opts.log:

@@ -30,13 +30,16 @@ SHEET, CHUNK = "recipe", 30_000
 
 @dataclass(frozen=True)
 class Recipe:
-    """What :func:`apply` needs: the target's record, the features, how missing values were met."""
+    """What :func:`apply` needs: the target's record, the features, how missing values were met;
+    the columns read with grouped digits or as percents; the identifiers left out (``PassengerId``),
+    which :func:`predictions` writes beside each prediction."""
 
     target: Target
     features: tuple[Feature, ...]
     missing: str
     grouped: tuple[str, ...] = ()
     percents: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
 
     @property
     def text_columns(self) -> list[str]:
@@ -79,6 +82,8 @@ def dumps(prep: Prepared) -> str:
     for kept in ("grouped", "percents"):  # (absent from the books of before: none)
         if getattr(prep, kept):
             recipe[kept] = list(getattr(prep, kept))
+    if ids := [c.column for c in prep.left_out if c.why == "identifier"]:
+        recipe["ids"] = ids
     return json.dumps(recipe, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
@@ -93,7 +98,7 @@ def loads(text: str, where: str) -> Recipe:
         python = _target_python(t, mapping)
         target = Target(t["name"], t["kind"], t["metric"], t["reason"], python, t["excel"], mapping)
         features = tuple(_feature(f) for f in data["features"])
-        kept = (tuple(map(str, data.get(k, []))) for k in ("grouped", "percents"))
+        kept = (tuple(map(str, data.get(k, []))) for k in ("grouped", "percents", "ids"))
         return Recipe(target, features, str(data["missing"]), *kept)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{where}: holds no recipe workbench can read ({e})") from None
@@ -164,6 +169,28 @@ def _problems(name: str, col: pd.Series, made: list[Feature], missing: str) -> l
     return out
 
 
+def predictions(recipe: Recipe, frame: pd.DataFrame, preds: np.ndarray) -> tuple[list[tuple], str]:
+    """The rows of a predictions CSV for the rows of ``frame``, header first: each row's identifier
+    (the first the recipe left out that ``frame`` has, as Kaggle's submissions want it; else its row
+    number) and its prediction (for a target of two values, one of those values as the table has
+    them: the sheet's 1 above 0.5); and how many were predicted 1, in words."""
+    key = next((c for c in recipe.ids if c in frame.columns), None)
+    ids = frame.index if key is None else [_whole(v) for v in frame[key]]
+    if recipe.target.kind != "binary":
+        shown = [float(p) for p in preds]
+        return [(key or "row", recipe.target.name), *zip(ids, shown, strict=True)], ""
+    values = {k: _whole(v) for v, k in recipe.target.mapping}
+    shown = [values[int(p > 0.5)] for p in preds]
+    one = values[1]
+    said = f"; {shown.count(one)} predicted {one!r}" + ("" if one == 1 else " (the sheet's 1)")
+    return [(key or "row", recipe.target.name), *zip(ids, shown, strict=True)], said
+
+
+def _whole(v):
+    """A number that is whole as an int (PassengerId 892, not 892.0); anything else as it is."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def _percents(name: str, col: pd.Series, were: bool, unit: str | None) -> list[str]:
     """A column written as percents in the book's table but not here, or the other way round: 12%
     is 0.12, so the same number read the other way is 100 times too large or too small."""
@@ -190,12 +217,11 @@ def _gaps_message(gaps: list[str], missing: str) -> str:
         return (
             f"missing values the book's recipe cannot predict from: {where}; it was built dropping rows with"
             f" a gap, so fill those values or remove those rows, or build the book again with"
-            f" {hints.option('missing', 'fill')} (it learns a fill from the train rows for each column with"
-            " gaps in the table)"
+            f" {hints.option('missing', 'fill')} (it learns a fill for every column from the train rows)"
         )
     return (
-        f"missing values the book's recipe has no fill for (the table it was built from had no gap there):"
-        f" {where}; fill those values or remove those rows"
+        f"missing values the book's recipe has no fill for: {where} (it was built when fills were learnt"
+        " only where the table had gaps); fill those values or remove those rows, or build the book again"
     )
 
 
@@ -218,7 +244,9 @@ def _unseen(name: str, col: pd.Series, made: list[Feature]) -> list[str]:
     new = col[col.notna() & ~col.isin(list(known))]
     if new.empty:
         return []
-    shown = ", ".join(map(repr, new.value_counts().index[:3])) + (", ..." if new.nunique() > 3 else "")
+    shown = ", ".join(repr(_whole(v)) for v in new.value_counts().index[:3]) + (
+        ", ..." if new.nunique() > 3 else ""
+    )
     return [
         f"{len(new)} rows have a {name} the train rows never showed ({shown}): counted as the baseline"
         " (every dummy 0)"
