@@ -209,13 +209,29 @@ def test_empty_unnamed_columns_after_the_last_name_are_no_columns(tmp_path):
     # A column with no name before the last name: named as pandas names it (its to_csv writes the
     # row index so), and said
     index = read_csv(written(tmp_path, b",a,,Unnamed: 2\n0,1,2,3\n1,4,5,6\n"), rows_are="rows")
-    assert index.header == ["Unnamed: 0", "a", "Unnamed: 2_", "Unnamed: 2"]
+    assert index.header == ["Unnamed: 0", "a", "Unnamed: 2.1", "Unnamed: 2"]  # as pandas names them
     assert index.rows == [["0", "1", "2", "3"], ["1", "4", "5", "6"]]
     assert index.read_as == (
-        "columns with no name in the header named as pandas names them: 1 as 'Unnamed: 0', 3 as 'Unnamed: 2_'"
+        "columns with no name in the header named as pandas names them:"
+        " 1 as 'Unnamed: 0', 3 as 'Unnamed: 2.1'"
     )
     with pytest.raises(wb.DataError, match=r"row 1 \(line 2\) has 5 fields, the header has 2"):
         read_csv(written(tmp_path, b"a,b,,\n1,2,,,\n"), rows_are="rows")  # wider than the header line
+
+
+@pytest.mark.parametrize(
+    ("header", "twice"), [(",a,a,,b,a.1,a", True), ("x,x,x", True), ("Unnamed: 0,,y", False)]
+)
+def test_a_tables_header_is_named_as_pandas_names_it(tmp_path, header, twice):
+    """A table (read_table) takes names given twice, or none, as pandas does: x, x.1, Unnamed: 3."""
+    import pandas as pd
+
+    width = header.count(",") + 1
+    path = written(tmp_path, (header + "\n" + ",".join(map(str, range(width))) + "\n").encode())
+    assert list(read_table(path).columns) == list(pd.read_csv(path).columns)
+    if twice:  # the lesson's readers pick their columns by name: a name given twice is refused
+        with pytest.raises(wb.DataError, match="twice"):
+            read_csv(path, rows_are="rows")
 
 
 def test_a_title_above_the_header_is_named_in_the_error(tmp_path):

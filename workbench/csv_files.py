@@ -142,7 +142,8 @@ class CsvRows(NamedTuple):
     """What :func:`read_csv` read: the header, the data rows (fields stripped), each row's line
     number in the file, the separator (one of :data:`SEPARATORS`), the text's encoding (the codec
     ``utf-8-sig``, ``utf-16`` or ``cp1252``), whether a first line named the separator, and the
-    names given to columns the header left unnamed (``Unnamed: 0``, as pandas names them)."""
+    names given to columns the header left unnamed (``Unnamed: 0``, as pandas names them) or named
+    again (``x.1``, with ``rename``)."""
 
     header: list[str]
     rows: list[list[str]]
@@ -151,6 +152,7 @@ class CsvRows(NamedTuple):
     encoding: str = "utf-8-sig"
     named: bool = False
     unnamed: tuple[str, ...] = ()
+    repeated: tuple[str, ...] = ()
 
     @property
     def decimal_comma(self) -> bool:
@@ -168,6 +170,9 @@ class CsvRows(NamedTuple):
         if self.unnamed:
             names = ", ".join(f"{self.header.index(n) + 1} as {n!r}" for n in self.unnamed)
             said.append(f"columns with no name in the header named as pandas names them: {names}")
+        if self.repeated:
+            names = ", ".join(f"{self.header.index(n) + 1} as {n!r}" for n in self.repeated)
+            said.append(f"names the header gives again made unique as pandas makes them: {names}")
         return "; ".join(said)
 
 
@@ -208,7 +213,7 @@ def _trim(line: str) -> str:
     return body.strip(" ") + line[len(body) :]
 
 
-def read_csv(path: Path, *, rows_are: str) -> CsvRows:
+def read_csv(path: Path, *, rows_are: str, rename: bool = False) -> CsvRows:
     """Read a CSV file's header and rows.
 
     The text is UTF-8, or UTF-16 or Windows-1252 (:data:`MARKS`, :class:`_Text`); the separator is
@@ -216,7 +221,8 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
     some programs and locales write. ``rows_are`` names what the rows hold (e.g. ``"passenger
     rows"``) in the messages about an empty file or a file with a header only. The memory the rows
     will take is estimated from a first pass that counts lines and separators, and refused above
-    the budget (:func:`~workbench.limits.check_memory`) before any row is kept.
+    the budget (:func:`~workbench.limits.check_memory`) before any row is kept. A name the header
+    gives twice is refused, or with ``rename`` made unique as pandas does (``x``, ``x.1``).
     """
     try:
         raw = open_regular(path, what="a CSV file", max_bytes=MAX_CSV_BYTES)
@@ -241,11 +247,11 @@ def read_csv(path: Path, *, rows_are: str) -> CsvRows:
         except WorkbenchError as e:
             raise DataError(str(e), path=path) from None
         encoding = marked or text.encoding(path)
-        header, rows_read, lines = _parse(path, raw, separator, encoding, named)
+        header, rows_read, lines = _parse(path, raw, separator, encoding, named, rename)
     if header is None:
         raise DataError(f"{path}: the file is empty; expected a header and {rows_are}", path=path)
-    header, unnamed = _named(header)
-    return CsvRows(header, rows_read, lines, separator, encoding, named, unnamed)
+    header, unnamed, repeated = _named(header)
+    return CsvRows(header, rows_read, lines, separator, encoding, named, unnamed, repeated)
 
 
 def _marked_encoding(path: Path, head: bytes) -> str | None:
@@ -258,7 +264,7 @@ def _marked_encoding(path: Path, head: bytes) -> str | None:
 
 
 def _parse(
-    path: Path, raw: io.BufferedReader, separator: str, encoding: str, named: bool
+    path: Path, raw: io.BufferedReader, separator: str, encoding: str, named: bool, rename: bool = False
 ) -> tuple[list[str] | None, list[list[str]], list[int]]:
     """The header, the rows and their line numbers; blank lines skipped, row widths checked;
     ``named``: the first line names the separator (``sep=;``), and is skipped too."""
@@ -276,7 +282,7 @@ def _parse(
             if not any(map(_field, values)):
                 continue
             if header is None:
-                header, width = _header(path, values), len(values)
+                header, width = _header(path, values, rename), len(values)
             elif len(header) < len(values) <= width and any(map(_field, values[len(header) :])):
                 k = len(header) + next(i for i, v in enumerate(values[len(header) :]) if _field(v))
                 raise DataError(
@@ -319,7 +325,7 @@ def _field(v: str) -> str:
     return v.strip().strip("\x1a").strip()
 
 
-def _header(path: Path, values: list[str]) -> list[str]:
+def _header(path: Path, values: list[str], rename: bool = False) -> list[str]:
     """The columns' names; without the unnamed columns after the last name, which a spreadsheet
     saves where cells of the sheet right of the table were once formatted (their fields must be empty)."""
     header = [h.strip() for h in values]
@@ -328,24 +334,28 @@ def _header(path: Path, values: list[str]) -> list[str]:
     if all(len(h) > 1 and h[0] == h[-1] == "'" for h in header):  # 'name' quoted the other way
         header = [h[1:-1].strip() for h in header]
     for i, name in enumerate(header):
-        if name and name in header[:i]:
+        if name and name in header[:i] and not rename:
             raise DataError(f"{path}: the header names column {name!r} twice", path=path, column=name)
     return header
 
 
-def _named(header: list[str]) -> tuple[list[str], tuple[str, ...]]:
+def _named(header: list[str]) -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
     """The header with a name for each column it leaves unnamed before its last name, ``Unnamed: i``
-    (``i`` from 0) as pandas gives it (its ``to_csv`` writes the row index so), and those names."""
-    taken, given = set(header), []
+    (``i`` from 0) as pandas gives it (its ``to_csv`` writes the row index so), and each name given
+    again made unique as pandas makes it (``x.1``); and those new names, of each kind."""
+    taken, unnamed, repeated, seen = set(header), [], [], set()
     for i, name in enumerate(header):
-        if not name:
-            new = f"Unnamed: {i}"
-            while new in taken:
-                new += "_"
-            header[i] = new
-            taken.add(new)
-            given.append(new)
-    return header, tuple(given)
+        if name and name not in seen:
+            seen.add(name)
+            continue
+        new, k = (f"Unnamed: {i}", 0) if not name else (f"{name}.1", 1)
+        while new in taken:
+            k += 1
+            new = f"Unnamed: {i}.{k}" if not name else f"{name}.{k}"
+        header[i] = new
+        taken.add(new)
+        (repeated if name else unnamed).append(new)
+    return header, tuple(unnamed), tuple(repeated)
 
 
 _INTEGER = re.compile(r"[+-]?\d{1,30}")

@@ -77,7 +77,7 @@ def read_table(
             column, or a column of many numbers with a few words in it (naming column and row).
     """
     path = Path(path)
-    read = read_csv(path, rows_are="data rows")
+    read = read_csv(path, rows_are="data rows", rename=True)
     header, rows, lines = read.header, read.rows, read.lines
     if not rows:
         raise DataError(f"{path}: has a header but no data rows", path=path)
