@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import groupby
+from os.path import commonprefix
 
 import numpy as np
 import pandas as pd
@@ -171,6 +173,23 @@ class Prepared:
         """The recipe in plain words, one line per choice."""
         rows = f"{self.sample}; of them, {self.rows_note}" if self.sample else self.rows_note
         lines = [f"target {self.target.name!r}: {self.target.reason}", f"rows: {rows}"]
-        lines += [f"{f.name}: {f.reason}" for f in self.features]
+        # A column's dummies share its reason: said once for them all, not once for each
+        for source, same in groupby(self.features, key=lambda f: f.source):
+            same = list(same)
+            dummies = [f.name for f in same if f.kind == "dummy"]
+            shared = _shared_reason(source, same) if len(dummies) > 1 else None
+            if shared is None:
+                lines += [f"{f.name}: {f.reason}" for f in same]
+                continue
+            lines.append(f"{', '.join(dummies)}: 1 where {source} is that level, else 0. {shared}")
+            lines += [f"{f.name}: {f.reason[: -len(shared)].rstrip()}" for f in same if f.kind != "dummy"]
         lines += [f"left out {c.column!r}: {c.reason}" for c in self.left_out]
         return "\n".join(lines)
+
+
+def _shared_reason(source: str, features: list[Feature]) -> str | None:
+    """The reason ``features`` (one column's dummies, and its ``other``) share after each one's first
+    sentence (``1 where mfr is 'BMW', else 0.``): the column's, starting ``mfr:``; None if none."""
+    ending = commonprefix([f.reason[::-1] for f in features])[::-1]  # noqa: RUF071 (strings, not paths)
+    at = ending.find(f". {source}:")
+    return ending[at + 2 :] if at >= 0 else None
