@@ -600,3 +600,41 @@ def test_predict_writes_the_identifier_the_recipe_left_out_as_kaggle_wants_it(ca
     assert list(got.columns) == ["PassengerId", "Survived"] and len(got) == 418
     assert got.PassengerId.tolist() == theirs.PassengerId.tolist() and set(got.Survived) <= {0, 1}
     assert sub.read_text().splitlines()[1] == f"892,{got.Survived[0]}"  # whole numbers, as Kaggle's
+
+
+@pytest.mark.parametrize("noise", [0.1, 30.0])
+def test_the_report_says_which_sheets_clear_the_bar(capsys, tmp_path, noise):
+    """The bar: the train rows' mean for every valid row. Which sheets' valid RMSE is below it is
+    computed here from the table alone and each sheet's reported RMSE."""
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "z": rng.normal(size=60)})
+    frame["y"] = frame.x + 0.3 * frame.z**2 + rng.normal(0, noise, 60)
+    assert (
+        main(
+            [
+                "build",
+                "--data",
+                str(csv(tmp_path, frame)),
+                "--target",
+                "y",
+                "--out",
+                str(tmp_path / "o"),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    valid = valid_mask(60)
+    bar = np.sqrt(np.mean((frame.y[valid] - frame.y[~valid].mean()) ** 2))
+    rmse = {
+        m[1]: float(m[2]) for m in re.finditer(r"\n(\w+): [^\n]*; valid loss [^,]+, rmse ([\d.e+-]+)", out)
+    }
+    assert set(rmse) == {"linear", "nnet"}
+    yes, no = [s for s in rmse if rmse[s] < bar], [s for s in rmse if rmse[s] >= bar]
+    if yes and no:
+        want = f"On the valid rows {', '.join(yes)} clears the bar; {', '.join(no)} does not."
+    else:
+        want = f"On the valid rows {'every' if yes else 'no'} sheet clears the bar."
+    assert want in out
+    assert (noise < 1) == ("every sheet clears" in out)  # little noise: both learn; much: at least one not

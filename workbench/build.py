@@ -83,6 +83,7 @@ from .sheets.books.tabular import (
     check_table_rows,
     summary_lines,
     table_rows_limit,
+    the_bar,
     write_tabular_book,
 )
 from .sheets.books.titanic import add_titanic_descent_sheet, input_ranges, titanic_descent, write_titanic_book
@@ -322,7 +323,7 @@ class TableBuildResult:
         prep, valid = self.prepared, valid_mask(len(self.prepared.table))
         binary = prep.target.kind == "binary"
         extra, show = ("accuracy", "{:.2%}") if binary else ("rmse", "{:.6g}")
-        lines = []
+        lines, bar, cleared = [], the_bar(prep, valid)[1], {}
         for sheet, fit in self.fits.items():
             preds = predict(fit, prep.X)
             (t, ts), (v, vs) = (scores(preds[m], prep.y[m], binary=binary) for m in (~valid, valid))
@@ -330,10 +331,20 @@ class TableBuildResult:
                 f"{sheet}: {fit.method}; train loss {t:.10g}, {extra} {show.format(ts)};"
                 f" valid loss {v:.10g}, {extra} {show.format(vs)}"
             )
-        fits = "\n".join([*lines, "", *summary_lines(prep, valid)])
+            cleared[sheet] = bool(vs > bar if binary else vs < bar)
+        fits = "\n".join([*lines, "", *summary_lines(prep, valid), _verdict(cleared)])
         took = ", ".join(f"{stage} {s:.1f} s" for stage, s in self.seconds.items())
         total = sum(self.seconds.values())
         return f"{self.prepared.explain()}\n\n{fits}\n\nwrote {self.path} in {total:.1f} s ({took})"
+
+
+def _verdict(cleared: dict[str, bool]) -> str:
+    """Which sheets clear the bar on the valid rows, and which do not, from their scores."""
+    yes, no = ([s for s, c in cleared.items() if c is want] for want in (True, False))
+    if not no or not yes:
+        return f"On the valid rows {'every' if yes else 'no'} sheet clears the bar."
+    clears, does = "clears" if len(yes) == 1 else "clear", "does" if len(no) == 1 else "do"
+    return f"On the valid rows {', '.join(yes)} {clears} the bar; {', '.join(no)} {does} not."
 
 
 def build_table(

@@ -204,23 +204,32 @@ def _recipe_sheet(book: xlsxwriter.Workbook, prep: Prepared) -> None:
         ws.write_string(i // stored.CHUNK, 0, text[i : i + stored.CHUNK])
 
 
+def the_bar(prep: Prepared, is_valid: np.ndarray) -> tuple[float, float]:
+    """The one value a guess predicts for every row (the train rows' most common 0/1, or their mean)
+    and its valid score (accuracy, or RMSE): the bar a model must clear."""
+    y_train, y_valid = prep.y[~is_valid], prep.y[is_valid]
+    if prep.target.kind == "binary":
+        one = float(y_train.mean() >= 0.5)
+        return one, float(np.mean(y_valid == one))
+    mean = float(y_train.mean())
+    return mean, float(np.sqrt(np.mean((y_valid - mean) ** 2)))
+
+
 def summary_lines(prep: Prepared, is_valid: np.ndarray) -> tuple[str, ...]:
     """What the summary says of this table alone: the score of predicting one value for every row
     (the bar a model must clear), how the net was fitted, and whether the target looks like labels."""
-    y_train, y_valid = prep.y[~is_valid], prep.y[is_valid]
     inputs = len(prep.features)
+    guess, score = the_bar(prep, is_valid)
     if prep.target.kind == "binary":
-        one = float(y_train.mean() >= 0.5)
+        one, hit = guess, score
         level = next(v for v, k in prep.target.mapping if k == one)
-        hit = float(np.mean(y_valid == one))
         bar = (
             f"The bar to clear: always predicting {C.shown(level)} ({one:g}), the train rows' most common"
             f" value, is right on {hit:.2%} of the valid rows. A sheet whose valid accuracy is no higher"
             " has learnt nothing a guess does not know."
         )
     else:
-        mean = float(y_train.mean())
-        rmse = float(np.sqrt(np.mean((y_valid - mean) ** 2)))
+        mean, rmse = guess, score
         bar = (
             f"The bar to clear: always predicting the train rows' mean, {C.num(mean)}, gives a valid RMSE"
             f" of {C.num(rmse)}. A sheet whose valid RMSE is no lower has learnt nothing the mean does"
