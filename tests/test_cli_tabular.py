@@ -638,3 +638,9 @@ def test_the_report_says_which_sheets_clear_the_bar(capsys, tmp_path, noise):
         want = f"On the valid rows {'every' if yes else 'no'} sheet clears the bar."
     assert want in out
     assert (noise < 1) == ("every sheet clears" in out)  # little noise: both learn; much: at least one not
+
+
+def test_a_table_of_ones_own_without_target_is_told_how_to_build(capsys, tmp_path):
+    path = csv(tmp_path, good())
+    err = refused(capsys, tmp_path, ["build", "--data", str(path)], "missing column 'PassengerId'")
+    assert err.rstrip().endswith("(found: x, colour, y); a table of your own is built with --target COLUMN")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import cli_text as text
-from .errors import WorkbenchError
+from .errors import DataError, WorkbenchError
 
 if TYPE_CHECKING:  # not at run time: `workbench --help` does not import torch
     import pandas as pd
@@ -142,7 +142,14 @@ def _build(args: argparse.Namespace) -> int:
 
         imported = time.perf_counter() - args.began
         with _progress(args) as bar:
-            result = build_all(args.data, folder, seed=args.seed, progress=bar)
+            try:
+                result = build_all(args.data, folder, seed=args.seed, progress=bar)
+            except DataError as e:  # a file with no Titanic column: most likely a table of one's own
+                if args.data is None or "a Kaggle Titanic file has" not in str(e):
+                    raise
+                raise DataError(
+                    f"{e}; a table of your own is built with --target COLUMN", path=e.path
+                ) from None
         # The import (torch, pandas, matplotlib) is part of what a user waits for: report it too.
         report = replace(result, seconds={"import": imported, **result.seconds}).report()
         stamp.write(folder, build_key, list(result.files), report)
