@@ -183,15 +183,12 @@ def _build_table(args: argparse.Namespace) -> int:
     imported = time.perf_counter() - args.began
     named = ("drop", "log", "category", "numeric", "keep_leak")
     recipe = {k: getattr(args, k) for k in named if getattr(args, k)}
-    said = hints.STYLE.set("cli")  # the recipe's hints name flags (--drop x), not keywords (drop=['x'])
-    try:
+    with hints.cli():  # the recipe's hints name flags (--drop x), not keywords (drop=['x'])
         result = build_table(
             args.data, args.target, WORKBOOKS if args.out is None else args.out, seed=args.seed,
             na=args.na or (), sample=args.sample, missing=args.missing, recipe=args.recipe, **recipe,
         )  # fmt: skip
         print(replace(result, seconds={"import": imported, **result.seconds}).report())
-    finally:
-        hints.STYLE.reset(said)  # main() may be called again, from Python, in this process
     return OK
 
 
@@ -347,11 +344,8 @@ def _predict_table(args: argparse.Namespace) -> int:
     recipe, sheet = read_recipe(args.params), args.model or "nnet"
     params = read_sheet_params(args.params, sheet, len(recipe.features))
     frame = read_table(args.data, text=recipe.text_columns, grouped=recipe.grouped)
-    said = hints.STYLE.set("cli")
-    try:
+    with hints.cli():
         x, notes = apply(recipe, frame, str(args.data))
-    finally:
-        hints.STYLE.reset(said)
     model = "nnet" if sheet in ("nnet", "mmult") else "linear"
     preds = predict(Params(params, None, model, sheet == "sigmoid"), x)
     rows, ones = predictions(recipe, frame, preds)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 #: ``"python"`` (keywords, the default) or ``"cli"`` (flags, as ``workbench build --data`` takes them).
@@ -27,6 +28,17 @@ def option(name: str, values: str | Iterable[str]) -> str:
     plain = [shlex.quote(v) for v in values if not v.startswith("-")]
     dashed = [f"{flag}={shlex.quote(v)}" for v in values if v.startswith("-")]
     return " ".join(([flag, *plain] if plain else []) + dashed)
+
+
+@contextmanager
+def cli() -> Iterator[None]:
+    """Inside the block, hints name flags (``--drop x``), not keywords; after it, as before (the
+    command line's ``main()`` may be called again, from Python, in the same process)."""
+    said = STYLE.set("cli")
+    try:
+        yield
+    finally:
+        STYLE.reset(said)
 
 
 def keyword(name: str) -> str:
