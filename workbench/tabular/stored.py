@@ -24,6 +24,8 @@ from .recipe import Feature, Prepared, Target
 FIELDS = ("name", "source", "kind", "reason", "excel", "scale", "scale_excel", "fill", "fill_excel")
 FIELDS += ("level", "baseline", "kept", "stats")
 VERSION = 1
+#: The kinds of feature that read their column as numbers (the others, dummies, read its levels).
+NUMBER_KINDS = ("scaled", "log_scaled", "log", "raw")
 #: The hidden sheet of a table's workbook that keeps its recipe (in cells of at most CHUNK characters).
 SHEET, CHUNK = "recipe", 30_000
 
@@ -142,16 +144,17 @@ def apply(recipe: Recipe, frame: pd.DataFrame, source: str) -> tuple[np.ndarray,
         raise DataError(
             f"{source}: has no column {', '.join(map(repr, absent))}, which the recipe uses", path=source
         )
-    problems, notes, gaps = [], [], []
+    problems, notes, gaps, filled = [], [], [], []
     for name in used:
         col, made = frame[name], [f for f in recipe.features if f.source == name]
         problems += _problems(name, col, made, recipe.missing)
         problems += _percents(name, col, name in recipe.percents, frame.attrs.get("units", {}).get(name))
         gaps += _gaps(name, col, made, recipe.missing)
         notes += _unseen(name, col, made)
+        filled += _filled(name, col, made)
     if gaps:
         problems.append(_gaps_message(gaps, recipe.missing))
-    notes += [_filled(name, frame[name], recipe) for name in used if frame[name].isna().any()]
+    notes += filled  # after every column's unseen levels
     if problems:
         raise DataError(f"{source}: " + "; ".join(problems), path=source, column=used[0])
     raw = frame[used]
@@ -159,7 +162,7 @@ def apply(recipe: Recipe, frame: pd.DataFrame, source: str) -> tuple[np.ndarray,
 
 
 def _problems(name: str, col: pd.Series, made: list[Feature], missing: str) -> list[str]:
-    numeric = any(f.kind in ("scaled", "log_scaled", "log", "raw") for f in made)
+    numeric = any(f.kind in NUMBER_KINDS for f in made)
     out = []
     if numeric and not pd.api.types.is_numeric_dtype(col):
         words = (col.notna() & pd.to_numeric(col, errors="coerce").isna()).to_numpy()
@@ -177,12 +180,11 @@ def predictions(recipe: Recipe, frame: pd.DataFrame, preds: np.ndarray) -> tuple
     key = next((c for c in recipe.ids if c in frame.columns), None)
     ids = frame.index if key is None else [_whole(v) for v in frame[key]]
     if recipe.target.kind != "binary":
-        shown = [float(p) for p in preds]
-        return [(key or "row", recipe.target.name), *zip(ids, shown, strict=True)], ""
-    values = {k: _whole(v) for v, k in recipe.target.mapping}
-    shown = [values[int(p > 0.5)] for p in preds]
-    one = values[1]
-    said = f"; {shown.count(one)} predicted {one!r}" + ("" if one == 1 else " (the sheet's 1)")
+        shown, said = [float(p) for p in preds], ""
+    else:
+        values = {k: _whole(v) for v, k in recipe.target.mapping}
+        shown, one = [values[int(p > 0.5)] for p in preds], values[1]
+        said = f"; {shown.count(one)} predicted {one!r}" + ("" if one == 1 else " (the sheet's 1)")
     return [(key or "row", recipe.target.name), *zip(ids, shown, strict=True)], said
 
 
@@ -203,7 +205,7 @@ def _percents(name: str, col: pd.Series, were: bool, unit: str | None) -> list[s
 def _gaps(name: str, col: pd.Series, made: list[Feature], missing: str) -> list[str]:
     """``["'Age' on 3 rows (first: row 7)"]`` when the recipe cannot take ``col``'s gaps, else ``[]``."""
     gaps = col.isna().to_numpy()
-    numeric = [f for f in made if f.kind in ("scaled", "log_scaled", "log", "raw")]
+    numeric = [f for f in made if f.kind in NUMBER_KINDS]
     if not gaps.any() or (missing == "fill" and all(f.fill is not None for f in numeric)):
         return []
     count, first = int(gaps.sum()), col.index[gaps.argmax()]
@@ -225,14 +227,17 @@ def _gaps_message(gaps: list[str], missing: str) -> str:
     )
 
 
-def _filled(name: str, col: pd.Series, recipe: Recipe) -> str:
-    """What a column's gaps became, as the book's own sheets fill them (``missing='fill'``)."""
+def _filled(name: str, col: pd.Series, made: list[Feature]) -> list[str]:
+    """What ``col``'s gaps become, as the book's own sheets fill them (``missing='fill'``): the
+    features ``made`` of it say how; none said when it has no gap."""
     count = int(col.isna().sum())
+    if not count:
+        return []
     rows = f"{count} rows have no {name}" if count > 1 else f"1 row has no {name}"
-    fill = next((f.fill for f in recipe.features if f.source == name and f.fill is not None), None)
+    fill = next((f.fill for f in made if f.fill is not None), None)
     if fill is not None:
-        return f"{rows}: filled with the median {num(fill)} of the train rows, as the book fills its own"
-    return f"{rows}: counted as the baseline (every dummy 0), as the book counts its own"
+        return [f"{rows}: filled with the median {num(fill)} of the train rows, as the book fills its own"]
+    return [f"{rows}: counted as the baseline (every dummy 0), as the book counts its own"]
 
 
 def _unseen(name: str, col: pd.Series, made: list[Feature]) -> list[str]:
