@@ -283,14 +283,6 @@ def _parse(
                 continue
             if header is None:
                 header, width = _header(path, values, rename), len(values)
-            elif len(header) < len(values) <= width and any(map(_field, values[len(header) :])):
-                k = len(header) + next(i for i, v in enumerate(values[len(header) :]) if _field(v))
-                raise DataError(
-                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {_field(values[k])[:40]!r}"
-                    f" in column {k + 1}, which the header leaves unnamed: name it in the header",
-                    path=path,
-                    row=len(rows) + 1,
-                )
             elif len(values) != len(header) and not len(header) < len(values) <= width:
                 title = len(header) == 1 and not rows  # a report's title above its table, say
                 raise DataError(
@@ -301,6 +293,14 @@ def _parse(
                         if title
                         else ""
                     ),
+                    path=path,
+                    row=len(rows) + 1,
+                )
+            elif any(map(_field, values[len(header) :])):  # a value under no name
+                k = len(header) + next(i for i, v in enumerate(values[len(header) :]) if _field(v))
+                raise DataError(
+                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {_field(values[k])[:40]!r}"
+                    f" in column {k + 1}, which the header leaves unnamed: name it in the header",
                     path=path,
                     row=len(rows) + 1,
                 )

@@ -197,17 +197,13 @@ def typed_column(
     read |= points
     numbers = [read[v] if p else None for v, p in zip(values, present, strict=True)]
     n_present, n_numbers = sum(present), sum(x is not None for x in numbers)
-    if n_present and n_numbers == n_present:
-        column = pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
-        column.attrs["grouped"] = bool(points)
-        return column
-    if (money := _with_unit(values, present, kept, index, decimal_comma, grouped)) is not None:
-        return money
     odd = {v for v, x, p in zip(values, numbers, present, strict=True) if p and x is None}
-    if n_numbers and all(_INFINITE.fullmatch(v) for v in odd):  # numbers, and infinities no cell holds
+    if n_numbers and all(_INFINITE.fullmatch(v) for v in odd):  # numbers, but for infinities no cell holds
         column = pd.Series([np.nan if x is None else x for x in numbers], index=index, dtype="float64")
         column.attrs.update(grouped=bool(points), infinite=sorted(odd))
         return column
+    if (money := _with_unit(values, present, kept, index, decimal_comma, grouped)) is not None:
+        return money
     if not (odd and n_numbers >= 0.9 * n_present and len(odd) <= 3):
         return _text(values, present, index)
     if len(read) <= MAX_LEVELS or words:
@@ -262,10 +258,9 @@ def _grouped(read: dict[str, float | None], decimal_comma: bool, *, known: bool 
 
     Where the comma is no decimal mark, a comma between groups of three digits (``1,234.5``).
     Where it is, a space (``1 234,5``), or a point: ``1.234`` alone could be either, so the points
-    group digits only when
-    one value shows it (``1.234,5``, ``1.234.567``), or ``known`` says the column's points do, and
-    every value with a point is so grouped; then ``1.234`` is 1234, as a spreadsheet reading the
-    column in that locale takes it.
+    group digits only when one value shows it (``1.234,5``, ``1.234.567``), or ``known`` says the
+    column's points do, and every value with a point is so grouped; then ``1.234`` is 1234, as a
+    spreadsheet reading the column in that locale takes it.
     """
     if not decimal_comma:
         return {v: x for v in read if read[v] is None and (x := grouped_float(v)) is not None}
