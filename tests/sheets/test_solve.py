@@ -27,11 +27,14 @@ import workbench.sheets.engines.solve
 import workbench.sheets.write.model_sheet
 from workbench.cli import main
 from workbench.errors import WorkbenchError, WorkbookError
+from workbench.sheets.books.tabular import write_tabular_book
 from workbench.sheets.engines.recalc import find_soffice, private_profile
 from workbench.sheets.engines.solve import solve_workbook, solver_model, uno_python
 from workbench.sheets.engines.uno_solver import bfgs
 from workbench.sheets.read.check import check_workbook
 from workbench.sheets.read.read_book import read_params
+from workbench.tabular import prepare
+from workbench.tabular.fit import fit_prepared
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +154,27 @@ def test_a_workbook_without_a_solver_model_or_the_sheet_is_refused(book, tmp_pat
         solver_model(book.path, "nope")
     assert main(["solve", str(plain)]) == 2
     assert main(["solve", str(tmp_path / "missing.xlsx")]) == 2
+
+
+def test_a_sheet_fitted_in_closed_form_is_not_solved_from_a_start_and_the_error_says_what_works(
+    tmp_path, capsys
+):
+    # A table's linear sheet is least squares: no grey start. The refusal comes before LibreOffice.
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    frame["y"] = frame.a - frame.b + rng.normal(scale=0.1, size=30)
+    prep = prepare(frame, "y")
+    path = write_tabular_book(tmp_path / "t.xlsx", prep, fit_prepared(prep))
+    assert solver_model(path, "linear").start is None and solver_model(path, "nnet").start is not None
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["solve", str(path), "--sheet", "linear", "--from-start"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "sheet 'linear' has no grey random start to begin from (its parameters were fitted in closed"
+        " form); solve it without --from-start, from the parameters it holds"
+    )
+    assert len(err.splitlines()) == 1 and path.read_bytes() == before
 
 
 def test_without_libreoffice_or_its_python_bridge_nothing_is_written(book, tmp_path, monkeypatch, capsys):

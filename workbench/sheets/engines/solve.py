@@ -153,7 +153,10 @@ def solve_workbook(
         raise WorkbenchError(f"solve needs seconds >= 0 and bound > 0; got seconds {seconds}, bound {bound}")
     model = solver_model(path, sheet)
     if from_start and model.start is None:
-        raise WorkbookError(f"{path}: sheet {sheet!r} has no grey random start to begin from")
+        raise WorkbookError(
+            f"{path}: sheet {sheet!r} has no grey random start to begin from (its parameters were"
+            " fitted in closed form); solve it without --from-start, from the parameters it holds"
+        )
     target = check_target(path)  # a folder, FIFO or device at the path is refused before LibreOffice starts
     _check_writable(path, target)
     soffice, python = _libreoffice()
