@@ -626,6 +626,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve.add_argument("--bound", type=float, default=5.0, help="the swarm's box [-BOUND, BOUND] (default 5)")
     solve.add_argument("--no-polish", action="store_true", help="the swarm alone, no BFGS")
+    solve.add_argument("--minutes", type=float, default=10.0, help="polish at most this long (default 10)")
     return parser
 
 
@@ -641,6 +642,7 @@ def _solve(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             bound=args.bound,
             polish=not args.no_polish,
+            minutes=args.minutes,
             progress=show,
         )
     print(result.report())

@@ -138,6 +138,9 @@ place. BFGS steps on finite differences minimise from the sheet's values (Excel'
 Nonlinear works that way); with --seconds, LibreOffice's nonlinear solver (SwarmSolver,
 differential evolution) then searches every parameter in [-BOUND, BOUND] for SECONDS and,
 if it lands lower, is polished too; every loss is LibreOffice recalculating the sheet.
+Polishing stops after --minutes (default 10) and keeps the best point so far; a second
+solve goes on from there (each step recalculates the sheet twice per parameter: on a big
+table, minutes).
 Needs LibreOffice and its Python bridge (apt-get install -y libreoffice-calc python3-uno).
 Afterwards `workbench check FILE` compares the file with Python."""
 

@@ -212,6 +212,32 @@ def test_solve_fits_the_linear_sheet_from_its_random_start_to_the_floor(book, tm
 
 @pytest.mark.slow
 @pytest.mark.libreoffice
+def test_a_polish_out_of_minutes_saves_its_best_point_and_a_second_solve_goes_on(
+    book, tmp_path, floor, capsys
+):
+    path = tmp_path / "titanic.xlsx"
+    path.write_bytes(book.path.read_bytes())
+    start_loss = wb.mse("linear", np.asarray(book.fits["linear"].start), wb.validation_split(book.table)[0])
+    assert main(["solve", str(path), "--from-start", "--minutes", "0.0001"]) == 0  # one step, then out
+    out = capsys.readouterr().out.splitlines()
+    first = [float(v) for v in re.search(r"train loss ([\d.]+) -> ([\d.]+)", out[0]).groups()]
+    assert first[0] == pytest.approx(start_loss, rel=1e-9) and floor + 1e-3 < first[1] < first[0]
+    assert out[1] == (
+        "the polish stopped at its limit of 0.0001 minutes before the loss settled; to go on from here:"
+        f" workbench solve {path} --sheet linear"
+    )
+    saved = wb.mse("linear", read_params(path)["linear"], wb.validation_split(book.table)[0])
+    assert saved == pytest.approx(first[1], rel=1e-9)  # the best point so far is what the file holds
+    again = solve_workbook(path, "linear")  # as the line says: from the saved cells, to the floor
+    assert again.start_loss == pytest.approx(first[1], rel=1e-9) and again.out_of_time is None
+    assert again.loss == pytest.approx(floor, abs=1e-9) and "stopped" not in again.report()
+    for bad in ("0", "-1", "inf", "nan"):
+        assert main(["solve", str(path), "--minutes", bad]) == 2
+        assert "a finite minutes > 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
 def test_libreoffices_swarm_alone_lowers_the_loss_within_its_box(book, tmp_path):
     path = tmp_path / "titanic.xlsx"
     path.write_bytes(book.path.read_bytes())

@@ -50,6 +50,10 @@ BOUND = 5.0
 #: Default seconds of LibreOffice's swarm search after the polish: none, as it never landed lower
 #: than the polish on the lesson's sheets (bench/solve_phases.py); ``--seconds`` turns it on.
 SECONDS = 0.0
+#: Default minutes of polishing at most: the lesson's nnet sheet settles in about 2-3 (more on a
+#: busy machine); a table of thousands of rows and dozens of parameters may take hours, so it
+#: stops, saves the best point so far, and a second solve goes on from there.
+MINUTES = 10.0
 
 Progress = Callable[[dict], None]
 
@@ -64,11 +68,19 @@ class SolveResult:
     loss: float
     params: tuple[float, ...]
     seconds: float
+    #: the polish's limit in minutes, when it stopped there before the loss settled
+    out_of_time: float | None = None
 
     def report(self) -> str:
-        return (
+        said = (
             f"{self.path}: sheet {self.sheet!r}: train loss {self.start_loss:.10f} -> {self.loss:.10f}"
             f" in {self.seconds:.1f} s ({len(self.params)} parameters); saved by LibreOffice"
+        )
+        if self.out_of_time is None:
+            return said
+        return (
+            f"{said}\nthe polish stopped at its limit of {self.out_of_time:g} minutes before the loss"
+            f" settled; to go on from here: workbench solve {self.path} --sheet {self.sheet}"
         )
 
 
@@ -130,6 +142,7 @@ def solve_workbook(
     seconds: float = SECONDS,
     bound: float = BOUND,
     polish: bool = True,
+    minutes: float = MINUTES,
     progress: Progress | None = None,
 ) -> SolveResult:
     """Minimise ``sheet``'s Solver objective in LibreOffice and save the workbook in place.
@@ -142,6 +155,8 @@ def solve_workbook(
         seconds: how long LibreOffice's swarm searches (0: the polish alone).
         bound: the swarm searches every parameter in ``[-bound, bound]``; the polish is unbounded.
         polish: BFGS steps on finite differences from the cells' values (and from the swarm's answer).
+        minutes: the polish stops this long after it began and keeps the best point so far
+            (:attr:`SolveResult.out_of_time` says so); solving again goes on from there.
         progress: called with each progress event (a dict with ``phase``, ``seconds``, ``loss``...).
 
     Raises:
@@ -149,8 +164,11 @@ def solve_workbook(
             is not a workbench workbook's, or LibreOffice fails. The file is then unchanged.
     """
     path = Path(path)
-    if not seconds >= 0 or not bound > 0:
-        raise WorkbenchError(f"solve needs seconds >= 0 and bound > 0; got seconds {seconds}, bound {bound}")
+    if not seconds >= 0 or not bound > 0 or not 0 < minutes < float("inf"):
+        raise WorkbenchError(
+            "solve needs seconds >= 0, bound > 0 and a finite minutes > 0;"
+            f" got seconds {seconds}, bound {bound}, minutes {minutes}"
+        )
     model = solver_model(path, sheet)
     if from_start and model.start is None:
         raise WorkbookError(
@@ -180,14 +198,16 @@ def solve_workbook(
             "bound": bound,
             "seconds": seconds,
             "polish": polish,
+            "minutes": minutes,
         }
         done = _run_driver(python, spec, progress, path)
         if not out.is_file() or out.stat().st_size == 0:
             raise WorkbenchError(f"LibreOffice did not save {path}; the file is unchanged")
         write_bytes(path, out.read_bytes())
     return SolveResult(
-        path, sheet, done["start_loss"], done["loss"], tuple(done["params"]), time.perf_counter() - began
-    )
+        path, sheet, done["start_loss"], done["loss"], tuple(done["params"]), time.perf_counter() - began,
+        minutes if done["out_of_time"] else None,
+    )  # fmt: skip
 
 
 def _check_writable(path: Path, target: Path) -> None:

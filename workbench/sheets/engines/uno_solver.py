@@ -12,7 +12,7 @@ What it does, in a headless LibreOffice with a throw-away profile:
 2. optionally pastes the random start over the parameters (``--from-start``);
 3. minimises from the cells' values as Excel's GRG Nonlinear does: BFGS steps on
    central finite differences, every loss being LibreOffice's own recalculation of
-   the objective cell;
+   the objective cell, for at most ``minutes`` (then the best point so far is kept);
 4. runs ``com.sun.star.comp.Calc.SwarmSolver`` (differential evolution) on the
    objective cell over the changing cells, each bounded to ``[-bound, bound]``, for
    ``seconds``: a global search, which needs a box to sample (unbounded it wanders
@@ -62,11 +62,12 @@ def bfgs(
     max_iter: int = 500,
     tol: float = 1e-13,
     report: Callable[[int, float], None] = lambda k, fx: None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[Vector, float]:
     """Minimise ``f`` from ``x`` by BFGS with an Armijo backtracking line search; returns (x, f(x)).
 
-    Stops when ``max_iter`` steps are taken, or when a step improves ``f`` by less than
-    ``tol`` relative to it twice in a row.
+    Stops when ``max_iter`` steps are taken, when a step improves ``f`` by less than
+    ``tol`` relative to it twice in a row, or when ``stop()`` says so after a step.
     """
     n = len(x)
     fx = f(x)
@@ -103,7 +104,7 @@ def bfgs(
         stalls = stalls + 1 if fx - f_new <= tol * max(1.0, abs(fx)) else 0
         x, fx, g = x_new, f_new, g_new
         report(k, fx)
-        if stalls >= 2:
+        if stalls >= 2 or stop():
             break
     return x, fx
 
@@ -328,17 +329,24 @@ def solve_sheet(ctx, spec: dict) -> dict:
         check_objective(doc, spec["sheet"], target, " from the grey start" if spec["start"] else "")
         f0 = loss(x0)
         say("progress", phase="start", loss=f0)
-        began = time.monotonic()
+        began, out_of_time = time.monotonic(), []
         report = lambda k, fx: say(
             "progress", phase="polish", step=k, loss=fx, seconds=time.monotonic() - began
         )
-        best, f_best = bfgs(loss, x0, report=report) if spec["polish"] else (x0, f0)
+
+        def stop() -> bool:  # spec["minutes"] after the first polish began (a swarm between counts)
+            if time.monotonic() - began >= 60 * spec["minutes"]:
+                out_of_time.append(True)
+            return bool(out_of_time)
+
+        polish = lambda x: bfgs(loss, x, report=report, stop=stop)
+        best, f_best = polish(x0) if spec["polish"] else (x0, f0)
         if spec["seconds"] > 0:  # a global search may find a better valley than the local polish
             swarm = run_swarm(ctx, doc, names.index(spec["sheet"]), target.CellAddress, cells, spec)
             f_swarm = loss(swarm)
             say("progress", phase="swarm done", loss=f_swarm)
             if f_swarm < f_best:
-                best, f_best = bfgs(loss, swarm, report=report) if spec["polish"] else (swarm, f_swarm)
+                best, f_best = polish(swarm) if spec["polish"] else (swarm, f_swarm)
         put(best)
         check_objective(doc, spec["sheet"], target, " at the best parameters found")
         final = target.getValue()
@@ -346,7 +354,7 @@ def solve_sheet(ctx, spec: dict) -> dict:
             uno.systemPathToFileUrl(spec["out"]),
             (prop("FilterName", "Calc MS Excel 2007 XML"), prop("Overwrite", True)),
         )
-        return {"start_loss": f0, "loss": final, "params": best}
+        return {"start_loss": f0, "loss": final, "params": best, "out_of_time": bool(out_of_time)}
     finally:
         doc.close(True)
 
@@ -361,7 +369,7 @@ def interrupted(signum, frame) -> None:
 def main(argv: list[str]) -> int:
     """``argv[0]``: JSON with soffice, profile, held (a descriptor to pass on), pipe, src, out,
     sheet, objective [row, col], changing [[row, col], [row, col]], start (the same, or null),
-    bound, seconds, polish."""
+    bound, seconds, polish, minutes (of polishing, at most)."""
     spec = json.loads(argv[0])
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupted)
