@@ -530,6 +530,7 @@ def test_long_text_levels_are_joined_from_short_constants():
     assert "".join(p.replace('""', '"') for p in pieces) == level
     assert max(len(p.replace('""', '"').encode("utf-16-le")) // 2 for p in pieces) <= 255
     assert excel_literal("") == '""' and excel_literal(3.0) == "3" and excel_literal(-0.5) == "-0.5"
+    assert excel_literal("a\tb\n") == '"a"&CHAR(9)&"b"&CHAR(10)'  # XML keeps no control character as is
 
 
 def test_accents_typed_two_ways_are_one_level(tmp_path):

@@ -49,14 +49,26 @@ def shown(level: float | str) -> str:
 LITERAL_PIECE = 120
 
 
+#: Control characters: XML 1.0 cannot hold most of them in a formula, and reading the file turns a
+#: carriage return into a line feed, so each is written as CHAR(code), the same character in every
+#: engine (free text has them: ASCII's SUB from old files, a line break within a quoted field).
+_CONTROL = re.compile(r"([\x00-\x1f])")
+
+
 def excel_literal(level: float | str) -> str:
-    """A level as an Excel literal: text in double quotes (a quote doubled), a number written as
-    an .xlsx cell holds it (16 significant digits: an engine computing in more digits, as Gnumeric
-    does, then reads the literal and the cell as one number)."""
-    if isinstance(level, str):
-        pieces = [level[i : i + LITERAL_PIECE] for i in range(0, len(level), LITERAL_PIECE)] or [""]
-        return "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
-    return f"{float(level):.16G}"
+    """A level as an Excel literal: text in double quotes (a quote doubled; a control character
+    as CHAR(code)), a number written as an .xlsx cell holds it (16 significant digits: an engine
+    computing in more digits, as Gnumeric does, then reads the literal and the cell as one number)."""
+    if not isinstance(level, str):
+        return f"{float(level):.16G}"
+    pieces = []
+    for k, text in enumerate(_CONTROL.split(level)):  # odd k: a control character
+        if k % 2:
+            pieces.append(f"CHAR({ord(text)})")
+        else:
+            pieces += ['"' + text[i : i + LITERAL_PIECE].replace('"', '""') + '"'
+                       for i in range(0, len(text), LITERAL_PIECE)]  # fmt: skip
+    return "&".join(pieces) or '""'
 
 
 def is_level(level: float | str) -> str:
