@@ -325,10 +325,23 @@ def _field(v: str) -> str:
     return v.strip().strip("\x1a").strip()
 
 
+#: The control characters a cell's text does not keep in every engine: all but tab and line feed.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def cell_text(v: str) -> str:
+    """A text as every spreadsheet engine reads it back from a cell. A line break: a cell keeps a
+    line feed, and LibreOffice reads a carriage return before one as nothing, so \r\n and \r are
+    \n. Other control characters (ASCII's SUB, which old files and broken encodings leave in text)
+    are dropped: an .xlsx cell holds them escaped (_x001A_), which Gnumeric reads as 7 letters."""
+    return CONTROL.sub("", v.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def _header(path: Path, values: list[str], rename: bool = False) -> list[str]:
-    """The columns' names; without the unnamed columns after the last name, which a spreadsheet
-    saves where cells of the sheet right of the table were once formatted (their fields must be empty)."""
-    header = [h.strip() for h in values]
+    """The columns' names, as cells keep them (:func:`cell_text`); without the unnamed columns
+    after the last name, which a spreadsheet saves where cells of the sheet right of the table were
+    once formatted (their fields must be empty)."""
+    header = [cell_text(h).strip() for h in values]
     while header and not header[-1]:
         header.pop()
     if all(len(h) > 1 and h[0] == h[-1] == "'" for h in header):  # 'name' quoted the other way

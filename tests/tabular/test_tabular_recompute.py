@@ -114,7 +114,12 @@ def tables() -> dict[str, tuple[list[str], list[list[str]], str, dict]]:
     # Control characters, as free text in real files has them (ASCII's SUB, a line break within a
     # quoted field): XML cannot hold most in a formula, and reading it turns \r into \n.
     control = _pick(rng, ["a\x1ab", "a\r\nb", "a\nb", "a\rb", "a\tb", "ab", "\x1b[0m", "a\x1a"])
-    out["control"] = (["c", "x", "y"], list(zip(control, _numbers(rng), _numbers(rng), strict=True)), "y", {})
+    out["control"] = (
+        ["c\x1bd", "x", "y"],
+        list(zip(control, _numbers(rng), _numbers(rng), strict=True)),
+        "y",
+        {},
+    )
     accents = _pick(rng, ["é", "e\u0301", "É", "e"])  # é twice: composed, and e + a combining accent
     out["accents"] = (["a", "x", "y"], list(zip(accents, _numbers(rng), _numbers(rng), strict=True)), "y", {})
     # The last two differ in the 17th digit, beyond what a cell keeps: one level.
@@ -232,15 +237,18 @@ def test_each_table_hits_its_case(tmp_path):
             assert len(prep.features) == int(name.split("_")[1]), name
             continue
         frame = pd.read_csv(path, dtype=str, keep_default_na=False).map(_as_a_cell_keeps_it)
+        frame.columns = [_as_a_cell_keeps_it(c) for c in frame.columns]
         levels = frame[target].nunique()
         assert prep.target.kind == ("binary" if levels == 2 else "numeric"), name
-        for column in header:
+        for column in frame.columns:
             text = frame[column]
             if pd.to_numeric(text[text != ""], errors="coerce").notna().all():  # a column of numbers
                 text = text.map(lambda v: v and f"{float(v):.16g}")
             dummies = [f for f in prep.features if f.source == column and f.kind == "dummy"]
             if column != target and dummies:
                 assert len(dummies) == text[text != ""].nunique() - 1, (name, column)
+    control = prepare(read_table(tmp_path / "control.csv"), "y").features  # its header's ESC dropped too
+    assert len([f for f in control if f.source == "cd" and f.kind == "dummy"]) == 4  # "a\x1ab" is "ab"
     case = prepare(read_table(tmp_path / "case_levels.csv"), "y").features
     assert {"a", "A", "b", "B", "ab"} == ({f.level for f in case} | {f.baseline for f in case}) - {None}
 

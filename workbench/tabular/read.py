@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..csv_files import decimal_point, grouped_float, read_csv, to_float, unit_of
+from ..csv_files import CONTROL, cell_text, decimal_point, grouped_float, read_csv, to_float, unit_of
 from ..errors import DataError
 from . import hints
 
@@ -144,18 +144,12 @@ def missing_markers(na: Iterable[str]) -> frozenset[str]:
     return frozenset(MISSING) | frozenset(v.strip() for v in extra)
 
 
-#: The control characters a cell's text does not keep in every engine: all but tab and line feed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
-
-
 def _one_spelling(v: str) -> str:
-    """One spelling of a text, as every spreadsheet engine reads it back from a cell. An accent:
-    Gnumeric's EXACT takes one typed as one character or as a letter and a combining mark to be the
-    same text, where pandas would make them two levels. A line break: a cell keeps a line feed, and
-    LibreOffice reads a carriage return before one as nothing, so \r\n and \r are \n. Other control
-    characters (ASCII's SUB, which old files and broken encodings leave in text) are dropped: an
-    .xlsx cell holds them escaped (_x001A_), which Gnumeric and openpyxl read as those 7 letters."""
-    v = _CONTROL.sub("", v.replace("\r\n", "\n").replace("\r", "\n"))
+    """One spelling of a text, as every spreadsheet engine reads it back from a cell
+    (:func:`~workbench.csv_files.cell_text`), in Unicode's composed form (NFC): Gnumeric's EXACT
+    takes an accent typed as one character or as a letter and a combining mark to be the same
+    text, where pandas would make them two levels."""
+    v = cell_text(v)
     return v if v.isascii() else unicodedata.normalize("NFC", v)
 
 
@@ -190,9 +184,7 @@ def typed_column(
     naming the first word's row: a number column's missing marker or slip, or an identifier
     (``136A``); the message says which option passes each.
     """
-    values = [
-        v if v is None or (v.isascii() and not _CONTROL.search(v)) else _one_spelling(v) for v in values
-    ]
+    values = [v if v is None or (v.isascii() and not CONTROL.search(v)) else _one_spelling(v) for v in values]
     present = [v is not None and v not in markers for v in values]
     if text:
         return _text(values, present, index)
