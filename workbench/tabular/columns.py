@@ -49,10 +49,10 @@ def shown(level: float | str) -> str:
 LITERAL_PIECE = 120
 
 
-#: Control characters: XML 1.0 cannot hold most of them in a formula, and reading the file turns a
-#: carriage return into a line feed, so each is written as CHAR(code), the same character in every
-#: engine (free text has them: ASCII's SUB from old files, a line break within a quoted field).
-_CONTROL = re.compile(r"([\x00-\x1f])")
+#: Every control character, tab and line feed too (unlike csv_files.CONTROL, what a cell drops):
+#: XML 1.0 cannot hold most in a formula, and reading the file turns a carriage return into a line
+#: feed, so each is written as CHAR(code), the same character in every engine.
+_CHAR_CODED = re.compile(r"([\x00-\x1f])")
 
 
 def excel_literal(level: float | str) -> str:
@@ -62,7 +62,7 @@ def excel_literal(level: float | str) -> str:
     if not isinstance(level, str):
         return f"{float(level):.16G}"
     pieces = []
-    for k, text in enumerate(_CONTROL.split(level)):  # odd k: a control character
+    for k, text in enumerate(_CHAR_CODED.split(level)):  # odd k: a control character
         if k % 2:
             pieces.append(f"CHAR({ord(text)})")
         else:
